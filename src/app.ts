@@ -1,0 +1,63 @@
+import cors from 'cors';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { authenticate } from './auth/authenticate';
+import type { TokenVerifier } from './auth/verifier';
+import type { Config } from './config/load';
+import { errorHandler, notFound } from './http/error-handler';
+import { jsonBody } from './http/json-body';
+import { requestLogger } from './http/logger';
+import { requestId } from './http/request-id';
+import { authorize } from './pipeline/authorize';
+import { forwardToUpstream } from './pipeline/forward';
+import { resolveOperation } from './pipeline/resolve-operation';
+import { validate } from './pipeline/validate';
+import type { Policy } from './policy/policy';
+import { healthRoutes, type Lifecycle, type ReadinessCheck } from './routes/health';
+import { me } from './routes/me';
+import type { Upstream } from './upstream/client';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  verifier: TokenVerifier;
+  /** A getter, so a reloaded policy applies to the next request. */
+  policy: () => Policy;
+  upstream: Upstream;
+  readiness?: ReadinessCheck[];
+  lifecycle?: Lifecycle;
+}
+
+/**
+ * The whole gateway, not listening. Each request goes, in this order:
+ * request id → log → authenticate → resolve operation → authorize → read body → validate → forward → respond.
+ */
+export function buildApp(deps: AppDeps): Express {
+  const { config } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', config.trustProxy);
+
+  app.use(requestId());
+  app.use(requestLogger(deps.logger));
+  app.use(helmet());
+  app.use(
+    cors({
+      origin: config.corsOrigins,
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+      exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
+      maxAge: 600,
+    }),
+  );
+  app.use(healthRoutes(deps.readiness ?? [], deps.lifecycle ?? { draining: false }));
+
+  app.use('/v1', authenticate(deps.verifier));
+  app.get('/v1/me', me(deps.policy));
+  app.use('/v1', resolveOperation(), authorize(deps.policy), jsonBody(config.bodyLimitBytes), validate(), forwardToUpstream(deps.upstream));
+
+  app.use(notFound());
+  app.use(errorHandler(deps.logger));
+  return app;
+}

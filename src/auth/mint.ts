@@ -1,0 +1,23 @@
+import { randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+
+export interface MintOptions {
+  sub: string;
+  roles: string[];
+  ttlS: number;
+  name?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+/** Signs an HS256 staff token, for the local default and `npm run token`; production tokens come from the identity provider. */
+export function mintToken(secret: string, o: MintOptions): string {
+  return jwt.sign({ roles: o.roles, ...(o.name ? { name: o.name } : {}) }, secret, {
+    algorithm: 'HS256',
+    subject: o.sub,
+    expiresIn: o.ttlS,
+    jwtid: randomUUID(),
+    ...(o.issuer ? { issuer: o.issuer } : {}),
+    ...(o.audience ? { audience: o.audience } : {}),
+  });
+}

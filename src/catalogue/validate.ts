@@ -1,0 +1,64 @@
+import type { z } from 'zod';
+import { GatewayError, type ErrorDetail } from '../http/errors';
+import type { Operation } from './operations';
+import { FIELD_HINTS, ID_PATTERN } from './schemas';
+
+export interface ValidInput {
+  query: Record<string, string>;
+  body?: Record<string, unknown>;
+}
+
+/**
+ * Checks path ids, query and body against the operation's schemas and returns what will be
+ * forwarded: the parsed, normalised values only, never the raw request. Every problem is reported at once.
+ */
+export function validateInput(operation: Operation, params: Record<string, string>, query: unknown, body: unknown): ValidInput {
+  const details: ErrorDetail[] = [];
+  for (const [name, value] of Object.entries(params)) {
+    if (!ID_PATTERN.test(value)) {
+      details.push({ location: 'path', field: name, code: 'invalid_id', message: 'must be 1-128 letters, digits, "_" or "-" (no separators or encodings)' });
+    }
+  }
+  const parsedQuery = parseWith(operation.query, query ?? {}, 'query', details);
+  let parsedBody: Record<string, unknown> | undefined;
+  if (operation.body) {
+    parsedBody = parseWith(operation.body, body === undefined && operation.id === 'apikeys.create' ? {} : body, 'body', details);
+  }
+  if (details.length > 0) throw new GatewayError('validation_failed', 'The request is not valid.', details);
+  return { query: stringify(parsedQuery ?? {}), body: parsedBody };
+}
+
+function parseWith(schema: z.ZodType<Record<string, unknown>>, value: unknown, location: string, details: ErrorDetail[]) {
+  if (location === 'body' && (value === undefined || value === null || typeof value !== 'object' || Array.isArray(value))) {
+    details.push({ location, code: value === undefined ? 'required' : 'invalid_type', message: 'the body must be a JSON object' });
+    return undefined;
+  }
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) details.push(...describeIssue(issue, location, value));
+  return undefined;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, location: string, input: unknown): ErrorDetail[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({
+      location,
+      field: key,
+      code: 'unknown_field',
+      message: FIELD_HINTS[key] ? `unknown field: ${FIELD_HINTS[key]}` : 'unknown field',
+    }));
+  }
+  const field = issue.path.join('.');
+  const code = issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined ? 'required' : issue.code;
+  return [{ location, ...(field ? { field } : {}), code, message: code === 'required' ? 'is required' : issue.message }];
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined), input);
+}
+
+function stringify(query: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) out[key] = String(value);
+  return out;
+}

@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { SETTINGS, type Setting, type SettingName } from './settings';
+
+type Parsed = { [K in SettingName]: z.output<(typeof SETTINGS)[K]['schema']> };
+
+export interface Config {
+  env: 'production' | 'development' | 'test';
+  host: string;
+  port: number;
+  upstream: {
+    baseUrl: string;
+    developerKey?: string;
+    timeoutMs: number;
+    connections: number;
+    maxResponseBytes: number;
+  };
+  jwt: {
+    secret?: string;
+    publicKey?: string;
+    jwksUrl?: string;
+    jwksCacheTtlS: number;
+    algorithms: string[];
+    issuers: string[];
+    audiences: string[];
+    clockToleranceS: number;
+    maxLifetimeS?: number;
+    rolesClaim: string;
+  };
+  policyFile?: string;
+  corsOrigins: string[];
+  bodyLimitBytes: number;
+  trustProxy: boolean | number | string[];
+  logLevel: string;
+  dataDir: string;
+  shutdownTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads, validates and freezes the configuration once; every problem is reported together. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const raw = readRawSettings(env, problems);
+  const parsed = z.object(schemaShape()).safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const config = toConfig(parsed.data as Parsed, problems);
+  problems.push(...consistencyProblems(config), ...productionProblems(config));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+function schemaShape(): Record<string, z.ZodType> {
+  return Object.fromEntries(Object.entries(SETTINGS).map(([name, s]) => [name, (s as Setting).schema]));
+}
+
+/** Empty values count as unset; secrets may come from `<NAME>_FILE`. */
+function readRawSettings(env: NodeJS.ProcessEnv, problems: string[]): Record<string, string | undefined> {
+  const raw: Record<string, string | undefined> = {};
+  for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting][]) {
+    const direct = env[name] === '' ? undefined : env[name];
+    const file = setting.secret ? env[`${name}_FILE`] || undefined : undefined;
+    if (direct !== undefined && file !== undefined) {
+      problems.push(`${name}: set either ${name} or ${name}_FILE, not both`);
+      continue;
+    }
+    raw[name] = file !== undefined ? readSecretFile(name, file, problems) : direct;
+  }
+  return raw;
+}
+
+export function readSecretFile(name: string, path: string, problems: string[]): string | undefined {
+  try {
+    const value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    if (value === '') problems.push(`${name}_FILE: ${path} is empty`);
+    return value || undefined;
+  } catch (err) {
+    problems.push(`${name}_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+}
+
+function toConfig(p: Parsed, problems: string[]): Config {
+  return {
+    env: p.NODE_ENV,
+    host: p.HOST,
+    port: p.PORT,
+    upstream: {
+      baseUrl: p.KLOUDLESS_API_URL.replace(/\/+$/, ''),
+      developerKey: p.KLOUDLESS_DEVELOPER_KEY,
+      timeoutMs: p.UPSTREAM_TIMEOUT_MS,
+      connections: p.UPSTREAM_CONNECTIONS,
+      maxResponseBytes: p.UPSTREAM_MAX_RESPONSE_BYTES,
+    },
+    jwt: {
+      secret: p.JWT_SECRET,
+      publicKey: p.JWT_PUBLIC_KEY,
+      jwksUrl: p.JWT_JWKS_URL,
+      jwksCacheTtlS: p.JWT_JWKS_CACHE_TTL_S,
+      algorithms: p.JWT_ALGORITHMS,
+      issuers: p.JWT_ISSUER,
+      audiences: p.JWT_AUDIENCE,
+      clockToleranceS: p.JWT_CLOCK_TOLERANCE_S,
+      maxLifetimeS: p.JWT_MAX_LIFETIME_S,
+      rolesClaim: p.JWT_ROLES_CLAIM,
+    },
+    policyFile: p.POLICY_FILE,
+    corsOrigins: p.CORS_ORIGINS,
+    bodyLimitBytes: parseBytes(p.BODY_LIMIT),
+    trustProxy: parseTrustProxy(p.TRUST_PROXY, problems),
+    logLevel: p.LOG_LEVEL,
+    dataDir: p.DATA_DIR,
+    shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT_MS,
+    headersTimeoutMs: p.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: p.REQUEST_TIMEOUT_MS,
+  };
+}
+
+function parseBytes(text: string): number {
+  const match = /^(\d+)(b|kb|mb)?$/i.exec(text);
+  const unit = { b: 1, kb: 1024, mb: 1024 * 1024 }[(match?.[2] ?? 'b').toLowerCase() as 'b' | 'kb' | 'mb'];
+  return Number(match?.[1] ?? 0) * unit;
+}
+
+function parseTrustProxy(text: string, problems: string[]): Config['trustProxy'] {
+  if (text === 'false') return false;
+  if (text === 'true') return true;
+  if (/^\d+$/.test(text)) return Number(text);
+  const entries = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const named = new Set(['loopback', 'linklocal', 'uniquelocal']);
+  const bad = entries.filter((e) => !named.has(e) && !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(e));
+  if (bad.length > 0 || entries.length === 0) problems.push(`TRUST_PROXY: not false, a hop count or addresses: ${bad.join(', ')}`);
+  return entries;
+}
+
+function consistencyProblems(c: Config): string[] {
+  const keySources = [c.jwt.secret, c.jwt.publicKey, c.jwt.jwksUrl].filter(Boolean).length;
+  return keySources > 1 ? ['set only one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL'] : [];
+}
+
+/** In production a missing or weak setting stops start-up: the local default must never be reached by accident. */
+function productionProblems(c: Config): string[] {
+  if (c.env !== 'production') return [];
+  const problems: string[] = [];
+  if (!c.upstream.developerKey) problems.push('KLOUDLESS_DEVELOPER_KEY (or _FILE) is required in production');
+  if (!c.upstream.baseUrl.startsWith('https://')) problems.push('KLOUDLESS_API_URL must be https in production');
+  const keySources = [c.jwt.secret, c.jwt.publicKey, c.jwt.jwksUrl].filter(Boolean).length;
+  if (keySources === 0) problems.push('one of JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL is required in production');
+  if (c.jwt.secret && Buffer.byteLength(c.jwt.secret) < 32) problems.push('JWT_SECRET must be at least 32 bytes in production');
+  if (c.jwt.jwksUrl && !c.jwt.jwksUrl.startsWith('https://')) problems.push('JWT_JWKS_URL must be https in production');
+  if (c.jwt.issuers.length === 0) problems.push('JWT_ISSUER is required in production');
+  if (c.jwt.audiences.length === 0) problems.push('JWT_AUDIENCE is required in production');
+  if (c.trustProxy === true) problems.push('TRUST_PROXY=true trusts any client-sent X-Forwarded-For; name the proxies or a hop count');
+  return problems;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

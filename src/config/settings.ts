@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+/**
+ * Every environment setting the gateway reads, with the line of documentation the README and
+ * .env.example show for it. `secret` settings may also be given as `<NAME>_FILE` (Docker/Kubernetes secrets).
+ */
+export interface Setting {
+  doc: string;
+  example: string;
+  schema: z.ZodType;
+  secret?: boolean;
+}
+
+const optionalString = z.string().min(1).optional();
+const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const list = z
+  .string()
+  .optional()
+  .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean));
+
+export const SETTINGS = {
+  NODE_ENV: {
+    doc: '`production` turns on the strict start-up checks; anything else allows the local default.',
+    example: 'production',
+    schema: z.enum(['production', 'development', 'test']).default('development'),
+  },
+  HOST: { doc: 'Address to listen on.', example: '0.0.0.0', schema: z.string().min(1).default('127.0.0.1') },
+  PORT: { doc: 'Port to listen on.', example: '8080', schema: int(0, 65535, 8080) },
+  KLOUDLESS_API_URL: {
+    doc: 'Base URL of the Management API, including `/v1`.',
+    example: 'https://api.kloudless.com/v1',
+    schema: z.url({ protocol: /^https?$/ }).default('https://api.kloudless.com/v1'),
+  },
+  KLOUDLESS_DEVELOPER_KEY: {
+    doc: 'The DeveloperKey the gateway injects upstream. Unset outside production: the local default starts the simulator.',
+    example: 'change-me',
+    schema: optionalString,
+    secret: true,
+  },
+  UPSTREAM_TIMEOUT_MS: { doc: 'Deadline for one upstream request, in ms.', example: '10000', schema: int(100, 120000, 10000) },
+  UPSTREAM_CONNECTIONS: { doc: 'Keep-alive connections in the upstream pool.', example: '32', schema: int(1, 1024, 32) },
+  UPSTREAM_MAX_RESPONSE_BYTES: {
+    doc: 'Largest upstream response body passed on; larger ones answer 502 `upstream_bad_response`.',
+    example: '10485760',
+    schema: int(1024, 1024 ** 3, 10 * 1024 * 1024),
+  },
+  JWT_SECRET: {
+    doc: 'HS256 shared secret (at least 32 bytes in production).',
+    example: 'a-long-random-string-of-at-least-32-bytes',
+    schema: optionalString,
+    secret: true,
+  },
+  JWT_PUBLIC_KEY: { doc: 'PEM public key (RSA or EC) for RS256/ES256 tokens.', example: '', schema: optionalString, secret: true },
+  JWT_JWKS_URL: { doc: 'JWKS endpoint of the identity provider; keys cached, refetched on an unknown `kid`.', example: 'https://idp.example.com/.well-known/jwks.json', schema: z.url({ protocol: /^https?$/ }).optional() },
+  JWT_JWKS_CACHE_TTL_S: { doc: 'How long fetched JWKS keys are cached, in seconds.', example: '600', schema: int(10, 86400, 600) },
+  JWT_ALGORITHMS: {
+    doc: 'Allowed token algorithms (comma list). Default: HS256 for a secret, RS256 or ES256 to match the public key, RS256,ES256 for JWKS.',
+    example: 'RS256',
+    schema: list,
+  },
+  JWT_ISSUER: { doc: 'Required `iss` (comma list for several). Required in production.', example: 'https://idp.example.com/', schema: list },
+  JWT_AUDIENCE: { doc: 'Required `aud` (comma list for several). Required in production.', example: 'kloudless-gateway', schema: list },
+  JWT_CLOCK_TOLERANCE_S: { doc: 'Clock skew allowed on `exp`/`nbf`/`iat`, in seconds (at most 60).', example: '30', schema: int(0, 60, 30) },
+  JWT_MAX_LIFETIME_S: {
+    doc: 'If set, tokens must carry `iat` and live at most this long (`exp - iat`).',
+    example: '3600',
+    schema: z.coerce.number().int().min(60).max(30 * 86400).optional(),
+  },
+  JWT_ROLES_CLAIM: { doc: 'Claim holding the roles: a string or an array; dotted paths such as `realm_access.roles`.', example: 'roles', schema: z.string().regex(/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/).default('roles') },
+  POLICY_FILE: { doc: 'Role → operation policy (JSON or YAML). Unset: the built-in default policy.', example: './policy.yaml', schema: optionalString },
+  CORS_ORIGINS: { doc: 'Browser origins allowed to call the gateway (comma list). Empty: no CORS.', example: 'https://console.example.com', schema: list },
+  BODY_LIMIT: { doc: 'Largest request body accepted (bytes, or with kb/mb).', example: '100kb', schema: z.string().regex(/^\d+(b|kb|mb)?$/i).default('100kb') },
+  TRUST_PROXY: {
+    doc: 'Which proxies may set X-Forwarded-For: `false`, a hop count, or a comma list of addresses/CIDRs (`loopback` allowed).',
+    example: 'false',
+    schema: z.string().default('false'),
+  },
+  LOG_LEVEL: { doc: 'pino log level.', example: 'info', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') },
+  DATA_DIR: { doc: 'Where the local default keeps its generated secrets.', example: './.data', schema: z.string().min(1).default('./.data') },
+  SHUTDOWN_TIMEOUT_MS: { doc: 'On SIGTERM, how long in-flight requests may take before the process exits anyway.', example: '10000', schema: int(0, 600000, 10000) },
+  HEADERS_TIMEOUT_MS: { doc: 'Time a client has to send its request headers (slow-loris guard).', example: '10000', schema: int(1000, 120000, 10000) },
+  REQUEST_TIMEOUT_MS: { doc: 'Time a client has to send a whole request.', example: '30000', schema: int(1000, 600000, 30000) },
+} satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof SETTINGS;

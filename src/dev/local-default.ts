@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/load';
+import { createSimulator, type Simulator } from '../simulator/server';
+
+export interface LocalDefault {
+  config: Config;
+  simulator: Simulator;
+}
+
+/**
+ * Like `vault server -dev`: with no DeveloperKey configured outside production, the gateway fronts
+ * the in-repo simulator with a key made up for it, and signs staff tokens with a secret kept in
+ * DATA_DIR so tokens minted earlier stay valid across restarts. Never reachable in production:
+ * loadConfig refuses to start there without a key.
+ */
+export async function startLocalDefault(config: Config): Promise<LocalDefault> {
+  if (config.env === 'production') throw new Error('the local default never runs in production');
+  const developerKey = `sim-${randomBytes(18).toString('base64url')}`;
+  const simulator = createSimulator({ developerKey, seed: true });
+  const baseUrl = await simulator.listen(0, '127.0.0.1');
+  const hasJwtKey = Boolean(config.jwt.secret || config.jwt.publicKey || config.jwt.jwksUrl);
+  return {
+    simulator,
+    config: {
+      ...config,
+      upstream: { ...config.upstream, baseUrl, developerKey },
+      jwt: hasJwtKey ? config.jwt : { ...config.jwt, secret: localSigningSecret(config.dataDir), algorithms: ['HS256'] },
+    },
+  };
+}
+
+/** The local default's HS256 secret: made once, kept in DATA_DIR with owner-only permissions. */
+export function localSigningSecret(dataDir: string): string {
+  const file = join(dataDir, 'local-jwt-secret');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const secret = randomBytes(32).toString('base64url');
+    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    return secret;
+  }
+}

@@ -1,0 +1,47 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { GatewayError, toEnvelope, type ErrorCode } from './errors';
+
+/** body-parser's error types, answered in the gateway's envelope. */
+const BODY_ERRORS: Record<string, { code: ErrorCode; reason: string }> = {
+  'entity.too.large': { code: 'payload_too_large', reason: 'body_too_large' },
+  'entity.parse.failed': { code: 'invalid_json', reason: 'invalid_json' },
+  'entity.verify.failed': { code: 'validation_failed', reason: 'invalid_utf8' },
+  'encoding.unsupported': { code: 'unsupported_media_type', reason: 'content_encoding_unsupported' },
+  'charset.unsupported': { code: 'unsupported_media_type', reason: 'charset_unsupported' },
+  'request.aborted': { code: 'validation_failed', reason: 'request_aborted' },
+  'request.size.invalid': { code: 'validation_failed', reason: 'content_length_mismatch' },
+};
+
+export function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const type = (err as { type?: string } | undefined)?.type;
+  const mapped = type ? BODY_ERRORS[type] : undefined;
+  if (mapped) return new GatewayError(mapped.code, undefined, [{ reason: mapped.reason }]);
+  return new GatewayError('internal_error');
+}
+
+/** The one place a refusal becomes a response. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const gatewayError = toGatewayError(err);
+    if (gatewayError.code === 'internal_error') {
+      logger.error({ err, request_id: res.locals.requestId }, 'unhandled error');
+    }
+    res.locals.errorCode = gatewayError.code;
+    const reason = gatewayError.details[0]?.reason;
+    if (typeof reason === 'string') res.locals.errorReason = reason;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(gatewayError.status).set(gatewayError.headers).set('Cache-Control', 'no-store');
+    res.json(toEnvelope(gatewayError, res.locals.requestId ?? 'unknown'));
+  };
+}
+
+export function notFound(): RequestHandler {
+  return () => {
+    throw new GatewayError('not_found');
+  };
+}

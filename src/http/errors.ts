@@ -1,0 +1,51 @@
+/**
+ * Every refusal the gateway itself can answer with. The codes are a public contract:
+ * the README's error table is checked against this one by test/http/error-codes.test.ts.
+ */
+export const ERROR_CODES = {
+  unauthenticated: { status: 401, message: 'A bearer token is required.' },
+  invalid_token: { status: 401, message: 'The bearer token is not valid.' },
+  forbidden: { status: 403, message: 'Your roles do not allow this operation.' },
+  not_found: { status: 404, message: 'No such operation.' },
+  method_not_allowed: { status: 405, message: 'This method is not allowed on this path.' },
+  validation_failed: { status: 400, message: 'The request is not valid.' },
+  invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
+  payload_too_large: { status: 413, message: 'The request body is too large.' },
+  unsupported_media_type: { status: 415, message: 'Request bodies must be application/json.' },
+  rate_limited: { status: 429, message: 'Too many requests; retry later.' },
+  upstream_unavailable: { status: 502, message: 'The Management API could not be reached.' },
+  upstream_bad_response: { status: 502, message: 'The Management API sent a response the gateway will not pass on.' },
+  upstream_timeout: { status: 504, message: 'The Management API did not answer in time.' },
+  not_ready: { status: 503, message: 'The gateway is not ready to serve requests.' },
+  internal_error: { status: 500, message: 'The gateway failed to handle the request.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorDetail {
+  [key: string]: unknown;
+}
+
+/** A refusal answered with the gateway's envelope. Thrown anywhere in the pipeline; one handler renders it. */
+export class GatewayError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly details: ErrorDetail[] = [],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message ?? ERROR_CODES[code].message);
+    this.name = 'GatewayError';
+    this.status = ERROR_CODES[code].status;
+  }
+}
+
+export interface ErrorEnvelope {
+  error: { code: ErrorCode; message: string; request_id: string; details: ErrorDetail[] };
+}
+
+export function toEnvelope(err: GatewayError, requestId: string): ErrorEnvelope {
+  return { error: { code: err.code, message: err.message, request_id: requestId, details: err.details } };
+}

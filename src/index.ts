@@ -1,0 +1,64 @@
+import { buildApp } from './app';
+import { mintToken } from './auth/mint';
+import { composeGateway } from './compose';
+import { ConfigError, loadConfig, type Config } from './config/load';
+import { startLocalDefault } from './dev/local-default';
+import { createLogger } from './http/logger';
+import { startWebServer } from './server';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  const logger = createLogger(config.logLevel);
+  const local = config.upstream.developerKey ? undefined : await startLocalDefault(config);
+  if (local) config = local.config;
+
+  const deps = composeGateway(config, logger);
+  const running = await startWebServer(buildApp(deps), config);
+  if (local && config.jwt.secret) printLocalBanner(running.url, config.jwt.secret);
+  logger.info({ url: running.url, upstream: config.upstream.baseUrl, env: config.env, local_default: Boolean(local) }, 'gateway listening');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    deps.lifecycle!.draining = true;
+    logger.info({ signal }, 'draining: finishing in-flight requests');
+    await running.stop();
+    await deps.upstream.close();
+    await local?.simulator.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+function printLocalBanner(url: string, secret: string): void {
+  const token = mintToken(secret, { sub: 'local-admin', roles: ['admin'], ttlS: 12 * 3600, name: 'Local Admin' });
+  process.stdout.write(
+    [
+      '',
+      '==> LOCAL DEFAULT: the gateway fronts the built-in Kloudless simulator, not the real API.',
+      '    Set KLOUDLESS_DEVELOPER_KEY and a JWT key (see README) to run the real gateway.',
+      '',
+      `    Admin token (12 h):  ${token}`,
+      '',
+      '    Try:',
+      `    curl -H "Authorization: Bearer ${token}" ${url}/v1/applications`,
+      '',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((err) => {
+  process.stderr.write(`fatal: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,17 @@
+import type { RequestHandler } from 'express';
+import { GatewayError } from '../http/errors';
+import { decide, type Policy } from '../policy/policy';
+
+/** Default deny: the caller's roles must grant the resolved operation. */
+export function authorize(policy: () => Policy): RequestHandler {
+  return (_req, res, next) => {
+    const { principal, operation } = res.locals;
+    if (!principal || !operation) throw new Error('authorize runs after authenticate and resolveOperation');
+    const decision = decide(policy(), principal.roles, operation.id);
+    res.locals.decision = decision;
+    if (!decision.allowed) {
+      throw new GatewayError('forbidden', `Your roles do not allow ${operation.id}.`, [{ reason: decision.reason, operation: operation.id }]);
+    }
+    next();
+  };
+}

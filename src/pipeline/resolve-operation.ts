@@ -1,0 +1,17 @@
+import type { RequestHandler } from 'express';
+import { matchOperation } from '../catalogue/match';
+import { GatewayError } from '../http/errors';
+
+/** Only the 12 catalogued operations pass: the gateway is not an open proxy to the rest of the upstream. */
+export function resolveOperation(): RequestHandler {
+  return (req, res, next) => {
+    const match = matchOperation(req.method, `${req.baseUrl}${req.path}`);
+    if (match.kind === 'wrong_method') {
+      throw new GatewayError('method_not_allowed', undefined, [{ allowed: match.allowed }], { Allow: match.allowed.join(', ') });
+    }
+    if (match.kind === 'none') throw new GatewayError('not_found');
+    res.locals.operation = match.operation;
+    res.locals.params = match.params;
+    next();
+  };
+}

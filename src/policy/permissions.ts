@@ -1,0 +1,17 @@
+import { OPERATION_IDS } from '../catalogue/operations';
+
+/** Everything a policy can grant: the 12 Management operations, plus the gateway's own permissions. */
+export const GATEWAY_PERMISSIONS = [] as const;
+
+export const PERMISSIONS: readonly string[] = [...OPERATION_IDS, ...GATEWAY_PERMISSIONS];
+
+/** Expands `applications.*`, `*.list` or `*` against the known permissions. */
+export function expandPattern(pattern: string): string[] {
+  if (!pattern.includes('*')) return PERMISSIONS.includes(pattern) ? [pattern] : [];
+  const regex = new RegExp(`^${pattern.split('*').map(escapeRegex).join('[a-z_.]*')}$`);
+  return PERMISSIONS.filter((p) => regex.test(p));
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,42 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { Config } from './config/load';
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  /** Stops accepting, lets in-flight requests finish (up to the deadline), then closes what is left. */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+const MAX_HEADER_BYTES = 16 * 1024;
+
+export async function startWebServer(app: Express, config: Pick<Config, 'host' | 'port' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'shutdownTimeoutMs'>): Promise<RunningServer> {
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: config.requestTimeoutMs, headersTimeout: config.headersTimeoutMs }, app);
+  server.keepAliveTimeout = 5_000;
+  server.maxHeadersCount = 100;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port, address } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    server,
+    url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`,
+    stop: (deadlineMs = config.shutdownTimeoutMs) => stopWebServer(server, deadlineMs),
+  };
+}
+
+export function stopWebServer(server: Server, deadlineMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

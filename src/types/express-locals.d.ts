@@ -1,0 +1,21 @@
+import type { Principal } from '../auth/principal';
+import type { Operation } from '../catalogue/operations';
+import type { Decision } from '../policy/policy';
+
+declare global {
+  namespace Express {
+    /** What each pipeline step learns about a request, for the next steps and the request log. */
+    interface Locals {
+      requestId: string;
+      principal?: Principal;
+      operation?: Operation;
+      params?: Record<string, string>;
+      input?: { query: Record<string, string>; body?: Record<string, unknown> };
+      decision?: Decision;
+      errorCode?: string;
+      errorReason?: string;
+    }
+  }
+}
+
+export {};

@@ -1,0 +1,56 @@
+import { GatewayError } from '../http/errors';
+
+/**
+ * How a failure to talk to the Management API is answered. Decided per error code, on purpose:
+ * nothing reached or answered → 502; no answer in time → 504.
+ */
+const NETWORK_FAILURES: Record<string, { code: 'upstream_unavailable' | 'upstream_timeout'; reason: string }> = {
+  ECONNREFUSED: { code: 'upstream_unavailable', reason: 'connection_refused' },
+  ECONNRESET: { code: 'upstream_unavailable', reason: 'connection_reset' },
+  EPIPE: { code: 'upstream_unavailable', reason: 'connection_reset' },
+  UND_ERR_SOCKET: { code: 'upstream_unavailable', reason: 'connection_reset' },
+  UND_ERR_CLOSED: { code: 'upstream_unavailable', reason: 'connection_reset' },
+  ENOTFOUND: { code: 'upstream_unavailable', reason: 'dns_failure' },
+  EAI_AGAIN: { code: 'upstream_unavailable', reason: 'dns_failure' },
+  EHOSTUNREACH: { code: 'upstream_unavailable', reason: 'unreachable' },
+  ENETUNREACH: { code: 'upstream_unavailable', reason: 'unreachable' },
+  UND_ERR_CONNECT_TIMEOUT: { code: 'upstream_timeout', reason: 'connect_timeout' },
+  UND_ERR_HEADERS_TIMEOUT: { code: 'upstream_timeout', reason: 'headers_timeout' },
+  UND_ERR_BODY_TIMEOUT: { code: 'upstream_timeout', reason: 'body_timeout' },
+};
+
+/** Reasons an upstream answer is refused rather than passed on. */
+export type BadResponseReason = 'response_too_large' | 'cross_origin_redirect' | 'redirected_mutation' | 'too_many_redirects';
+
+export function badResponse(reason: BadResponseReason, message: string): GatewayError {
+  return new GatewayError('upstream_bad_response', message, [{ reason }]);
+}
+
+export function isTimeout(err: unknown): boolean {
+  const name = (err as Error | undefined)?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
+export function mapUpstreamFailure(err: unknown, timedOut: boolean): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (timedOut || isTimeout(err)) return new GatewayError('upstream_timeout', undefined, [{ reason: 'deadline_exceeded' }]);
+  const code = errorCode(err);
+  const mapped = code ? NETWORK_FAILURES[code] : undefined;
+  if (mapped) return new GatewayError(mapped.code, undefined, [{ reason: mapped.reason }]);
+  if (code?.startsWith('CERT_') || code?.startsWith('ERR_TLS') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
+    return new GatewayError('upstream_unavailable', undefined, [{ reason: 'tls_failure' }]);
+  }
+  return new GatewayError('upstream_unavailable', undefined, [{ reason: 'network_error' }]);
+}
+
+/** undici wraps the socket error in `cause`; the code may sit on either. */
+function errorCode(err: unknown): string | undefined {
+  const e = err as { code?: string; cause?: { code?: string } } | undefined;
+  return e?.cause?.code ?? e?.code;
+}
+
+/** Failures after which a GET may be sent again: the request cannot have been acted on. */
+export function isRetryableForIdempotent(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE';
+}
