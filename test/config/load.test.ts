@@ -1,0 +1,94 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config/load';
+import { createTokenVerifier } from '../../src/auth/verifier';
+import { rsaKeyPair } from '../helpers/tokens';
+
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  KLOUDLESS_DEVELOPER_KEY: 'dk-prod',
+  JWT_SECRET: 'x'.repeat(40),
+  JWT_ISSUER: 'https://idp.example.com/',
+  JWT_AUDIENCE: 'gateway',
+};
+
+const problemsOf = (env: Record<string, string>): string[] => {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+};
+
+test('when nothing is set outside production, then defaults apply and the config is frozen', () => {
+  const config = loadConfig({});
+  expect(config).toMatchObject({ env: 'development', port: 8080, host: '127.0.0.1', upstream: { baseUrl: 'https://api.kloudless.com/v1', timeoutMs: 10000 } });
+  expect(config.upstream.developerKey).toBeUndefined();
+  expect(Object.isFrozen(config.upstream)).toBe(true);
+});
+
+test('when production is complete, then it loads', () => {
+  expect(problemsOf(PRODUCTION)).toEqual([]);
+});
+
+test('when production settings are missing or weak, then every problem is listed at once', () => {
+  const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short', KLOUDLESS_API_URL: 'http://api.example.com/v1', TRUST_PROXY: 'true' });
+  expect(problems).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/KLOUDLESS_DEVELOPER_KEY .* required/),
+      expect.stringMatching(/KLOUDLESS_API_URL must be https/),
+      expect.stringMatching(/JWT_SECRET must be at least 32 bytes/),
+      expect.stringMatching(/JWT_ISSUER is required/),
+      expect.stringMatching(/JWT_AUDIENCE is required/),
+      expect.stringMatching(/TRUST_PROXY=true/),
+    ]),
+  );
+});
+
+test.each([
+  ['a port out of range', { PORT: '70000' }, /PORT/],
+  ['a clock tolerance over 60 s', { JWT_CLOCK_TOLERANCE_S: '120' }, /JWT_CLOCK_TOLERANCE_S/],
+  ['an unknown log level', { LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+  ['a non-URL upstream', { KLOUDLESS_API_URL: 'api.kloudless.com' }, /KLOUDLESS_API_URL/],
+  ['two key sources', { JWT_SECRET: 'a'.repeat(32), JWT_JWKS_URL: 'https://idp/jwks' }, /only one of/],
+  ['a malformed TRUST_PROXY', { TRUST_PROXY: 'everyone' }, /TRUST_PROXY/],
+])('when the config has %s, then it is refused', (_label, env, message) => {
+  expect(problemsOf(env as Record<string, string>).join('\n')).toMatch(message);
+});
+
+test('when a secret comes from a *_FILE, then it is read and its trailing newline dropped', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+  writeFileSync(join(dir, 'key'), 'dk-from-file\n');
+  expect(loadConfig({ KLOUDLESS_DEVELOPER_KEY_FILE: join(dir, 'key') }).upstream.developerKey).toBe('dk-from-file');
+  expect(problemsOf({ KLOUDLESS_DEVELOPER_KEY_FILE: join(dir, 'absent') }).join()).toMatch(/cannot read .*ENOENT/);
+  expect(problemsOf({ KLOUDLESS_DEVELOPER_KEY_FILE: join(dir, 'key'), KLOUDLESS_DEVELOPER_KEY: 'x' }).join()).toMatch(/not both/);
+});
+
+test('when TRUST_PROXY names proxies or a hop count, then it is passed to Express as such', () => {
+  expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toEqual(['loopback', '10.0.0.0/8']);
+  expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+  expect(loadConfig({}).trustProxy).toBe(false);
+});
+
+describe('JWT key configuration', () => {
+  const rsa = rsaKeyPair();
+  test('when JWT_ALGORITHMS does not fit an RSA key, then start-up fails (no HS/RS confusion possible)', () => {
+    const config = loadConfig({ JWT_PUBLIC_KEY: rsa.publicKey, JWT_ALGORITHMS: 'HS256' });
+    expect(() => createTokenVerifier(config.jwt)).toThrow(/HS256 cannot be used with this key/);
+  });
+  test('when JWT_ALGORITHMS names RS256 for a shared secret, then start-up fails', () => {
+    const config = loadConfig({ JWT_SECRET: 'a'.repeat(32), JWT_ALGORITHMS: 'RS256' });
+    expect(() => createTokenVerifier(config.jwt)).toThrow(/RS256 cannot be used/);
+  });
+  test('when JWT_PUBLIC_KEY is not PEM, then start-up fails', () => {
+    const config = loadConfig({ JWT_PUBLIC_KEY: 'not a key' });
+    expect(() => createTokenVerifier(config.jwt)).toThrow(/not a PEM public key/);
+  });
+  test('when JWT_PUBLIC_KEY has escaped newlines (as in a .env file), then it loads', () => {
+    const config = loadConfig({ JWT_PUBLIC_KEY: rsa.publicKey.replace(/\n/g, '\\n') });
+    expect(() => createTokenVerifier(config.jwt)).not.toThrow();
+  });
+});

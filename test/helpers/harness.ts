@@ -1,0 +1,95 @@
+import supertest from 'supertest';
+import type { Response } from 'supertest';
+import { buildApp, type AppDeps } from '../../src/app';
+import { composeGateway } from '../../src/compose';
+import { loadConfig, type Config } from '../../src/config/load';
+import { createLogger } from '../../src/http/logger';
+import { startWebServer, type RunningServer } from '../../src/server';
+import { createSimulator, type Simulator } from '../../src/simulator/server';
+import { LogCapture } from './log-capture';
+import { issuedTokens, TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET } from './tokens';
+
+export const DEVELOPER_KEY = 'dk-test-9f8e7d6c5b4a3f2e1d0c';
+
+export interface Harness {
+  config: Config;
+  deps: AppDeps;
+  simulator: Simulator;
+  gatewayUrl: string;
+  logs: LogCapture;
+  responses: { status: number; headers: Record<string, unknown>; text: string }[];
+  /** supertest against the listening gateway; every response is kept for the leak check. */
+  api(): supertest.Agent;
+  /** Throws if the DeveloperKey, a bearer token or an API key value shows up in a response or log line. */
+  assertNoLeaks(extraSecrets?: string[]): void;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  /** Wraps the composed dependencies, e.g. to swap the verifier or the policy. */
+  deps?: (deps: AppDeps) => AppDeps;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const simulator = createSimulator({ developerKey: DEVELOPER_KEY, seed: true });
+  const upstreamUrl = await simulator.listen(0, '127.0.0.1');
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    KLOUDLESS_API_URL: upstreamUrl,
+    KLOUDLESS_DEVELOPER_KEY: DEVELOPER_KEY,
+    JWT_SECRET: TEST_SECRET,
+    JWT_ISSUER: TEST_ISSUER,
+    JWT_AUDIENCE: TEST_AUDIENCE,
+    UPSTREAM_TIMEOUT_MS: '1500',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ...options.env,
+  });
+  const logs = new LogCapture();
+  const composed = composeGateway(config, createLogger('info', logs.stream));
+  const deps = options.deps ? options.deps(composed) : composed;
+  const running: RunningServer = await startWebServer(buildApp(deps), config);
+  const responses: Harness['responses'] = [];
+  const record = (res: Response) => responses.push({ status: res.status, headers: res.headers, text: res.text ?? '' });
+
+  return {
+    config,
+    deps,
+    simulator,
+    gatewayUrl: running.url,
+    logs,
+    responses,
+    api() {
+      const agent = supertest.agent(running.url);
+      agent.on('response', record);
+      return agent;
+    },
+    assertNoLeaks(extraSecrets = []) {
+      const apiKeys = simulatorApiKeys(simulator);
+      const secrets = [DEVELOPER_KEY, ...issuedTokens, ...apiKeys, ...extraSecrets];
+      const haystacks = [...logs.lines.map((l) => `log: ${l}`), ...responses.map((r) => `response ${r.status}: ${JSON.stringify(r.headers)} ${r.text}`)];
+      for (const secret of secrets) {
+        const leak = haystacks.find((h) => h.includes(secret));
+        if (leak && !isExpectedApiKeyResponse(leak, secret, apiKeys)) throw new Error(`secret ${secret.slice(0, 6)}… leaked in ${leak.slice(0, 200)}`);
+      }
+    },
+    async close() {
+      await running.stop(1000);
+      await deps.upstream.close();
+      await simulator.close();
+    },
+  };
+}
+
+/** API key values are shown to the caller who created or listed them; anywhere else is a leak. */
+function isExpectedApiKeyResponse(haystack: string, secret: string, apiKeys: string[]): boolean {
+  return apiKeys.includes(secret) && haystack.startsWith('response 20');
+}
+
+/** Every API key value the simulator holds or was asked to delete. */
+function simulatorApiKeys(simulator: Simulator): string[] {
+  const held = simulator.store.listApplications().flatMap((app) => (simulator.store.listApiKeys(app.id) ?? []).map((k) => k.key));
+  const deleted = simulator.requests.flatMap((r) => /\/apikeys\/([^/]+)/.exec(r.path)?.[1] ?? []);
+  return [...new Set([...held, ...deleted])];
+}

@@ -1,0 +1,58 @@
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+
+export const TEST_SECRET = 'test-hs256-secret-that-is-at-least-32-bytes-long';
+export const TEST_ISSUER = 'https://idp.test/';
+export const TEST_AUDIENCE = 'kloudless-gateway';
+
+/** Every token a test makes, so a suite can prove none of them ever leaked. */
+export const issuedTokens: string[] = [];
+
+export interface TokenOptions {
+  sub?: string;
+  roles?: unknown;
+  claims?: Record<string, unknown>;
+  expiresInS?: number;
+  secret?: jwt.Secret;
+  algorithm?: jwt.Algorithm;
+  issuer?: string;
+  audience?: string;
+  header?: Record<string, unknown>;
+}
+
+export function signToken(o: TokenOptions = {}): string {
+  const payload: Record<string, unknown> = { sub: o.sub ?? 'alice', ...(o.roles === undefined ? {} : { roles: o.roles }), jti: randomUUID(), ...o.claims };
+  const token = jwt.sign(payload, o.secret ?? TEST_SECRET, {
+    algorithm: o.algorithm ?? 'HS256',
+    ...(o.expiresInS === undefined ? { expiresIn: 300 } : Number.isNaN(o.expiresInS) ? {} : { expiresIn: o.expiresInS }),
+    issuer: o.issuer ?? TEST_ISSUER,
+    audience: o.audience ?? TEST_AUDIENCE,
+    ...(o.header ? { header: o.header as unknown as jwt.JwtHeader } : {}),
+  });
+  issuedTokens.push(token);
+  return token;
+}
+
+export const tokenFor = (role: string | string[], sub = `user-${Array.isArray(role) ? role.join('+') : role}`) =>
+  signToken({ sub, roles: Array.isArray(role) ? role : [role] });
+
+/** Hand-built tokens for attacks jsonwebtoken refuses to sign. */
+export function forgeToken(header: Record<string, unknown>, payload: Record<string, unknown>, signature = ''): string {
+  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const token = `${part(header)}.${part(payload)}.${signature}`;
+  issuedTokens.push(token);
+  return token;
+}
+
+export function standardClaims(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const now = Math.floor(Date.now() / 1000);
+  return { sub: 'mallory', roles: ['admin'], iss: TEST_ISSUER, aud: TEST_AUDIENCE, iat: now, exp: now + 300, ...extra };
+}
+
+export function rsaKeyPair() {
+  return generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+}
+
+export function ecKeyPair() {
+  return generateKeyPairSync('ec', { namedCurve: 'prime256v1', publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+}

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ERROR_CODES } from '../../src/http/errors';
+import { SETTINGS } from '../../src/config/settings';
+
+const ROOT = join(__dirname, '..', '..');
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+/** Rows of the README table that follows `heading`, keyed by the first cell's `code`. */
+function tableRows(heading: string): Map<string, string[]> {
+  const section = readme.slice(readme.indexOf(heading));
+  const rows = new Map<string, string[]>();
+  let inTable = false;
+  for (const line of section.split('\n').slice(1)) {
+    if (line.startsWith('|')) {
+      inTable = true;
+      const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+      const name = /^`([^`]+)`$/.exec(cells[0] ?? '')?.[1];
+      if (name) rows.set(name, cells);
+    } else if (inTable) break;
+  }
+  return rows;
+}
+
+test('when an error code is declared, then the README documents it with the same status, and the reverse', () => {
+  const rows = tableRows('Codes are a public contract');
+  expect([...rows.keys()].sort()).toEqual(Object.keys(ERROR_CODES).sort());
+  for (const [code, { status }] of Object.entries(ERROR_CODES)) expect(rows.get(code)?.[1]).toBe(String(status));
+});
+
+test('when a setting is declared, then the README configuration table and .env.example list it, and the reverse', () => {
+  const rows = tableRows('## Configuration');
+  expect([...rows.keys()].sort()).toEqual(Object.keys(SETTINGS).sort());
+  for (const [name, setting] of Object.entries(SETTINGS)) expect(rows.get(name)?.[2]).toBe('secret' in setting && setting.secret ? 'yes' : '');
+  const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
+  const listed = [...example.matchAll(/^#?\s?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]);
+  expect([...new Set(listed)].sort()).toEqual(Object.keys(SETTINGS).sort());
+});
