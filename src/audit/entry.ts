@@ -1,0 +1,91 @@
+/** What an audit entry is: one row of the chain, as the gateway builds it and as the verifier reads it back. */
+
+export const ENTRY_KINDS = ['request', 'response', 'decision', 'access', 'system'] as const;
+export type EntryKind = (typeof ENTRY_KINDS)[number];
+
+/** How a call ended, as security reviewers filter on it. */
+export const OUTCOMES = [
+  'success',
+  'upstream_error',
+  'upstream_unavailable',
+  'upstream_timeout',
+  'upstream_bad_response',
+  'denied',
+  'invalid',
+  'rate_limited',
+  'not_forwarded',
+  'outcome_unknown',
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** Every column but seq, key_id and hash, which the chain assigns. */
+export interface EntryContent {
+  at: string;
+  kind: EntryKind;
+  eventId: string;
+  requestId: string;
+  actorSub: string | null;
+  actorName: string | null;
+  actorEmail: string | null;
+  actorRoles: string[];
+  actorJti: string | null;
+  actorIssuer: string | null;
+  clientIp: string | null;
+  userAgent: string | null;
+  operation: string | null;
+  method: string | null;
+  path: string | null;
+  applicationId: string | null;
+  webhookId: string | null;
+  apikeyFingerprint: string | null;
+  requestBody: unknown;
+  details: unknown;
+  decision: 'allowed' | 'denied' | null;
+  reason: string | null;
+  outcome: Outcome | null;
+  upstreamStatus: number | null;
+  errorCode: string | null;
+  latencyMs: number | null;
+  fingerprints: string[];
+}
+
+export interface StoredEntry extends EntryContent {
+  seq: bigint;
+  keyId: string;
+  hash: Buffer;
+}
+
+export const CONTENT_FIELDS: readonly (keyof EntryContent)[] = [
+  'at', 'kind', 'eventId', 'requestId', 'actorSub', 'actorName', 'actorEmail', 'actorRoles', 'actorJti', 'actorIssuer',
+  'clientIp', 'userAgent', 'operation', 'method', 'path', 'applicationId', 'webhookId', 'apikeyFingerprint',
+  'requestBody', 'details', 'decision', 'reason', 'outcome', 'upstreamStatus', 'errorCode', 'latencyMs', 'fingerprints',
+];
+
+/** Deterministic JSON: object keys sorted, undefined as null. jsonb reorders keys, so the hash must not depend on order. */
+export function canonicalJson(value: unknown): string {
+  if (value === undefined || value === null) return 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The bytes an entry's hash covers: its sequence number, the key id and every content field. */
+export function hashedContent(seq: bigint, keyId: string, content: EntryContent): string {
+  const fields: Record<string, unknown> = { seq: seq.toString(), keyId };
+  for (const name of CONTENT_FIELDS) fields[name] = content[name];
+  return canonicalJson(fields);
+}
+
+const clockOrigin = { epochUs: BigInt(Date.now()) * 1000n, hr: process.hrtime.bigint() };
+
+/** Now, in UTC with microseconds (`2026-11-27T07:26:12.123456Z`), monotonic within the process. */
+export function nowMicros(): string {
+  const us = clockOrigin.epochUs + (process.hrtime.bigint() - clockOrigin.hr) / 1000n;
+  const iso = new Date(Number(us / 1000n)).toISOString();
+  return `${iso.slice(0, 23)}${String(us % 1000n).padStart(3, '0')}Z`;
+}

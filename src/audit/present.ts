@@ -1,0 +1,29 @@
+import type { StoredEntry } from './entry';
+
+/** An entry as the audit API shows it: snake_case, sequence as a string (it is a 64-bit integer), hash in hex. */
+export function presentEntry(e: StoredEntry) {
+  return {
+    sequence: e.seq.toString(),
+    time: e.at,
+    kind: e.kind,
+    event_id: e.eventId,
+    request_id: e.requestId,
+    actor: { sub: e.actorSub, name: e.actorName, email: e.actorEmail, roles: e.actorRoles, jti: e.actorJti, issuer: e.actorIssuer },
+    client: { ip: e.clientIp, user_agent: e.userAgent },
+    operation: e.operation,
+    method: e.method,
+    path: e.path,
+    target: { application_id: e.applicationId, webhook_id: e.webhookId, apikey_fingerprint: e.apikeyFingerprint },
+    request_body: e.requestBody,
+    decision: e.decision,
+    reason: e.reason,
+    outcome: e.outcome,
+    upstream_status: e.upstreamStatus,
+    error_code: e.errorCode,
+    latency_ms: e.latencyMs,
+    details: e.details,
+    fingerprints: e.fingerprints,
+    key_id: e.keyId,
+    hash: e.hash.toString('hex'),
+  };
+}

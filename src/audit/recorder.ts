@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { GatewayError } from '../http/errors';
+import { redactPath } from '../http/redact';
+import type { UpstreamResponse } from '../upstream/client';
+import { nowMicros, type EntryContent, type Outcome, type StoredEntry } from './entry';
+import type { AuditKeys } from './keys';
+import { redactForAudit } from './redact';
+import type { AuditStore } from './store';
+
+export interface Intent {
+  eventId: string;
+  entry: StoredEntry;
+  startedAt: number;
+}
+
+export interface AuditRecorder {
+  /** Commits the request entry of a mutation, or throws 503 audit_unavailable: then it must not be forwarded. */
+  recordIntent(req: Request, res: Response): Promise<Intent>;
+  /** Appends the response entry; a failure is logged (the request entry still proves the attempt). */
+  recordOutcome(intent: Intent, res: Response, result: { response?: UpstreamResponse; error?: unknown }): Promise<void>;
+  /** One `decision` entry for a mutation refused before forwarding (denied, invalid, rate limited). */
+  recordRefusal(req: Request, res: Response, error: GatewayError): Promise<void>;
+  /** Reading the trail is itself recorded: who, what, with which filters. */
+  recordAccess(req: Request, res: Response, action: string, details: Record<string, unknown>): Promise<void>;
+  /** Events of the gateway itself (recovery, rotation). */
+  recordSystem(action: string, details: Record<string, unknown>): Promise<StoredEntry>;
+}
+
+const REFUSAL_OUTCOMES: Partial<Record<string, Outcome>> = { forbidden: 'denied', rate_limited: 'rate_limited', audit_unavailable: 'not_forwarded' };
+
+export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: Logger, writeTimeoutMs: number): AuditRecorder {
+  function base(req: Request, res: Response, kind: EntryContent['kind'], eventId: string): EntryContent {
+    const { principal, operation, params, decision, requestId } = res.locals;
+    const apikey = params?.apikey_key;
+    return {
+      at: nowMicros(),
+      kind,
+      eventId,
+      requestId,
+      actorSub: principal?.sub ?? null,
+      actorName: principal?.name ?? null,
+      actorEmail: principal?.email ?? null,
+      actorRoles: principal?.roles ?? [],
+      actorJti: principal?.jti ?? null,
+      actorIssuer: principal?.issuer ?? null,
+      clientIp: req.ip ?? null,
+      userAgent: req.headers['user-agent']?.slice(0, 512) ?? null,
+      operation: operation?.id ?? null,
+      method: req.method,
+      path: redactPath(req.originalUrl),
+      applicationId: params?.application_id ?? null,
+      webhookId: params?.webhook_id ?? null,
+      apikeyFingerprint: apikey ? keys.fingerprint(apikey) : null,
+      requestBody: null,
+      details: null,
+      decision: decision ? (decision.allowed ? 'allowed' : 'denied') : null,
+      reason: decision?.reason ?? null,
+      outcome: null,
+      upstreamStatus: null,
+      errorCode: null,
+      latencyMs: null,
+      fingerprints: apikey ? [keys.fingerprint(apikey)] : [],
+    };
+  }
+
+  function withBody(content: EntryContent, body: unknown): EntryContent {
+    const redacted = redactForAudit(keys, body);
+    return { ...content, requestBody: redacted.value, fingerprints: [...content.fingerprints, ...redacted.fingerprints] };
+  }
+
+  async function appendQuietly(content: EntryContent, what: string): Promise<void> {
+    try {
+      await withTimeout(store.append(content), writeTimeoutMs);
+    } catch (err) {
+      logger.error({ err: describe(err), event_id: content.eventId, request_id: content.requestId, kind: content.kind }, `audit ${what} entry could not be written`);
+    }
+  }
+
+  return {
+    async recordIntent(req, res) {
+      const eventId = randomUUID();
+      const content = withBody(base(req, res, 'request', eventId), res.locals.input?.body);
+      const pending = store.append(content);
+      try {
+        const entry = await withTimeout(pending, writeTimeoutMs);
+        return { eventId, entry, startedAt: performance.now() };
+      } catch (err) {
+        logger.error({ err: describe(err), request_id: res.locals.requestId }, 'audit request entry not committed: mutation refused');
+        // If the entry commits after all, say in the trail that this attempt was never forwarded.
+        pending.then(
+          () => appendQuietly({ ...content, kind: 'response', at: nowMicros(), outcome: 'not_forwarded', errorCode: 'audit_unavailable', requestBody: null }, 'late response'),
+          () => undefined,
+        );
+        throw new GatewayError('audit_unavailable', undefined, [{ reason: isTimeout(err) ? 'audit_write_timeout' : 'audit_write_failed' }], { 'Retry-After': '5' });
+      }
+    },
+
+    async recordOutcome(intent, res, { response, error }) {
+      const content = base(res.req, res, 'response', intent.eventId);
+      const gatewayError = error instanceof GatewayError ? error : undefined;
+      const outcome: Outcome = response ? (response.status < 400 ? 'success' : 'upstream_error') : ((gatewayError?.code as Outcome | undefined) ?? 'outcome_unknown');
+      await appendQuietly(
+        {
+          ...content,
+          ...createdTarget(res, response, keys),
+          fingerprints: [...content.fingerprints, ...createdFingerprints(res, response, keys)],
+          outcome: outcome in OUTCOME_SET ? outcome : 'outcome_unknown',
+          upstreamStatus: response?.status ?? null,
+          errorCode: gatewayError?.code ?? null,
+          latencyMs: Math.round((performance.now() - intent.startedAt) * 1000) / 1000,
+          details: gatewayError ? { reason: gatewayError.details[0]?.reason ?? null } : null,
+        },
+        'response',
+      );
+    },
+
+    async recordRefusal(req, res, error) {
+      const content = withBody(base(req, res, 'decision', randomUUID()), req.body);
+      await appendQuietly(
+        {
+          ...content,
+          decision: error.code === 'forbidden' ? 'denied' : content.decision,
+          outcome: REFUSAL_OUTCOMES[error.code] ?? 'invalid',
+          errorCode: error.code,
+          details: error.details.length > 0 ? { errors: error.details.slice(0, 20) } : null,
+        },
+        'refusal',
+      );
+    },
+
+    async recordAccess(req, res, action, details) {
+      await appendQuietly({ ...base(req, res, 'access', randomUUID()), operation: action, decision: 'allowed', details }, 'access');
+    },
+
+    recordSystem(action, details) {
+      return withTimeout(store.append({ ...systemEntry(action), details }), writeTimeoutMs);
+    },
+  };
+}
+
+const OUTCOME_SET: Record<string, true> = { success: true, upstream_error: true, upstream_unavailable: true, upstream_timeout: true, upstream_bad_response: true, outcome_unknown: true };
+
+/** For creates, the id the upstream returned is the target; an API key only as its fingerprint. */
+function createdTarget(res: Response, response: UpstreamResponse | undefined, keys: AuditKeys): Partial<EntryContent> {
+  const id = res.locals.operation?.id;
+  const body = response && response.status < 300 ? parseJson(response.body) : undefined;
+  if (!body) return {};
+  if (id === 'applications.create' && typeof body.id === 'string') return { applicationId: body.id };
+  if (id === 'webhooks.create' && typeof body.id === 'string') return { webhookId: body.id };
+  if (id === 'apikeys.create' && typeof body.key === 'string') return { apikeyFingerprint: keys.fingerprint(body.key) };
+  return {};
+}
+
+function createdFingerprints(res: Response, response: UpstreamResponse | undefined, keys: AuditKeys): string[] {
+  const target = createdTarget(res, response, keys);
+  return target.apikeyFingerprint ? [target.apikeyFingerprint] : [];
+}
+
+export function systemEntry(action: string): EntryContent {
+  return {
+    at: nowMicros(), kind: 'system', eventId: randomUUID(), requestId: 'system', actorSub: null, actorName: null, actorEmail: null,
+    actorRoles: [], actorJti: null, actorIssuer: null, clientIp: null, userAgent: null, operation: action, method: null, path: null,
+    applicationId: null, webhookId: null, apikeyFingerprint: null, requestBody: null, details: null, decision: null, reason: null,
+    outcome: null, upstreamStatus: null, errorCode: null, latencyMs: null, fingerprints: [],
+  };
+}
+
+function parseJson(body: Buffer): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(body.toString('utf8'));
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+class AuditTimeout extends Error {
+  override name = 'AuditTimeout';
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof AuditTimeout || /timed? ?out|Transaction API error/i.test((err as Error)?.message ?? '');
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AuditTimeout(`audit write took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function describe(err: unknown): { name?: string; message?: string; code?: unknown } {
+  const e = err as { name?: string; message?: string; code?: unknown };
+  return { name: e?.name, message: e?.message?.split('\n').filter(Boolean).slice(-1)[0], code: e?.code };
+}

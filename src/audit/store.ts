@@ -1,0 +1,171 @@
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import type { EntryContent, StoredEntry } from './entry';
+import { hashedContent } from './entry';
+import type { AuditKeys } from './keys';
+
+/** Any constant shared by every instance: appends to the chain are serialised under this advisory lock. */
+const CHAIN_LOCK = 7_319_004_212;
+const MAX_BATCH = 256;
+
+const COLUMNS = Prisma.raw(
+  'seq, at, kind, event_id, request_id, actor_sub, actor_name, actor_email, actor_roles, actor_jti, actor_issuer, client_ip, user_agent, operation, method, path, application_id, webhook_id, apikey_fingerprint, request_body, details, decision, reason, outcome, upstream_status, error_code, latency_ms, fingerprints, key_id, hash',
+);
+// `at` is read back exactly as it was hashed: UTC, microseconds.
+const SELECT_COLUMNS = Prisma.raw(
+  `seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, kind, event_id::text AS event_id, request_id, actor_sub, actor_name, actor_email, actor_roles, actor_jti, actor_issuer, client_ip, user_agent, operation, method, path, application_id, webhook_id, apikey_fingerprint, request_body, details, decision, reason, outcome, upstream_status, error_code, latency_ms, fingerprints, key_id, hash`,
+);
+
+type Tx = Pick<PrismaClient, '$queryRaw' | '$executeRaw'>;
+
+interface Pending {
+  content: EntryContent;
+  resolve(entry: StoredEntry): void;
+  reject(err: unknown): void;
+}
+
+export interface AuditStore {
+  /** Appends to the chain; resolves once the entry is committed. Concurrent appends are committed together. */
+  append(content: EntryContent): Promise<StoredEntry>;
+  readChain(afterSeq: bigint, limit: number): Promise<StoredEntry[]>;
+  latest(): Promise<StoredEntry | undefined>;
+  entryAt(seq: bigint): Promise<StoredEntry | undefined>;
+  /**
+   * Appends, atomically with finding them, a response entry for each request entry written before
+   * `before` that has none: instances recovering together never complete the same request twice.
+   */
+  completeUnanswered(before: string, complete: (request: StoredEntry) => EntryContent): Promise<StoredEntry[]>;
+  withFingerprint(fingerprint: string, limit: number): Promise<StoredEntry[]>;
+  ping(): Promise<void>;
+}
+
+export interface AuditStoreOptions {
+  prisma: PrismaClient;
+  keys: AuditKeys;
+  /** Bound on one commit: a hung database fails the append instead of holding it. */
+  writeTimeoutMs: number;
+}
+
+export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOptions): AuditStore {
+  let queue: Pending[] = [];
+  let flushing = false;
+
+  async function flush(): Promise<void> {
+    if (flushing) return;
+    flushing = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.slice(0, MAX_BATCH);
+        queue = queue.slice(batch.length);
+        try {
+          const stored = await commitBatch(batch.map((p) => p.content));
+          batch.forEach((p, i) => p.resolve(stored[i] as StoredEntry));
+        } catch (err) {
+          batch.forEach((p) => p.reject(err));
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  const commitBatch = (contents: EntryContent[]) => appendUnderLock(async () => contents);
+
+  /**
+   * Group commit: one transaction takes the chain lock, reads the head, and inserts every entry chained
+   * to it. `produce` runs under the lock, so what it reads cannot change before its entries are written.
+   */
+  function appendUnderLock(produce: (tx: Tx) => Promise<EntryContent[]>): Promise<StoredEntry[]> {
+    return prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK}::bigint)`;
+        const contents = await produce(tx);
+        if (contents.length === 0) return [];
+        const [head] = await tx.$queryRaw<{ seq: bigint; hash: Uint8Array }[]>`SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1`;
+        let seq = head ? BigInt(head.seq) : 0n;
+        let previous: Buffer | null = head ? Buffer.from(head.hash) : null;
+        const stored = contents.map((content) => {
+          seq += 1n;
+          const hash = keys.chainHash(previous, hashedContent(seq, keys.keyId, content));
+          previous = hash;
+          return { ...content, seq, keyId: keys.keyId, hash };
+        });
+        await tx.$executeRaw`INSERT INTO audit_entry (${COLUMNS}) VALUES ${Prisma.join(stored.map(rowValues))}`;
+        return stored;
+      },
+      { maxWait: writeTimeoutMs, timeout: writeTimeoutMs },
+    );
+  }
+
+  const select = async (where: Prisma.Sql, tail: Prisma.Sql = Prisma.empty, client: Tx = prisma) =>
+    (await client.$queryRaw<Row[]>`SELECT ${SELECT_COLUMNS} FROM audit_entry ${where} ${tail}`).map(fromRow);
+
+  return {
+    append(content) {
+      return new Promise((resolve, reject) => {
+        queue.push({ content, resolve, reject });
+        void flush();
+      });
+    },
+    readChain: (afterSeq, limit) => select(Prisma.sql`WHERE seq > ${afterSeq}`, Prisma.sql`ORDER BY seq LIMIT ${limit}`),
+    latest: async () => (await select(Prisma.empty, Prisma.sql`ORDER BY seq DESC LIMIT 1`))[0],
+    entryAt: async (seq) => (await select(Prisma.sql`WHERE seq = ${seq}`))[0],
+    completeUnanswered: (before, complete) =>
+      appendUnderLock(async (tx) =>
+        (
+          await select(
+            Prisma.sql`r WHERE r.kind = 'request' AND r.at < ${before}::timestamptz AND NOT EXISTS (SELECT 1 FROM audit_entry s WHERE s.event_id = r.event_id AND s.kind = 'response')`,
+            Prisma.sql`ORDER BY r.seq`,
+            tx,
+          )
+        ).map(complete),
+      ),
+    withFingerprint: (fingerprint, limit) => select(Prisma.sql`WHERE fingerprints @> ARRAY[${fingerprint}]::text[]`, Prisma.sql`ORDER BY seq LIMIT ${limit}`),
+    ping: async () => void (await prisma.$queryRaw`SELECT 1`),
+  };
+}
+
+function rowValues(e: StoredEntry): Prisma.Sql {
+  const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+  return Prisma.sql`(${e.seq}, ${e.at}::timestamptz, ${e.kind}, ${e.eventId}::uuid, ${e.requestId}, ${e.actorSub}, ${e.actorName}, ${e.actorEmail},
+    ${e.actorRoles}::text[], ${e.actorJti}, ${e.actorIssuer}, ${e.clientIp}, ${e.userAgent}, ${e.operation}, ${e.method}, ${e.path},
+    ${e.applicationId}, ${e.webhookId}, ${e.apikeyFingerprint}, ${json(e.requestBody)}::jsonb, ${json(e.details)}::jsonb, ${e.decision},
+    ${e.reason}, ${e.outcome}, ${e.upstreamStatus}::int, ${e.errorCode}, ${e.latencyMs}::float8, ${e.fingerprints}::text[], ${e.keyId}, ${e.hash})`;
+}
+
+type Row = Record<string, unknown>;
+
+function fromRow(r: Row): StoredEntry {
+  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return {
+    seq: BigInt(r.seq as bigint),
+    at: r.at as string,
+    kind: r.kind as StoredEntry['kind'],
+    eventId: r.event_id as string,
+    requestId: r.request_id as string,
+    actorSub: text(r.actor_sub),
+    actorName: text(r.actor_name),
+    actorEmail: text(r.actor_email),
+    actorRoles: (r.actor_roles as string[] | null) ?? [],
+    actorJti: text(r.actor_jti),
+    actorIssuer: text(r.actor_issuer),
+    clientIp: text(r.client_ip),
+    userAgent: text(r.user_agent),
+    operation: text(r.operation),
+    method: text(r.method),
+    path: text(r.path),
+    applicationId: text(r.application_id),
+    webhookId: text(r.webhook_id),
+    apikeyFingerprint: text(r.apikey_fingerprint),
+    requestBody: r.request_body ?? null,
+    details: r.details ?? null,
+    decision: text(r.decision) as StoredEntry['decision'],
+    reason: text(r.reason),
+    outcome: text(r.outcome) as StoredEntry['outcome'],
+    upstreamStatus: r.upstream_status === null || r.upstream_status === undefined ? null : Number(r.upstream_status),
+    errorCode: text(r.error_code),
+    latencyMs: r.latency_ms === null || r.latency_ms === undefined ? null : Number(r.latency_ms),
+    fingerprints: (r.fingerprints as string[] | null) ?? [],
+    keyId: r.key_id as string,
+    hash: Buffer.from(r.hash as Uint8Array),
+  };
+}

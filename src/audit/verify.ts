@@ -1,0 +1,66 @@
+import { hashedContent, type StoredEntry } from './entry';
+import { sameHash, type AuditKeys } from './keys';
+import type { AuditStore } from './store';
+import { readCheckpoint, type Checkpoint } from './checkpoint';
+
+export type ChainProblem = 'modified' | 'inserted' | 'missing' | 'unknown_key' | 'truncated' | 'checkpoint_mismatch' | 'bad_checkpoint';
+
+export type Verification =
+  | { ok: true; entries: number; last_sequence: string | null; last_hash: string | null; checkpoint?: { sequence: string; verified: true } }
+  | { ok: false; entries: number; first_bad_sequence: string | null; problem: ChainProblem; message: string };
+
+const PAGE = 2000;
+
+/**
+ * Walks the chain from the first entry, recomputing every hash. Reports the first broken sequence number
+ * and whether an entry was modified (its content no longer hashes to its stored hash, but the next entry
+ * chains from that hash), inserted (the next entry chains from the entry before it), or missing (a gap in
+ * the sequence). With a checkpoint a reviewer kept, truncation of the newest entries is detected too.
+ */
+export async function verifyChain(store: AuditStore, keys: AuditKeys, checkpointToken?: string): Promise<Verification> {
+  let checkpoint: Checkpoint | undefined;
+  if (checkpointToken !== undefined) {
+    checkpoint = readCheckpoint(keys, checkpointToken);
+    if (!checkpoint) return { ok: false, entries: 0, first_bad_sequence: null, problem: 'bad_checkpoint', message: 'The checkpoint is malformed or its signature does not verify.' };
+  }
+  let previous: StoredEntry | undefined;
+  let entries = 0;
+  let checkpointSeen = checkpoint?.sequence === 0n;
+  for (let page = await store.readChain(0n, PAGE); page.length > 0; page = await store.readChain(previous!.seq, PAGE)) {
+    for (const [i, entry] of page.entries()) {
+      const expectedSeq = (previous?.seq ?? 0n) + 1n;
+      if (entry.seq !== expectedSeq) return broken(entries, expectedSeq, 'missing', `Entries ${expectedSeq} to ${entry.seq - 1n} are missing.`);
+      if (entry.keyId !== keys.keyId) return broken(entries, entry.seq, 'unknown_key', `Entry ${entry.seq} was hashed with key ${entry.keyId}, not the configured one.`);
+      if (!sameHash(keys.chainHash(previous?.hash ?? null, hashedContent(entry.seq, entry.keyId, entry)), entry.hash)) {
+        const next = page[i + 1] ?? (await store.readChain(entry.seq, 1))[0];
+        const inserted = next !== undefined && chainsFrom(keys, previous?.hash ?? null, next);
+        return broken(entries, entry.seq, inserted ? 'inserted' : 'modified', inserted ? `Entry ${entry.seq} was inserted into the chain.` : `Entry ${entry.seq} was modified.`);
+      }
+      if (checkpoint && entry.seq === checkpoint.sequence) {
+        if (!sameHash(entry.hash, checkpoint.hash)) return broken(entries, entry.seq, 'checkpoint_mismatch', `Entry ${entry.seq} differs from the checkpoint.`);
+        checkpointSeen = true;
+      }
+      previous = entry;
+      entries++;
+    }
+  }
+  if (checkpoint && !checkpointSeen) {
+    return broken(entries, (previous?.seq ?? 0n) + 1n, 'truncated', `The chain ends at ${previous?.seq ?? 0n}, before the checkpoint's entry ${checkpoint.sequence}: newer entries were removed.`);
+  }
+  return {
+    ok: true,
+    entries,
+    last_sequence: previous ? previous.seq.toString() : null,
+    last_hash: previous ? previous.hash.toString('hex') : null,
+    ...(checkpoint ? { checkpoint: { sequence: checkpoint.sequence.toString(), verified: true as const } } : {}),
+  };
+}
+
+function chainsFrom(keys: AuditKeys, previousHash: Buffer | null, entry: StoredEntry): boolean {
+  return sameHash(keys.chainHash(previousHash, hashedContent(entry.seq - 1n, entry.keyId, entry)), entry.hash) ||
+    sameHash(keys.chainHash(previousHash, hashedContent(entry.seq, entry.keyId, entry)), entry.hash);
+}
+
+function broken(entries: number, seq: bigint, problem: ChainProblem, message: string): Verification {
+  return { ok: false, entries, first_bad_sequence: seq.toString(), problem, message };
+}

@@ -1,0 +1,69 @@
+import { join } from 'node:path';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../generated/prisma/client';
+import { openEmbedded } from './embedded';
+
+export type DatabaseKind = 'postgres' | 'embedded';
+
+/** A session on one connection, for what Prisma's query API does not do: multi-statement migration scripts. */
+export interface ScriptSession {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  exec(script: string): Promise<void>;
+}
+
+export interface Database {
+  kind: DatabaseKind;
+  prisma: PrismaClient;
+  /** Runs `work` in one transaction on one connection. */
+  transactionScript<T>(work: (session: ScriptSession) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  url?: string;
+  dataDir: string;
+  poolSize: number;
+  /** Longest wait for a pooled connection before a query fails (a hung or exhausted database must not hang requests). */
+  connectTimeoutMs: number;
+}
+
+/** Real Postgres when a URL is given; otherwise the embedded Postgres (PGlite) in DATA_DIR. Same schema, same code above. */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.url ? openPostgres(options.url, options) : openEmbedded(join(options.dataDir, 'pglite'));
+}
+
+async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
+  const pg = await import('pg');
+  const poolConfig = {
+    connectionString: url,
+    max: options.poolSize,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    application_name: 'kloudless-gateway',
+  };
+  const prisma = new PrismaClient({ adapter: new PrismaPg(poolConfig) });
+  return {
+    kind: 'postgres',
+    prisma,
+    async transactionScript(work) {
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: options.connectTimeoutMs, application_name: 'kloudless-gateway-migrate' });
+      await client.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work({
+          query: async (sql, params) => (await client.query(sql, params)).rows,
+          exec: async (script) => void (await client.query(script)),
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        await client.end();
+      }
+    },
+    close: () => prisma.$disconnect(),
+  };
+}
