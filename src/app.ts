@@ -17,6 +17,8 @@ import type { Policy } from './policy/policy';
 import { healthRoutes, type Lifecycle, type ReadinessCheck } from './routes/health';
 import { me } from './routes/me';
 import type { Upstream } from './upstream/client';
+import { recordMutationIntent, recordRefusedMutation } from './pipeline/audit';
+import { auditRoutes, type AuditDeps } from './routes/audit';
 
 export interface AppDeps {
   config: Config;
@@ -25,13 +27,15 @@ export interface AppDeps {
   /** A getter, so a reloaded policy applies to the next request. */
   policy: () => Policy;
   upstream: Upstream;
+  audit: AuditDeps;
   readiness?: ReadinessCheck[];
   lifecycle?: Lifecycle;
 }
 
 /**
  * The whole gateway, not listening. Each request goes, in this order:
- * request id → log → authenticate → resolve operation → authorize → read body → validate → forward → respond.
+ * request id → log → authenticate → resolve operation → authorize → read body → validate
+ * → audit (intent) → forward → audit (outcome) → respond; a refused mutation is audited on the way out.
  */
 export function buildApp(deps: AppDeps): Express {
   const { config } = deps;
@@ -55,9 +59,19 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use('/v1', authenticate(deps.verifier));
   app.get('/v1/me', me(deps.policy));
-  app.use('/v1', resolveOperation(), authorize(deps.policy), jsonBody(config.bodyLimitBytes), validate(), forwardToUpstream(deps.upstream));
+  app.use(auditRoutes(deps.audit, deps.policy, config.bodyLimitBytes));
+  app.use(
+    '/v1',
+    resolveOperation(),
+    authorize(deps.policy),
+    jsonBody(config.bodyLimitBytes),
+    validate(),
+    recordMutationIntent(deps.audit.recorder),
+    forwardToUpstream(deps.upstream, deps.audit.recorder, deps.policy),
+  );
 
   app.use(notFound());
+  app.use(recordRefusedMutation(deps.audit.recorder));
   app.use(errorHandler(deps.logger));
   return app;
 }

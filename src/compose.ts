@@ -1,29 +1,67 @@
 import type { Logger } from 'pino';
 import type { AppDeps } from './app';
+import { createAuditKeys } from './audit/keys';
+import { createAuditRecorder } from './audit/recorder';
+import { completeAbandonedRequests } from './audit/recovery';
+import { createAuditStore } from './audit/store';
 import { createTokenVerifier } from './auth/verifier';
 import type { Config } from './config/load';
+import { openDatabase, type Database } from './db/client';
+import { applyMigrations } from './db/migrate';
 import { loadPolicy } from './policy/policy';
 import { createUpstream } from './upstream/client';
 import { upstreamReachable } from './upstream/reachability';
 
-/** Builds the real dependencies from validated configuration; tests build the same ones around their own simulator. */
-export function composeGateway(config: Config, logger: Logger): AppDeps {
+export interface Gateway {
+  deps: AppDeps;
+  database: Database;
+  /** Closes the upstream pool and the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the real dependencies from validated configuration: opens the audit store, applies pending
+ * migrations, completes request entries an earlier run left without an outcome. Tests build the same
+ * gateway around their own simulator and database.
+ */
+export async function composeGateway(config: Config, logger: Logger): Promise<Gateway> {
   const developerKey = config.upstream.developerKey;
-  if (!developerKey) throw new Error('composeGateway needs a DeveloperKey (the local default provides one)');
+  const hmacKey = config.audit.hmacKey;
+  if (!developerKey || !hmacKey) throw new Error('composeGateway needs a DeveloperKey and an AUDIT_HMAC_KEY (the local default provides them)');
   const policy = loadPolicy(config.policyFile);
-  return {
+  const verifier = createTokenVerifier(config.jwt);
+
+  const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize, connectTimeoutMs: config.audit.writeTimeoutMs });
+  const applied = await applyMigrations(database);
+  if (applied.length > 0) logger.info({ migrations: applied, database: database.kind }, 'database migrations applied');
+  const keys = createAuditKeys(hmacKey);
+  const store = createAuditStore({ prisma: database.prisma, keys, writeTimeoutMs: config.audit.writeTimeoutMs });
+  const recorder = createAuditRecorder(store, keys, logger, config.audit.writeTimeoutMs);
+  await completeAbandonedRequests(store, logger, config.upstream.timeoutMs);
+
+  const upstream = createUpstream({
+    baseUrl: config.upstream.baseUrl,
+    developerKey: () => developerKey,
+    timeoutMs: config.upstream.timeoutMs,
+    connections: config.upstream.connections,
+    maxResponseBytes: config.upstream.maxResponseBytes,
+  });
+  const deps: AppDeps = {
     config,
     logger,
-    verifier: createTokenVerifier(config.jwt),
+    verifier,
     policy: () => policy,
-    upstream: createUpstream({
-      baseUrl: config.upstream.baseUrl,
-      developerKey: () => developerKey,
-      timeoutMs: config.upstream.timeoutMs,
-      connections: config.upstream.connections,
-      maxResponseBytes: config.upstream.maxResponseBytes,
-    }),
-    readiness: [upstreamReachable(config.upstream.baseUrl)],
+    upstream,
+    audit: { store, keys, recorder },
+    readiness: [upstreamReachable(config.upstream.baseUrl), { name: 'audit_store', critical: false, check: () => store.ping() }],
     lifecycle: { draining: false },
+  };
+  return {
+    deps,
+    database,
+    async close() {
+      await upstream.close();
+      await database.close();
+    },
   };
 }

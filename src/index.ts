@@ -2,7 +2,7 @@ import { buildApp } from './app';
 import { mintToken } from './auth/mint';
 import { composeGateway } from './compose';
 import { ConfigError, loadConfig, type Config } from './config/load';
-import { startLocalDefault } from './dev/local-default';
+import { startLocalDefault, withLocalAuditKey } from './dev/local-default';
 import { createLogger } from './http/logger';
 import { startWebServer } from './server';
 
@@ -18,11 +18,16 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const local = config.upstream.developerKey ? undefined : await startLocalDefault(config);
   if (local) config = local.config;
+  config = withLocalAuditKey(config);
 
-  const deps = composeGateway(config, logger);
+  const gateway = await composeGateway(config, logger);
+  const { deps } = gateway;
   const running = await startWebServer(buildApp(deps), config);
   if (local && config.jwt.secret) printLocalBanner(running.url, config.jwt.secret);
-  logger.info({ url: running.url, upstream: config.upstream.baseUrl, env: config.env, local_default: Boolean(local) }, 'gateway listening');
+  logger.info(
+    { url: running.url, upstream: config.upstream.baseUrl, env: config.env, local_default: Boolean(local), audit_store: gateway.database.kind },
+    'gateway listening',
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -31,7 +36,7 @@ async function main(): Promise<void> {
     deps.lifecycle!.draining = true;
     logger.info({ signal }, 'draining: finishing in-flight requests');
     await running.stop();
-    await deps.upstream.close();
+    await gateway.close();
     await local?.simulator.close();
     logger.info('stopped');
     process.exit(0);

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { GatewayError, type ErrorDetail } from '../http/errors';
 import type { Operation } from './operations';
-import { FIELD_HINTS, ID_PATTERN } from './schemas';
+import { emptyBody, FIELD_HINTS, ID_PATTERN } from './schemas';
 
 export interface ValidInput {
   query: Record<string, string>;
@@ -22,10 +22,11 @@ export function validateInput(operation: Operation, params: Record<string, strin
   const parsedQuery = parseWith(operation.query, query ?? {}, 'query', details);
   let parsedBody: Record<string, unknown> | undefined;
   if (operation.body) {
-    parsedBody = parseWith(operation.body, body === undefined && operation.id === 'apikeys.create' ? {} : body, 'body', details);
+    parsedBody = parseWith(operation.body, body === undefined && operation.body === emptyBody ? {} : body, 'body', details);
   }
   if (details.length > 0) throw new GatewayError('validation_failed', 'The request is not valid.', details);
-  return { query: stringify(parsedQuery ?? {}), body: parsedBody };
+  // An operation whose body must be empty forwards none, as the reference's example sends none.
+  return { query: stringify(parsedQuery ?? {}), body: operation.body === emptyBody ? undefined : parsedBody };
 }
 
 function parseWith(schema: z.ZodType<Record<string, unknown>>, value: unknown, location: string, details: ErrorDetail[]) {

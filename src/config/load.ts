@@ -33,6 +33,8 @@ export interface Config {
   trustProxy: boolean | number | string[];
   logLevel: string;
   dataDir: string;
+  database: { url?: string; poolSize: number };
+  audit: { hmacKey?: string; writeTimeoutMs: number };
   shutdownTimeoutMs: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
@@ -120,6 +122,8 @@ function toConfig(p: Parsed, problems: string[]): Config {
     trustProxy: parseTrustProxy(p.TRUST_PROXY, problems),
     logLevel: p.LOG_LEVEL,
     dataDir: p.DATA_DIR,
+    database: { url: p.DATABASE_URL, poolSize: p.DATABASE_POOL_SIZE },
+    audit: { hmacKey: p.AUDIT_HMAC_KEY, writeTimeoutMs: p.AUDIT_WRITE_TIMEOUT_MS },
     shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT_MS,
     headersTimeoutMs: p.HEADERS_TIMEOUT_MS,
     requestTimeoutMs: p.REQUEST_TIMEOUT_MS,
@@ -160,6 +164,9 @@ function productionProblems(c: Config): string[] {
   if (c.jwt.jwksUrl && !c.jwt.jwksUrl.startsWith('https://')) problems.push('JWT_JWKS_URL must be https in production');
   if (c.jwt.issuers.length === 0) problems.push('JWT_ISSUER is required in production');
   if (c.jwt.audiences.length === 0) problems.push('JWT_AUDIENCE is required in production');
+  if (!c.database.url) problems.push('DATABASE_URL is required in production (the embedded database is for local use only)');
+  if (!c.audit.hmacKey) problems.push('AUDIT_HMAC_KEY (or _FILE) is required in production');
+  else if (Buffer.byteLength(c.audit.hmacKey) < 32) problems.push('AUDIT_HMAC_KEY must be at least 32 bytes in production');
   if (c.trustProxy === true) problems.push('TRUST_PROXY=true trusts any client-sent X-Forwarded-For; name the proxies or a hop count');
   return problems;
 }

@@ -26,14 +26,23 @@ export async function startLocalDefault(config: Config): Promise<LocalDefault> {
     config: {
       ...config,
       upstream: { ...config.upstream, baseUrl, developerKey },
-      jwt: hasJwtKey ? config.jwt : { ...config.jwt, secret: localSigningSecret(config.dataDir), algorithms: ['HS256'] },
+      jwt: hasJwtKey ? config.jwt : { ...config.jwt, secret: localSecret(config.dataDir, 'local-jwt-secret'), algorithms: ['HS256'] },
     },
   };
 }
 
-/** The local default's HS256 secret: made once, kept in DATA_DIR with owner-only permissions. */
-export function localSigningSecret(dataDir: string): string {
-  const file = join(dataDir, 'local-jwt-secret');
+/**
+ * Outside production, an unset AUDIT_HMAC_KEY is generated once and kept in DATA_DIR, so the chain
+ * written by one run still verifies in the next.
+ */
+export function withLocalAuditKey(config: Config): Config {
+  if (config.audit.hmacKey || config.env === 'production') return config;
+  return { ...config, audit: { ...config.audit, hmacKey: localSecret(config.dataDir, 'local-audit-hmac-key') } };
+}
+
+/** A secret made once and kept in DATA_DIR with owner-only permissions. */
+export function localSecret(dataDir: string, name: string): string {
+  const file = join(dataDir, name);
   try {
     return readFileSync(file, 'utf8').trim();
   } catch {

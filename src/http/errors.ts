@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   upstream_unavailable: { status: 502, message: 'The Management API could not be reached.' },
   upstream_bad_response: { status: 502, message: 'The Management API sent a response the gateway will not pass on.' },
   upstream_timeout: { status: 504, message: 'The Management API did not answer in time.' },
+  audit_unavailable: { status: 503, message: 'The audit trail cannot record this change right now, so it was not made.' },
   not_ready: { status: 503, message: 'The gateway is not ready to serve requests.' },
   internal_error: { status: 500, message: 'The gateway failed to handle the request.' },
 } as const satisfies Record<string, { status: number; message: string }>;

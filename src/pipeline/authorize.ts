@@ -15,3 +15,15 @@ export function authorize(policy: () => Policy): RequestHandler {
     next();
   };
 }
+
+/** For the gateway's own endpoints: the caller's roles must grant `permission`. */
+export function requirePermission(policy: () => Policy, permission: string): RequestHandler {
+  return (_req, res, next) => {
+    const { principal } = res.locals;
+    if (!principal) throw new Error('requirePermission runs after authenticate');
+    const decision = decide(policy(), principal.roles, permission);
+    res.locals.decision = decision;
+    if (!decision.allowed) throw new GatewayError('forbidden', `Your roles do not allow ${permission}.`, [{ reason: decision.reason, permission }]);
+    next();
+  };
+}

@@ -1,22 +1,31 @@
 import type { RequestHandler } from 'express';
+import type { AuditRecorder } from '../audit/recorder';
 import { upstreamPath } from '../catalogue/match';
-import type { Upstream } from '../upstream/client';
+import { decide, type Policy } from '../policy/policy';
+import type { Upstream, UpstreamResponse } from '../upstream/client';
+import { maskApiKeys } from './shape-secrets';
 
-/** Sends the validated request upstream with the server-held key and relays the answer as it came. */
-export function forwardToUpstream(upstream: Upstream): RequestHandler {
+/**
+ * Sends the validated request upstream with the server-held key, appends the audit outcome of a
+ * mutation, and relays the answer as it came (API key values masked for callers without `apikeys.reveal`).
+ */
+export function forwardToUpstream(upstream: Upstream, recorder: AuditRecorder, policy: () => Policy): RequestHandler {
   return async (req, res) => {
-    const { operation, params, input, requestId } = res.locals;
-    if (!operation || !params || !input) throw new Error('forward runs after validate');
-    const response = await upstream.forward({
-      method: operation.method,
-      path: upstreamPath(operation, params),
-      query: input.query,
-      body: input.body,
-      requestId,
-    });
+    const { operation, params, input, requestId, intent, principal } = res.locals;
+    if (!operation || !params || !input || !principal) throw new Error('forward runs after validate');
+    let response: UpstreamResponse;
+    try {
+      response = await upstream.forward({ method: operation.method, path: upstreamPath(operation, params), query: input.query, body: input.body, requestId });
+    } catch (error) {
+      if (intent) await recorder.recordOutcome(intent, res, { error });
+      throw error;
+    }
+    if (intent) await recorder.recordOutcome(intent, res, { response });
+    const reveal = !operation.returnsSecrets || decide(policy(), principal.roles, 'apikeys.reveal').allowed;
+    const body = reveal || response.status >= 300 ? response.body : maskApiKeys(response.body);
     // Management data is private to the company and API keys are credentials: never cached on the way.
     res.status(response.status).set(response.headers).set('Cache-Control', 'no-store');
     if (response.status === 204 || response.status === 304) res.end();
-    else res.send(response.body);
+    else res.send(body);
   };
 }

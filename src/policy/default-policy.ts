@@ -21,12 +21,12 @@ export const DEFAULT_POLICY: PolicyDocument = {
       ],
     },
     admin: {
-      description: 'Every operation, including API keys (they are credentials) and deleting applications.',
+      description: 'Every operation, including API keys (they are credentials, shown in full) and deleting applications; reads the audit trail.',
       allow: ['*'],
     },
     auditor: {
-      description: 'Reads the audit trail (see the audit issues); no Management operation.',
-      allow: [],
+      description: 'Reads and verifies the audit trail; no Management operation.',
+      allow: ['audit.read'],
     },
   },
 };

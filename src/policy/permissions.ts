@@ -1,7 +1,12 @@
 import { OPERATION_IDS } from '../catalogue/operations';
 
 /** Everything a policy can grant: the 12 Management operations, plus the gateway's own permissions. */
-export const GATEWAY_PERMISSIONS = [] as const;
+export const GATEWAY_PERMISSIONS = [
+  /** See API key values in full in responses; without it they are masked to the last 4 characters. */
+  'apikeys.reveal',
+  /** Read and verify the audit trail. */
+  'audit.read',
+] as const;
 
 export const PERMISSIONS: readonly string[] = [...OPERATION_IDS, ...GATEWAY_PERMISSIONS];
 

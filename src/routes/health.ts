@@ -2,6 +2,12 @@ import { Router } from 'express';
 
 export interface ReadinessCheck {
   name: string;
+  /**
+   * false: reported, but does not make the gateway unready. The audit store is such a check: when it
+   * is down, mutations are refused but reads still work, and pulling every replica out of the load
+   * balancer would stop the reads too.
+   */
+  critical?: boolean;
   check(): Promise<void>;
 }
 
@@ -18,17 +24,26 @@ export function healthRoutes(checks: ReadinessCheck[], lifecycle: Lifecycle): Ro
   });
   router.get('/readyz', async (_req, res) => {
     const results = await Promise.all(
-      checks.map(async ({ name, check }) => {
+      checks.map(async ({ name, check, critical = true }) => {
         try {
-          await check();
-          return { name, ok: true };
+          await withDeadline(check(), 2_000);
+          return { name, ok: true, critical };
         } catch (err) {
-          return { name, ok: false, error: (err as Error).message };
+          return { name, ok: false, critical, error: lastLine((err as Error).message) };
         }
       }),
     );
-    const ready = !lifecycle.draining && results.every((r) => r.ok);
+    const ready = !lifecycle.draining && results.every((r) => r.ok || !r.critical);
     res.status(ready ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ready ? 'ready' : lifecycle.draining ? 'draining' : 'not_ready', checks: results });
   });
   return router;
+}
+
+function withDeadline(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<void>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+function lastLine(message: string): string {
+  return message.split('\n').filter(Boolean).slice(-1)[0] ?? message;
 }

@@ -1,3 +1,4 @@
+import type { Intent } from '../audit/recorder';
 import type { Principal } from '../auth/principal';
 import type { Operation } from '../catalogue/operations';
 import type { Decision } from '../policy/policy';
@@ -12,6 +13,8 @@ declare global {
       params?: Record<string, string>;
       input?: { query: Record<string, string>; body?: Record<string, unknown> };
       decision?: Decision;
+      /** Set once the audit request entry of a mutation is committed. */
+      intent?: Intent;
       errorCode?: string;
       errorReason?: string;
     }

@@ -11,6 +11,8 @@ const PRODUCTION = {
   JWT_SECRET: 'x'.repeat(40),
   JWT_ISSUER: 'https://idp.example.com/',
   JWT_AUDIENCE: 'gateway',
+  DATABASE_URL: 'postgres://gateway@db:5432/gateway',
+  AUDIT_HMAC_KEY: 'y'.repeat(40),
 };
 
 const problemsOf = (env: Record<string, string>): string[] => {
@@ -44,6 +46,8 @@ test('when production settings are missing or weak, then every problem is listed
       expect.stringMatching(/JWT_ISSUER is required/),
       expect.stringMatching(/JWT_AUDIENCE is required/),
       expect.stringMatching(/TRUST_PROXY=true/),
+      expect.stringMatching(/DATABASE_URL is required in production/),
+      expect.stringMatching(/AUDIT_HMAC_KEY \(or _FILE\) is required in production/),
     ]),
   );
 });

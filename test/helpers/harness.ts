@@ -1,19 +1,23 @@
 import supertest from 'supertest';
 import type { Response } from 'supertest';
 import { buildApp, type AppDeps } from '../../src/app';
-import { composeGateway } from '../../src/compose';
+import { composeGateway, type Gateway } from '../../src/compose';
 import { loadConfig, type Config } from '../../src/config/load';
 import { createLogger } from '../../src/http/logger';
 import { startWebServer, type RunningServer } from '../../src/server';
 import { createSimulator, type Simulator } from '../../src/simulator/server';
+import { createTestDatabase, DEFAULT_BACKEND, type Backend, type TestDatabase } from './database';
 import { LogCapture } from './log-capture';
 import { issuedTokens, TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET } from './tokens';
 
 export const DEVELOPER_KEY = 'dk-test-9f8e7d6c5b4a3f2e1d0c';
+export const AUDIT_HMAC_KEY = 'test-audit-hmac-key-of-at-least-32-bytes';
 
 export interface Harness {
   config: Config;
   deps: AppDeps;
+  gateway: Gateway;
+  database: TestDatabase;
   simulator: Simulator;
   gatewayUrl: string;
   logs: LogCapture;
@@ -27,6 +31,9 @@ export interface Harness {
 
 export interface HarnessOptions {
   env?: Record<string, string>;
+  backend?: Backend;
+  /** Reuse a database (e.g. a second gateway instance on the same audit trail). */
+  database?: TestDatabase;
   /** Wraps the composed dependencies, e.g. to swap the verifier or the policy. */
   deps?: (deps: AppDeps) => AppDeps;
 }
@@ -34,6 +41,7 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const simulator = createSimulator({ developerKey: DEVELOPER_KEY, seed: true });
   const upstreamUrl = await simulator.listen(0, '127.0.0.1');
+  const database = options.database ?? (await createTestDatabase(options.backend ?? DEFAULT_BACKEND));
   const config = loadConfig({
     NODE_ENV: 'test',
     KLOUDLESS_API_URL: upstreamUrl,
@@ -42,13 +50,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     JWT_ISSUER: TEST_ISSUER,
     JWT_AUDIENCE: TEST_AUDIENCE,
     UPSTREAM_TIMEOUT_MS: '1500',
+    AUDIT_HMAC_KEY,
+    DATA_DIR: database.dataDir,
+    ...(database.url ? { DATABASE_URL: database.url } : {}),
     HOST: '127.0.0.1',
     PORT: '0',
     ...options.env,
   });
   const logs = new LogCapture();
-  const composed = composeGateway(config, createLogger('info', logs.stream));
-  const deps = options.deps ? options.deps(composed) : composed;
+  const gateway = await composeGateway(config, createLogger('info', logs.stream));
+  const deps = options.deps ? options.deps(gateway.deps) : gateway.deps;
   const running: RunningServer = await startWebServer(buildApp(deps), config);
   const responses: Harness['responses'] = [];
   const record = (res: Response) => responses.push({ status: res.status, headers: res.headers, text: res.text ?? '' });
@@ -56,6 +67,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return {
     config,
     deps,
+    gateway,
+    database,
     simulator,
     gatewayUrl: running.url,
     logs,
@@ -76,8 +89,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async close() {
       await running.stop(1000);
-      await deps.upstream.close();
+      await gateway.close();
       await simulator.close();
+      if (!options.database) await database.drop();
     },
   };
 }

@@ -58,7 +58,7 @@ test.each(cells)('when a %s calls %s, then allowed=%s', async (role, id, allowed
 test('when a caller holds two roles, then the union of their grants applies', async () => {
   const token = tokenFor(['viewer', 'auditor']);
   const res = await h.api().get('/v1/me').set('Authorization', `Bearer ${token}`);
-  expect(res.body.permissions).toEqual(EXPECTED.viewer);
+  expect(res.body.permissions).toEqual([...EXPECTED.viewer!, 'audit.read']);
 });
 
 test('when /v1/me is called, then it returns identity, roles and the operations the caller may call', async () => {

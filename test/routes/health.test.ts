@@ -15,7 +15,13 @@ test('when /healthz is called without a token, then 200 ok', async () => {
 test('when the upstream accepts connections, then /readyz is 200 with each check', async () => {
   const res = await h.api().get('/readyz');
   expect(res.status).toBe(200);
-  expect(res.body).toEqual({ status: 'ready', checks: [{ name: 'upstream', ok: true }] });
+  expect(res.body).toEqual({
+    status: 'ready',
+    checks: [
+      { name: 'upstream', ok: true, critical: true },
+      { name: 'audit_store', ok: true, critical: false },
+    ],
+  });
 });
 
 test('when the gateway is draining, then /readyz is 503 so the load balancer stops sending traffic', async () => {

@@ -1,0 +1,29 @@
+import type { StoredEntry } from '../../src/audit/entry';
+import type { Harness } from './harness';
+
+/** Every entry of the harness's audit trail, oldest first. */
+export async function allEntries(h: Harness): Promise<StoredEntry[]> {
+  return h.deps.audit.store.readChain(0n, 100_000);
+}
+
+/** The entries written for one request, by its X-Request-Id. */
+export async function entriesFor(h: Harness, requestId: string): Promise<StoredEntry[]> {
+  return (await allEntries(h)).filter((e) => e.requestId === requestId);
+}
+
+/** Every column of every row as text, to prove a secret appears nowhere in the table. */
+export async function tableAsText(h: Harness): Promise<string> {
+  const rows = await h.gateway.database.prisma.$queryRawUnsafe<{ row: string }[]>('SELECT audit_entry::text AS row FROM audit_entry');
+  return rows.map((r) => r.row).join('\n');
+}
+
+/** Runs SQL as the database owner with the append-only triggers off: an attacker with database access. */
+export async function tamper(h: Harness, ...statements: string[]): Promise<void> {
+  const prisma = h.gateway.database.prisma;
+  await prisma.$executeRawUnsafe('ALTER TABLE audit_entry DISABLE TRIGGER USER');
+  try {
+    for (const sql of statements) await prisma.$executeRawUnsafe(sql);
+  } finally {
+    await prisma.$executeRawUnsafe('ALTER TABLE audit_entry ENABLE TRIGGER USER');
+  }
+}
