@@ -23,9 +23,13 @@ export class TcpProxy {
     return this.port;
   }
 
+  /** 'hang' freezes every connection; back to 'pass', they thaw and whatever was waiting goes through. */
   setMode(mode: ProxyMode): void {
     this.mode = mode;
-    if (mode === 'hang') for (const s of this.sockets) s.pause();
+    for (const s of this.sockets) {
+      if (mode === 'hang') s.pause();
+      else s.resume();
+    }
   }
 
   async stop(): Promise<void> {
@@ -48,8 +52,7 @@ export class TcpProxy {
     upstream.on('close', () => (this.sockets.delete(upstream), client.destroy()));
     upstream.on('error', () => client.destroy());
     client.on('close', () => upstream.destroy());
-    // Forward chunk by chunk so a switch to 'hang' stops traffic on connections already open.
-    client.on('data', (d) => (this.mode === 'pass' ? upstream.write(d) : undefined));
-    upstream.on('data', (d) => (this.mode === 'pass' ? client.write(d) : undefined));
+    client.on('data', (d) => upstream.write(d));
+    upstream.on('data', (d) => client.write(d));
   }
 }

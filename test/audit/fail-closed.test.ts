@@ -1,0 +1,85 @@
+import { SERVER_URL, createTestDatabase, type TestDatabase } from '../helpers/database';
+import { allEntries } from '../helpers/audit';
+import { startHarness, type Harness } from '../helpers/harness';
+import { TcpProxy } from '../helpers/tcp-proxy';
+import { tokenFor } from '../helpers/tokens';
+
+const APP = 'wSPk9y5D7p5o87k0ACGKxR';
+// Taking a database away from one gateway needs a server Postgres behind a proxy; CI always has one.
+const describeWithServer = SERVER_URL ? describe : describe.skip;
+
+describeWithServer('when the audit store fails, the gateway fails closed', () => {
+  let db: TestDatabase;
+  let proxy: TcpProxy;
+  let h: Harness;
+  let admin: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres');
+    const target = new URL(db.url!);
+    proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    await proxy.start();
+    target.host = `127.0.0.1:${proxy.port}`;
+    h = await startHarness({ database: { ...db, url: target.toString() }, env: { AUDIT_WRITE_TIMEOUT_MS: '500', DATABASE_POOL_SIZE: '4' } });
+    admin = tokenFor('admin');
+  }, 30_000);
+  afterAll(async () => {
+    proxy.setMode('pass');
+    await h.close();
+    await proxy.stop();
+    await db.drop();
+  });
+  beforeEach(() => h.simulator.clearRequests());
+
+  const mutate = () => h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${admin}`).send({ url: 'https://hooks.example.com/fc' });
+  const read = () => h.api().get('/v1/applications').set('Authorization', `Bearer ${admin}`);
+
+  test('when the database is stopped, then mutations answer 503 audit_unavailable and are not forwarded, reads still work, and it recovers', async () => {
+    await proxy.stop();
+    const refused = await mutate();
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toMatchObject({ code: 'audit_unavailable' });
+    expect(refused.headers['retry-after']).toBe('5');
+    expect(h.simulator.requests).toHaveLength(0);
+
+    const reads = await read();
+    expect(reads.status).toBe(200);
+    const ready = await h.api().get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks).toContainEqual(expect.objectContaining({ name: 'audit_store', ok: false, critical: false }));
+
+    await proxy.start();
+    const accepted = await mutate();
+    expect(accepted.status).toBe(201);
+    expect((await h.api().get('/v1/audit/verify').set('Authorization', `Bearer ${admin}`)).body.ok).toBe(true);
+  });
+
+  test('when the database hangs, then a mutation is refused within the bound instead of hanging, and nothing is forwarded', async () => {
+    proxy.setMode('hang');
+    const started = Date.now();
+    const refused = await mutate();
+    const elapsed = Date.now() - started;
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.details[0].reason).toBe('audit_write_timeout');
+    expect(elapsed).toBeLessThan(2_000);
+    expect(h.simulator.requests).toHaveLength(0);
+    expect((await read()).status).toBe(200);
+
+    proxy.setMode('pass');
+    await waitFor(async () => (await mutate()).status === 201);
+    const entries = await allEntries(h);
+    // Either the hung transaction was rolled back (no entry), or it committed late and the trail says
+    // the attempt was never forwarded; never a request entry left without its outcome.
+    const refusedEntries = entries.filter((e) => e.requestId === refused.headers['x-request-id']);
+    expect(['', 'request:null,response:not_forwarded']).toContain(refusedEntries.map((e) => `${e.kind}:${e.outcome}`).join(','));
+    expect((await h.api().get('/v1/audit/verify').set('Authorization', `Bearer ${admin}`)).body.ok).toBe(true);
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
