@@ -19,6 +19,7 @@ import { me } from './routes/me';
 import type { Upstream } from './upstream/client';
 import { recordMutationIntent, recordRefusedMutation } from './pipeline/audit';
 import { auditRoutes, type AuditDeps } from './routes/audit';
+import type { Limiters } from './ratelimit/limiters';
 
 export interface AppDeps {
   config: Config;
@@ -28,14 +29,16 @@ export interface AppDeps {
   policy: () => Policy;
   upstream: Upstream;
   audit: AuditDeps;
+  limiters: Limiters;
   readiness?: ReadinessCheck[];
   lifecycle?: Lifecycle;
 }
 
 /**
  * The whole gateway, not listening. Each request goes, in this order:
- * request id → log → authenticate → resolve operation → authorize → read body → validate
- * → audit (intent) → forward → audit (outcome) → respond; a refused mutation is audited on the way out.
+ * request id → log → (failed-auth limit) → authenticate → resolve operation → per-person limit → authorize
+ * → read body → validate → upstream budget → audit (intent) → forward → audit (outcome) → respond;
+ * a refused mutation is audited on the way out.
  */
 export function buildApp(deps: AppDeps): Express {
   const { config } = deps;
@@ -57,15 +60,19 @@ export function buildApp(deps: AppDeps): Express {
   );
   app.use(healthRoutes(deps.readiness ?? [], deps.lifecycle ?? { draining: false }));
 
-  app.use('/v1', authenticate(deps.verifier));
-  app.get('/v1/me', me(deps.policy));
+  const { limiters } = deps;
+  app.use('/v1', limiters.unauthenticated, authenticate(deps.verifier));
+  app.get('/v1/me', limiters.perPrincipal, me(deps.policy));
+  app.use('/v1/audit', limiters.perPrincipal);
   app.use(auditRoutes(deps.audit, deps.policy, config.bodyLimitBytes));
   app.use(
     '/v1',
     resolveOperation(),
+    limiters.perPrincipal,
     authorize(deps.policy),
     jsonBody(config.bodyLimitBytes),
     validate(),
+    limiters.upstream,
     recordMutationIntent(deps.audit.recorder),
     forwardToUpstream(deps.upstream, deps.audit.recorder, deps.policy),
   );

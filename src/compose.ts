@@ -11,6 +11,8 @@ import { applyMigrations } from './db/migrate';
 import { loadPolicy } from './policy/policy';
 import { createUpstream } from './upstream/client';
 import { upstreamReachable } from './upstream/reachability';
+import { createLimiters } from './ratelimit/limiters';
+import { connectRedis } from './ratelimit/redis';
 
 export interface Gateway {
   deps: AppDeps;
@@ -39,6 +41,8 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
   const recorder = createAuditRecorder(store, keys, logger, config.audit.writeTimeoutMs);
   await completeAbandonedRequests(store, logger, config.upstream.timeoutMs);
 
+  const redis = config.rateLimit.redisUrl ? connectRedis(config.rateLimit.redisUrl, logger) : undefined;
+  if (redis && !(await redis.ready(3_000))) logger.warn('redis not reachable at start-up; rate limits follow RATE_LIMIT_STORE_FAILURE until it is');
   const upstream = createUpstream({
     baseUrl: config.upstream.baseUrl,
     developerKey: () => developerKey,
@@ -53,7 +57,12 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     policy: () => policy,
     upstream,
     audit: { store, keys, recorder },
-    readiness: [upstreamReachable(config.upstream.baseUrl), { name: 'audit_store', critical: false, check: () => store.ping() }],
+    limiters: createLimiters(config, () => policy, logger, redis),
+    readiness: [
+      upstreamReachable(config.upstream.baseUrl),
+      { name: 'audit_store', critical: false, check: () => store.ping() },
+      ...(redis ? [{ name: 'rate_limit_store', critical: false, check: () => redis.ping() }] : []),
+    ],
     lifecycle: { draining: false },
   };
   return {
@@ -61,6 +70,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     database,
     async close() {
       await upstream.close();
+      await redis?.close();
       await database.close();
     },
   };

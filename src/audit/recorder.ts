@@ -28,7 +28,12 @@ export interface AuditRecorder {
   recordSystem(action: string, details: Record<string, unknown>): Promise<StoredEntry>;
 }
 
-const REFUSAL_OUTCOMES: Partial<Record<string, Outcome>> = { forbidden: 'denied', rate_limited: 'rate_limited', audit_unavailable: 'not_forwarded' };
+const REFUSAL_OUTCOMES: Partial<Record<string, Outcome>> = {
+  forbidden: 'denied',
+  rate_limited: 'rate_limited',
+  rate_limit_unavailable: 'not_forwarded',
+  audit_unavailable: 'not_forwarded',
+};
 
 export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: Logger, writeTimeoutMs: number): AuditRecorder {
   function base(req: Request, res: Response, kind: EntryContent['kind'], eventId: string): EntryContent {

@@ -35,6 +35,16 @@ export interface Config {
   dataDir: string;
   database: { url?: string; poolSize: number };
   audit: { hmacKey?: string; writeTimeoutMs: number };
+  rateLimit: {
+    windowS: number;
+    reads: number;
+    writes: number;
+    unauthenticated: number;
+    upstreamPerSecond: number;
+    onStoreFailure: 'open-reads' | 'open' | 'closed';
+    redisUrl?: string;
+    redisPrefix: string;
+  };
   shutdownTimeoutMs: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
@@ -124,6 +134,16 @@ function toConfig(p: Parsed, problems: string[]): Config {
     dataDir: p.DATA_DIR,
     database: { url: p.DATABASE_URL, poolSize: p.DATABASE_POOL_SIZE },
     audit: { hmacKey: p.AUDIT_HMAC_KEY, writeTimeoutMs: p.AUDIT_WRITE_TIMEOUT_MS },
+    rateLimit: {
+      windowS: p.RATE_LIMIT_WINDOW_S,
+      reads: p.RATE_LIMIT_READS,
+      writes: p.RATE_LIMIT_WRITES,
+      unauthenticated: p.RATE_LIMIT_UNAUTHENTICATED,
+      upstreamPerSecond: p.UPSTREAM_RATE_LIMIT,
+      onStoreFailure: p.RATE_LIMIT_STORE_FAILURE,
+      redisUrl: p.REDIS_URL,
+      redisPrefix: p.REDIS_PREFIX,
+    },
     shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT_MS,
     headersTimeoutMs: p.HEADERS_TIMEOUT_MS,
     requestTimeoutMs: p.REQUEST_TIMEOUT_MS,

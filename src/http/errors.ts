@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'Request bodies must be application/json.' },
   rate_limited: { status: 429, message: 'Too many requests; retry later.' },
+  rate_limit_unavailable: { status: 503, message: 'Rate limits cannot be checked right now, so this mutation was not made.' },
   upstream_unavailable: { status: 502, message: 'The Management API could not be reached.' },
   upstream_bad_response: { status: 502, message: 'The Management API sent a response the gateway will not pass on.' },
   upstream_timeout: { status: 504, message: 'The Management API did not answer in time.' },

@@ -8,7 +8,15 @@ import { expandPattern, PERMISSIONS } from './permissions';
 const ROLE_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 const policySchema = z.strictObject({
-  roles: z.record(z.string(), z.strictObject({ description: z.string().optional(), allow: z.array(z.string().min(1)) })),
+  roles: z.record(
+    z.string(),
+    z.strictObject({
+      description: z.string().optional(),
+      allow: z.array(z.string().min(1)),
+      /** Raises (or lowers) the per-person budgets for holders of this role; the most generous role wins. */
+      rate_limit: z.strictObject({ reads: z.number().int().min(1).optional(), writes: z.number().int().min(1).optional() }).optional(),
+    }),
+  ),
 });
 
 export type PolicyDocument = z.infer<typeof policySchema>;
@@ -67,6 +75,12 @@ export function decide(policy: Policy, roles: readonly string[], permission: str
   if (roles.length === 0) return { allowed: false, reason: 'no_roles_in_token' };
   const role = roles.find((r) => policy.grants.get(r)?.has(permission));
   return role ? { allowed: true, reason: 'role_grants_permission', role } : { allowed: false, reason: 'no_role_grants_permission' };
+}
+
+/** The per-window budget of a caller: the largest any of its roles sets, else the configured default. */
+export function budgetOf(policy: Policy, roles: readonly string[], kind: 'reads' | 'writes', fallback: number): number {
+  const set = roles.map((r) => policy.document.roles[r]?.rate_limit?.[kind]).filter((n): n is number => n !== undefined);
+  return set.length > 0 ? Math.max(...set) : fallback;
 }
 
 export function permissionsOf(policy: Policy, roles: readonly string[]): string[] {

@@ -50,6 +50,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     JWT_ISSUER: TEST_ISSUER,
     JWT_AUDIENCE: TEST_AUDIENCE,
     UPSTREAM_TIMEOUT_MS: '1500',
+    // Generous budgets unless a test is about rate limits.
+    RATE_LIMIT_READS: '100000',
+    RATE_LIMIT_WRITES: '100000',
+    RATE_LIMIT_UNAUTHENTICATED: '100000',
     AUDIT_HMAC_KEY,
     DATA_DIR: database.dataDir,
     ...(database.url ? { DATABASE_URL: database.url } : {}),

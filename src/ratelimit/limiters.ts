@@ -1,0 +1,92 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ipKeyGenerator, MemoryStore, rateLimit, type Options, type Store } from 'express-rate-limit';
+import { RedisStore } from 'rate-limit-redis';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load';
+import { GatewayError } from '../http/errors';
+import { budgetOf, type Policy } from '../policy/policy';
+import type { SharedCounters } from './redis';
+
+export interface Limiters {
+  /** Before authentication: requests without a valid token, per client address. */
+  unauthenticated: RequestHandler;
+  /** After the operation is known: the caller's own read or write budget, keyed by `sub`. */
+  perPrincipal: RequestHandler;
+  /** Just before forwarding: the shared DeveloperKey's budget, across everyone and every instance. */
+  upstream: RequestHandler;
+}
+
+type Counter = 'reads' | 'writes' | 'unauthenticated' | 'upstream';
+
+/**
+ * Counters live in Redis when REDIS_URL is set, so every instance enforces one limit; otherwise in
+ * memory (one instance). When the counters cannot be reached, RATE_LIMIT_STORE_FAILURE decides per
+ * request: by default reads pass unlimited and mutations are refused with 503 rate_limit_unavailable,
+ * because an unmetered burst of mutations is worse than a pause.
+ */
+export function createLimiters(config: Config, policy: () => Policy, logger: Logger, redis?: SharedCounters): Limiters {
+  const rl = config.rateLimit;
+  const isWrite = (res: Response) => Boolean(res.locals.operation?.mutates);
+  const passesWhenStoreFails = (res: Response) => rl.onStoreFailure === 'open' || (rl.onStoreFailure === 'open-reads' && !isWrite(res));
+
+  const limiter = (counter: Counter, options: Partial<Options>): RequestHandler => {
+    const store = redis ? new RedisStore({ sendCommand: (...args: string[]) => redis.sendCommand(...args) as never, prefix: `${rl.redisPrefix}rl:${counter}:` }) : new MemoryStore();
+    const middleware = rateLimit({
+      windowMs: counter === 'upstream' ? 1000 : rl.windowS * 1000,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      identifier: counter,
+      store: failingLoudly(store),
+      passOnStoreError: false,
+      handler: (req) => {
+        const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+        const retryAfter = Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + 1000) - Date.now()) / 1000));
+        throw new GatewayError('rate_limited', undefined, [{ reason: `${counter}_budget_exhausted`, retry_after_s: retryAfter }], { 'Retry-After': String(retryAfter) });
+      },
+      ...options,
+    });
+    // express-rate-limit hands store errors to `next`; they are answered here by the failure policy.
+    return (req: Request, res: Response, next: NextFunction) =>
+      middleware(req, res, (err?: unknown) => {
+        if (!(err instanceof StoreUnavailable)) return next(err);
+        if (passesWhenStoreFails(res)) return next();
+        logger.warn({ counter, err: { message: err.message } }, 'rate limit counters unavailable: request refused');
+        next(new GatewayError('rate_limit_unavailable', undefined, [{ reason: 'rate_limit_store_unavailable' }], { 'Retry-After': '5' }));
+      });
+  };
+  const bySub = (_req: Request, res: Response) => res.locals.principal?.sub ?? '';
+  const budget = (kind: 'reads' | 'writes', fallback: number) => (_req: Request, res: Response) =>
+    budgetOf(policy(), res.locals.principal?.roles ?? [], kind, fallback);
+
+  const reads = limiter('reads', { limit: budget('reads', rl.reads), keyGenerator: bySub });
+  const writes = limiter('writes', { limit: budget('writes', rl.writes), keyGenerator: bySub });
+  return {
+    unauthenticated: limiter('unauthenticated', {
+      limit: rl.unauthenticated,
+      // Its budget is not advertised on every response; a limited client still gets Retry-After.
+      standardHeaders: false,
+      keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown', 56),
+      // Only refusals for want of a valid token count: a client with a good token is not slowed here.
+      skipSuccessfulRequests: true,
+      requestWasSuccessful: (_req, res) => res.statusCode !== 401,
+    }),
+    perPrincipal: (req, res, next) => (isWrite(res) ? writes(req, res, next) : reads(req, res, next)),
+    upstream: rl.upstreamPerSecond > 0 ? limiter('upstream', { limit: rl.upstreamPerSecond, keyGenerator: () => 'developer-key' }) : (_req, _res, next) => next(),
+  };
+}
+
+class StoreUnavailable extends Error {
+  override name = 'StoreUnavailable';
+}
+
+/** Marks the store's own failures, so they are told apart from everything else a limiter can throw. */
+function failingLoudly(store: Store): Store {
+  const increment = store.increment.bind(store);
+  const decrement = store.decrement.bind(store);
+  store.increment = (key) =>
+    Promise.resolve(increment(key)).catch((err: unknown) => {
+      throw new StoreUnavailable((err as Error)?.message ?? 'rate limit store failed');
+    });
+  store.decrement = (key) => Promise.resolve(decrement(key)).catch(() => undefined);
+  return store;
+}

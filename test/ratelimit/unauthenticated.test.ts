@@ -1,0 +1,49 @@
+import { startHarness, type Harness } from '../helpers/harness';
+import { tokenFor } from '../helpers/tokens';
+
+const bad = 'Bearer not.a.token';
+const get = (h: Harness, authorization: string, forwardedFor?: string) => {
+  const req = h.api().get('/v1/applications').set('Authorization', authorization);
+  return forwardedFor ? req.set('X-Forwarded-For', forwardedFor) : req;
+};
+
+describe('when the gateway does not trust proxies (the default)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ env: { RATE_LIMIT_UNAUTHENTICATED: '3' } });
+  });
+  afterAll(async () => h.close());
+
+  test('failed authentications are limited per client address, and a spoofed X-Forwarded-For does not escape it', async () => {
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await get(h, bad, `203.0.113.${i}`)).status);
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    const limited = await get(h, bad);
+    expect(limited.body.error).toMatchObject({ code: 'rate_limited', details: [{ reason: 'unauthenticated_budget_exhausted' }] });
+    // Once an address is guessing, it waits out the window whatever it sends next.
+    expect((await get(h, `Bearer ${tokenFor('viewer')}`)).status).toBe(429);
+  });
+});
+
+describe('when the gateway trusts a proxy on loopback', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ env: { RATE_LIMIT_UNAUTHENTICATED: '2', TRUST_PROXY: 'loopback' } });
+  });
+  afterAll(async () => h.close());
+
+  test('valid tokens do not spend the address budget', async () => {
+    for (let i = 0; i < 5; i++) expect((await get(h, `Bearer ${tokenFor('viewer')}`, '198.51.100.7')).status).toBe(200);
+    expect((await get(h, bad, '198.51.100.7')).status).toBe(401);
+    expect((await get(h, bad, '198.51.100.7')).status).toBe(401);
+    expect((await get(h, bad, '198.51.100.7')).status).toBe(429);
+  });
+
+  test('the forwarded client address is the key, and IPv6 clients in one /56 share a budget', async () => {
+    expect((await get(h, bad, '198.51.100.8')).status).toBe(401);
+    expect((await get(h, bad, '2001:db8:aa:bb00::1')).status).toBe(401);
+    expect((await get(h, bad, '2001:db8:aa:bbff::2')).status).toBe(401);
+    expect((await get(h, bad, '2001:db8:aa:bb12::3')).status).toBe(429);
+    expect((await get(h, bad, '2001:db8:aa:cc00::1')).status).toBe(401);
+  });
+});
