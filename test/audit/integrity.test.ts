@@ -9,14 +9,18 @@ const APP = 'wSPk9y5D7p5o87k0ACGKxR';
 describe.each(BACKENDS)('audit integrity on %s', (backend) => {
   let h: Harness;
   let auditor: string;
-  beforeEach(async () => {
+  beforeAll(async () => {
     h = await startHarness({ backend });
     auditor = tokenFor('auditor', 'aud');
+  }, 30_000);
+  afterAll(async () => h.close());
+  // Each test starts from the same three audited mutations (six entries) on an emptied trail.
+  beforeEach(async () => {
+    await tamper(h, 'TRUNCATE audit_entry');
     for (let i = 0; i < 3; i++) {
       await h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${tokenFor('admin')}`).send({ url: `https://hooks.example.com/${i}` });
     }
-  }, 30_000);
-  afterEach(async () => h.close());
+  });
 
   const verify = (query = '') => h.api().get(`/v1/audit/verify${query}`).set('Authorization', `Bearer ${auditor}`);
 
