@@ -9,7 +9,7 @@ import { errorHandler, notFound } from './http/error-handler';
 import { jsonBody } from './http/json-body';
 import { requestLogger } from './http/logger';
 import { requestId } from './http/request-id';
-import { authorize } from './pipeline/authorize';
+import { authorize, authorizeInput } from './pipeline/authorize';
 import { forwardToUpstream } from './pipeline/forward';
 import { resolveOperation } from './pipeline/resolve-operation';
 import { validate } from './pipeline/validate';
@@ -58,7 +58,7 @@ export function buildApp(deps: AppDeps): Express {
       maxAge: 600,
     }),
   );
-  app.use(healthRoutes(deps.readiness ?? [], deps.lifecycle ?? { draining: false }));
+  app.use(healthRoutes(deps.readiness ?? [], deps.lifecycle ?? { draining: false }, deps.logger));
 
   const { limiters } = deps;
   app.use('/v1', limiters.unauthenticated, authenticate(deps.verifier));
@@ -72,6 +72,7 @@ export function buildApp(deps: AppDeps): Express {
     authorize(deps.policy),
     jsonBody(config.bodyLimitBytes),
     validate(),
+    authorizeInput(deps.policy),
     limiters.upstream,
     recordMutationIntent(deps.audit.recorder),
     forwardToUpstream(deps.upstream, deps.audit.recorder, deps.policy),

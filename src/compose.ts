@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AppDeps } from './app';
 import { createAuditKeys } from './audit/keys';
 import { createAuditRecorder } from './audit/recorder';
-import { completeAbandonedRequests } from './audit/recovery';
+import { scheduleRecovery } from './audit/recovery';
 import { createAuditStore } from './audit/store';
 import { createTokenVerifier } from './auth/verifier';
 import type { Config } from './config/load';
@@ -39,7 +39,8 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
   const keys = createAuditKeys(hmacKey);
   const store = createAuditStore({ prisma: database.prisma, keys, writeTimeoutMs: config.audit.writeTimeoutMs });
   const recorder = createAuditRecorder(store, keys, logger, config.audit.writeTimeoutMs);
-  await completeAbandonedRequests(store, logger, config.upstream.timeoutMs);
+  const recovery = scheduleRecovery(store, logger, { upstreamTimeoutMs: config.upstream.timeoutMs, writeTimeoutMs: config.audit.writeTimeoutMs });
+  await recovery.first;
 
   const redis = config.rateLimit.redisUrl ? connectRedis(config.rateLimit.redisUrl, logger) : undefined;
   if (redis && !(await redis.ready(3_000))) logger.warn('redis not reachable at start-up; rate limits follow RATE_LIMIT_STORE_FAILURE until it is');
@@ -69,6 +70,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     deps,
     database,
     async close() {
+      recovery.stop();
       await upstream.close();
       await redis?.close();
       await database.close();

@@ -3,6 +3,7 @@ import type { AuditKeys } from './keys';
 /** Field and query-parameter names whose values are credentials, wherever they appear. */
 const CREDENTIAL_NAME = /(pass(word)?|secret|token|api[_-]?key|apikey|^key$|signature|^sig$|credential|auth|session|^code$)/i;
 const MAX_STORED_BODY_BYTES = 16 * 1024;
+const MAX_DEPTH = 8;
 
 export interface Redacted {
   value: unknown;
@@ -10,34 +11,48 @@ export interface Redacted {
 }
 
 /**
- * A copy of a request body safe to store: credential-like fields, URL passwords and credential-like
- * URL query values are replaced by their HMAC fingerprint, so a reviewer holding a leaked secret can
- * still find where it appeared. Oversized bodies are stored as a note of their size only.
+ * A copy of a request body safe to store: everything under a credential-like name, URL user names and
+ * passwords, and credential-like URL query or fragment parameters are replaced by their HMAC fingerprint,
+ * so a reviewer holding a leaked secret can still find where it appeared. Any string a URL parser accepts
+ * is treated as a URL (the upstream may be as lenient). Deep or oversized bodies are stored as a note only.
  */
 export function redactForAudit(keys: AuditKeys, body: unknown): Redacted {
   const fingerprints: string[] = [];
-  const mark = (secret: string) => {
-    const fp = keys.fingerprint(secret);
+  const mark = (secret: unknown) => {
+    const fp = keys.fingerprint(typeof secret === 'string' ? secret : JSON.stringify(secret) ?? String(secret));
     fingerprints.push(fp);
     return `[redacted ${fp}]`;
   };
-  const walk = (value: unknown, name: string, depth: number): unknown => {
-    if (depth > 8) return '[too deep]';
-    if (typeof value === 'string') return CREDENTIAL_NAME.test(name) ? mark(value) : redactUrl(value, mark);
-    if (Array.isArray(value)) return value.map((v) => walk(v, name, depth + 1));
+  let tooDeep = false;
+  // Everything under a credential-like name is secret, however it is shaped.
+  const markAll = (value: unknown, depth: number): unknown => {
+    if (depth > MAX_DEPTH) return (tooDeep = true), null;
+    if (Array.isArray(value)) return value.map((v) => markAll(v, depth + 1));
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, markAll(v, depth + 1)]));
+    return value === null ? null : mark(value);
+  };
+  const walk = (value: unknown, depth: number): unknown => {
+    if (depth > MAX_DEPTH) {
+      tooDeep = true;
+      return null;
+    }
+    if (typeof value === 'string') return redactUrl(value, mark);
+    if (Array.isArray(value)) return value.map((v) => walk(v, depth + 1));
     if (value && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, walk(v, k, depth + 1)]));
+      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, CREDENTIAL_NAME.test(k) ? markAll(v, depth + 1) : walk(v, depth + 1)]));
     }
     return value;
   };
   if (body === undefined || body === null) return { value: null, fingerprints };
-  const size = Buffer.byteLength(JSON.stringify(body));
-  if (size > MAX_STORED_BODY_BYTES) return { value: { omitted: true, bytes: size }, fingerprints };
-  return { value: walk(body, '', 0), fingerprints };
+  const value = walk(body, 0);
+  if (tooDeep) return { value: { omitted: true, reason: `nested deeper than ${MAX_DEPTH} levels` }, fingerprints };
+  const size = Buffer.byteLength(JSON.stringify(value));
+  if (size > MAX_STORED_BODY_BYTES) return { value: { omitted: true, reason: 'too large', bytes: size }, fingerprints };
+  return { value, fingerprints };
 }
 
 function redactUrl(text: string, mark: (secret: string) => string): string {
-  if (!/^https?:\/\//i.test(text)) return text;
+  if (!/[:@?#]/.test(text)) return text;
   let url: URL;
   try {
     url = new URL(text);
@@ -45,6 +60,10 @@ function redactUrl(text: string, mark: (secret: string) => string): string {
     return text;
   }
   let changed = false;
+  if (url.username) {
+    url.username = mark(decodeURIComponent(url.username));
+    changed = true;
+  }
   if (url.password) {
     url.password = mark(decodeURIComponent(url.password));
     changed = true;
@@ -55,5 +74,13 @@ function redactUrl(text: string, mark: (secret: string) => string): string {
       changed = true;
     }
   }
-  return changed ? url.toString() : text;
+  if (url.hash) {
+    const fragment = new URLSearchParams(url.hash.slice(1));
+    if ([...fragment.keys()].some((k) => CREDENTIAL_NAME.test(k))) {
+      for (const [name, value] of [...fragment]) if (CREDENTIAL_NAME.test(name)) fragment.set(name, mark(value));
+      url.hash = fragment.toString();
+      changed = true;
+    }
+  }
+  return changed ? url.href : text;
 }

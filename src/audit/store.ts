@@ -1,6 +1,7 @@
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import type { EntryContent, StoredEntry } from './entry';
 import { hashedContent } from './entry';
+import { storable } from './text';
 import type { AuditKeys } from './keys';
 
 /** Any constant shared by every instance: appends to the chain are serialised under this advisory lock. */
@@ -29,11 +30,16 @@ export interface AuditStore {
   readChain(afterSeq: bigint, limit: number): Promise<StoredEntry[]>;
   latest(): Promise<StoredEntry | undefined>;
   entryAt(seq: bigint): Promise<StoredEntry | undefined>;
+  /** Event ids of request entries written in [from, until) that have no response entry. */
+  unansweredRequests(from: string, until: string): Promise<string[]>;
   /**
-   * Appends, atomically with finding them, a response entry for each request entry written before
-   * `before` that has none: instances recovering together never complete the same request twice.
+   * Appends a response entry for each of these requests that still has none, checked under the chain
+   * lock: instances recovering together never complete the same request twice.
    */
-  completeUnanswered(before: string, complete: (request: StoredEntry) => EntryContent): Promise<StoredEntry[]>;
+  completeUnanswered(eventIds: string[], complete: (request: StoredEntry) => EntryContent): Promise<StoredEntry[]>;
+  /** How far recovery has already looked (bookkeeping beside the trail, not part of it). */
+  recoveryWatermark(): Promise<string | undefined>;
+  setRecoveryWatermark(until: string): Promise<void>;
   withFingerprint(fingerprint: string, limit: number): Promise<StoredEntry[]>;
   ping(): Promise<void>;
 }
@@ -60,7 +66,9 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
           const stored = await commitBatch(batch.map((p) => p.content));
           batch.forEach((p, i) => p.resolve(stored[i] as StoredEntry));
         } catch (err) {
-          batch.forEach((p) => p.reject(err));
+          // One entry the database refuses must not fail the others committed with it: retry them one by one.
+          if (batch.length === 1 || isUnavailable(err)) batch.forEach((p) => p.reject(err));
+          else for (const p of batch) await commitBatch([p.content]).then(([e]) => p.resolve(e as StoredEntry), p.reject);
         }
       }
     } finally {
@@ -92,7 +100,9 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
         await tx.$executeRaw`INSERT INTO audit_entry (${COLUMNS}) VALUES ${Prisma.join(stored.map(rowValues))}`;
         return stored;
       },
-      { maxWait: writeTimeoutMs, timeout: writeTimeoutMs },
+      // The advisory lock serialises appends only under READ COMMITTED: a snapshot taken before the lock
+      // (REPEATABLE READ, if the database defaults to it) would not see the head another instance just wrote.
+      { maxWait: writeTimeoutMs, timeout: writeTimeoutMs, isolationLevel: 'ReadCommitted' },
     );
   }
 
@@ -102,26 +112,51 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
   return {
     append(content) {
       return new Promise((resolve, reject) => {
-        queue.push({ content, resolve, reject });
+        queue.push({ content: storable(content), resolve, reject });
         void flush();
       });
     },
     readChain: (afterSeq, limit) => select(Prisma.sql`WHERE seq > ${afterSeq}`, Prisma.sql`ORDER BY seq LIMIT ${limit}`),
     latest: async () => (await select(Prisma.empty, Prisma.sql`ORDER BY seq DESC LIMIT 1`))[0],
     entryAt: async (seq) => (await select(Prisma.sql`WHERE seq = ${seq}`))[0],
-    completeUnanswered: (before, complete) =>
-      appendUnderLock(async (tx) =>
-        (
-          await select(
-            Prisma.sql`r WHERE r.kind = 'request' AND r.at < ${before}::timestamptz AND NOT EXISTS (SELECT 1 FROM audit_entry s WHERE s.event_id = r.event_id AND s.kind = 'response')`,
-            Prisma.sql`ORDER BY r.seq`,
-            tx,
-          )
-        ).map(complete),
-      ),
+    async unansweredRequests(from, until) {
+      const rows = await prisma.$queryRaw<{ event_id: string }[]>`
+        SELECT r.event_id::text AS event_id FROM audit_entry r
+        WHERE r.kind = 'request' AND r.at >= ${from}::timestamptz AND r.at < ${until}::timestamptz
+          AND NOT EXISTS (SELECT 1 FROM audit_entry s WHERE s.event_id = r.event_id AND s.kind = 'response')`;
+      return rows.map((r) => r.event_id);
+    },
+    completeUnanswered: (eventIds, complete) =>
+      eventIds.length === 0
+        ? Promise.resolve([])
+        : appendUnderLock(async (tx) =>
+            (
+              await select(
+                Prisma.sql`r WHERE r.kind = 'request' AND r.event_id IN (${Prisma.join(eventIds.map((id) => Prisma.sql`${id}::uuid`))})
+                  AND NOT EXISTS (SELECT 1 FROM audit_entry s WHERE s.event_id = r.event_id AND s.kind = 'response')`,
+                Prisma.sql`ORDER BY r.seq`,
+                tx,
+              )
+            ).map(complete),
+          ),
+    async recoveryWatermark() {
+      const [row] = await prisma.$queryRaw<{ checked_until: string }[]>`
+        SELECT to_char(checked_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS checked_until FROM audit_recovery_state WHERE id = 1`;
+      return row?.checked_until;
+    },
+    async setRecoveryWatermark(until) {
+      await prisma.$executeRaw`
+        INSERT INTO audit_recovery_state (id, checked_until) VALUES (1, ${until}::timestamptz)
+        ON CONFLICT (id) DO UPDATE SET checked_until = GREATEST(audit_recovery_state.checked_until, EXCLUDED.checked_until)`;
+    },
     withFingerprint: (fingerprint, limit) => select(Prisma.sql`WHERE fingerprints @> ARRAY[${fingerprint}]::text[]`, Prisma.sql`ORDER BY seq LIMIT ${limit}`),
     ping: async () => void (await prisma.$queryRaw`SELECT 1`),
   };
+}
+
+/** The database is away or too slow, as opposed to refusing one entry. */
+function isUnavailable(err: unknown): boolean {
+  return /timed? ?out|timeout|connect|ECONN|terminat|Transaction API error/i.test((err as Error)?.message ?? '');
 }
 
 function rowValues(e: StoredEntry): Prisma.Sql {

@@ -5,27 +5,32 @@ export interface KeyResolver {
   keyFor(kid: string | undefined): Promise<KeyObject>;
 }
 
-/** Keys from the identity provider's JWKS: cached, refetched (rate-limited) when a token names an unknown `kid`. */
-export function createJwksResolver(jwksUri: string, cacheTtlS: number): KeyResolver {
+/**
+ * Keys from the identity provider's JWKS. A key once fetched is kept: within the TTL it is used as is;
+ * after it, a refetch is tried and, if that fails (the provider is down, or refetches are rate-limited
+ * because someone is sending tokens with made-up `kid`s), the last good key is still used. Only a kid
+ * never seen before depends on a fetch, so junk tokens cannot lock out valid ones.
+ */
+export function createJwksResolver(jwksUri: string, cacheTtlS: number, now: () => number = Date.now): KeyResolver {
   const client = new JwksClient({
     jwksUri,
-    cache: true,
-    cacheMaxEntries: 20,
-    cacheMaxAge: cacheTtlS * 1000,
+    cache: false,
     rateLimit: true,
     jwksRequestsPerMinute: 10,
     timeout: 5000,
   });
-  const keyObjects = new Map<string, { key: KeyObject; pem: string }>();
+  const known = new Map<string, { key: KeyObject; fetchedAt: number }>();
+  const fetchKey = async (kid: string | undefined) => {
+    const key = createPublicKey((await client.getSigningKey(kid)).getPublicKey());
+    known.set(kid ?? '', { key, fetchedAt: now() });
+    return key;
+  };
   return {
     async keyFor(kid) {
-      const pem = (await client.getSigningKey(kid)).getPublicKey();
-      const cacheKey = kid ?? '';
-      const cached = keyObjects.get(cacheKey);
-      if (cached?.pem === pem) return cached.key;
-      const key = createPublicKey(pem);
-      keyObjects.set(cacheKey, { key, pem });
-      return key;
+      const entry = known.get(kid ?? '');
+      if (entry && now() - entry.fetchedAt < cacheTtlS * 1000) return entry.key;
+      if (!entry) return fetchKey(kid);
+      return fetchKey(kid).catch(() => entry.key);
     },
   };
 }

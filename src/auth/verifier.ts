@@ -23,7 +23,8 @@ export type TokenRejection =
   | 'lifetime_too_long'
   | 'wrong_issuer'
   | 'wrong_audience'
-  | 'missing_sub';
+  | 'missing_sub'
+  | 'unsupported_critical_header';
 
 export function tokenRejected(reason: TokenRejection, message: string): GatewayError {
   return new GatewayError('invalid_token', message, [{ reason }], {
@@ -58,6 +59,8 @@ export function createTokenVerifier(jwtConfig: Config['jwt'], now: () => number 
       const header = decodeHeader(token);
       // The token's own `alg` is never trusted to pick the check: it must be on the server's list.
       if (!algorithms.includes(header.alg)) throw tokenRejected('algorithm_not_allowed', `Tokens signed with ${header.alg} are not accepted.`);
+      // RFC 7515 §4.1.11: extensions a verifier does not understand, listed as critical, must be refused.
+      if ((header as { crit?: unknown }).crit !== undefined) throw tokenRejected('unsupported_critical_header', 'The token names critical header extensions this gateway does not support.');
       const key = await keyFor(header);
       let claims: JwtPayload;
       try {
@@ -79,9 +82,13 @@ function decodeHeader(token: string): JwtHeader {
   return decoded.header;
 }
 
+const MAX_EXPIRY_AHEAD_S = 30 * 86400;
+
 function assertClaims(claims: JwtPayload, c: Config['jwt'], nowMs: number): void {
   const nowS = nowMs / 1000;
   if (typeof claims.exp !== 'number') throw tokenRejected('missing_exp', 'The token has no expiry (exp).');
+  // Even without JWT_MAX_LIFETIME_S, a token valid for decades is a leaked credential waiting to happen.
+  if (claims.exp > nowS + MAX_EXPIRY_AHEAD_S) throw tokenRejected('lifetime_too_long', 'The token expires more than 30 days from now.');
   if (typeof claims.iat === 'number' && claims.iat > nowS + c.clockToleranceS) {
     throw tokenRejected('issued_in_future', 'The token claims to be issued in the future.');
   }

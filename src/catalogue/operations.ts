@@ -35,6 +35,8 @@ export interface Operation {
   secretParams: string[];
   /** Responses carry API key values: never cached. */
   returnsSecrets: boolean;
+  /** A further permission some inputs need, checked once the body is validated. */
+  inputPermission?: (body: Record<string, unknown> | undefined) => string | undefined;
 }
 
 const APP = '/applications/{application_id}';
@@ -49,7 +51,16 @@ const op = (o: Omit<Operation, 'secretParams' | 'returnsSecrets' | 'query'> & Pa
 /** The 12 Management operations. Routing, validation, permissions, audit and API docs all read this table. */
 export const OPERATIONS: readonly Operation[] = [
   op({ id: 'applications.list', method: 'GET', path: '/applications', summary: 'List applications', mutates: false, query: s.applicationsListQuery }),
-  op({ id: 'applications.create', method: 'POST', path: '/applications', summary: 'Create an application', mutates: true, body: s.applicationCreateBody }),
+  op({
+    id: 'applications.create',
+    method: 'POST',
+    path: '/applications',
+    summary: 'Create an application',
+    mutates: true,
+    body: s.applicationCreateBody,
+    // With `source`, the upstream copies the template's keys to the new application: that creates credentials.
+    inputPermission: (body) => (body?.source !== undefined ? 'apikeys.create' : undefined),
+  }),
   op({ id: 'applications.get', method: 'GET', path: APP, summary: 'Retrieve an application', mutates: false }),
   op({ id: 'applications.update', method: 'PATCH', path: APP, summary: 'Update an application', mutates: true, body: s.applicationUpdateBody }),
   op({ id: 'applications.delete', method: 'DELETE', path: APP, summary: 'Delete an application', mutates: true }),

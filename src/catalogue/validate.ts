@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { hasUnstorableText } from '../audit/text';
 import { GatewayError, type ErrorDetail } from '../http/errors';
 import type { Operation } from './operations';
 import { emptyBody, FIELD_HINTS, ID_PATTERN } from './schemas';
@@ -18,6 +19,9 @@ export function validateInput(operation: Operation, params: Record<string, strin
     if (!ID_PATTERN.test(value)) {
       details.push({ location: 'path', field: name, code: 'invalid_id', message: 'must be 1-128 letters, digits, "_" or "-" (no separators or encodings)' });
     }
+  }
+  if (hasUnstorableText(body) || hasUnstorableText(query)) {
+    details.push({ location: 'body', code: 'invalid_characters', message: 'text must not contain NUL characters or unpaired UTF-16 surrogates' });
   }
   const parsedQuery = parseWith(operation.query, query ?? {}, 'query', details);
   let parsedBody: Record<string, unknown> | undefined;
@@ -46,7 +50,7 @@ function describeIssue(issue: z.core.$ZodIssue, location: string, input: unknown
       location,
       field: key,
       code: 'unknown_field',
-      message: FIELD_HINTS[key] ? `unknown field: ${FIELD_HINTS[key]}` : 'unknown field',
+      message: Object.hasOwn(FIELD_HINTS, key) ? `unknown field: ${FIELD_HINTS[key]}` : 'unknown field',
     }));
   }
   const field = issue.path.join('.');

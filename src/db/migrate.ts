@@ -47,6 +47,8 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
  */
 export async function applyMigrations(db: Database, migrations = readMigrations()): Promise<string[]> {
   return db.transactionScript(async (session) => {
+    // READ COMMITTED whatever the database default: after waiting for the lock, see what the holder created.
+    await session.exec('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
     await session.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await session.exec(BOOKKEEPING);
     const applied = await appliedChecksums(session);

@@ -27,3 +27,18 @@ export function requirePermission(policy: () => Policy, permission: string): Req
     next();
   };
 }
+
+/** Some inputs need more than the operation's own permission (see the catalogue's `inputPermission`). */
+export function authorizeInput(policy: () => Policy): RequestHandler {
+  return (_req, res, next) => {
+    const { principal, operation, input } = res.locals;
+    const permission = operation?.inputPermission?.(input?.body);
+    if (!principal || !permission) return next();
+    const decision = decide(policy(), principal.roles, permission);
+    if (!decision.allowed) {
+      res.locals.decision = decision;
+      throw new GatewayError('forbidden', `This input needs ${permission}, which your roles do not grant.`, [{ reason: decision.reason, operation: operation?.id, permission }]);
+    }
+    next();
+  };
+}

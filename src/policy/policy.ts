@@ -33,6 +33,10 @@ export type Decision =
   | { allowed: false; reason: 'no_roles_in_token' | 'no_role_grants_permission' };
 
 export function compilePolicy(input: unknown, source: string): Policy {
+  const roles = (input as { roles?: unknown } | null)?.roles;
+  if (roles && typeof roles === 'object' && Object.hasOwn(roles, '__proto__')) {
+    throw new ConfigError([`${source}: roles."__proto__": not a usable role name`]);
+  }
   const parsed = policySchema.safeParse(input);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}`));

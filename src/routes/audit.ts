@@ -6,7 +6,7 @@ import type { AuditKeys } from '../audit/keys';
 import { presentEntry } from '../audit/present';
 import type { AuditRecorder } from '../audit/recorder';
 import type { AuditStore } from '../audit/store';
-import { verifyChain } from '../audit/verify';
+import { verifyChain, type Verification } from '../audit/verify';
 import { GatewayError } from '../http/errors';
 import { requirePermission } from '../pipeline/authorize';
 import type { Policy } from '../policy/policy';
@@ -25,9 +25,21 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
   const router = Router();
   router.use('/v1/audit', requirePermission(policy, 'audit.read'));
 
+  // Walking the chain reads every entry: callers asking at the same moment share one walk.
+  const walks = new Map<string, Promise<Verification>>();
+  const sharedWalk = (checkpoint: string | undefined) => {
+    const key = checkpoint ?? '';
+    let walk = walks.get(key);
+    if (!walk) {
+      walk = verifyChain(audit.store, audit.keys, checkpoint).finally(() => walks.delete(key));
+      walks.set(key, walk);
+    }
+    return walk;
+  };
+
   router.get('/v1/audit/verify', async (req, res) => {
     const query = parse(verifyQuery, req.query, 'query');
-    const result = await verifyChain(audit.store, audit.keys, query.checkpoint);
+    const result = await sharedWalk(query.checkpoint);
     await audit.recorder.recordAccess(req, res, 'audit.verify', { checkpoint: query.checkpoint !== undefined, ok: result.ok });
     res.set('Cache-Control', 'no-store').json(result);
   });

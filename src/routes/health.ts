@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import type { Logger } from 'pino';
 
 export interface ReadinessCheck {
   name: string;
@@ -17,7 +18,7 @@ export interface Lifecycle {
 }
 
 /** `/healthz`: the process is alive. `/readyz`: every dependency answered, and the gateway is not draining. */
-export function healthRoutes(checks: ReadinessCheck[], lifecycle: Lifecycle): Router {
+export function healthRoutes(checks: ReadinessCheck[], lifecycle: Lifecycle, logger: Logger): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -29,7 +30,9 @@ export function healthRoutes(checks: ReadinessCheck[], lifecycle: Lifecycle): Ro
           await withDeadline(check(), 2_000);
           return { name, ok: true, critical };
         } catch (err) {
-          return { name, ok: false, critical, error: lastLine((err as Error).message) };
+          // The cause names internal hosts and addresses: it goes to the log, not to the unauthenticated caller.
+          logger.warn({ check: name, error: lastLine((err as Error).message) }, 'readiness check failed');
+          return { name, ok: false, critical };
         }
       }),
     );

@@ -67,6 +67,8 @@ describe('when the token is refused, then 401 invalid_token with a stable reason
     ['HS384 when only HS256 is allowed', () => signToken({ roles: ['admin'], secret: TEST_SECRET, algorithm: 'HS384' }), 'algorithm_not_allowed'],
     ['with an empty signature', () => signToken({ roles: ['admin'] }).replace(/\.[^.]+$/, '.'), 'bad_signature'],
     ['without sub', () => forgeSigned({ sub: undefined }), 'missing_sub'],
+    ['naming a critical header extension', () => signToken({ roles: ['admin'], header: { alg: 'HS256', crit: ['exp'] } }), 'unsupported_critical_header'],
+    ['expiring decades from now', () => signToken({ roles: ['admin'], claims: { exp: now() + 40 * 365 * 86400 }, expiresInS: NaN }), 'lifetime_too_long'],
   ])('%s', async (_label, make, reason) => {
     const res = await call(`Bearer ${make()}`);
     expect(res.status).toBe(401);

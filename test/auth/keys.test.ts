@@ -105,3 +105,33 @@ describe('when the gateway verifies against a JWKS endpoint', () => {
     expect((await get(token)).body.error.details[0].reason).toBe('bad_signature');
   });
 });
+
+describe('when the identity provider cannot be asked again', () => {
+  let published = true;
+  let jwks: Server;
+  let h: Harness;
+  beforeAll(async () => {
+    jwks = createServer((_req, res) => {
+      if (!published) return void res.writeHead(503).end();
+      const key = { ...createPublicKey(rsa.publicKey).export({ format: 'jwk' }), kid: 'only', use: 'sig', alg: 'RS256' };
+      res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: [key] }));
+    });
+    await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
+    const { port } = jwks.address() as AddressInfo;
+    h = await startHarness({ env: { JWT_SECRET: '', JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json`, JWT_JWKS_CACHE_TTL_S: '10' } });
+  });
+  afterAll(async () => {
+    await h.close();
+    jwks.close();
+  });
+
+  test('then tokens signed with a key it published before are still accepted after the cache TTL, and junk kids change nothing', async () => {
+    const token = signToken({ roles: ['viewer'], secret: rsa.privateKey, algorithm: 'RS256', header: { kid: 'only' } });
+    const get = (t: string) => h.api().get('/v1/applications').set('Authorization', `Bearer ${t}`);
+    expect((await get(token)).status).toBe(200);
+    published = false;
+    for (let i = 0; i < 12; i++) await get(signToken({ roles: ['admin'], secret: rsa.privateKey, algorithm: 'RS256', header: { kid: `junk-${i}` } }));
+    await new Promise((r) => setTimeout(r, 10_500));
+    expect((await get(token)).status).toBe(200);
+  }, 20_000);
+});

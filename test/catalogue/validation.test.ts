@@ -37,6 +37,7 @@ const CASES: Case[] = [
   ['create with a string flag', 'post', '/v1/applications', { name: 'a', recent_enabled: 'yes' }, 'recent_enabled', 'invalid_union'],
   ['update with source', 'patch', `/v1/applications/${APP}`, { source: APP }, 'source', 'unknown_field'],
   ['update with nothing', 'patch', `/v1/applications/${APP}`, {}, undefined, 'custom'],
+  ['update with __proto__', 'patch', `/v1/applications/${APP}`, JSON.parse('{"__proto__": {"admin": true}}'), '__proto__', 'unknown_field'],
   ['update with id', 'patch', `/v1/applications/${APP}`, { id: 'new' }, 'id', 'unknown_field'],
   ['body that is an array', 'patch', `/v1/applications/${APP}`, [{ name: 'a' }], undefined, 'invalid_type'],
   ['webhook without url', 'post', `/v1/applications/${APP}/webhooks`, {}, 'url', 'required'],

@@ -30,6 +30,7 @@ test.each([
   ['roles as a list', 'roles:\n  - admin\n', /roles/],
   ['a role name with spaces', 'roles:\n  "my role":\n    allow: []\n', /role names/],
   ['invalid YAML', 'roles: [\n', /not valid YAML/],
+  ['a role named __proto__', 'roles:\n  __proto__:\n    allow: ["*"]\n', /__proto__/],
 ])('when the policy has %s, then start-up fails with a clear message', (_label, text, message) => {
   const path = file(`bad-${Math.random()}.yaml`, text);
   expect(() => loadPolicy(path)).toThrow(ConfigError);

@@ -45,3 +45,9 @@ export { Prisma }
  * upstream is called) and a `response` entry sharing its `event_id`; a refused mutation has one `decision` entry.
  */
 export type AuditEntry = Prisma.AuditEntryModel
+/**
+ * Model AuditRecoveryState
+ * Mutable bookkeeping beside the trail (not part of it): how far recovery has looked for request entries
+ * left without an outcome, so each pass reads only what was written since.
+ */
+export type AuditRecoveryState = Prisma.AuditRecoveryStateModel

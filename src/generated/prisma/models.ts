@@ -9,4 +9,5 @@
  * 🟢 You can import this file directly.
  */
 export type * from './models/AuditEntry'
+export type * from './models/AuditRecoveryState'
 export type * from './commonInputTypes'

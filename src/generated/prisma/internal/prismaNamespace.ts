@@ -397,7 +397,8 @@ type FieldRefInputType<Model, FieldType> = Model extends never ? never : FieldRe
 
 
 export const ModelName = {
-  AuditEntry: 'AuditEntry'
+  AuditEntry: 'AuditEntry',
+  AuditRecoveryState: 'AuditRecoveryState'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -413,7 +414,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "auditEntry"
+    modelProps: "auditEntry" | "auditRecoveryState"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -491,6 +492,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    AuditRecoveryState: {
+      payload: Prisma.$AuditRecoveryStatePayload<ExtArgs>
+      fields: Prisma.AuditRecoveryStateFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AuditRecoveryStateFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditRecoveryStatePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AuditRecoveryStateFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditRecoveryStatePayload>
+        }
+        findFirst: {
+          args: Prisma.AuditRecoveryStateFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditRecoveryStatePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AuditRecoveryStateFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditRecoveryStatePayload>
+        }
+        findMany: {
+          args: Prisma.AuditRecoveryStateFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditRecoveryStatePayload>[]
+        }
+        create: {
+          args: Prisma.AuditRecoveryStateCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditRecoveryStatePayload>
+        }
+        createMany: {
+          args: Prisma.AuditRecoveryStateCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AuditRecoveryStateCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditRecoveryStatePayload>[]
+        }
+        delete: {
+          args: Prisma.AuditRecoveryStateDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditRecoveryStatePayload>
+        }
+        update: {
+          args: Prisma.AuditRecoveryStateUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditRecoveryStatePayload>
+        }
+        deleteMany: {
+          args: Prisma.AuditRecoveryStateDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AuditRecoveryStateUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AuditRecoveryStateUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditRecoveryStatePayload>[]
+        }
+        upsert: {
+          args: Prisma.AuditRecoveryStateUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditRecoveryStatePayload>
+        }
+        aggregate: {
+          args: Prisma.AuditRecoveryStateAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAuditRecoveryState>
+        }
+        groupBy: {
+          args: Prisma.AuditRecoveryStateGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditRecoveryStateGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AuditRecoveryStateCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditRecoveryStateCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -564,6 +639,14 @@ export const AuditEntryScalarFieldEnum = {
 } as const
 
 export type AuditEntryScalarFieldEnum = (typeof AuditEntryScalarFieldEnum)[keyof typeof AuditEntryScalarFieldEnum]
+
+
+export const AuditRecoveryStateScalarFieldEnum = {
+  id: 'id',
+  checkedUntil: 'checkedUntil'
+} as const
+
+export type AuditRecoveryStateScalarFieldEnum = (typeof AuditRecoveryStateScalarFieldEnum)[keyof typeof AuditRecoveryStateScalarFieldEnum]
 
 
 export const SortOrder = {
@@ -862,6 +945,7 @@ export interface PrismaClientOptionsWithAdapter extends PrismaClientBaseOptions 
 export type PrismaClientOptions = PrismaClientOptionsWithAccelerateUrl | PrismaClientOptionsWithAdapter
 export type GlobalOmitConfig = {
   auditEntry?: Prisma.AuditEntryOmit
+  auditRecoveryState?: Prisma.AuditRecoveryStateOmit
 }
 
 /* Types for Logging */

@@ -51,7 +51,8 @@ export const AnyNull = runtime.AnyNull
 
 
 export const ModelName = {
-  AuditEntry: 'AuditEntry'
+  AuditEntry: 'AuditEntry',
+  AuditRecoveryState: 'AuditRecoveryState'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -104,6 +105,14 @@ export const AuditEntryScalarFieldEnum = {
 } as const
 
 export type AuditEntryScalarFieldEnum = (typeof AuditEntryScalarFieldEnum)[keyof typeof AuditEntryScalarFieldEnum]
+
+
+export const AuditRecoveryStateScalarFieldEnum = {
+  id: 'id',
+  checkedUntil: 'checkedUntil'
+} as const
+
+export type AuditRecoveryStateScalarFieldEnum = (typeof AuditRecoveryStateScalarFieldEnum)[keyof typeof AuditRecoveryStateScalarFieldEnum]
 
 
 export const SortOrder = {
