@@ -1,3 +1,4 @@
+import type { AuditEvent } from './query';
 import type { StoredEntry } from './entry';
 
 /** An entry as the audit API shows it: snake_case, sequence as a string (it is a 64-bit integer), hash in hex. */
@@ -25,5 +26,30 @@ export function presentEntry(e: StoredEntry) {
     fingerprints: e.fingerprints,
     key_id: e.keyId,
     hash: e.hash.toString('hex'),
+  };
+}
+
+/** An event as the audit API shows it (the opening entry joined with its outcome). */
+export function presentEvent(e: AuditEvent) {
+  return {
+    sequence: e.sequence.toString(),
+    event_id: e.eventId,
+    time: e.time,
+    completed_at: e.completedAt,
+    kind: e.kind,
+    request_id: e.requestId,
+    actor: e.actor,
+    client: { ip: e.client.ip, user_agent: e.client.userAgent },
+    operation: e.operation,
+    method: e.method,
+    path: e.path,
+    target: { application_id: e.target.applicationId, webhook_id: e.target.webhookId, apikey_fingerprint: e.target.apikeyFingerprint },
+    decision: e.decision,
+    reason: e.reason,
+    outcome: e.outcome,
+    upstream_status: e.upstreamStatus,
+    error_code: e.errorCode,
+    latency_ms: e.latencyMs,
+    entry_sequences: e.entrySequences.map(String),
   };
 }

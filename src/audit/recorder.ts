@@ -22,8 +22,8 @@ export interface AuditRecorder {
   recordOutcome(intent: Intent, res: Response, result: { response?: UpstreamResponse; error?: unknown }): Promise<void>;
   /** One `decision` entry for a mutation refused before forwarding (denied, invalid, rate limited). */
   recordRefusal(req: Request, res: Response, error: GatewayError): Promise<void>;
-  /** Reading the trail is itself recorded: who, what, with which filters. */
-  recordAccess(req: Request, res: Response, action: string, details: Record<string, unknown>): Promise<void>;
+  /** Reading the trail is itself recorded: who, what, with which filters; refused attempts too. */
+  recordAccess(req: Request, res: Response, action: string, details: Record<string, unknown>, refused?: GatewayError): Promise<void>;
   /** Events of the gateway itself (recovery, rotation). */
   recordSystem(action: string, details: Record<string, unknown>): Promise<StoredEntry>;
 }
@@ -135,8 +135,10 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
       );
     },
 
-    async recordAccess(req, res, action, details) {
-      await appendQuietly({ ...base(req, res, 'access', randomUUID()), operation: action, decision: 'allowed', details }, 'access');
+    async recordAccess(req, res, action, details, refused) {
+      const content = base(req, res, 'access', randomUUID());
+      const outcome = refused ? { decision: 'denied' as const, outcome: REFUSAL_OUTCOMES[refused.code] ?? 'invalid', errorCode: refused.code } : { decision: 'allowed' as const, outcome: 'success' as const };
+      await appendQuietly({ ...content, operation: action, details, ...outcome }, 'access');
     },
 
     recordSystem(action, details) {

@@ -3,6 +3,7 @@ import type { EntryContent, StoredEntry } from './entry';
 import { hashedContent } from './entry';
 import { storable } from './text';
 import type { AuditKeys } from './keys';
+import { findEventOf, findEvents, type AuditEvent, type EventFilter, type Order } from './query';
 
 /** Any constant shared by every instance: appends to the chain are serialised under this advisory lock. */
 const CHAIN_LOCK = 7_319_004_212;
@@ -41,6 +42,10 @@ export interface AuditStore {
   recoveryWatermark(): Promise<string | undefined>;
   setRecoveryWatermark(until: string): Promise<void>;
   withFingerprint(fingerprint: string, limit: number): Promise<StoredEntry[]>;
+  /** Events (an opening entry with its outcome) in sequence order, after `afterSeq` in that order. */
+  findEvents(filter: EventFilter, order: Order, limit: number, afterSeq?: bigint): Promise<AuditEvent[]>;
+  /** The event any entry belongs to, with all of its raw entries. */
+  eventWithEntries(seq: bigint): Promise<{ event: AuditEvent; entries: StoredEntry[] } | undefined>;
   ping(): Promise<void>;
 }
 
@@ -150,6 +155,12 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
         ON CONFLICT (id) DO UPDATE SET checked_until = GREATEST(audit_recovery_state.checked_until, EXCLUDED.checked_until)`;
     },
     withFingerprint: (fingerprint, limit) => select(Prisma.sql`WHERE fingerprints @> ARRAY[${fingerprint}]::text[]`, Prisma.sql`ORDER BY seq LIMIT ${limit}`),
+    findEvents: (filter, order, limit, afterSeq) => findEvents(prisma, filter, order, limit, afterSeq),
+    async eventWithEntries(seq) {
+      const event = await findEventOf(prisma, seq);
+      if (!event) return undefined;
+      return { event, entries: await select(Prisma.sql`WHERE event_id = ${event.eventId}::uuid`, Prisma.sql`ORDER BY seq`) };
+    },
     ping: async () => void (await prisma.$queryRaw`SELECT 1`),
   };
 }

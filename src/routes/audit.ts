@@ -10,6 +10,8 @@ import { verifyChain, type Verification } from '../audit/verify';
 import { GatewayError } from '../http/errors';
 import { requirePermission } from '../pipeline/authorize';
 import type { Policy } from '../policy/policy';
+import { registerEventRoutes } from './audit-events';
+import { parseOrFail } from './parse';
 
 export interface AuditDeps {
   store: AuditStore;
@@ -20,10 +22,19 @@ export interface AuditDeps {
 const lookupBody = z.strictObject({ key: z.string().min(1).max(512) });
 const verifyQuery = z.strictObject({ checkpoint: z.string().max(2048).optional() });
 
-/** Integrity and lookup endpoints of the audit trail, for holders of `audit.read`. Each use is itself recorded. */
+/** The audit trail's review endpoints, for holders of `audit.read`. Each use is itself recorded. */
 export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitBytes: number): Router {
   const router = Router();
-  router.use('/v1/audit', requirePermission(policy, 'audit.read'));
+  const permitted = requirePermission(policy, 'audit.read');
+  // Watchers are watched: a refused attempt to read the trail is recorded too.
+  router.use('/v1/audit', async (req, res, next) => {
+    try {
+      permitted(req, res, next);
+    } catch (err) {
+      if (err instanceof GatewayError) await audit.recorder.recordAccess(req, res, 'audit.denied', { path: req.baseUrl + req.path }, err);
+      throw err;
+    }
+  });
 
   // Walking the chain reads every entry: callers asking at the same moment share one walk.
   const walks = new Map<string, Promise<Verification>>();
@@ -38,7 +49,7 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
   };
 
   router.get('/v1/audit/verify', async (req, res) => {
-    const query = parse(verifyQuery, req.query, 'query');
+    const query = parseOrFail(verifyQuery, req.query, 'query');
     const result = await sharedWalk(query.checkpoint);
     await audit.recorder.recordAccess(req, res, 'audit.verify', { checkpoint: query.checkpoint !== undefined, ok: result.ok });
     res.set('Cache-Control', 'no-store').json(result);
@@ -52,21 +63,12 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
 
   // POST, so a leaked key being looked up never sits in a URL (proxies and browsers log those).
   router.post('/v1/audit/lookup-key', express.json({ limit: bodyLimitBytes }), async (req, res) => {
-    const { key } = parse(lookupBody, req.body, 'body');
+    const { key } = parseOrFail(lookupBody, req.body, 'body');
     const fingerprint = audit.keys.fingerprint(key);
     const entries = await audit.store.withFingerprint(fingerprint, 1000);
     await audit.recorder.recordAccess(req, res, 'audit.lookup_key', { fingerprint, matches: entries.length });
     res.set('Cache-Control', 'no-store').json({ fingerprint, entries: entries.map(presentEntry) });
   });
+  registerEventRoutes(router, audit);
   return router;
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, location: string): T {
-  const result = schema.safeParse(value ?? {});
-  if (result.success) return result.data;
-  throw new GatewayError(
-    'validation_failed',
-    undefined,
-    result.error.issues.map((i) => ({ location, field: i.path.join('.') || undefined, code: i.code, message: i.message })),
-  );
 }

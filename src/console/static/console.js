@@ -1,0 +1,396 @@
+// Audit review console: plain DOM, no framework, no build step; runs under helmet's default CSP.
+// Everything the trail holds is untrusted (paths, bodies and user agents are whatever a caller sent), so values
+// are only ever written with textContent, never as HTML.
+// The bearer token lives in memory and sessionStorage (gone when the tab closes), never in localStorage or cookies.
+
+const TOKEN_KEY = 'audit-console.token';
+const API_BASE = new URL('../v1/', location.href); // relative, so a path-prefixing proxy keeps working
+const PAGE_SIZE = 100;
+const FILTER_FIELDS = ['operation', 'application_id', 'actor', 'outcome', 'decision', 'kind', 'request_id'];
+
+/** How each outcome reads at a glance; the badge always spells the outcome out too. */
+const OUTCOME_TONE = {
+  success: 'good',
+  upstream_error: 'bad',
+  upstream_unavailable: 'bad',
+  upstream_timeout: 'bad',
+  upstream_bad_response: 'bad',
+  denied: 'bad',
+  invalid: 'warn',
+  rate_limited: 'warn',
+  not_forwarded: 'warn',
+  outcome_unknown: 'warn',
+  pending: 'info',
+};
+
+const $ = (id) => document.getElementById(id);
+const state = { token: null, params: new URLSearchParams(), cursor: null, openSequence: null, note: '' };
+
+// ---- talking to the gateway ------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, body) {
+    const e = body && body.error && typeof body.error === 'object' ? body.error : {};
+    const where = [e.code, e.request_id && `request ${e.request_id}`].filter(Boolean).join(', ');
+    super(`${e.message || `The gateway answered ${status}.`}${where ? ` (${where})` : ''}`);
+    this.status = status;
+  }
+}
+
+/** One call to `/v1/…` with the bearer token; throws ApiError unless the answer is 2xx. */
+async function api(path, { method = 'GET', query, body } = {}) {
+  const url = new URL(path, API_BASE);
+  if (query) url.search = query.toString();
+  const headers = { Authorization: `Bearer ${state.token}` };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: 'no-store',
+    credentials: 'omit',
+    referrerPolicy: 'no-referrer',
+  });
+  if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
+  return res;
+}
+
+const getJson = async (path, options) => (await api(path, options)).json();
+
+/** Runs a user action: the button is disabled meanwhile, failures are shown, a refused token signs out. */
+async function run(action, button) {
+  if (button) button.disabled = true;
+  hideAlert();
+  try {
+    await action();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) signOut(`Your token was refused: ${err.message} Paste a fresh one to continue.`);
+    else showAlert(err instanceof Error ? err.message : String(err));
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+// ---- signing in and out ----------------------------------------------------------------------------------
+
+async function signIn(token) {
+  state.token = token;
+  let me;
+  try {
+    me = await getJson('me');
+  } catch (err) {
+    forgetToken();
+    throw err;
+  }
+  if (!Array.isArray(me.permissions) || !me.permissions.includes('audit.read')) {
+    forgetToken();
+    const roles = Array.isArray(me.roles) && me.roles.length > 0 ? me.roles.join(', ') : 'none';
+    showAlert(`You are ${personLabel(me)}, but your roles (${roles}) do not grant audit.read, which this console needs. Ask an administrator for the auditor role.`);
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
+  $('token').value = '';
+  $('whoami').textContent = `${personLabel(me)} (${me.roles.join(', ')})`;
+  $('identity').hidden = false;
+  $('sign-in').hidden = true;
+  $('workspace').hidden = false;
+  setStatus(`Signed in as ${personLabel(me)}.`);
+  await search();
+  $('f-operation').focus();
+}
+
+function forgetToken() {
+  state.token = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+function signOut(message = 'Signed out. The token has been forgotten.') {
+  forgetToken();
+  $('filters').reset();
+  $('events').tBodies[0].replaceChildren();
+  $('verify-result').textContent = '';
+  closeDetail(false);
+  $('identity').hidden = true;
+  $('workspace').hidden = true;
+  $('sign-in').hidden = false;
+  $('whoami').textContent = '';
+  setStatus(message);
+  $('token').focus();
+}
+
+// ---- the filter, the list and "Load more" -------------------------------------------------------------------
+
+/** The form as API query parameters. A leaked key is swapped for its fingerprint by a POST, never put in a URL. */
+async function filterParams() {
+  const data = new FormData($('filters'));
+  const params = new URLSearchParams();
+  for (const name of FILTER_FIELDS) {
+    const value = String(data.get(name) ?? '').trim();
+    if (value) params.set(name, value);
+  }
+  for (const name of ['since', 'until']) {
+    const value = String(data.get(name) ?? '');
+    if (value) params.set(name, utcIso(value));
+  }
+  if (data.get('order') === 'asc') params.set('order', 'asc');
+  state.note = '';
+  const key = String(data.get('key') ?? '').trim();
+  if (key) {
+    const found = await getJson('audit/lookup-key', { method: 'POST', body: { key } });
+    params.set('key_fingerprint', found.fingerprint);
+    state.note = `The key's fingerprint ${found.fingerprint} appears in ${found.entries.length} entries.`;
+  }
+  return params;
+}
+
+/** `datetime-local` has no zone; the console works in UTC throughout, and says so in the labels. */
+function utcIso(value) {
+  const withSeconds = value.length === 16 ? `${value}:00` : value;
+  return new Date(`${withSeconds}Z`).toISOString();
+}
+
+async function search() {
+  const params = await filterParams();
+  const page = await fetchPage(params, null);
+  state.params = params;
+  closeDetail(false);
+  $('events').tBodies[0].replaceChildren();
+  showPage(page);
+  const shown = params.toString() ? 'matching the filter' : 'in the trail';
+  $('filter-summary').textContent = [describeFilter(params), state.note].filter(Boolean).join(' ');
+  announceCount(`events ${shown}`);
+}
+
+async function loadMore() {
+  const before = rowCount();
+  showPage(await fetchPage(state.params, state.cursor));
+  announceCount('events shown');
+  $('events').tBodies[0].rows[before]?.querySelector('button')?.focus();
+}
+
+function fetchPage(params, cursor) {
+  const query = new URLSearchParams(params);
+  query.set('limit', String(PAGE_SIZE));
+  if (cursor) query.set('cursor', cursor);
+  return getJson('audit/events', { query });
+}
+
+function showPage({ events, next_cursor }) {
+  $('events').tBodies[0].append(...events.map(eventRow));
+  state.cursor = next_cursor;
+  $('load-more').hidden = !next_cursor;
+  $('empty').hidden = rowCount() > 0;
+}
+
+const rowCount = () => $('events').tBodies[0].rows.length;
+
+function announceCount(what) {
+  const n = rowCount();
+  setStatus(`${n} ${what}${state.cursor ? '; more are available with "Load more"' : ''}.`);
+}
+
+function describeFilter(params) {
+  const parts = [...params].map(([k, v]) => `${k} = ${v}`);
+  return parts.length ? `Filter: ${parts.join(', ')}.` : 'No filter: every event, newest first.';
+}
+
+function eventRow(event) {
+  const tr = el('tr');
+  tr.dataset.sequence = event.sequence;
+  const view = el('button', { type: 'button', class: 'secondary', 'aria-label': `View event ${event.sequence}` }, 'View');
+  view.addEventListener('click', () => run(() => openEvent(event.sequence), view));
+  const actor = event.actor || {};
+  const target = targetParts(event.target || {});
+  tr.append(
+    el('td', {}, timeEl(event.time)),
+    el('td', {}, personLabel(actor), sub(actor.sub && personLabel(actor) !== actor.sub ? actor.sub : '')),
+    el('td', {}, event.operation || '—', sub([event.method, event.path].filter(Boolean).join(' '))),
+    el('td', { class: 'mono' }, target[0] || '—', sub(target.slice(1).join(' · '))),
+    el('td', {}, outcomeBadge(event.outcome)),
+    el('td', { class: 'num' }, event.upstream_status == null ? '—' : String(event.upstream_status), sub(event.error_code || '')),
+    el('td', {}, view),
+  );
+  return tr;
+}
+
+function targetParts(target) {
+  return [
+    target.application_id,
+    target.webhook_id && `webhook ${target.webhook_id}`,
+    target.apikey_fingerprint && `key ${shorten(target.apikey_fingerprint)}`,
+  ].filter(Boolean);
+}
+
+// ---- one event in full ----------------------------------------------------------------------------------------
+
+async function openEvent(sequence) {
+  const { event, entries } = await getJson(`audit/events/${encodeURIComponent(sequence)}`);
+  const actor = event.actor || {};
+  const client = event.client || {};
+  $('detail-heading').textContent = `Event ${event.sequence} · ${event.operation || event.kind}`;
+  const rows = [
+    ['Time', event.time],
+    ['Completed', event.completed_at || 'not yet (no response entry)'],
+    ['Kind', event.kind],
+    ['Outcome', outcomeBadge(event.outcome)],
+    ['Upstream status', event.upstream_status == null ? '—' : String(event.upstream_status)],
+    ['Error code', event.error_code],
+    ['Decision', [event.decision, event.reason && `(${event.reason})`].filter(Boolean).join(' ')],
+    ['Actor', [personLabel(actor), actor.sub && `sub ${actor.sub}`].filter(Boolean).join(' · ')],
+    ['Roles', (actor.roles || []).join(', ')],
+    ['Token', [actor.issuer, actor.jti && `jti ${actor.jti}`].filter(Boolean).join(' · ')],
+    ['Client', [client.ip, client.user_agent].filter(Boolean).join(' · ')],
+    ['Request', [event.method, event.path].filter(Boolean).join(' ')],
+    ['Target', targetParts(event.target || {}).join(' · ')],
+    ['Latency', event.latency_ms == null ? '' : `${event.latency_ms} ms`],
+    ['Request id', event.request_id],
+    ['Event id', event.event_id],
+  ];
+  $('detail-summary').replaceChildren(...rows.filter(([, v]) => v).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  $('detail-entries').replaceChildren(...entries.map(entryBlock));
+  state.openSequence = event.sequence;
+  for (const tr of $('events').tBodies[0].rows) {
+    if (tr.dataset.sequence === event.sequence) tr.setAttribute('aria-current', 'true');
+    else tr.removeAttribute('aria-current');
+  }
+  $('detail').hidden = false;
+  document.querySelector('.split').classList.add('with-detail');
+  $('detail-heading').focus();
+  setStatus(`Showing event ${event.sequence} with ${entries.length} raw ${entries.length === 1 ? 'entry' : 'entries'}.`);
+}
+
+function entryBlock(entry) {
+  const label = `Entry ${entry.sequence} · ${entry.kind}${entry.outcome ? ` · ${entry.outcome}` : ''} · ${entry.time}`;
+  return el('details', { class: 'entry', open: '' }, el('summary', {}, label), el('pre', {}, JSON.stringify(entry, null, 2)));
+}
+
+function closeDetail(restoreFocus = true) {
+  const sequence = state.openSequence;
+  state.openSequence = null;
+  $('detail').hidden = true;
+  document.querySelector('.split').classList.remove('with-detail');
+  for (const tr of $('events').tBodies[0].rows) tr.removeAttribute('aria-current');
+  if (restoreFocus && sequence) {
+    const row = [...$('events').tBodies[0].rows].find((tr) => tr.dataset.sequence === sequence);
+    row?.querySelector('button')?.focus();
+  }
+}
+
+// ---- export and verification ------------------------------------------------------------------------------
+
+/** Downloads the filter the table shows. A plain link cannot carry the Authorization header, hence fetch + Blob. */
+async function exportAs(format) {
+  const query = new URLSearchParams(state.params);
+  query.set('format', format);
+  setStatus(`Preparing the ${format.toUpperCase()} export…`);
+  const res = await api('audit/events', { query });
+  const blob = await res.blob();
+  const name = filenameFrom(res.headers.get('Content-Disposition')) || `audit-events.${format}`;
+  const url = URL.createObjectURL(blob);
+  const link = el('a', { href: url, download: name, hidden: '' });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  setStatus(`Exported ${name} (${formatBytes(blob.size)}).`);
+}
+
+function filenameFrom(disposition) {
+  if (!disposition) return null;
+  const extended = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(disposition);
+  const plain = /filename\s*=\s*"([^"]*)"|filename\s*=\s*([^;]+)/i.exec(disposition);
+  let name = null;
+  try {
+    name = extended ? decodeURIComponent(extended[1].trim()) : plain ? (plain[1] ?? plain[2]).trim() : null;
+  } catch {
+    name = null;
+  }
+  return name ? name.replace(/[\\/]/g, '_') : null;
+}
+
+async function verify() {
+  const out = $('verify-result');
+  out.className = 'verify-result';
+  out.textContent = 'Verifying the whole chain…';
+  const result = await getJson('audit/verify');
+  if (result.ok) {
+    out.classList.add('ok');
+    out.textContent = `OK: the chain is intact (${result.entries} entries, last sequence ${result.last_sequence}).`;
+  } else {
+    out.classList.add('bad');
+    out.textContent = `FAILED: ${result.problem} at sequence ${result.first_bad_sequence}. ${result.message || ''} (${result.entries} entries checked)`;
+  }
+}
+
+// ---- small DOM helpers --------------------------------------------------------------------------------------------
+
+/** createElement with attributes and children; strings become text nodes, so nothing is parsed as HTML. */
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  node.append(...children.filter((c) => c !== '' && c != null));
+  return node;
+}
+
+const sub = (text) => (text ? el('span', { class: 'sub' }, text) : '');
+
+function timeEl(iso) {
+  const date = new Date(iso);
+  const shown = Number.isNaN(date.getTime()) ? String(iso) : date.toISOString().slice(0, 19).replace('T', ' ');
+  return el('time', { datetime: iso, title: iso }, shown);
+}
+
+function outcomeBadge(outcome) {
+  if (!outcome) return el('span', { class: 'badge neutral' }, 'n/a');
+  const text = outcome.replace(/_/g, ' ');
+  return el('span', { class: `badge ${OUTCOME_TONE[outcome] || 'neutral'}` }, text.charAt(0).toUpperCase() + text.slice(1));
+}
+
+function personLabel(person) {
+  if (person.name && person.email) return `${person.name} <${person.email}>`;
+  return person.name || person.email || person.sub || 'unknown';
+}
+
+const shorten = (value) => (value.length > 28 ? `${value.slice(0, 26)}…` : value);
+const formatBytes = (n) => (n < 1024 ? `${n} bytes` : `${(n / 1024).toFixed(1)} KiB`);
+
+function setStatus(message) {
+  $('status').textContent = message;
+}
+
+function showAlert(message) {
+  $('alert').textContent = message;
+  $('alert').hidden = false;
+}
+
+function hideAlert() {
+  $('alert').hidden = true;
+  $('alert').textContent = '';
+}
+
+// ---- wiring ---------------------------------------------------------------------------------------------------
+
+$('sign-in-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const token = $('token').value.trim().replace(/^Bearer\s+/i, '');
+  if (token) run(() => signIn(token), e.submitter);
+});
+$('sign-out').addEventListener('click', () => signOut());
+$('filters').addEventListener('submit', (e) => {
+  e.preventDefault();
+  run(search, e.submitter);
+});
+// The form clears itself after this event; search once it has.
+$('filters').addEventListener('reset', () => setTimeout(() => state.token && run(search)));
+$('load-more').addEventListener('click', (e) => run(loadMore, e.currentTarget));
+$('export-csv').addEventListener('click', (e) => run(() => exportAs('csv'), e.currentTarget));
+$('export-ndjson').addEventListener('click', (e) => run(() => exportAs('ndjson'), e.currentTarget));
+$('verify').addEventListener('click', (e) => run(verify, e.currentTarget));
+$('detail-close').addEventListener('click', () => closeDetail());
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && state.openSequence) closeDetail();
+});
+
+const saved = sessionStorage.getItem(TOKEN_KEY);
+if (saved) run(() => signIn(saved));
+else $('token').focus();

@@ -1,0 +1,112 @@
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import { OUTCOMES } from '../audit/entry';
+import { streamEvents, type ExportFormat } from '../audit/export';
+import { presentEntry, presentEvent } from '../audit/present';
+import type { EventFilter, Order } from '../audit/query';
+import { GatewayError } from '../http/errors';
+import type { AuditDeps } from './audit';
+import { parseOrFail } from './parse';
+
+const eventQuery = z.strictObject({
+  actor: z.string().min(1).max(256).optional(),
+  operation: z.string().min(1).max(64).optional(),
+  application_id: z.string().min(1).max(128).optional(),
+  decision: z.enum(['allowed', 'denied']).optional(),
+  outcome: z.enum([...OUTCOMES, 'pending']).optional(),
+  request_id: z.string().min(1).max(128).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  key_fingerprint: z.string().regex(/^hmac-sha256:[0-9a-f]{64}$/, 'must be a fingerprint as /v1/audit/lookup-key returns it').optional(),
+  kind: z.enum(['mutation', 'decision', 'access', 'system']).optional(),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  cursor: z.string().max(200).optional(),
+  format: z.enum(['json', 'csv', 'ndjson']).optional(),
+});
+
+type EventQuery = z.infer<typeof eventQuery>;
+
+const EXPORT_TYPES: Record<string, ExportFormat> = { 'text/csv': 'csv', 'application/x-ndjson': 'ndjson' };
+
+/** GET /v1/audit/events (JSON pages, or a CSV/NDJSON export of everything that matches) and one event in full. */
+export function registerEventRoutes(router: Router, audit: AuditDeps): void {
+  router.get('/v1/audit/events', async (req, res) => {
+    const query = parseOrFail(eventQuery, req.query, 'query');
+    const filter = toFilter(query);
+    const format = exportFormat(req, query);
+    if (format) return exportEvents(req, res, audit, query, format);
+    const after = query.cursor ? readCursor(query.cursor, query.order) : undefined;
+    const found = await audit.store.findEvents(filter, query.order, query.limit + 1, after);
+    const events = found.slice(0, query.limit);
+    await audit.recorder.recordAccess(req, res, 'audit.query', { filter: describeFilter(query), returned: events.length });
+    const last = events.at(-1);
+    res.set('Cache-Control', 'no-store').json({
+      events: events.map(presentEvent),
+      next_cursor: found.length > query.limit && last ? writeCursor(last.sequence, query.order) : null,
+    });
+  });
+
+  router.get('/v1/audit/events/:sequence', async (req, res) => {
+    const sequence = String(req.params.sequence);
+    if (!/^[1-9]\d{0,18}$/.test(sequence)) throw new GatewayError('validation_failed', undefined, [{ location: 'path', field: 'sequence', code: 'invalid_format', message: 'must be a positive whole number' }]);
+    const found = await audit.store.eventWithEntries(BigInt(sequence));
+    if (!found) throw new GatewayError('not_found', 'No audit entry has this sequence number.');
+    await audit.recorder.recordAccess(req, res, 'audit.read_event', { sequence });
+    res.set('Cache-Control', 'no-store').json({ event: presentEvent(found.event), entries: found.entries.map(presentEntry) });
+  });
+}
+
+async function exportEvents(req: Request, res: Response, audit: AuditDeps, query: EventQuery, format: ExportFormat): Promise<void> {
+  // Recorded before the first byte: an export the client abandons half-way was still asked for.
+  await audit.recorder.recordAccess(req, res, 'audit.export', { filter: describeFilter(query), format });
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  res.status(200).set({
+    'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+    'Content-Disposition': `attachment; filename="audit-events-${stamp}.${format === 'csv' ? 'csv' : 'ndjson'}"`,
+    'Cache-Control': 'no-store',
+  });
+  await streamEvents(audit.store, res, toFilter(query), query.order, format);
+}
+
+function exportFormat(req: Request, query: EventQuery): ExportFormat | undefined {
+  if (query.format === 'csv' || query.format === 'ndjson') return query.format;
+  if (query.format === 'json') return undefined;
+  const accepted = req.accepts(['application/json', 'text/csv', 'application/x-ndjson']);
+  return accepted ? EXPORT_TYPES[accepted] : undefined;
+}
+
+function toFilter(q: EventQuery): EventFilter {
+  return {
+    actor: q.actor,
+    operation: q.operation,
+    applicationId: q.application_id,
+    decision: q.decision,
+    outcome: q.outcome,
+    requestId: q.request_id,
+    since: q.since,
+    until: q.until,
+    keyFingerprint: q.key_fingerprint,
+    kind: q.kind,
+  };
+}
+
+function describeFilter(q: Partial<EventQuery>): Record<string, unknown> {
+  const { cursor: _cursor, format: _format, ...rest } = q;
+  return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+}
+
+/** Opaque to clients; holds the last sequence returned and the order it was read in. */
+function writeCursor(sequence: bigint, order: Order): string {
+  return Buffer.from(JSON.stringify({ s: sequence.toString(), o: order })).toString('base64url');
+}
+
+function readCursor(cursor: string, order: Order): bigint {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { s?: unknown; o?: unknown };
+    if (typeof parsed.s === 'string' && /^\d{1,19}$/.test(parsed.s) && parsed.o === order) return BigInt(parsed.s);
+  } catch {
+    // fall through to the refusal below
+  }
+  throw new GatewayError('validation_failed', undefined, [{ location: 'query', field: 'cursor', code: 'invalid_cursor', message: 'not a cursor from this listing (with this order)' }]);
+}
