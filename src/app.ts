@@ -16,6 +16,7 @@ import { validate } from './pipeline/validate';
 import type { Policy } from './policy/policy';
 import { healthRoutes, type Lifecycle, type ReadinessCheck } from './routes/health';
 import { me } from './routes/me';
+import { consoleRoutes } from './console/serve';
 import type { Upstream } from './upstream/client';
 import { recordMutationIntent, recordRefusedMutation } from './pipeline/audit';
 import { auditRoutes, type AuditDeps } from './routes/audit';
@@ -59,6 +60,7 @@ export function buildApp(deps: AppDeps): Express {
     }),
   );
   app.use(healthRoutes(deps.readiness ?? [], deps.lifecycle ?? { draining: false }, deps.logger));
+  app.use(consoleRoutes());
 
   const { limiters } = deps;
   app.use('/v1', limiters.unauthenticated, authenticate(deps.verifier));

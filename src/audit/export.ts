@@ -21,22 +21,22 @@ const PAGE = 1000;
 export async function streamEvents(store: AuditStore, res: Response, filter: EventFilter, order: Order, format: ExportFormat): Promise<number> {
   let written = 0;
   let after: bigint | undefined;
-  if (format === 'csv') await write(res, `${CSV_COLUMNS.join(',')}\r\n`);
+  const closed = once(res, 'close');
+  const write = async (chunk: string) => {
+    if (!res.write(chunk) && !res.destroyed) await Promise.race([once(res, 'drain'), closed]);
+  };
+  if (format === 'csv') await write(`${CSV_COLUMNS.join(',')}\r\n`);
   for (;;) {
     const events = await store.findEvents(filter, order, PAGE, after);
     if (events.length === 0 || res.destroyed) break;
     const chunk = events.map((e) => (format === 'csv' ? csvRow(e) : `${JSON.stringify(presentEvent(e))}\n`)).join('');
-    await write(res, chunk);
+    await write(chunk);
     written += events.length;
     after = events[events.length - 1]!.sequence;
     if (events.length < PAGE) break;
   }
   res.end();
   return written;
-}
-
-async function write(res: Response, chunk: string): Promise<void> {
-  if (!res.write(chunk) && !res.destroyed) await Promise.race([once(res, 'drain'), once(res, 'close')]);
 }
 
 function csvRow(e: AuditEvent): string {
