@@ -64,8 +64,9 @@ async function run(action, button) {
   try {
     await action();
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) signOut(`Your token was refused: ${err.message} Paste a fresh one to continue.`);
-    else showAlert(err instanceof Error ? err.message : String(err));
+    const refused = err instanceof ApiError && err.status === 401;
+    if (refused) signOut('The token was refused; it has been forgotten.');
+    showAlert(refused ? `Your token was refused: ${err.message} Paste a fresh one to continue.` : String(err?.message ?? err));
   } finally {
     if (button) button.disabled = false;
   }
@@ -156,15 +157,14 @@ async function search() {
   closeDetail(false);
   $('events').tBodies[0].replaceChildren();
   showPage(page);
-  const shown = params.toString() ? 'matching the filter' : 'in the trail';
   $('filter-summary').textContent = [describeFilter(params), state.note].filter(Boolean).join(' ');
-  announceCount(`events ${shown}`);
+  announceCount(params.toString() ? 'matching the filter' : 'in the trail');
 }
 
 async function loadMore() {
   const before = rowCount();
   showPage(await fetchPage(state.params, state.cursor));
-  announceCount('events shown');
+  announceCount('shown');
   $('events').tBodies[0].rows[before]?.querySelector('button')?.focus();
 }
 
@@ -184,9 +184,9 @@ function showPage({ events, next_cursor }) {
 
 const rowCount = () => $('events').tBodies[0].rows.length;
 
-function announceCount(what) {
+function announceCount(where) {
   const n = rowCount();
-  setStatus(`${n} ${what}${state.cursor ? '; more are available with "Load more"' : ''}.`);
+  setStatus(`${n} ${n === 1 ? 'event' : 'events'} ${where}${state.cursor ? '; more with "Load more"' : ''}.`);
 }
 
 function describeFilter(params) {
@@ -204,7 +204,7 @@ function eventRow(event) {
   tr.append(
     el('td', {}, timeEl(event.time)),
     el('td', {}, personLabel(actor), sub(actor.sub && personLabel(actor) !== actor.sub ? actor.sub : '')),
-    el('td', {}, event.operation || '—', sub([event.method, event.path].filter(Boolean).join(' '))),
+    el('td', {}, event.operation || '—', sub(event.method || '')),
     el('td', { class: 'mono' }, target[0] || '—', sub(target.slice(1).join(' · '))),
     el('td', {}, outcomeBadge(event.outcome)),
     el('td', { class: 'num' }, event.upstream_status == null ? '—' : String(event.upstream_status), sub(event.error_code || '')),
@@ -260,7 +260,7 @@ async function openEvent(sequence) {
 }
 
 function entryBlock(entry) {
-  const label = `Entry ${entry.sequence} · ${entry.kind}${entry.outcome ? ` · ${entry.outcome}` : ''} · ${entry.time}`;
+  const label = [`Entry ${entry.sequence}`, entry.kind, entry.outcome].filter(Boolean).join(' · ');
   return el('details', { class: 'entry', open: '' }, el('summary', {}, label), el('pre', {}, JSON.stringify(entry, null, 2)));
 }
 
@@ -334,10 +334,12 @@ function el(tag, attributes = {}, ...children) {
 
 const sub = (text) => (text ? el('span', { class: 'sub' }, text) : '');
 
+/** Date above time, to keep the column narrow; the full microsecond value is in the tooltip and the detail. */
 function timeEl(iso) {
   const date = new Date(iso);
-  const shown = Number.isNaN(date.getTime()) ? String(iso) : date.toISOString().slice(0, 19).replace('T', ' ');
-  return el('time', { datetime: iso, title: iso }, shown);
+  if (Number.isNaN(date.getTime())) return String(iso);
+  const [day, time] = date.toISOString().slice(0, 19).split('T');
+  return el('time', { datetime: iso, title: iso }, day, sub(time));
 }
 
 function outcomeBadge(outcome) {

@@ -1,0 +1,284 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startHarness, type Harness } from '../helpers/harness';
+import { signToken, tokenFor } from '../helpers/tokens';
+
+/**
+ * The review console in a real browser: Debian's Chromium, driven by playwright-core (which never downloads a
+ * browser of its own), against the real gateway with helmet's Content-Security-Policy, a real Postgres and
+ * the simulator. In CI a missing Chromium fails the suite; elsewhere it is skipped, loudly.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const INSTALL_HINT = 'install it with: apt-get update && apt-get install -y chromium';
+const haveChromium = existsSync(CHROMIUM);
+const inCi = process.env.CI === 'true';
+if (!haveChromium && !inCi) console.warn(`Skipping the review console's browser test: ${CHROMIUM} is missing; ${INSTALL_HINT}`);
+const describeInBrowser = haveChromium || inCi ? describe : describe.skip;
+
+// Every run saves the screenshot; UPDATE_DOCS_IMAGES=1 saves it where the README shows it (docs/images).
+const SCREENSHOT = process.env.UPDATE_DOCS_IMAGES
+  ? path.join(__dirname, '..', '..', 'docs', 'images', 'console.png')
+  : path.join(__dirname, '..', '..', 'test-output', 'console.png');
+
+describeInBrowser('the audit review console', () => {
+  let h: Harness;
+  let browser: Browser;
+  let auditor: string;
+  let appId: string;
+  let apiKey: string;
+  const requestedUrls: string[] = [];
+
+  beforeAll(async () => {
+    if (!haveChromium) throw new Error(`CI=true but ${CHROMIUM} is missing, so the review console cannot be tested; ${INSTALL_HINT}`);
+    h = await startHarness();
+    auditor = tokenFor('auditor');
+    const ada = signToken({ sub: 'ada', roles: ['admin'], claims: { name: 'Ada Lovelace', email: 'ada@example.com' } });
+    const as = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+    const created = await h.api().post('/v1/applications').set(as(ada)).send({ name: 'Billing sync' });
+    expect(created.status).toBe(201);
+    appId = created.body.id;
+    const key = await h.api().post(`/v1/applications/${appId}/apikeys`).set(as(ada)).send({});
+    expect(key.status).toBe(201);
+    apiKey = key.body.key;
+    expect((await h.api().delete(`/v1/applications/${appId}`).set(as(tokenFor('viewer', 'vic')))).status).toBe(403);
+    expect((await h.api().delete(`/v1/applications/${appId}`).set(as(ada))).status).toBe(204);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      // playwright-core gives every launch a fresh, temporary user-data dir of its own.
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  interface Tab {
+    context: BrowserContext;
+    page: Page;
+    /** Console errors and warnings (a CSP violation is one), and uncaught page errors. */
+    problems: string[];
+  }
+
+  /** A fresh tab (its own sessionStorage) that records every console error, page error and URL it requests. */
+  async function openConsole(): Promise<Tab> {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+    context.setDefaultTimeout(5_000); // fail with Playwright's message, well before jest's own timeout
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`console ${msg.type()}: ${msg.text()} (${msg.location().url})`);
+    });
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    page.on('request', (req) => requestedUrls.push(req.url()));
+    const response = await page.goto(`${h.gatewayUrl}/console`);
+    expect(response?.status()).toBe(200);
+    expect(page.url()).toBe(`${h.gatewayUrl}/console/`);
+    // The "no CSP violations" checks below only mean something if the policy is really there.
+    expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
+    expect(response?.headers()['cache-control']).toBe('no-store');
+    return { context, page, problems };
+  }
+
+  /** Every tab ends clean: no console error, no CSP violation, no uncaught exception (unless the test expects one). */
+  async function closeConsole({ context, problems }: Tab, expected?: RegExp) {
+    await context.close();
+    expect(problems.filter((p) => !expected?.test(p))).toEqual([]);
+  }
+
+  async function signIn(page: Page, token: string) {
+    await page.getByLabel('Bearer token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  const rows = (page: Page) => page.locator('#events tbody tr');
+  // An expression, not a function: this project compiles without the DOM library.
+  const inPage = (page: Page, expression: string): Promise<unknown> => page.evaluate(expression);
+
+  test('when an auditor pastes their token, then the console says who is signed in, lists events and keeps the token in this tab only', async () => {
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, auditor);
+
+    await expect(page.locator('#whoami').textContent()).resolves.toBe('user-auditor (auditor)');
+    await rows(page).first().waitFor();
+    expect(await rows(page).count()).toBeGreaterThanOrEqual(4);
+    await expect(page.getByRole('status').textContent()).resolves.toMatch(/events in the trail/);
+    expect(await inPage(page, '({ session: sessionStorage.length, local: localStorage.length, cookie: document.cookie })')).toEqual({ session: 1, local: 0, cookie: '' });
+
+    await page.reload(); // same tab: still signed in
+    await page.locator('#whoami').getByText('user-auditor').waitFor();
+    await closeConsole(tab);
+  });
+
+  test('when filtered by applications.delete and the application id, then both attempts show who, when and the outcome, and an event opens with its raw entries', async () => {
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, auditor);
+    await rows(page).first().waitFor();
+
+    await page.getByLabel('Operation').selectOption('applications.delete');
+    await page.getByLabel('Application id').fill(appId);
+    await page.getByLabel('Application id').press('Enter'); // keyboard submits the filter
+    await page.getByRole('status').getByText('2 events matching the filter').waitFor();
+
+    const table = await rows(page).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 6).map((td) => td.innerText.replace(/\s+/g, ' ').trim())));
+    expect(table).toEqual([
+      [expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), 'Ada Lovelace <ada@example.com> ada', 'applications.delete DELETE', appId, 'Success', '204'],
+      [expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), 'vic', 'applications.delete DELETE', appId, 'Denied', '— forbidden'],
+    ]);
+
+    await page.getByRole('button', { name: /^View event/ }).first().click();
+    const detail = page.getByRole('region', { name: /^Event \d+ · applications\.delete$/ });
+    await detail.waitFor();
+    await expect(inPage(page, 'document.activeElement?.id')).resolves.toBe('detail-heading');
+    const entries = detail.locator('details.entry');
+    expect(await entries.count()).toBe(2);
+    const [request, response] = await entries.locator('pre').allTextContents().then((texts) => texts.map((t) => JSON.parse(t)));
+    expect(request).toMatchObject({ kind: 'request', operation: 'applications.delete', decision: 'allowed', target: { application_id: appId }, hash: expect.any(String) });
+    expect(response).toMatchObject({ kind: 'response', outcome: 'success', upstream_status: 204 });
+    await expect(detail.textContent()).resolves.toContain('ada@example.com');
+    await expect(page.locator('tr[aria-current="true"] td').nth(1).textContent()).resolves.toContain('Ada Lovelace');
+
+    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.setViewportSize({ width: 1440, height: 1000 }); // room for both raw entries in the README's picture
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    await page.keyboard.press('Escape');
+    await detail.waitFor({ state: 'hidden' });
+    await expect(inPage(page, "document.activeElement?.getAttribute('aria-label')")).resolves.toMatch(/^View event/);
+
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.getByRole('status').getByText(/^\d+ events in the trail\.$/).waitFor();
+    expect(await page.getByLabel('Application id').inputValue()).toBe('');
+    await closeConsole(tab);
+  });
+
+  test('when the reviewer runs verification, then the console reports the chain is OK', async () => {
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, auditor);
+    await page.getByRole('button', { name: 'Verify integrity' }).click();
+    await page.locator('#verify-result').getByText(/^OK: the chain is intact \(\d+ entries, last sequence \d+\)\.$/).waitFor();
+    await closeConsole(tab);
+  });
+
+  test('when the reviewer exports the filter as CSV, then the saved file has the header row and one row per matching event', async () => {
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, auditor);
+    await page.getByLabel('Operation').selectOption('applications.delete');
+    await page.getByLabel('Application id').fill(appId);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('status').getByText('2 events matching the filter').waitFor();
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'CSV' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^audit-events-\d{8}T\d{6}Z\.csv$/);
+    const lines = readFileSync(await download.path(), 'utf8').split('\r\n').filter(Boolean);
+    expect(lines[0]).toMatch(/^sequence,time,completed_at,kind,/);
+    expect(lines).toHaveLength(3);
+    expect(lines.slice(1).map((l) => l.split(',')[3])).toEqual(['mutation', 'decision']);
+    await page.getByRole('status').getByText(/^Exported audit-events-.*\.csv/).waitFor();
+
+    const [ndjson] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'NDJSON' }).click()]);
+    const events = readFileSync(await ndjson.path(), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    expect(events.map((e) => e.outcome)).toEqual(['success', 'denied']);
+    await closeConsole(tab);
+  });
+
+  test('when the reviewer searches for a leaked key, then the event that created it is found and the key never appears in a URL', async () => {
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, auditor);
+    await page.getByLabel('Leaked API key').fill(apiKey);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('status').getByText('1 event matching the filter').waitFor();
+    await expect(rows(page).locator('td').nth(2).textContent()).resolves.toContain('apikeys.create');
+    await expect(page.locator('#filter-summary').textContent()).resolves.toMatch(/key_fingerprint = hmac-sha256:[0-9a-f]{64}/);
+    expect(requestedUrls.filter((u) => u.includes(apiKey))).toEqual([]);
+    await closeConsole(tab);
+  });
+
+  test('when the reviewer signs out, then the token is gone from sessionStorage and the sign-in form is back', async () => {
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, auditor);
+    await rows(page).first().waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Bearer token').waitFor();
+    expect(await inPage(page, 'sessionStorage.length')).toBe(0);
+    expect(await page.locator('#workspace').isHidden()).toBe(true);
+    await page.reload();
+    await expect(page.locator('#sign-in').isVisible()).resolves.toBe(true);
+    await closeConsole(tab);
+  });
+
+  test('when someone without audit.read signs in, then the console refuses politely and forgets the token', async () => {
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, tokenFor('viewer', 'vic'));
+    await page.getByRole('alert').getByText('your roles (viewer) do not grant audit.read').waitFor();
+    expect(await inPage(page, 'sessionStorage.length')).toBe(0);
+    expect(await page.locator('#workspace').isHidden()).toBe(true);
+    await closeConsole(tab);
+  });
+
+  test('when the signed-in page is read by assistive technology, then every control has an accessible name', async () => {
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, auditor);
+    await rows(page).first().waitFor();
+    await page.getByRole('button', { name: /^View event/ }).first().click();
+    await page.locator('#detail-entries details').first().waitFor();
+
+    // Chromium's own accessibility tree: the names a screen reader would announce.
+    const cdp = await tab.context.newCDPSession(page);
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[] };
+    const controls = nodes.filter((n) => !n.ignored && ['textbox', 'combobox', 'button', 'checkbox', 'link'].includes(n.role?.value ?? ''));
+    expect(controls.length).toBeGreaterThan(15);
+    expect(controls.filter((n) => !n.name?.value?.trim()).map((n) => n.role?.value)).toEqual([]);
+    expect(nodes.some((n) => n.role?.value === 'table')).toBe(true);
+    await closeConsole(tab);
+  });
+
+  test('when a token is refused, then the console says why and forgets it', async () => {
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, signToken({ sub: 'rita', roles: ['auditor'], secret: 'not-the-secret-the-gateway-trusts-at-all' }));
+    await page.getByRole('alert').getByText(/^Your token was refused: .*\(invalid_token, request [0-9a-f-]+\)/).waitFor();
+    expect(await inPage(page, 'sessionStorage.length')).toBe(0);
+    expect(await page.locator('#sign-in').isVisible()).toBe(true);
+    await closeConsole(tab, /Failed to load resource: the server responded with a status of 401/);
+  });
+
+  test('when more events match than one page holds, then "Load more" fetches the rest and then disappears', async () => {
+    // 101 audit.checkpoint events: each use of the trail is itself recorded.
+    for (let i = 0; i < 101; i += 25) {
+      await Promise.all(Array.from({ length: Math.min(25, 101 - i) }, () => h.api().get('/v1/audit/checkpoint').set('Authorization', `Bearer ${auditor}`).expect(200)));
+    }
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, auditor);
+    await rows(page).first().waitFor();
+    await page.getByLabel('Operation').selectOption('audit.checkpoint');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('status').getByText('100 events matching the filter; more with "Load more".').waitFor();
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await page.getByRole('status').getByText('101 events shown.').waitFor();
+    expect(await page.getByRole('button', { name: 'Load more' }).isHidden()).toBe(true);
+    const sequences = await rows(page).evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-sequence'))));
+    expect(new Set(sequences).size).toBe(101);
+    expect(sequences).toEqual([...sequences].sort((a, b) => b - a)); // newest first, across the page boundary
+    await closeConsole(tab);
+  });
+
+  test('when all of the above ran, then no token or key leaked into a log line or a response', () => {
+    h.assertNoLeaks();
+    expect(h.logs.lines.filter((line) => line.includes(apiKey))).toEqual([]);
+  });
+});
