@@ -16,11 +16,14 @@ import { validate } from './pipeline/validate';
 import type { Policy } from './policy/policy';
 import { healthRoutes, type Lifecycle, type ReadinessCheck } from './routes/health';
 import { me } from './routes/me';
+import { explainPolicy } from './routes/policy-explain';
 import { consoleRoutes } from './console/serve';
 import type { Upstream } from './upstream/client';
 import { recordMutationIntent, recordRefusedMutation } from './pipeline/audit';
 import { auditRoutes, type AuditDeps } from './routes/audit';
 import type { Limiters } from './ratelimit/limiters';
+import type { Metrics } from './metrics/metrics';
+import { observeRequests } from './metrics/observe';
 
 export interface AppDeps {
   config: Config;
@@ -31,6 +34,7 @@ export interface AppDeps {
   upstream: Upstream;
   audit: AuditDeps;
   limiters: Limiters;
+  metrics?: Metrics;
   readiness?: ReadinessCheck[];
   lifecycle?: Lifecycle;
 }
@@ -50,6 +54,7 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use(requestId());
   app.use(requestLogger(deps.logger));
+  if (deps.metrics) app.use(observeRequests(deps.metrics));
   app.use(helmet());
   app.use(
     cors({
@@ -65,6 +70,7 @@ export function buildApp(deps: AppDeps): Express {
   const { limiters } = deps;
   app.use('/v1', limiters.unauthenticated, authenticate(deps.verifier));
   app.get('/v1/me', limiters.perPrincipal, me(deps.policy));
+  app.get('/v1/policy/explain', limiters.perPrincipal, explainPolicy(deps.policy));
   app.use('/v1/audit', limiters.perPrincipal);
   app.use(auditRoutes(deps.audit, deps.policy, config.bodyLimitBytes));
   app.use(

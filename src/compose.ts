@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { AppDeps } from './app';
 import { createAuditKeys } from './audit/keys';
 import { createAuditRecorder } from './audit/recorder';
+import { createMetrics, type Metrics } from './metrics/metrics';
+import { createReloader, type ReloadTrigger } from './reload/reloader';
 import { scheduleRecovery } from './audit/recovery';
 import { createAuditStore } from './audit/store';
 import { createTokenVerifier } from './auth/verifier';
@@ -17,6 +19,9 @@ import { connectRedis } from './ratelimit/redis';
 export interface Gateway {
   deps: AppDeps;
   database: Database;
+  metrics: Metrics;
+  /** SIGHUP: re-read the DeveloperKey file and the policy file. */
+  reload(trigger: ReloadTrigger): Promise<void>;
   /** Closes the upstream pool and the database. */
   close(): Promise<void>;
 }
@@ -30,7 +35,10 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
   const developerKey = config.upstream.developerKey;
   const hmacKey = config.audit.hmacKey;
   if (!developerKey || !hmacKey) throw new Error('composeGateway needs a DeveloperKey and an AUDIT_HMAC_KEY (the local default provides them)');
-  const policy = loadPolicy(config.policyFile);
+  // What rotation may replace while the gateway runs; everything reads it through a getter.
+  const state = { developerKey, policy: loadPolicy(config.policyFile) };
+  const policy = () => state.policy;
+  const metrics = createMetrics();
   const verifier = createTokenVerifier(config.jwt);
 
   const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize, connectTimeoutMs: config.audit.writeTimeoutMs });
@@ -38,7 +46,11 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
   if (applied.length > 0) logger.info({ migrations: applied, database: database.kind }, 'database migrations applied');
   const keys = createAuditKeys(hmacKey);
   const store = createAuditStore({ prisma: database.prisma, keys, writeTimeoutMs: config.audit.writeTimeoutMs });
-  const recorder = createAuditRecorder(store, keys, logger, config.audit.writeTimeoutMs);
+  const recorder = createAuditRecorder(store, keys, logger, config.audit.writeTimeoutMs, {
+    committed: (kind, seconds) => metrics.auditWriteDuration.observe({ kind }, seconds),
+    failed: (kind) => metrics.auditWriteFailures.inc({ kind }),
+  });
+  const reloader = createReloader({ state, developerKeyFile: config.upstream.developerKeyFile, policyFile: config.policyFile, logger, recorder, keys, metrics });
   const recovery = scheduleRecovery(store, logger, { upstreamTimeoutMs: config.upstream.timeoutMs, writeTimeoutMs: config.audit.writeTimeoutMs });
   await recovery.first;
 
@@ -46,7 +58,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
   if (redis && !(await redis.ready(3_000))) logger.warn('redis not reachable at start-up; rate limits follow RATE_LIMIT_STORE_FAILURE until it is');
   const upstream = createUpstream({
     baseUrl: config.upstream.baseUrl,
-    developerKey: () => developerKey,
+    developerKey: () => state.developerKey,
     timeoutMs: config.upstream.timeoutMs,
     connections: config.upstream.connections,
     maxResponseBytes: config.upstream.maxResponseBytes,
@@ -55,10 +67,11 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     config,
     logger,
     verifier,
-    policy: () => policy,
+    policy,
     upstream,
+    metrics,
     audit: { store, keys, recorder },
-    limiters: createLimiters(config, () => policy, logger, redis),
+    limiters: createLimiters(config, policy, logger, redis),
     readiness: [
       upstreamReachable(config.upstream.baseUrl),
       { name: 'audit_store', critical: false, check: () => store.ping() },
@@ -69,8 +82,11 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
   return {
     deps,
     database,
+    metrics,
+    reload: (trigger) => reloader.reload(trigger),
     async close() {
       recovery.stop();
+      reloader.stop();
       await upstream.close();
       await redis?.close();
       await database.close();

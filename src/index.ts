@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from './config/load';
 import { startLocalDefault, withLocalAuditKey } from './dev/local-default';
 import { createLogger } from './http/logger';
 import { startWebServer } from './server';
+import { startMetricsServer } from './metrics/server';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -23,9 +24,10 @@ async function main(): Promise<void> {
   const gateway = await composeGateway(config, logger);
   const { deps } = gateway;
   const running = await startWebServer(buildApp(deps), config);
+  const metricsServer = await startMetricsServer(gateway.metrics.registry, config.metrics.host, config.metrics.port);
   if (local && config.jwt.secret) printLocalBanner(running.url, config.jwt.secret);
   logger.info(
-    { url: running.url, upstream: config.upstream.baseUrl, env: config.env, local_default: Boolean(local), audit_store: gateway.database.kind },
+    { url: running.url, metrics: metricsServer.url, upstream: config.upstream.baseUrl, env: config.env, local_default: Boolean(local), audit_store: gateway.database.kind },
     'gateway listening',
   );
 
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
     deps.lifecycle!.draining = true;
     logger.info({ signal }, 'draining: finishing in-flight requests');
     await running.stop();
+    await metricsServer.stop();
     await gateway.close();
     await local?.simulator.close();
     logger.info('stopped');
@@ -43,6 +46,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: re-reading the DeveloperKey file and the policy file');
+    void gateway.reload('SIGHUP');
+  });
 }
 
 function printLocalBanner(url: string, secret: string): void {

@@ -35,7 +35,26 @@ const REFUSAL_OUTCOMES: Partial<Record<string, Outcome>> = {
   audit_unavailable: 'not_forwarded',
 };
 
-export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: Logger, writeTimeoutMs: number): AuditRecorder {
+/** Where the recorder reports how long commits take and which fail (the metrics, in the gateway). */
+export interface AuditObserver {
+  committed(kind: string, seconds: number): void;
+  failed(kind: string): void;
+}
+
+export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: Logger, writeTimeoutMs: number, observer?: AuditObserver): AuditRecorder {
+  /** Every write goes through here: bounded in time, and measured. */
+  function append(content: EntryContent): { pending: Promise<StoredEntry>; bounded: Promise<StoredEntry> } {
+    const started = performance.now();
+    const pending = store.append(content);
+    pending.then(
+      () => observer?.committed(content.kind, (performance.now() - started) / 1000),
+      () => undefined,
+    );
+    const bounded = withTimeout(pending, writeTimeoutMs);
+    bounded.catch(() => observer?.failed(content.kind));
+    return { pending, bounded };
+  }
+
   function base(req: Request, res: Response, kind: EntryContent['kind'], eventId: string): EntryContent {
     const { principal, operation, params, decision, requestId } = res.locals;
     const apikey = params?.apikey_key;
@@ -77,7 +96,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
 
   async function appendQuietly(content: EntryContent, what: string): Promise<void> {
     try {
-      await withTimeout(store.append(content), writeTimeoutMs);
+      await append(content).bounded;
     } catch (err) {
       logger.error({ err: describe(err), event_id: content.eventId, request_id: content.requestId, kind: content.kind }, `audit ${what} entry could not be written`);
     }
@@ -87,9 +106,9 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
     async recordIntent(req, res) {
       const eventId = randomUUID();
       const content = withBody(base(req, res, 'request', eventId), res.locals.input?.body);
-      const pending = store.append(content);
+      const { pending, bounded } = append(content);
       try {
-        const entry = await withTimeout(pending, writeTimeoutMs);
+        const entry = await bounded;
         return { eventId, entry, startedAt: performance.now() };
       } catch (err) {
         logger.error({ err: describe(err), request_id: res.locals.requestId }, 'audit request entry not committed: mutation refused');
@@ -142,7 +161,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
     },
 
     recordSystem(action, details) {
-      return withTimeout(store.append({ ...systemEntry(action), details }), writeTimeoutMs);
+      return append({ ...systemEntry(action), details }).bounded;
     },
   };
 }

@@ -6,13 +6,14 @@ export interface MintOptions {
   roles: string[];
   ttlS: number;
   name?: string;
+  email?: string;
   issuer?: string;
   audience?: string;
 }
 
 /** Signs an HS256 staff token, for the local default and `npm run token`; production tokens come from the identity provider. */
 export function mintToken(secret: string, o: MintOptions): string {
-  return jwt.sign({ roles: o.roles, ...(o.name ? { name: o.name } : {}) }, secret, {
+  return jwt.sign({ roles: o.roles, ...(o.name ? { name: o.name } : {}), ...(o.email ? { email: o.email } : {}) }, secret, {
     algorithm: 'HS256',
     subject: o.sub,
     expiresIn: o.ttlS,

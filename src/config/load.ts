@@ -11,6 +11,8 @@ export interface Config {
   upstream: {
     baseUrl: string;
     developerKey?: string;
+    /** Where the key was read from, so it can be re-read when rotated. */
+    developerKeyFile?: string;
     timeoutMs: number;
     connections: number;
     maxResponseBytes: number;
@@ -45,6 +47,7 @@ export interface Config {
     redisUrl?: string;
     redisPrefix: string;
   };
+  metrics: { host: string; port: number };
   shutdownTimeoutMs: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
@@ -67,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(problems);
   }
   const config = toConfig(parsed.data as Parsed, problems);
+  config.upstream.developerKeyFile = env.KLOUDLESS_DEVELOPER_KEY_FILE || undefined;
   problems.push(...consistencyProblems(config), ...productionProblems(config));
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -144,6 +148,7 @@ function toConfig(p: Parsed, problems: string[]): Config {
       redisUrl: p.REDIS_URL,
       redisPrefix: p.REDIS_PREFIX,
     },
+    metrics: { host: p.METRICS_HOST, port: p.METRICS_PORT },
     shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT_MS,
     headersTimeoutMs: p.HEADERS_TIMEOUT_MS,
     requestTimeoutMs: p.REQUEST_TIMEOUT_MS,
@@ -168,8 +173,11 @@ function parseTrustProxy(text: string, problems: string[]): Config['trustProxy']
 }
 
 function consistencyProblems(c: Config): string[] {
+  const problems: string[] = [];
   const keySources = [c.jwt.secret, c.jwt.publicKey, c.jwt.jwksUrl].filter(Boolean).length;
-  return keySources > 1 ? ['set only one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL'] : [];
+  if (keySources > 1) problems.push('set only one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL');
+  if (c.metrics.port !== 0 && c.metrics.port === c.port) problems.push('METRICS_PORT must differ from PORT: metrics are never served with the API');
+  return problems;
 }
 
 /** In production a missing or weak setting stops start-up: the local default must never be reached by accident. */

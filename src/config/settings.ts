@@ -124,6 +124,8 @@ export const SETTINGS = {
     secret: true,
   },
   REDIS_PREFIX: { doc: 'Prefix of every Redis key the gateway writes.', example: 'kgw:', schema: z.string().min(1).max(64).default('kgw:') },
+  METRICS_HOST: { doc: 'Address of the Prometheus /metrics listener, apart from the API.', example: '0.0.0.0', schema: z.string().min(1).default('127.0.0.1') },
+  METRICS_PORT: { doc: 'Port of the Prometheus /metrics listener (never the API port).', example: '9464', schema: int(0, 65535, 9464) },
   SHUTDOWN_TIMEOUT_MS: { doc: 'On SIGTERM, how long in-flight requests may take before the process exits anyway.', example: '10000', schema: int(0, 600000, 10000) },
   HEADERS_TIMEOUT_MS: { doc: 'Time a client has to send its request headers (slow-loris guard).', example: '10000', schema: int(1000, 120000, 10000) },
   REQUEST_TIMEOUT_MS: { doc: 'Time a client has to send a whole request.', example: '30000', schema: int(1000, 600000, 30000) },

@@ -14,12 +14,15 @@ export function forwardToUpstream(upstream: Upstream, recorder: AuditRecorder, p
     const { operation, params, input, requestId, intent, principal } = res.locals;
     if (!operation || !params || !input || !principal) throw new Error('forward runs after validate');
     let response: UpstreamResponse;
+    const started = performance.now();
     try {
       response = await upstream.forward({ method: operation.method, path: upstreamPath(operation, params), query: input.query, body: input.body, requestId });
     } catch (error) {
+      res.locals.upstream = { statusClass: 'error', seconds: (performance.now() - started) / 1000 };
       if (intent) await recorder.recordOutcome(intent, res, { error });
       throw error;
     }
+    res.locals.upstream = { statusClass: `${Math.floor(response.status / 100)}xx`, seconds: (performance.now() - started) / 1000 };
     if (intent) await recorder.recordOutcome(intent, res, { response });
     const reveal = !operation.returnsSecrets || decide(policy(), principal.roles, 'apikeys.reveal').allowed;
     const body = reveal || response.status >= 300 ? response.body : maskApiKeys(response.body);

@@ -15,6 +15,8 @@ declare global {
       decision?: Decision;
       /** Set once the audit request entry of a mutation is committed. */
       intent?: Intent;
+      /** How the upstream call went, for the metrics. */
+      upstream?: { statusClass: string; seconds: number };
       errorCode?: string;
       errorReason?: string;
     }
