@@ -6,6 +6,7 @@ import { redactPath } from '../http/redact';
 import type { UpstreamResponse } from '../upstream/client';
 import { nowMicros, type EntryContent, type Outcome, type StoredEntry } from './entry';
 import type { AuditKeys } from './keys';
+import { describe, isTimeout, withTimeout } from './bounded';
 import { redactForAudit } from './redact';
 import type { AuditStore } from './store';
 
@@ -131,7 +132,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
           ...createdTarget(res, response, keys),
           fingerprints: [...content.fingerprints, ...createdFingerprints(res, response, keys)],
           outcome: outcome in OUTCOME_SET ? outcome : 'outcome_unknown',
-          upstreamStatus: response?.status ?? null,
+          upstreamStatus: response?.status ?? upstreamStatusOf(gatewayError),
           errorCode: gatewayError?.code ?? null,
           latencyMs: Math.round((performance.now() - intent.startedAt) * 1000) / 1000,
           details: gatewayError ? { reason: gatewayError.details[0]?.reason ?? null } : null,
@@ -193,6 +194,12 @@ export function systemEntry(action: string): EntryContent {
   };
 }
 
+/** The status the upstream did send when its answer was then refused (e.g. a 201 whose body is not JSON). */
+function upstreamStatusOf(error: GatewayError | undefined): number | null {
+  const status = error?.details[0]?.upstream_status;
+  return typeof status === 'number' ? status : null;
+}
+
 function parseJson(body: Buffer): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(body.toString('utf8'));
@@ -200,25 +207,4 @@ function parseJson(body: Buffer): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-class AuditTimeout extends Error {
-  override name = 'AuditTimeout';
-}
-
-function isTimeout(err: unknown): boolean {
-  return err instanceof AuditTimeout || /timed? ?out|Transaction API error/i.test((err as Error)?.message ?? '');
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new AuditTimeout(`audit write took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function describe(err: unknown): { name?: string; message?: string; code?: unknown } {
-  const e = err as { name?: string; message?: string; code?: unknown };
-  return { name: e?.name, message: e?.message?.split('\n').filter(Boolean).slice(-1)[0], code: e?.code };
 }
