@@ -1,0 +1,170 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Docker cannot run on our build machines, so CI replays the Dockerfile with scripts/container-check.sh
+ * (`npm run container:check`, minutes long, run by .ci/run and not here). These tests keep the replay and
+ * the Dockerfile running the same commands, and the image itself lean, unprivileged and production-only.
+ */
+const ROOT = join(__dirname, '..', '..');
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+
+type Step = { kind: 'copy'; from: string | null; sources: string[]; dest: string } | { kind: 'run'; command: string } | { kind: 'env'; vars: Record<string, string> };
+interface Stage {
+  name: string;
+  image: string;
+  workdir: string;
+  steps: Step[];
+  user: string | null;
+  expose: string[];
+  healthcheck: { options: Record<string, string>; command: string } | null;
+  cmd: string[] | null;
+}
+
+/**
+ * A deliberately separate reading of the Dockerfile (lines, not a tokenizer): if the replay script
+ * skipped, reordered or rewrote an instruction, its plan would no longer equal this.
+ */
+function readDockerfile(text: string): Stage[] {
+  const stages: Stage[] = [];
+  const lines = text
+    .replace(/\\\r?\n/g, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  for (const line of lines) {
+    const [, keyword = '', rest = ''] = /^(\S+)\s+(.*)$/.exec(line) ?? [];
+    const stage = stages[stages.length - 1]!;
+    switch (keyword.toUpperCase()) {
+      case 'FROM': {
+        const [, image = '', name] = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(rest) ?? [];
+        stages.push({ name: name ?? String(stages.length), image, workdir: '/', steps: [], user: null, expose: [], healthcheck: null, cmd: null });
+        break;
+      }
+      case 'WORKDIR':
+        stage.workdir = rest;
+        break;
+      case 'COPY': {
+        const parts = rest.split(/\s+/);
+        const from = parts[0]!.startsWith('--from=') ? parts.shift()!.slice('--from='.length) : null;
+        stage.steps.push({ kind: 'copy', from, sources: parts.slice(0, -1), dest: parts[parts.length - 1]! });
+        break;
+      }
+      case 'RUN':
+        stage.steps.push({ kind: 'run', command: rest });
+        break;
+      case 'ENV':
+        stage.steps.push({ kind: 'env', vars: Object.fromEntries(rest.split(/\s+/).map((pair) => pair.split('=') as [string, string])) });
+        break;
+      case 'USER':
+        stage.user = rest;
+        break;
+      case 'EXPOSE':
+        stage.expose.push(...rest.split(/\s+/));
+        break;
+      case 'HEALTHCHECK': {
+        const [options, command] = rest.split(/\s+CMD\s+/) as [string, string];
+        stage.healthcheck = { options: Object.fromEntries([...options.matchAll(/--([\w-]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])), command };
+        break;
+      }
+      case 'CMD':
+        stage.cmd = JSON.parse(rest) as string[];
+        break;
+      default:
+        throw new Error(`this test does not read ${keyword}; extend it along with scripts/container-check.ts`);
+    }
+  }
+  return stages;
+}
+
+const stages = readDockerfile(dockerfile);
+const build = stages[0]!;
+const runtime = stages[stages.length - 1]!;
+const runs = (stage: Stage) => stage.steps.flatMap((s) => (s.kind === 'run' ? [s.command] : []));
+const copies = (stage: Stage) => stage.steps.flatMap((s) => (s.kind === 'copy' ? [s] : []));
+const env = (stage: Stage) => Object.assign({}, ...stage.steps.flatMap((s) => (s.kind === 'env' ? [s.vars] : []))) as Record<string, string>;
+
+let plan: { dockerfile: string; stages: Stage[]; context: string[] };
+beforeAll(() => {
+  plan = JSON.parse(execFileSync('bash', [join(ROOT, 'scripts', 'container-check.sh'), '--print-plan'], { cwd: ROOT, encoding: 'utf8' }));
+});
+
+describe('the replay and the Dockerfile run the same commands', () => {
+  test('when the replay prints its plan, then every stage, COPY, RUN, ENV, USER, HEALTHCHECK and CMD equals the Dockerfile, in order', () => {
+    expect(plan.dockerfile).toBe('Dockerfile');
+    expect(plan.stages).toEqual(stages);
+  });
+
+  test('when the build stage copies from the context, then the context holds what the build needs (.dockerignore leaves it in)', () => {
+    const migrations = readdirSync(join(ROOT, 'prisma', 'migrations'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `prisma/migrations/${d.name}/migration.sql`);
+    const needed = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/index.ts', 'src/generated/prisma/client.ts', 'src/console/static/index.html', ...migrations];
+    expect(needed.filter((f) => !plan.context.includes(f))).toEqual([]);
+  });
+
+  test('when the context is listed, then no dependency folder, build output, local data, secret or git metadata is in it', () => {
+    const leaked = plan.context.filter((f) => /(^|\/)(node_modules|\.git|\.data)\/|^(dist|coverage|test-output)\/|(^|\/)\.env(\.|$)|\.log$/.test(f));
+    expect(leaked).toEqual([]);
+  });
+
+  test('when CI runs, then it replays the Dockerfile after the tests', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts['container:check']).toBe('bash scripts/container-check.sh');
+    const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8').split('\n').map((l) => l.trim());
+    expect(ci.indexOf('npm run container:check')).toBeGreaterThan(ci.indexOf('npm test'));
+    expect(ci.indexOf('npm test')).toBeGreaterThan(-1);
+  });
+});
+
+describe('Dockerfile hygiene', () => {
+  test('when the image is built, then it is multi-stage on a slim Node 20 base, and the runtime stage runs nothing of its own', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const stage of stages) expect(stage.image).toMatch(/^node:20(\.\d+)*-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
+    expect(runs(runtime)).toEqual([]);
+  });
+
+  test('when dependencies are installed, then from the lockfile with npm ci, never npm install, and dev dependencies are pruned before the runtime copies them', () => {
+    expect(copies(build)[0]).toEqual({ kind: 'copy', from: null, sources: ['package.json', 'package-lock.json'], dest: './' });
+    const all = stages.flatMap(runs);
+    expect(all.filter((c) => /\bnpm (install|i|add)\b/.test(c))).toEqual([]);
+    const ci = runs(build).findIndex((c) => /^npm ci\b/.test(c));
+    const buildCmd = runs(build).indexOf('npm run build');
+    const prune = runs(build).findIndex((c) => /^npm prune\b.*--omit=dev\b/.test(c));
+    expect(ci).toBeGreaterThan(-1);
+    expect(buildCmd).toBeGreaterThan(ci);
+    expect(prune).toBeGreaterThan(buildCmd);
+  });
+
+  test('when the runtime stage is assembled, then it takes only built artefacts from the build stage: dependencies, dist, migrations, package.json', () => {
+    expect(copies(runtime).every((c) => c.from === build.name)).toBe(true);
+    const dests = copies(runtime).map((c) => c.dest.replace(/^\.\//, ''));
+    expect(dests.sort()).toEqual(['dist', 'node_modules', 'package.json', 'prisma/migrations']);
+  });
+
+  test('when the container runs, then as a non-root user, with NODE_ENV=production, the API and metrics listening on all interfaces on the exposed ports', () => {
+    expect(runtime.user).toBeTruthy();
+    expect(runtime.user).not.toMatch(/^(root|0)(:|$)/);
+    expect(dockerfile.trimEnd().split('\n').filter((l) => /^USER\s/i.test(l)).pop()).toBe(`USER ${runtime.user}`);
+    expect(env(runtime)).toMatchObject({ NODE_ENV: 'production', HOST: '0.0.0.0', METRICS_HOST: '0.0.0.0' });
+    expect(runtime.expose).toEqual([env(runtime).PORT, env(runtime).METRICS_PORT]);
+  });
+
+  test('when the container starts, then node itself runs the compiled gateway (exec form, so SIGTERM reaches it; migrations apply at start-up)', () => {
+    expect(runtime.cmd).toEqual(['node', '--enable-source-maps', 'dist/index.js']);
+    // src/db/migrate.ts reads dist/db/../../prisma/migrations.
+    expect(copies(runtime).some((c) => c.dest.replace(/^\.\//, '') === 'prisma/migrations' && c.sources[0] === `${build.workdir}/prisma/migrations`)).toBe(true);
+  });
+
+  test('when Docker probes health, then node asks /readyz on the configured port (slim has no curl)', () => {
+    expect(runtime.healthcheck).not.toBeNull();
+    expect(runtime.healthcheck!.command).toMatch(/^node -e /);
+    expect(runtime.healthcheck!.command).toContain('/readyz');
+    expect(runtime.healthcheck!.command).toContain('process.env.PORT');
+    expect(Object.keys(runtime.healthcheck!.options)).toEqual(expect.arrayContaining(['interval', 'timeout', 'start-period', 'retries']));
+  });
+
+  test('when the build context is sent, then .dockerignore keeps out node_modules, .git, .env and .data', () => {
+    const patterns = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim().replace(/^\*\*\//, '').replace(/\/$/, ''));
+    expect(patterns).toEqual(expect.arrayContaining(['node_modules', '.git', '.env', '.data', 'dist']));
+  });
+});
