@@ -18,6 +18,7 @@ import { healthRoutes, type Lifecycle, type ReadinessCheck } from './routes/heal
 import { me } from './routes/me';
 import { explainPolicy } from './routes/policy-explain';
 import { consoleRoutes } from './console/serve';
+import { docsRoutes } from './openapi/routes';
 import type { Upstream } from './upstream/client';
 import { recordMutationIntent, recordRefusedMutation } from './pipeline/audit';
 import { auditRoutes, type AuditDeps } from './routes/audit';
@@ -66,6 +67,7 @@ export function buildApp(deps: AppDeps): Express {
   );
   app.use(healthRoutes(deps.readiness ?? [], deps.lifecycle ?? { draining: false }, deps.logger));
   app.use(consoleRoutes());
+  app.use(docsRoutes());
 
   const { limiters } = deps;
   app.use('/v1', limiters.unauthenticated, authenticate(deps.verifier));

@@ -65,6 +65,10 @@ function printLocalBanner(url: string, secret: string): void {
       '    Try:',
       `    curl -H "Authorization: Bearer ${token}" ${url}/v1/applications`,
       '',
+      '    Other roles:    npm run token -- --sub alice --roles editor --ttl 1h',
+      `    Audit console:  ${url}/console/  (sign in with an admin or auditor token)`,
+      `    API reference:  ${url}/docs`,
+      '',
       '',
     ].join('\n'),
   );

@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { OPERATIONS, type Operation } from '../catalogue/operations';
+import { emptyBody, ID_PATTERN } from '../catalogue/schemas';
+import type { ErrorCode } from '../http/errors';
+import { SCHEMAS } from './components';
+import { GATEWAY_OPERATIONS, GATEWAY_SCHEMAS } from './gateway-paths';
+import { BODY_EXAMPLES, BODY_RULES, inputSchema, queryParameters, type JsonSchema } from './input-schemas';
+import { answer, AUTHENTICATED, HEADERS, ref, refusalComponents, refusals, type Responses } from './responses';
+
+export interface OpenApiDocument {
+  openapi: string;
+  info: { title: string; version: string; description: string };
+  servers?: { url: string }[];
+  security: Record<string, string[]>[];
+  tags: { name: string; description: string }[];
+  paths: Record<string, Record<string, JsonSchema>>;
+  components: Record<string, Record<string, JsonSchema>>;
+}
+
+/** Same relative path from src/openapi (tsx, jest) and dist/openapi (built). */
+const VERSION = (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+
+/** The catalogue's resource families; an operation of a family not listed here stops the build of the document. */
+const RESOURCES: Record<string, { tag: string; object: string; page: string }> = {
+  applications: { tag: 'Applications', object: 'Application', page: 'ApplicationPage' },
+  apikeys: { tag: 'API keys', object: 'ApiKey', page: 'ApiKeyPage' },
+  webhooks: { tag: 'Webhooks', object: 'Webhook', page: 'WebhookPage' },
+};
+
+/** What each kind of operation answers on success (the reference: creates 201, deletes 204 with no body). */
+const VERBS: Record<string, { status: number; body?: 'object' | 'page'; description: string }> = {
+  list: { status: 200, body: 'page', description: 'A page of objects.' },
+  get: { status: 200, body: 'object', description: 'The object.' },
+  create: { status: 201, body: 'object', description: 'The new object.' },
+  update: { status: 200, body: 'object', description: 'The object as updated.' },
+  delete: { status: 204, description: 'Deleted.' },
+};
+
+const PATH_PARAMETERS: Record<string, { description: string; example: string }> = {
+  application_id: { description: 'The application’s id (App ID).', example: 'wSPk9y5D7p5o87k0ACGKxR' },
+  webhook_id: { description: 'The webhook’s id.', example: '100' },
+  apikey_key: { description: 'The API key itself. A credential: it is logged masked and stored in the audit trail only as a fingerprint.', example: '80OdF5hXzkNqEs9DHRkiA1EXz1pbF4' },
+};
+
+const TAGS = [
+  { name: 'Applications', description: 'Kloudless applications (the Management API, through the gateway).' },
+  { name: 'API keys', description: 'API keys of an application. Credentials: only roles granted `apikeys.*` touch them, and values are masked unless `apikeys.reveal` is granted.' },
+  { name: 'Webhooks', description: 'Webhooks of an application.' },
+  { name: 'Identity', description: 'Who the caller is.' },
+  { name: 'Policy', description: 'Which role may do what.' },
+  { name: 'Audit', description: 'Review the append-only, hash-chained audit trail of every mutation.' },
+  { name: 'Operations', description: 'Probes for load balancers and orchestrators. No token needed.' },
+  { name: 'Reference', description: 'This document and its readable page. No token needed.' },
+];
+
+const DESCRIPTION = `A gateway in front of the Kloudless Management API. Call it exactly as the Management API — same paths under \`/v1\`, methods, query parameters, JSON bodies and responses — with a bearer token instead of the DeveloperKey, which never leaves the gateway.
+
+**Authentication.** Every \`/v1\` request carries \`Authorization: Bearer <JWT>\` from the company's identity provider. Tokens in query strings or cookies are ignored. A missing token is \`401 unauthenticated\`; a refused one \`401 invalid_token\` with the reason in \`details[0].reason\`.
+
+**Roles and permissions.** Each operation id (\`applications.list\`, …) is a permission; a policy grants permissions to roles (the token's \`roles\` claim), default deny. \`x-permission\` on each operation names the permission it needs; \`GET /v1/me\` lists the caller's. Two permissions are not operations: \`apikeys.reveal\` (see API key values in full) and \`audit.read\` (review the audit trail).
+
+**Mutations** (\`x-mutates: true\`) are recorded in the audit trail before they are forwarded, and again with their outcome. If the trail cannot record one in time it is not made: \`503 audit_unavailable\`.
+
+**Errors.** Everything the gateway itself refuses is answered in one envelope, \`{"error": {"code", "message", "request_id", "details"}}\`, with a stable \`code\`. A catalogued path called with another method is \`405 method_not_allowed\` with \`Allow\`; any other path is \`404 not_found\`. Errors of the Management API itself (\`{"status_code", "error_code", "message", "id"}\`) pass through unchanged, so the two are told apart by the envelope.
+
+**Rate limits.** Reads and mutations are limited per person (\`RateLimit\` and \`RateLimit-Policy\` headers), failed authentication per client address, and the shared key has a global budget: \`429 rate_limited\` with \`Retry-After\`.
+
+Every response carries \`X-Request-Id\`; send your own (8–128 of \`A-Za-z0-9._:-\`) to correlate.`;
+
+/**
+ * The OpenAPI 3.1 document: every catalogue operation (so a new one appears by itself), then the gateway's
+ * own endpoints. Built from constants only, so every call returns the same document, as a fresh copy.
+ */
+export function buildOpenApiDocument(options: { serverUrl?: string } = {}): OpenApiDocument {
+  const paths: OpenApiDocument['paths'] = {};
+  const add = (at: string, method: string, operation: JsonSchema) => {
+    paths[at] ??= {};
+    if (paths[at][method]) throw new Error(`OpenAPI: ${method.toUpperCase()} ${at} is documented twice`);
+    paths[at][method] = operation;
+  };
+  for (const op of OPERATIONS) add(`/v1${op.path}`, op.method.toLowerCase(), catalogueOperation(op));
+  for (const { path: at, method, operation } of GATEWAY_OPERATIONS) add(at, method, operation);
+
+  return structuredClone({
+    openapi: '3.1.0',
+    info: { title: 'Kloudless Management Gateway', version: VERSION, description: DESCRIPTION },
+    ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
+    security: [{ bearerAuth: [] }],
+    tags: TAGS,
+    paths,
+    components: {
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A JWT from the identity provider; roles in its `roles` claim (or the configured one).' },
+      },
+      headers: HEADERS,
+      responses: refusalComponents(paths),
+      schemas: { ...SCHEMAS, ...GATEWAY_SCHEMAS },
+    },
+  });
+}
+
+function catalogueOperation(op: Operation): JsonSchema {
+  const [family = '', verb = ''] = op.id.split('.');
+  const resource = RESOURCES[family];
+  const outcome = VERBS[verb];
+  if (!resource || !outcome) throw new Error(`OpenAPI: no mapping for ${op.id}; add its family to RESOURCES or its verb to VERBS`);
+
+  const pathParameters = [...op.path.matchAll(/\{(\w+)\}/g)].map(([, name = '']) => ({
+    name,
+    in: 'path',
+    required: true,
+    description: PATH_PARAMETERS[name]?.description ?? 'An id.',
+    schema: { type: 'string', pattern: ID_PATTERN.source },
+    ...(PATH_PARAMETERS[name] ? { example: PATH_PARAMETERS[name].example } : {}),
+  }));
+  const parameters = [...pathParameters, ...queryParameters(op.query)];
+  const success = answer(outcome.status, outcome.description, outcome.body ? { 'application/json': ref('schemas', outcome.body === 'page' ? resource.page : resource.object) } : undefined);
+
+  return {
+    operationId: op.id,
+    summary: op.summary,
+    description: describe(op),
+    tags: [resource.tag],
+    'x-permission': op.id,
+    ...(op.mutates ? { 'x-mutates': true } : {}),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(op.body ? { requestBody: requestBody(op) } : {}),
+    responses: { ...success, ...upstreamErrors(refusals(refusalCodes(op), { upstream: true }), pathParameters.length > 0) },
+  };
+}
+
+function describe(op: Operation): string {
+  return [
+    `Needs the \`${op.id}\` permission.`,
+    op.mutates ? 'A mutation: recorded in the audit trail before it is forwarded, and again with its outcome.' : '',
+    op.inputPermission ? 'Some inputs need a further permission (see the body’s fields).' : '',
+    op.returnsSecrets ? 'The response carries API key values: shown in full only with `apikeys.reveal`, never cached.' : '',
+  ].filter(Boolean).join(' ');
+}
+
+function requestBody(op: Operation): JsonSchema {
+  const schema = { ...inputSchema(op.body!), ...BODY_RULES[op.id] };
+  const example = BODY_EXAMPLES[op.id];
+  return {
+    // "The body of the request is empty" (reference, Create an API Key): nothing, or `{}`.
+    required: op.body !== emptyBody,
+    content: { 'application/json': { schema, ...(example ? { example } : {}) } },
+  };
+}
+
+function refusalCodes(op: Operation): ErrorCode[] {
+  return [
+    ...AUTHENTICATED,
+    'forbidden',
+    'validation_failed',
+    ...(op.body ? (['invalid_json', 'payload_too_large', 'unsupported_media_type'] as const) : []),
+    ...(op.mutates ? (['audit_unavailable'] as const) : []),
+    'upstream_unavailable',
+    'upstream_bad_response',
+    'upstream_timeout',
+  ];
+}
+
+/** The Management API's own errors pass through unchanged (README, "Forwarding"). */
+function upstreamErrors(responses: Responses, hasIds: boolean): Responses {
+  const upstream = ref('schemas', 'UpstreamError');
+  return {
+    ...responses,
+    ...(hasIds ? answer(404, 'No such object: the Management API’s own answer, passed through.', { 'application/json': upstream }) : {}),
+    default: { description: 'Any other error of the Management API, passed through unchanged.', content: { 'application/json': { schema: upstream } } },
+  };
+}
