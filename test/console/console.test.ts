@@ -1,27 +1,14 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { describeInBrowser, launchChromium, screenshotPath } from '../helpers/browser';
 import { startHarness, type Harness } from '../helpers/harness';
 import { signToken, tokenFor } from '../helpers/tokens';
 
-/**
- * The review console in a real browser: Debian's Chromium, driven by playwright-core (which never downloads a
- * browser of its own), against the real gateway with helmet's Content-Security-Policy, a real Postgres and
- * the simulator. In CI a missing Chromium fails the suite; elsewhere it is skipped, loudly.
- */
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const INSTALL_HINT = 'install it with: apt-get update && apt-get install -y chromium';
-const haveChromium = existsSync(CHROMIUM);
-const inCi = process.env.CI === 'true';
-if (!haveChromium && !inCi) console.warn(`Skipping the review console's browser test: ${CHROMIUM} is missing; ${INSTALL_HINT}`);
-const describeInBrowser = haveChromium || inCi ? describe : describe.skip;
+/** The review console in a real browser against the real gateway with helmet's Content-Security-Policy, a real Postgres and the simulator. */
+const SCREENSHOT = screenshotPath('console.png');
 
-// Every run saves the screenshot; UPDATE_DOCS_IMAGES=1 saves it where the README shows it (docs/images).
-const SCREENSHOT = process.env.UPDATE_DOCS_IMAGES
-  ? path.join(__dirname, '..', '..', 'docs', 'images', 'console.png')
-  : path.join(__dirname, '..', '..', 'test-output', 'console.png');
-
-describeInBrowser('the audit review console', () => {
+describeInBrowser("the review console's browser test")('the audit review console', () => {
   let h: Harness;
   let browser: Browser;
   let auditor: string;
@@ -30,7 +17,6 @@ describeInBrowser('the audit review console', () => {
   const requestedUrls: string[] = [];
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`CI=true but ${CHROMIUM} is missing, so the review console cannot be tested; ${INSTALL_HINT}`);
     h = await startHarness();
     auditor = tokenFor('auditor');
     const ada = signToken({ sub: 'ada', roles: ['admin'], claims: { name: 'Ada Lovelace', email: 'ada@example.com' } });
@@ -45,12 +31,7 @@ describeInBrowser('the audit review console', () => {
     expect((await h.api().delete(`/v1/applications/${appId}`).set(as(tokenFor('viewer', 'vic')))).status).toBe(403);
     expect((await h.api().delete(`/v1/applications/${appId}`).set(as(ada))).status).toBe(204);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // playwright-core gives every launch a fresh, temporary user-data dir of its own.
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium('the review console');
   }, 60_000);
 
   afterAll(async () => {

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { describeInBrowser, launchChromium, screenshotPath } from '../helpers/browser';
 import { OPERATIONS } from '../../src/catalogue/operations';
 import { ERROR_CODES } from '../../src/http/errors';
 import { buildOpenApiDocument } from '../../src/openapi/document';
@@ -311,27 +312,15 @@ describe('the documented operations against the running gateway', () => {
   });
 });
 
-/** Debian's Chromium, driven by playwright-core (which downloads no browser). In CI a missing one fails; elsewhere the check is skipped, loudly. */
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const INSTALL_HINT = 'install it with: apt-get update && apt-get install -y chromium';
-const haveChromium = existsSync(CHROMIUM);
-const inCi = process.env.CI === 'true';
-if (!haveChromium && !inCi) console.warn(`Skipping the API reference's browser check: ${CHROMIUM} is missing; ${INSTALL_HINT}`);
-const describeInBrowser = haveChromium || inCi ? describe : describe.skip;
-const SCREENSHOT = path.join(__dirname, '..', '..', 'docs', 'images', 'api-reference.png');
+const SCREENSHOT = screenshotPath('api-reference.png');
 
-describeInBrowser('the reference page in a browser', () => {
+describeInBrowser("the API reference's browser check")('the reference page in a browser', () => {
   let h: Harness;
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`CI=true but ${CHROMIUM} is missing, so the reference page cannot be checked; ${INSTALL_HINT}`);
     h = await startHarness();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium('the reference page');
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
