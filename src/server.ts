@@ -11,11 +11,21 @@ export interface RunningServer {
 }
 
 const MAX_HEADER_BYTES = 16 * 1024;
+const MAX_HEADER_FIELDS = 100;
+// Node checks headersTimeout/requestTimeout only every connectionsCheckingInterval (30 s by default), so a
+// slow-loris client held a socket for up to 30 s whatever HEADERS_TIMEOUT_MS said (test/security/slow-clients.test.ts).
+const TIMEOUT_CHECK_INTERVAL_MS = 500;
 
 export async function startWebServer(app: Express, config: Pick<Config, 'host' | 'port' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'shutdownTimeoutMs'>): Promise<RunningServer> {
-  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: config.requestTimeoutMs, headersTimeout: config.headersTimeoutMs }, app);
+  const options = { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: config.requestTimeoutMs, headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS };
+  const server = createServer(options, (req, res) => {
+    // Past maxHeadersCount Node silently drops fields from req.headers (a Content-Type or X-Request-Id would just
+    // vanish); refuse the request instead, as Node does when the headers are too large.
+    if (req.rawHeaders.length > MAX_HEADER_FIELDS * 2) return void res.writeHead(431, { Connection: 'close' }).end();
+    app(req, res);
+  });
   server.keepAliveTimeout = 5_000;
-  server.maxHeadersCount = 100;
+  server.maxHeadersCount = MAX_HEADER_FIELDS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

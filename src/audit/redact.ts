@@ -61,11 +61,11 @@ function redactUrl(text: string, mark: (secret: string) => string): string {
   }
   let changed = false;
   if (url.username) {
-    url.username = mark(decodeURIComponent(url.username));
+    url.username = mark(decodeOrRaw(url.username));
     changed = true;
   }
   if (url.password) {
-    url.password = mark(decodeURIComponent(url.password));
+    url.password = mark(decodeOrRaw(url.password));
     changed = true;
   }
   for (const [name, value] of [...url.searchParams]) {
@@ -83,4 +83,13 @@ function redactUrl(text: string, mark: (secret: string) => string): string {
     }
   }
   return changed ? url.href : text;
+}
+
+/** `https://%zz@host/` is a URL a parser accepts, but its user name is no valid percent-encoding: fingerprint it as sent. */
+function decodeOrRaw(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { MIMEType } from 'node:util';
 import express, { type RequestHandler } from 'express';
 import { GatewayError } from './errors';
 
@@ -32,6 +33,19 @@ export function jsonBody(limitBytes: number): RequestHandler {
     if (!req.is('application/json')) {
       throw new GatewayError('unsupported_media_type', undefined, [{ reason: 'content_type', received: req.headers['content-type'] ?? null }]);
     }
+    // body-parser would decode any utf-* charset: a UTF-16 body passed the UTF-8 check below on its raw bytes.
+    const charset = declaredCharset(req.headers['content-type']);
+    if (charset !== undefined && charset.toLowerCase() !== 'utf-8') {
+      throw new GatewayError('unsupported_media_type', undefined, [{ reason: 'charset_unsupported', received: charset }]);
+    }
     parse(req, res, next);
   };
+}
+
+function declaredCharset(contentType: string | undefined): string | undefined {
+  try {
+    return new MIMEType(contentType ?? '').params.get('charset') ?? undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -89,12 +89,19 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     async forward(request) {
       const started = performance.now();
       const signal = AbortSignal.timeout(options.timeoutMs);
+      let status: number | undefined;
       try {
         const response = await exchange(request, signal);
+        status = response.statusCode;
         const body = await readLimited(response.body, options.maxResponseBytes);
-        return { status: response.statusCode, headers: pickHeaders(response.headers), body, latencyMs: performance.now() - started };
+        // A 2xx that is not JSON (an intermediary's HTML page, a BOM, a JSONP prefix) is not the Management API's
+        // answer, and API key values in it could not be masked: refused rather than relayed.
+        if (status >= 200 && status < 300 && body.length > 0 && !isJson(body)) {
+          throw badResponse('not_json', 'The Management API answered with a body that is not JSON.');
+        }
+        return { status, headers: pickHeaders(response.headers), body, latencyMs: performance.now() - started };
       } catch (err) {
-        throw mapUpstreamFailure(err, signal.aborted);
+        throw mapUpstreamFailure(err, signal.aborted, status);
       }
     },
     close: () => pool.close(),
@@ -113,6 +120,15 @@ async function readLimited(body: Dispatcher.ResponseData['body'], limit: number)
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks, size);
+}
+
+function isJson(body: Buffer): boolean {
+  try {
+    JSON.parse(body.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function pickHeaders(headers: Dispatcher.ResponseData['headers']): Record<string, string> {

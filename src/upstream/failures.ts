@@ -20,7 +20,7 @@ const NETWORK_FAILURES: Record<string, { code: 'upstream_unavailable' | 'upstrea
 };
 
 /** Reasons an upstream answer is refused rather than passed on. */
-export type BadResponseReason = 'response_too_large' | 'cross_origin_redirect' | 'redirected_mutation' | 'too_many_redirects';
+export type BadResponseReason = 'response_too_large' | 'not_json' | 'cross_origin_redirect' | 'redirected_mutation' | 'too_many_redirects';
 
 export function badResponse(reason: BadResponseReason, message: string): GatewayError {
   return new GatewayError('upstream_bad_response', message, [{ reason }]);
@@ -31,7 +31,18 @@ export function isTimeout(err: unknown): boolean {
   return name === 'TimeoutError' || name === 'AbortError';
 }
 
-export function mapUpstreamFailure(err: unknown, timedOut: boolean): GatewayError {
+/**
+ * `upstreamStatus`: the status line had arrived before the exchange failed (a reset mid-body, a body too large or
+ * not JSON). It goes into the details, and so into the audit entry: after a 2xx, a mutation may well have been made.
+ */
+export function mapUpstreamFailure(err: unknown, timedOut: boolean, upstreamStatus?: number): GatewayError {
+  const mapped = classify(err, timedOut);
+  if (upstreamStatus === undefined) return mapped;
+  const [first, ...rest] = mapped.details;
+  return new GatewayError(mapped.code, mapped.message, [{ ...first, upstream_status: upstreamStatus }, ...rest], mapped.headers);
+}
+
+function classify(err: unknown, timedOut: boolean): GatewayError {
   if (err instanceof GatewayError) return err;
   if (timedOut || isTimeout(err)) return new GatewayError('upstream_timeout', undefined, [{ reason: 'deadline_exceeded' }]);
   const code = errorCode(err);
