@@ -1,6 +1,7 @@
 import { SERVER_URL, createTestDatabase, type TestDatabase } from '../helpers/database';
 import { allEntries } from '../helpers/audit';
 import { startHarness, type Harness } from '../helpers/harness';
+import { inFlight } from '../helpers/async';
 import { tokenFor } from '../helpers/tokens';
 
 const APP = 'wSPk9y5D7p5o87k0ACGKxR';
@@ -24,7 +25,7 @@ describeWithServer('two gateway instances writing one audit trail', () => {
     const admin = tokenFor('admin');
     const send = (h: Harness, i: number) =>
       h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${admin}`).send({ url: `https://hooks.example.com/c/${i}` });
-    const statuses = await inBatches(500, 100, (i) => send(i % 2 === 0 ? a : b, i).then((r) => r.status));
+    const statuses = await inFlight(500, 100, (i) => send(i % 2 === 0 ? a : b, i).then((r) => r.status));
     expect(statuses.every((s) => s === 201)).toBe(true);
     expect(a.simulator.requests.length + b.simulator.requests.length).toBe(500);
 
@@ -38,18 +39,3 @@ describeWithServer('two gateway instances writing one audit trail', () => {
     expect(verify.body).toMatchObject({ ok: true, entries: 1000, last_sequence: '1000' });
   }, 60_000);
 });
-
-/** Runs `total` calls with at most `inFlight` at once. */
-async function inBatches<T>(total: number, inFlight: number, call: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < total) {
-        const i = next++;
-        results[i] = await call(i);
-      }
-    }),
-  );
-  return results;
-}

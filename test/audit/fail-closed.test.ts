@@ -3,6 +3,7 @@ import { allEntries } from '../helpers/audit';
 import { startHarness, type Harness } from '../helpers/harness';
 import { TcpProxy } from '../helpers/tcp-proxy';
 import { tokenFor } from '../helpers/tokens';
+import { waitFor } from '../helpers/async';
 
 const APP = 'wSPk9y5D7p5o87k0ACGKxR';
 // Taking a database away from one gateway needs a server Postgres behind a proxy; CI always has one.
@@ -75,11 +76,3 @@ describeWithServer('when the audit store fails, the gateway fails closed', () =>
     expect((await h.api().get('/v1/audit/verify').set('Authorization', `Bearer ${admin}`)).body.ok).toBe(true);
   });
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

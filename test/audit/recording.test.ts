@@ -2,6 +2,7 @@ import { BACKENDS } from '../helpers/database';
 import { allEntries, entriesFor, tableAsText } from '../helpers/audit';
 import { startHarness, type Harness } from '../helpers/harness';
 import { tokenFor } from '../helpers/tokens';
+import { waitFor } from '../helpers/async';
 
 const APP = 'wSPk9y5D7p5o87k0ACGKxR';
 
@@ -146,11 +147,3 @@ describe.each(BACKENDS)('audit recording on %s', (backend) => {
     expect(request!.fingerprints).toEqual(['bot', 'hunter2', 's3cr3t'].map((s) => h.deps.audit.keys.fingerprint(s)));
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

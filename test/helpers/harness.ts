@@ -106,7 +106,7 @@ function isExpectedApiKeyResponse(haystack: string, secret: string, apiKeys: str
 }
 
 /** Every API key value the simulator holds or was asked to delete. */
-function simulatorApiKeys(simulator: Simulator): string[] {
+export function simulatorApiKeys(simulator: Simulator): string[] {
   const held = simulator.store.listApplications().flatMap((app) => (simulator.store.listApiKeys(app.id) ?? []).map((k) => k.key));
   const deleted = simulator.requests.flatMap((r) => /\/apikeys\/([^/]+)/.exec(r.path)?.[1] ?? []);
   return [...new Set([...held, ...deleted])];

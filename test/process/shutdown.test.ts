@@ -1,6 +1,7 @@
 import { createSimulator } from '../../src/simulator/server';
 import { spawnGateway } from '../helpers/process';
 import { signToken, TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET } from '../helpers/tokens';
+import { waitFor } from '../helpers/async';
 
 test('when SIGTERM arrives with a request in flight, then it finishes, new connections are refused and the process exits 0', async () => {
   const simulator = createSimulator({ developerKey: 'dk-shutdown', seed: true });
@@ -30,11 +31,3 @@ test('when SIGTERM arrives with a request in flight, then it finishes, new conne
     await simulator.close();
   }
 }, 30_000);
-
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

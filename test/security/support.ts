@@ -3,44 +3,14 @@ import { connect } from 'node:net';
 import type { Simulator } from '../../src/simulator/server';
 import { Client } from 'pg';
 import { AUDIT_HMAC_KEY, type Harness } from '../helpers/harness';
+export { inFlight, sleep, waitFor } from '../helpers/async';
+export { simulatorApiKeys as apiKeyValues } from '../helpers/harness';
 import { rawRequest, type RawResponse } from '../helpers/raw-request';
 import { issuedTokens, TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET } from '../helpers/tokens';
 
 /** Helpers shared by test/security and test/faults (not a test file). */
 
 export const APP = 'wSPk9y5D7p5o87k0ACGKxR';
-
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Runs `total` calls with at most `inFlight` at once; results in call order. */
-export async function inFlight<T>(total: number, concurrency: number, call: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        const i = next++;
-        results[i] = await call(i);
-      }
-    }),
-  );
-  return results;
-}
-
-/** Every API key value a simulator holds or was asked to delete. */
-export function apiKeyValues(simulator: Simulator): string[] {
-  const held = simulator.store.listApplications().flatMap((app) => (simulator.store.listApiKeys(app.id) ?? []).map((k) => k.key));
-  const deleted = simulator.requests.flatMap((r) => /\/apikeys\/([^/]+)/.exec(r.path)?.[1] ?? []);
-  return [...new Set([...held, ...deleted])];
-}
 
 /** What a client saw, kept for the leak check of tests that talk to a gateway process with fetch. */
 export interface Seen {
