@@ -3,7 +3,10 @@
  * straight into a fresh Postgres database, then measures a filtered page (actor + 3-day window, 50 events)
  * through HTTP, and an export of every event with the process's RSS sampled before, during and after.
  *
- *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/audit-review.ts [rows=1000000]
+ *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/audit-review.ts [rows=1000000] [--json]
+ *
+ * `npm run bench` runs it as a child process (`node --expose-gc`, so "after GC" means after a GC) with 2,000,000
+ * entries and `--json`, and reports the figures.
  */
 import { Pool } from 'undici';
 import { startHarness } from '../test/helpers/harness';
@@ -11,8 +14,16 @@ import { createTestDatabase } from '../test/helpers/database';
 import { tokenFor } from '../test/helpers/tokens';
 import { exitWhenDone, fmt } from './ab';
 
-exitWhenDone(async () => {
-  const rows = Number(process.argv[2] ?? 1_000_000);
+export interface ReviewFigures {
+  rows: number;
+  events: number;
+  seedS: number;
+  page: { requests: number; p50Ms: number; p95Ms: number; maxMs: number };
+  exports: { lines: number; seconds: number; eventsPerS: number; peakRssMb: number; afterRssMb: number; afterHeapMb: number }[];
+  before: { rssMb: number; heapMb: number };
+}
+
+export async function auditReview(rows: number): Promise<ReviewFigures> {
   const db = await createTestDatabase('postgres');
   const h = await startHarness({ database: db, env: { LOG_LEVEL: 'silent' } });
   const prisma = h.gateway.database.prisma;
@@ -61,21 +72,37 @@ exitWhenDone(async () => {
     clearInterval(sampler);
     exports.push({ lines, seconds: (performance.now() - started) / 1000, peakRss, after: sample() });
   }
-  const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
-  process.stdout.write(
-    [
-      `trail: ${rows} entries (${rows / 2} events), seeded in ${seedS.toFixed(1)} s`,
-      `filtered page (actor + 3-day window, 50 events), 200 requests: p50 ${fmt(pct(0.5))} ms, p95 ${fmt(pct(0.95))} ms, max ${fmt(sorted.at(-1)!)} ms`,
-      ...exports.map(
-        (e, i) =>
-          `export ${i + 1} of every event as NDJSON: ${e.lines} lines in ${e.seconds.toFixed(1)} s (${(e.lines / e.seconds).toFixed(0)} events/s); ` +
-          `RSS peak ${mb(e.peakRss)}, after ${mb(e.after.rss)}; heap after GC ${mb(e.after.heap)}`,
-      ),
-      `before the exports: RSS ${mb(before.rss)}, heap after GC ${mb(before.heap)} (gateway, simulator and this client share one process)`,
-      '',
-    ].join('\n'),
-  );
   await pool.close();
   await h.close();
   await db.drop();
-});
+  const mb = (b: number) => Math.round(b / 1024 / 1024);
+  return {
+    rows,
+    events: rows / 2,
+    seedS,
+    page: { requests: timings.length, p50Ms: pct(0.5), p95Ms: pct(0.95), maxMs: sorted.at(-1)! },
+    exports: exports.map((e) => ({ lines: e.lines, seconds: e.seconds, eventsPerS: e.lines / e.seconds, peakRssMb: mb(e.peakRss), afterRssMb: mb(e.after.rss), afterHeapMb: mb(e.after.heap) })),
+    before: { rssMb: mb(before.rss), heapMb: mb(before.heap) },
+  };
+}
+
+if (require.main === module) {
+  exitWhenDone(async () => {
+    const f = await auditReview(Number(process.argv[2] ?? 1_000_000));
+    if (process.argv.includes('--json')) return void process.stdout.write(`${JSON.stringify(f)}\n`);
+    const gc = global.gc ? 'after GC' : 'without a forced GC (run with node --expose-gc)';
+    process.stdout.write(
+      [
+        `trail: ${f.rows} entries (${f.events} events), seeded in ${f.seedS.toFixed(1)} s`,
+        `filtered page (actor + 3-day window, 50 events), ${f.page.requests} requests: p50 ${fmt(f.page.p50Ms)} ms, p95 ${fmt(f.page.p95Ms)} ms, max ${fmt(f.page.maxMs)} ms`,
+        ...f.exports.map(
+          (e, i) =>
+            `export ${i + 1} of every event as NDJSON: ${e.lines} lines in ${e.seconds.toFixed(1)} s (${e.eventsPerS.toFixed(0)} events/s); ` +
+            `RSS peak ${e.peakRssMb} MB, after ${e.afterRssMb} MB; heap ${gc} ${e.afterHeapMb} MB`,
+        ),
+        `before the exports: RSS ${f.before.rssMb} MB, heap ${gc} ${f.before.heapMb} MB (gateway, simulator and this client share one process)`,
+        '',
+      ].join('\n'),
+    );
+  });
+}

@@ -41,8 +41,17 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     application_name: 'kloudless-gateway',
+    // Audit appends rely on READ COMMITTED (src/audit/store.ts). Set for the session at connect time, it
+    // overrides a database or role default and costs no round trip per transaction.
+    options: '-c default_transaction_isolation=read\\ committed',
   };
   const prisma = new PrismaClient({ adapter: new PrismaPg(poolConfig) });
+  // A pooler that drops startup options (PgBouncer's ignore_startup_parameters) must not quietly lose it.
+  const [session] = await prisma.$queryRaw<{ isolation: string }[]>`SELECT current_setting('transaction_isolation') AS isolation`;
+  if (session?.isolation !== 'read committed') {
+    await prisma.$disconnect();
+    throw new Error(`the audit store needs READ COMMITTED sessions, and this database gives ${session?.isolation}`);
+  }
   return {
     kind: 'postgres',
     prisma,

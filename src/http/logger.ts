@@ -1,6 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler } from 'express';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import { redactPath } from './redact';
 
 /** Header and body fields that never reach a log line, whatever logs them. */
@@ -23,34 +22,41 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 
 const UNLOGGED_PATHS = new Set(['/healthz', '/readyz']);
 
-/** One line per request: id, method, redacted path, caller, operation, status, latency; never headers or bodies. */
-export function requestLogger(logger: Logger) {
-  return pinoHttp({
-    logger,
-    genReqId: (_req: IncomingMessage, res: ServerResponse) => (res as unknown as { locals: Express.Locals }).locals.requestId,
-    autoLogging: { ignore: (req) => UNLOGGED_PATHS.has((req.url ?? '').split('?')[0] ?? '') },
-    quietReqLogger: true,
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-    customSuccessMessage: () => 'request completed',
-    customErrorMessage: () => 'request failed',
-    customProps: (_req, res) => {
-      const locals = (res as unknown as { locals: Express.Locals }).locals;
-      return {
+/**
+ * One line per request: id, method, redacted path, caller, operation, status, latency; never headers or bodies.
+ * Written here rather than with pino-http, which builds three child loggers per request and serializes their
+ * bindings: that was a fifth of the gateway's CPU per read (docs/benchmarks.md). The line is the one pino-http
+ * wrote: the same fields, `status: null` when no response was sent, `err` and level error from status 500.
+ */
+export function requestLogger(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    if (UNLOGGED_PATHS.has((req.url ?? '').split('?')[0] ?? '')) return next();
+    const started = Date.now();
+    // As the request arrived: once it is answered, a mounted router may have cut the path and the socket may be gone.
+    const request = { id: res.locals.requestId, method: req.method, path: redactPath(req.url ?? ''), remote: req.socket.remoteAddress };
+    const done = (err?: Error) => {
+      res.off('close', done);
+      res.off('finish', done);
+      res.off('error', done);
+      const locals = res.locals;
+      const failed = err !== undefined || res.statusCode >= 500;
+      const line = {
+        reqId: request.id,
+        req: request,
         sub: locals.principal?.sub,
         operation: locals.operation?.id,
         decision: locals.decision?.reason,
         error_code: locals.errorCode,
         error_reason: locals.errorReason,
+        res: { status: res.headersSent ? res.statusCode : null },
+        responseTime: Date.now() - started,
       };
-    },
-    serializers: {
-      req: (req: { id: string; method: string; raw: IncomingMessage; remoteAddress?: string }) => ({
-        id: req.id,
-        method: req.method,
-        path: redactPath(req.raw.url ?? ''),
-        remote: req.remoteAddress,
-      }),
-      res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-    },
-  });
+      if (failed) logger.error({ ...line, err: err ?? new Error(`failed with status code ${res.statusCode}`) }, 'request failed');
+      else logger.info(line, 'request completed');
+    };
+    res.on('close', done);
+    res.on('finish', done);
+    res.on('error', done);
+    next();
+  };
 }

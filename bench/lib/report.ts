@@ -1,0 +1,327 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ReviewFigures } from '../audit-review';
+import type { HotSpot } from '../profile';
+import type { AuditCheck } from './audit-check';
+import { latencyChart, type ChartSeries } from './chart';
+import type { JwtCost } from './jwt-cost';
+import type { LoadResult } from './load';
+import type { Machine } from './machine';
+import { ROOT } from './services';
+
+export type Measured = LoadResult & { cpuMsPerRequest: number };
+
+export interface MemoryFigures {
+  idleMb: number;
+  soakSamplesMb: number[];
+  afterMb: number;
+  soak: Measured;
+}
+
+export interface BenchResults {
+  date: string;
+  runtimeS: number;
+  quick: boolean;
+  machine: Machine;
+  setup: { build: string; connections: number; saturationS: number; pacedS: number; rate: number; soakS: number; gatewayLog: { lines: number; errorLines: number; bytes: number } };
+  readsSaturated: { direct: Measured; bare: Measured; gateway: Measured };
+  readsPaced: { direct: Measured; bare: Measured; gateway: Measured };
+  readsRedis: Measured;
+  mutationsSaturated: { direct: Measured; gateway: Measured };
+  mutationsPaced: { direct: Measured; gateway: Measured };
+  audits: Record<string, AuditCheck>;
+  verification: { status: number; ok: boolean; entries: number; seconds: number };
+  memory: MemoryFigures;
+  jwt: JwtCost[];
+  review?: ReviewFigures;
+  profile?: { file: string; totalMs: number; idleShare: number; spots: HotSpot[] };
+}
+
+export interface Target {
+  what: string;
+  measured: string;
+  met: boolean;
+}
+
+/** The figures the targets are judged on, all from the same run. */
+export function derive(r: BenchResults) {
+  const soak = r.memory.soakSamplesMb;
+  const third = Math.max(1, Math.floor(soak.length / 3));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  return {
+    readVsBare: r.readsSaturated.gateway.rps / r.readsSaturated.bare.rps,
+    readVsDirect: r.readsSaturated.gateway.rps / r.readsSaturated.direct.rps,
+    bareVsDirect: r.readsSaturated.bare.rps / r.readsSaturated.direct.rps,
+    redisVsBare: r.readsRedis.rps / r.readsSaturated.bare.rps,
+    redisVsMemory: r.readsRedis.rps / r.readsSaturated.gateway.rps,
+    addedP50: r.readsPaced.gateway.latency.p50 - r.readsPaced.direct.latency.p50,
+    addedP99: r.readsPaced.gateway.latency.p99 - r.readsPaced.direct.latency.p99,
+    bareAddedP50: r.readsPaced.bare.latency.p50 - r.readsPaced.direct.latency.p50,
+    bareAddedP99: r.readsPaced.bare.latency.p99 - r.readsPaced.direct.latency.p99,
+    mutationsVsReads: r.mutationsSaturated.gateway.rps / r.readsSaturated.gateway.rps,
+    mutationAddedP50: r.mutationsPaced.gateway.latency.p50 - r.mutationsPaced.direct.latency.p50,
+    mutationAddedP99: r.mutationsPaced.gateway.latency.p99 - r.mutationsPaced.direct.latency.p99,
+    soakMaxMb: Math.max(...soak),
+    soakFirstThirdMb: mean(soak.slice(0, third)),
+    soakLastThirdMb: mean(soak.slice(-third)),
+    readsPerCore: 1000 / r.readsSaturated.gateway.cpuMsPerRequest,
+    mutationsPerCore: 1000 / r.mutationsSaturated.gateway.cpuMsPerRequest,
+    auditExact: Object.values(r.audits).every((a) => a.ok),
+  };
+}
+
+export function targets(r: BenchResults): Target[] {
+  const d = derive(r);
+  const growth = d.soakLastThirdMb / d.soakFirstThirdMb - 1;
+  return [
+    { what: 'gateway read throughput ≥ 0.7× the bare proxy', measured: `${d.readVsBare.toFixed(2)}×`, met: d.readVsBare >= 0.7 },
+    { what: `added latency at ${r.setup.rate} rps, p50 ≤ 1 ms`, measured: `${ms(d.addedP50)} ms`, met: d.addedP50 <= 1 },
+    { what: `added latency at ${r.setup.rate} rps, p99 ≤ 3 ms`, measured: `${ms(d.addedP99)} ms`, met: d.addedP99 <= 3 },
+    { what: 'audited mutations ≥ 0.5× the gateway’s read throughput', measured: `${d.mutationsVsReads.toFixed(2)}×`, met: d.mutationsVsReads >= 0.5 },
+    { what: `audited mutations, added p99 ≤ 10 ms (at ${r.setup.rate} rps)`, measured: `${ms(d.mutationAddedP99)} ms`, met: d.mutationAddedP99 <= 10 },
+    { what: 'RSS under load ≤ 150 MB', measured: `${d.soakMaxMb.toFixed(0)} MB (max over the soak)`, met: d.soakMaxMb <= 150 },
+    { what: 'no RSS growth over the soak (last third ≤ first third + 10%)', measured: `${d.soakFirstThirdMb.toFixed(0)} → ${d.soakLastThirdMb.toFixed(0)} MB (${pct(growth)})`, met: growth <= 0.1 },
+    { what: 'audit trail: one request + one response entry per mutation, chain verifies', measured: `${d.auditExact ? 'exact' : 'mismatch'}; verify ${r.verification.ok ? 'ok' : 'broken'}`, met: d.auditExact && r.verification.ok },
+  ];
+}
+
+const ms = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(2);
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(0)}%`;
+const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
+
+const COLORS = { direct: '#1b9e77', bare: '#7570b3', gateway: '#d95f02', redis: '#e7298a' };
+
+export function writeReport(r: BenchResults): void {
+  mkdirSync(join(ROOT, 'docs/images'), { recursive: true });
+  writeFileSync(join(ROOT, 'docs/benchmarks.json'), `${JSON.stringify(r, null, 2)}\n`);
+  writeFileSync(join(ROOT, 'docs/images/latency.svg'), chart(r));
+  writeFileSync(join(ROOT, 'docs/benchmarks.md'), markdown(r));
+}
+
+function chart(r: BenchResults): string {
+  const s = (label: string, color: string, m: Measured): ChartSeries => ({ label, color, curve: m.curve });
+  return latencyChart(`Gateway latency distributions, ${r.date.slice(0, 10)} (${r.machine.cores} cores, ${r.machine.node})`, [
+    {
+      title: `Reads (GET /v1/applications) at a fixed ${r.setup.rate} rps`,
+      series: [s('direct', COLORS.direct, r.readsPaced.direct), s('bare proxy', COLORS.bare, r.readsPaced.bare), s('gateway', COLORS.gateway, r.readsPaced.gateway)],
+    },
+    {
+      title: `Audited mutations (create + delete webhook) at a fixed ${r.setup.rate} rps`,
+      series: [s('direct', COLORS.direct, r.mutationsPaced.direct), s('gateway', COLORS.gateway, r.mutationsPaced.gateway)],
+    },
+    {
+      title: `Reads at saturation (${r.setup.connections} connections)`,
+      series: [
+        s('direct', COLORS.direct, r.readsSaturated.direct),
+        s('bare proxy', COLORS.bare, r.readsSaturated.bare),
+        s('gateway', COLORS.gateway, r.readsSaturated.gateway),
+        s('gateway, Redis limits', COLORS.redis, r.readsRedis),
+      ],
+    },
+  ]);
+}
+
+function row(label: string, m: Measured): string {
+  const l = m.latency;
+  return `| ${label} | ${n0(m.rps)} | ${l.p50.toFixed(2)} | ${l.p90.toFixed(2)} | ${l.p99.toFixed(2)} | ${l.max.toFixed(1)} | ${m.cpuMsPerRequest.toFixed(3)} | ${n0(m.ok)} | ${m.failed} |`;
+}
+
+const TABLE_HEAD = '| target | rps (2xx/s) | p50 ms | p90 ms | p99 ms | max ms | CPU ms/req ¹ | 2xx | failed |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
+
+function markdown(r: BenchResults): string {
+  const d = derive(r);
+  const m = r.machine;
+  const t = targets(r);
+  const notes = join(ROOT, 'bench/notes.md');
+  const before = join(ROOT, 'bench/baseline-before-fixes.json');
+  const lines = [
+    '# Benchmarks',
+    '',
+    `What the gateway costs, measured against the floor, on one machine in one run (\`npm run bench\`, ${r.date.slice(0, 16).replace('T', ' ')} UTC, ${(r.runtimeS / 60).toFixed(1)} min${r.quick ? ', `--quick`' : ''}).`,
+    'Compare the **ratios**, not the absolute numbers: every target ran on the same machine at the same time of day, and this machine is shared.',
+    '',
+    '## Targets',
+    '',
+    '| target | measured | |',
+    '| --- | --- | --- |',
+    ...t.map((x) => `| ${x.what} | ${x.measured} | ${x.met ? '**met**' : '**missed**'} |`),
+    '',
+    '## Machine',
+    '',
+    `- CPU: ${m.cpu}, ${m.cores} cores (shared; 1-minute load average at the start: ${m.loadAverageAtStart}); memory ${m.memoryGb} GB; Linux ${m.kernel}`,
+    `- Node ${m.node}; Postgres ${m.postgres}; Redis ${m.redis}`,
+    `- packages: ${Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    '',
+    '## How it runs',
+    '',
+    `- Four processes on loopback: the **simulator** (the upstream; it keeps no request log here), the **bare proxy** (\`bench/bare-proxy.ts\`: node:http in, an undici keep-alive Pool of 32 out, Authorization swapped for the DeveloperKey, nothing else), the **gateway** (${r.setup.build}), and this runner, which drives them with autocannon.`,
+    '- The gateway runs with everything on: JWT (HS256, issuer and audience checked), policy, validation, per-person and failed-auth rate limits (in memory; Redis in one scenario), Prometheus metrics, helmet, CORS, and the audit trail in a fresh Postgres database the run creates and drops. Its rate limits are set high (1,000,000 per minute) so that one load-generating person is counted but never refused.',
+    `- Its stdout — one JSON line per request at \`LOG_LEVEL=info\` — goes to a file (${n0(r.setup.gatewayLog.lines)} lines, ${(r.setup.gatewayLog.bytes / 2 ** 20).toFixed(0)} MB, ${r.setup.gatewayLog.errorLines} at error level), not through this process.`,
+    `- Saturation: ${r.setup.connections} connections, ${r.setup.saturationS} s per target after a 2 s warm-up. Fixed rate: ${r.setup.rate} rps for ${r.setup.pacedS} s, spread evenly over ${r.setup.connections} connections (autocannon's \`overallRate\` sends each connection's quota back to back at the top of every second, which measures a burst; \`bench/lib/load.ts\` paces it).`,
+    '- Latencies are each response\'s own time in the load generator (autocannon\'s histogram rounds to whole ms). ¹ CPU ms/req: user + system CPU of the serving process (from /proc) over the run, divided by requests: what one request costs, however busy the rest of the machine is.',
+    '',
+    `## Reads at saturation (\`GET /v1/applications\`)`,
+    '',
+    TABLE_HEAD,
+    row('direct to the simulator', r.readsSaturated.direct),
+    row('bare proxy', r.readsSaturated.bare),
+    row('gateway', r.readsSaturated.gateway),
+    row('gateway, Redis-backed limits', r.readsRedis),
+    '',
+    `Gateway / bare proxy: **${d.readVsBare.toFixed(2)}×**; gateway / direct: ${d.readVsDirect.toFixed(2)}×; bare / direct: ${d.bareVsDirect.toFixed(2)}×. With Redis-backed limits: ${d.redisVsBare.toFixed(2)}× the bare proxy, ${d.redisVsMemory.toFixed(2)}× the gateway with in-memory counters.`,
+    '',
+    `## Added latency at a fixed ${r.setup.rate} rps`,
+    '',
+    `![Latency percentile curves per target](images/latency.svg)`,
+    '',
+    TABLE_HEAD,
+    row('direct to the simulator', r.readsPaced.direct),
+    row('bare proxy', r.readsPaced.bare),
+    row('gateway', r.readsPaced.gateway),
+    '',
+    `Gateway minus direct: p50 **${ms(d.addedP50)} ms**, p99 **${ms(d.addedP99)} ms** (the bare proxy adds ${ms(d.bareAddedP50)} / ${ms(d.bareAddedP99)} ms).`,
+    '',
+    '## Audited mutations (create + delete a webhook, alternating, real Postgres)',
+    '',
+    TABLE_HEAD,
+    row('saturation, direct', r.mutationsSaturated.direct),
+    row('saturation, gateway', r.mutationsSaturated.gateway),
+    row(`${r.setup.rate} rps, direct`, r.mutationsPaced.direct),
+    row(`${r.setup.rate} rps, gateway`, r.mutationsPaced.gateway),
+    '',
+    `Gateway mutations / gateway reads: **${d.mutationsVsReads.toFixed(2)}×**. Added at ${r.setup.rate} rps: p50 ${ms(d.mutationAddedP50)} ms, p99 **${ms(d.mutationAddedP99)} ms** (two audit entries committed per mutation, one before forwarding and one after).`,
+    '',
+    '| run | mutations sent | request entries | response entries | decision entries | incomplete | not sent by the run | |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...Object.entries(r.audits).map(([k, a]) => `| ${k} | ${n0(a.sent)} | ${n0(a.requestEntries)} | ${n0(a.responseEntries)} | ${a.decisionEntries} | ${a.incomplete} | ${a.unexpected} | ${a.ok ? 'exact' : '**mismatch**'} |`),
+    '',
+    `After all runs, \`GET /v1/audit/verify\`: ${r.verification.ok ? '**ok**' : '**broken**'}, ${n0(r.verification.entries)} entries walked in ${r.verification.seconds.toFixed(1)} s.`,
+    '',
+    '## Memory (gateway RSS)',
+    '',
+    `| idle, after start | soak: min / median / max | soak: first third → last third | 10 s after |\n| ---: | ---: | ---: | ---: |`,
+    `| ${r.memory.idleMb.toFixed(0)} MB | ${stats(r.memory.soakSamplesMb)} | ${d.soakFirstThirdMb.toFixed(0)} → ${d.soakLastThirdMb.toFixed(0)} MB | ${r.memory.afterMb.toFixed(0)} MB |`,
+    '',
+    `Soak: ${r.setup.soakS} s at saturation, each connection cycling 6 reads, a create and a delete: ${n0(r.memory.soak.rps)} rps, p99 ${r.memory.soak.latency.p99.toFixed(2)} ms, ${r.memory.soak.failed} failed, ${r.memory.soak.cpuMsPerRequest.toFixed(3)} CPU ms/req. Samples (MB, one a second): ${r.memory.soakSamplesMb.map((x) => x.toFixed(0)).join(' ')}.`,
+    '',
+    '## JWT verification (in-process, one at a time)',
+    '',
+    '| algorithm | gateway verifier (KeyObject, all claim checks) | jsonwebtoken, key as a string | |',
+    '| --- | ---: | ---: | ---: |',
+    ...r.jwt.map((j) => `| ${j.algorithm} | ${n0(j.gatewayPerS)}/s (${(1e6 / j.gatewayPerS).toFixed(1)} µs) | ${n0(j.stringKeyPerS)}/s (${(1e6 / j.stringKeyPerS).toFixed(1)} µs) | ${(j.gatewayPerS / j.stringKeyPerS).toFixed(1)}× |`),
+    '',
+    ...reviewSection(r.review),
+    ...profileSection(r.profile),
+    ...beforeAfter(r, before),
+    ...(existsSync(notes) ? [readFileSync(notes, 'utf8').trim(), ''] : []),
+    ...readmeSection(r),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function stats(xs: number[]): string {
+  const s = [...xs].sort((a, b) => a - b);
+  return `${s[0]?.toFixed(0)} / ${s[Math.floor(s.length / 2)]?.toFixed(0)} / ${s.at(-1)?.toFixed(0)} MB`;
+}
+
+function reviewSection(v?: ReviewFigures): string[] {
+  if (!v) return ['## Audit review on 1,000,000 events', '', 'Skipped in this run (`--quick`).', ''];
+  return [
+    `## Audit review on ${n0(v.events)} events (${n0(v.rows)} entries)`,
+    '',
+    `\`bench/audit-review.ts\`, in a process of its own (gateway, simulator and client together, \`--expose-gc\`): ${n0(v.rows)} entries seeded in ${v.seedS.toFixed(0)} s.`,
+    '',
+    `- filtered page (one actor, a 3-day window, 50 events), ${v.page.requests} requests: p50 ${v.page.p50Ms.toFixed(1)} ms, p95 ${v.page.p95Ms.toFixed(1)} ms, max ${v.page.maxMs.toFixed(1)} ms`,
+    ...v.exports.map((e, i) => `- export ${i + 1}, every event as NDJSON: ${n0(e.lines)} lines in ${e.seconds.toFixed(1)} s (${n0(e.eventsPerS)} events/s); RSS peak ${e.peakRssMb} MB, after ${e.afterRssMb} MB; heap after GC ${e.afterHeapMb} MB`),
+    `- before the exports: RSS ${v.before.rssMb} MB, heap after GC ${v.before.heapMb} MB`,
+    '',
+  ];
+}
+
+function profileSection(p?: BenchResults['profile']): string[] {
+  if (!p) return [];
+  return [
+    '## Where the gateway’s CPU went (`--profile`)',
+    '',
+    `Self time over the gateway's whole run (${(p.totalMs / 1000).toFixed(0)} s, ${(p.idleShare * 100).toFixed(0)}% idle); profile kept at \`${p.file.replace(`${ROOT}/`, '')}\`.`,
+    '',
+    '| share | self ms | function | where |',
+    '| ---: | ---: | --- | --- |',
+    ...p.spots.slice(0, 20).map((s) => `| ${(s.share * 100).toFixed(1)}% | ${s.selfMs.toFixed(0)} | \`${s.fn}\` | ${s.where} |`),
+    '',
+  ];
+}
+
+function beforeAfter(r: BenchResults, file: string): string[] {
+  if (!existsSync(file)) return [];
+  const b = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
+  const [db, dn] = [derive(b), derive(r)];
+  const line = (what: string, x: string, y: string) => `| ${what} | ${x} | ${y} |`;
+  return [
+    '## Before and after the fixes',
+    '',
+    `Before: \`bench/baseline-before-fixes.json\`, the same benchmark on ${b.date.slice(0, 16).replace('T', ' ')} UTC, before the changes listed below. Now: this run.`,
+    '',
+    '| figure | before | now |',
+    '| --- | ---: | ---: |',
+    line('gateway reads at saturation, rps', n0(b.readsSaturated.gateway.rps), n0(r.readsSaturated.gateway.rps)),
+    line('gateway CPU per read, ms', b.readsSaturated.gateway.cpuMsPerRequest.toFixed(3), r.readsSaturated.gateway.cpuMsPerRequest.toFixed(3)),
+    line('gateway / bare proxy, reads', `${db.readVsBare.toFixed(2)}×`, `${dn.readVsBare.toFixed(2)}×`),
+    line(`added p50 / p99 at ${r.setup.rate} rps, ms`, `${ms(db.addedP50)} / ${ms(db.addedP99)}`, `${ms(dn.addedP50)} / ${ms(dn.addedP99)}`),
+    line('gateway mutations at saturation, rps', n0(b.mutationsSaturated.gateway.rps), n0(r.mutationsSaturated.gateway.rps)),
+    line('gateway CPU per mutation, ms', b.mutationsSaturated.gateway.cpuMsPerRequest.toFixed(3), r.mutationsSaturated.gateway.cpuMsPerRequest.toFixed(3)),
+    line('mutations / reads', `${db.mutationsVsReads.toFixed(2)}×`, `${dn.mutationsVsReads.toFixed(2)}×`),
+    line(`mutation added p99 at ${r.setup.rate} rps, ms`, ms(db.mutationAddedP99), ms(dn.mutationAddedP99)),
+    line('Redis-limited reads, rps', n0(b.readsRedis.rps), n0(r.readsRedis.rps)),
+    line('gateway CPU per read with Redis limits, ms', b.readsRedis.cpuMsPerRequest.toFixed(3), r.readsRedis.cpuMsPerRequest.toFixed(3)),
+    line('RSS idle / soak max, MB', `${b.memory.idleMb.toFixed(0)} / ${db.soakMaxMb.toFixed(0)}`, `${r.memory.idleMb.toFixed(0)} / ${dn.soakMaxMb.toFixed(0)}`),
+    '',
+  ];
+}
+
+function readmeSection(r: BenchResults): string[] {
+  const d = derive(r);
+  const g = r.readsSaturated.gateway;
+  return [
+    '## For the README',
+    '',
+    '```markdown',
+    '## Performance',
+    '',
+    `\`npm run bench\` (not part of \`npm test\`; about ${Math.ceil(r.runtimeS / 60)} minutes, \`-- --quick\` skips the 1,000,000-event audit review)`,
+    'starts the simulator, a bare proxy (node:http + undici, key swap only: the floor) and the gateway as built for',
+    'production — each in its own process, with a fresh Postgres database and Redis — drives them with autocannon,',
+    'and writes [docs/benchmarks.md](docs/benchmarks.md) (tables, targets met or missed, latency chart) and',
+    '`docs/benchmarks.json`. It needs the same Postgres and Redis as the tests (`TEST_DATABASE_URL`, `TEST_REDIS_URL`).',
+    '',
+    `Latest run (${r.date.slice(0, 10)}, ${r.machine.cores}-core ${r.machine.cpu}, Node ${r.machine.node}, everything on, logging to a file):`,
+    '',
+    '| | gateway | vs the floor |',
+    '| --- | --- | --- |',
+    `| reads at saturation | ${n0(g.rps)} rps, ${g.cpuMsPerRequest.toFixed(2)} ms CPU each | ${d.readVsBare.toFixed(2)}× the bare proxy |`,
+    `| latency added at ${r.setup.rate} rps | p50 ${ms(d.addedP50)} ms, p99 ${ms(d.addedP99)} ms | |`,
+    `| audited mutations at saturation | ${n0(r.mutationsSaturated.gateway.rps)} rps, ${r.mutationsSaturated.gateway.cpuMsPerRequest.toFixed(2)} ms CPU each | ${d.mutationsVsReads.toFixed(2)}× the gateway's reads |`,
+    `| latency added to a mutation at ${r.setup.rate} rps | p99 ${ms(d.mutationAddedP99)} ms | two audit commits |`,
+    `| reads with Redis-backed limits | ${n0(r.readsRedis.rps)} rps | ${d.redisVsMemory.toFixed(2)}× in-memory counters |`,
+    `| memory (RSS) | ${r.memory.idleMb.toFixed(0)} MB idle, ${d.soakMaxMb.toFixed(0)} MB max under load | ${d.soakLastThirdMb <= d.soakFirstThirdMb * 1.1 ? 'no growth' : 'growing'} over a ${r.setup.soakS} s soak: ${d.soakFirstThirdMb.toFixed(0)} → ${d.soakLastThirdMb.toFixed(0)} MB |`,
+    '',
+    '**Capacity planning.** The gateway is CPU-bound and one Node process uses one core, so plan in requests per',
+    `core and run one replica per core: a read costs ~${g.cpuMsPerRequest.toFixed(2)} ms of CPU at saturation, so a core serves about`,
+    `**${roundDown(d.readsPerCore)} reads/s** or **${roundDown(d.mutationsPerCore)} audited mutations/s** of this class (at low rates each request costs more CPU in`,
+    'wake-ups, but there is head-room then). Keep a replica under ~70% CPU to hold the latencies above — the p99 at',
+    'saturation is queueing, not work — and add a replica when `process_cpu_seconds_total` on the metrics port',
+    'stays above that. Replicas do not raise the ceiling on **mutations**: every audit entry of every replica is',
+    'appended under one Postgres advisory lock, a few round trips per group commit, so when',
+    '`gateway_audit_write_duration_seconds` climbs, the audit database (its latency and CPU) is the limit, not the',
+    `gateway. With Redis-backed limits each read costs ~${r.readsRedis.cpuMsPerRequest.toFixed(2)} ms instead (${d.redisVsMemory.toFixed(2)}× the throughput per core). Budget`,
+    `${Math.ceil(d.soakMaxMb / 50) * 50} MB of memory per replica, plus ${r.review ? `~${Math.ceil(Math.max(...r.review.exports.map((e) => e.peakRssMb - r.review!.before.rssMb)) / 50) * 50} MB` : 'head-room'} while a full audit export runs.`,
+    '```',
+    '',
+  ];
+}
+
+/** A figure rounded down to two significant digits: capacity should not be over-promised. */
+function roundDown(x: number): string {
+  const magnitude = 10 ** Math.max(0, Math.floor(Math.log10(x)) - 1);
+  return n0(Math.floor(x / magnitude) * magnitude);
+}

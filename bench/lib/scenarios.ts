@@ -1,0 +1,56 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { ReviewFigures } from '../audit-review';
+import type { BenchRequest } from './load';
+import { ROOT, type Service } from './services';
+
+/** One of the simulator's seeded applications (the reference's example). */
+const APP = 'wSPk9y5D7p5o87k0ACGKxR';
+
+export interface Target {
+  url: string;
+  headers: Record<string, string>;
+  /** The process that serves it, whose CPU time is counted. */
+  service: Service;
+}
+
+/** Create a webhook, then delete the one just created: every request has an X-Request-Id of the run's own. */
+export function mutations(target: Target, prefix: string, sent: Set<string>): BenchRequest[] {
+  let n = 0;
+  const nextId = () => {
+    const id = `${prefix}${(n++).toString(36)}`;
+    sent.add(id);
+    return id;
+  };
+  const headers = { ...target.headers, 'content-type': 'application/json' };
+  return [
+    {
+      method: 'POST',
+      path: `/v1/applications/${APP}/webhooks`,
+      headers,
+      body: JSON.stringify({ url: 'https://hooks.example.com/bench' }),
+      setupRequest: (req) => ({ ...req, headers: { ...headers, 'x-request-id': nextId() } }),
+      onResponse: (status, body, context) => {
+        (context as { webhook?: string }).webhook = status === 201 ? (JSON.parse(body) as { id: string }).id : 'not-created';
+      },
+    },
+    {
+      method: 'DELETE',
+      path: `/v1/applications/${APP}/webhooks/not-created`,
+      headers: target.headers,
+      setupRequest: (req, context) => ({ ...req, path: `/v1/applications/${APP}/webhooks/${(context as { webhook?: string }).webhook ?? 'not-created'}`, headers: { ...target.headers, 'x-request-id': nextId() } }),
+    },
+  ];
+}
+
+/** bench/audit-review.ts in a process of its own, with --expose-gc so its "after GC" figures are after a GC. */
+export function runAuditReview(rows: number, serverUrl: string): ReviewFigures {
+  const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench/audit-review.ts'), String(rows), '--json'], {
+    cwd: ROOT,
+    env: { ...process.env, TEST_DATABASE_URL: serverUrl },
+    encoding: 'utf8',
+    maxBuffer: 16 * 2 ** 20,
+  });
+  if (child.status !== 0) throw new Error(`audit review failed:\n${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as ReviewFigures;
+}
