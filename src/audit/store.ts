@@ -8,6 +8,8 @@ import { findEventOf, findEvents, type AuditEvent, type EventFilter, type Order 
 /** Any constant shared by every instance: appends to the chain are serialised under this advisory lock. */
 const CHAIN_LOCK = 7_319_004_212;
 const MAX_BATCH = 256;
+/** Attempts at one locked append (a conflict there needs a writer from before the insert lock existed). */
+const MAX_ATTEMPTS = 3;
 
 const COLUMNS = Prisma.raw(
   'seq, at, kind, event_id, request_id, actor_sub, actor_name, actor_email, actor_roles, actor_jti, actor_issuer, client_ip, user_agent, operation, method, path, application_id, webhook_id, apikey_fingerprint, request_body, details, decision, reason, outcome, upstream_status, error_code, latency_ms, fingerprints, key_id, hash',
@@ -18,6 +20,11 @@ const SELECT_COLUMNS = Prisma.raw(
 );
 
 type Tx = Pick<PrismaClient, '$queryRaw' | '$executeRaw'>;
+
+interface Head {
+  seq: bigint;
+  hash: Buffer;
+}
 
 interface Pending {
   content: EntryContent;
@@ -59,6 +66,15 @@ export interface AuditStoreOptions {
 export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOptions): AuditStore {
   let queue: Pending[] = [];
   let flushing = false;
+  /**
+   * The chain head as this instance last committed or read it: a hint, not a lock. Integrity rests on the
+   * primary key: an entry is inserted as seq = head + 1 chained to the head's hash, and if another instance
+   * (or a late commit of this one) took that seq first, the insert fails as a whole and is retried on the
+   * head read afresh. So the common case is one INSERT per group commit, one round trip.
+   */
+  let head: Head | undefined;
+  /** Bumped whenever the flush loop stops waiting for a commit: a commit from before may no longer set the hint. */
+  let generation = 0;
 
   async function flush(): Promise<void> {
     if (flushing) return;
@@ -67,13 +83,12 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
       while (queue.length > 0) {
         const batch = queue.slice(0, MAX_BATCH);
         queue = queue.slice(batch.length);
-        try {
-          const stored = await commitBatch(batch.map((p) => p.content));
-          batch.forEach((p, i) => p.resolve(stored[i] as StoredEntry));
-        } catch (err) {
-          // One entry the database refuses must not fail the others committed with it: retry them one by one.
-          if (batch.length === 1 || isUnavailable(err)) batch.forEach((p) => p.reject(err));
-          else for (const p of batch) await commitBatch([p.content]).then(([e]) => p.resolve(e as StoredEntry), p.reject);
+        const settled = commitWithFallback(batch, generation);
+        // A hung commit must not hold every later one: past the bound the loop goes on without it (its
+        // entries still commit or fail on their own; if they commit late, the primary key keeps the chain whole).
+        if (!(await settlesWithin(settled, writeTimeoutMs))) {
+          generation++;
+          head = undefined;
         }
       }
     } finally {
@@ -81,36 +96,88 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
     }
   }
 
-  const commitBatch = (contents: EntryContent[]) => appendUnderLock(async () => contents);
+  async function commitWithFallback(batch: Pending[], gen: number): Promise<void> {
+    try {
+      const stored = await commitBatch(batch.map((p) => p.content), gen);
+      batch.forEach((p, i) => p.resolve(stored[i] as StoredEntry));
+    } catch (err) {
+      // One entry the database refuses must not fail the others committed with it: retry them one by one.
+      if (batch.length === 1 || isUnavailable(err)) batch.forEach((p) => p.reject(err));
+      else for (const p of batch) await commitBatch([p.content], gen).then(([e]) => p.resolve(e as StoredEntry), p.reject);
+    }
+  }
+
+  async function commitBatch(contents: EntryContent[], gen: number): Promise<StoredEntry[]> {
+    const from = gen === generation && head ? head : await readHead(prisma);
+    const stored = chain(from, contents);
+    let appended: boolean;
+    try {
+      appended = await insertAfter(from, stored);
+    } catch (err) {
+      if (!isSeqTaken(err)) throw err;
+      appended = false;
+    }
+    if (!appended) {
+      // Another writer appended first, or the head this instance knew is gone (a restored or emptied table).
+      // Under the lock, which every insert takes (migration audit_append_serialised), the head read is the
+      // one these entries will follow.
+      if (gen === generation) head = undefined;
+      return appendUnderLock(async () => contents);
+    }
+    if (gen === generation) head = stored.at(-1);
+    return stored;
+  }
+
+  /** Inserts the entries only if `from` is still in the table as the entry they chain to; false if not. */
+  async function insertAfter(from: Head | undefined, entries: StoredEntry[]): Promise<boolean> {
+    const chainsTo = from
+      ? Prisma.sql`EXISTS (SELECT 1 FROM audit_entry WHERE seq = ${from.seq}::bigint AND hash = ${from.hash}::bytea)`
+      : Prisma.sql`NOT EXISTS (SELECT 1 FROM audit_entry)`;
+    const inserted = await prisma.$executeRaw`
+      INSERT INTO audit_entry (${COLUMNS}) SELECT * FROM (VALUES ${Prisma.join(entries.map(rowValues))}) AS v WHERE ${chainsTo}`;
+    return inserted === entries.length;
+  }
+
+  function chain(from: Head | undefined, contents: EntryContent[]): StoredEntry[] {
+    let seq = from?.seq ?? 0n;
+    let previous: Buffer | null = from?.hash ?? null;
+    return contents.map((content) => {
+      seq += 1n;
+      const hash = keys.chainHash(previous, hashedContent(seq, keys.keyId, content));
+      previous = hash;
+      return { ...content, seq, keyId: keys.keyId, hash };
+    });
+  }
 
   /**
-   * Group commit: one transaction takes the chain lock, reads the head, and inserts every entry chained
-   * to it. `produce` runs under the lock, so what it reads cannot change before its entries are written.
+   * For appends that depend on what the trail holds (recovery completing unanswered requests): under the
+   * advisory lock, so two instances recovering together see each other's entries, and retried like any
+   * append if a writer that predates the insert lock took the seq first. `produce` runs under the lock, in
+   * the transaction.
    */
-  function appendUnderLock(produce: (tx: Tx) => Promise<EntryContent[]>): Promise<StoredEntry[]> {
-    return prisma.$transaction(
-      async (tx) => {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK}::bigint)`;
-        const contents = await produce(tx);
-        if (contents.length === 0) return [];
-        const [head] = await tx.$queryRaw<{ seq: bigint; hash: Uint8Array }[]>`SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1`;
-        let seq = head ? BigInt(head.seq) : 0n;
-        let previous: Buffer | null = head ? Buffer.from(head.hash) : null;
-        const stored = contents.map((content) => {
-          seq += 1n;
-          const hash = keys.chainHash(previous, hashedContent(seq, keys.keyId, content));
-          previous = hash;
-          return { ...content, seq, keyId: keys.keyId, hash };
-        });
-        await tx.$executeRaw`INSERT INTO audit_entry (${COLUMNS}) VALUES ${Prisma.join(stored.map(rowValues))}`;
+  async function appendUnderLock(produce: (tx: Tx) => Promise<EntryContent[]>): Promise<StoredEntry[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const stored = await prisma.$transaction(
+          async (tx) => {
+            await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK}::bigint)`;
+            const contents = await produce(tx);
+            if (contents.length === 0) return [];
+            const entries = chain(await readHead(tx), contents);
+            await insert(tx, entries);
+            return entries;
+          },
+          // Under READ COMMITTED (set per connection, src/db/client.ts) each statement sees what was committed
+          // before it, so the head read after the lock is current.
+          { maxWait: writeTimeoutMs, timeout: writeTimeoutMs },
+        );
+        head = undefined;
         return stored;
-      },
-      // The advisory lock serialises appends only under READ COMMITTED: a snapshot taken before the lock
-      // (REPEATABLE READ, if the database defaults to it) would not see the head another instance just wrote.
-      // The connection sets READ COMMITTED as its default (src/db/client.ts) rather than each transaction
-      // with SET TRANSACTION, which was one of six round trips per commit.
-      { maxWait: writeTimeoutMs, timeout: writeTimeoutMs },
-    );
+      } catch (err) {
+        if (isSeqTaken(err) && attempt < MAX_ATTEMPTS) continue;
+        throw err;
+      }
+    }
   }
 
   const select = async (where: Prisma.Sql, tail: Prisma.Sql = Prisma.empty, client: Tx = prisma) =>
@@ -170,6 +237,26 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
   };
 }
 
+async function insert(client: Tx, entries: StoredEntry[]): Promise<void> {
+  await client.$executeRaw`INSERT INTO audit_entry (${COLUMNS}) VALUES ${Prisma.join(entries.map(rowValues))}`;
+}
+
+async function readHead(client: Tx): Promise<Head | undefined> {
+  const [row] = await client.$queryRaw<{ seq: bigint; hash: Uint8Array }[]>`SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1`;
+  return row ? { seq: BigInt(row.seq), hash: Buffer.from(row.hash) } : undefined;
+}
+
+/** Another writer committed the seq this insert chained to (a unique violation on the primary key). */
+function isSeqTaken(err: unknown): boolean {
+  return /23505|unique constraint/i.test(`${(err as Error)?.message ?? ''} ${JSON.stringify((err as { meta?: unknown })?.meta ?? '')}`);
+}
+
+function settlesWithin(work: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  return Promise.race([work.then(() => true), late]).finally(() => clearTimeout(timer));
+}
+
 /** The database is away or too slow, as opposed to refusing one entry. */
 function isUnavailable(err: unknown): boolean {
   return /timed? ?out|timeout|connect|ECONN|terminat|Transaction API error/i.test((err as Error)?.message ?? '');
@@ -177,10 +264,10 @@ function isUnavailable(err: unknown): boolean {
 
 function rowValues(e: StoredEntry): Prisma.Sql {
   const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
-  return Prisma.sql`(${e.seq}, ${e.at}::timestamptz, ${e.kind}, ${e.eventId}::uuid, ${e.requestId}, ${e.actorSub}, ${e.actorName}, ${e.actorEmail},
+  return Prisma.sql`(${e.seq}::bigint, ${e.at}::timestamptz, ${e.kind}, ${e.eventId}::uuid, ${e.requestId}, ${e.actorSub}, ${e.actorName}, ${e.actorEmail},
     ${e.actorRoles}::text[], ${e.actorJti}, ${e.actorIssuer}, ${e.clientIp}, ${e.userAgent}, ${e.operation}, ${e.method}, ${e.path},
     ${e.applicationId}, ${e.webhookId}, ${e.apikeyFingerprint}, ${json(e.requestBody)}::jsonb, ${json(e.details)}::jsonb, ${e.decision},
-    ${e.reason}, ${e.outcome}, ${e.upstreamStatus}::int, ${e.errorCode}, ${e.latencyMs}::float8, ${e.fingerprints}::text[], ${e.keyId}, ${e.hash})`;
+    ${e.reason}, ${e.outcome}, ${e.upstreamStatus}::int, ${e.errorCode}, ${e.latencyMs}::float8, ${e.fingerprints}::text[], ${e.keyId}, ${e.hash}::bytea)`;
 }
 
 type Row = Record<string, unknown>;
