@@ -70,7 +70,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(docsRoutes());
 
   const { limiters } = deps;
-  app.use('/v1', limiters.unauthenticated, authenticate(deps.verifier));
+  app.use('/v1', limiters.unauthenticated.gate, authenticate(deps.verifier), limiters.unauthenticated.countFailure);
   app.get('/v1/me', limiters.perPrincipal, me(deps.policy));
   app.get('/v1/policy/explain', limiters.perPrincipal, explainPolicy(deps.policy));
   app.use('/v1/audit', limiters.perPrincipal);

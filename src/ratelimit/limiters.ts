@@ -1,15 +1,16 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ipKeyGenerator, MemoryStore, rateLimit, type Options, type Store } from 'express-rate-limit';
+import { MemoryStore, rateLimit, type Options, type Store } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load';
 import { GatewayError } from '../http/errors';
 import { budgetOf, type Policy } from '../policy/policy';
 import type { SharedCounters } from './redis';
+import { createFailedAuthLimiter, type FailedAuthLimiter } from './failed-auth';
 
 export interface Limiters {
-  /** Before authentication: requests without a valid token, per client address. */
-  unauthenticated: RequestHandler;
+  /** Around authentication: requests without a valid token, per client address. */
+  unauthenticated: FailedAuthLimiter;
   /** After the operation is known: the caller's own read or write budget, keyed by `sub`. */
   perPrincipal: RequestHandler;
   /** Just before forwarding: the shared DeveloperKey's budget, across everyone and every instance. */
@@ -29,8 +30,10 @@ export function createLimiters(config: Config, policy: () => Policy, logger: Log
   const isWrite = (res: Response) => Boolean(res.locals.operation?.mutates);
   const passesWhenStoreFails = (res: Response) => rl.onStoreFailure === 'open' || (rl.onStoreFailure === 'open-reads' && !isWrite(res));
 
+  const storeFor = (counter: Counter): Store =>
+    redis ? new RedisStore({ sendCommand: (...args: string[]) => redis.sendCommand(...args) as never, prefix: `${rl.redisPrefix}rl:${counter}:` }) : new MemoryStore();
   const limiter = (counter: Counter, options: Partial<Options>): RequestHandler => {
-    const store = redis ? new RedisStore({ sendCommand: (...args: string[]) => redis.sendCommand(...args) as never, prefix: `${rl.redisPrefix}rl:${counter}:` }) : new MemoryStore();
+    const store = storeFor(counter);
     const middleware = rateLimit({
       windowMs: counter === 'upstream' ? 1000 : rl.windowS * 1000,
       standardHeaders: 'draft-8',
@@ -61,14 +64,13 @@ export function createLimiters(config: Config, policy: () => Policy, logger: Log
   const reads = limiter('reads', { limit: budget('reads', rl.reads), keyGenerator: bySub });
   const writes = limiter('writes', { limit: budget('writes', rl.writes), keyGenerator: bySub });
   return {
-    unauthenticated: limiter('unauthenticated', {
+    // Its budget is not advertised on every response; a limited client still gets Retry-After.
+    unauthenticated: createFailedAuthLimiter({
+      store: storeFor('unauthenticated'),
       limit: rl.unauthenticated,
-      // Its budget is not advertised on every response; a limited client still gets Retry-After.
-      standardHeaders: false,
-      keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown', 56),
-      // Only refusals for want of a valid token count: a client with a good token is not slowed here.
-      skipSuccessfulRequests: true,
-      requestWasSuccessful: (_req, res) => res.statusCode !== 401,
+      windowMs: rl.windowS * 1000,
+      passesWhenStoreFails: rl.onStoreFailure !== 'closed',
+      logger,
     }),
     perPrincipal: (req, res, next) => (isWrite(res) ? writes(req, res, next) : reads(req, res, next)),
     upstream: rl.upstreamPerSecond > 0 ? limiter('upstream', { limit: rl.upstreamPerSecond, keyGenerator: () => 'developer-key' }) : (_req, _res, next) => next(),
@@ -82,11 +84,9 @@ class StoreUnavailable extends Error {
 /** Marks the store's own failures, so they are told apart from everything else a limiter can throw. */
 function failingLoudly(store: Store): Store {
   const increment = store.increment.bind(store);
-  const decrement = store.decrement.bind(store);
   store.increment = (key) =>
     Promise.resolve(increment(key)).catch((err: unknown) => {
       throw new StoreUnavailable((err as Error)?.message ?? 'rate limit store failed');
     });
-  store.decrement = (key) => Promise.resolve(decrement(key)).catch(() => undefined);
   return store;
 }

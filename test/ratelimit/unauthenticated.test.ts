@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { startHarness, type Harness } from '../helpers/harness';
 import { tokenFor } from '../helpers/tokens';
 
@@ -45,5 +46,42 @@ describe('when the gateway trusts a proxy on loopback', () => {
     expect((await get(h, bad, '2001:db8:aa:bbff::2')).status).toBe(401);
     expect((await get(h, bad, '2001:db8:aa:bb12::3')).status).toBe(429);
     expect((await get(h, bad, '2001:db8:aa:cc00::1')).status).toBe(401);
+  });
+});
+
+describe('when clients with good tokens hang up before their answer', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ env: { RATE_LIMIT_UNAUTHENTICATED: '2' } });
+  });
+  afterAll(async () => h.close());
+
+  /** Sends a valid request and closes the connection once the upstream has it, before the gateway answers. */
+  const hangUp = () =>
+    new Promise<void>((resolve, reject) => {
+      const seen = h.simulator.requests.length;
+      const req = httpRequest(`${h.gatewayUrl}/v1/applications`, { headers: { authorization: `Bearer ${tokenFor('viewer')}` } });
+      req.on('error', () => resolve());
+      req.on('response', () => reject(new Error('answered before the hang-up')));
+      req.end();
+      const poll = setInterval(() => {
+        if (h.simulator.requests.length > seen) {
+          clearInterval(poll);
+          req.destroy();
+        }
+      }, 5);
+    });
+
+  test('they are not counted as failed authentications: the address keeps its whole budget', async () => {
+    h.simulator.setFault({ kind: 'delay', ms: 300 });
+    try {
+      for (let i = 0; i < 5; i++) await hangUp();
+    } finally {
+      h.simulator.setFault(null);
+    }
+    expect((await get(h, `Bearer ${tokenFor('viewer')}`)).status).toBe(200);
+    expect((await get(h, bad)).status).toBe(401);
+    expect((await get(h, bad)).status).toBe(401);
+    expect((await get(h, bad)).status).toBe(429);
   });
 });
