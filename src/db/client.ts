@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client';
-import { openEmbedded } from './embedded';
 
 export type DatabaseKind = 'postgres' | 'embedded';
 
@@ -29,7 +28,8 @@ export interface DatabaseOptions {
 
 /** Real Postgres when a URL is given; otherwise the embedded Postgres (PGlite) in DATA_DIR. Same schema, same code above. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url, options) : openEmbedded(join(options.dataDir, 'pglite'));
+  // The embedded Postgres is loaded only when it is used.
+  return options.url ? openPostgres(options.url, options) : (await import('./embedded')).openEmbedded(join(options.dataDir, 'pglite'));
 }
 
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {

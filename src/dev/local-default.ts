@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load';
-import { createSimulator, type Simulator } from '../simulator/server';
+import type { Simulator } from '../simulator/server';
 
 export interface LocalDefault {
   config: Config;
@@ -18,7 +18,7 @@ export interface LocalDefault {
 export async function startLocalDefault(config: Config): Promise<LocalDefault> {
   if (config.env === 'production') throw new Error('the local default never runs in production');
   const developerKey = `sim-${randomBytes(18).toString('base64url')}`;
-  const simulator = createSimulator({ developerKey, seed: true });
+  const simulator = (await import('../simulator/server')).createSimulator({ developerKey, seed: true });
   const baseUrl = await simulator.listen(0, '127.0.0.1');
   const hasJwtKey = Boolean(config.jwt.secret || config.jwt.publicKey || config.jwt.jwksUrl);
   return {
