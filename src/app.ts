@@ -1,6 +1,5 @@
 import cors from 'cors';
 import express, { type Express } from 'express';
-import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { authenticate } from './auth/authenticate';
 import type { TokenVerifier } from './auth/verifier';
@@ -9,6 +8,8 @@ import { errorHandler, notFound } from './http/error-handler';
 import { jsonBody } from './http/json-body';
 import { requestLogger } from './http/logger';
 import { requestId } from './http/request-id';
+import { securityHeaders } from './http/security-headers';
+import { unlessUnder } from './http/unless-under';
 import { authorize, authorizeInput } from './pipeline/authorize';
 import { forwardToUpstream } from './pipeline/forward';
 import { resolveOperation } from './pipeline/resolve-operation';
@@ -56,7 +57,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(requestId());
   app.use(requestLogger(deps.logger));
   if (deps.metrics) app.use(observeRequests(deps.metrics));
-  app.use(helmet());
+  app.use(securityHeaders());
   app.use(
     cors({
       origin: config.corsOrigins,
@@ -65,9 +66,10 @@ export function buildApp(deps: AppDeps): Express {
       maxAge: 600,
     }),
   );
-  app.use(healthRoutes(deps.readiness ?? [], deps.lifecycle ?? { draining: false }, deps.logger));
-  app.use(consoleRoutes());
-  app.use(docsRoutes());
+  // The public routes (health, console, reference) are skipped without a look at their routes by API requests.
+  app.use(unlessUnder('/v1/', healthRoutes(deps.readiness ?? [], deps.lifecycle ?? { draining: false }, deps.logger)));
+  app.use(unlessUnder('/v1/', consoleRoutes()));
+  app.use(unlessUnder('/v1/', docsRoutes()));
 
   const { limiters } = deps;
   app.use('/v1', limiters.unauthenticated.gate, authenticate(deps.verifier), limiters.unauthenticated.countFailure);
