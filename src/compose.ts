@@ -40,7 +40,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
   const metrics = createMetrics();
   const verifier = createTokenVerifier(config.jwt);
 
-  const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize, connectTimeoutMs: config.audit.writeTimeoutMs });
+  const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize, connectTimeoutMs: config.audit.writeTimeoutMs, lockTimeoutMs: config.audit.writeTimeoutMs });
   const applied = await applyMigrations(database);
   if (applied.length > 0) logger.info({ migrations: applied, database: database.kind }, 'database migrations applied');
   const keys = createAuditKeys(hmacKey);

@@ -2,6 +2,7 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import type { EntryContent, StoredEntry } from './entry';
 import { hashedContent } from './entry';
 import { storable } from './text';
+import { AuditTimeout } from './bounded';
 import type { AuditKeys } from './keys';
 import { findEventOf, findEvents, type AuditEvent, type EventFilter, type Order } from './query';
 
@@ -120,9 +121,10 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
     if (!appended) {
       // Another writer appended first, or the head this instance knew is gone (a restored or emptied table).
       // Under the lock, which every insert takes (migration audit_append_serialised), the head read is the
-      // one these entries will follow.
-      if (gen === generation) head = undefined;
-      return appendUnderLock(async () => contents);
+      // one these entries will follow. Not if the flush loop has given up on them: their callers have too.
+      if (gen !== generation) throw new AuditTimeout('the audit write was given up before it could be retried');
+      head = undefined;
+      return appendUnderLock(async () => contents, gen);
     }
     if (gen === generation) head = stored.at(-1);
     return stored;
@@ -155,7 +157,7 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
    * append if a writer that predates the insert lock took the seq first. `produce` runs under the lock, in
    * the transaction.
    */
-  async function appendUnderLock(produce: (tx: Tx) => Promise<EntryContent[]>): Promise<StoredEntry[]> {
+  async function appendUnderLock(produce: (tx: Tx) => Promise<EntryContent[]>, gen?: number): Promise<StoredEntry[]> {
     for (let attempt = 1; ; attempt++) {
       try {
         const stored = await prisma.$transaction(
@@ -171,7 +173,8 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
           // before it, so the head read after the lock is current.
           { maxWait: writeTimeoutMs, timeout: writeTimeoutMs },
         );
-        head = undefined;
+        // The flush loop's own appends leave the head they wrote for the next group; recovery's leave none.
+        if (stored.length > 0) head = gen !== undefined && gen === generation ? stored.at(-1) : undefined;
         return stored;
       } catch (err) {
         if (isSeqTaken(err) && attempt < MAX_ATTEMPTS) continue;
@@ -246,9 +249,11 @@ async function readHead(client: Tx): Promise<Head | undefined> {
   return row ? { seq: BigInt(row.seq), hash: Buffer.from(row.hash) } : undefined;
 }
 
-/** Another writer committed the seq this insert chained to (a unique violation on the primary key). */
+/** Another writer committed the seq this insert chained to: a unique violation on the primary key. */
 function isSeqTaken(err: unknown): boolean {
-  return /23505|unique constraint/i.test(`${(err as Error)?.message ?? ''} ${JSON.stringify((err as { meta?: unknown })?.meta ?? '')}`);
+  const e = err as { code?: string; meta?: { driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } } };
+  const cause = e?.meta?.driverAdapterError?.cause;
+  return e?.code === 'P2002' || cause?.kind === 'UniqueConstraintViolation' || cause?.originalCode === '23505';
 }
 
 function settlesWithin(work: Promise<void>, ms: number): Promise<boolean> {

@@ -24,6 +24,12 @@ export interface DatabaseOptions {
   poolSize: number;
   /** Longest wait for a pooled connection before a query fails (a hung or exhausted database must not hang requests). */
   connectTimeoutMs: number;
+  /**
+   * Longest wait for a lock before a statement fails (Postgres `lock_timeout`; defaults to connectTimeoutMs). An
+   * audit append queued behind a lock must fail while its caller still waits for it, not commit after the caller
+   * was told it failed.
+   */
+  lockTimeoutMs?: number;
 }
 
 /** Real Postgres when a URL is given; otherwise the embedded Postgres (PGlite) in DATA_DIR. Same schema, same code above. */
@@ -41,16 +47,17 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     application_name: 'kloudless-gateway',
-    // Audit appends rely on READ COMMITTED (src/audit/store.ts). Set for the session at connect time, it
-    // overrides a database or role default and costs no round trip per transaction.
-    options: '-c default_transaction_isolation=read\\ committed',
+    // Audit appends rely on READ COMMITTED (src/audit/store.ts) and on lock waits being bounded. Set for the
+    // session at connect time, they override a database or role default and cost no round trip per transaction.
+    options: `-c default_transaction_isolation=read\\ committed -c lock_timeout=${Math.round(options.lockTimeoutMs ?? options.connectTimeoutMs)}`,
   };
   const prisma = new PrismaClient({ adapter: new PrismaPg(poolConfig) });
-  // A pooler that drops startup options (PgBouncer's ignore_startup_parameters) must not quietly lose it.
-  const [session] = await prisma.$queryRaw<{ isolation: string }[]>`SELECT current_setting('transaction_isolation') AS isolation`;
-  if (session?.isolation !== 'read committed') {
+  // A pooler that drops startup options (PgBouncer's ignore_startup_parameters) must not quietly lose them.
+  const [session] = await prisma.$queryRaw<{ isolation: string; lock_timeout: string }[]>`
+    SELECT current_setting('transaction_isolation') AS isolation, current_setting('lock_timeout') AS lock_timeout`;
+  if (session?.isolation !== 'read committed' || session.lock_timeout === '0') {
     await prisma.$disconnect();
-    throw new Error(`the audit store needs READ COMMITTED sessions, and this database gives ${session?.isolation}`);
+    throw new Error(`the audit store needs READ COMMITTED sessions with a lock_timeout, and this database gives ${session?.isolation}, lock_timeout ${session?.lock_timeout}`);
   }
   return {
     kind: 'postgres',
