@@ -40,7 +40,8 @@ const MAX_REDIRECTS = 3;
 export function createUpstream(options: UpstreamOptions): Upstream {
   const base = new URL(options.baseUrl);
   const basePath = base.pathname.replace(/\/+$/, '');
-  const pool = new Pool(base.origin, { connections: options.connections, keepAliveTimeout: 4_000, pipelining: 1 });
+  // No per-request header and body timers of undici's own: the one deadline in forward() bounds the whole exchange.
+  const pool = new Pool(base.origin, { connections: options.connections, keepAliveTimeout: 4_000, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
 
   async function send(method: string, path: string, body: string | undefined, requestId: string, signal: AbortSignal) {
     const headers: Record<string, string> = {
@@ -88,7 +89,12 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   return {
     async forward(request) {
       const started = performance.now();
-      const signal = AbortSignal.timeout(options.timeoutMs);
+      // One deadline for the whole exchange. Not AbortSignal.timeout: its timer stays alive until it fires, so
+      // every request would leave one behind for UPSTREAM_TIMEOUT_MS, to be promoted and collected by V8's
+      // full collections (tens of thousands of them under load, and the pauses that come with them).
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(new DOMException('The upstream deadline passed.', 'TimeoutError')), options.timeoutMs);
+      const signal = deadline.signal;
       let status: number | undefined;
       try {
         const response = await exchange(request, signal);
@@ -102,6 +108,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         return { status, headers: pickHeaders(response.headers), body, latencyMs: performance.now() - started };
       } catch (err) {
         throw mapUpstreamFailure(err, signal.aborted, status);
+      } finally {
+        clearTimeout(timer);
       }
     },
     close: () => pool.close(),
