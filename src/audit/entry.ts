@@ -68,17 +68,27 @@ export function canonicalJson(value: unknown): string {
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      .sort(([a], [b]) => byCodeUnit(a, b));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
 }
 
-/** The bytes an entry's hash covers: its sequence number, the key id and every content field. */
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** The hashed object's keys in canonical order, with each key's JSON: worked out once, not sorted per entry. */
+const HASHED_KEYS = (['seq', 'keyId', ...CONTENT_FIELDS] as string[]).sort(byCodeUnit).map((name) => ({ name, json: `${JSON.stringify(name)}:` }));
+
+/**
+ * The bytes an entry's hash covers: its sequence number, the key id and every content field, as
+ * `canonicalJson({seq, keyId, ...fields})` writes them (a test holds the two to the same bytes).
+ */
 export function hashedContent(seq: bigint, keyId: string, content: EntryContent): string {
-  const fields: Record<string, unknown> = { seq: seq.toString(), keyId };
-  for (const name of CONTENT_FIELDS) fields[name] = content[name];
-  return canonicalJson(fields);
+  const parts: string[] = [];
+  for (const { name, json } of HASHED_KEYS) {
+    const value = name === 'seq' ? seq.toString() : name === 'keyId' ? keyId : content[name as keyof EntryContent];
+    if (value !== undefined) parts.push(json + canonicalJson(value));
+  }
+  return `{${parts.join(',')}}`;
 }
 
 const clockOrigin = { epochUs: BigInt(Date.now()) * 1000n, hr: process.hrtime.bigint() };

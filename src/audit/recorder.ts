@@ -124,13 +124,14 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
 
     async recordOutcome(intent, res, { response, error }) {
       const content = base(res.req, res, 'response', intent.eventId);
+      const created = createdTarget(res, response, keys);
       const gatewayError = error instanceof GatewayError ? error : undefined;
       const outcome: Outcome = response ? (response.status < 400 ? 'success' : 'upstream_error') : ((gatewayError?.code as Outcome | undefined) ?? 'outcome_unknown');
       await appendQuietly(
         {
           ...content,
-          ...createdTarget(res, response, keys),
-          fingerprints: [...content.fingerprints, ...createdFingerprints(res, response, keys)],
+          ...created,
+          fingerprints: created.apikeyFingerprint ? [...content.fingerprints, created.apikeyFingerprint] : content.fingerprints,
           outcome: outcome in OUTCOME_SET ? outcome : 'outcome_unknown',
           upstreamStatus: response?.status ?? upstreamStatusOf(gatewayError),
           errorCode: gatewayError?.code ?? null,
@@ -178,11 +179,6 @@ function createdTarget(res: Response, response: UpstreamResponse | undefined, ke
   if (id === 'webhooks.create' && typeof body.id === 'string') return { webhookId: body.id };
   if (id === 'apikeys.create' && typeof body.key === 'string') return { apikeyFingerprint: keys.fingerprint(body.key) };
   return {};
-}
-
-function createdFingerprints(res: Response, response: UpstreamResponse | undefined, keys: AuditKeys): string[] {
-  const target = createdTarget(res, response, keys);
-  return target.apikeyFingerprint ? [target.apikeyFingerprint] : [];
 }
 
 export function systemEntry(action: string): EntryContent {

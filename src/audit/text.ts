@@ -4,7 +4,7 @@
  * before an entry is hashed: lone surrogates become U+FFFD, NUL becomes U+FFFD.
  */
 export function storable<T>(value: T, depth = 0): T {
-  if (typeof value === 'string') return value.toWellFormed().replace(/\u0000/g, '\uFFFD') as T;
+  if (typeof value === 'string') return value.isWellFormed() && !value.includes('\u0000') ? value : (value.toWellFormed().replace(/\u0000/g, '\uFFFD') as T);
   if (depth > 32 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => storable(v, depth + 1)) as T;
   const out: Record<string, unknown> = {};
