@@ -3,7 +3,7 @@
  * (fresh Postgres database), and alternates saturated runs of one request shape between the bare proxy and the
  * gateway, printing rps, p99 and CPU per request of each. About a minute; not the report (`npm run bench` is).
  *
- *   npx tsx bench/hot.ts [reads|mutations] [rounds=3] [seconds=8] [--profile] [--redis]
+ *   npx tsx bench/hot.ts [reads|mutations] [rounds=3] [seconds=8] [--profile] [--redis] [--rate=200]
  *   HOT_NODE_ARGS="--max-old-space-size=96" npx tsx bench/hot.ts reads      (node flags for the gateway)
  */
 import { randomBytes } from 'node:crypto';
@@ -22,6 +22,8 @@ const ROUNDS = Number(args[1] ?? 3);
 const SECONDS = Number(args[2] ?? 8);
 const PROFILE = process.argv.includes('--profile');
 const REDIS = process.argv.includes('--redis');
+/** Paced at this many requests per second instead of saturated (for tail latency at a moderate rate). */
+const RATE = Number(process.argv.find((a) => a.startsWith('--rate='))?.slice('--rate='.length) ?? 0) || undefined;
 const SERVER_DB = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL || process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const KEY = `dk-hot-${randomBytes(8).toString('hex')}`;
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
         const cpu = cpuMsOf(t.pid);
-        const r = await runLoad({ label: t.name, url: t.url, headers, requests: requests(t), connections: 10, durationS: SECONDS });
+        const r = await runLoad({ label: t.name, url: t.url, headers, requests: requests(t), connections: 10, durationS: SECONDS, rate: RATE });
         const perReq = (cpuMsOf(t.pid) - cpu) / Math.max(1, r.ok + r.failed);
         const entry = totals.get(t.name) ?? { rps: [], cpu: [] };
         entry.rps.push(r.rps);
