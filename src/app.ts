@@ -9,7 +9,8 @@ import { jsonBody } from './http/json-body';
 import { requestLogger } from './http/logger';
 import { requestId } from './http/request-id';
 import { securityHeaders } from './http/security-headers';
-import { unlessUnder } from './http/unless-under';
+import { chain } from './http/chain';
+import { onlyUnder, unlessUnder } from './http/mount-guards';
 import { authorize, authorizeInput } from './pipeline/authorize';
 import { forwardToUpstream } from './pipeline/forward';
 import { resolveOperation } from './pipeline/resolve-operation';
@@ -72,22 +73,24 @@ export function buildApp(deps: AppDeps): Express {
   app.use(unlessUnder('/v1/', docsRoutes()));
 
   const { limiters } = deps;
-  app.use('/v1', limiters.unauthenticated.gate, authenticate(deps.verifier), limiters.unauthenticated.countFailure);
+  app.use('/v1', chain(limiters.unauthenticated.gate, authenticate(deps.verifier)), limiters.unauthenticated.countFailure);
   app.get('/v1/me', limiters.perPrincipal, me(deps.policy));
   app.get('/v1/policy/explain', limiters.perPrincipal, explainPolicy(deps.policy));
   app.use('/v1/audit', limiters.perPrincipal);
-  app.use(auditRoutes(deps.audit, deps.policy, config.bodyLimitBytes));
+  app.use(onlyUnder('/v1/audit', auditRoutes(deps.audit, deps.policy, config.bodyLimitBytes)));
   app.use(
     '/v1',
-    resolveOperation(),
-    limiters.perPrincipal,
-    authorize(deps.policy),
-    jsonBody(config.bodyLimitBytes),
-    validate(),
-    authorizeInput(deps.policy),
-    limiters.upstream,
-    recordMutationIntent(deps.audit.recorder),
-    forwardToUpstream(deps.upstream, deps.audit.recorder, deps.policy),
+    chain(
+      resolveOperation(),
+      limiters.perPrincipal,
+      authorize(deps.policy),
+      jsonBody(config.bodyLimitBytes),
+      validate(),
+      authorizeInput(deps.policy),
+      limiters.upstream,
+      recordMutationIntent(deps.audit.recorder),
+      forwardToUpstream(deps.upstream, deps.audit.recorder, deps.policy),
+    ),
   );
 
   app.use(notFound());
