@@ -173,7 +173,8 @@ const OUTCOME_SET: Record<string, true> = { success: true, upstream_error: true,
 /** For creates, the id the upstream returned is the target; an API key only as its fingerprint. */
 function createdTarget(res: Response, response: UpstreamResponse | undefined, keys: AuditKeys): Partial<EntryContent> {
   const id = res.locals.operation?.id;
-  const body = response && response.status < 300 ? parseJson(response.body) : undefined;
+  if (id !== 'applications.create' && id !== 'webhooks.create' && id !== 'apikeys.create') return {};
+  const body = response && response.status < 300 && response.body.length > 0 ? parseJson(response.body) : undefined;
   if (!body) return {};
   if (id === 'applications.create' && typeof body.id === 'string') return { applicationId: body.id };
   if (id === 'webhooks.create' && typeof body.id === 'string') return { webhookId: body.id };
