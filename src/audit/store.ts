@@ -135,8 +135,7 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
     const chainsTo = from
       ? Prisma.sql`EXISTS (SELECT 1 FROM audit_entry WHERE seq = ${from.seq}::bigint AND hash = ${from.hash}::bytea)`
       : Prisma.sql`NOT EXISTS (SELECT 1 FROM audit_entry)`;
-    const inserted = await prisma.$executeRaw`
-      INSERT INTO audit_entry (${COLUMNS}) SELECT * FROM (VALUES ${Prisma.join(entries.map(rowValues))}) AS v WHERE ${chainsTo}`;
+    const inserted = await prisma.$executeRaw`INSERT INTO audit_entry (${COLUMNS}) ${selectRows(entries)} WHERE ${chainsTo}`;
     return inserted === entries.length;
   }
 
@@ -241,7 +240,7 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
 }
 
 async function insert(client: Tx, entries: StoredEntry[]): Promise<void> {
-  await client.$executeRaw`INSERT INTO audit_entry (${COLUMNS}) VALUES ${Prisma.join(entries.map(rowValues))}`;
+  await client.$executeRaw`INSERT INTO audit_entry (${COLUMNS}) ${selectRows(entries)}`;
 }
 
 async function readHead(client: Tx): Promise<Head | undefined> {
@@ -267,12 +266,28 @@ function isUnavailable(err: unknown): boolean {
   return /timed? ?out|timeout|connect|ECONN|terminat|Transaction API error/i.test((err as Error)?.message ?? '');
 }
 
-function rowValues(e: StoredEntry): Prisma.Sql {
-  const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
-  return Prisma.sql`(${e.seq}::bigint, ${e.at}::timestamptz, ${e.kind}, ${e.eventId}::uuid, ${e.requestId}, ${e.actorSub}, ${e.actorName}, ${e.actorEmail},
-    ${e.actorRoles}::text[], ${e.actorJti}, ${e.actorIssuer}, ${e.clientIp}, ${e.userAgent}, ${e.operation}, ${e.method}, ${e.path},
-    ${e.applicationId}, ${e.webhookId}, ${e.apikeyFingerprint}, ${json(e.requestBody)}::jsonb, ${json(e.details)}::jsonb, ${e.decision},
-    ${e.reason}, ${e.outcome}, ${e.upstreamStatus}::int, ${e.errorCode}, ${e.latencyMs}::float8, ${e.fingerprints}::text[], ${e.keyId}, ${e.hash}::bytea)`;
+/** The columns of a row as the batch's JSON carries them, typed as the table types them. */
+const JSON_ROW_TYPE = Prisma.raw(
+  'seq bigint, at timestamptz, kind text, event_id uuid, request_id text, actor_sub text, actor_name text, actor_email text, actor_roles text[], actor_jti text, actor_issuer text, client_ip text, user_agent text, operation text, method text, path text, application_id text, webhook_id text, apikey_fingerprint text, request_body jsonb, details jsonb, decision text, reason text, outcome text, upstream_status integer, error_code text, latency_ms double precision, fingerprints text[], key_id text, hash text',
+);
+const SELECT_JSON_ROW = Prisma.raw(
+  'r.seq, r.at, r.kind, r.event_id, r.request_id, r.actor_sub, r.actor_name, r.actor_email, r.actor_roles, r.actor_jti, r.actor_issuer, r.client_ip, r.user_agent, r.operation, r.method, r.path, r.application_id, r.webhook_id, r.apikey_fingerprint, r.request_body, r.details, r.decision, r.reason, r.outcome, r.upstream_status, r.error_code, r.latency_ms, r.fingerprints, r.key_id, decode(r.hash, \'hex\')',
+);
+
+/**
+ * The entries as rows of one JSON parameter, which Postgres types with jsonb_to_recordset: one parameter per
+ * group commit instead of thirty per entry, each of which Prisma and pg serialised on its own.
+ */
+function selectRows(entries: StoredEntry[]): Prisma.Sql {
+  const rows = entries.map((e) => ({
+    seq: e.seq.toString(), at: e.at, kind: e.kind, event_id: e.eventId, request_id: e.requestId, actor_sub: e.actorSub, actor_name: e.actorName,
+    actor_email: e.actorEmail, actor_roles: e.actorRoles, actor_jti: e.actorJti, actor_issuer: e.actorIssuer, client_ip: e.clientIp,
+    user_agent: e.userAgent, operation: e.operation, method: e.method, path: e.path, application_id: e.applicationId, webhook_id: e.webhookId,
+    apikey_fingerprint: e.apikeyFingerprint, request_body: e.requestBody ?? null, details: e.details ?? null, decision: e.decision, reason: e.reason,
+    outcome: e.outcome, upstream_status: e.upstreamStatus, error_code: e.errorCode, latency_ms: e.latencyMs, fingerprints: e.fingerprints,
+    key_id: e.keyId, hash: e.hash.toString('hex'),
+  }));
+  return Prisma.sql`SELECT ${SELECT_JSON_ROW} FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(${JSON_ROW_TYPE})`;
 }
 
 type Row = Record<string, unknown>;
