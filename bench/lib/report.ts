@@ -74,10 +74,10 @@ export function targets(r: BenchResults): Target[] {
   const d = derive(r);
   const growth = d.soakLastThirdMb / d.soakFirstThirdMb - 1;
   return [
-    { what: 'gateway read throughput ≥ 0.7× the bare proxy', measured: `${d.readVsBare.toFixed(2)}×`, met: d.readVsBare >= 0.7 },
+    { what: 'gateway read throughput ≥ 0.7× the bare proxy', measured: `${down2(d.readVsBare)}×`, met: d.readVsBare >= 0.7 },
     { what: `added latency at ${r.setup.rate} rps, p50 ≤ 1 ms`, measured: `${ms(d.addedP50)} ms`, met: d.addedP50 <= 1 },
     { what: `added latency at ${r.setup.rate} rps, p99 ≤ 3 ms`, measured: `${ms(d.addedP99)} ms`, met: d.addedP99 <= 3 },
-    { what: 'audited mutations ≥ 0.5× the gateway’s read throughput', measured: `${d.mutationsVsReads.toFixed(2)}×`, met: d.mutationsVsReads >= 0.5 },
+    { what: 'audited mutations ≥ 0.5× the gateway’s read throughput', measured: `${down2(d.mutationsVsReads)}×`, met: d.mutationsVsReads >= 0.5 },
     { what: `audited mutations, added p99 ≤ 10 ms (at ${r.setup.rate} rps)`, measured: `${ms(d.mutationAddedP99)} ms`, met: d.mutationAddedP99 <= 10 },
     { what: 'RSS under load ≤ 150 MB', measured: `${d.soakMaxMb.toFixed(0)} MB (max over the soak)`, met: d.soakMaxMb <= 150 },
     { what: 'no RSS growth over the soak (last third ≤ first third + 10%)', measured: `${d.soakFirstThirdMb.toFixed(0)} → ${d.soakLastThirdMb.toFixed(0)} MB (${pct(growth)})`, met: growth <= 0.1 },
@@ -86,6 +86,8 @@ export function targets(r: BenchResults): Target[] {
 }
 
 const ms = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(2);
+/** A ratio to two places, rounded down: 0.4999× is shown as 0.49×, never as a 0.50× that missed a 0.5 target. */
+const down2 = (x: number) => (Math.floor(x * 100) / 100).toFixed(2);
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(0)}%`;
 const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
 
@@ -168,7 +170,7 @@ function markdown(r: BenchResults): string {
     row('gateway', r.readsSaturated.gateway),
     row('gateway, Redis-backed limits', r.readsRedis),
     '',
-    `Gateway / bare proxy: **${d.readVsBare.toFixed(2)}×**; gateway / direct: ${d.readVsDirect.toFixed(2)}×; bare / direct: ${d.bareVsDirect.toFixed(2)}×. With Redis-backed limits: ${d.redisVsBare.toFixed(2)}× the bare proxy, ${d.redisVsMemory.toFixed(2)}× the gateway with in-memory counters.`,
+    `Gateway / bare proxy: **${down2(d.readVsBare)}×**; gateway / direct: ${d.readVsDirect.toFixed(2)}×; bare / direct: ${d.bareVsDirect.toFixed(2)}×. With Redis-backed limits: ${d.redisVsBare.toFixed(2)}× the bare proxy, ${d.redisVsMemory.toFixed(2)}× the gateway with in-memory counters.`,
     '',
     `## Added latency at a fixed ${r.setup.rate} rps`,
     '',
@@ -189,7 +191,7 @@ function markdown(r: BenchResults): string {
     row(`${r.setup.rate} rps, direct`, r.mutationsPaced.direct),
     row(`${r.setup.rate} rps, gateway`, r.mutationsPaced.gateway),
     '',
-    `Gateway mutations / gateway reads: **${d.mutationsVsReads.toFixed(2)}×**. Added at ${r.setup.rate} rps: p50 ${ms(d.mutationAddedP50)} ms, p99 **${ms(d.mutationAddedP99)} ms** (two audit entries committed per mutation, one before forwarding and one after).`,
+    `Gateway mutations / gateway reads: **${down2(d.mutationsVsReads)}×**. Added at ${r.setup.rate} rps: p50 ${ms(d.mutationAddedP50)} ms, p99 **${ms(d.mutationAddedP99)} ms** (two audit entries committed per mutation, one before forwarding and one after).`,
     '',
     '| run | mutations sent | request entries | response entries | decision entries | incomplete | not sent by the run | |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
@@ -267,11 +269,11 @@ function beforeAfter(r: BenchResults, file: string): string[] {
     '| --- | ---: | ---: |',
     line('gateway reads at saturation, rps', n0(b.readsSaturated.gateway.rps), n0(r.readsSaturated.gateway.rps)),
     line('gateway CPU per read, ms', b.readsSaturated.gateway.cpuMsPerRequest.toFixed(3), r.readsSaturated.gateway.cpuMsPerRequest.toFixed(3)),
-    line('gateway / bare proxy, reads', `${db.readVsBare.toFixed(2)}×`, `${dn.readVsBare.toFixed(2)}×`),
+    line('gateway / bare proxy, reads', `${down2(db.readVsBare)}×`, `${down2(dn.readVsBare)}×`),
     line(`added p50 / p99 at ${r.setup.rate} rps, ms`, `${ms(db.addedP50)} / ${ms(db.addedP99)}`, `${ms(dn.addedP50)} / ${ms(dn.addedP99)}`),
     line('gateway mutations at saturation, rps', n0(b.mutationsSaturated.gateway.rps), n0(r.mutationsSaturated.gateway.rps)),
     line('gateway CPU per mutation, ms', b.mutationsSaturated.gateway.cpuMsPerRequest.toFixed(3), r.mutationsSaturated.gateway.cpuMsPerRequest.toFixed(3)),
-    line('mutations / reads', `${db.mutationsVsReads.toFixed(2)}×`, `${dn.mutationsVsReads.toFixed(2)}×`),
+    line('mutations / reads', `${down2(db.mutationsVsReads)}×`, `${down2(dn.mutationsVsReads)}×`),
     line(`mutation added p99 at ${r.setup.rate} rps, ms`, ms(db.mutationAddedP99), ms(dn.mutationAddedP99)),
     line('Redis-limited reads, rps', n0(b.readsRedis.rps), n0(r.readsRedis.rps)),
     line('gateway CPU per read with Redis limits, ms', b.readsRedis.cpuMsPerRequest.toFixed(3), r.readsRedis.cpuMsPerRequest.toFixed(3)),
@@ -299,10 +301,10 @@ function readmeSection(r: BenchResults): string[] {
     '',
     '| | gateway | vs the floor |',
     '| --- | --- | --- |',
-    `| reads at saturation | ${n0(g.rps)} rps, ${g.cpuMsPerRequest.toFixed(2)} ms CPU each | ${d.readVsBare.toFixed(2)}× the bare proxy |`,
+    `| reads at saturation | ${n0(g.rps)} rps, ${g.cpuMsPerRequest.toFixed(2)} ms CPU each | ${down2(d.readVsBare)}× the bare proxy |`,
     `| latency added at ${r.setup.rate} rps | p50 ${ms(d.addedP50)} ms, p99 ${ms(d.addedP99)} ms | |`,
-    `| audited mutations at saturation | ${n0(r.mutationsSaturated.gateway.rps)} rps, ${r.mutationsSaturated.gateway.cpuMsPerRequest.toFixed(2)} ms CPU each | ${d.mutationsVsReads.toFixed(2)}× the gateway's reads |`,
-    `| latency added to a mutation at ${r.setup.rate} rps | p99 ${ms(d.mutationAddedP99)} ms | two audit commits |`,
+    `| audited mutations at saturation | ${n0(r.mutationsSaturated.gateway.rps)} rps, ${r.mutationsSaturated.gateway.cpuMsPerRequest.toFixed(2)} ms CPU each | ${down2(d.mutationsVsReads)}× the gateway's reads |`,
+    `| latency added to a mutation at ${r.setup.rate} rps | p99 ${ms(d.mutationAddedP99)} ms | two audit commits; the tail is garbage collection |`,
     `| reads with Redis-backed limits | ${n0(r.readsRedis.rps)} rps | ${d.redisVsMemory.toFixed(2)}× in-memory counters |`,
     `| memory (RSS) | ${r.memory.idleMb.toFixed(0)} MB idle, ${d.soakMaxMb.toFixed(0)} MB max under load | ${d.soakLastThirdMb <= d.soakFirstThirdMb * 1.1 ? 'no growth' : 'growing'} over a ${r.setup.soakS} s soak: ${d.soakFirstThirdMb.toFixed(0)} → ${d.soakLastThirdMb.toFixed(0)} MB |`,
     '',
