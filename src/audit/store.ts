@@ -69,9 +69,10 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
   let flushing = false;
   /**
    * The chain head as this instance last committed or read it: a hint, not a lock. Integrity rests on the
-   * primary key: an entry is inserted as seq = head + 1 chained to the head's hash, and if another instance
-   * (or a late commit of this one) took that seq first, the insert fails as a whole and is retried on the
-   * head read afresh. So the common case is one INSERT per group commit, one round trip.
+   * primary key: an entry is inserted as seq = head + 1 chained to the head's hash, only while that head is
+   * still in the table; if another instance (or a late commit of this one) took that seq first, the insert
+   * writes nothing and the group is appended again under the chain lock, on the head read afresh. So the
+   * common case is one INSERT per group commit, one round trip.
    */
   let head: Head | undefined;
   /** Bumped whenever the flush loop stops waiting for a commit: a commit from before may no longer set the hint. */
