@@ -4,6 +4,7 @@
  * before an entry is hashed: lone surrogates become U+FFFD, NUL becomes U+FFFD.
  */
 export function storable<T>(value: T, depth = 0): T {
+  if (depth === 0 && !hasUnstorableText(value)) return value; // the usual case: nothing to copy
   if (typeof value === 'string') return value.isWellFormed() && !value.includes('\u0000') ? value : (value.toWellFormed().replace(/\u0000/g, '\uFFFD') as T);
   if (depth > 32 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => storable(v, depth + 1)) as T;
@@ -16,6 +17,9 @@ export function storable<T>(value: T, depth = 0): T {
 export function hasUnstorableText(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return value.includes('\u0000') || !value.isWellFormed();
   if (depth > 32 || value === null || typeof value !== 'object') return false;
-  const items = Array.isArray(value) ? value : Object.entries(value as Record<string, unknown>).flat();
-  return items.some((v) => hasUnstorableText(v, depth + 1));
+  if (Array.isArray(value)) return value.some((v) => hasUnstorableText(v, depth + 1));
+  for (const key of Object.keys(value)) {
+    if (hasUnstorableText(key) || hasUnstorableText((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { canonicalJson, CONTENT_FIELDS, hashedContent, type EntryContent } from '../../src/audit/entry';
-import { storable } from '../../src/audit/text';
+import { hasUnstorableText, storable } from '../../src/audit/text';
 import { systemEntry } from '../../src/audit/recorder';
 
 /**
@@ -23,6 +23,14 @@ const plainStorable = (value: unknown, depth = 0): unknown => {
   if (depth > 32 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => plainStorable(v, depth + 1));
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [plainStorable(k), plainStorable(v, depth + 1)]));
+};
+
+/** The definition: any string, key or value, up to depth 32, holding NUL or a lone surrogate. */
+const plainHasUnstorable = (value: unknown, depth = 0): boolean => {
+  if (typeof value === 'string') return value.includes('\u0000') || !value.isWellFormed();
+  if (depth > 32 || value === null || typeof value !== 'object') return false;
+  const items = Array.isArray(value) ? value : Object.entries(value).flat();
+  return items.some((v) => plainHasUnstorable(v, depth + 1));
 };
 
 const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('', '\u0000', '\uD800', 'a\uDC00b', '"quoted"', 'zürich', '😀'));
@@ -78,8 +86,9 @@ describe('the bytes an audit entry hash covers', () => {
 
   test('come from storable values equal to the plain definition, for any value', () => {
     fc.assert(
-      fc.property(fc.oneof(text, json, entry), (value) => {
+      fc.property(fc.oneof(text, json, entry, fc.dictionary(text, text)), (value) => {
         expect(storable(value)).toEqual(plainStorable(value));
+        expect(hasUnstorableText(value)).toBe(plainHasUnstorable(value));
       }),
       { seed: SEED, numRuns: 2_000 },
     );
