@@ -95,7 +95,7 @@ export const SETTINGS = {
     secret: true,
   },
   AUDIT_WRITE_TIMEOUT_MS: {
-    doc: 'Longest wait for an audit entry to commit; past it a mutation is refused (503 `audit_unavailable`) and not forwarded.',
+    doc: 'Longest wait for an audit entry to commit; past it a mutation is refused (503 `audit_unavailable`) and not forwarded. Also the database sessions\' `lock_timeout`.',
     example: '2000',
     schema: int(100, 60000, 2000),
   },
