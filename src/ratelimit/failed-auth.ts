@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import { ipKeyGenerator, type Store } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { GatewayError } from '../http/errors';
+import { budgetExhausted, countersUnavailable } from './refusals';
 
 export interface FailedAuthLimiter {
   /** Before authentication: an address that has used its budget of failures waits out the window, whatever it sends. */
@@ -30,15 +31,9 @@ const TOKEN_REFUSALS = new Set(['unauthenticated', 'invalid_token']);
 export function createFailedAuthLimiter({ store, limit, windowMs, passesWhenStoreFails, logger }: FailedAuthOptions): FailedAuthLimiter {
   store.init?.({ windowMs } as never);
   const keyOf = (req: Request) => ipKeyGenerator(req.ip ?? 'unknown', 56);
-  const exhausted = (resetTime: Date | undefined) => {
-    const retryAfter = Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + windowMs) - Date.now()) / 1000));
-    return new GatewayError('rate_limited', undefined, [{ reason: 'unauthenticated_budget_exhausted', retry_after_s: retryAfter }], { 'Retry-After': String(retryAfter) });
-  };
-  const storeFailed = (err: unknown, next: NextFunction, otherwise?: unknown) => {
-    if (passesWhenStoreFails) return next(otherwise);
-    logger.warn({ counter: 'unauthenticated', err: { message: (err as Error)?.message } }, 'rate limit counters unavailable: request refused');
-    next(new GatewayError('rate_limit_unavailable', undefined, [{ reason: 'rate_limit_store_unavailable' }], { 'Retry-After': '5' }));
-  };
+  const exhausted = (resetTime: Date | undefined) => budgetExhausted('unauthenticated', resetTime, windowMs);
+  const storeFailed = (err: unknown, next: NextFunction, otherwise?: unknown) =>
+    next(passesWhenStoreFails ? otherwise : countersUnavailable(logger, 'unauthenticated', err));
 
   return {
     gate: (req, _res, next) => {

@@ -3,10 +3,10 @@ import { MemoryStore, rateLimit, type Options, type Store } from 'express-rate-l
 import { RedisStore } from 'rate-limit-redis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load';
-import { GatewayError } from '../http/errors';
 import { budgetOf, type Policy } from '../policy/policy';
 import type { SharedCounters } from './redis';
 import { createFailedAuthLimiter, type FailedAuthLimiter } from './failed-auth';
+import { budgetExhausted, countersUnavailable } from './refusals';
 
 export interface Limiters {
   /** Around authentication: requests without a valid token, per client address. */
@@ -42,9 +42,7 @@ export function createLimiters(config: Config, policy: () => Policy, logger: Log
       store: failingLoudly(store),
       passOnStoreError: false,
       handler: (req) => {
-        const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
-        const retryAfter = Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + 1000) - Date.now()) / 1000));
-        throw new GatewayError('rate_limited', undefined, [{ reason: `${counter}_budget_exhausted`, retry_after_s: retryAfter }], { 'Retry-After': String(retryAfter) });
+        throw budgetExhausted(counter, (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime, 1000);
       },
       ...options,
     });
@@ -53,8 +51,7 @@ export function createLimiters(config: Config, policy: () => Policy, logger: Log
       middleware(req, res, (err?: unknown) => {
         if (!(err instanceof StoreUnavailable)) return next(err);
         if (passesWhenStoreFails(res)) return next();
-        logger.warn({ counter, err: { message: err.message } }, 'rate limit counters unavailable: request refused');
-        next(new GatewayError('rate_limit_unavailable', undefined, [{ reason: 'rate_limit_store_unavailable' }], { 'Retry-After': '5' }));
+        next(countersUnavailable(logger, counter, err));
       });
   };
   const bySub = (_req: Request, res: Response) => res.locals.principal?.sub ?? '';
