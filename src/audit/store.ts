@@ -2,7 +2,7 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import type { EntryContent, StoredEntry } from './entry';
 import { hashedContent } from './entry';
 import { storable } from './text';
-import { AuditTimeout } from './bounded';
+import { AuditTimeout, withTimeout } from './bounded';
 import type { AuditKeys } from './keys';
 import { findEventOf, findEvents, type AuditEvent, type EventFilter, type Order } from './query';
 
@@ -256,11 +256,8 @@ function isSeqTaken(err: unknown): boolean {
   return e?.code === 'P2002' || cause?.kind === 'UniqueConstraintViolation' || cause?.originalCode === '23505';
 }
 
-function settlesWithin(work: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  return Promise.race([work.then(() => true), late]).finally(() => clearTimeout(timer));
-}
+/** Whether `work` (which never rejects) settles within `ms`. */
+const settlesWithin = (work: Promise<void>, ms: number): Promise<boolean> => withTimeout(work, ms).then(() => true, () => false);
 
 /** The database is away or too slow, as opposed to refusing one entry. */
 function isUnavailable(err: unknown): boolean {
