@@ -15,6 +15,7 @@ const noAudit: AuditRecorder = {
   recordOutcome: async () => undefined,
   recordRefusal: async () => undefined,
   recordAccess: async () => undefined,
+  recordOwnershipChange: async () => undefined,
   recordSystem: async () => undefined as never,
 };
 

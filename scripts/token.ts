@@ -1,5 +1,5 @@
 /**
- * `npm run token -- --sub alice --roles editor --ttl 1h [--name "Alice"] [--email a@example.com]`: mints a staff
+ * `npm run token -- --sub alice --roles editor --teams demo --ttl 1h [--name "Alice"] [--email a@example.com]`: mints a staff
  * token for the local default (or a development JWT_SECRET). Refuses production settings: real tokens come
  * from the identity provider.
  */
@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { mintToken } from '../src/auth/mint';
 import { ConfigError, loadConfig } from '../src/config/load';
 import { localSecret } from '../src/dev/local-default';
+import { TEAM_PATTERN } from '../src/ownership/teams';
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -17,7 +18,7 @@ function fail(message: string): never {
 
 function main(): void {
   const { values } = parseArgs({
-    options: { sub: { type: 'string' }, roles: { type: 'string' }, ttl: { type: 'string', default: '1h' }, name: { type: 'string' }, email: { type: 'string' } },
+    options: { sub: { type: 'string' }, roles: { type: 'string' }, teams: { type: 'string' }, ttl: { type: 'string', default: '1h' }, name: { type: 'string' }, email: { type: 'string' } },
   });
   if (process.env.NODE_ENV === 'production') fail('refusing to mint tokens with production settings (NODE_ENV=production): use your identity provider');
   let config;
@@ -30,6 +31,8 @@ function main(): void {
   if (config.upstream.developerKey && !config.jwt.secret) fail('refusing: a real DeveloperKey is configured without a development JWT_SECRET');
   if (config.jwt.publicKey || config.jwt.jwksUrl) fail('the gateway verifies tokens with a public key or JWKS here; only the identity provider can sign them');
   if (!values.sub) fail('--sub is required (e.g. --sub alice)');
+  const badTeam = (values.teams ?? '').split(',').map((t) => t.trim()).filter(Boolean).find((t) => !TEAM_PATTERN.test(t));
+  if (badTeam !== undefined) fail(`--teams: "${badTeam}" is not a team name (1-64 letters, digits, "_", ".", ":" or "-")`);
   const ttl = /^(\d+)([smhd])$/.exec(values.ttl ?? '');
   if (!ttl) fail('--ttl must look like 30m, 1h or 2d');
   const ttlS = Number(ttl[1]) * (UNITS[ttl[2] as string] ?? 1);
@@ -38,6 +41,7 @@ function main(): void {
   const token = mintToken(secret, {
     sub: values.sub,
     roles: (values.roles ?? '').split(',').map((r) => r.trim()).filter(Boolean),
+    ...(values.teams !== undefined ? { teams: values.teams.split(',').map((t) => t.trim()).filter(Boolean) } : {}),
     ttlS,
     name: values.name,
     email: values.email,

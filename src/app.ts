@@ -24,9 +24,14 @@ import { docsRoutes } from './openapi/routes';
 import type { Upstream } from './upstream/client';
 import { recordMutationIntent, recordRefusedMutation } from './pipeline/audit';
 import { auditRoutes, type AuditDeps } from './routes/audit';
+import { ownershipRoutes } from './routes/ownership';
 import type { Limiters } from './ratelimit/limiters';
 import type { Metrics } from './metrics/metrics';
 import { observeRequests } from './metrics/observe';
+import type { OwnershipStore } from './ownership/store';
+import type { ApplicationDirectory } from './ownership/directory';
+import { authorizeTarget } from './pipeline/authorize-target';
+import { serveTeamList } from './pipeline/team-list';
 
 export interface AppDeps {
   config: Config;
@@ -37,6 +42,7 @@ export interface AppDeps {
   upstream: Upstream;
   audit: AuditDeps;
   limiters: Limiters;
+  ownership: { store: OwnershipStore; directory: ApplicationDirectory };
   metrics?: Metrics;
   readiness?: ReadinessCheck[];
   lifecycle?: Lifecycle;
@@ -45,8 +51,9 @@ export interface AppDeps {
 /**
  * The whole gateway, not listening. Each request goes, in this order:
  * request id → log → (failed-auth limit) → authenticate → resolve operation → per-person limit → authorize
- * → read body → validate → upstream budget → audit (intent) → forward → audit (outcome) → respond;
- * a refused mutation is audited on the way out.
+ * → authorize target (team ownership) → read body → validate → upstream budget → audit (intent) → forward
+ * (or, for a team's list, the team's applications) → audit (outcome) → respond; a refused mutation, and any
+ * request refused for its target, is audited on the way out.
  */
 export function buildApp(deps: AppDeps): Express {
   const { config } = deps;
@@ -62,7 +69,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(
     cors({
       origin: config.corsOrigins,
-      allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Team'],
       exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
       maxAge: 600,
     }),
@@ -78,18 +85,24 @@ export function buildApp(deps: AppDeps): Express {
   app.get('/v1/policy/explain', limiters.perPrincipal, explainPolicy(deps.policy));
   app.use('/v1/audit', limiters.perPrincipal);
   app.use(onlyUnder('/v1/audit', auditRoutes(deps.audit, deps.policy, config.bodyLimitBytes)));
+  app.use('/v1/ownership', limiters.perPrincipal);
+  app.use(
+    onlyUnder('/v1/ownership', ownershipRoutes({ ...deps.ownership, recorder: deps.audit.recorder, upstream: deps.upstream }, deps.policy)),
+  );
   app.use(
     '/v1',
     chain(
       resolveOperation(),
       limiters.perPrincipal,
       authorize(deps.policy),
+      authorizeTarget(deps.ownership.store),
       jsonBody(config.bodyLimitBytes),
       validate(),
       authorizeInput(deps.policy),
       limiters.upstream,
       recordMutationIntent(deps.audit.recorder),
-      forwardToUpstream(deps.upstream, deps.audit.recorder, deps.policy),
+      serveTeamList(deps.ownership.store, deps.ownership.directory),
+      forwardToUpstream(deps.upstream, deps.audit.recorder, deps.policy, () => deps.ownership.directory.invalidate()),
     ),
   );
 

@@ -14,6 +14,8 @@ import { loadPolicy } from './policy/policy';
 import { createUpstream } from './upstream/client';
 import { upstreamReachable } from './upstream/reachability';
 import { createLimiters } from './ratelimit/limiters';
+import { createOwnershipStore } from './ownership/store';
+import { createApplicationDirectory } from './ownership/directory';
 
 export interface Gateway {
   deps: AppDeps;
@@ -72,6 +74,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     metrics,
     audit: { store, keys, recorder },
     limiters: createLimiters(config, policy, logger, redis),
+    ownership: { store: createOwnershipStore(database.prisma), directory: createApplicationDirectory({ upstream, maxAgeMs: config.ownershipListMaxAgeMs }) },
     readiness: [
       upstreamReachable(config.upstream.baseUrl),
       { name: 'audit_store', critical: false, check: () => store.ping() },

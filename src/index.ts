@@ -2,7 +2,7 @@ import { buildApp } from './app';
 import { mintToken } from './auth/mint';
 import { composeGateway } from './compose';
 import { ConfigError, loadConfig, type Config } from './config/load';
-import { startLocalDefault, withLocalAuditKey } from './dev/local-default';
+import { ownDemoApplications, startLocalDefault, withLocalAuditKey } from './dev/local-default';
 import { createLogger } from './http/logger';
 import { startWebServer } from './server';
 import { startMetricsServer } from './metrics/server';
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
 
   const gateway = await composeGateway(config, logger);
   const { deps } = gateway;
+  if (local) await ownDemoApplications(deps, local.simulator);
   const running = await startWebServer(buildApp(deps), config);
   const metricsServer = await startMetricsServer(gateway.metrics.registry, config.metrics.host, config.metrics.port);
   if (local && config.jwt.secret) printLocalBanner(running.url, config.jwt.secret);
@@ -65,7 +66,8 @@ function printLocalBanner(url: string, secret: string): void {
       '    Try:',
       `    curl -H "Authorization: Bearer ${token}" ${url}/v1/applications`,
       '',
-      '    Other roles:    npm run token -- --sub alice --roles editor --ttl 1h',
+      '    Other roles:    npm run token -- --sub alice --roles editor --teams demo --ttl 1h',
+      '                    (the example applications belong to team "demo"; the admin token reaches every team)',
       `    Audit console:  ${url}/console/  (sign in with an admin or auditor token)`,
       `    API reference:  ${url}/docs`,
       '',

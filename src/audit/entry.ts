@@ -47,6 +47,8 @@ export interface EntryContent {
   errorCode: string | null;
   latencyMs: number | null;
   fingerprints: string[];
+  /** The team owning the application the entry is about, at the time; null when none (issue 12). */
+  team: string | null;
 }
 
 export interface StoredEntry extends EntryContent {
@@ -59,7 +61,14 @@ export const CONTENT_FIELDS: readonly (keyof EntryContent)[] = [
   'at', 'kind', 'eventId', 'requestId', 'actorSub', 'actorName', 'actorEmail', 'actorRoles', 'actorJti', 'actorIssuer',
   'clientIp', 'userAgent', 'operation', 'method', 'path', 'applicationId', 'webhookId', 'apikeyFingerprint',
   'requestBody', 'details', 'decision', 'reason', 'outcome', 'upstreamStatus', 'errorCode', 'latencyMs', 'fingerprints',
+  'team',
 ];
+
+/**
+ * Fields added after entries were first written: hashed only when set, so an entry written before a field
+ * existed (read back with it null) still hashes to what it was written with.
+ */
+export const LATER_FIELDS: ReadonlySet<keyof EntryContent> = new Set<keyof EntryContent>(['team']);
 
 /** Deterministic JSON: object keys sorted, undefined as null. jsonb reorders keys, so the hash must not depend on order. */
 export function canonicalJson(value: unknown): string {
@@ -76,17 +85,19 @@ export function canonicalJson(value: unknown): string {
 
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** The hashed object's keys in canonical order, with each key's JSON: worked out once, not sorted per entry. */
-const HASHED_KEYS = (['seq', 'keyId', ...CONTENT_FIELDS] as string[]).sort(byCodeUnit).map((name) => ({ name, json: `${JSON.stringify(name)}:` }));
+const HASHED_KEYS = (['seq', 'keyId', ...CONTENT_FIELDS] as string[])
+  .sort(byCodeUnit)
+  .map((name) => ({ name, json: `${JSON.stringify(name)}:`, later: LATER_FIELDS.has(name as keyof EntryContent) }));
 
 /**
- * The bytes an entry's hash covers: its sequence number, the key id and every content field, as
- * `canonicalJson({seq, keyId, ...fields})` writes them (a test holds the two to the same bytes).
+ * The bytes an entry's hash covers: its sequence number, the key id and every content field (a later field
+ * only when set), as `canonicalJson({seq, keyId, ...fields})` writes them (a test holds the two to the same bytes).
  */
 export function hashedContent(seq: bigint, keyId: string, content: EntryContent): string {
   const parts: string[] = [];
-  for (const { name, json } of HASHED_KEYS) {
+  for (const { name, json, later } of HASHED_KEYS) {
     const value = name === 'seq' ? seq.toString() : name === 'keyId' ? keyId : content[name as keyof EntryContent];
-    if (value !== undefined) parts.push(json + canonicalJson(value));
+    if (value !== undefined && !(later && value === null)) parts.push(json + canonicalJson(value));
   }
   return `{${parts.join(',')}}`;
 }

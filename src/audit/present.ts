@@ -24,6 +24,7 @@ export function presentEntry(e: StoredEntry) {
     latency_ms: e.latencyMs,
     details: e.details,
     fingerprints: e.fingerprints,
+    team: e.team,
     key_id: e.keyId,
     hash: e.hash.toString('hex'),
   };
@@ -50,6 +51,7 @@ export function presentEvent(e: AuditEvent) {
     upstream_status: e.upstreamStatus,
     error_code: e.errorCode,
     latency_ms: e.latencyMs,
+    team: e.team,
     entry_sequences: e.entrySequences.map(String),
   };
 }

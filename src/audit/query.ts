@@ -13,6 +13,10 @@ export interface EventFilter {
   until?: string;
   keyFingerprint?: string;
   kind?: 'mutation' | 'decision' | 'access' | 'system';
+  /** The owning team recorded with the event. */
+  team?: string;
+  /** A team-scoped reader sees only events about applications its teams owned at the time. */
+  teamsIn?: readonly string[];
 }
 
 export type Order = 'asc' | 'desc';
@@ -40,6 +44,7 @@ export interface AuditEvent {
   upstreamStatus: number | null;
   errorCode: string | null;
   latencyMs: number | null;
+  team: string | null;
   entrySequences: bigint[];
 }
 
@@ -52,11 +57,12 @@ const EVENTS = Prisma.sql`
          COALESCE(r.application_id, h.application_id) AS application_id, COALESCE(r.webhook_id, h.webhook_id) AS webhook_id,
          COALESCE(r.apikey_fingerprint, h.apikey_fingerprint) AS apikey_fingerprint, h.decision, h.reason,
          COALESCE(r.outcome, h.outcome, CASE WHEN h.kind = 'request' THEN 'pending' END) AS outcome,
-         r.upstream_status, COALESCE(r.error_code, h.error_code) AS error_code, r.latency_ms, r.seq AS response_seq, r.at_text AS completed_at
+         r.upstream_status, COALESCE(r.error_code, h.error_code) AS error_code, r.latency_ms, r.seq AS response_seq, r.at_text AS completed_at,
+         COALESCE(r.team, h.team) AS team
   FROM audit_entry h
   LEFT JOIN LATERAL (
     SELECT s.seq, ${AT('s')} AS at_text, s.application_id, s.webhook_id, s.apikey_fingerprint, s.outcome, s.upstream_status,
-           s.error_code, s.latency_ms, s.fingerprints
+           s.error_code, s.latency_ms, s.fingerprints, s.team
     FROM audit_entry s WHERE s.event_id = h.event_id AND s.kind = 'response' ORDER BY s.seq LIMIT 1
   ) r ON true`;
 
@@ -76,6 +82,9 @@ function conditions(f: EventFilter): Prisma.Sql[] {
     where.push(Prisma.sql`(h.fingerprints @> ARRAY[${f.keyFingerprint}]::text[] OR r.fingerprints @> ARRAY[${f.keyFingerprint}]::text[])`);
   }
   if (f.kind) where.push(Prisma.sql`h.kind = ${f.kind === 'mutation' ? 'request' : f.kind}`);
+  // The opening entry's team: the owner when the call was made (a transfer's response names the new owner).
+  if (f.team) where.push(Prisma.sql`h.team = ${f.team}`);
+  if (f.teamsIn) where.push(f.teamsIn.length > 0 ? Prisma.sql`h.team IN (${Prisma.join([...f.teamsIn])})` : Prisma.sql`false`);
   return where;
 }
 
@@ -119,6 +128,7 @@ function toEvent(r: Row): AuditEvent {
     upstreamStatus: num(r.upstream_status),
     errorCode: text(r.error_code),
     latencyMs: num(r.latency_ms),
+    team: text(r.team),
     entrySequences: r.response_seq === null || r.response_seq === undefined ? [sequence] : [sequence, BigInt(r.response_seq as bigint)],
   };
 }

@@ -10,6 +10,13 @@ import { describe, isTimeout, withTimeout } from './bounded';
 import { redactForAudit } from './redact';
 import type { AuditStore } from './store';
 
+export interface OwnershipChange {
+  applicationId: string;
+  from: string | null;
+  to: string;
+  via: 'assign' | 'import' | 'local_default';
+}
+
 export interface Intent {
   eventId: string;
   entry: StoredEntry;
@@ -22,9 +29,16 @@ export interface AuditRecorder {
   /** Appends the response entry; a failure is logged (the request entry still proves the attempt). */
   recordOutcome(intent: Intent, res: Response, result: { response?: UpstreamResponse; error?: unknown }): Promise<void>;
   /** One `decision` entry for a mutation refused before forwarding (denied, invalid, rate limited). */
-  recordRefusal(req: Request, res: Response, error: GatewayError): Promise<void>;
+  recordRefusal(req: Request, res: Response, error: GatewayError, operation?: string): Promise<void>;
   /** Reading the trail is itself recorded: who, what, with which filters; refused attempts too. */
   recordAccess(req: Request, res: Response, action: string, details: Record<string, unknown>, refused?: GatewayError): Promise<void>;
+  /**
+   * An ownership change: a request entry (the owner before), then a response entry whose commit applies the change
+   * (migration *_application_owner_projection). Throws 503 audit_unavailable if either is not committed: then the
+   * change was not made, unless its response entry commits after the caller stopped waiting (the trail says so).
+   * Without a request (the local default's seeding), the system is the actor.
+   */
+  recordOwnershipChange(context: { req: Request; res: Response } | undefined, change: OwnershipChange): Promise<void>;
   /** Events of the gateway itself (recovery, rotation). */
   recordSystem(action: string, details: Record<string, unknown>): Promise<StoredEntry>;
 }
@@ -34,6 +48,7 @@ const REFUSAL_OUTCOMES: Partial<Record<string, Outcome>> = {
   rate_limited: 'rate_limited',
   rate_limit_unavailable: 'not_forwarded',
   audit_unavailable: 'not_forwarded',
+  ownership_unavailable: 'not_forwarded',
 };
 
 /** Where the recorder reports how long commits take and which fail (the metrics, in the gateway). */
@@ -87,6 +102,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
       errorCode: null,
       latencyMs: null,
       fingerprints: apikey ? [keys.fingerprint(apikey)] : [],
+      team: res.locals.team ?? null,
     };
   }
 
@@ -142,13 +158,14 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
       );
     },
 
-    async recordRefusal(req, res, error) {
+    async recordRefusal(req, res, error, operation) {
       const content = withBody(base(req, res, 'decision', randomUUID()), req.body);
       await appendQuietly(
         {
           ...content,
+          ...(operation ? { operation } : {}),
           decision: error.code === 'forbidden' ? 'denied' : content.decision,
-          outcome: REFUSAL_OUTCOMES[error.code] ?? 'invalid',
+          outcome: REFUSAL_OUTCOMES[error.code] ?? (content.decision === 'denied' ? 'denied' : 'invalid'),
           errorCode: error.code,
           details: error.details.length > 0 ? { errors: error.details.slice(0, 20) } : null,
         },
@@ -160,6 +177,33 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
       const content = base(req, res, 'access', randomUUID());
       const outcome = refused ? { decision: 'denied' as const, outcome: REFUSAL_OUTCOMES[refused.code] ?? 'invalid', errorCode: refused.code } : { decision: 'allowed' as const, outcome: 'success' as const };
       await appendQuietly({ ...content, operation: action, details, ...outcome }, 'access');
+    },
+
+    async recordOwnershipChange(context, change) {
+      const eventId = randomUUID();
+      const opening = context ? base(context.req, context.res, 'request', eventId) : { ...systemEntry('ownership.assign'), kind: 'request' as const, eventId };
+      const request: EntryContent = {
+        ...opening,
+        operation: 'ownership.assign',
+        applicationId: change.applicationId,
+        team: change.from,
+        details: { from: change.from, to: change.to, via: change.via },
+      };
+      const refused = (stage: string) => (err: unknown) => {
+        logger.error({ err: describe(err), event_id: eventId, application_id: change.applicationId }, `audit ${stage} entry of an ownership change not committed: change refused`);
+        return new GatewayError('audit_unavailable', undefined, [{ reason: isTimeout(err) ? 'audit_write_timeout' : 'audit_write_failed' }], { 'Retry-After': '5' });
+      };
+      const started = performance.now();
+      await append(request).bounded.catch((err: unknown) => Promise.reject(refused('request')(err)));
+      const response: EntryContent = {
+        ...request,
+        kind: 'response',
+        at: nowMicros(),
+        team: change.to,
+        outcome: 'success',
+        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+      };
+      await append(response).bounded.catch((err: unknown) => Promise.reject(refused('response')(err)));
     },
 
     recordSystem(action, details) {
@@ -187,7 +231,7 @@ export function systemEntry(action: string): EntryContent {
     at: nowMicros(), kind: 'system', eventId: randomUUID(), requestId: 'system', actorSub: null, actorName: null, actorEmail: null,
     actorRoles: [], actorJti: null, actorIssuer: null, clientIp: null, userAgent: null, operation: action, method: null, path: null,
     applicationId: null, webhookId: null, apikeyFingerprint: null, requestBody: null, details: null, decision: null, reason: null,
-    outcome: null, upstreamStatus: null, errorCode: null, latencyMs: null, fingerprints: [],
+    outcome: null, upstreamStatus: null, errorCode: null, latencyMs: null, fingerprints: [], team: null,
   };
 }
 

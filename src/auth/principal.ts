@@ -4,6 +4,8 @@ export interface Principal {
   name?: string;
   email?: string;
   roles: string[];
+  /** The teams the caller belongs to (JWT_TEAMS_CLAIM): what a `team`-scoped role may reach. */
+  teams: string[];
   jti?: string;
   issuer?: string;
 }
@@ -20,13 +22,14 @@ export function rolesFromClaims(claims: Record<string, unknown>, claimPath: stri
   return [...new Set(raw.filter((r): r is string => typeof r === 'string' && ROLE_PATTERN.test(r)))];
 }
 
-export function principalFromClaims(claims: Record<string, unknown>, rolesClaim: string): Principal {
+export function principalFromClaims(claims: Record<string, unknown>, rolesClaim: string, teams: string[]): Principal {
   const text = (key: string) => (typeof claims[key] === 'string' && claims[key] !== '' ? (claims[key] as string) : undefined);
   return {
     sub: claims.sub as string,
     name: text('name') ?? text('preferred_username'),
     email: text('email'),
     roles: rolesFromClaims(claims, rolesClaim),
+    teams,
     jti: text('jti'),
     issuer: text('iss'),
   };

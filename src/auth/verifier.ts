@@ -4,6 +4,7 @@ import type { Config } from '../config/load';
 import { GatewayError } from '../http/errors';
 import { createJwksResolver, type KeyResolver } from './jwks';
 import { jwksAlgorithms, loadStaticKey } from './keys';
+import { teamsFromClaims } from '../ownership/teams';
 import { principalFromClaims, type Principal } from './principal';
 
 export interface TokenVerifier {
@@ -24,7 +25,8 @@ export type TokenRejection =
   | 'wrong_issuer'
   | 'wrong_audience'
   | 'missing_sub'
-  | 'unsupported_critical_header';
+  | 'unsupported_critical_header'
+  | 'invalid_teams_claim';
 
 export function tokenRejected(reason: TokenRejection, message: string): GatewayError {
   return new GatewayError('invalid_token', message, [{ reason }], {
@@ -69,7 +71,9 @@ export function createTokenVerifier(jwtConfig: Config['jwt'], now: () => number 
         throw mapVerifyError(err as Error);
       }
       assertClaims(claims, jwtConfig, now());
-      return principalFromClaims(claims as Record<string, unknown>, jwtConfig.rolesClaim);
+      const teams = teamsFromClaims(claims as Record<string, unknown>, jwtConfig.teamsClaim);
+      if (!teams.ok) throw tokenRejected('invalid_teams_claim', `The token's teams cannot be read: ${teams.problem}.`);
+      return principalFromClaims(claims as Record<string, unknown>, jwtConfig.rolesClaim, teams.teams);
     },
   };
 }

@@ -28,10 +28,13 @@ export interface Config {
     clockToleranceS: number;
     maxLifetimeS?: number;
     rolesClaim: string;
+    teamsClaim: string;
   };
   policyFile?: string;
   corsOrigins: string[];
   bodyLimitBytes: number;
+  /** OWNERSHIP_LIST_MAX_AGE_MS. */
+  ownershipListMaxAgeMs: number;
   trustProxy: boolean | number | string[];
   logLevel: string;
   dataDir: string;
@@ -129,10 +132,12 @@ function toConfig(p: Parsed, problems: string[]): Config {
       clockToleranceS: p.JWT_CLOCK_TOLERANCE_S,
       maxLifetimeS: p.JWT_MAX_LIFETIME_S,
       rolesClaim: p.JWT_ROLES_CLAIM,
+      teamsClaim: p.JWT_TEAMS_CLAIM,
     },
     policyFile: p.POLICY_FILE,
     corsOrigins: p.CORS_ORIGINS,
     bodyLimitBytes: parseBytes(p.BODY_LIMIT),
+    ownershipListMaxAgeMs: p.OWNERSHIP_LIST_MAX_AGE_MS,
     trustProxy: parseTrustProxy(p.TRUST_PROXY, problems),
     logLevel: p.LOG_LEVEL,
     dataDir: p.DATA_DIR,

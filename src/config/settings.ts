@@ -67,6 +67,16 @@ export const SETTINGS = {
     schema: z.coerce.number().int().min(60).max(30 * 86400).optional(),
   },
   JWT_ROLES_CLAIM: { doc: 'Claim holding the roles: a string or an array; dotted paths such as `realm_access.roles`.', example: 'roles', schema: z.string().regex(/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/).default('roles') },
+  OWNERSHIP_LIST_MAX_AGE_MS: {
+    doc: 'How old the list of upstream applications that `team`-scoped application lists are cut from may be, in ms: an application created, renamed or deleted outside this gateway instance shows within this plus one walk of the upstream list. 0: walk on every list.',
+    example: '5000',
+    schema: int(0, 300_000, 5000),
+  },
+  JWT_TEAMS_CLAIM: {
+    doc: 'Claim holding the caller\'s teams (what `team`-scoped roles may reach): a string or an array of strings; dotted paths such as `groups.teams`. A malformed claim refuses the token.',
+    example: 'teams',
+    schema: z.string().regex(/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/).default('teams'),
+  },
   POLICY_FILE: { doc: 'Role → operation policy (JSON or YAML). Unset: the built-in default policy.', example: './policy.yaml', schema: optionalString },
   CORS_ORIGINS: { doc: 'Browser origins allowed to call the gateway (comma list). Empty: no CORS.', example: 'https://console.example.com', schema: list },
   BODY_LIMIT: { doc: 'Largest request body accepted (bytes, or with kb/mb).', example: '100kb', schema: z.string().regex(/^\d+(b|kb|mb)?$/i).default('100kb') },

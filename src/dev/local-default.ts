@@ -3,6 +3,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load';
 import type { Simulator } from '../simulator/server';
+import type { AppDeps } from '../app';
+
+/** The team the local default's example applications belong to: `npm run token -- --teams demo` reaches them. */
+export const DEMO_TEAM = 'demo';
 
 export interface LocalDefault {
   config: Config;
@@ -50,5 +54,13 @@ export function localSecret(dataDir: string, name: string): string {
     const secret = randomBytes(32).toString('base64url');
     writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
     return secret;
+  }
+}
+
+/** Gives the simulator's example applications to the demo team (once: ownership is kept in DATA_DIR), through the trail. */
+export async function ownDemoApplications(deps: AppDeps, simulator: Simulator): Promise<void> {
+  for (const app of simulator.store.listApplications()) {
+    if (await deps.ownership.store.ownerOf(app.id)) continue;
+    await deps.audit.recorder.recordOwnershipChange(undefined, { applicationId: app.id, from: null, to: DEMO_TEAM, via: 'local_default' });
   }
 }

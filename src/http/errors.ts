@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   forbidden: { status: 403, message: 'Your roles do not allow this operation.' },
   not_found: { status: 404, message: 'No such operation.' },
   method_not_allowed: { status: 405, message: 'This method is not allowed on this path.' },
+  conflict: { status: 409, message: 'The request conflicts with the current state.' },
   validation_failed: { status: 400, message: 'The request is not valid.' },
   invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
@@ -18,6 +19,7 @@ export const ERROR_CODES = {
   upstream_bad_response: { status: 502, message: 'The Management API sent a response the gateway will not pass on.' },
   upstream_timeout: { status: 504, message: 'The Management API did not answer in time.' },
   audit_unavailable: { status: 503, message: 'The audit trail cannot record this change right now, so it was not made.' },
+  ownership_unavailable: { status: 503, message: 'Application ownership cannot be checked right now, so the request was not forwarded.' },
   not_ready: { status: 503, message: 'The gateway is not ready to serve requests.' },
   internal_error: { status: 500, message: 'The gateway failed to handle the request.' },
 } as const satisfies Record<string, { status: number; message: string }>;

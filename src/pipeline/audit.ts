@@ -10,11 +10,15 @@ export function recordMutationIntent(recorder: AuditRecorder): RequestHandler {
   };
 }
 
-/** A mutation refused after authentication (denied, invalid, rate limited) leaves one `decision` entry. */
+/**
+ * A mutation refused after authentication (denied, invalid, rate limited) leaves one `decision` entry, and so
+ * does any request refused for its target (another team's application), reads included: probing is recorded.
+ */
 export function recordRefusedMutation(recorder: AuditRecorder): ErrorRequestHandler {
   return async (err, req, res, next) => {
     const error = toGatewayError(err);
-    const refusedBeforeForwarding = res.locals.operation?.mutates && res.locals.principal && !res.locals.intent;
+    const audited = res.locals.operation?.mutates || res.locals.targetRefused;
+    const refusedBeforeForwarding = audited && res.locals.principal && !res.locals.intent;
     if (refusedBeforeForwarding && error.code !== 'audit_unavailable' && error.code !== 'internal_error') {
       await recorder.recordRefusal(req, res, error);
     }

@@ -9,7 +9,7 @@ import { maskApiKeys } from './shape-secrets';
  * Sends the validated request upstream with the server-held key, appends the audit outcome of a
  * mutation, and relays the answer as it came (API key values masked for callers without `apikeys.reveal`).
  */
-export function forwardToUpstream(upstream: Upstream, recorder: AuditRecorder, policy: () => Policy): RequestHandler {
+export function forwardToUpstream(upstream: Upstream, recorder: AuditRecorder, policy: () => Policy, onApplicationsChanged: () => void = () => undefined): RequestHandler {
   return async (req, res) => {
     const { operation, params, input, requestId, intent, principal } = res.locals;
     if (!operation || !params || !input || !principal) throw new Error('forward runs after validate');
@@ -23,6 +23,7 @@ export function forwardToUpstream(upstream: Upstream, recorder: AuditRecorder, p
       throw error;
     }
     res.locals.upstream = { statusClass: `${Math.floor(response.status / 100)}xx`, seconds: (performance.now() - started) / 1000 };
+    if (operation.mutates && operation.id.startsWith('applications.')) onApplicationsChanged();
     if (intent) await recorder.recordOutcome(intent, res, { response });
     const reveal = !operation.returnsSecrets || decide(policy(), principal.roles, 'apikeys.reveal').allowed;
     const body = reveal || response.status >= 300 ? response.body : maskApiKeys(response.body);

@@ -4,11 +4,13 @@ import type { PolicyDocument } from './policy';
 export const DEFAULT_POLICY: PolicyDocument = {
   roles: {
     viewer: {
-      description: 'Reads applications and webhooks.',
+      description: "Reads its teams' applications and their webhooks.",
+      scope: 'team',
       allow: ['applications.list', 'applications.get', 'webhooks.list', 'webhooks.get'],
     },
     editor: {
-      description: 'Viewer, plus creating and updating applications and creating and deleting webhooks.',
+      description: "Viewer, plus creating applications (owned by its team), updating its teams' applications and creating and deleting their webhooks.",
+      scope: 'team',
       allow: [
         'applications.list',
         'applications.get',
@@ -21,12 +23,14 @@ export const DEFAULT_POLICY: PolicyDocument = {
       ],
     },
     admin: {
-      description: 'Every operation, including API keys (they are credentials, shown in full) and deleting applications; reads the audit trail.',
+      description: 'Every operation on every application, including API keys (they are credentials, shown in full), deleting applications and managing ownership; reads the audit trail.',
       allow: ['*'],
+      scope: 'any',
     },
     auditor: {
-      description: 'Reads and verifies the audit trail; no Management operation.',
+      description: 'Reads and verifies the whole audit trail; no Management operation.',
       allow: ['audit.read'],
+      scope: 'any',
     },
   },
 };

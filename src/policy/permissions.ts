@@ -4,8 +4,10 @@ import { OPERATION_IDS } from '../catalogue/operations';
 export const GATEWAY_PERMISSIONS = [
   /** See API key values in full in responses; without it they are masked to the last 4 characters. */
   'apikeys.reveal',
-  /** Read and verify the audit trail. */
+  /** Read and verify the audit trail (a `team`-scoped role: only events about its teams' applications). */
   'audit.read',
+  /** Read, assign, transfer and import application ownership; list applications without an owner. */
+  'ownership.manage',
 ] as const;
 
 export const PERMISSIONS: readonly string[] = [...OPERATION_IDS, ...GATEWAY_PERMISSIONS];

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError } from '../config/load';
 import { DEFAULT_POLICY } from './default-policy';
 import { expandPattern, PERMISSIONS } from './permissions';
+import type { DenialReason } from './reasons';
 
 const ROLE_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -13,6 +14,8 @@ const policySchema = z.strictObject({
     z.strictObject({
       description: z.string().optional(),
       allow: z.array(z.string().min(1)),
+      /** `team`: only applications owned by one of the caller's teams (the default); `any`: every application. */
+      scope: z.enum(['team', 'any']).optional(),
       /** Raises (or lowers) the per-person budgets for holders of this role; the most generous role wins. */
       rate_limit: z.strictObject({ reads: z.number().int().min(1).optional(), writes: z.number().int().min(1).optional() }).optional(),
     }),
@@ -21,16 +24,23 @@ const policySchema = z.strictObject({
 
 export type PolicyDocument = z.infer<typeof policySchema>;
 
+/** Which applications a grant reaches: those owned by the caller's teams, or all of them. */
+export type Scope = 'team' | 'any';
+/** A role that does not say is limited to its teams' applications: forgetting `scope` never widens access. */
+export const DEFAULT_SCOPE: Scope = 'team';
+
 export interface Policy {
   /** role → permissions it grants, wildcards expanded. */
   readonly grants: ReadonlyMap<string, ReadonlySet<string>>;
+  /** role → the scope of its grants. */
+  readonly scopes: ReadonlyMap<string, Scope>;
   readonly document: PolicyDocument;
 }
 
 /** A decision and the stable reason id recorded with it (in logs, and in the audit trail). */
 export type Decision =
-  | { allowed: true; reason: 'role_grants_permission'; role: string }
-  | { allowed: false; reason: 'no_roles_in_token' | 'no_role_grants_permission' };
+  | { allowed: true; reason: 'role_grants_permission'; role: string; scope: Scope }
+  | { allowed: false; reason: DenialReason };
 
 export function compilePolicy(input: unknown, source: string): Policy {
   const roles = (input as { roles?: unknown } | null)?.roles;
@@ -43,7 +53,9 @@ export function compilePolicy(input: unknown, source: string): Policy {
   }
   const problems: string[] = [];
   const grants = new Map<string, Set<string>>();
-  for (const [role, { allow }] of Object.entries(parsed.data.roles)) {
+  const scopes = new Map<string, Scope>();
+  for (const [role, { allow, scope }] of Object.entries(parsed.data.roles)) {
+    scopes.set(role, scope ?? DEFAULT_SCOPE);
     if (!ROLE_NAME.test(role)) problems.push(`${source}: roles."${role}": role names are 1-64 letters, digits, "_", ".", ":" or "-"`);
     const granted = new Set<string>();
     for (const pattern of allow) {
@@ -54,7 +66,7 @@ export function compilePolicy(input: unknown, source: string): Policy {
     grants.set(role, granted);
   }
   if (problems.length > 0) throw new ConfigError([...problems, `known permissions: ${PERMISSIONS.join(', ')}`]);
-  return { grants, document: parsed.data };
+  return { grants, scopes, document: parsed.data };
 }
 
 export function loadPolicy(file: string | undefined): Policy {
@@ -74,11 +86,16 @@ export function loadPolicy(file: string | undefined): Policy {
   return compilePolicy(document, file);
 }
 
-/** Default deny: allowed only when one of the caller's roles grants the permission. */
+/**
+ * Default deny: allowed only when one of the caller's roles grants the permission. The widest scope among the
+ * roles that grant it applies (a role granting it with `any` is named over one granting it with `team`).
+ */
 export function decide(policy: Policy, roles: readonly string[], permission: string): Decision {
   if (roles.length === 0) return { allowed: false, reason: 'no_roles_in_token' };
-  const role = roles.find((r) => policy.grants.get(r)?.has(permission));
-  return role ? { allowed: true, reason: 'role_grants_permission', role } : { allowed: false, reason: 'no_role_grants_permission' };
+  const granting = roles.filter((r) => policy.grants.get(r)?.has(permission));
+  if (granting.length === 0) return { allowed: false, reason: 'no_role_grants_permission' };
+  const role = granting.find((r) => policy.scopes.get(r) === 'any') ?? (granting[0] as string);
+  return { allowed: true, reason: 'role_grants_permission', role, scope: policy.scopes.get(role) ?? DEFAULT_SCOPE };
 }
 
 /** The per-window budget of a caller: the largest any of its roles sets, else the configured default. */

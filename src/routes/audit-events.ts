@@ -7,6 +7,7 @@ import type { EventFilter, Order } from '../audit/query';
 import { GatewayError } from '../http/errors';
 import type { AuditDeps } from './audit';
 import { parseOrFail } from './parse';
+import { TEAM_PATTERN } from '../ownership/teams';
 
 const eventQuery = z.strictObject({
   actor: z.string().min(1).max(256).optional(),
@@ -19,6 +20,7 @@ const eventQuery = z.strictObject({
   until: z.iso.datetime({ offset: true }).optional(),
   key_fingerprint: z.string().regex(/^hmac-sha256:[0-9a-f]{64}$/, 'must be a fingerprint as /v1/audit/lookup-key returns it').optional(),
   kind: z.enum(['mutation', 'decision', 'access', 'system']).optional(),
+  team: z.string().regex(TEAM_PATTERN, 'must be a team name').optional(),
   order: z.enum(['asc', 'desc']).default('desc'),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   cursor: z.string().max(200).optional(),
@@ -33,7 +35,7 @@ const EXPORT_TYPES: Record<string, ExportFormat> = { 'text/csv': 'csv', 'applica
 export function registerEventRoutes(router: Router, audit: AuditDeps): void {
   router.get('/v1/audit/events', async (req, res) => {
     const query = parseOrFail(eventQuery, req.query, 'query');
-    const filter = toFilter(query);
+    const filter = toFilter(query, res);
     const format = exportFormat(req, query);
     if (format) return exportEvents(req, res, audit, query, format);
     const after = query.cursor ? readCursor(query.cursor, query.order) : undefined;
@@ -51,7 +53,8 @@ export function registerEventRoutes(router: Router, audit: AuditDeps): void {
     const sequence = String(req.params.sequence);
     if (!/^[1-9]\d{0,18}$/.test(sequence)) throw new GatewayError('validation_failed', undefined, [{ location: 'path', field: 'sequence', code: 'invalid_format', message: 'must be a positive whole number' }]);
     const found = await audit.store.eventWithEntries(BigInt(sequence));
-    if (!found) throw new GatewayError('not_found', 'No audit entry has this sequence number.');
+    const readable = found && (readerTeams(res) === undefined || readerTeams(res)?.includes(found.event.team ?? ''));
+    if (!found || !readable) throw new GatewayError('not_found', 'No audit entry has this sequence number.');
     await audit.recorder.recordAccess(req, res, 'audit.read_event', { sequence });
     res.set('Cache-Control', 'no-store').json({ event: presentEvent(found.event), entries: found.entries.map(presentEntry) });
   });
@@ -66,7 +69,7 @@ async function exportEvents(req: Request, res: Response, audit: AuditDeps, query
     'Content-Disposition': `attachment; filename="audit-events-${stamp}.${format === 'csv' ? 'csv' : 'ndjson'}"`,
     'Cache-Control': 'no-store',
   });
-  await streamEvents(audit.store, res, toFilter(query), query.order, format);
+  await streamEvents(audit.store, res, toFilter(query, res), query.order, format);
 }
 
 function exportFormat(req: Request, query: EventQuery): ExportFormat | undefined {
@@ -76,8 +79,17 @@ function exportFormat(req: Request, query: EventQuery): ExportFormat | undefined
   return accepted ? EXPORT_TYPES[accepted] : undefined;
 }
 
-function toFilter(q: EventQuery): EventFilter {
+/** A `team`-scoped reader's teams: it sees only events about applications they owned at the time. */
+export function readerTeams(res: Response): string[] | undefined {
+  const { decision, principal } = res.locals;
+  return decision?.allowed && decision.scope === 'team' ? (principal?.teams ?? []) : undefined;
+}
+
+function toFilter(q: EventQuery, res: Response): EventFilter {
+  const teams = readerTeams(res);
   return {
+    team: q.team,
+    ...(teams ? { teamsIn: teams } : {}),
     actor: q.actor,
     operation: q.operation,
     applicationId: q.application_id,

@@ -10,7 +10,7 @@ import { verifyChain, type Verification } from '../audit/verify';
 import { GatewayError } from '../http/errors';
 import { requirePermission } from '../pipeline/authorize';
 import type { Policy } from '../policy/policy';
-import { registerEventRoutes } from './audit-events';
+import { readerTeams, registerEventRoutes } from './audit-events';
 import { parseOrFail } from './parse';
 
 export interface AuditDeps {
@@ -65,7 +65,8 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
   router.post('/v1/audit/lookup-key', express.json({ limit: bodyLimitBytes }), async (req, res) => {
     const { key } = parseOrFail(lookupBody, req.body, 'body');
     const fingerprint = audit.keys.fingerprint(key);
-    const entries = await audit.store.withFingerprint(fingerprint, 1000);
+    const teams = readerTeams(res);
+    const entries = (await audit.store.withFingerprint(fingerprint, 1000)).filter((e) => teams === undefined || (e.team !== null && teams.includes(e.team)));
     await audit.recorder.recordAccess(req, res, 'audit.lookup_key', { fingerprint, matches: entries.length });
     res.set('Cache-Control', 'no-store').json({ fingerprint, entries: entries.map(presentEntry) });
   });

@@ -13,6 +13,10 @@ declare global {
       params?: Record<string, string>;
       input?: { query: Record<string, string>; body?: Record<string, unknown> };
       decision?: Decision;
+      /** The team owning the application the request is about (or, for a create, the team that will own it). */
+      team?: string | null;
+      /** Set when the request was refused for its target (ownership): audited like a refused mutation. */
+      targetRefused?: boolean;
       /** Set once the audit request entry of a mutation is committed. */
       intent?: Intent;
       /** How the upstream call went, for the metrics. */

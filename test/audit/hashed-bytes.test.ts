@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { canonicalJson, CONTENT_FIELDS, hashedContent, type EntryContent } from '../../src/audit/entry';
+import { canonicalJson, CONTENT_FIELDS, hashedContent, LATER_FIELDS, type EntryContent } from '../../src/audit/entry';
 import { hasUnstorableText, storable } from '../../src/audit/text';
 import { systemEntry } from '../../src/audit/recorder';
 
@@ -10,10 +10,10 @@ import { systemEntry } from '../../src/audit/recorder';
  */
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_127);
 
-/** The definition: the canonical JSON of {seq, keyId, ...every content field}. */
+/** The definition: the canonical JSON of {seq, keyId, ...every content field}, a later field only when set. */
 const reference = (seq: bigint, keyId: string, content: EntryContent) => {
   const fields: Record<string, unknown> = { seq: seq.toString(), keyId };
-  for (const name of CONTENT_FIELDS) fields[name] = content[name];
+  for (const name of CONTENT_FIELDS) if (!(LATER_FIELDS.has(name) && content[name] === null)) fields[name] = content[name];
   return canonicalJson(fields);
 };
 
@@ -63,6 +63,7 @@ const entry: fc.Arbitrary<EntryContent> = fc.record({
   errorCode: fc.option(text),
   latencyMs: fc.option(fc.double({ min: 0, max: 1e6, noNaN: true })),
   fingerprints: fc.array(text, { maxLength: 3 }),
+  team: fc.option(text),
 }) as fc.Arbitrary<EntryContent>;
 
 describe('the bytes an audit entry hash covers', () => {
@@ -82,6 +83,12 @@ describe('the bytes an audit entry hash covers', () => {
         '"method":null,"operation":"audit.recovery","outcome":null,"path":null,"reason":null,"requestBody":null,"requestId":"system",' +
         '"seq":"42","upstreamStatus":null,"userAgent":null,"webhookId":null}',
     );
+  });
+
+  test('leave out a later field when it is null, so entries written before it existed still verify', () => {
+    const content = { ...systemEntry('audit.recovery'), at: '2026-11-27T07:26:12.123456Z', eventId: '00000000-0000-4000-8000-000000000000' };
+    expect(hashedContent(42n, 'k1', { ...content, team: null })).not.toContain('"team"');
+    expect(hashedContent(42n, 'k1', { ...content, team: 'payments' })).toContain('"seq":"42","team":"payments","upstreamStatus":null');
   });
 
   test('come from storable values equal to the plain definition, for any value', () => {

@@ -29,3 +29,10 @@ export type AuditEntry = Prisma.AuditEntryModel
  * left without an outcome, so each pass reads only what was written since.
  */
 export type AuditRecoveryState = Prisma.AuditRecoveryStateModel
+/**
+ * Model ApplicationOwner
+ * Which team owns an application (object-level authorization). A projection of the audit trail: rows change
+ * only through the trigger of migration *_application_owner_projection, in the transaction that commits the
+ * entry that says so (a create's, a delete's or an ownership change's successful response entry).
+ */
+export type ApplicationOwner = Prisma.ApplicationOwnerModel

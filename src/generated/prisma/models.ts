@@ -10,4 +10,5 @@
  */
 export type * from './models/AuditEntry'
 export type * from './models/AuditRecoveryState'
+export type * from './models/ApplicationOwner'
 export type * from './commonInputTypes'

@@ -398,7 +398,8 @@ type FieldRefInputType<Model, FieldType> = Model extends never ? never : FieldRe
 
 export const ModelName = {
   AuditEntry: 'AuditEntry',
-  AuditRecoveryState: 'AuditRecoveryState'
+  AuditRecoveryState: 'AuditRecoveryState',
+  ApplicationOwner: 'ApplicationOwner'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -414,7 +415,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "auditEntry" | "auditRecoveryState"
+    modelProps: "auditEntry" | "auditRecoveryState" | "applicationOwner"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -566,6 +567,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    ApplicationOwner: {
+      payload: Prisma.$ApplicationOwnerPayload<ExtArgs>
+      fields: Prisma.ApplicationOwnerFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ApplicationOwnerFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApplicationOwnerPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ApplicationOwnerFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApplicationOwnerPayload>
+        }
+        findFirst: {
+          args: Prisma.ApplicationOwnerFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApplicationOwnerPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ApplicationOwnerFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApplicationOwnerPayload>
+        }
+        findMany: {
+          args: Prisma.ApplicationOwnerFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApplicationOwnerPayload>[]
+        }
+        create: {
+          args: Prisma.ApplicationOwnerCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApplicationOwnerPayload>
+        }
+        createMany: {
+          args: Prisma.ApplicationOwnerCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ApplicationOwnerCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApplicationOwnerPayload>[]
+        }
+        delete: {
+          args: Prisma.ApplicationOwnerDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApplicationOwnerPayload>
+        }
+        update: {
+          args: Prisma.ApplicationOwnerUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApplicationOwnerPayload>
+        }
+        deleteMany: {
+          args: Prisma.ApplicationOwnerDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ApplicationOwnerUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ApplicationOwnerUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApplicationOwnerPayload>[]
+        }
+        upsert: {
+          args: Prisma.ApplicationOwnerUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApplicationOwnerPayload>
+        }
+        aggregate: {
+          args: Prisma.ApplicationOwnerAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateApplicationOwner>
+        }
+        groupBy: {
+          args: Prisma.ApplicationOwnerGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ApplicationOwnerGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ApplicationOwnerCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ApplicationOwnerCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -633,6 +708,7 @@ export const AuditEntryScalarFieldEnum = {
   upstreamStatus: 'upstreamStatus',
   errorCode: 'errorCode',
   latencyMs: 'latencyMs',
+  team: 'team',
   fingerprints: 'fingerprints',
   keyId: 'keyId',
   hash: 'hash'
@@ -647,6 +723,18 @@ export const AuditRecoveryStateScalarFieldEnum = {
 } as const
 
 export type AuditRecoveryStateScalarFieldEnum = (typeof AuditRecoveryStateScalarFieldEnum)[keyof typeof AuditRecoveryStateScalarFieldEnum]
+
+
+export const ApplicationOwnerScalarFieldEnum = {
+  applicationId: 'applicationId',
+  team: 'team',
+  assignedAt: 'assignedAt',
+  assignedSeq: 'assignedSeq',
+  retiredAt: 'retiredAt',
+  retiredSeq: 'retiredSeq'
+} as const
+
+export type ApplicationOwnerScalarFieldEnum = (typeof ApplicationOwnerScalarFieldEnum)[keyof typeof ApplicationOwnerScalarFieldEnum]
 
 
 export const SortOrder = {
@@ -946,6 +1034,7 @@ export type PrismaClientOptions = PrismaClientOptionsWithAccelerateUrl | PrismaC
 export type GlobalOmitConfig = {
   auditEntry?: Prisma.AuditEntryOmit
   auditRecoveryState?: Prisma.AuditRecoveryStateOmit
+  applicationOwner?: Prisma.ApplicationOwnerOmit
 }
 
 /* Types for Logging */

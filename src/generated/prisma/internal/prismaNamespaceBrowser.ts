@@ -52,7 +52,8 @@ export const AnyNull = runtime.AnyNull
 
 export const ModelName = {
   AuditEntry: 'AuditEntry',
-  AuditRecoveryState: 'AuditRecoveryState'
+  AuditRecoveryState: 'AuditRecoveryState',
+  ApplicationOwner: 'ApplicationOwner'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -99,6 +100,7 @@ export const AuditEntryScalarFieldEnum = {
   upstreamStatus: 'upstreamStatus',
   errorCode: 'errorCode',
   latencyMs: 'latencyMs',
+  team: 'team',
   fingerprints: 'fingerprints',
   keyId: 'keyId',
   hash: 'hash'
@@ -113,6 +115,18 @@ export const AuditRecoveryStateScalarFieldEnum = {
 } as const
 
 export type AuditRecoveryStateScalarFieldEnum = (typeof AuditRecoveryStateScalarFieldEnum)[keyof typeof AuditRecoveryStateScalarFieldEnum]
+
+
+export const ApplicationOwnerScalarFieldEnum = {
+  applicationId: 'applicationId',
+  team: 'team',
+  assignedAt: 'assignedAt',
+  assignedSeq: 'assignedSeq',
+  retiredAt: 'retiredAt',
+  retiredSeq: 'retiredSeq'
+} as const
+
+export type ApplicationOwnerScalarFieldEnum = (typeof ApplicationOwnerScalarFieldEnum)[keyof typeof ApplicationOwnerScalarFieldEnum]
 
 
 export const SortOrder = {

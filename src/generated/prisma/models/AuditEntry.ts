@@ -64,6 +64,7 @@ export type AuditEntryMinAggregateOutputType = {
   upstreamStatus: number | null
   errorCode: string | null
   latencyMs: number | null
+  team: string | null
   keyId: string | null
   hash: runtime.Bytes | null
 }
@@ -93,6 +94,7 @@ export type AuditEntryMaxAggregateOutputType = {
   upstreamStatus: number | null
   errorCode: string | null
   latencyMs: number | null
+  team: string | null
   keyId: string | null
   hash: runtime.Bytes | null
 }
@@ -125,6 +127,7 @@ export type AuditEntryCountAggregateOutputType = {
   upstreamStatus: number
   errorCode: number
   latencyMs: number
+  team: number
   fingerprints: number
   keyId: number
   hash: number
@@ -169,6 +172,7 @@ export type AuditEntryMinAggregateInputType = {
   upstreamStatus?: true
   errorCode?: true
   latencyMs?: true
+  team?: true
   keyId?: true
   hash?: true
 }
@@ -198,6 +202,7 @@ export type AuditEntryMaxAggregateInputType = {
   upstreamStatus?: true
   errorCode?: true
   latencyMs?: true
+  team?: true
   keyId?: true
   hash?: true
 }
@@ -230,6 +235,7 @@ export type AuditEntryCountAggregateInputType = {
   upstreamStatus?: true
   errorCode?: true
   latencyMs?: true
+  team?: true
   fingerprints?: true
   keyId?: true
   hash?: true
@@ -350,6 +356,7 @@ export type AuditEntryGroupByOutputType = {
   upstreamStatus: number | null
   errorCode: string | null
   latencyMs: number | null
+  team: string | null
   fingerprints: string[]
   keyId: string
   hash: runtime.Bytes
@@ -406,6 +413,7 @@ export type AuditEntryWhereInput = {
   upstreamStatus?: Prisma.IntNullableFilter<"AuditEntry"> | number | null
   errorCode?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   latencyMs?: Prisma.FloatNullableFilter<"AuditEntry"> | number | null
+  team?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   fingerprints?: Prisma.StringNullableListFilter<"AuditEntry">
   keyId?: Prisma.StringFilter<"AuditEntry"> | string
   hash?: Prisma.BytesFilter<"AuditEntry"> | runtime.Bytes
@@ -439,6 +447,7 @@ export type AuditEntryOrderByWithRelationInput = {
   upstreamStatus?: Prisma.SortOrderInput | Prisma.SortOrder
   errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   latencyMs?: Prisma.SortOrderInput | Prisma.SortOrder
+  team?: Prisma.SortOrderInput | Prisma.SortOrder
   fingerprints?: Prisma.SortOrder
   keyId?: Prisma.SortOrder
   hash?: Prisma.SortOrder
@@ -475,6 +484,7 @@ export type AuditEntryWhereUniqueInput = Prisma.AtLeast<{
   upstreamStatus?: Prisma.IntNullableFilter<"AuditEntry"> | number | null
   errorCode?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   latencyMs?: Prisma.FloatNullableFilter<"AuditEntry"> | number | null
+  team?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   fingerprints?: Prisma.StringNullableListFilter<"AuditEntry">
   keyId?: Prisma.StringFilter<"AuditEntry"> | string
   hash?: Prisma.BytesFilter<"AuditEntry"> | runtime.Bytes
@@ -508,6 +518,7 @@ export type AuditEntryOrderByWithAggregationInput = {
   upstreamStatus?: Prisma.SortOrderInput | Prisma.SortOrder
   errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   latencyMs?: Prisma.SortOrderInput | Prisma.SortOrder
+  team?: Prisma.SortOrderInput | Prisma.SortOrder
   fingerprints?: Prisma.SortOrder
   keyId?: Prisma.SortOrder
   hash?: Prisma.SortOrder
@@ -549,6 +560,7 @@ export type AuditEntryScalarWhereWithAggregatesInput = {
   upstreamStatus?: Prisma.IntNullableWithAggregatesFilter<"AuditEntry"> | number | null
   errorCode?: Prisma.StringNullableWithAggregatesFilter<"AuditEntry"> | string | null
   latencyMs?: Prisma.FloatNullableWithAggregatesFilter<"AuditEntry"> | number | null
+  team?: Prisma.StringNullableWithAggregatesFilter<"AuditEntry"> | string | null
   fingerprints?: Prisma.StringNullableListFilter<"AuditEntry">
   keyId?: Prisma.StringWithAggregatesFilter<"AuditEntry"> | string
   hash?: Prisma.BytesWithAggregatesFilter<"AuditEntry"> | runtime.Bytes
@@ -582,6 +594,7 @@ export type AuditEntryCreateInput = {
   upstreamStatus?: number | null
   errorCode?: string | null
   latencyMs?: number | null
+  team?: string | null
   fingerprints?: Prisma.AuditEntryCreatefingerprintsInput | string[]
   keyId: string
   hash: runtime.Bytes
@@ -615,6 +628,7 @@ export type AuditEntryUncheckedCreateInput = {
   upstreamStatus?: number | null
   errorCode?: string | null
   latencyMs?: number | null
+  team?: string | null
   fingerprints?: Prisma.AuditEntryCreatefingerprintsInput | string[]
   keyId: string
   hash: runtime.Bytes
@@ -648,6 +662,7 @@ export type AuditEntryUpdateInput = {
   upstreamStatus?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   latencyMs?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
+  team?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fingerprints?: Prisma.AuditEntryUpdatefingerprintsInput | string[]
   keyId?: Prisma.StringFieldUpdateOperationsInput | string
   hash?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -681,6 +696,7 @@ export type AuditEntryUncheckedUpdateInput = {
   upstreamStatus?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   latencyMs?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
+  team?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fingerprints?: Prisma.AuditEntryUpdatefingerprintsInput | string[]
   keyId?: Prisma.StringFieldUpdateOperationsInput | string
   hash?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -714,6 +730,7 @@ export type AuditEntryCreateManyInput = {
   upstreamStatus?: number | null
   errorCode?: string | null
   latencyMs?: number | null
+  team?: string | null
   fingerprints?: Prisma.AuditEntryCreatefingerprintsInput | string[]
   keyId: string
   hash: runtime.Bytes
@@ -747,6 +764,7 @@ export type AuditEntryUpdateManyMutationInput = {
   upstreamStatus?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   latencyMs?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
+  team?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fingerprints?: Prisma.AuditEntryUpdatefingerprintsInput | string[]
   keyId?: Prisma.StringFieldUpdateOperationsInput | string
   hash?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -780,6 +798,7 @@ export type AuditEntryUncheckedUpdateManyInput = {
   upstreamStatus?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   latencyMs?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
+  team?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fingerprints?: Prisma.AuditEntryUpdatefingerprintsInput | string[]
   keyId?: Prisma.StringFieldUpdateOperationsInput | string
   hash?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -821,6 +840,7 @@ export type AuditEntryCountOrderByAggregateInput = {
   upstreamStatus?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
   latencyMs?: Prisma.SortOrder
+  team?: Prisma.SortOrder
   fingerprints?: Prisma.SortOrder
   keyId?: Prisma.SortOrder
   hash?: Prisma.SortOrder
@@ -857,6 +877,7 @@ export type AuditEntryMaxOrderByAggregateInput = {
   upstreamStatus?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
   latencyMs?: Prisma.SortOrder
+  team?: Prisma.SortOrder
   keyId?: Prisma.SortOrder
   hash?: Prisma.SortOrder
 }
@@ -886,6 +907,7 @@ export type AuditEntryMinOrderByAggregateInput = {
   upstreamStatus?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
   latencyMs?: Prisma.SortOrder
+  team?: Prisma.SortOrder
   keyId?: Prisma.SortOrder
   hash?: Prisma.SortOrder
 }
@@ -984,6 +1006,7 @@ export type AuditEntrySelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   upstreamStatus?: boolean
   errorCode?: boolean
   latencyMs?: boolean
+  team?: boolean
   fingerprints?: boolean
   keyId?: boolean
   hash?: boolean
@@ -1017,6 +1040,7 @@ export type AuditEntrySelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   upstreamStatus?: boolean
   errorCode?: boolean
   latencyMs?: boolean
+  team?: boolean
   fingerprints?: boolean
   keyId?: boolean
   hash?: boolean
@@ -1050,6 +1074,7 @@ export type AuditEntrySelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   upstreamStatus?: boolean
   errorCode?: boolean
   latencyMs?: boolean
+  team?: boolean
   fingerprints?: boolean
   keyId?: boolean
   hash?: boolean
@@ -1083,12 +1108,13 @@ export type AuditEntrySelectScalar = {
   upstreamStatus?: boolean
   errorCode?: boolean
   latencyMs?: boolean
+  team?: boolean
   fingerprints?: boolean
   keyId?: boolean
   hash?: boolean
 }
 
-export type AuditEntryOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"seq" | "at" | "kind" | "eventId" | "requestId" | "actorSub" | "actorName" | "actorEmail" | "actorRoles" | "actorJti" | "actorIssuer" | "clientIp" | "userAgent" | "operation" | "method" | "path" | "applicationId" | "webhookId" | "apikeyFingerprint" | "requestBody" | "details" | "decision" | "reason" | "outcome" | "upstreamStatus" | "errorCode" | "latencyMs" | "fingerprints" | "keyId" | "hash", ExtArgs["result"]["auditEntry"]>
+export type AuditEntryOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"seq" | "at" | "kind" | "eventId" | "requestId" | "actorSub" | "actorName" | "actorEmail" | "actorRoles" | "actorJti" | "actorIssuer" | "clientIp" | "userAgent" | "operation" | "method" | "path" | "applicationId" | "webhookId" | "apikeyFingerprint" | "requestBody" | "details" | "decision" | "reason" | "outcome" | "upstreamStatus" | "errorCode" | "latencyMs" | "team" | "fingerprints" | "keyId" | "hash", ExtArgs["result"]["auditEntry"]>
 
 export type $AuditEntryPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "AuditEntry"
@@ -1139,6 +1165,10 @@ export type $AuditEntryPayload<ExtArgs extends runtime.Types.Extensions.Internal
     upstreamStatus: number | null
     errorCode: string | null
     latencyMs: number | null
+    /**
+     * The team that owned the application this entry is about, at the time (null: no application, or unowned).
+     */
+    team: string | null
     /**
      * Every HMAC fingerprint of a secret this entry mentions, for lookups by leaked key.
      */
@@ -1601,6 +1631,7 @@ export interface AuditEntryFieldRefs {
   readonly upstreamStatus: Prisma.FieldRef<"AuditEntry", 'Int'>
   readonly errorCode: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly latencyMs: Prisma.FieldRef<"AuditEntry", 'Float'>
+  readonly team: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly fingerprints: Prisma.FieldRef<"AuditEntry", 'String[]'>
   readonly keyId: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly hash: Prisma.FieldRef<"AuditEntry", 'Bytes'>

@@ -1,0 +1,19 @@
+/**
+ * Every reason id a policy or ownership decision records, declared once like the error codes: the audit trail's
+ * `reason` column and the error details carry them, the README's reasons table is checked against this one.
+ */
+export const DECISION_REASONS = {
+  role_grants_permission: 'One of the caller\'s roles grants the permission (the entry names the role\'s scope).',
+  no_roles_in_token: 'The token carries no role.',
+  no_role_grants_permission: 'None of the caller\'s roles grants the permission.',
+  not_owner: 'A `team`-scoped caller named an application owned by another team (answered 404, as if it did not exist).',
+  unowned: 'A `team`-scoped caller named an application no team owns, or that does not exist (answered 404).',
+  no_team: 'A create by a caller whose token names no team: every application the gateway creates has an owner.',
+  team_required: 'A create by a caller in several teams (or an `any`-scoped caller) without `X-Team` naming the owner.',
+  not_team_member: '`X-Team` names a team the `team`-scoped caller is not in.',
+  unknown_team: 'An ownership change names a team no token has been seen with and that owns nothing (typo guard).',
+  already_owner: 'An ownership change to the team that already owns the application.',
+} as const;
+
+export type DecisionReason = keyof typeof DECISION_REASONS;
+export type DenialReason = Exclude<DecisionReason, 'role_grants_permission'>;
