@@ -17,7 +17,7 @@ describe.each(BACKENDS)('reviewing the audit trail on %s', (backend) => {
     h = await startHarness({ backend });
     auditor = tokenFor('auditor', 'rita');
     startedAt = new Date().toISOString();
-    const ada = signToken({ sub: 'ada', roles: ['admin'], claims: { name: 'Lovelace, Ada "the first"\nCountess', email: 'ada@example.com' } });
+    const ada = signToken({ sub: 'ada', roles: ['admin'], claims: { name: 'Lovelace, Ada "the first"\nCountess', email: 'ada@example.com', teams: ['platform'] } });
     const created = await h.api().post('/v1/applications').set('Authorization', `Bearer ${ada}`).set('User-Agent', '=HYPERLINK("http://evil")').send({ name: 'To delete' });
     deletedApp = created.body.id;
     await h.api().delete(`/v1/applications/${deletedApp}`).set('Authorization', `Bearer ${ada}`);

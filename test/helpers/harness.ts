@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../../src/config/load';
 import { createLogger } from '../../src/http/logger';
 import { startWebServer, type RunningServer } from '../../src/server';
 import { createSimulator, type Simulator } from '../../src/simulator/server';
+import { ownDemoApplications } from '../../src/dev/local-default';
 import { createTestDatabase, DEFAULT_BACKEND, type Backend, type TestDatabase } from './database';
 import { LogCapture } from './log-capture';
 import { issuedTokens, TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET } from './tokens';
@@ -34,6 +35,8 @@ export interface HarnessOptions {
   backend?: Backend;
   /** Reuse a database (e.g. a second gateway instance on the same audit trail). */
   database?: TestDatabase;
+  /** Leave the simulator's example applications without an owner (the harness gives them to team `demo`). */
+  unowned?: boolean;
   /** Wraps the composed dependencies, e.g. to swap the verifier or the policy. */
   deps?: (deps: AppDeps) => AppDeps;
 }
@@ -64,6 +67,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logs = new LogCapture();
   const gateway = await composeGateway(config, createLogger('info', logs.stream));
   const deps = options.deps ? options.deps(gateway.deps) : gateway.deps;
+  if (!options.unowned) await ownDemoApplications(gateway.deps, simulator);
   const running: RunningServer = await startWebServer(buildApp(deps), config);
   const responses: Harness['responses'] = [];
   const record = (res: Response) => responses.push({ status: res.status, headers: res.headers, text: res.text ?? '' });

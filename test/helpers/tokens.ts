@@ -33,8 +33,12 @@ export function signToken(o: TokenOptions = {}): string {
   return token;
 }
 
-export const tokenFor = (role: string | string[], sub = `user-${Array.isArray(role) ? role.join('+') : role}`) =>
-  signToken({ sub, roles: Array.isArray(role) ? role : [role] });
+/** The team the harness gives the simulator's example applications to, as the local default does. */
+export const DEMO_TEAM = 'demo';
+
+/** A staff token with these roles, in the team that owns the example applications unless `teams` says otherwise. */
+export const tokenFor = (role: string | string[], sub = `user-${Array.isArray(role) ? role.join('+') : role}`, teams: string[] = [DEMO_TEAM]) =>
+  signToken({ sub, roles: Array.isArray(role) ? role : [role], claims: { teams } });
 
 /** Hand-built tokens for attacks jsonwebtoken refuses to sign. */
 export function forgeToken(header: Record<string, unknown>, payload: Record<string, unknown>, signature = ''): string {

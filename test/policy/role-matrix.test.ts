@@ -17,20 +17,21 @@ const REQUESTS: Record<OperationId, { path: string; body?: object }> = {
   'applications.list': { path: '/v1/applications' },
   'applications.create': { path: '/v1/applications', body: { name: 'Matrix' } },
   'applications.get': { path: `/v1/applications/${APP}` },
-  'applications.update': { path: '/v1/applications/noSuchApp', body: { description: 'x' } },
+  'applications.update': { path: `/v1/applications/${APP}`, body: { description: 'x' } },
   'applications.delete': { path: '/v1/applications/noSuchApp' },
   'apikeys.list': { path: `/v1/applications/${APP}/apikeys` },
   'apikeys.create': { path: '/v1/applications/noSuchApp/apikeys' },
   'apikeys.delete': { path: `/v1/applications/${APP}/apikeys/noSuchKey` },
   'webhooks.list': { path: `/v1/applications/${APP}/webhooks` },
-  'webhooks.create': { path: '/v1/applications/noSuchApp/webhooks', body: { url: 'https://example.com/h' } },
+  'webhooks.create': { path: `/v1/applications/${APP}/webhooks`, body: { url: 'https://example.com/h' } },
   'webhooks.get': { path: `/v1/applications/${APP}/webhooks/999` },
   'webhooks.delete': { path: `/v1/applications/${APP}/webhooks/999` },
 };
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  // Every team list walks the upstream's list afresh, so each allowed call is seen at the simulator.
+  h = await startHarness({ env: { OWNERSHIP_LIST_MAX_AGE_MS: '0' } });
 });
 afterAll(async () => {
   h.assertNoLeaks();
