@@ -58,11 +58,11 @@ const EVENTS = Prisma.sql`
          COALESCE(r.apikey_fingerprint, h.apikey_fingerprint) AS apikey_fingerprint, h.decision, h.reason,
          COALESCE(r.outcome, h.outcome, CASE WHEN h.kind = 'request' THEN 'pending' END) AS outcome,
          r.upstream_status, COALESCE(r.error_code, h.error_code) AS error_code, r.latency_ms, r.seq AS response_seq, r.at_text AS completed_at,
-         COALESCE(r.team, h.team) AS team
+         h.team AS team -- the owner when the call was made (a transfer's response entry names the new one)
   FROM audit_entry h
   LEFT JOIN LATERAL (
     SELECT s.seq, ${AT('s')} AS at_text, s.application_id, s.webhook_id, s.apikey_fingerprint, s.outcome, s.upstream_status,
-           s.error_code, s.latency_ms, s.fingerprints, s.team
+           s.error_code, s.latency_ms, s.fingerprints
     FROM audit_entry s WHERE s.event_id = h.event_id AND s.kind = 'response' ORDER BY s.seq LIMIT 1
   ) r ON true`;
 
