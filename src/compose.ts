@@ -74,7 +74,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     metrics,
     audit: { store, keys, recorder },
     limiters: createLimiters(config, policy, logger, redis),
-    ownership: { store: createOwnershipStore(database.prisma), directory: createApplicationDirectory({ upstream, maxAgeMs: config.ownershipListMaxAgeMs }) },
+    ownership: { store: createOwnershipStore(database.prisma, config.audit.writeTimeoutMs), directory: createApplicationDirectory({ upstream, maxAgeMs: config.ownershipListMaxAgeMs }) },
     readiness: [
       upstreamReachable(config.upstream.baseUrl),
       { name: 'audit_store', critical: false, check: () => store.ping() },

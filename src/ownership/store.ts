@@ -1,3 +1,4 @@
+import { withTimeout } from '../audit/bounded';
 import type { PrismaClient } from '../generated/prisma/client';
 
 /** The owner of one application as the gateway records it. */
@@ -34,10 +35,11 @@ export class OwnershipUnavailable extends Error {
   }
 }
 
-export function createOwnershipStore(prisma: PrismaClient): OwnershipStore {
+/** `timeoutMs` bounds every read: a hung database refuses requests quickly instead of holding them. */
+export function createOwnershipStore(prisma: PrismaClient, timeoutMs: number): OwnershipStore {
   const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
-      return await work();
+      return await withTimeout(work(), timeoutMs);
     } catch (err) {
       throw new OwnershipUnavailable(err);
     }

@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import { AuditTimeout } from '../audit/bounded';
 import { ID_PATTERN } from '../catalogue/schemas';
 import { GatewayError } from '../http/errors';
 import { chooseOwner } from '../ownership/owner-choice';
@@ -54,7 +55,10 @@ export async function failClosed<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (err) {
-    if (err instanceof OwnershipUnavailable) throw new GatewayError('ownership_unavailable', undefined, [{ reason: 'ownership_store_unreachable' }], { 'Retry-After': '5' });
+    if (err instanceof OwnershipUnavailable) {
+      const reason = err.cause instanceof AuditTimeout ? 'ownership_read_timeout' : 'ownership_read_failed';
+      throw new GatewayError('ownership_unavailable', undefined, [{ reason }], { 'Retry-After': '5' });
+    }
     throw err;
   }
 }

@@ -35,12 +35,19 @@ describeWithServer('when the audit store fails, the gateway fails closed', () =>
   const mutate = () => h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${admin}`).send({ url: 'https://hooks.example.com/fc' });
   const read = () => h.api().get('/v1/applications').set('Authorization', `Bearer ${admin}`);
 
-  test('when the database is stopped, then mutations answer 503 audit_unavailable and are not forwarded, reads still work, and it recovers', async () => {
+  test('when the database is stopped, then mutations answer 503 and are not forwarded, team reads are refused, admin reads still work, and it recovers', async () => {
     await proxy.stop();
+    // The owner of the target is read before the audit entry is written: that read is what fails first.
     const refused = await mutate();
     expect(refused.status).toBe(503);
-    expect(refused.body.error).toMatchObject({ code: 'audit_unavailable' });
+    expect(refused.body.error).toMatchObject({ code: 'ownership_unavailable', details: [{ reason: 'ownership_read_failed' }] });
     expect(refused.headers['retry-after']).toBe('5');
+    const creation = await h.api().post('/v1/applications').set('Authorization', `Bearer ${admin}`).send({ name: 'No trail, no create' });
+    expect(creation.status).toBe(503);
+    expect(creation.body.error).toMatchObject({ code: 'audit_unavailable' });
+    const teamRead = await h.api().get(`/v1/applications/${APP}`).set('Authorization', `Bearer ${tokenFor('viewer')}`);
+    expect(teamRead.status).toBe(503);
+    expect(teamRead.body.error).toMatchObject({ code: 'ownership_unavailable' });
     expect(h.simulator.requests).toHaveLength(0);
 
     const reads = await read();
@@ -58,11 +65,15 @@ describeWithServer('when the audit store fails, the gateway fails closed', () =>
   test('when the database hangs, then a mutation is refused within the bound instead of hanging, and nothing is forwarded', async () => {
     proxy.setMode('hang');
     const started = Date.now();
-    const refused = await mutate();
+    // A create names its owner from the token: nothing to read first, so the audit write is what hangs.
+    const refused = await h.api().post('/v1/applications').set('Authorization', `Bearer ${admin}`).send({ name: 'Hung' });
     const elapsed = Date.now() - started;
     expect(refused.status).toBe(503);
     expect(refused.body.error.details[0].reason).toBe('audit_write_timeout');
     expect(elapsed).toBeLessThan(2_000);
+    const lookedUp = await mutate();
+    expect(lookedUp.body.error.details[0].reason).toBe('ownership_read_timeout');
+    expect(Date.now() - started).toBeLessThan(4_000);
     expect(h.simulator.requests).toHaveLength(0);
     expect((await read()).status).toBe(200);
 
