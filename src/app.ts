@@ -82,7 +82,7 @@ export function buildApp(deps: AppDeps): Express {
   const { limiters } = deps;
   app.use('/v1', chain(limiters.unauthenticated.gate, authenticate(deps.verifier)), limiters.unauthenticated.countFailure);
   app.get('/v1/me', limiters.perPrincipal, me(deps.policy));
-  app.get('/v1/policy/explain', limiters.perPrincipal, explainPolicy(deps.policy));
+  app.get('/v1/policy/explain', limiters.perPrincipal, explainPolicy(deps.policy, deps.ownership.store));
   app.use('/v1/audit', limiters.perPrincipal);
   app.use(onlyUnder('/v1/audit', auditRoutes(deps.audit, deps.policy, config.bodyLimitBytes)));
   app.use('/v1/ownership', limiters.perPrincipal);

@@ -42,8 +42,37 @@ describe('GET /v1/policy/explain', () => {
   const explain = (query: string) => h.api().get(`/v1/policy/explain?${query}`).set('Authorization', `Bearer ${tokenFor('viewer')}`);
 
   test('when asked whether a role may call an operation, then it answers allowed or denied and why', async () => {
-    expect((await explain('role=editor&operation=webhooks.delete')).body).toEqual({ roles: ['editor'], operation: 'webhooks.delete', allowed: true, reason: 'role_grants_permission', granted_by: 'editor', unknown_roles: [] });
-    expect((await explain('role=viewer,ghost&operation=apikeys.create')).body).toEqual({ roles: ['viewer', 'ghost'], operation: 'apikeys.create', allowed: false, reason: 'no_role_grants_permission', granted_by: null, unknown_roles: ['ghost'] });
+    expect((await explain('role=editor&operation=webhooks.delete')).body).toEqual({
+      roles: ['editor'],
+      operation: 'webhooks.delete',
+      allowed: true,
+      reason: 'role_grants_permission',
+      granted_by: 'editor',
+      scope: 'team',
+      reaches: "applications owned by the caller's teams",
+      unknown_roles: [],
+    });
+    expect((await explain('role=viewer,ghost&operation=apikeys.create')).body).toEqual({
+      roles: ['viewer', 'ghost'],
+      operation: 'apikeys.create',
+      allowed: false,
+      reason: 'no_role_grants_permission',
+      granted_by: null,
+      scope: null,
+      reaches: null,
+      unknown_roles: ['ghost'],
+    });
+  });
+
+  test('when asked about one application, then an ownership manager learns its owner and whether those teams reach it', async () => {
+    const admin = (query: string) => h.api().get(`/v1/policy/explain?${query}`).set('Authorization', `Bearer ${tokenFor('admin')}`);
+    const app = 'wSPk9y5D7p5o87k0ACGKxR';
+    expect((await admin(`role=editor&operation=webhooks.delete&teams=demo&application_id=${app}`)).body).toMatchObject({ allowed: true, application: { id: app, owner: 'demo' } });
+    expect((await admin(`role=editor&operation=webhooks.delete&teams=search&application_id=${app}`)).body).toMatchObject({ allowed: false, reason: 'not_owner' });
+    expect((await admin('role=editor&operation=webhooks.delete&teams=demo&application_id=unownedApp')).body).toMatchObject({ allowed: false, reason: 'unowned', application: { owner: null } });
+    expect((await admin(`role=admin&operation=applications.delete&application_id=${app}`)).body).toMatchObject({ allowed: true, scope: 'any' });
+    const probe = await explain(`role=editor&operation=webhooks.delete&teams=demo&application_id=${app}`);
+    expect(probe.status).toBe(403);
   });
 
   test('when the operation is unknown or a parameter is missing, then 400', async () => {
