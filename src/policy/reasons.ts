@@ -11,7 +11,7 @@ export const DECISION_REASONS = {
   no_team: 'A create by a caller whose token names no team: every application the gateway creates has an owner.',
   team_required: 'A create by a caller in several teams (or an `any`-scoped caller) without `X-Team` naming the owner.',
   not_team_member: '`X-Team` names a team the `team`-scoped caller is not in.',
-  unknown_team: 'An ownership change names a team no token has been seen with and that owns nothing (typo guard).',
+  unknown_team: 'An ownership change names a team that owns no application and is not one of the caller\'s teams (a typo guard; `allow_new_team` overrides).',
   already_owner: 'An ownership change to the team that already owns the application.',
 } as const;
 

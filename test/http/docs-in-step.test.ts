@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_CODES } from '../../src/http/errors';
 import { SETTINGS } from '../../src/config/settings';
+import { DECISION_REASONS } from '../../src/policy/reasons';
 
 const ROOT = join(__dirname, '..', '..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -35,4 +36,10 @@ test('when a setting is declared, then the README configuration table and .env.e
   const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
   const listed = [...example.matchAll(/^#?\s?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]);
   expect([...new Set(listed)].sort()).toEqual(Object.keys(SETTINGS).sort());
+});
+
+test('when a decision reason is declared, then the README reasons table documents it, and the reverse', () => {
+  const rows = tableRows('Every decision carries a stable reason id');
+  expect([...rows.keys()].sort()).toEqual(Object.keys(DECISION_REASONS).sort());
+  for (const [reason, meaning] of Object.entries(DECISION_REASONS)) expect(rows.get(reason)?.[1]).toBe(meaning);
 });
