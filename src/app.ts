@@ -30,7 +30,7 @@ import type { Metrics } from './metrics/metrics';
 import { observeRequests } from './metrics/observe';
 import type { OwnershipStore } from './ownership/store';
 import type { ApplicationDirectory } from './ownership/directory';
-import { authorizeTarget } from './pipeline/authorize-target';
+import { authorizeSource, authorizeTarget } from './pipeline/authorize-target';
 import { serveTeamList } from './pipeline/team-list';
 
 export interface AppDeps {
@@ -99,6 +99,7 @@ export function buildApp(deps: AppDeps): Express {
       jsonBody(config.bodyLimitBytes),
       validate(),
       authorizeInput(deps.policy),
+      authorizeSource(deps.ownership.store),
       limiters.upstream,
       recordMutationIntent(deps.audit.recorder),
       serveTeamList(deps.ownership.store, deps.ownership.directory),

@@ -36,6 +36,24 @@ export function authorizeTarget(ownership: OwnershipStore): RequestHandler {
   };
 }
 
+/**
+ * A create from a `source` template copies that application's API keys: for a `team`-scoped caller the template must
+ * be one of its teams' applications too, refused exactly like naming it in the path. Runs once the body is validated.
+ */
+export function authorizeSource(ownership: OwnershipStore): RequestHandler {
+  return async (_req, res, next) => {
+    const { principal, decision, input } = res.locals;
+    const source = input?.body?.source;
+    if (typeof source !== 'string' || !principal || !decision?.allowed || decision.scope !== 'team') return next();
+    const owner = await failClosed(() => ownership.ownerOf(source));
+    if (!(owner && principal.teams.includes(owner.team))) {
+      refuse(res, owner ? 'not_owner' : 'unowned');
+      throw new GatewayError('not_found', NO_SUCH_APPLICATION, [{ location: 'body', field: 'source' }]);
+    }
+    next();
+  };
+}
+
 function ownerOfCreate(req: Request, res: Response, teams: string[], scope: 'team' | 'any'): string {
   const choice = chooseOwner(teams, scope, req.get('x-team'));
   if (choice.ok) return choice.team;

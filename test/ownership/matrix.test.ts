@@ -146,3 +146,19 @@ test('when an owned application is deleted, then its ownership is retired and th
   expect(row).toMatchObject({ team: 'blue', retiredAt: expect.any(Date) });
   expect((await h.api().get(`/v1/applications/${app}`).set('Authorization', `Bearer ${token}`)).status).toBe(404);
 });
+
+test('when a team-scoped caller creates from another team\'s application as a source template, then it is refused like that application, and no key is copied', async () => {
+  const policy = { member: tokenFor('member', 'mia', ['blue']) };
+  const theirs = await ownedApplication(h, 'red');
+  h.simulator.store.createApiKey(theirs);
+  const mine = await ownedApplication(h, 'blue');
+  h.simulator.clearRequests();
+  const refused = await h.api().post('/v1/applications').set('Authorization', `Bearer ${policy.member}`).send({ name: 'Copycat', source: theirs });
+  expect(refused.status).toBe(404);
+  expect(refused.body.error).toMatchObject({ code: 'not_found', message: 'No such application.' });
+  expect(h.simulator.requests).toEqual([]);
+  const entry = (await allEntries(h)).at(-1);
+  expect(entry).toMatchObject({ kind: 'decision', operation: 'applications.create', reason: 'not_owner' });
+  const allowed = await h.api().post('/v1/applications').set('Authorization', `Bearer ${policy.member}`).send({ name: 'From mine', source: mine });
+  expect(allowed.status).toBe(201);
+});
