@@ -41,7 +41,9 @@ describeWithServer.each([
     await db.drop();
   });
 
-  const mutate = (i: number) => h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${admin}`).send({ url: `https://hooks.example.com/slow/${i}` });
+  // A create: its owner comes from the token, so the audit INSERT is the first thing to touch the database (a
+  // mutation on an existing application reads its owner first, and that read is refused as ownership_unavailable).
+  const mutate = (i: number) => h.api().post('/v1/applications').set('Authorization', `Bearer ${admin}`).send({ name: `Slow ${i}` });
   const timed = async <T>(work: () => Promise<T>) => {
     const started = Date.now();
     const result = await work();

@@ -67,7 +67,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logs = new LogCapture();
   const gateway = await composeGateway(config, createLogger('info', logs.stream));
   const deps = options.deps ? options.deps(gateway.deps) : gateway.deps;
-  if (!options.unowned) await ownDemoApplications(gateway.deps, simulator);
+  // A test that brings its own database (a second instance, a proxied one) counts its entries: it is not seeded.
+  if (!options.unowned && !options.database) await ownDemoApplications(gateway.deps, simulator);
   const running: RunningServer = await startWebServer(buildApp(deps), config);
   const responses: Harness['responses'] = [];
   const record = (res: Response) => responses.push({ status: res.status, headers: res.headers, text: res.text ?? '' });

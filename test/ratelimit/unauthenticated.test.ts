@@ -60,7 +60,7 @@ describe('when clients with good tokens hang up before their answer', () => {
   const hangUp = () =>
     new Promise<void>((resolve, reject) => {
       const seen = h.simulator.requests.length;
-      const req = httpRequest(`${h.gatewayUrl}/v1/applications`, { headers: { authorization: `Bearer ${tokenFor('viewer')}` } });
+      const req = httpRequest(`${h.gatewayUrl}/v1/applications/wSPk9y5D7p5o87k0ACGKxR`, { headers: { authorization: `Bearer ${tokenFor('viewer')}` } });
       req.on('error', () => resolve());
       req.on('response', () => reject(new Error('answered before the hang-up')));
       req.end();
