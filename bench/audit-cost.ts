@@ -16,6 +16,8 @@ const noAudit: AuditRecorder = {
   recordRefusal: async () => undefined,
   recordAccess: async () => undefined,
   recordOwnershipChange: async () => undefined,
+  commit: async () => undefined as never,
+  commitQuietly: async () => undefined,
   recordSystem: async () => undefined as never,
 };
 

@@ -32,6 +32,10 @@ import type { OwnershipStore } from './ownership/store';
 import type { ApplicationDirectory } from './ownership/directory';
 import { authorizeSource, authorizeTarget } from './pipeline/authorize-target';
 import { serveTeamList } from './pipeline/team-list';
+import { requireApproval } from './pipeline/require-approval';
+import { approvalRoutes } from './routes/approvals';
+import type { Approvals } from './approvals/service';
+import type { ApprovalStore } from './approvals/store';
 
 export interface AppDeps {
   config: Config;
@@ -43,6 +47,7 @@ export interface AppDeps {
   audit: AuditDeps;
   limiters: Limiters;
   ownership: { store: OwnershipStore; directory: ApplicationDirectory };
+  approvals: { service: Approvals; store: ApprovalStore };
   metrics?: Metrics;
   readiness?: ReadinessCheck[];
   lifecycle?: Lifecycle;
@@ -51,7 +56,8 @@ export interface AppDeps {
 /**
  * The whole gateway, not listening. Each request goes, in this order:
  * request id → log → (failed-auth limit) → authenticate → resolve operation → per-person limit → authorize
- * → authorize target (team ownership) → read body → validate → upstream budget → audit (intent) → forward
+ * → authorize target (team ownership) → read body → validate → (two-person rule: a guarded operation becomes an
+ * approval request, 202) → upstream budget → audit (intent) → forward
  * (or, for a team's list, the team's applications) → audit (outcome) → respond; a refused mutation, and any
  * request refused for its target, is audited on the way out.
  */
@@ -69,8 +75,8 @@ export function buildApp(deps: AppDeps): Express {
   app.use(
     cors({
       origin: config.corsOrigins,
-      allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Team'],
-      exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Team', 'X-Approval-Reason', 'X-Approval-Bypass'],
+      exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit', 'RateLimit-Policy', 'Location'],
       maxAge: 600,
     }),
   );
@@ -85,6 +91,10 @@ export function buildApp(deps: AppDeps): Express {
   app.get('/v1/policy/explain', limiters.perPrincipal, explainPolicy(deps.policy, deps.ownership.store));
   app.use('/v1/audit', limiters.perPrincipal);
   app.use(onlyUnder('/v1/audit', auditRoutes(deps.audit, deps.policy, config.bodyLimitBytes)));
+  app.use('/v1/approvals', limiters.perPrincipal);
+  app.use(
+    onlyUnder('/v1/approvals', approvalRoutes({ approvals: deps.approvals.service, store: deps.approvals.store, ownership: deps.ownership.store, recorder: deps.audit.recorder }, deps.policy)),
+  );
   app.use('/v1/ownership', limiters.perPrincipal);
   app.use(
     onlyUnder('/v1/ownership', ownershipRoutes({ ...deps.ownership, recorder: deps.audit.recorder, upstream: deps.upstream }, deps.policy)),
@@ -100,6 +110,7 @@ export function buildApp(deps: AppDeps): Express {
       validate(),
       authorizeInput(deps.policy),
       authorizeSource(deps.ownership.store),
+      requireApproval(deps.policy, deps.approvals.service),
       limiters.upstream,
       recordMutationIntent(deps.audit.recorder),
       serveTeamList(deps.ownership.store, deps.ownership.directory),

@@ -16,6 +16,10 @@ import { upstreamReachable } from './upstream/reachability';
 import { createLimiters } from './ratelimit/limiters';
 import { createOwnershipStore } from './ownership/store';
 import { createApplicationDirectory } from './ownership/directory';
+import { createApprovalStore } from './approvals/store';
+import { createApprovals } from './approvals/service';
+import { createNotifier } from './approvals/notify';
+import { scheduleApprovalSweeps } from './approvals/sweep';
 
 export interface Gateway {
   deps: AppDeps;
@@ -65,6 +69,12 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     connections: config.upstream.connections,
     maxResponseBytes: config.upstream.maxResponseBytes,
   });
+  const approvalStore = createApprovalStore(database.prisma);
+  const notifier = createNotifier({ url: config.approvals.notifyUrl, logger });
+  const approvals = createApprovals({ store: approvalStore, recorder, keys, upstream, notifier, logger, defaultTtlS: config.approvals.ttlS, clock: () => new Date() });
+  // An execution claimed longer ago than any execution can take was cut short by a crash: never run again.
+  const sweeps = scheduleApprovalSweeps(approvals, logger, { staleAfterMs: config.upstream.timeoutMs + 4 * config.audit.writeTimeoutMs + 10_000 });
+  await sweeps.first;
   const deps: AppDeps = {
     config,
     logger,
@@ -74,6 +84,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     metrics,
     audit: { store, keys, recorder },
     limiters: createLimiters(config, policy, logger, redis),
+    approvals: { service: approvals, store: approvalStore },
     ownership: { store: createOwnershipStore(database.prisma, config.audit.writeTimeoutMs), directory: createApplicationDirectory({ upstream, maxAgeMs: config.ownershipListMaxAgeMs }) },
     readiness: [
       upstreamReachable(config.upstream.baseUrl),
@@ -89,6 +100,8 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     reload: (trigger) => reloader.reload(trigger),
     async close() {
       recovery.stop();
+      sweeps.stop();
+      await notifier.idle();
       reloader.stop();
       await upstream.close();
       await redis?.close();

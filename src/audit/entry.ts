@@ -1,6 +1,6 @@
 /** What an audit entry is: one row of the chain, as the gateway builds it and as the verifier reads it back. */
 
-export const ENTRY_KINDS = ['request', 'response', 'decision', 'access', 'system'] as const;
+export const ENTRY_KINDS = ['request', 'response', 'decision', 'access', 'system', 'approval'] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
 /** How a call ended, as security reviewers filter on it. */
@@ -49,6 +49,8 @@ export interface EntryContent {
   fingerprints: string[];
   /** The team owning the application the entry is about, at the time; null when none (issue 12). */
   team: string | null;
+  /** The approval request (two-person rule) the entry belongs to; null when none (issue 14). */
+  approvalId: string | null;
 }
 
 export interface StoredEntry extends EntryContent {
@@ -61,14 +63,14 @@ export const CONTENT_FIELDS: readonly (keyof EntryContent)[] = [
   'at', 'kind', 'eventId', 'requestId', 'actorSub', 'actorName', 'actorEmail', 'actorRoles', 'actorJti', 'actorIssuer',
   'clientIp', 'userAgent', 'operation', 'method', 'path', 'applicationId', 'webhookId', 'apikeyFingerprint',
   'requestBody', 'details', 'decision', 'reason', 'outcome', 'upstreamStatus', 'errorCode', 'latencyMs', 'fingerprints',
-  'team',
+  'team', 'approvalId',
 ];
 
 /**
  * Fields added after entries were first written: hashed only when set, so an entry written before a field
  * existed (read back with it null) still hashes to what it was written with.
  */
-export const LATER_FIELDS: ReadonlySet<keyof EntryContent> = new Set<keyof EntryContent>(['team']);
+export const LATER_FIELDS: ReadonlySet<keyof EntryContent> = new Set<keyof EntryContent>(['team', 'approvalId']);
 
 /** Deterministic JSON: object keys sorted, undefined as null. jsonb reorders keys, so the hash must not depend on order. */
 export function canonicalJson(value: unknown): string {

@@ -9,7 +9,7 @@ export type ExportFormat = 'csv' | 'ndjson';
 export const CSV_COLUMNS = [
   'sequence', 'time', 'completed_at', 'kind', 'event_id', 'request_id', 'actor_sub', 'actor_name', 'actor_email', 'actor_roles',
   'client_ip', 'user_agent', 'operation', 'method', 'path', 'application_id', 'webhook_id', 'apikey_fingerprint', 'decision',
-  'reason', 'outcome', 'upstream_status', 'error_code', 'latency_ms', 'team',
+  'reason', 'outcome', 'upstream_status', 'error_code', 'latency_ms', 'team', 'approval_id',
 ] as const;
 
 const PAGE = 1000;
@@ -47,6 +47,7 @@ function csvRow(e: AuditEvent): string {
     application_id: e.target.applicationId, webhook_id: e.target.webhookId, apikey_fingerprint: e.target.apikeyFingerprint,
     decision: e.decision, reason: e.reason, outcome: e.outcome, upstream_status: e.upstreamStatus, error_code: e.errorCode, latency_ms: e.latencyMs,
     team: e.team,
+    approval_id: e.approvalId,
   };
   return `${CSV_COLUMNS.map((c) => csvField(values[c])).join(',')}\r\n`;
 }

@@ -25,6 +25,7 @@ export function presentEntry(e: StoredEntry) {
     details: e.details,
     fingerprints: e.fingerprints,
     team: e.team,
+    approval_id: e.approvalId,
     key_id: e.keyId,
     hash: e.hash.toString('hex'),
   };
@@ -52,6 +53,7 @@ export function presentEvent(e: AuditEvent) {
     error_code: e.errorCode,
     latency_ms: e.latencyMs,
     team: e.team,
+    approval_id: e.approvalId,
     entry_sequences: e.entrySequences.map(String),
   };
 }

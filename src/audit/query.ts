@@ -12,11 +12,13 @@ export interface EventFilter {
   since?: string;
   until?: string;
   keyFingerprint?: string;
-  kind?: 'mutation' | 'decision' | 'access' | 'system';
+  kind?: 'mutation' | 'decision' | 'access' | 'system' | 'approval';
   /** The owning team recorded with the event. */
   team?: string;
   /** A team-scoped reader sees only events about applications its teams owned at the time. */
   teamsIn?: readonly string[];
+  /** Every entry of one approval request: its lifecycle and its execution. */
+  approvalId?: string;
 }
 
 export type Order = 'asc' | 'desc';
@@ -30,7 +32,7 @@ export interface AuditEvent {
   eventId: string;
   time: string;
   completedAt: string | null;
-  kind: 'mutation' | 'decision' | 'access' | 'system';
+  kind: 'mutation' | 'decision' | 'access' | 'system' | 'approval';
   requestId: string;
   actor: { sub: string | null; name: string | null; email: string | null; roles: string[]; jti: string | null; issuer: string | null };
   client: { ip: string | null; userAgent: string | null };
@@ -45,6 +47,7 @@ export interface AuditEvent {
   errorCode: string | null;
   latencyMs: number | null;
   team: string | null;
+  approvalId: string | null;
   entrySequences: bigint[];
 }
 
@@ -58,7 +61,7 @@ const EVENTS = Prisma.sql`
          COALESCE(r.apikey_fingerprint, h.apikey_fingerprint) AS apikey_fingerprint, h.decision, h.reason,
          COALESCE(r.outcome, h.outcome, CASE WHEN h.kind = 'request' THEN 'pending' END) AS outcome,
          r.upstream_status, COALESCE(r.error_code, h.error_code) AS error_code, r.latency_ms, r.seq AS response_seq, r.at_text AS completed_at,
-         h.team AS team -- the owner when the call was made (a transfer's response entry names the new one)
+         h.approval_id, h.team AS team -- the owner when the call was made (a transfer's response entry names the new one)
   FROM audit_entry h
   LEFT JOIN LATERAL (
     SELECT s.seq, ${AT('s')} AS at_text, s.application_id, s.webhook_id, s.apikey_fingerprint, s.outcome, s.upstream_status,
@@ -83,6 +86,7 @@ function conditions(f: EventFilter): Prisma.Sql[] {
   }
   if (f.kind) where.push(Prisma.sql`h.kind = ${f.kind === 'mutation' ? 'request' : f.kind}`);
   // The opening entry's team: the owner when the call was made (a transfer's response names the new owner).
+  if (f.approvalId) where.push(Prisma.sql`h.approval_id = ${f.approvalId}`);
   if (f.team) where.push(Prisma.sql`h.team = ${f.team}`);
   if (f.teamsIn) where.push(f.teamsIn.length > 0 ? Prisma.sql`h.team IN (${Prisma.join([...f.teamsIn])})` : Prisma.sql`false`);
   return where;
@@ -105,7 +109,7 @@ export async function findEventOf(prisma: PrismaClient, seq: bigint): Promise<Au
 type Row = Record<string, unknown>;
 const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-const KINDS: Record<string, AuditEvent['kind']> = { request: 'mutation', decision: 'decision', access: 'access', system: 'system' };
+const KINDS: Record<string, AuditEvent['kind']> = { request: 'mutation', decision: 'decision', access: 'access', system: 'system', approval: 'approval' };
 
 function toEvent(r: Row): AuditEvent {
   const sequence = BigInt(r.seq as bigint);
@@ -129,6 +133,7 @@ function toEvent(r: Row): AuditEvent {
     errorCode: text(r.error_code),
     latencyMs: num(r.latency_ms),
     team: text(r.team),
+    approvalId: text(r.approval_id),
     entrySequences: r.response_seq === null || r.response_seq === undefined ? [sequence] : [sequence, BigInt(r.response_seq as bigint)],
   };
 }

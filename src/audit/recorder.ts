@@ -39,6 +39,13 @@ export interface AuditRecorder {
    * Without a request (the local default's seeding), the system is the actor.
    */
   recordOwnershipChange(context: { req: Request; res: Response } | undefined, change: OwnershipChange): Promise<void>;
+  /**
+   * Commits an entry built from plain facts (src/audit/facts.ts): approvals' lifecycle and executions. Throws 503
+   * audit_unavailable if it is not committed in time (then whatever it records must not happen).
+   */
+  commit(content: EntryContent): Promise<StoredEntry>;
+  /** The same, for an entry whose failure is only logged (an outcome: the opening entry proves the attempt). */
+  commitQuietly(content: EntryContent): Promise<void>;
   /** Events of the gateway itself (recovery, rotation). */
   recordSystem(action: string, details: Record<string, unknown>): Promise<StoredEntry>;
 }
@@ -103,6 +110,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
       latencyMs: null,
       fingerprints: apikey ? [keys.fingerprint(apikey)] : [],
       team: res.locals.team ?? null,
+      approvalId: res.locals.approvalId ?? null,
     };
   }
 
@@ -140,7 +148,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
 
     async recordOutcome(intent, res, { response, error }) {
       const content = base(res.req, res, 'response', intent.eventId);
-      const created = createdTarget(res, response, keys);
+      const created = createdTarget(res.locals.operation?.id, response, keys);
       const gatewayError = error instanceof GatewayError ? error : undefined;
       const outcome: Outcome = response ? (response.status < 400 ? 'success' : 'upstream_error') : ((gatewayError?.code as Outcome | undefined) ?? 'outcome_unknown');
       await appendQuietly(
@@ -206,6 +214,17 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
       await append(response).bounded.catch((err: unknown) => Promise.reject(refused('response')(err)));
     },
 
+    async commit(content) {
+      try {
+        return await append(content).bounded;
+      } catch (err) {
+        logger.error({ err: describe(err), event_id: content.eventId, operation: content.operation }, 'audit entry not committed: refused');
+        throw new GatewayError('audit_unavailable', undefined, [{ reason: isTimeout(err) ? 'audit_write_timeout' : 'audit_write_failed' }], { 'Retry-After': '5' });
+      }
+    },
+
+    commitQuietly: (content) => appendQuietly(content, content.kind),
+
     recordSystem(action, details) {
       return append({ ...systemEntry(action), details }).bounded;
     },
@@ -215,8 +234,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
 const OUTCOME_SET: Record<string, true> = { success: true, upstream_error: true, upstream_unavailable: true, upstream_timeout: true, upstream_bad_response: true, outcome_unknown: true };
 
 /** For creates, the id the upstream returned is the target; an API key only as its fingerprint. */
-function createdTarget(res: Response, response: UpstreamResponse | undefined, keys: AuditKeys): Partial<EntryContent> {
-  const id = res.locals.operation?.id;
+export function createdTarget(id: string | undefined, response: UpstreamResponse | undefined, keys: AuditKeys): Partial<EntryContent> {
   if (id !== 'applications.create' && id !== 'webhooks.create' && id !== 'apikeys.create') return {};
   const body = response && response.status < 300 && response.body.length > 0 ? parseJson(response.body) : undefined;
   if (!body) return {};
@@ -231,7 +249,7 @@ export function systemEntry(action: string): EntryContent {
     at: nowMicros(), kind: 'system', eventId: randomUUID(), requestId: 'system', actorSub: null, actorName: null, actorEmail: null,
     actorRoles: [], actorJti: null, actorIssuer: null, clientIp: null, userAgent: null, operation: action, method: null, path: null,
     applicationId: null, webhookId: null, apikeyFingerprint: null, requestBody: null, details: null, decision: null, reason: null,
-    outcome: null, upstreamStatus: null, errorCode: null, latencyMs: null, fingerprints: [], team: null,
+    outcome: null, upstreamStatus: null, errorCode: null, latencyMs: null, fingerprints: [], team: null, approvalId: null,
   };
 }
 

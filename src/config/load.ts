@@ -35,6 +35,7 @@ export interface Config {
   bodyLimitBytes: number;
   /** OWNERSHIP_LIST_MAX_AGE_MS. */
   ownershipListMaxAgeMs: number;
+  approvals: { ttlS: number; notifyUrl?: string };
   trustProxy: boolean | number | string[];
   logLevel: string;
   dataDir: string;
@@ -138,6 +139,7 @@ function toConfig(p: Parsed, problems: string[]): Config {
     corsOrigins: p.CORS_ORIGINS,
     bodyLimitBytes: parseBytes(p.BODY_LIMIT),
     ownershipListMaxAgeMs: p.OWNERSHIP_LIST_MAX_AGE_MS,
+    approvals: { ttlS: p.APPROVAL_TTL_S, ...(p.APPROVAL_NOTIFY_URL ? { notifyUrl: p.APPROVAL_NOTIFY_URL } : {}) },
     trustProxy: parseTrustProxy(p.TRUST_PROXY, problems),
     logLevel: p.LOG_LEVEL,
     dataDir: p.DATA_DIR,

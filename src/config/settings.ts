@@ -67,6 +67,16 @@ export const SETTINGS = {
     schema: z.coerce.number().int().min(60).max(30 * 86400).optional(),
   },
   JWT_ROLES_CLAIM: { doc: 'Claim holding the roles: a string or an array; dotted paths such as `realm_access.roles`.', example: 'roles', schema: z.string().regex(/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/).default('roles') },
+  APPROVAL_TTL_S: {
+    doc: 'Default lifetime of a pending approval request (two-person rule), in seconds; a policy rule\'s `ttl_s` overrides it.',
+    example: '3600',
+    schema: int(60, 30 * 86_400, 3600),
+  },
+  APPROVAL_NOTIFY_URL: {
+    doc: 'Where the gateway POSTs a small JSON message (Slack-compatible `text` plus structured fields, no secrets) when an approval request is created and when it ends. Unset: no notifications.',
+    example: 'https://hooks.slack.com/services/…',
+    schema: z.url({ protocol: /^https?$/ }).optional(),
+  },
   OWNERSHIP_LIST_MAX_AGE_MS: {
     doc: 'How old the list of upstream applications that `team`-scoped application lists are cut from may be, in ms: an application created, renamed or deleted outside this gateway instance shows within this plus one walk of the upstream list. 0: walk on every list.',
     example: '5000',

@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   not_found: { status: 404, message: 'No such operation.' },
   method_not_allowed: { status: 405, message: 'This method is not allowed on this path.' },
   conflict: { status: 409, message: 'The request conflicts with the current state.' },
+  approval_expired: { status: 410, message: 'This approval request has expired; ask again.' },
   validation_failed: { status: 400, message: 'The request is not valid.' },
   invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },

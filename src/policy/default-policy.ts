@@ -1,7 +1,13 @@
 import type { PolicyDocument } from './policy';
 
+/** Used when a policy has no `approvals` section: deleting an application cuts off every end user connected to it. */
+export const DEFAULT_APPROVALS: NonNullable<PolicyDocument['approvals']> = {
+  'applications.delete': { approvals: 1 },
+};
+
 /** The built-in policy, used when POLICY_FILE is unset. README "Roles and policy" shows it as a matrix. */
 export const DEFAULT_POLICY: PolicyDocument = {
+  approvals: DEFAULT_APPROVALS,
   roles: {
     viewer: {
       description: "Reads its teams' applications and their webhooks.",

@@ -8,15 +8,20 @@ export const GATEWAY_PERMISSIONS = [
   'audit.read',
   /** Read, assign, transfer and import application ownership; list applications without an owner. */
   'ownership.manage',
+  /** Break-glass: run a guarded operation at once, with a mandatory reason (flagged in the trail and notified). */
+  'approvals.bypass',
 ] as const;
 
 export const PERMISSIONS: readonly string[] = [...OPERATION_IDS, ...GATEWAY_PERMISSIONS];
 
-/** Expands `applications.*`, `*.list` or `*` against the known permissions. */
+/** Granted only by name, never by a wildcard: `*` for an admin must not quietly include break-glass. */
+export const EXPLICIT_ONLY: readonly string[] = ['approvals.bypass'];
+
+/** Expands `applications.*`, `*.list` or `*` against the known permissions (never to an explicit-only one). */
 export function expandPattern(pattern: string): string[] {
   if (!pattern.includes('*')) return PERMISSIONS.includes(pattern) ? [pattern] : [];
   const regex = new RegExp(`^${pattern.split('*').map(escapeRegex).join('[a-z_.]*')}$`);
-  return PERMISSIONS.filter((p) => regex.test(p));
+  return PERMISSIONS.filter((p) => regex.test(p) && !EXPLICIT_ONLY.includes(p));
 }
 
 function escapeRegex(text: string): string {

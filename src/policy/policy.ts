@@ -2,13 +2,27 @@ import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../config/load';
-import { DEFAULT_POLICY } from './default-policy';
+import { DEFAULT_APPROVALS, DEFAULT_POLICY } from './default-policy';
+import { OPERATIONS } from '../catalogue/operations';
+
+const MUTATING_OPERATIONS: string[] = OPERATIONS.filter((o) => o.mutates).map((o) => o.id);
 import { expandPattern, PERMISSIONS } from './permissions';
 import type { DenialReason } from './reasons';
 
 const ROLE_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 
+const approvalRule = z.strictObject({
+  /** How many distinct people other than the requester must approve. 0: not guarded. */
+  approvals: z.number().int().min(0).max(10),
+  /** Roles an approver must hold (besides being allowed the operation on the target). */
+  approvers: z.array(z.string().min(1)).optional(),
+  /** Lifetime of a pending request, in seconds (default APPROVAL_TTL_S). */
+  ttl_s: z.number().int().min(60).max(30 * 86_400).optional(),
+});
+
 const policySchema = z.strictObject({
+  /** Operation id → its two-person rule. Absent: the built-in rules (applications.delete needs one approval). */
+  approvals: z.record(z.string(), approvalRule).optional(),
   roles: z.record(
     z.string(),
     z.strictObject({
@@ -29,7 +43,16 @@ export type Scope = 'team' | 'any';
 /** A role that does not say is limited to its teams' applications: forgetting `scope` never widens access. */
 export const DEFAULT_SCOPE: Scope = 'team';
 
+/** A guarded operation's rule, compiled. */
+export interface ApprovalRule {
+  needed: number;
+  approverRoles: string[];
+  ttlS?: number;
+}
+
 export interface Policy {
+  /** Guarded operation id → its rule (operations not listed forward at once). */
+  readonly approvals: ReadonlyMap<string, ApprovalRule>;
   /** role → permissions it grants, wildcards expanded. */
   readonly grants: ReadonlyMap<string, ReadonlySet<string>>;
   /** role → the scope of its grants. */
@@ -66,7 +89,20 @@ export function compilePolicy(input: unknown, source: string): Policy {
     grants.set(role, granted);
   }
   if (problems.length > 0) throw new ConfigError([...problems, `known permissions: ${PERMISSIONS.join(', ')}`]);
-  return { grants, scopes, document: parsed.data };
+  const approvals = compileApprovals(parsed.data.approvals ?? DEFAULT_APPROVALS, grants, source);
+  return { grants, scopes, approvals, document: parsed.data };
+}
+
+function compileApprovals(rules: Record<string, z.infer<typeof approvalRule>>, grants: Map<string, Set<string>>, source: string): Map<string, ApprovalRule> {
+  const problems: string[] = [];
+  const compiled = new Map<string, ApprovalRule>();
+  for (const [operation, rule] of Object.entries(rules)) {
+    if (!MUTATING_OPERATIONS.includes(operation)) problems.push(`${source}: approvals."${operation}": only the Management operations that change something can be guarded (${MUTATING_OPERATIONS.join(', ')})`);
+    for (const role of rule.approvers ?? []) if (!grants.has(role)) problems.push(`${source}: approvals."${operation}".approvers: no role "${role}" in this policy`);
+    if (rule.approvals > 0) compiled.set(operation, { needed: rule.approvals, approverRoles: rule.approvers ?? [], ...(rule.ttl_s ? { ttlS: rule.ttl_s } : {}) });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return compiled;
 }
 
 export function loadPolicy(file: string | undefined): Policy {

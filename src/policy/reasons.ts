@@ -13,6 +13,15 @@ export const DECISION_REASONS = {
   not_team_member: '`X-Team` names a team the `team`-scoped caller is not in.',
   unknown_team: 'An ownership change names a team that owns no application and is not one of the caller\'s teams (a typo guard; `allow_new_team` overrides).',
   already_owner: 'An ownership change to the team that already owns the application.',
+  approval_required: 'The operation needs a second person\'s approval: it was recorded as an approval request (202), not forwarded.',
+  approval_granted: 'The entries of an approved request\'s execution: every needed approval arrived (the approvers are named in the details).',
+  approval_bypassed: 'A holder of `approvals.bypass` ran a guarded operation at once, with a reason (break-glass; notified).',
+  self_approval: 'The requester (same `sub`, or the same email) tried to approve or deny their own request.',
+  not_an_approver: 'The approver holds none of the roles the operation\'s rule names in `approvers`.',
+  not_requester: 'Only the person who asked may cancel an approval request.',
+  approval_pending: 'A request for the same operation and target is already pending (its id is in the details).',
+  approval_not_pending: 'The approval request has already ended (executed, failed, denied or cancelled).',
+  approval_expired: 'The approval request expired before it got its approvals.',
 } as const;
 
 export type DecisionReason = keyof typeof DECISION_REASONS;

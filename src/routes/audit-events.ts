@@ -19,7 +19,8 @@ const eventQuery = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
   key_fingerprint: z.string().regex(/^hmac-sha256:[0-9a-f]{64}$/, 'must be a fingerprint as /v1/audit/lookup-key returns it').optional(),
-  kind: z.enum(['mutation', 'decision', 'access', 'system']).optional(),
+  kind: z.enum(['mutation', 'decision', 'access', 'system', 'approval']).optional(),
+  approval_id: z.uuid().optional(),
   team: z.string().regex(TEAM_PATTERN, 'must be a team name').optional(),
   order: z.enum(['asc', 'desc']).default('desc'),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
@@ -89,6 +90,7 @@ function toFilter(q: EventQuery, res: Response): EventFilter {
   const teams = readerTeams(res);
   return {
     team: q.team,
+    approvalId: q.approval_id,
     ...(teams ? { teamsIn: teams } : {}),
     actor: q.actor,
     operation: q.operation,

@@ -12,6 +12,7 @@ import { requirePermission } from '../pipeline/authorize';
 import type { Policy } from '../policy/policy';
 import type { Upstream } from '../upstream/client';
 import { parseOrFail } from './parse';
+import { refusalsAudited } from './refusals';
 
 export interface OwnershipDeps {
   store: OwnershipStore;
@@ -57,7 +58,7 @@ export function ownershipRoutes(deps: OwnershipDeps, policy: () => Policy): Rout
     res.set('Cache-Control', 'no-store').json(presentOwner(id, owner?.team ?? null, owner?.assignedAt, owner?.assignedSeq));
   });
 
-  router.put('/v1/ownership/applications/:application_id', body, refusalsAudited(deps, 'ownership.assign', async (req, res) => {
+  router.put('/v1/ownership/applications/:application_id', body, refusalsAudited(deps.recorder, 'ownership.assign', async (req, res) => {
     const id = pathId(req);
     const { team: to, allow_new_team } = parseOrFail(assignBody, req.body, 'body');
     const owner = await failClosed(() => deps.store.ownerOf(id));
@@ -81,7 +82,7 @@ export function ownershipRoutes(deps: OwnershipDeps, policy: () => Policy): Rout
     res.set('Cache-Control', 'no-store').json({ total: unowned.length, count: objects.length, page, objects });
   });
 
-  router.post('/v1/ownership/import', body, refusalsAudited(deps, 'ownership.import', async (req, res) => {
+  router.post('/v1/ownership/import', body, refusalsAudited(deps.recorder, 'ownership.import', async (req, res) => {
     const input = parseOrFail(importBody, req.body, 'body');
     const ids = input.pairs.map((p) => p.application_id);
     // A fresh walk: an import must not be refused for an application created a moment ago elsewhere.
@@ -117,18 +118,6 @@ async function applyChange(deps: OwnershipDeps, req: Request, res: Response, cha
     if (err instanceof GatewayError) return { ...change, status: 'failed', error: err.code };
     throw err;
   }
-}
-
-/** A refused ownership change leaves a `decision` entry, like a refused Management mutation. */
-function refusalsAudited(deps: OwnershipDeps, action: string, handler: (req: Request, res: Response) => Promise<void>) {
-  return async (req: Request, res: Response) => {
-    try {
-      await handler(req, res);
-    } catch (err) {
-      if (err instanceof GatewayError && err.code !== 'audit_unavailable' && !res.headersSent) await deps.recorder.recordRefusal(req, res, err, action);
-      throw err;
-    }
-  };
 }
 
 function actionOf(req: Request): string {

@@ -17,6 +17,8 @@ declare global {
       team?: string | null;
       /** Set when the request was refused for its target (ownership): audited like a refused mutation. */
       targetRefused?: boolean;
+      /** The approval request an execution or lifecycle step belongs to (two-person rule). */
+      approvalId?: string;
       /** Set once the audit request entry of a mutation is committed. */
       intent?: Intent;
       /** How the upstream call went, for the metrics. */

@@ -64,6 +64,7 @@ const entry: fc.Arbitrary<EntryContent> = fc.record({
   latencyMs: fc.option(fc.double({ min: 0, max: 1e6, noNaN: true })),
   fingerprints: fc.array(text, { maxLength: 3 }),
   team: fc.option(text),
+  approvalId: fc.option(fc.uuid()),
 }) as fc.Arbitrary<EntryContent>;
 
 describe('the bytes an audit entry hash covers', () => {

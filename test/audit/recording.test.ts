@@ -83,7 +83,7 @@ describe.each(BACKENDS)('audit recording on %s', (backend) => {
   });
 
   test('when the upstream refuses a mutation, then the response entry says upstream_error with its status', async () => {
-    const res = await send('delete', '/v1/applications/noSuchApplication');
+    const res = await send('patch', '/v1/applications/noSuchApplication', { description: 'nobody' });
     expect(res.status).toBe(404);
     const [, response] = await entriesFor(h, res.headers['x-request-id'] as string);
     expect(response).toMatchObject({ outcome: 'upstream_error', upstreamStatus: 404 });

@@ -3,6 +3,7 @@ import { BACKENDS } from '../helpers/database';
 import { allEntries } from '../helpers/audit';
 import { startHarness, type Harness } from '../helpers/harness';
 import { signToken, tokenFor } from '../helpers/tokens';
+import { deleteWithApproval } from '../helpers/approvals';
 
 const APP = 'wSPk9y5D7p5o87k0ACGKxR';
 
@@ -20,12 +21,12 @@ describe.each(BACKENDS)('reviewing the audit trail on %s', (backend) => {
     const ada = signToken({ sub: 'ada', roles: ['admin'], claims: { name: 'Lovelace, Ada "the first"\nCountess', email: 'ada@example.com', teams: ['platform'] } });
     const created = await h.api().post('/v1/applications').set('Authorization', `Bearer ${ada}`).set('User-Agent', '=HYPERLINK("http://evil")').send({ name: 'To delete' });
     deletedApp = created.body.id;
-    await h.api().delete(`/v1/applications/${deletedApp}`).set('Authorization', `Bearer ${ada}`);
+    await deleteWithApproval(h, `/v1/applications/${deletedApp}`, ada);
     middle = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 5));
     await h.api().delete(`/v1/applications/${APP}`).set('Authorization', `Bearer ${tokenFor('viewer', 'vic')}`); // denied
     await h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${tokenFor('editor', 'ed')}`).send({ url: 'nope' }); // invalid
-    await h.api().delete('/v1/applications/noSuchApplication').set('Authorization', `Bearer ${ada}`); // upstream 404
+    await deleteWithApproval(h, '/v1/applications/noSuchApplication', ada); // upstream 404
   }, 30_000);
   afterAll(async () => h.close());
 
@@ -52,7 +53,7 @@ describe.each(BACKENDS)('reviewing the audit trail on %s', (backend) => {
   });
 
   test('when an application was created, then filtering by its id finds the create too (the id came from the upstream)', async () => {
-    const { events: found } = await events(`application_id=${deletedApp}&order=asc`);
+    const { events: found } = await events(`application_id=${deletedApp}&kind=mutation&order=asc`);
     expect(found.map((e) => e.operation)).toEqual(['applications.create', 'applications.delete']);
   });
 
@@ -89,7 +90,7 @@ describe.each(BACKENDS)('reviewing the audit trail on %s', (backend) => {
   });
 
   test('when events are exported as CSV, then a real CSV parser reads every field back, quotes, commas and newlines included, and formulas are defused', async () => {
-    const res = await h.api().get('/v1/audit/events?format=csv&actor=ada&order=asc').set('Authorization', `Bearer ${auditor}`);
+    const res = await h.api().get('/v1/audit/events?format=csv&actor=ada&kind=mutation&order=asc').set('Authorization', `Bearer ${auditor}`);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(res.headers['content-disposition']).toMatch(/^attachment; filename="audit-events-\d{8}T\d{6}Z\.csv"$/);
@@ -99,7 +100,7 @@ describe.each(BACKENDS)('reviewing the audit trail on %s', (backend) => {
   });
 
   test('when events are exported as NDJSON through the Accept header, then each line is one event', async () => {
-    const res = await h.api().get('/v1/audit/events?actor=ada').set('Authorization', `Bearer ${auditor}`).set('Accept', 'application/x-ndjson').buffer(true).parse((r, done) => {
+    const res = await h.api().get('/v1/audit/events?actor=ada&kind=mutation').set('Authorization', `Bearer ${auditor}`).set('Accept', 'application/x-ndjson').buffer(true).parse((r, done) => {
       let text = '';
       r.on('data', (c: Buffer) => (text += c.toString()));
       r.on('end', () => done(null, text));

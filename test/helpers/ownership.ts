@@ -22,6 +22,8 @@ export function scopedPolicyFile(): string {
   writeFileSync(
     file,
     [
+      '# These tests are about ownership: nothing waits for a second person (test/approvals covers that).',
+      'approvals: {}',
       'roles:',
       '  member:',
       '    allow: ["applications.*", "apikeys.*", "webhooks.*"]',

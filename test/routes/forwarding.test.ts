@@ -1,3 +1,4 @@
+import { deleteWithApproval } from '../helpers/approvals';
 import { startHarness, DEVELOPER_KEY, type Harness } from '../helpers/harness';
 import { tokenFor } from '../helpers/tokens';
 
@@ -57,9 +58,9 @@ describe('forwarding each operation', () => {
     expect(updated.body.active).toBe(false);
     expect(lastUpstream().body).toEqual({ active: false });
 
-    const deleted = await h.api().delete(`/v1/applications/${id}`).set('Authorization', `Bearer ${admin}`);
-    expect(deleted.status).toBe(204);
-    expect(deleted.text).toBe('');
+    // Deleting an application waits for a second person (the built-in two-person rule); the approval executes it.
+    const deleted = await deleteWithApproval(h, `/v1/applications/${id}`, admin);
+    expect(deleted.body).toMatchObject({ approval: { state: 'executed' }, upstream: { status: 204, body: null } });
     expect(lastUpstream()).toMatchObject({ method: 'DELETE', path: `/v1/applications/${id}/` });
 
     const gone = await h.api().get(`/v1/applications/${id}`).set('Authorization', `Bearer ${admin}`);

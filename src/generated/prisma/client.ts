@@ -58,3 +58,14 @@ export type AuditRecoveryState = Prisma.AuditRecoveryStateModel
  * entry that says so (a create's, a delete's or an ownership change's successful response entry).
  */
 export type ApplicationOwner = Prisma.ApplicationOwnerModel
+/**
+ * Model ApprovalRequest
+ * A guarded operation waiting for (or done with) a second person's approval. The stored input is the validated
+ * input the requester sent; it is executed as stored, exactly once, when the last needed approval arrives.
+ */
+export type ApprovalRequest = Prisma.ApprovalRequestModel
+/**
+ * Model ApprovalVote
+ * One approval of one request by one person (counted once however often they approve).
+ */
+export type ApprovalVote = Prisma.ApprovalVoteModel

@@ -11,4 +11,6 @@
 export type * from './models/AuditEntry'
 export type * from './models/AuditRecoveryState'
 export type * from './models/ApplicationOwner'
+export type * from './models/ApprovalRequest'
+export type * from './models/ApprovalVote'
 export type * from './commonInputTypes'

@@ -399,7 +399,9 @@ type FieldRefInputType<Model, FieldType> = Model extends never ? never : FieldRe
 export const ModelName = {
   AuditEntry: 'AuditEntry',
   AuditRecoveryState: 'AuditRecoveryState',
-  ApplicationOwner: 'ApplicationOwner'
+  ApplicationOwner: 'ApplicationOwner',
+  ApprovalRequest: 'ApprovalRequest',
+  ApprovalVote: 'ApprovalVote'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -415,7 +417,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "auditEntry" | "auditRecoveryState" | "applicationOwner"
+    modelProps: "auditEntry" | "auditRecoveryState" | "applicationOwner" | "approvalRequest" | "approvalVote"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -641,6 +643,154 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    ApprovalRequest: {
+      payload: Prisma.$ApprovalRequestPayload<ExtArgs>
+      fields: Prisma.ApprovalRequestFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ApprovalRequestFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalRequestPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ApprovalRequestFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalRequestPayload>
+        }
+        findFirst: {
+          args: Prisma.ApprovalRequestFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalRequestPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ApprovalRequestFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalRequestPayload>
+        }
+        findMany: {
+          args: Prisma.ApprovalRequestFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalRequestPayload>[]
+        }
+        create: {
+          args: Prisma.ApprovalRequestCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalRequestPayload>
+        }
+        createMany: {
+          args: Prisma.ApprovalRequestCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ApprovalRequestCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalRequestPayload>[]
+        }
+        delete: {
+          args: Prisma.ApprovalRequestDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalRequestPayload>
+        }
+        update: {
+          args: Prisma.ApprovalRequestUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalRequestPayload>
+        }
+        deleteMany: {
+          args: Prisma.ApprovalRequestDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ApprovalRequestUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ApprovalRequestUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalRequestPayload>[]
+        }
+        upsert: {
+          args: Prisma.ApprovalRequestUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalRequestPayload>
+        }
+        aggregate: {
+          args: Prisma.ApprovalRequestAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateApprovalRequest>
+        }
+        groupBy: {
+          args: Prisma.ApprovalRequestGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ApprovalRequestGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ApprovalRequestCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ApprovalRequestCountAggregateOutputType> | number
+        }
+      }
+    }
+    ApprovalVote: {
+      payload: Prisma.$ApprovalVotePayload<ExtArgs>
+      fields: Prisma.ApprovalVoteFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ApprovalVoteFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalVotePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ApprovalVoteFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalVotePayload>
+        }
+        findFirst: {
+          args: Prisma.ApprovalVoteFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalVotePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ApprovalVoteFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalVotePayload>
+        }
+        findMany: {
+          args: Prisma.ApprovalVoteFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalVotePayload>[]
+        }
+        create: {
+          args: Prisma.ApprovalVoteCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalVotePayload>
+        }
+        createMany: {
+          args: Prisma.ApprovalVoteCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ApprovalVoteCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalVotePayload>[]
+        }
+        delete: {
+          args: Prisma.ApprovalVoteDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalVotePayload>
+        }
+        update: {
+          args: Prisma.ApprovalVoteUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalVotePayload>
+        }
+        deleteMany: {
+          args: Prisma.ApprovalVoteDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ApprovalVoteUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ApprovalVoteUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalVotePayload>[]
+        }
+        upsert: {
+          args: Prisma.ApprovalVoteUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApprovalVotePayload>
+        }
+        aggregate: {
+          args: Prisma.ApprovalVoteAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateApprovalVote>
+        }
+        groupBy: {
+          args: Prisma.ApprovalVoteGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ApprovalVoteGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ApprovalVoteCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ApprovalVoteCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -709,6 +859,7 @@ export const AuditEntryScalarFieldEnum = {
   errorCode: 'errorCode',
   latencyMs: 'latencyMs',
   team: 'team',
+  approvalId: 'approvalId',
   fingerprints: 'fingerprints',
   keyId: 'keyId',
   hash: 'hash'
@@ -737,6 +888,53 @@ export const ApplicationOwnerScalarFieldEnum = {
 export type ApplicationOwnerScalarFieldEnum = (typeof ApplicationOwnerScalarFieldEnum)[keyof typeof ApplicationOwnerScalarFieldEnum]
 
 
+export const ApprovalRequestScalarFieldEnum = {
+  id: 'id',
+  operation: 'operation',
+  method: 'method',
+  params: 'params',
+  query: 'query',
+  body: 'body',
+  inputHash: 'inputHash',
+  target: 'target',
+  applicationId: 'applicationId',
+  team: 'team',
+  requesterSub: 'requesterSub',
+  requesterEmail: 'requesterEmail',
+  requesterName: 'requesterName',
+  requesterRoles: 'requesterRoles',
+  requesterTeams: 'requesterTeams',
+  reason: 'reason',
+  state: 'state',
+  approvalsNeeded: 'approvalsNeeded',
+  approverRoles: 'approverRoles',
+  createdAt: 'createdAt',
+  expiresAt: 'expiresAt',
+  endedAt: 'endedAt',
+  claimedAt: 'claimedAt',
+  pendingKey: 'pendingKey',
+  endedBy: 'endedBy',
+  endReason: 'endReason',
+  resultStatus: 'resultStatus',
+  resultBody: 'resultBody',
+  resultError: 'resultError'
+} as const
+
+export type ApprovalRequestScalarFieldEnum = (typeof ApprovalRequestScalarFieldEnum)[keyof typeof ApprovalRequestScalarFieldEnum]
+
+
+export const ApprovalVoteScalarFieldEnum = {
+  approvalId: 'approvalId',
+  approverSub: 'approverSub',
+  approverEmail: 'approverEmail',
+  approverName: 'approverName',
+  reason: 'reason',
+  at: 'at'
+} as const
+
+export type ApprovalVoteScalarFieldEnum = (typeof ApprovalVoteScalarFieldEnum)[keyof typeof ApprovalVoteScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
@@ -751,6 +949,13 @@ export const NullableJsonNullValueInput = {
 } as const
 
 export type NullableJsonNullValueInput = (typeof NullableJsonNullValueInput)[keyof typeof NullableJsonNullValueInput]
+
+
+export const JsonNullValueInput = {
+  JsonNull: JsonNull
+} as const
+
+export type JsonNullValueInput = (typeof JsonNullValueInput)[keyof typeof JsonNullValueInput]
 
 
 export const QueryMode = {
@@ -1035,6 +1240,8 @@ export type GlobalOmitConfig = {
   auditEntry?: Prisma.AuditEntryOmit
   auditRecoveryState?: Prisma.AuditRecoveryStateOmit
   applicationOwner?: Prisma.ApplicationOwnerOmit
+  approvalRequest?: Prisma.ApprovalRequestOmit
+  approvalVote?: Prisma.ApprovalVoteOmit
 }
 
 /* Types for Logging */

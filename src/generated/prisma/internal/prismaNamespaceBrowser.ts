@@ -53,7 +53,9 @@ export const AnyNull = runtime.AnyNull
 export const ModelName = {
   AuditEntry: 'AuditEntry',
   AuditRecoveryState: 'AuditRecoveryState',
-  ApplicationOwner: 'ApplicationOwner'
+  ApplicationOwner: 'ApplicationOwner',
+  ApprovalRequest: 'ApprovalRequest',
+  ApprovalVote: 'ApprovalVote'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -101,6 +103,7 @@ export const AuditEntryScalarFieldEnum = {
   errorCode: 'errorCode',
   latencyMs: 'latencyMs',
   team: 'team',
+  approvalId: 'approvalId',
   fingerprints: 'fingerprints',
   keyId: 'keyId',
   hash: 'hash'
@@ -129,6 +132,53 @@ export const ApplicationOwnerScalarFieldEnum = {
 export type ApplicationOwnerScalarFieldEnum = (typeof ApplicationOwnerScalarFieldEnum)[keyof typeof ApplicationOwnerScalarFieldEnum]
 
 
+export const ApprovalRequestScalarFieldEnum = {
+  id: 'id',
+  operation: 'operation',
+  method: 'method',
+  params: 'params',
+  query: 'query',
+  body: 'body',
+  inputHash: 'inputHash',
+  target: 'target',
+  applicationId: 'applicationId',
+  team: 'team',
+  requesterSub: 'requesterSub',
+  requesterEmail: 'requesterEmail',
+  requesterName: 'requesterName',
+  requesterRoles: 'requesterRoles',
+  requesterTeams: 'requesterTeams',
+  reason: 'reason',
+  state: 'state',
+  approvalsNeeded: 'approvalsNeeded',
+  approverRoles: 'approverRoles',
+  createdAt: 'createdAt',
+  expiresAt: 'expiresAt',
+  endedAt: 'endedAt',
+  claimedAt: 'claimedAt',
+  pendingKey: 'pendingKey',
+  endedBy: 'endedBy',
+  endReason: 'endReason',
+  resultStatus: 'resultStatus',
+  resultBody: 'resultBody',
+  resultError: 'resultError'
+} as const
+
+export type ApprovalRequestScalarFieldEnum = (typeof ApprovalRequestScalarFieldEnum)[keyof typeof ApprovalRequestScalarFieldEnum]
+
+
+export const ApprovalVoteScalarFieldEnum = {
+  approvalId: 'approvalId',
+  approverSub: 'approverSub',
+  approverEmail: 'approverEmail',
+  approverName: 'approverName',
+  reason: 'reason',
+  at: 'at'
+} as const
+
+export type ApprovalVoteScalarFieldEnum = (typeof ApprovalVoteScalarFieldEnum)[keyof typeof ApprovalVoteScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
@@ -143,6 +193,13 @@ export const NullableJsonNullValueInput = {
 } as const
 
 export type NullableJsonNullValueInput = (typeof NullableJsonNullValueInput)[keyof typeof NullableJsonNullValueInput]
+
+
+export const JsonNullValueInput = {
+  JsonNull: JsonNull
+} as const
+
+export type JsonNullValueInput = (typeof JsonNullValueInput)[keyof typeof JsonNullValueInput]
 
 
 export const QueryMode = {

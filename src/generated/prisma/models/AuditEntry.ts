@@ -65,6 +65,7 @@ export type AuditEntryMinAggregateOutputType = {
   errorCode: string | null
   latencyMs: number | null
   team: string | null
+  approvalId: string | null
   keyId: string | null
   hash: runtime.Bytes | null
 }
@@ -95,6 +96,7 @@ export type AuditEntryMaxAggregateOutputType = {
   errorCode: string | null
   latencyMs: number | null
   team: string | null
+  approvalId: string | null
   keyId: string | null
   hash: runtime.Bytes | null
 }
@@ -128,6 +130,7 @@ export type AuditEntryCountAggregateOutputType = {
   errorCode: number
   latencyMs: number
   team: number
+  approvalId: number
   fingerprints: number
   keyId: number
   hash: number
@@ -173,6 +176,7 @@ export type AuditEntryMinAggregateInputType = {
   errorCode?: true
   latencyMs?: true
   team?: true
+  approvalId?: true
   keyId?: true
   hash?: true
 }
@@ -203,6 +207,7 @@ export type AuditEntryMaxAggregateInputType = {
   errorCode?: true
   latencyMs?: true
   team?: true
+  approvalId?: true
   keyId?: true
   hash?: true
 }
@@ -236,6 +241,7 @@ export type AuditEntryCountAggregateInputType = {
   errorCode?: true
   latencyMs?: true
   team?: true
+  approvalId?: true
   fingerprints?: true
   keyId?: true
   hash?: true
@@ -357,6 +363,7 @@ export type AuditEntryGroupByOutputType = {
   errorCode: string | null
   latencyMs: number | null
   team: string | null
+  approvalId: string | null
   fingerprints: string[]
   keyId: string
   hash: runtime.Bytes
@@ -414,6 +421,7 @@ export type AuditEntryWhereInput = {
   errorCode?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   latencyMs?: Prisma.FloatNullableFilter<"AuditEntry"> | number | null
   team?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
+  approvalId?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   fingerprints?: Prisma.StringNullableListFilter<"AuditEntry">
   keyId?: Prisma.StringFilter<"AuditEntry"> | string
   hash?: Prisma.BytesFilter<"AuditEntry"> | runtime.Bytes
@@ -448,6 +456,7 @@ export type AuditEntryOrderByWithRelationInput = {
   errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   latencyMs?: Prisma.SortOrderInput | Prisma.SortOrder
   team?: Prisma.SortOrderInput | Prisma.SortOrder
+  approvalId?: Prisma.SortOrderInput | Prisma.SortOrder
   fingerprints?: Prisma.SortOrder
   keyId?: Prisma.SortOrder
   hash?: Prisma.SortOrder
@@ -485,6 +494,7 @@ export type AuditEntryWhereUniqueInput = Prisma.AtLeast<{
   errorCode?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   latencyMs?: Prisma.FloatNullableFilter<"AuditEntry"> | number | null
   team?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
+  approvalId?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   fingerprints?: Prisma.StringNullableListFilter<"AuditEntry">
   keyId?: Prisma.StringFilter<"AuditEntry"> | string
   hash?: Prisma.BytesFilter<"AuditEntry"> | runtime.Bytes
@@ -519,6 +529,7 @@ export type AuditEntryOrderByWithAggregationInput = {
   errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   latencyMs?: Prisma.SortOrderInput | Prisma.SortOrder
   team?: Prisma.SortOrderInput | Prisma.SortOrder
+  approvalId?: Prisma.SortOrderInput | Prisma.SortOrder
   fingerprints?: Prisma.SortOrder
   keyId?: Prisma.SortOrder
   hash?: Prisma.SortOrder
@@ -561,6 +572,7 @@ export type AuditEntryScalarWhereWithAggregatesInput = {
   errorCode?: Prisma.StringNullableWithAggregatesFilter<"AuditEntry"> | string | null
   latencyMs?: Prisma.FloatNullableWithAggregatesFilter<"AuditEntry"> | number | null
   team?: Prisma.StringNullableWithAggregatesFilter<"AuditEntry"> | string | null
+  approvalId?: Prisma.StringNullableWithAggregatesFilter<"AuditEntry"> | string | null
   fingerprints?: Prisma.StringNullableListFilter<"AuditEntry">
   keyId?: Prisma.StringWithAggregatesFilter<"AuditEntry"> | string
   hash?: Prisma.BytesWithAggregatesFilter<"AuditEntry"> | runtime.Bytes
@@ -595,6 +607,7 @@ export type AuditEntryCreateInput = {
   errorCode?: string | null
   latencyMs?: number | null
   team?: string | null
+  approvalId?: string | null
   fingerprints?: Prisma.AuditEntryCreatefingerprintsInput | string[]
   keyId: string
   hash: runtime.Bytes
@@ -629,6 +642,7 @@ export type AuditEntryUncheckedCreateInput = {
   errorCode?: string | null
   latencyMs?: number | null
   team?: string | null
+  approvalId?: string | null
   fingerprints?: Prisma.AuditEntryCreatefingerprintsInput | string[]
   keyId: string
   hash: runtime.Bytes
@@ -663,6 +677,7 @@ export type AuditEntryUpdateInput = {
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   latencyMs?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   team?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  approvalId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fingerprints?: Prisma.AuditEntryUpdatefingerprintsInput | string[]
   keyId?: Prisma.StringFieldUpdateOperationsInput | string
   hash?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -697,6 +712,7 @@ export type AuditEntryUncheckedUpdateInput = {
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   latencyMs?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   team?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  approvalId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fingerprints?: Prisma.AuditEntryUpdatefingerprintsInput | string[]
   keyId?: Prisma.StringFieldUpdateOperationsInput | string
   hash?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -731,6 +747,7 @@ export type AuditEntryCreateManyInput = {
   errorCode?: string | null
   latencyMs?: number | null
   team?: string | null
+  approvalId?: string | null
   fingerprints?: Prisma.AuditEntryCreatefingerprintsInput | string[]
   keyId: string
   hash: runtime.Bytes
@@ -765,6 +782,7 @@ export type AuditEntryUpdateManyMutationInput = {
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   latencyMs?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   team?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  approvalId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fingerprints?: Prisma.AuditEntryUpdatefingerprintsInput | string[]
   keyId?: Prisma.StringFieldUpdateOperationsInput | string
   hash?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -799,6 +817,7 @@ export type AuditEntryUncheckedUpdateManyInput = {
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   latencyMs?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   team?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  approvalId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fingerprints?: Prisma.AuditEntryUpdatefingerprintsInput | string[]
   keyId?: Prisma.StringFieldUpdateOperationsInput | string
   hash?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -841,6 +860,7 @@ export type AuditEntryCountOrderByAggregateInput = {
   errorCode?: Prisma.SortOrder
   latencyMs?: Prisma.SortOrder
   team?: Prisma.SortOrder
+  approvalId?: Prisma.SortOrder
   fingerprints?: Prisma.SortOrder
   keyId?: Prisma.SortOrder
   hash?: Prisma.SortOrder
@@ -878,6 +898,7 @@ export type AuditEntryMaxOrderByAggregateInput = {
   errorCode?: Prisma.SortOrder
   latencyMs?: Prisma.SortOrder
   team?: Prisma.SortOrder
+  approvalId?: Prisma.SortOrder
   keyId?: Prisma.SortOrder
   hash?: Prisma.SortOrder
 }
@@ -908,6 +929,7 @@ export type AuditEntryMinOrderByAggregateInput = {
   errorCode?: Prisma.SortOrder
   latencyMs?: Prisma.SortOrder
   team?: Prisma.SortOrder
+  approvalId?: Prisma.SortOrder
   keyId?: Prisma.SortOrder
   hash?: Prisma.SortOrder
 }
@@ -1007,6 +1029,7 @@ export type AuditEntrySelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   errorCode?: boolean
   latencyMs?: boolean
   team?: boolean
+  approvalId?: boolean
   fingerprints?: boolean
   keyId?: boolean
   hash?: boolean
@@ -1041,6 +1064,7 @@ export type AuditEntrySelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   errorCode?: boolean
   latencyMs?: boolean
   team?: boolean
+  approvalId?: boolean
   fingerprints?: boolean
   keyId?: boolean
   hash?: boolean
@@ -1075,6 +1099,7 @@ export type AuditEntrySelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   errorCode?: boolean
   latencyMs?: boolean
   team?: boolean
+  approvalId?: boolean
   fingerprints?: boolean
   keyId?: boolean
   hash?: boolean
@@ -1109,12 +1134,13 @@ export type AuditEntrySelectScalar = {
   errorCode?: boolean
   latencyMs?: boolean
   team?: boolean
+  approvalId?: boolean
   fingerprints?: boolean
   keyId?: boolean
   hash?: boolean
 }
 
-export type AuditEntryOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"seq" | "at" | "kind" | "eventId" | "requestId" | "actorSub" | "actorName" | "actorEmail" | "actorRoles" | "actorJti" | "actorIssuer" | "clientIp" | "userAgent" | "operation" | "method" | "path" | "applicationId" | "webhookId" | "apikeyFingerprint" | "requestBody" | "details" | "decision" | "reason" | "outcome" | "upstreamStatus" | "errorCode" | "latencyMs" | "team" | "fingerprints" | "keyId" | "hash", ExtArgs["result"]["auditEntry"]>
+export type AuditEntryOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"seq" | "at" | "kind" | "eventId" | "requestId" | "actorSub" | "actorName" | "actorEmail" | "actorRoles" | "actorJti" | "actorIssuer" | "clientIp" | "userAgent" | "operation" | "method" | "path" | "applicationId" | "webhookId" | "apikeyFingerprint" | "requestBody" | "details" | "decision" | "reason" | "outcome" | "upstreamStatus" | "errorCode" | "latencyMs" | "team" | "approvalId" | "fingerprints" | "keyId" | "hash", ExtArgs["result"]["auditEntry"]>
 
 export type $AuditEntryPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "AuditEntry"
@@ -1169,6 +1195,10 @@ export type $AuditEntryPayload<ExtArgs extends runtime.Types.Extensions.Internal
      * The team that owned the application this entry is about, at the time (null: no application, or unowned).
      */
     team: string | null
+    /**
+     * The approval request this entry belongs to (two-person rule), if any.
+     */
+    approvalId: string | null
     /**
      * Every HMAC fingerprint of a secret this entry mentions, for lookups by leaked key.
      */
@@ -1632,6 +1662,7 @@ export interface AuditEntryFieldRefs {
   readonly errorCode: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly latencyMs: Prisma.FieldRef<"AuditEntry", 'Float'>
   readonly team: Prisma.FieldRef<"AuditEntry", 'String'>
+  readonly approvalId: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly fingerprints: Prisma.FieldRef<"AuditEntry", 'String[]'>
   readonly keyId: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly hash: Prisma.FieldRef<"AuditEntry", 'Bytes'>

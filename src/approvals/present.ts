@@ -1,0 +1,25 @@
+import type { Approval } from './store';
+
+/** An approval request as the API shows it (and notifications summarise it). */
+export function presentApproval(a: Approval) {
+  return {
+    id: a.id,
+    state: a.state,
+    operation: a.operation,
+    method: a.method,
+    target: a.target,
+    team: a.team,
+    requested_by: { sub: a.requester.sub, name: a.requester.name, email: a.requester.email },
+    reason: a.reason,
+    created_at: a.createdAt.toISOString(),
+    expires_at: a.expiresAt.toISOString(),
+    approvals_needed: a.approvalsNeeded,
+    approver_roles: a.approverRoles,
+    approvals: a.votes.map((v) => ({ by: { sub: v.approverSub, name: v.approverName, email: v.approverEmail }, at: v.at.toISOString(), reason: v.reason })),
+    input_hash: a.inputHash,
+    ended_at: a.endedAt?.toISOString() ?? null,
+    ended_by: a.endedBy,
+    end_reason: a.endReason,
+    result: a.result.status === null && a.result.error === null ? null : { status: a.result.status, error: a.result.error },
+  };
+}
