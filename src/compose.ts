@@ -72,8 +72,9 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
   const approvalStore = createApprovalStore(database.prisma);
   const notifier = createNotifier({ url: config.approvals.notifyUrl, logger });
   const approvals = createApprovals({ store: approvalStore, recorder, keys, upstream, notifier, logger, defaultTtlS: config.approvals.ttlS, clock: () => new Date() });
-  // An execution claimed longer ago than any execution can take was cut short by a crash: never run again.
-  const sweeps = scheduleApprovalSweeps(approvals, logger, { staleAfterMs: config.upstream.timeoutMs + 4 * config.audit.writeTimeoutMs + 10_000 });
+  // An execution claimed longer ago than any execution can take (its request entry, the upstream call, its outcome
+  // entry and its final state, each bounded) was cut short by a crash: never run again.
+  const sweeps = scheduleApprovalSweeps(approvals, logger, { staleAfterMs: config.upstream.timeoutMs + 4 * config.audit.writeTimeoutMs + 1_000 });
   await sweeps.first;
   const deps: AppDeps = {
     config,

@@ -132,8 +132,7 @@ export function createApprovals(deps: ApprovalsDeps) {
 
     /** Executions an instance claimed and never finished (it died): outcome_unknown, never executed again. */
     async abandonStale(olderThanMs: number): Promise<Approval[]> {
-      const now = deps.clock();
-      const abandoned = await deps.store.abandonStale(new Date(now.getTime() - olderThanMs), now);
+      const abandoned = await deps.store.abandonStale(olderThanMs, deps.clock());
       for (const a of abandoned) {
         await deps.recorder.commitQuietly(entryFromFacts(deps.keys, lifecycle({ actor: null, requestId: 'system' }, a, 'approval.outcome_unknown', { reason: a.result.error })));
         deps.notifier.notify('approval.ended', a);

@@ -72,8 +72,11 @@ export interface ApprovalStore {
   end(id: string, state: 'denied' | 'cancelled', by: string, reason: string | null, now: Date): Promise<boolean>;
   /** Every pending request past its expiry becomes expired; returns those this call changed. */
   expireDue(now: Date): Promise<Approval[]>;
-  /** Executions claimed before `before` and never finished (the instance died): outcome_unknown, never run again. */
-  abandonStale(before: Date, now: Date): Promise<Approval[]>;
+  /**
+   * Executions claimed more than `olderThanMs` ago (by the database's clock, so instances' clocks do not matter) and
+   * never finished (the instance died): outcome_unknown, never run again.
+   */
+  abandonStale(olderThanMs: number, now: Date): Promise<Approval[]>;
 }
 
 /** An API key named in a stored request (apikeys.delete) is needed until it ends, and masked from then on. */
@@ -145,7 +148,7 @@ export function createApprovalStore(prisma: PrismaClient): ApprovalStore {
     },
     async claim(id, now) {
       const claimed = await prisma.$executeRaw`
-        UPDATE approval_request SET state = 'executing', pending_key = NULL, claimed_at = ${now}
+        UPDATE approval_request SET state = 'executing', pending_key = NULL, claimed_at = now()
         WHERE id = ${id}::uuid AND state = 'pending' AND expires_at > ${now}
           AND (SELECT count(*) FROM approval_vote v WHERE v.approval_id = approval_request.id) >= approvals_needed`;
       return claimed === 1;
@@ -170,11 +173,11 @@ export function createApprovalStore(prisma: PrismaClient): ApprovalStore {
       const rows = await prisma.approvalRequest.findMany({ where: { id: { in: ids.map((r) => r.id) } }, include: WITH_VOTES });
       return rows.map(fromRow);
     },
-    async abandonStale(before, now) {
+    async abandonStale(olderThanMs, now) {
       const ids = await prisma.$queryRaw<{ id: string }[]>`
         UPDATE approval_request SET state = 'outcome_unknown', ended_at = ${now},
           result_error = 'the instance executing it stopped before recording the outcome; the upstream may or may not have acted', ${FORGET_KEY}
-        WHERE state = 'executing' AND claimed_at < ${before} RETURNING id::text AS id`;
+        WHERE state = 'executing' AND claimed_at < now() - make_interval(secs => ${olderThanMs / 1000}) RETURNING id::text AS id`;
       if (ids.length === 0) return [];
       const rows = await prisma.approvalRequest.findMany({ where: { id: { in: ids.map((r) => r.id) } }, include: WITH_VOTES });
       return rows.map(fromRow);
