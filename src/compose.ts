@@ -69,7 +69,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     connections: config.upstream.connections,
     maxResponseBytes: config.upstream.maxResponseBytes,
   });
-  const approvalStore = createApprovalStore(database.prisma);
+  const approvalStore = createApprovalStore(database.prisma, config.audit.writeTimeoutMs);
   const notifier = createNotifier({ url: config.approvals.notifyUrl, logger });
   const approvals = createApprovals({ store: approvalStore, recorder, keys, upstream, notifier, logger, defaultTtlS: config.approvals.ttlS, clock: () => new Date() });
   // An execution claimed longer ago than any execution can take (its request entry, the upstream call, its outcome

@@ -1,3 +1,4 @@
+import { AuditTimeout, withTimeout } from '../audit/bounded';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import type { ApprovalState } from './states';
 
@@ -44,6 +45,16 @@ export interface Approval {
 
 export type NewApproval = Omit<Approval, 'state' | 'endedAt' | 'endedBy' | 'endReason' | 'result' | 'votes'>;
 
+/** The approval store could not be read or changed in time: the caller refuses (503), nothing is executed. */
+export class ApprovalsUnavailable extends Error {
+  readonly timedOut: boolean;
+  constructor(override readonly cause: unknown) {
+    super('approval requests could not be read or changed');
+    this.name = 'ApprovalsUnavailable';
+    this.timedOut = cause instanceof AuditTimeout;
+  }
+}
+
 export class PendingExists extends Error {
   constructor(readonly existingId: string | undefined) {
     super('a request for this operation and target is already pending');
@@ -85,7 +96,23 @@ const FORGET_KEY = Prisma.sql`params = CASE WHEN params ? 'apikey_key' THEN json
 const WITH_VOTES = { votes: { orderBy: { at: 'asc' } } } as const;
 type Row = Prisma.ApprovalRequestGetPayload<{ include: typeof WITH_VOTES }>;
 
-export function createApprovalStore(prisma: PrismaClient): ApprovalStore {
+/** Every call bounded by `timeoutMs`; a database failure becomes ApprovalsUnavailable (a pending conflict stays itself). */
+export function createApprovalStore(prisma: PrismaClient, timeoutMs: number): ApprovalStore {
+  const store = createUnguardedStore(prisma);
+  const guarded = {} as ApprovalStore;
+  for (const name of Object.keys(store) as (keyof ApprovalStore)[]) {
+    (guarded as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+      try {
+        return await withTimeout((store[name] as (...a: unknown[]) => Promise<unknown>)(...args), timeoutMs);
+      } catch (err) {
+        throw err instanceof PendingExists ? err : new ApprovalsUnavailable(err);
+      }
+    };
+  }
+  return guarded;
+}
+
+function createUnguardedStore(prisma: PrismaClient): ApprovalStore {
   const pendingKey = (a: { operation: string; target: string }) => `${a.operation} ${a.target}`;
   return {
     async create(a) {

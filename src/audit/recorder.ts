@@ -56,6 +56,7 @@ const REFUSAL_OUTCOMES: Partial<Record<string, Outcome>> = {
   rate_limit_unavailable: 'not_forwarded',
   audit_unavailable: 'not_forwarded',
   ownership_unavailable: 'not_forwarded',
+  approvals_unavailable: 'not_forwarded',
 };
 
 /** Where the recorder reports how long commits take and which fail (the metrics, in the gateway). */

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { GatewayError, toEnvelope, type ErrorCode } from './errors';
+import { ApprovalsUnavailable } from '../approvals/store';
 
 /** body-parser's error types, answered in the gateway's envelope. */
 const BODY_ERRORS: Record<string, { code: ErrorCode; reason: string }> = {
@@ -15,6 +16,9 @@ const BODY_ERRORS: Record<string, { code: ErrorCode; reason: string }> = {
 
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
+  if (err instanceof ApprovalsUnavailable) {
+    return new GatewayError('approvals_unavailable', undefined, [{ reason: err.timedOut ? 'approvals_store_timeout' : 'approvals_store_failed' }], { 'Retry-After': '5' });
+  }
   const type = (err as { type?: string } | undefined)?.type;
   const mapped = type ? BODY_ERRORS[type] : undefined;
   if (mapped) return new GatewayError(mapped.code, undefined, [{ reason: mapped.reason }]);

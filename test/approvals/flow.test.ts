@@ -149,7 +149,7 @@ test('when a request is denied, then a reason is required, it ends denied, and n
   expect(denied.body.approval).toMatchObject({ state: 'denied', ended_by: 'bob', end_reason: 'still in use' });
   expect((await act(id, 'approve', carol)).status).toBe(409);
   expect(upstreamDeletes()).toEqual([]);
-  await waitFor(async () => notifications.some((n) => n.approval?.id === id && n.approval.state === 'denied'));
+  await waitFor(async () => notifications.some((n) => n.approval?.id === id && n.approval?.state === 'denied'));
 });
 
 test('when someone else cancels, then 403; the requester cancels, then it ends cancelled and a new request may be made', async () => {

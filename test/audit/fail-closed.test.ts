@@ -62,6 +62,24 @@ describeWithServer('when the audit store fails, the gateway fails closed', () =>
     expect((await h.api().get('/v1/audit/verify').set('Authorization', `Bearer ${admin}`)).body.ok).toBe(true);
   });
 
+  test('when the database is stopped, then an approval answers 503 approvals_unavailable and nothing is executed', async () => {
+    const asked = await h.api().delete('/v1/applications/osM_FF6fIWXmCLDfWVRX').set('Authorization', `Bearer ${admin}`);
+    expect(asked.status).toBe(202);
+    await proxy.stop();
+    try {
+      const approve = await h.api().post(`/v1/approvals/${asked.body.approval.id}/approve`).set('Authorization', `Bearer ${tokenFor('admin', 'second')}`).send({});
+      expect(approve.status).toBe(503);
+      expect(approve.body.error).toMatchObject({ code: 'approvals_unavailable' });
+      expect(approve.headers['retry-after']).toBe('5');
+      expect(h.simulator.requests).toHaveLength(0);
+    } finally {
+      await proxy.start();
+    }
+    const later = await h.api().post(`/v1/approvals/${asked.body.approval.id}/approve`).set('Authorization', `Bearer ${tokenFor('admin', 'second')}`).send({});
+    expect(later.body.approval.state).toBe('executed');
+    expect(h.simulator.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+  });
+
   test('when the database hangs, then a mutation is refused within the bound instead of hanging, and nothing is forwarded', async () => {
     proxy.setMode('hang');
     const started = Date.now();
