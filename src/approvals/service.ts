@@ -46,7 +46,8 @@ export interface GuardedCall {
 
 /** The two-person rule's actions. Each commits its audit entry; a failed commit undoes the step or refuses it. */
 export function createApprovals(deps: ApprovalsDeps) {
-  const lifecycle = (origin: Origin, a: Approval, operation: string, details: Record<string, unknown>, body?: unknown): EntryFacts => ({
+  /** An `approval` entry from where it came from: the person and their HTTP request, or the gateway itself. */
+  const fromOrigin = (origin: Origin, operation: string): Pick<EntryFacts, 'kind' | 'requestId' | 'actor' | 'clientIp' | 'userAgent' | 'method' | 'path' | 'operation' | 'decision'> => ({
     kind: 'approval',
     requestId: origin.requestId,
     actor: origin.actor,
@@ -55,10 +56,13 @@ export function createApprovals(deps: ApprovalsDeps) {
     method: origin.method,
     path: origin.path,
     operation,
+    decision: 'allowed',
+  });
+  const lifecycle = (origin: Origin, a: Approval, operation: string, details: Record<string, unknown>, body?: unknown): EntryFacts => ({
+    ...fromOrigin(origin, operation),
     params: a.params,
     body,
     details: { approval_id: a.id, operation: a.operation, requested_by: a.requester.sub, ...details },
-    decision: 'allowed',
     team: a.team,
     approvalId: a.id,
   });
@@ -143,17 +147,9 @@ export function createApprovals(deps: ApprovalsDeps) {
     /** Break-glass: an entry flagging that a guarded operation runs without approval, with its reason. */
     async bypass(origin: Origin, call: GuardedCall, reason: string): Promise<void> {
       const facts: EntryFacts = {
-        kind: 'approval',
-        requestId: origin.requestId,
-        actor: origin.actor,
-        clientIp: origin.clientIp,
-        userAgent: origin.userAgent,
-        method: origin.method,
-        path: origin.path,
-        operation: 'approval.bypass',
+        ...fromOrigin(origin, 'approval.bypass'),
         params: call.params,
         details: { operation: call.operation, target: call.target, reason },
-        decision: 'allowed',
         reason: 'approval_bypassed',
         team: call.team,
         approvalId: null,

@@ -3,7 +3,8 @@ import { PrismaClient } from '../../src/generated/prisma/client';
 import { createSimulator } from '../../src/simulator/server';
 import { createTestDatabase, SERVER_URL } from '../helpers/database';
 import { spawnGateway, type GatewayProcess } from '../helpers/process';
-import { signToken, TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET } from '../helpers/tokens';
+import { signToken } from '../helpers/tokens';
+import { processEnv } from '../security/support';
 
 // Two replicas share what they need: a server Postgres. CI always has one.
 const testWithPostgres = SERVER_URL ? test : test.skip;
@@ -12,18 +13,7 @@ testWithPostgres('when two gateway processes on one Postgres create applications
   const simulator = createSimulator({ developerKey: 'dk-own-two', seed: false });
   const upstream = await simulator.listen(0, '127.0.0.1');
   const db = await createTestDatabase('postgres');
-  const env = {
-    NODE_ENV: 'test',
-    PORT: '0',
-    KLOUDLESS_API_URL: upstream,
-    KLOUDLESS_DEVELOPER_KEY: 'dk-own-two',
-    JWT_SECRET: TEST_SECRET,
-    JWT_ISSUER: TEST_ISSUER,
-    JWT_AUDIENCE: TEST_AUDIENCE,
-    DATABASE_URL: db.url!,
-    AUDIT_HMAC_KEY: 'two-instances-ownership-key-of-32-bytes',
-    RATE_LIMIT_WRITES: '10000',
-  };
+  const env = processEnv(upstream, 'dk-own-two', db.url!);
   const gateways: GatewayProcess[] = [spawnGateway(env), spawnGateway(env)];
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: db.url }) });
   try {
