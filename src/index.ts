@@ -2,7 +2,7 @@ import { buildApp } from './app';
 import { mintToken } from './auth/mint';
 import { composeGateway } from './compose';
 import { ConfigError, loadConfig, type Config } from './config/load';
-import { ownDemoApplications, startLocalDefault, withLocalAuditKey } from './dev/local-default';
+import { DEMO_TEAM, ownDemoApplications, startLocalDefault, withLocalAuditKey } from './dev/local-default';
 import { createLogger } from './http/logger';
 import { startWebServer } from './server';
 import { startMetricsServer } from './metrics/server';
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
 }
 
 function printLocalBanner(url: string, secret: string): void {
-  const token = mintToken(secret, { sub: 'local-admin', roles: ['admin'], ttlS: 12 * 3600, name: 'Local Admin' });
+  const token = mintToken(secret, { sub: 'local-admin', roles: ['admin'], teams: [DEMO_TEAM], ttlS: 12 * 3600, name: 'Local Admin' });
   process.stdout.write(
     [
       '',
