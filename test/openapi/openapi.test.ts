@@ -265,6 +265,24 @@ describe('the documented operations against the running gateway', () => {
     }
   });
 
+  test('when a team-scoped caller creates with the documented X-Team header and then names another team’s application, then both answers are the documented ones', async () => {
+    const create = documented.find((d) => d.key === 'POST /v1/applications')!;
+    const header = (create.operation.parameters ?? []).find((p) => p.in === 'header' && p.name === 'X-Team')!;
+    const editor = tokenFor('editor', 'openapi-editor', ['openapi-a', 'openapi-b']);
+    const created = await h.api().post('/v1/applications').set('Authorization', `Bearer ${editor}`).set('X-Team', 'openapi-a').send({ name: 'Team app' });
+    expect(created.status).toBe(201);
+    expectDocumented(create, created);
+    expect(new RegExp(String((header.schema as Json).pattern)).test('openapi-a')).toBe(true);
+
+    const get = documented.find((d) => d.key === 'GET /v1/applications/{application_id}')!;
+    const outsider = await h.api().get(`/v1/applications/${created.body.id}`).set('Authorization', `Bearer ${tokenFor('editor', 'openapi-outsider', ['openapi-c'])}`);
+    expect([outsider.status, outsider.body.error?.code]).toEqual([404, 'not_found']);
+    expectDocumented(get, outsider);
+    const unnamed = await h.api().post('/v1/applications').set('Authorization', `Bearer ${editor}`).send({ name: 'Whose?' });
+    expect([unnamed.status, unnamed.body.error?.details?.[0]?.reason]).toEqual([400, 'team_required']);
+    expectDocumented(create, unnamed);
+  });
+
   test('when audit events are asked for as CSV and as NDJSON, then each comes in its documented media type', async () => {
     const events = documented.find((d) => d.key === 'GET /v1/audit/events')!;
     for (const [accept, type] of [['text/csv', 'text/csv'], ['application/x-ndjson', 'application/x-ndjson']]) {
