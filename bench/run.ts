@@ -6,7 +6,7 @@
  * scenario, Redis-backed rate limits. autocannon drives them from this process. Writes docs/benchmarks.md,
  * docs/benchmarks.json and docs/images/latency.svg.
  *
- *   npm run bench                  (about 8 minutes)
+ *   npm run bench                  (about 10 minutes)
  *   npm run bench -- --quick       (skips the 1,000,000-event audit review and the 50,000-application team list)
  *   npm run bench -- --profile     (CPU-profiles the gateway process and lists where its time went)
  *   npm run bench -- --render      (re-writes the documents from docs/benchmarks.json, measuring nothing)
