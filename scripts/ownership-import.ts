@@ -85,11 +85,15 @@ function describeDetail(detail: Record<string, unknown>, chunk: Row[]): string {
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { url: { type: 'string' }, token: { type: 'string' }, 'allow-new-teams': { type: 'boolean', default: false } },
-  });
-  if (positionals.length !== 1) fail('name one CSV file: npm run ownership:import -- owners.csv [--url URL] [--token TOKEN] [--allow-new-teams]');
+  const usage = 'npm run ownership:import -- owners.csv [--url URL] [--token TOKEN] [--allow-new-teams]';
+  let args;
+  try {
+    args = parseArgs({ allowPositionals: true, options: { url: { type: 'string' }, token: { type: 'string' }, 'allow-new-teams': { type: 'boolean', default: false } } });
+  } catch (err) {
+    fail(`${(err as Error).message}\nusage: ${usage}`);
+  }
+  const { values, positionals } = args;
+  if (positionals.length !== 1) fail(`name one CSV file: ${usage}`);
   const token = values.token ?? process.env.GATEWAY_TOKEN;
   if (!token) fail('a token with ownership.manage is required: --token TOKEN or GATEWAY_TOKEN');
   let base: URL;
@@ -123,7 +127,7 @@ async function main(): Promise<void> {
         body: JSON.stringify({ pairs: chunk.map(({ application_id, team }) => ({ application_id, team })), allow_new_teams: values['allow-new-teams'] }),
       });
     } catch (err) {
-      stopped(call, rows, totals, `the gateway at ${base.origin} could not be reached (${(err as { cause?: { code?: string } }).cause?.code ?? String(err)})`);
+      stopped(call, rows, totals, `the gateway at ${base.origin} could not be reached (${describeNetworkError(err)})`);
     }
     const body = (await res.json().catch(() => ({}))) as ImportAnswer & ErrorAnswer;
     if (res.status !== 200 && res.status !== 503) {
@@ -141,6 +145,12 @@ async function main(): Promise<void> {
     if (body.failed > 0) stopped(call + 1, rows, totals, `${body.failed} pair${body.failed === 1 ? '' : 's'} of call ${call + 1} not applied (run the file again: pairs already applied come back unchanged)`);
   }
   say(`done: ${rows.length} pairs, ${summary(totals)}`);
+}
+
+/** fetch() says only "fetch failed"; the reason (ECONNREFUSED, a bad port, …) is in its cause. */
+function describeNetworkError(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? String(err);
 }
 
 function summary(t: { assigned: number; transferred: number; unchanged: number; failed: number }): string {

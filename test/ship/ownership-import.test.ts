@@ -101,9 +101,10 @@ describe('npm run ownership:import', () => {
     expect((await allEntries(h)).length).toBe(before);
   }, 60_000);
 
-  test('when no token is given, or the token may not manage ownership, then it refuses', async () => {
+  test('when no token is given, an option is unknown, or the token may not manage ownership, then it refuses', async () => {
     const file = csv('one.csv', [`${DEMO_APP},${DEMO_TEAM}`]);
     await expect(importFile([file], {})).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--token TOKEN or GATEWAY_TOKEN') });
+    await expect(importFile([file, '--dry'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--dry'") });
     await expect(importFile([file, '--token', tokenFor('editor')])).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/refused: 403 forbidden/) });
   }, 60_000);
 });
