@@ -50,7 +50,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
   const applied = await applyMigrations(database);
   if (applied.length > 0) logger.info({ migrations: applied, database: database.kind }, 'database migrations applied');
   const keys = createAuditKeys(hmacKey);
-  const store = createAuditStore({ prisma: database.prisma, keys, writeTimeoutMs: config.audit.writeTimeoutMs });
+  const store = createAuditStore({ prisma: database.prisma, keys, writeTimeoutMs: config.audit.writeTimeoutMs, queueLimit: config.audit.queueLimit });
   const recorder = createAuditRecorder(store, keys, logger, config.audit.writeTimeoutMs, {
     committed: (kind, seconds) => metrics.auditWriteDuration.observe({ kind }, seconds),
     failed: (kind) => metrics.auditWriteFailures.inc({ kind }),

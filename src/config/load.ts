@@ -40,7 +40,7 @@ export interface Config {
   logLevel: string;
   dataDir: string;
   database: { url?: string; poolSize: number };
-  audit: { hmacKey?: string; writeTimeoutMs: number };
+  audit: { hmacKey?: string; writeTimeoutMs: number; queueLimit: number };
   rateLimit: {
     windowS: number;
     reads: number;
@@ -144,7 +144,7 @@ function toConfig(p: Parsed, problems: string[]): Config {
     logLevel: p.LOG_LEVEL,
     dataDir: p.DATA_DIR,
     database: { url: p.DATABASE_URL, poolSize: p.DATABASE_POOL_SIZE },
-    audit: { hmacKey: p.AUDIT_HMAC_KEY, writeTimeoutMs: p.AUDIT_WRITE_TIMEOUT_MS },
+    audit: { hmacKey: p.AUDIT_HMAC_KEY, writeTimeoutMs: p.AUDIT_WRITE_TIMEOUT_MS, queueLimit: p.AUDIT_QUEUE_LIMIT },
     rateLimit: {
       windowS: p.RATE_LIMIT_WINDOW_S,
       reads: p.RATE_LIMIT_READS,

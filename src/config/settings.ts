@@ -119,6 +119,11 @@ export const SETTINGS = {
     example: '2000',
     schema: int(100, 60000, 2000),
   },
+  AUDIT_QUEUE_LIMIT: {
+    doc: 'Most audit entries waiting for a group commit. Past it a mutation is refused at once (503 `audit_unavailable`, reason `audit_queue_full`) instead of adding to the backlog of a slow database.',
+    example: '1024',
+    schema: int(1, 1_000_000, 1024),
+  },
   RATE_LIMIT_WINDOW_S: { doc: 'Length of the per-person rate-limit window, in seconds.', example: '60', schema: int(1, 86400, 60) },
   RATE_LIMIT_READS: { doc: 'Reads one person (JWT `sub`) may make per window; roles may raise it in the policy file.', example: '600', schema: int(1, 1_000_000, 600) },
   RATE_LIMIT_WRITES: { doc: 'Mutations one person may make per window; roles may raise it in the policy file.', example: '60', schema: int(1, 1_000_000, 60) },
