@@ -67,7 +67,8 @@ export interface AuditStore {
   /** How far recovery has already looked (bookkeeping beside the trail, not part of it). */
   recoveryWatermark(): Promise<string | undefined>;
   setRecoveryWatermark(until: string): Promise<void>;
-  withFingerprint(fingerprint: string, limit: number): Promise<StoredEntry[]>;
+  /** Entries mentioning any of these fingerprints (one secret's, under each key of the keyring). */
+  withFingerprint(fingerprints: string[], limit: number): Promise<StoredEntry[]>;
   /** Events (an opening entry with its outcome) in sequence order, after `afterSeq` in that order. */
   findEvents(filter: EventFilter, order: Order, limit: number, afterSeq?: bigint): Promise<AuditEvent[]>;
   /** The event any entry belongs to, with all of its raw entries. */
@@ -281,7 +282,7 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs, queueLimit = DE
         INSERT INTO audit_recovery_state (id, checked_until) VALUES (1, ${until}::timestamptz)
         ON CONFLICT (id) DO UPDATE SET checked_until = GREATEST(audit_recovery_state.checked_until, EXCLUDED.checked_until)`;
     },
-    withFingerprint: (fingerprint, limit) => select(Prisma.sql`WHERE fingerprints @> ARRAY[${fingerprint}]::text[]`, Prisma.sql`ORDER BY seq LIMIT ${limit}`),
+    withFingerprint: (fingerprints, limit) => select(Prisma.sql`WHERE fingerprints && ARRAY[${Prisma.join(fingerprints)}]::text[]`, Prisma.sql`ORDER BY seq LIMIT ${limit}`),
     findEvents: (filter, order, limit, afterSeq) => findEvents(prisma, filter, order, limit, afterSeq),
     async eventWithEntries(seq) {
       const event = await findEventOf(prisma, seq);

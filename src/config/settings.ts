@@ -114,6 +114,15 @@ export const SETTINGS = {
     schema: optionalString,
     secret: true,
   },
+  AUDIT_HMAC_KEYS: {
+    doc: 'Earlier values of AUDIT_HMAC_KEY, kept after a rotation: entries, secret fingerprints and checkpoints they made still verify and are still found. Separated by newlines or commas (from `_FILE`, one per line). Only AUDIT_HMAC_KEY keys what is new. The gateway refuses to start if neither holds the key of the newest entry.',
+    example: 'the-previous-audit-hmac-key-of-at-least-32-bytes',
+    schema: z
+      .string()
+      .optional()
+      .transform((s) => (s ?? '').split(/[\n,]/).map((x) => x.trim()).filter(Boolean)),
+    secret: true,
+  },
   AUDIT_WRITE_TIMEOUT_MS: {
     doc: 'Longest wait for an audit entry to commit; past it a mutation is refused (503 `audit_unavailable`) and not forwarded. Also the database sessions\' `lock_timeout`.',
     example: '2000',
