@@ -40,7 +40,8 @@ export interface Config {
   logLevel: string;
   dataDir: string;
   database: { url?: string; poolSize: number };
-  audit: { hmacKey?: string; writeTimeoutMs: number };
+  /** `hmacKeys`: earlier keys (AUDIT_HMAC_KEYS), still used to verify and look up what they recorded. */
+  audit: { hmacKey?: string; hmacKeys: string[]; writeTimeoutMs: number; queueLimit: number };
   rateLimit: {
     windowS: number;
     reads: number;
@@ -144,7 +145,7 @@ function toConfig(p: Parsed, problems: string[]): Config {
     logLevel: p.LOG_LEVEL,
     dataDir: p.DATA_DIR,
     database: { url: p.DATABASE_URL, poolSize: p.DATABASE_POOL_SIZE },
-    audit: { hmacKey: p.AUDIT_HMAC_KEY, writeTimeoutMs: p.AUDIT_WRITE_TIMEOUT_MS },
+    audit: { hmacKey: p.AUDIT_HMAC_KEY, hmacKeys: p.AUDIT_HMAC_KEYS, writeTimeoutMs: p.AUDIT_WRITE_TIMEOUT_MS, queueLimit: p.AUDIT_QUEUE_LIMIT },
     rateLimit: {
       windowS: p.RATE_LIMIT_WINDOW_S,
       reads: p.RATE_LIMIT_READS,
@@ -202,6 +203,7 @@ function productionProblems(c: Config): string[] {
   if (!c.database.url) problems.push('DATABASE_URL is required in production (the embedded database is for local use only)');
   if (!c.audit.hmacKey) problems.push('AUDIT_HMAC_KEY (or _FILE) is required in production');
   else if (Buffer.byteLength(c.audit.hmacKey) < 32) problems.push('AUDIT_HMAC_KEY must be at least 32 bytes in production');
+  if (c.audit.hmacKeys.some((k) => Buffer.byteLength(k) < 32)) problems.push('every key in AUDIT_HMAC_KEYS must be at least 32 bytes in production');
   if (c.trustProxy === true) problems.push('TRUST_PROXY=true trusts any client-sent X-Forwarded-For; name the proxies or a hop count');
   return problems;
 }
