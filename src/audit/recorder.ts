@@ -232,10 +232,18 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
     },
 
     async commit(content) {
+      const { pending, bounded } = append(content);
       try {
-        return await append(content).bounded;
+        return await bounded;
       } catch (err) {
         logger.error({ err: describe(err), event_id: content.eventId, operation: content.operation }, 'audit entry not committed: refused');
+        // A request entry (an approved execution's) that commits after all: say it was never forwarded, as for mutations.
+        if (content.kind === 'request') {
+          pending.then(
+            () => completeLateCommit({ ...content, kind: 'response', at: nowMicros(), outcome: 'not_forwarded', errorCode: 'audit_unavailable', requestBody: null }),
+            () => undefined,
+          );
+        }
         throw auditUnavailable(err);
       }
     },
