@@ -27,7 +27,7 @@ const OUTCOME_TONE = {
 };
 
 const $ = (id) => document.getElementById(id);
-const state = { token: null, me: null, canReadEvents: false, params: new URLSearchParams(), cursor: null, openSequence: null, note: '' };
+const state = { token: null, me: null, canReadEvents: false, params: new URLSearchParams(), cursor: null, openSequence: null, note: '', quietReset: false };
 
 // ---- talking to the gateway ------------------------------------------------------------------------------
 
@@ -459,7 +459,6 @@ const approvals = approvalsView({
   canReadEvents: () => state.canReadEvents,
   showEvents,
 });
-
 
 $('sign-in-form').addEventListener('submit', (e) => {
   e.preventDefault();
