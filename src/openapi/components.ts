@@ -112,7 +112,7 @@ const common = {
   request_id: { type: 'string' },
   actor,
   client,
-  operation: nullable('string', 'Operation id, or the review action (`audit.query`, …).'),
+  operation: nullable('string', 'Operation id, the review action (`audit.query`, …), or the approval action (`approval.request`, `approval.approve`, …).'),
   method: nullable('string', 'HTTP method.'),
   path: nullable('string', 'Request path (API key values masked).'),
   target,
@@ -122,6 +122,7 @@ const common = {
   error_code: nullable('string', 'The gateway’s error code, when it refused.'),
   latency_ms: nullable('number', 'Time to the upstream’s answer.'),
   team: nullable('string', 'The application’s owning team at the time (an ownership change: the team it came from; its response entry names the new one); null when none.'),
+  approval_id: { type: ['string', 'null'], format: 'uuid', description: 'The approval request (two-person rule) it belongs to: its lifecycle entries and its execution; null when none.' },
 };
 
 const AUDIT_OBJECTS: Record<string, Schema> = {
@@ -130,7 +131,7 @@ const AUDIT_OBJECTS: Record<string, Schema> = {
     event_id: { type: 'string', format: 'uuid' },
     time: timestamp('When the event began (UTC, microseconds).'),
     completed_at: { type: ['string', 'null'], format: 'date-time', description: 'When its outcome was recorded.' },
-    kind: { type: 'string', enum: ['mutation', 'decision', 'access', 'system'] },
+    kind: { type: 'string', enum: ['mutation', 'decision', 'access', 'system', 'approval'] },
     ...common,
     outcome,
     entry_sequences: { type: 'array', items: { type: 'string' }, description: 'The raw entries this event joins.' },

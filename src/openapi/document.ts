@@ -4,6 +4,7 @@ import { OPERATIONS, type Operation } from '../catalogue/operations';
 import { emptyBody, ID_PATTERN } from '../catalogue/schemas';
 import type { ErrorCode } from '../http/errors';
 import { SCHEMAS } from './components';
+import { APPROVAL_ACCEPTED, APPROVAL_HEADERS, APPROVAL_OPERATIONS, APPROVAL_REFUSALS, APPROVAL_SCHEMAS } from './approval-paths';
 import { GATEWAY_OPERATIONS, GATEWAY_SCHEMAS } from './gateway-paths';
 import { BODY_EXAMPLES, BODY_RULES, inputSchema, queryParameters, type JsonSchema } from './input-schemas';
 import { TEAM_PATTERN } from '../ownership/teams';
@@ -51,6 +52,7 @@ const TAGS = [
   { name: 'Identity', description: 'Who the caller is.' },
   { name: 'Policy', description: 'Which role may do what.' },
   { name: 'Ownership', description: 'Which team owns which application: read, assign, transfer, import, and find the unowned ones.' },
+  { name: 'Approvals', description: 'The two-person rule: guarded operations wait here for a second person’s approval, then the gateway runs them once.' },
   { name: 'Audit', description: 'Review the append-only, hash-chained audit trail of every mutation.' },
   { name: 'Operations', description: 'Probes for load balancers and orchestrators. No token needed.' },
   { name: 'Reference', description: 'This document and its readable page. No token needed.' },
@@ -65,6 +67,8 @@ const DESCRIPTION = `A gateway in front of the Kloudless Management API. Call it
 **Teams and ownership.** Each application has an owning team, and each role a scope: \`team\` roles reach only applications owned by one of the caller's teams (the token's \`teams\` claim, shown in \`GET /v1/me\` with each permission's scope), \`any\` roles reach every application. Another team's application, an unowned one and a missing one all answer the same \`404 not_found\`, and a team-scoped \`GET /v1/applications\` lists, counts and pages only the caller's teams' applications. A create names its owner with \`X-Team\` (optional for a caller in exactly one team). \`/v1/ownership\` administers owners. If ownership cannot be read the request is refused, \`503 ownership_unavailable\`, never let through.
 
 **Mutations** (\`x-mutates: true\`) are recorded in the audit trail before they are forwarded, and again with their outcome. If the trail cannot record one in time it is not made: \`503 audit_unavailable\`.
+
+**Two-person rule.** The policy may guard mutating operations (built-in: \`applications.delete\`): such a call, once authenticated, authorized and validated, is not forwarded but answered \`202 Accepted\` with \`Location: /v1/approvals/{approval_id}\` and the pending request. Since the policy decides which operations are guarded, every mutating operation documents the 202. A second person approves it (\`POST /v1/approvals/{approval_id}/approve\`) and the gateway then runs the stored request exactly once; the requester reads the result with \`GET /v1/approvals/{approval_id}\`. \`X-Approval-Reason\` tells approvers why; \`X-Approval-Bypass\` (break-glass, \`approvals.bypass\`) runs it at once. A second request for the same operation and target while one is pending is \`409 conflict\` (reason \`approval_pending\`, with the first one’s id).
 
 **Errors.** Everything the gateway itself refuses is answered in one envelope, \`{"error": {"code", "message", "request_id", "details"}}\`, with a stable \`code\`. A catalogued path called with another method is \`405 method_not_allowed\` with \`Allow\`; any other path is \`404 not_found\`. Errors of the Management API itself (\`{"status_code", "error_code", "message", "id"}\`) pass through unchanged, so the two are told apart by the envelope.
 
@@ -84,7 +88,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Open
     paths[at][method] = operation;
   };
   for (const op of OPERATIONS) add(`/v1${op.path}`, op.method.toLowerCase(), catalogueOperation(op));
-  for (const { path: at, method, operation } of GATEWAY_OPERATIONS) add(at, method, operation);
+  for (const { path: at, method, operation } of [...GATEWAY_OPERATIONS, ...APPROVAL_OPERATIONS]) add(at, method, operation);
 
   return structuredClone({
     openapi: '3.1.0',
@@ -99,7 +103,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Open
       },
       headers: HEADERS,
       responses: refusalComponents(paths),
-      schemas: { ...SCHEMAS, ...GATEWAY_SCHEMAS },
+      schemas: { ...SCHEMAS, ...GATEWAY_SCHEMAS, ...APPROVAL_SCHEMAS },
     },
   });
 }
@@ -118,7 +122,7 @@ function catalogueOperation(op: Operation): JsonSchema {
     schema: { type: 'string', pattern: ID_PATTERN.source },
     ...(PATH_PARAMETERS[name] ? { example: PATH_PARAMETERS[name].example } : {}),
   }));
-  const parameters = [...pathParameters, ...queryParameters(op.query), ...(HEADER_PARAMETERS[op.id] ?? [])];
+  const parameters = [...pathParameters, ...queryParameters(op.query), ...(HEADER_PARAMETERS[op.id] ?? []), ...(op.mutates ? APPROVAL_HEADERS : [])];
   const success = answer(outcome.status, outcome.description, outcome.body ? { 'application/json': ref('schemas', outcome.body === 'page' ? resource.page : resource.object) } : undefined);
 
   return {
@@ -130,7 +134,8 @@ function catalogueOperation(op: Operation): JsonSchema {
     ...(op.mutates ? { 'x-mutates': true } : {}),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(op.body ? { requestBody: requestBody(op) } : {}),
-    responses: { ...success, ...upstreamErrors(refusals(refusalCodes(op), { upstream: true }), pathParameters.length > 0) },
+    // Which mutations are guarded is the policy's choice, made at run time: every one may answer 202.
+    responses: { ...success, ...(op.mutates ? APPROVAL_ACCEPTED : {}), ...upstreamErrors(refusals(refusalCodes(op), { upstream: true }), pathParameters.length > 0) },
   };
 }
 
@@ -153,6 +158,7 @@ function describe(op: Operation): string {
   return [
     `Needs the \`${op.id}\` permission.`,
     op.mutates ? 'A mutation: recorded in the audit trail before it is forwarded, and again with its outcome.' : '',
+    op.mutates ? 'If the policy guards it with the two-person rule, it is not forwarded but answered `202` with the pending approval request.' : '',
     op.inputPermission ? 'Some inputs need a further permission (see the body’s fields).' : '',
     op.returnsSecrets ? 'The response carries API key values: shown in full only with `apikeys.reveal`, never cached.' : '',
   ].filter(Boolean).join(' ');
@@ -174,7 +180,7 @@ function refusalCodes(op: Operation): ErrorCode[] {
     'forbidden',
     'validation_failed',
     ...(op.body ? (['invalid_json', 'payload_too_large', 'unsupported_media_type'] as const) : []),
-    ...(op.mutates ? (['audit_unavailable'] as const) : []),
+    ...(op.mutates ? (['audit_unavailable', ...APPROVAL_REFUSALS] as const) : []),
     // Every operation may read ownership: the target's owner, a create's source template, a team's list.
     'ownership_unavailable',
     'upstream_unavailable',

@@ -13,9 +13,10 @@ export const HEADERS: Record<string, JsonSchema> = {
   },
   'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 1 } },
   'WWW-Authenticate': { description: '`Bearer`, with the reason when a token was refused.', schema: { type: 'string' } },
+  Location: { description: 'The approval request that now holds the call: `/v1/approvals/{approval_id}`.', schema: { type: 'string', pattern: '^/v1/approvals/[0-9a-f-]{36}$' } },
 };
 
-const STATUS_HEADERS: Record<number, string[]> = { 401: ['WWW-Authenticate'], 429: ['Retry-After'], 503: ['Retry-After'] };
+const STATUS_HEADERS: Record<number, string[]> = { 202: ['Location'], 401: ['WWW-Authenticate'], 429: ['Retry-After'], 503: ['Retry-After'] };
 
 const headers = (status: number): JsonSchema =>
   Object.fromEntries(['X-Request-Id', ...(STATUS_HEADERS[status] ?? [])].map((name) => [name, ref('headers', name)]));

@@ -1,13 +1,20 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { describeInBrowser, launchChromium, screenshotPath } from '../helpers/browser';
 import { deleteWithApproval } from '../helpers/approvals';
 import { startHarness, type Harness } from '../helpers/harness';
+import { DEFAULT_POLICY } from '../../src/policy/default-policy';
 import { signToken, tokenFor } from '../helpers/tokens';
 
 /** The review console in a real browser against the real gateway with helmet's Content-Security-Policy, a real Postgres and the simulator. */
 const SCREENSHOT = screenshotPath('console.png');
+const APPROVALS_SCREENSHOT = screenshotPath('console-approvals.png');
+
+/** The built-in policy and one role more: release managers may delete (so approve deleting) their teams' applications, and hold no audit.read. */
+const POLICY_FILE = path.join(mkdtempSync(path.join(tmpdir(), 'gw-console-')), 'policy.json');
+writeFileSync(POLICY_FILE, JSON.stringify({ ...DEFAULT_POLICY, roles: { ...DEFAULT_POLICY.roles, 'release-manager': { scope: 'team', allow: ['applications.list', 'applications.get', 'applications.delete'] } } }));
 
 describeInBrowser("the review console's browser test")('the audit review console', () => {
   let h: Harness;
@@ -17,11 +24,14 @@ describeInBrowser("the review console's browser test")('the audit review console
   let apiKey: string;
   let teamAppId: string;
   const requestedUrls: string[] = [];
+  const ada = signToken({ sub: 'ada', roles: ['admin'], claims: { name: 'Ada Lovelace', email: 'ada@example.com', teams: ['billing'] } });
+  const grace = signToken({ sub: 'grace', roles: ['admin'], claims: { name: 'Grace Hopper', email: 'grace@example.com', teams: ['billing'] } });
+  /** Deletes Ada asked for and nobody has approved yet: [application id, approval id]. */
+  const pending: Record<'legacy' | 'dashboard' | 'ledger', { appId: string; approvalId: string }> = {} as never;
 
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ env: { POLICY_FILE } });
     auditor = tokenFor('auditor');
-    const ada = signToken({ sub: 'ada', roles: ['admin'], claims: { name: 'Ada Lovelace', email: 'ada@example.com', teams: ['billing'] } });
     const as = (token: string) => ({ Authorization: `Bearer ${token}` });
 
     const created = await h.api().post('/v1/applications').set(as(ada)).send({ name: 'Billing sync' });
@@ -41,6 +51,17 @@ describeInBrowser("the review console's browser test")('the audit review console
     teamAppId = teamApp.body.id;
     expect((await h.api().post(`/v1/applications/${teamAppId}/webhooks`).set(as(pat)).send({ url: 'https://hooks.example.com/payouts' })).status).toBe(201);
 
+    // Ada asks to delete three of team billing's applications; they wait for a second person.
+    const names = { legacy: 'Legacy importer', dashboard: 'Old dashboard', ledger: 'Ledger export' } as const;
+    for (const [which, name] of Object.entries(names) as [keyof typeof names, string][]) {
+      const app = await h.api().post('/v1/applications').set(as(ada)).send({ name });
+      expect(app.status).toBe(201);
+      const asked = h.api().delete(`/v1/applications/${app.body.id}`).set(as(ada));
+      const answer = await (which === 'legacy' ? asked.set('X-Approval-Reason', 'replaced by Billing v2') : asked);
+      expect([answer.status, answer.body.approval?.state]).toEqual([202, 'pending']);
+      pending[which] = { appId: app.body.id, approvalId: answer.body.approval.id };
+    }
+
     browser = await launchChromium('the review console');
   }, 60_000);
 
@@ -54,6 +75,8 @@ describeInBrowser("the review console's browser test")('the audit review console
     page: Page;
     /** Console errors and warnings (a CSP violation is one), and uncaught page errors. */
     problems: string[];
+    /** Every request this tab made, as "METHOD url". */
+    requests: string[];
   }
 
   /** A fresh tab (its own sessionStorage) that records every console error, page error and URL it requests. */
@@ -62,18 +85,22 @@ describeInBrowser("the review console's browser test")('the audit review console
     context.setDefaultTimeout(5_000); // fail with Playwright's message, well before jest's own timeout
     const page = await context.newPage();
     const problems: string[] = [];
+    const requests: string[] = [];
     page.on('console', (msg) => {
       if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`console ${msg.type()}: ${msg.text()} (${msg.location().url})`);
     });
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('request', (req) => requestedUrls.push(req.url()));
+    page.on('request', (req) => {
+      requestedUrls.push(req.url());
+      requests.push(`${req.method()} ${req.url()}`);
+    });
     const response = await page.goto(`${h.gatewayUrl}/console`);
     expect(response?.status()).toBe(200);
     expect(page.url()).toBe(`${h.gatewayUrl}/console/`);
     // The "no CSP violations" checks below only mean something if the policy is really there.
     expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
     expect(response?.headers()['cache-control']).toBe('no-store');
-    return { context, page, problems };
+    return { context, page, problems, requests };
   }
 
   /** Every tab ends clean: no console error, no CSP violation, no uncaught exception (unless the test expects one). */
@@ -240,16 +267,6 @@ describeInBrowser("the review console's browser test")('the audit review console
     await closeConsole(tab);
   });
 
-  test('when someone without audit.read signs in, then the console refuses politely and forgets the token', async () => {
-    const tab = await openConsole();
-    const { page } = tab;
-    await signIn(page, tokenFor('viewer', 'vic'));
-    await page.getByRole('alert').getByText('your roles (viewer) do not grant audit.read').waitFor();
-    expect(await inPage(page, 'sessionStorage.length')).toBe(0);
-    expect(await page.locator('#workspace').isHidden()).toBe(true);
-    await closeConsole(tab);
-  });
-
   test('when the signed-in page is read by assistive technology, then every control has an accessible name', async () => {
     const tab = await openConsole();
     const { page } = tab;
@@ -296,6 +313,179 @@ describeInBrowser("the review console's browser test")('the audit review console
     const sequences = await rows(page).evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-sequence'))));
     expect(new Set(sequences).size).toBe(101);
     expect(sequences).toEqual([...sequences].sort((a, b) => b - a)); // newest first, across the page boundary
+    await closeConsole(tab);
+  });
+
+  // ---- the Approvals view (issue 14) ------------------------------------------------------------------------
+
+  const approvalsTab = (page: Page) => page.getByRole('tab', { name: /^Approvals/ });
+  const pendingRows = (page: Page) => page.locator('#pending tbody tr');
+  const historyRows = (page: Page) => page.locator('#history tbody tr');
+  const approvalRegion = (page: Page, state: string) => page.getByRole('region', { name: `Approval request · applications.delete · ${state}` });
+  const openRequest = (page: Page, appId: string) => page.getByRole('button', { name: `Open the request to applications.delete on /v1/applications/${appId}` }).first();
+  const approvalOf = async (id: string) => (await h.api().get(`/v1/approvals/${id}`).set('Authorization', `Bearer ${auditor}`)).body.approval;
+  /** Names Chromium's accessibility tree gives the visible controls (what a screen reader announces); the unnamed ones. */
+  async function unnamedControls(tab: Tab) {
+    const cdp = await tab.context.newCDPSession(tab.page);
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[] };
+    const controls = nodes.filter((n) => !n.ignored && ['textbox', 'combobox', 'button', 'checkbox', 'link', 'tab'].includes(n.role?.value ?? ''));
+    return { controls: controls.length, unnamed: controls.filter((n) => !n.name?.value?.trim()).map((n) => n.role?.value) };
+  }
+
+  test('when the requester opens their own pending request and approves it, then the console shows the gateway’s self-approval refusal and it stays pending', async () => {
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, ada);
+    await rows(page).first().waitFor(); // an admin holds audit.read: the events view comes first
+    await page.getByRole('tab', { name: 'Approvals (3 pending)' }).waitFor();
+    await approvalsTab(page).click();
+    await openRequest(page, pending.legacy.appId).click();
+    const detail = approvalRegion(page, 'Pending');
+    await detail.waitFor();
+    await expect(page.getByText('You asked for this: someone else must approve or deny it.').first().isVisible()).resolves.toBe(true);
+
+    await detail.getByRole('button', { name: 'Approve' }).click();
+    await page.getByRole('alert').getByText(/^You asked for this: someone else must approve or deny it\. \(forbidden, request [0-9a-f-]+\)$/).waitFor();
+    expect(await approvalOf(pending.legacy.approvalId)).toMatchObject({ state: 'pending', approvals: [] });
+    await expect(detail.isVisible()).resolves.toBe(true);
+    await closeConsole(tab, /Failed to load resource: the server responded with a status of 403/);
+  });
+
+  test('when a second admin opens the pending request and approves it with a reason, then the gateway runs it once, the console shows it executed and in the history, and links to its audit events', async () => {
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, grace);
+    await rows(page).first().waitFor();
+    // Keyboard: the tabs follow the WAI-ARIA pattern (arrow keys move and select).
+    await page.getByRole('tab', { name: 'Events' }).focus();
+    await page.keyboard.press('ArrowRight');
+    await expect(approvalsTab(page).getAttribute('aria-selected')).resolves.toBe('true');
+    await expect(inPage(page, 'document.activeElement?.id')).resolves.toBe('tab-approvals');
+    await page.getByRole('status').getByText(/^\d+ requests? (is|are) waiting for approval\.$/).waitFor();
+    await pendingRows(page).first().waitFor();
+
+    const pendingCells = () => pendingRows(page).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 7).map((td) => td.innerText.replace(/\s+/g, ' ').trim())));
+    const legacyRow = (await pendingCells()).find((cells) => cells[1] === `/v1/applications/${pending.legacy.appId}`);
+    expect(legacyRow).toEqual([
+      'applications.delete DELETE',
+      `/v1/applications/${pending.legacy.appId}`,
+      'billing',
+      'Ada Lovelace <ada@example.com> ada',
+      'replaced by Billing v2',
+      expect.stringMatching(/^(now|\d+ seconds? ago|1 minute ago) expires in (60|59) minutes$/),
+      '0 of 1',
+    ]);
+
+    await openRequest(page, pending.legacy.appId).click();
+    const detail = approvalRegion(page, 'Pending');
+    await detail.waitFor();
+    await expect(inPage(page, 'document.activeElement?.id')).resolves.toBe('approval-heading');
+    const stored = JSON.parse((await page.locator('#approval-request').textContent()) ?? '{}');
+    expect(stored).toMatchObject({ id: pending.legacy.approvalId, operation: 'applications.delete', target: `/v1/applications/${pending.legacy.appId}`, requested_by: { sub: 'ada' }, input_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    await expect(page.locator('#approval-votes').textContent()).resolves.toBe('None yet.');
+    await expect(page.locator('#approval-own').isHidden()).resolves.toBe(true);
+    expect(await unnamedControls(tab)).toEqual({ controls: expect.any(Number), unnamed: [] });
+
+    mkdirSync(path.dirname(APPROVALS_SCREENSHOT), { recursive: true });
+    await page.setViewportSize({ width: 1680, height: 1000 }); // room for the lists next to the request
+    await page.screenshot({ path: APPROVALS_SCREENSHOT, fullPage: true });
+
+    await page.getByLabel('Reason for approving (optional)').fill('checked with billing: nothing connected');
+    await page.getByLabel('Reason for approving (optional)').press('Enter'); // keyboard submits
+    await page.getByRole('status').getByText('Approved and executed: the Management API answered 204.').waitFor();
+    const executed = approvalRegion(page, 'Executed');
+    await executed.waitFor();
+    await expect(page.locator('#approval-votes').textContent()).resolves.toMatch(/^Grace Hopper <grace@example\.com> at \S+: checked with billing: nothing connected$/);
+    await expect(executed.locator('dt', { hasText: /^Result$/ }).locator('+ dd').textContent()).resolves.toBe('Management API answered 204');
+    await expect(executed.getByRole('button', { name: 'Approve' }).isHidden()).resolves.toBe(true);
+
+    expect(await approvalOf(pending.legacy.approvalId)).toMatchObject({ state: 'executed', approvals: [{ by: { sub: 'grace' }, reason: 'checked with billing: nothing connected' }] });
+    expect((await h.api().get(`/v1/applications/${pending.legacy.appId}`).set('Authorization', `Bearer ${ada}`)).status).toBe(404);
+    expect((await pendingCells()).map((cells) => cells[1])).not.toContain(`/v1/applications/${pending.legacy.appId}`);
+    await page.getByRole('tab', { name: 'Approvals (2 pending)' }).waitFor();
+
+    await page.getByLabel('State').selectOption('executed');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.getByRole('status').getByText(/^\d+ requests? in the history in state executed\.$/).waitFor();
+    const history = await historyRows(page).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(1, 6).map((td) => td.innerText.replace(/\s+/g, ' ').trim())));
+    expect(history).toContainEqual(['applications.delete DELETE', `/v1/applications/${pending.legacy.appId}`, 'Ada Lovelace <ada@example.com>', 'Executed', 'grace']);
+    expect(history.every((cells) => cells[3] === 'Executed')).toBe(true);
+
+    await page.getByRole('link', { name: 'Show its audit events' }).click();
+    await page.getByRole('status').getByText('4 events matching the filter').waitFor();
+    expect(new URL(page.url()).searchParams.get('approval_id')).toBe(pending.legacy.approvalId);
+    // Newest first: the execution (in the requester's name), the approval, Ada's refused self-approval, the request.
+    expect((await cells(page)).map((row) => [row[1], row[2], row[5]])).toEqual([
+      ['Ada Lovelace <ada@example.com> ada', 'applications.delete DELETE', 'Success'],
+      ['Grace Hopper <grace@example.com> grace', 'approval.approve POST', 'n/a'],
+      ['Ada Lovelace <ada@example.com> ada', 'approval.approve POST', 'Denied'],
+      ['Ada Lovelace <ada@example.com> ada', 'approval.request DELETE', 'n/a'],
+    ]);
+    await closeConsole(tab);
+  });
+
+  test('when a deny has no reason, then the form blocks it before anything is sent; with a reason, the request is denied', async () => {
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, grace);
+    await rows(page).first().waitFor();
+    await approvalsTab(page).click();
+    await openRequest(page, pending.dashboard.appId).click();
+    const detail = approvalRegion(page, 'Pending');
+    await detail.waitFor();
+
+    const sentDenials = () => tab.requests.filter((r) => r.startsWith('POST ') && r.endsWith('/deny'));
+    await detail.getByRole('button', { name: 'Deny' }).click();
+    await expect(inPage(page, "document.getElementById('deny-reason').validity.valueMissing")).resolves.toBe(true);
+    await page.getByLabel('Reason for denying (required)').fill('   ');
+    await detail.getByRole('button', { name: 'Deny' }).click();
+    await expect(inPage(page, "document.getElementById('deny-reason').validity.valueMissing")).resolves.toBe(true);
+    expect(sentDenials()).toEqual([]);
+    expect(await approvalOf(pending.dashboard.approvalId)).toMatchObject({ state: 'pending' });
+
+    await page.getByLabel('Reason for denying (required)').fill('still used by the finance team');
+    await detail.getByRole('button', { name: 'Deny' }).click();
+    await page.getByRole('status').getByText(`Denied: applications.delete on /v1/applications/${pending.dashboard.appId} will not run.`).waitFor();
+    const denied = approvalRegion(page, 'Denied');
+    await denied.waitFor();
+    await expect(denied.locator('dt', { hasText: /^End reason$/ }).locator('+ dd').textContent()).resolves.toBe('still used by the finance team');
+    expect(sentDenials()).toHaveLength(1);
+    expect(await approvalOf(pending.dashboard.approvalId)).toMatchObject({ state: 'denied', ended_by: 'grace', end_reason: 'still used by the finance team' });
+    expect((await h.api().get(`/v1/applications/${pending.dashboard.appId}`).set('Authorization', `Bearer ${ada}`)).status).toBe(200);
+    await closeConsole(tab);
+  });
+
+  test('when an approver without audit.read signs in, then the events view is hidden (never asked for) and they approve from the Approvals view', async () => {
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, tokenFor('release-manager', 'rema', ['billing']));
+    await page.locator('#events-unavailable').getByText('Your roles (release-manager) do not grant audit.read, so the audit events are hidden').waitFor();
+    await expect(approvalsTab(page).getAttribute('aria-selected')).resolves.toBe('true');
+    expect(await page.locator('#events-view').isHidden()).toBe(true);
+    expect(await page.getByRole('tab', { name: 'Events' }).count()).toBe(0);
+    await page.getByRole('status').getByText(/^\d+ requests? (is|are) waiting for approval\.$/).waitFor();
+
+    await openRequest(page, pending.ledger.appId).click();
+    await approvalRegion(page, 'Pending').waitFor();
+    expect(await page.getByRole('link', { name: 'Show its audit events' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.getByRole('status').getByText('Approved and executed: the Management API answered 204.').waitFor();
+    await openRequest(page, pending.ledger.appId).waitFor({ state: 'detached' }); // gone from the pending list
+    expect(await approvalOf(pending.ledger.approvalId)).toMatchObject({ state: 'executed', approvals: [{ by: { sub: 'rema' } }] });
+    expect(tab.requests.filter((r) => r.includes('/v1/audit/'))).toEqual([]);
+    await closeConsole(tab);
+  });
+
+  test('when someone who may neither read the trail nor approve signs in, then the console says so and shows an empty approvals view', async () => {
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, tokenFor('viewer', 'vic'));
+    await page.locator('#events-unavailable').getByText('Your roles (viewer) do not grant audit.read').waitFor();
+    await page.getByRole('status').getByText('Nothing is waiting for approval.').waitFor();
+    expect(await page.locator('#events-view').isHidden()).toBe(true);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Bearer token').waitFor();
+    expect(await inPage(page, 'sessionStorage.length')).toBe(0);
     await closeConsole(tab);
   });
 

@@ -46,6 +46,11 @@ const GATEWAY_ENDPOINTS: Record<string, string> = {
   'PUT /v1/ownership/applications/{application_id}': 'ownership.assign',
   'GET /v1/ownership/unowned': 'ownership.unowned',
   'POST /v1/ownership/import': 'ownership.import',
+  'GET /v1/approvals': 'approvals.list',
+  'GET /v1/approvals/{approval_id}': 'approvals.get',
+  'POST /v1/approvals/{approval_id}/approve': 'approvals.approve',
+  'POST /v1/approvals/{approval_id}/deny': 'approvals.deny',
+  'POST /v1/approvals/{approval_id}/cancel': 'approvals.cancel',
   'GET /healthz': 'healthz',
   'GET /readyz': 'readyz',
   'GET /openapi.json': 'openapi',
@@ -131,7 +136,16 @@ describe('the OpenAPI document', () => {
         mutates: op.mutates,
       });
       const [, verb = ''] = op.id.split('.');
-      expect(Object.keys(found!.responses).filter((s) => s.startsWith('2'))).toEqual([successStatus[verb]]);
+      // A mutation may be guarded by the policy's two-person rule, so each one documents the 202 too.
+      const successes = Object.keys(found!.responses).filter((s) => s.startsWith('2')).sort();
+      expect({ id: op.id, successes }).toEqual({ id: op.id, successes: op.mutates ? [successStatus[verb], '202'].sort() : [successStatus[verb]] });
+      const headers = (found!.parameters ?? []).filter((p) => p.in === 'header').map((p) => p.name);
+      expect({ id: op.id, approvalHeaders: headers.filter((name) => String(name).startsWith('X-Approval-')) }).toEqual({ id: op.id, approvalHeaders: op.mutates ? ['X-Approval-Reason', 'X-Approval-Bypass'] : [] });
+      if (op.mutates) {
+        expect(found!.responses['202']).toMatchObject({ headers: { Location: { $ref: '#/components/headers/Location' } }, content: { 'application/json': { schema: { $ref: '#/components/schemas/ApprovalAnswer' } } } });
+        expect(JSON.stringify(found!.responses['409'])).toContain('Conflict');
+        expect(JSON.stringify(found!.responses['503'])).toContain('ApprovalsUnavailable');
+      }
       for (const name of op.path.match(/\{\w+\}/g) ?? []) {
         expect(found!.parameters).toContainEqual(expect.objectContaining({ name: name.slice(1, -1), in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' } }));
       }
@@ -197,14 +211,28 @@ describe('the documented operations against the running gateway', () => {
     'webhooks.create': ['webhook_id', 'id'],
   };
 
+  /** Path parameters for one operation only: approve, deny and cancel each need a pending request of their own. */
+  const idsFor: Record<string, Record<string, string>> = {};
+  /** Another admin: the second person of the two-person rule, and the requester of what the test's admin approves or denies. */
+  const secondAdmin = tokenFor('admin', 'openapi-second-admin');
+
   beforeAll(async () => {
     h = await startHarness();
     admin = tokenFor('admin');
+    const ask = async (requester: string) => {
+      const app = await h.api().post('/v1/applications').set('Authorization', `Bearer ${admin}`).send({ name: 'To be deleted' }).expect(201);
+      return (await h.api().delete(`/v1/applications/${app.body.id}`).set('Authorization', `Bearer ${requester}`).expect(202)).body.approval.id as string;
+    };
+    idsFor['POST /v1/approvals/{approval_id}/approve'] = { approval_id: await ask(secondAdmin) };
+    idsFor['POST /v1/approvals/{approval_id}/deny'] = { approval_id: await ask(secondAdmin) };
+    idsFor['POST /v1/approvals/{approval_id}/cancel'] = { approval_id: await ask(admin) };
+    ids.approval_id = await ask(secondAdmin);
   }, 60_000);
   afterAll(async () => h?.close());
 
   const urlOf = (op: DocOperation, query: Record<string, string> = {}) => {
-    const at = op.path.replace(/\{(\w+)\}/g, (_m, name: string) => encodeURIComponent(ids[name] ?? `no-${name}-yet`));
+    const values = { ...ids, ...idsFor[op.key] };
+    const at = op.path.replace(/\{(\w+)\}/g, (_m, name: string) => encodeURIComponent(values[name] ?? `no-${name}-yet`));
     const search = new URLSearchParams(query).toString();
     return search ? `${at}?${search}` : at;
   };
@@ -232,16 +260,104 @@ describe('the documented operations against the running gateway', () => {
   // Creates first (their ids feed the rest), then updates and reads, deletes last and deepest first.
   const RANK: Record<string, number> = { post: 0, patch: 1, put: 1, get: 2, delete: 3 };
   const ordered = [...documented].sort((a, b) => RANK[a.method]! - RANK[b.method]! || (a.method === 'delete' ? b.path.length - a.path.length : 0));
+  const find = (key: string) => documented.find((d) => d.key === key)!;
+  /** What the operation answers when it runs: its one 2xx besides the two-person rule's 202. */
+  const successOf = (op: DocOperation) => Number(Object.keys(op.operation.responses).find((s) => s.startsWith('2') && s !== '202'));
 
-  test('when every documented operation is called as an admin with the documented examples, then each answers its documented success, in a declared media type and schema', async () => {
+  /** A 202 as documented (Location names the stored request), then a second admin approves it and the gateway runs it. */
+  async function approveAsSecondAdmin(op: DocOperation, asked: { status: number; headers: Record<string, string>; body: { approval: { id: string } }; text: string }) {
+    expectDocumented(op, asked);
+    const { id } = asked.body.approval;
+    expect({ op: op.key, location: asked.headers.location, state: (asked.body.approval as { state?: string }).state }).toEqual({ op: op.key, location: `/v1/approvals/${id}`, state: 'pending' });
+    const get = find('GET /v1/approvals/{approval_id}');
+    const read = await h.api().get(asked.headers.location!).set('Authorization', `Bearer ${admin}`);
+    expect(read.status).toBe(200);
+    expectDocumented(get, read);
+
+    const approve = find('POST /v1/approvals/{approval_id}/approve');
+    const approved = await h.api().post(`/v1/approvals/${id}/approve`).set('Authorization', `Bearer ${secondAdmin}`).send({ reason: 'the OpenAPI test checked it' });
+    expect({ op: op.key, status: approved.status }).toEqual({ op: op.key, status: 200 });
+    expectDocumented(approve, approved);
+    expect({ op: op.key, state: approved.body.approval.state, upstream: approved.body.upstream?.status }).toEqual({ op: op.key, state: 'executed', upstream: successOf(op) });
+    const after = await h.api().get(asked.headers.location!).set('Authorization', `Bearer ${admin}`);
+    expect([after.status, after.body.approval.state, after.body.approval.result]).toEqual([200, 'executed', { status: successOf(op), error: null }]);
+    expectDocumented(get, after);
+  }
+
+  test('when every documented operation is called as an admin with the documented examples, then each answers its documented success (a guarded one 202, then runs once approved by a second admin), in a declared media type and schema', async () => {
+    const guarded = h.deps.policy().approvals;
+    const approvedThrough: string[] = [];
     for (const op of ordered) {
       const res = await call(op, PUBLIC.has(op.key) ? undefined : admin, requiredQuery(op));
       if (op.key === 'GET /openapi.json' && res.status === 404) throw new Error(MOUNT_HINT);
-      expect({ op: op.key, status: res.status }).toEqual({ op: op.key, status: Number(Object.keys(op.operation.responses).find((s) => s.startsWith('2'))) });
+      if (guarded.has(op.operation.operationId)) {
+        expect({ op: op.key, status: res.status }).toEqual({ op: op.key, status: 202 });
+        await approveAsSecondAdmin(op, res);
+        approvedThrough.push(op.operation.operationId);
+        continue;
+      }
+      expect({ op: op.key, status: res.status }).toEqual({ op: op.key, status: successOf(op) });
       expectDocumented(op, res);
       const created = CREATED[op.operation.operationId];
       if (created) ids[created[0]] = (res.body as Record<string, string>)[created[1]]!;
     }
+    // The built-in policy guards the application delete, so the approval flow above really ran.
+    expect(approvedThrough).toEqual(['applications.delete']);
+  });
+
+  test('when the two-person rule refuses (a second request, self-approval, a deny without a reason, someone else cancelling, an unknown id, break-glass without the permission, a bad reason header), then each answer is a documented one', async () => {
+    const del = find('DELETE /v1/applications/{application_id}');
+    const approve = find('POST /v1/approvals/{approval_id}/approve');
+    const deny = find('POST /v1/approvals/{approval_id}/deny');
+    const cancel = find('POST /v1/approvals/{approval_id}/cancel');
+    const get = find('GET /v1/approvals/{approval_id}');
+    const as = (token: string) => ({ Authorization: `Bearer ${token}` });
+    const app = (await h.api().post('/v1/applications').set(as(admin)).send({ name: 'Refusals' }).expect(201)).body.id as string;
+
+    const asked = await h.api().delete(`/v1/applications/${app}`).set(as(admin)).set('X-Approval-Reason', 'the OpenAPI test');
+    expect(asked.status).toBe(202);
+    expectDocumented(del, asked);
+    const id = asked.body.approval.id as string;
+    expect(asked.body.approval.reason).toBe('the OpenAPI test');
+
+    const outcomes: [DocOperation, Awaited<ReturnType<typeof call>>, number, string, string | undefined][] = [
+      [del, await h.api().delete(`/v1/applications/${app}`).set(as(secondAdmin)), 409, 'conflict', 'approval_pending'],
+      [approve, await h.api().post(`/v1/approvals/${id}/approve`).set(as(admin)).send({}), 403, 'forbidden', 'self_approval'],
+      [deny, await h.api().post(`/v1/approvals/${id}/deny`).set(as(secondAdmin)).send({}), 400, 'validation_failed', undefined],
+      [deny, await h.api().post(`/v1/approvals/${id}/deny`).set(as(secondAdmin)).set('Content-Type', 'application/json').send('{"reason":'), 400, 'invalid_json', undefined],
+      [cancel, await h.api().post(`/v1/approvals/${id}/cancel`).set(as(secondAdmin)), 403, 'forbidden', 'not_requester'],
+      [get, await h.api().get('/v1/approvals/00000000-0000-4000-8000-000000000000').set(as(admin)), 404, 'not_found', undefined],
+      [get, await h.api().get(`/v1/approvals/${id}`).set(as(tokenFor('viewer', 'openapi-stranger'))), 404, 'not_found', undefined],
+      [del, await h.api().delete(`/v1/applications/${app}`).set(as(admin)).set('X-Approval-Bypass', 'no such permission'), 403, 'forbidden', 'no_role_grants_permission'],
+      [del, await h.api().delete(`/v1/applications/${app}`).set(as(admin)).set('X-Approval-Reason', 'x'.repeat(501)), 400, 'validation_failed', undefined],
+    ];
+    for (const [op, res, status, code, reason] of outcomes) {
+      expect({ op: op.key, status: res.status, code: res.body?.error?.code, reason: reason && res.body?.error?.details?.[0]?.reason }).toEqual({ op: op.key, status, code, reason });
+      expectDocumented(op, res);
+    }
+    expect(outcomes[0]![1].body.error.details[0].approval_id).toBe(id);
+
+    const denied = await h.api().post(`/v1/approvals/${id}/deny`).set(as(secondAdmin)).send({ reason: 'not today' });
+    expect([denied.status, denied.body.approval.state, denied.body.approval.end_reason]).toEqual([200, 'denied', 'not today']);
+    expectDocumented(deny, denied);
+    const late = await h.api().post(`/v1/approvals/${id}/approve`).set(as(secondAdmin)).send({});
+    expect([late.status, late.body.error?.code, late.body.error?.details?.[0]?.reason]).toEqual([409, 'conflict', 'approval_not_pending']);
+    expectDocumented(approve, late);
+  });
+
+  test('when the trail of an approval is asked for by approval_id, then its events are there, of kind approval with the documented approval_id field', async () => {
+    const list = find('GET /v1/audit/events');
+    const { approval_id: id } = idsFor['POST /v1/approvals/{approval_id}/approve']!;
+    const res = await h.api().get('/v1/audit/events').query({ approval_id: id!, order: 'asc' }).set('Authorization', `Bearer ${admin}`);
+    expect(res.status).toBe(200);
+    expectDocumented(list, res);
+    const events = res.body.events as { kind: string; operation: string; approval_id: string }[];
+    expect(events.map((e) => [e.kind, e.operation])).toEqual([
+      ['approval', 'approval.request'],
+      ['approval', 'approval.approve'],
+      ['mutation', 'applications.delete'],
+    ]);
+    expect(events.every((e) => e.approval_id === id)).toBe(true);
   });
 
   test('when every secured operation is called without a token, then it answers the documented 401 in the envelope', async () => {

@@ -1,12 +1,15 @@
-// Audit review console: plain DOM, no framework, no build step; runs under helmet's default CSP.
+// Review console (audit events and approval requests): plain DOM, no framework, no build step; runs under
+// helmet's default CSP.
 // Everything the trail holds is untrusted (paths, bodies and user agents are whatever a caller sent), so values
 // are only ever written with textContent, never as HTML.
 // The bearer token lives in memory and sessionStorage (gone when the tab closes), never in localStorage or cookies.
 
+import { approvalsView } from './approvals.js';
+
 const TOKEN_KEY = 'audit-console.token';
 const API_BASE = new URL('../v1/', location.href); // relative, so a path-prefixing proxy keeps working
 const PAGE_SIZE = 100;
-const FILTER_FIELDS = ['operation', 'application_id', 'team', 'actor', 'outcome', 'decision', 'kind', 'request_id'];
+const FILTER_FIELDS = ['operation', 'application_id', 'team', 'actor', 'outcome', 'decision', 'kind', 'approval_id', 'request_id'];
 
 /** How each outcome reads at a glance; the badge always spells the outcome out too. */
 const OUTCOME_TONE = {
@@ -24,7 +27,7 @@ const OUTCOME_TONE = {
 };
 
 const $ = (id) => document.getElementById(id);
-const state = { token: null, params: new URLSearchParams(), cursor: null, openSequence: null, note: '' };
+const state = { token: null, me: null, canReadEvents: false, params: new URLSearchParams(), cursor: null, openSequence: null, note: '', quietReset: false };
 
 // ---- talking to the gateway ------------------------------------------------------------------------------
 
@@ -83,21 +86,86 @@ async function signIn(token) {
     forgetToken();
     throw err;
   }
-  if (!Array.isArray(me.permissions) || !me.permissions.includes('audit.read')) {
-    forgetToken();
-    const roles = Array.isArray(me.roles) && me.roles.length > 0 ? me.roles.join(', ') : 'none';
-    showAlert(`You are ${personLabel(me)}, but your roles (${roles}) do not grant audit.read, which this console needs. Ask an administrator for the auditor role.`);
-    return;
-  }
   sessionStorage.setItem(TOKEN_KEY, token);
+  state.me = me;
   $('token').value = '';
-  $('whoami').textContent = `${personLabel(me)} (${me.roles.join(', ')})`;
+  const roles = Array.isArray(me.roles) && me.roles.length > 0 ? me.roles.join(', ') : 'none';
+  $('whoami').textContent = `${personLabel(me)} (${roles})`;
   $('identity').hidden = false;
   $('sign-in').hidden = true;
   $('workspace').hidden = false;
   setStatus(`Signed in as ${personLabel(me)}.`);
+  // Approvers need not hold audit.read. Asking for events without it would only add a refusal to the trail, so the
+  // permission decides first; a 403 all the same (a policy changed since) hides the view too.
+  const linked = new URLSearchParams(location.search).get('approval_id');
+  setEventsAvailable(Array.isArray(me.permissions) && me.permissions.includes('audit.read'), roles);
+  if (state.canReadEvents) {
+    if (linked) $('f-approval').value = linked;
+    try {
+      await search();
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 403)) throw err;
+      setEventsAvailable(false, roles);
+    }
+  }
+  selectTab(state.canReadEvents ? 'events' : 'approvals', false);
+  const pending = await approvals.refresh();
+  if (state.canReadEvents) $('f-operation').focus();
+  else {
+    approvals.announce(pending);
+    $('tab-approvals').focus();
+  }
+}
+
+/** Without audit.read the events view is hidden and the approvals view is the console. */
+function setEventsAvailable(available, roles) {
+  state.canReadEvents = available;
+  $('tab-events').hidden = !available;
+  $('events-view').hidden = !available;
+  $('events-unavailable').hidden = available;
+  $('events-unavailable').textContent = available ? '' : `Your roles (${roles}) do not grant audit.read, so the audit events are hidden; the approval requests you asked for or may approve are below.`;
+}
+
+// ---- the two views --------------------------------------------------------------------------------------------
+
+const TABS = ['events', 'approvals'];
+
+function selectTab(name, focus = true) {
+  for (const tab of TABS) {
+    const selected = tab === name;
+    $(`tab-${tab}`).setAttribute('aria-selected', String(selected));
+    $(`tab-${tab}`).tabIndex = selected ? 0 : -1;
+    $(`${tab}-view`).hidden = !selected || (tab === 'events' && !state.canReadEvents);
+  }
+  if (focus) $(`tab-${name}`).focus();
+}
+
+/** Arrow keys, Home and End move between the visible tabs (the WAI-ARIA tabs pattern); activation follows focus. */
+function onTabKey(e) {
+  const visible = TABS.filter((t) => !$(`tab-${t}`).hidden);
+  const at = visible.indexOf(e.currentTarget.id.replace('tab-', ''));
+  const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: visible.length - 1 }[e.key];
+  if (to === undefined) return;
+  e.preventDefault();
+  activateTab(visible[(to + visible.length) % visible.length]);
+}
+
+/** A tab chosen by the user; the approvals view is fetched afresh each time it is shown. */
+function activateTab(name) {
+  selectTab(name);
+  if (name === 'approvals') run(async () => approvals.announce(await approvals.refresh()));
+}
+
+/** The link from an approval request to its audit events: the events view, filtered by approval_id. */
+async function showEvents(approvalId) {
+  state.quietReset = true; // this search replaces the one a reset starts
+  $('filters').reset();
+  state.quietReset = false;
+  $('f-approval').value = approvalId;
+  history.replaceState(null, '', `?approval_id=${encodeURIComponent(approvalId)}`);
+  selectTab('events', false);
   await search();
-  $('f-operation').focus();
+  $('results').focus();
 }
 
 function forgetToken() {
@@ -107,6 +175,11 @@ function forgetToken() {
 
 function signOut(message = 'Signed out. The token has been forgotten.') {
   forgetToken();
+  state.me = null;
+  approvals.reset();
+  setEventsAvailable(true, '');
+  selectTab('events', false);
+  if (location.search) history.replaceState(null, '', location.pathname);
   $('filters').reset();
   $('events').tBodies[0].replaceChildren();
   $('verify-result').textContent = '';
@@ -374,6 +447,19 @@ function hideAlert() {
 
 // ---- wiring ---------------------------------------------------------------------------------------------------
 
+const approvals = approvalsView({
+  getJson,
+  run,
+  el,
+  sub,
+  timeEl,
+  personLabel,
+  setStatus,
+  me: () => state.me,
+  canReadEvents: () => state.canReadEvents,
+  showEvents,
+});
+
 $('sign-in-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const token = $('token').value.trim().replace(/^Bearer\s+/i, '');
@@ -385,15 +471,25 @@ $('filters').addEventListener('submit', (e) => {
   run(search, e.submitter);
 });
 // The form clears itself after this event; search once it has.
-$('filters').addEventListener('reset', () => setTimeout(() => state.token && run(search)));
+$('filters').addEventListener('reset', () => {
+  if (state.quietReset) return;
+  if (location.search) history.replaceState(null, '', location.pathname); // a followed link's filter is cleared too
+  setTimeout(() => state.token && run(search));
+});
 $('load-more').addEventListener('click', (e) => run(loadMore, e.currentTarget));
 $('export-csv').addEventListener('click', (e) => run(() => exportAs('csv'), e.currentTarget));
 $('export-ndjson').addEventListener('click', (e) => run(() => exportAs('ndjson'), e.currentTarget));
 $('verify').addEventListener('click', (e) => run(verify, e.currentTarget));
 $('detail-close').addEventListener('click', () => closeDetail());
 document.addEventListener('keydown', (e) => {
-  if (e.key === 'Escape' && state.openSequence) closeDetail();
+  if (e.key !== 'Escape') return;
+  if (!$('approvals-view').hidden && approvals.isOpen()) approvals.close();
+  else if (!$('events-view').hidden && state.openSequence) closeDetail();
 });
+for (const tab of TABS) {
+  $(`tab-${tab}`).addEventListener('click', () => activateTab(tab));
+  $(`tab-${tab}`).addEventListener('keydown', onTabKey);
+}
 
 const saved = sessionStorage.getItem(TOKEN_KEY);
 if (saved) run(() => signIn(saved));
