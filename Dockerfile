@@ -35,8 +35,10 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/prisma/migrations ./prisma/migrations
 
 EXPOSE 8080 9464
-# slim has no curl: node itself asks /readyz (503 while draining or when the upstream is unreachable).
-HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Liveness, so /healthz: an unhealthy container gets restarted, and /readyz depends on the upstream, so a
+# Kloudless outage would restart every container at once. /readyz is for the load balancer (issue 13, defect 8).
+# slim has no curl: node itself asks.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 
 # The image's unprivileged `node` user (uid 1000).
 USER node

@@ -413,7 +413,8 @@ async function start(stage: Stage, here: StageDir, imageEnv: Record<string, stri
   assertDevDependenciesPruned(app, dirs);
 
   // The deployment supplies these (docker run -e …); the upstream is a bare TCP listener because /readyz
-  // only checks that the upstream accepts connections, and production insists on an https URL.
+  // only checks that the upstream accepts connections, and production insists on an https URL. It is closed
+  // once the gateway is healthy, to show the HEALTHCHECK (liveness, /healthz) does not depend on it.
   const upstream = await listen(createServer((socket) => socket.destroy()));
   cleanups.push(() => new Promise<void>((done) => upstream.close(() => done())));
   const adminUrl = process.env.CONTAINER_CHECK_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -462,6 +463,10 @@ async function start(stage: Stage, here: StageDir, imageEnv: Record<string, stri
   }
   if (!healthy) throw new Error('HEALTHCHECK did not pass within 60 s');
   say(`HEALTHCHECK passed ${seconds(startedAt)} after start; /readyz says ${await (await fetch(`http://127.0.0.1:${ports.PORT}/readyz`)).text()}`);
+  // A Kloudless outage must not make every container unhealthy (an orchestrator would restart them all).
+  await new Promise<void>((done) => upstream.close(() => done()));
+  if (!(await healthcheckOnce(asUser(['/bin/sh', '-c', check.command]), app, env, attemptMs))) throw new Error('HEALTHCHECK failed once the upstream was gone: it must check liveness only');
+  say('HEALTHCHECK still passes with the upstream gone (liveness only; /readyz is for the load balancer)');
 
   const shipped = readdirSync(join(app, 'prisma', 'migrations'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   const inRepo = readdirSync(join(ROOT, 'prisma', 'migrations'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();

@@ -8,6 +8,7 @@ import { errorHandler, notFound } from './http/error-handler';
 import { jsonBody } from './http/json-body';
 import { requestLogger } from './http/logger';
 import { requestId } from './http/request-id';
+import { warnOnUntrustedProxy } from './http/proxy-warning';
 import { securityHeaders } from './http/security-headers';
 import { chain } from './http/chain';
 import { onlyUnder, unlessUnder } from './http/mount-guards';
@@ -55,7 +56,7 @@ export interface AppDeps {
 
 /**
  * The whole gateway, not listening. Each request goes, in this order:
- * request id → log → (failed-auth limit) → authenticate → resolve operation → per-person limit → authorize
+ * request id → log → authenticate (a refused token counts against the address: the failed-auth limit) → resolve operation → per-person limit → authorize
  * → authorize target (team ownership) → read body → validate → (two-person rule: a guarded operation becomes an
  * approval request, 202) → upstream budget → audit (intent) → forward
  * (or, for a team's list, the team's applications) → audit (outcome) → respond; a refused mutation, and any
@@ -70,6 +71,8 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use(requestId());
   app.use(requestLogger(deps.logger));
+  const proxyWarning = warnOnUntrustedProxy(config, deps.logger);
+  if (proxyWarning) app.use(proxyWarning);
   if (deps.metrics) app.use(observeRequests(deps.metrics));
   app.use(securityHeaders());
   app.use(
@@ -86,7 +89,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(unlessUnder('/v1/', docsRoutes()));
 
   const { limiters } = deps;
-  app.use('/v1', chain(limiters.unauthenticated.gate, authenticate(deps.verifier)), limiters.unauthenticated.countFailure);
+  app.use('/v1', authenticate(deps.verifier), limiters.unauthenticated.countFailure);
   app.get('/v1/me', limiters.perPrincipal, me(deps.policy));
   app.get('/v1/policy/explain', limiters.perPrincipal, explainPolicy(deps.policy, deps.ownership.store));
   app.use('/v1/audit', limiters.perPrincipal);

@@ -1,36 +1,87 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { JwksClient } from 'jwks-rsa';
 
 export interface KeyResolver {
   keyFor(kid: string | undefined): Promise<KeyObject>;
 }
 
+/** The token names a key the identity provider does not publish (or it could not be asked, and none is known). */
+export class UnknownKey extends Error {
+  override name = 'UnknownKey';
+}
+
 /**
- * Keys from the identity provider's JWKS. A key once fetched is kept: within the TTL it is used as is;
- * after it, a refetch is tried and, if that fails (the provider is down, or refetches are rate-limited
- * because someone is sending tokens with made-up `kid`s), the last good key is still used. Only a kid
- * never seen before depends on a fetch, so junk tokens cannot lock out valid ones.
+ * Refetches at most once per cooldown, whatever asks: the cache TTL running out, or a token naming a `kid` not in
+ * the set. 10 s: a key rotated in right after a fetch is usable within 10 s, and a flood of made-up kids costs the
+ * identity provider at most 6 requests a minute (jwks-rsa allowed 10, then refused every refetch, so about ten junk
+ * tokens a minute kept a rotated key from ever being fetched: issue 13, defect 3).
  */
-export function createJwksResolver(jwksUri: string, cacheTtlS: number, now: () => number = Date.now): KeyResolver {
-  const client = new JwksClient({
-    jwksUri,
-    cache: false,
-    rateLimit: true,
-    jwksRequestsPerMinute: 10,
-    timeout: 5000,
-  });
-  const known = new Map<string, { key: KeyObject; fetchedAt: number }>();
-  const fetchKey = async (kid: string | undefined) => {
-    const key = createPublicKey((await client.getSigningKey(kid)).getPublicKey());
-    known.set(kid ?? '', { key, fetchedAt: now() });
-    return key;
+export const JWKS_COOLDOWN_MS = 10_000;
+const FETCH_TIMEOUT_MS = 5_000;
+
+export interface JwksOptions {
+  url: string;
+  cacheTtlS: number;
+  now?: () => number;
+  cooldownMs?: number;
+}
+
+/**
+ * The identity provider's whole key set, fetched and kept together: a refetch replaces the set (a key the provider
+ * stopped publishing stops verifying), a failed one keeps the last good set (the provider being down does not lock
+ * anyone out). Unknown kids can trigger a refetch only once per cooldown, so they cannot starve a rotation: the
+ * next refetch brings every new key, whichever token asked for it. Concurrent requests share one fetch.
+ */
+export function createJwksResolver({ url, cacheTtlS, now = Date.now, cooldownMs = JWKS_COOLDOWN_MS }: JwksOptions): KeyResolver {
+  let keys = new Map<string, KeyObject>();
+  let fetchedAt = -Infinity;
+  let attemptedAt = -Infinity;
+  let inFlight: Promise<void> | undefined;
+
+  const refresh = (): Promise<void> => {
+    if (inFlight) return inFlight;
+    if (now() - attemptedAt < cooldownMs) return Promise.resolve();
+    attemptedAt = now();
+    inFlight = fetchKeySet(url)
+      .then(
+        (fetched) => {
+          keys = fetched;
+          fetchedAt = now();
+        },
+        () => undefined, // keep the last good set; the next attempt waits for the cooldown
+      )
+      .finally(() => (inFlight = undefined));
+    return inFlight;
   };
+  const lookup = (kid: string | undefined) => (kid === undefined ? (keys.size === 1 ? [...keys.values()][0] : undefined) : keys.get(kid));
+
   return {
     async keyFor(kid) {
-      const entry = known.get(kid ?? '');
-      if (entry && now() - entry.fetchedAt < cacheTtlS * 1000) return entry.key;
-      if (!entry) return fetchKey(kid);
-      return fetchKey(kid).catch(() => entry.key);
+      if (now() - fetchedAt >= cacheTtlS * 1000) await refresh();
+      const known = lookup(kid);
+      if (known) return known;
+      await refresh();
+      const fetched = lookup(kid);
+      if (!fetched) throw new UnknownKey(kid === undefined ? 'no kid, and not exactly one key' : 'kid not published');
+      return fetched;
     },
   };
+}
+
+/** GET the JWKS and keep every signing key it holds that Node can use (RSA and EC; `use` absent or `sig`). */
+async function fetchKeySet(url: string): Promise<Map<string, KeyObject>> {
+  const res = await fetch(url, { headers: { accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  if (!res.ok) throw new Error(`JWKS answered ${res.status}`);
+  const body = (await res.json()) as { keys?: unknown };
+  if (!Array.isArray(body.keys)) throw new Error('JWKS has no keys array');
+  const keys = new Map<string, KeyObject>();
+  for (const jwk of body.keys as Record<string, unknown>[]) {
+    if (typeof jwk !== 'object' || jwk === null || (jwk.use !== undefined && jwk.use !== 'sig') || (jwk.kty !== 'RSA' && jwk.kty !== 'EC')) continue;
+    try {
+      keys.set(typeof jwk.kid === 'string' ? jwk.kid : '', createPublicKey({ key: jwk as never, format: 'jwk' }));
+    } catch {
+      // A key Node cannot read is skipped, not fatal: the others still verify.
+    }
+  }
+  if (keys.size === 0) throw new Error('JWKS holds no usable signing key');
+  return keys;
 }

@@ -51,7 +51,7 @@ export const SETTINGS = {
     secret: true,
   },
   JWT_PUBLIC_KEY: { doc: 'PEM public key (RSA or EC) for RS256/ES256 tokens.', example: '', schema: optionalString, secret: true },
-  JWT_JWKS_URL: { doc: 'JWKS endpoint of the identity provider; keys cached, refetched on an unknown `kid`.', example: 'https://idp.example.com/.well-known/jwks.json', schema: z.url({ protocol: /^https?$/ }).optional() },
+  JWT_JWKS_URL: { doc: 'JWKS endpoint of the identity provider; the whole key set is cached, and refetched on an unknown `kid` at most once per 10 s.', example: 'https://idp.example.com/.well-known/jwks.json', schema: z.url({ protocol: /^https?$/ }).optional() },
   JWT_JWKS_CACHE_TTL_S: { doc: 'How long fetched JWKS keys are cached, in seconds.', example: '600', schema: int(10, 86400, 600) },
   JWT_ALGORITHMS: {
     doc: 'Allowed token algorithms (comma list). Default: HS256 for a secret, RS256 or ES256 to match the public key, RS256,ES256 for JWKS.',

@@ -18,12 +18,30 @@ export function observeRequests(metrics: Metrics): RequestHandler {
   };
 }
 
-/** A bounded label for requests that are not catalogued operations (never the raw path: ids would explode the series). */
-function routeLabel(path: string): string {
-  if (path === '/v1/me') return 'me';
-  if (path.startsWith('/v1/audit/events')) return 'audit.events';
-  if (path.startsWith('/v1/audit/')) return `audit.${path.split('/')[3] ?? ''}`.replace(/[^a-z._-]/g, '');
-  if (path === '/healthz' || path === '/readyz') return path.slice(1);
-  if (path.startsWith('/console')) return 'console';
-  return 'other';
+/**
+ * The label of a request that is not a catalogued operation, from a closed set whatever the path: a label taken
+ * from the path (ids, or junk sent without a token) would add series without bound (issue 13, defect 1).
+ */
+const EXACT_LABELS: Record<string, string> = {
+  '/v1/me': 'me',
+  '/v1/policy/explain': 'policy.explain',
+  '/v1/audit/events': 'audit.events',
+  '/v1/audit/verify': 'audit.verify',
+  '/v1/audit/checkpoint': 'audit.checkpoint',
+  '/v1/audit/lookup-key': 'audit.lookup-key',
+  '/healthz': 'healthz',
+  '/readyz': 'readyz',
+  '/openapi.json': 'docs',
+};
+const PREFIX_LABELS: [prefix: string, label: string][] = [
+  ['/v1/audit/events/', 'audit.events'],
+  ['/v1/approvals', 'approvals'],
+  ['/v1/ownership', 'ownership'],
+  ['/console', 'console'],
+  ['/docs', 'docs'],
+];
+export const ROUTE_LABELS: readonly string[] = [...new Set([...Object.values(EXACT_LABELS), ...PREFIX_LABELS.map(([, label]) => label), 'other'])];
+
+export function routeLabel(path: string): string {
+  return EXACT_LABELS[path] ?? PREFIX_LABELS.find(([prefix]) => path.startsWith(prefix))?.[1] ?? 'other';
 }

@@ -438,7 +438,7 @@ describe('the documented operations against the running gateway', () => {
       expect({ url: url.pathname, status: res.status, type: res.headers['content-type'] }).toEqual({ url: url.pathname, status: 200, type: expect.stringMatching(expected) });
     }
     expect(assets.filter((a) => a.tag === 'script').map((a) => a.url.pathname)).toEqual(['/docs/assets/swagger-ui-bundle.js', '/docs/assets/docs.js']);
-    expect(assets.every((a) => a.url.origin === h.gatewayUrl)).toBe(true); // nothing from a CDN
+    expect(assets.filter((a) => a.url.origin !== h.gatewayUrl).map((a) => a.url.href)).toEqual([]); // nothing from a CDN
 
     const trailing = await h.api().get('/docs/');
     expect([trailing.status, trailing.headers.location]).toEqual([301, '../docs']);

@@ -88,5 +88,5 @@ test('when many slow clients hold connections, then a normal request is still se
   expect(res.status).toBe(200);
   expect(Date.now() - started).toBeLessThan(HEADERS_TIMEOUT_MS);
   const closed = await Promise.all(loris.map((l) => l.closed));
-  expect(closed.every((c) => c.afterMs < HEADERS_TIMEOUT_MS + CHECK_SLACK_MS)).toBe(true);
+  expect(closed.filter((c) => c.afterMs >= HEADERS_TIMEOUT_MS + CHECK_SLACK_MS)).toEqual([]);
 });

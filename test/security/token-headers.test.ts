@@ -138,7 +138,7 @@ describe('when the gateway verifies against a JWKS endpoint', () => {
     ['a very long kid', 'k'.repeat(4000)],
   ])('a kid holding %s is refused as unknown_key, and the JWKS is the only place asked', async (_label, kid) => {
     await expectRefused(h, byAttacker({ kid }), ['unknown_key']);
-    expect(jwksHits.every((path) => path === '/jwks.json')).toBe(true);
+    expect(jwksHits.filter((path) => path !== '/jwks.json')).toEqual([]);
   });
 
   test('a kid whose key file would be empty cannot make an HMAC check with an empty key', async () => {
@@ -157,7 +157,7 @@ describe('when the gateway verifies against a JWKS endpoint', () => {
     const unknownKid = byAttacker({ kid: 'attacker', jku: `${elsewhere.url}/jwks.json` });
     await expectRefused(h, unknownKid, ['unknown_key']);
     expect(elsewhereHits).toEqual([]);
-    expect(jwksHits.every((path) => path === '/jwks.json')).toBe(true);
+    expect(jwksHits.filter((path) => path !== '/jwks.json')).toEqual([]);
   });
 });
 

@@ -1,6 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { startHarness, type Harness } from '../helpers/harness';
 
 /**
  * Docker cannot run on our build machines, so CI replays the Dockerfile with scripts/container-check.sh
@@ -136,7 +139,7 @@ describe('Dockerfile hygiene', () => {
   });
 
   test('when the runtime stage is assembled, then it takes only built artefacts from the build stage: dependencies, dist, migrations, package.json', () => {
-    expect(copies(runtime).every((c) => c.from === build.name)).toBe(true);
+    expect(copies(runtime).filter((c) => c.from !== build.name)).toEqual([]);
     const dests = copies(runtime).map((c) => c.dest.replace(/^\.\//, ''));
     expect(dests.sort()).toEqual(['dist', 'node_modules', 'package.json', 'prisma/migrations']);
   });
@@ -152,13 +155,14 @@ describe('Dockerfile hygiene', () => {
   test('when the container starts, then node itself runs the compiled gateway (exec form, so SIGTERM reaches it; migrations apply at start-up)', () => {
     expect(runtime.cmd).toEqual(['node', '--enable-source-maps', 'dist/index.js']);
     // src/db/migrate.ts reads dist/db/../../prisma/migrations.
-    expect(copies(runtime).some((c) => c.dest.replace(/^\.\//, '') === 'prisma/migrations' && c.sources[0] === `${build.workdir}/prisma/migrations`)).toBe(true);
+    expect(copies(runtime).filter((c) => c.dest.replace(/^\.\//, '') === 'prisma/migrations').map((c) => c.sources)).toEqual([[`${build.workdir}/prisma/migrations`]]);
   });
 
-  test('when Docker probes health, then node asks /readyz on the configured port (slim has no curl)', () => {
+  test('when Docker probes health, then node asks /healthz (liveness, not /readyz) on the configured port (slim has no curl)', () => {
     expect(runtime.healthcheck).not.toBeNull();
     expect(runtime.healthcheck!.command).toMatch(/^node -e /);
-    expect(runtime.healthcheck!.command).toContain('/readyz');
+    expect(runtime.healthcheck!.command).toContain('/healthz');
+    expect(runtime.healthcheck!.command).not.toContain('/readyz');
     expect(runtime.healthcheck!.command).toContain('process.env.PORT');
     expect(Object.keys(runtime.healthcheck!.options)).toEqual(expect.arrayContaining(['interval', 'timeout', 'start-period', 'retries']));
   });
@@ -166,5 +170,34 @@ describe('Dockerfile hygiene', () => {
   test('when the build context is sent, then .dockerignore keeps out node_modules, .git, .env and .data', () => {
     const patterns = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim().replace(/^\*\*\//, '').replace(/\/$/, ''));
     expect(patterns).toEqual(expect.arrayContaining(['node_modules', '.git', '.env', '.data', 'dist']));
+  });
+});
+
+describe('the container health check is liveness, not readiness', () => {
+  // The upstream is a closed port: /readyz is 503, as in a Kloudless outage.
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ env: { KLOUDLESS_API_URL: 'http://127.0.0.1:1/v1' } });
+  });
+  afterAll(async () => h.close());
+
+  /** Runs the HEALTHCHECK command as Docker does (shell form, the container's PORT), and resolves to its exit code. */
+  const probe = (port: string) =>
+    new Promise<number | null>((resolve) => {
+      // Asynchronously: the gateway answering it runs in this process.
+      const child = execFile('/bin/sh', ['-c', runtime.healthcheck!.command], { env: { ...process.env, PORT: port }, timeout: 10_000 }, () => resolve(child.exitCode));
+    });
+
+  test('when the upstream is down, then /readyz is 503 but the HEALTHCHECK passes, so an orchestrator does not restart every container', async () => {
+    expect((await h.api().get('/readyz')).status).toBe(503);
+    expect(await probe(new URL(h.gatewayUrl).port)).toBe(0);
+  });
+
+  test('when nothing answers on the port, then the HEALTHCHECK fails', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((r) => closed.close(() => r()));
+    expect(await probe(String(port))).toBe(1);
   });
 });
