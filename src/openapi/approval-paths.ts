@@ -47,6 +47,12 @@ const approvalProperties: Record<string, JsonSchema> = {
       properties: { by: person('The approver.'), at: { type: 'string', format: 'date-time' }, reason: { type: ['string', 'null'] } },
     },
   },
+  input: {
+    type: 'object',
+    required: ['query', 'body'],
+    description: 'The validated input as stored: what runs when the request is approved.',
+    properties: { query: { type: 'object', additionalProperties: { type: 'string' } }, body: { type: ['object', 'null'] } },
+  },
   input_hash: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the stored operation and validated input: what the approvers approve is what runs.' },
   ended_at: nullable('string', 'When it left `pending` for good.', { format: 'date-time' }),
   ended_by: nullable('string', 'Who ended it (`sub`), or `gateway`.'),

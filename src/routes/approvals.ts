@@ -115,6 +115,8 @@ async function actionable(deps: ApprovalRoutesDeps, policy: Policy, req: Request
 
 async function mayView(deps: ApprovalRoutesDeps, policy: Policy, me: Principal, a: Approval): Promise<boolean> {
   if (samePerson(a.requester, me)) return true;
+  // Whoever approved or ended it keeps sight of it, also once the target (and so its owner) is gone.
+  if (a.votes.some((v) => v.approverSub === me.sub) || a.endedBy === me.sub) return true;
   const reader = decide(policy, me.roles, 'audit.read');
   if (reader.allowed && (reader.scope === 'any' || (a.team !== null && me.teams.includes(a.team)))) return true;
   const owner = a.applicationId ? ((await failClosed(() => deps.ownership.ownerOf(a.applicationId as string)))?.team ?? null) : null;

@@ -81,16 +81,21 @@ testWithServer('when the gateway is killed while executing an approved request, 
     expect(await approvalState(db.url!, approval.id)).toBe('executing');
 
     // Restart once no execution could still be running (both the approval sweep and the audit recovery look then).
-    await sleep(100 + 2 * 100 + 5_000 + 300);
+    await sleep(100 + 2 * 100 + 5_000 + 1_000);
     const second = spawnGateway(processEnv(upstream, DEVELOPER_KEY, db.url!, timing));
     processes.push(second);
     const url2 = await within(second.ready, 20_000, 'second gateway ready');
-    expect(await approvalState(db.url!, approval.id)).toBe('outcome_unknown');
+    await waitFor(async () => (await approvalState(db.url!, approval.id)) === 'outcome_unknown', 20_000, 'the sweep marked it outcome_unknown');
     const again = await fetch(`${url2}/v1/approvals/${approval.id}/approve`, { method: 'POST', headers: { Authorization: `Bearer ${signToken({ sub: 'another', roles: ['admin'] })}`, 'Content-Type': 'application/json' }, body: '{}' });
     expect(again.status).toBe(409);
     expect(simulator.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+    const executionOf = (rows: Awaited<ReturnType<typeof auditRows>>) => rows.find((r) => r.kind === 'request' && JSON.stringify(r.details ?? {}).includes(approval.id))!;
+    await waitFor(async () => {
+      const rows = await auditRows(db.url!);
+      return rows.some((r) => r.kind === 'response' && r.event_id === executionOf(rows).event_id);
+    }, 20_000, 'recovery completed the execution entry');
     const all = await auditRows(db.url!);
-    const execution = all.find((r) => r.kind === 'request' && JSON.stringify(r.details ?? {}).includes(approval.id))!;
+    const execution = executionOf(all);
     expect(all.filter((r) => r.event_id === execution.event_id).map((r) => `${r.kind}:${r.outcome}`)).toEqual(['request:null', 'response:outcome_unknown']);
     const verify = (await (await fetch(`${url2}/v1/audit/verify`, { headers: { Authorization: `Bearer ${signToken({ sub: 'auditor', roles: ['auditor'] })}` } })).json()) as { ok: boolean };
     expect(verify.ok).toBe(true);
