@@ -322,7 +322,8 @@ describeInBrowser("the review console's browser test")('the audit review console
   const pendingRows = (page: Page) => page.locator('#pending tbody tr');
   const historyRows = (page: Page) => page.locator('#history tbody tr');
   const approvalRegion = (page: Page, state: string) => page.getByRole('region', { name: `Approval request · applications.delete · ${state}` });
-  const openRequest = (page: Page, appId: string) => page.getByRole('button', { name: `Open the request to applications.delete on /v1/applications/${appId}` }).first();
+  // In the pending list: once it has run, the same request also shows in the history to whoever approved it.
+  const openRequest = (page: Page, appId: string) => page.locator('#pending').getByRole('button', { name: `Open the request to applications.delete on /v1/applications/${appId}` }).first();
   const approvalOf = async (id: string) => (await h.api().get(`/v1/approvals/${id}`).set('Authorization', `Bearer ${auditor}`)).body.approval;
   /** Names Chromium's accessibility tree gives the visible controls (what a screen reader announces); the unnamed ones. */
   async function unnamedControls(tab: Tab) {
