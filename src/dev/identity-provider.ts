@@ -118,3 +118,28 @@ export async function startDevIdentityProvider(o: DevIdentityProviderOptions): P
       }),
   };
 }
+
+const LOCAL_HOSTS = new Set(['127.0.0.1', '0.0.0.0', 'localhost']);
+
+/**
+ * The local default's browser sign-in: with no OIDC_ISSUER configured outside production, a development IdP on
+ * its own loopback port, the gateway registered at it as http://127.0.0.1:PORT (the one place a session cookie
+ * goes without Secure). Skipped when the gateway's address is not known before it listens (PORT=0) or not local.
+ */
+export async function withLocalIdentityProvider<C extends { env: string; host: string; port: number; oidc?: unknown }>(
+  config: C,
+): Promise<{ config: C; idp?: DevIdentityProvider }> {
+  if (config.oidc || config.env === 'production' || config.port === 0 || !LOCAL_HOSTS.has(config.host)) return { config };
+  const origin = `http://127.0.0.1:${config.port}`;
+  const idp = await startDevIdentityProvider({ env: config.env, redirectUris: [`${origin}/auth/callback`], postLogoutRedirectUris: [`${origin}/app/`] });
+  const oidc = { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, redirectUri: `${origin}/auth/callback`, scopes: ['openid', 'profile', 'email'] };
+  return { config: { ...config, oidc }, idp };
+}
+
+/** The banner's lines on signing in as each role and team. */
+export function devAccountLines(): string[] {
+  return [
+    ...Object.entries(DEV_ACCOUNTS).map(([login, a]) => `${' '.repeat(20)}${login.padEnd(13)} ${a.roles.join(',').padEnd(8)} ${a.teams.length > 0 ? `team ${a.teams.join(',')}` : 'no team'}  (${a.name})`),
+    `${' '.repeat(20)}or any name:role,role@team,team, e.g. alice:editor@demo; any password`,
+  ];
+}
