@@ -210,6 +210,8 @@ function oidcProblems(c: Config): string[] {
   else if (new URL(c.oidc.redirectUri).pathname !== '/auth/callback') problems.push('OIDC_REDIRECT_URI must end in /auth/callback, where the gateway completes sign-in');
   // The one exception to a Secure cookie: a browser on this machine talking to the local default over http.
   else if (new URL(c.oidc.redirectUri).protocol === 'http:' && !LOOPBACK_HOSTS.has(new URL(c.oidc.redirectUri).hostname)) problems.push('OIDC_REDIRECT_URI may be http only on 127.0.0.1, [::1] or localhost');
+  const issuer = new URL(c.oidc.issuer);
+  if (issuer.protocol === 'http:' && !LOOPBACK_HOSTS.has(issuer.hostname)) problems.push('OIDC_ISSUER may be http only on 127.0.0.1, [::1] or localhost');
   if (!c.oidc.scopes.includes('openid')) problems.push('OIDC_SCOPES must include openid');
   if (c.session.idleS > c.session.ttlS) problems.push('SESSION_IDLE_S cannot exceed SESSION_TTL_S');
   if (c.env === 'production') {

@@ -25,10 +25,11 @@ export interface SignInSetup {
 }
 
 /** The development IdP and `instances` gateways on one database, each registered at the IdP. */
-export async function startWithSignIn(options: { instances?: number; env?: Record<string, string>; harness?: HarnessOptions } = {}): Promise<SignInSetup> {
+export async function startWithSignIn(options: { instances?: number; env?: Record<string, string>; harness?: HarnessOptions; redirectUri?: string } = {}): Promise<SignInSetup> {
   const ports = await Promise.all(Array.from({ length: options.instances ?? 1 }, () => freePort()));
   const origins = ports.map((p) => `http://127.0.0.1:${p}`);
-  const idp = await startDevIdentityProvider({ env: 'test', redirectUris: origins.map((o) => `${o}/auth/callback`), postLogoutRedirectUris: origins.map((o) => `${o}/app/`) });
+  const redirects = options.redirectUri ? [options.redirectUri] : origins.map((o) => `${o}/auth/callback`);
+  const idp = await startDevIdentityProvider({ env: 'test', redirectUris: redirects, postLogoutRedirectUris: redirects.map((r) => new URL('/app/', r).href) });
   const gateways: Harness[] = [];
   let database: TestDatabase | undefined;
   for (const [i, port] of ports.entries()) {
@@ -40,7 +41,7 @@ export async function startWithSignIn(options: { instances?: number; env?: Recor
         OIDC_ISSUER: idp.issuer,
         OIDC_CLIENT_ID: idp.clientId,
         OIDC_CLIENT_SECRET: idp.clientSecret,
-        OIDC_REDIRECT_URI: `${origins[i]}/auth/callback`,
+        OIDC_REDIRECT_URI: options.redirectUri ?? `${origins[i]}/auth/callback`,
         SESSION_SECRET,
         ...options.env,
       },
@@ -72,7 +73,14 @@ export class Browser {
   readonly jars = new Map<string, Map<string, string>>();
   readonly seen: Seen[] = [];
 
-  constructor(readonly gatewayOrigin: string) {}
+  /**
+   * @param callbackUri the redirect URI registered at the IdP; when it is not on the gateway's own origin (an
+   * https URI in front of a test gateway on http), the browser is taken to the same path and query on the gateway.
+   */
+  constructor(
+    readonly gatewayOrigin: string,
+    readonly callbackUri = `${gatewayOrigin}/auth/callback`,
+  ) {}
 
   cookie(origin: string, name: string): string | undefined {
     return this.jars.get(origin)?.get(name);
@@ -127,17 +135,21 @@ export class Browser {
    */
   async signIn(login: string, options: { stopBeforeCallback?: boolean; returnTo?: string } = {}): Promise<{ callbackUrl: string; res?: Response }> {
     const start = `${this.gatewayOrigin}/auth/login${options.returnTo ? `?return_to=${encodeURIComponent(options.returnTo)}` : ''}`;
-    const page = await this.follow(start);
-    const html = await page.res.text();
-    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-    if (!action) throw new Error(`no login form at ${page.url}: ${page.res.status} ${html.slice(0, 300)}`);
-    const submit = new URL(action.replace(/&amp;/g, '&'), page.url).href;
-    const posted = await this.fetch(submit, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ prompt: 'login', login, password: 'any' }).toString() });
-    const resume = new URL(posted.headers.get('location') as string, submit).href;
-    const toCallback = await this.follow(resume, (u) => u.startsWith(`${this.gatewayOrigin}/auth/callback`));
-    if (!toCallback.url.startsWith(`${this.gatewayOrigin}/auth/callback`)) throw new Error(`sign-in did not reach the callback: ${toCallback.url} ${toCallback.res.status}`);
-    if (options.stopBeforeCallback) return { callbackUrl: toCallback.url };
-    const res = await this.fetch(toCallback.url);
-    return { callbackUrl: toCallback.url, res };
+    const atCallback = (u: string) => u.startsWith(this.callbackUri);
+    let toCallback = await this.follow(start, atCallback);
+    // The IdP remembers who signed in last (single sign-on): then it goes straight back, with no login page.
+    if (!atCallback(toCallback.url)) {
+      const html = await toCallback.res.text();
+      const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+      if (!action) throw new Error(`no login form at ${toCallback.url}: ${toCallback.res.status} ${html.slice(0, 300)}`);
+      const submit = new URL(action.replace(/&amp;/g, '&'), toCallback.url).href;
+      const posted = await this.fetch(submit, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ prompt: 'login', login, password: 'any' }).toString() });
+      toCallback = await this.follow(new URL(posted.headers.get('location') as string, submit).href, atCallback);
+    }
+    if (!atCallback(toCallback.url)) throw new Error(`sign-in did not reach the callback: ${toCallback.url} ${toCallback.res.status}`);
+    const callbackUrl = `${this.gatewayOrigin}/auth/callback${toCallback.url.slice(this.callbackUri.length)}`;
+    if (options.stopBeforeCallback) return { callbackUrl };
+    const res = await this.fetch(callbackUrl);
+    return { callbackUrl, res };
   }
 }
