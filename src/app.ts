@@ -39,6 +39,7 @@ import type { ApprovalStore } from './approvals/store';
 import type { Sessions } from './session/sessions';
 import { sessionOrBearer } from './session/authenticate';
 import { sessionRoutes } from './session/routes';
+import { staffUiRoutes } from './app-ui/serve';
 
 export interface AppDeps {
   config: Config;
@@ -90,6 +91,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(unlessUnder('/v1/', consoleRoutes()));
   app.use(unlessUnder('/v1/', docsRoutes()));
   if (deps.sessions) app.use(unlessUnder('/v1/', sessionRoutes(deps.sessions, deps.audit.recorder)));
+  app.use(unlessUnder('/v1/', staffUiRoutes()));
 
   const { limiters } = deps;
   // A signed-in browser's session cookie (with the CSRF header) or a bearer token: the same Principal either way.
