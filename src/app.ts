@@ -37,6 +37,10 @@ import { requireApproval } from './pipeline/require-approval';
 import { approvalRoutes } from './routes/approvals';
 import type { Approvals } from './approvals/service';
 import type { ApprovalStore } from './approvals/store';
+import type { Sessions } from './session/sessions';
+import { sessionOrBearer } from './session/authenticate';
+import { sessionRoutes } from './session/routes';
+import { staffUiRoutes } from './app-ui/serve';
 
 export interface AppDeps {
   config: Config;
@@ -49,6 +53,8 @@ export interface AppDeps {
   limiters: Limiters;
   ownership: { store: OwnershipStore; directory: ApplicationDirectory };
   approvals: { service: Approvals; store: ApprovalStore };
+  /** Browser sign-in (issue 17); absent when OIDC_ISSUER is unset. */
+  sessions?: Sessions;
   metrics?: Metrics;
   readiness?: ReadinessCheck[];
   lifecycle?: Lifecycle;
@@ -87,9 +93,13 @@ export function buildApp(deps: AppDeps): Express {
   app.use(unlessUnder('/v1/', healthRoutes(deps.readiness ?? [], deps.lifecycle ?? { draining: false }, deps.logger)));
   app.use(unlessUnder('/v1/', consoleRoutes()));
   app.use(unlessUnder('/v1/', docsRoutes()));
+  if (deps.sessions) app.use(unlessUnder('/v1/', sessionRoutes(deps.sessions, deps.audit.recorder)));
+  app.use(unlessUnder('/v1/', staffUiRoutes()));
 
   const { limiters } = deps;
-  app.use('/v1', authenticate(deps.verifier), limiters.unauthenticated.countFailure);
+  // A signed-in browser's session cookie (with the CSRF header) or a bearer token: the same Principal either way.
+  const authenticated = deps.sessions ? sessionOrBearer(deps.sessions, authenticate(deps.verifier), deps.audit.recorder) : authenticate(deps.verifier);
+  app.use('/v1', authenticated, limiters.unauthenticated.countFailure);
   app.get('/v1/me', limiters.perPrincipal, me(deps.policy));
   app.get('/v1/policy/explain', limiters.perPrincipal, explainPolicy(deps.policy, deps.ownership.store));
   app.use('/v1/audit', limiters.perPrincipal);

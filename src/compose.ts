@@ -20,6 +20,7 @@ import { createApprovalStore } from './approvals/store';
 import { createApprovals } from './approvals/service';
 import { createNotifier } from './approvals/notify';
 import { scheduleApprovalSweeps } from './approvals/sweep';
+import { createSessions } from './session/sessions';
 
 export interface Gateway {
   deps: AppDeps;
@@ -91,6 +92,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     audit: { store, keys, recorder },
     limiters: createLimiters(config, policy, logger, redis),
     approvals: { service: approvals, store: approvalStore },
+    sessions: createSessions(config, database.prisma, keys),
     ownership: { store: createOwnershipStore(database.prisma, config.audit.writeTimeoutMs), directory: createApplicationDirectory({ upstream, maxAgeMs: config.ownershipListMaxAgeMs }) },
     readiness: [
       upstreamReachable(config.upstream.baseUrl),

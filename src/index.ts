@@ -6,6 +6,7 @@ import { DEMO_TEAM, ownDemoApplications, startLocalDefault, withLocalAuditKey } 
 import { createLogger } from './http/logger';
 import { startWebServer } from './server';
 import { startMetricsServer } from './metrics/server';
+import { devAccountLines, withLocalIdentityProvider, type DevIdentityProvider } from './dev/identity-provider';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -20,13 +21,15 @@ async function main(): Promise<void> {
   const local = config.upstream.developerKey ? undefined : await startLocalDefault(config);
   if (local) config = local.config;
   config = withLocalAuditKey(config);
+  let idp: DevIdentityProvider | undefined;
+  if (local) ({ config, idp } = await withLocalIdentityProvider(config));
 
   const gateway = await composeGateway(config, logger);
   const { deps } = gateway;
   if (local) await ownDemoApplications(deps, local.simulator);
   const running = await startWebServer(buildApp(deps), config);
   const metricsServer = await startMetricsServer(gateway.metrics.registry, config.metrics.host, config.metrics.port);
-  if (local && config.jwt.secret) printLocalBanner(running.url, config.jwt.secret);
+  if (local && config.jwt.secret) printLocalBanner(running.url, config.jwt.secret, idp?.issuer);
   logger.info(
     { url: running.url, metrics: metricsServer.url, upstream: config.upstream.baseUrl, env: config.env, local_default: Boolean(local), audit_store: gateway.database.kind },
     'gateway listening',
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
     await metricsServer.stop();
     await gateway.close();
     await local?.simulator.close();
+    await idp?.close();
     logger.info('stopped');
     process.exit(0);
   };
@@ -53,7 +57,7 @@ async function main(): Promise<void> {
   });
 }
 
-function printLocalBanner(url: string, secret: string): void {
+function printLocalBanner(url: string, secret: string, idpIssuer: string | undefined): void {
   const token = mintToken(secret, { sub: 'local-admin', roles: ['admin'], teams: [DEMO_TEAM], ttlS: 12 * 3600, name: 'Local Admin' });
   process.stdout.write(
     [
@@ -68,6 +72,13 @@ function printLocalBanner(url: string, secret: string): void {
       '',
       '    Other roles:    npm run token -- --sub alice --roles editor --teams demo --ttl 1h',
       '                    (the example applications belong to team "demo"; the admin token reaches every team)',
+      ...(idpIssuer
+        ? [
+            `    Staff UI:       ${url}/app/  (browser sign-in at the development IdP, ${idpIssuer}; sign in as:`,
+            ...devAccountLines(),
+            '                    the session cookie is not Secure here: http on 127.0.0.1 only, never in production)',
+          ]
+        : ['    Staff UI:       browser sign-in needs a fixed PORT (not 0) on 127.0.0.1 in the local default']),
       `    Audit console:  ${url}/console/  (sign in with an admin or auditor token)`,
       `    API reference:  ${url}/docs`,
       '',

@@ -3,6 +3,7 @@ import type { Principal } from '../auth/principal';
 import { nowMicros, type EntryContent, type EntryKind } from './entry';
 import type { AuditKeys } from './keys';
 import { redactForAudit } from './redact';
+import { withSessionMark } from './session-mark';
 
 /** What an entry says, as plain values: for entries written without an HTTP request of their own (approvals). */
 export interface EntryFacts {
@@ -49,7 +50,7 @@ export function entryFromFacts(keys: AuditKeys, f: EntryFacts): EntryContent {
     webhookId: f.params?.webhook_id ?? null,
     apikeyFingerprint: keyPrint,
     requestBody: redacted?.value ?? null,
-    details: f.details ?? null,
+    details: withSessionMark(f.actor, f.details ?? null),
     decision: f.decision ?? null,
     reason: f.reason ?? null,
     outcome: null,

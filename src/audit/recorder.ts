@@ -9,6 +9,7 @@ import type { AuditKeys } from './keys';
 import { AuditQueueFull, describe, isTimeout, withTimeout } from './bounded';
 import { redactForAudit } from './redact';
 import type { AuditStore } from './store';
+import { withSessionMark } from './session-mark';
 
 export interface OwnershipChange {
   applicationId: string;
@@ -117,7 +118,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
       webhookId: params?.webhook_id ?? null,
       apikeyFingerprint: apikey ? keys.fingerprint(apikey) : null,
       requestBody: null,
-      details: null,
+      details: withSessionMark(principal, null),
       decision: decision ? (decision.allowed ? 'allowed' : 'denied') : null,
       reason: decision?.reason ?? null,
       outcome: null,
@@ -177,7 +178,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
           upstreamStatus: response?.status ?? upstreamStatusOf(gatewayError),
           errorCode: gatewayError?.code ?? null,
           latencyMs: Math.round((performance.now() - intent.startedAt) * 1000) / 1000,
-          details: gatewayError ? { reason: gatewayError.details[0]?.reason ?? null } : null,
+          details: withSessionMark(res.locals.principal, gatewayError ? { reason: gatewayError.details[0]?.reason ?? null } : null),
         },
         'response',
       );
@@ -192,7 +193,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
           decision: error.code === 'forbidden' ? 'denied' : content.decision,
           outcome: REFUSAL_OUTCOMES[error.code] ?? (content.decision === 'denied' ? 'denied' : 'invalid'),
           errorCode: error.code,
-          details: error.details.length > 0 ? { errors: error.details.slice(0, 20) } : null,
+          details: withSessionMark(res.locals.principal, error.details.length > 0 ? { errors: error.details.slice(0, 20) } : null),
         },
         'refusal',
       );
@@ -201,7 +202,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
     async recordAccess(req, res, action, details, refused) {
       const content = base(req, res, 'access', randomUUID());
       const outcome = refused ? { decision: 'denied' as const, outcome: REFUSAL_OUTCOMES[refused.code] ?? 'invalid', errorCode: refused.code } : { decision: 'allowed' as const, outcome: 'success' as const };
-      await appendQuietly({ ...content, operation: action, details, ...outcome }, 'access');
+      await appendQuietly({ ...content, operation: action, details: withSessionMark(res.locals.principal, details), ...outcome }, 'access');
     },
 
     async recordOwnershipChange(context, change) {
@@ -212,7 +213,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
         operation: 'ownership.assign',
         applicationId: change.applicationId,
         team: change.from,
-        details: { from: change.from, to: change.to, via: change.via },
+        details: withSessionMark(context?.res.locals.principal, { from: change.from, to: change.to, via: change.via }),
       };
       const refused = (stage: string) => (err: unknown) => {
         logger.error({ err: describe(err), event_id: eventId, application_id: change.applicationId }, `audit ${stage} entry of an ownership change not committed: change refused`);

@@ -8,6 +8,8 @@ export interface Principal {
   teams: string[];
   jti?: string;
   issuer?: string;
+  /** Set when the caller is a signed-in browser (issue 17): the HMAC fingerprint of its session id, never the id. */
+  session?: string;
 }
 
 const ROLE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;

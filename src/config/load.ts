@@ -30,6 +30,9 @@ export interface Config {
     rolesClaim: string;
     teamsClaim: string;
   };
+  /** Browser sign-in (OIDC_*); absent when OIDC_ISSUER is unset. */
+  oidc?: { issuer: string; clientId: string; clientSecret?: string; redirectUri: string; scopes: string[] };
+  session: { secret?: string; ttlS: number; idleS: number };
   policyFile?: string;
   corsOrigins: string[];
   bodyLimitBytes: number;
@@ -136,6 +139,8 @@ function toConfig(p: Parsed, problems: string[]): Config {
       rolesClaim: p.JWT_ROLES_CLAIM,
       teamsClaim: p.JWT_TEAMS_CLAIM,
     },
+    ...oidcConfig(p),
+    session: { secret: p.SESSION_SECRET, ttlS: p.SESSION_TTL_S, idleS: p.SESSION_IDLE_S },
     policyFile: p.POLICY_FILE,
     corsOrigins: p.CORS_ORIGINS,
     bodyLimitBytes: parseBytes(p.BODY_LIMIT),
@@ -163,6 +168,12 @@ function toConfig(p: Parsed, problems: string[]): Config {
   };
 }
 
+function oidcConfig(p: Parsed): Pick<Config, 'oidc'> {
+  if (!p.OIDC_ISSUER) return {};
+  const { OIDC_CLIENT_ID: clientId, OIDC_REDIRECT_URI: redirectUri } = p;
+  return { oidc: { issuer: p.OIDC_ISSUER, clientId: clientId ?? '', clientSecret: p.OIDC_CLIENT_SECRET, redirectUri: redirectUri ?? '', scopes: p.OIDC_SCOPES.split(' ') } };
+}
+
 function parseBytes(text: string): number {
   const match = /^(\d+)(b|kb|mb)?$/i.exec(text);
   const unit = { b: 1, kb: 1024, mb: 1024 * 1024 }[(match?.[2] ?? 'b').toLowerCase() as 'b' | 'kb' | 'mb'];
@@ -184,7 +195,33 @@ function consistencyProblems(c: Config): string[] {
   const problems: string[] = [];
   const keySources = [c.jwt.secret, c.jwt.publicKey, c.jwt.jwksUrl].filter(Boolean).length;
   if (keySources > 1) problems.push('set only one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL');
+  problems.push(...oidcProblems(c));
   if (c.metrics.port !== 0 && c.metrics.port === c.port) problems.push('METRICS_PORT must differ from PORT: metrics are never served with the API');
+  return problems;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** Browser sign-in is on when OIDC_ISSUER is set; then the client must be complete (issue 17). */
+function oidcProblems(c: Config): string[] {
+  if (!c.oidc) return [];
+  const problems: string[] = [];
+  if (!c.oidc.clientId) problems.push('OIDC_CLIENT_ID is required when OIDC_ISSUER is set');
+  if (!c.oidc.redirectUri) problems.push('OIDC_REDIRECT_URI is required when OIDC_ISSUER is set');
+  else if (new URL(c.oidc.redirectUri).pathname !== '/auth/callback') problems.push('OIDC_REDIRECT_URI must end in /auth/callback, where the gateway completes sign-in');
+  // The one exception to a Secure cookie: a browser on this machine talking to the local default over http.
+  else if (new URL(c.oidc.redirectUri).protocol === 'http:' && !LOOPBACK_HOSTS.has(new URL(c.oidc.redirectUri).hostname)) problems.push('OIDC_REDIRECT_URI may be http only on 127.0.0.1, [::1] or localhost');
+  const issuer = new URL(c.oidc.issuer);
+  if (issuer.protocol === 'http:' && !LOOPBACK_HOSTS.has(issuer.hostname)) problems.push('OIDC_ISSUER may be http only on 127.0.0.1, [::1] or localhost');
+  if (!c.oidc.scopes.includes('openid')) problems.push('OIDC_SCOPES must include openid');
+  if (c.session.idleS > c.session.ttlS) problems.push('SESSION_IDLE_S cannot exceed SESSION_TTL_S');
+  if (c.env === 'production') {
+    if (!c.oidc.clientSecret) problems.push('OIDC_CLIENT_SECRET (or _FILE) is required in production when OIDC_ISSUER is set');
+    if (!c.oidc.issuer.startsWith('https://')) problems.push('OIDC_ISSUER must be https in production');
+    if (c.oidc.redirectUri && !c.oidc.redirectUri.startsWith('https://')) problems.push('OIDC_REDIRECT_URI must be https in production (the session cookie is Secure)');
+    if (!c.session.secret) problems.push('SESSION_SECRET (or _FILE) is required in production when OIDC_ISSUER is set');
+    else if (Buffer.byteLength(c.session.secret) < 32) problems.push('SESSION_SECRET must be at least 32 bytes in production');
+  }
   return problems;
 }
 

@@ -87,6 +87,28 @@ export const SETTINGS = {
     example: 'teams',
     schema: z.string().regex(/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/).default('teams'),
   },
+  // Browser sign-in (issue 17): the gateway as a Backend-for-Frontend, an OpenID Connect confidential client.
+  OIDC_ISSUER: {
+    doc: 'Issuer URL of the company\'s OpenID Connect provider; set to turn on browser sign-in (`/auth/login`). Unset outside production with the local default: a development IdP on its own loopback port.',
+    example: 'https://idp.example.com/',
+    schema: z.url({ protocol: /^https?$/ }).optional(),
+  },
+  OIDC_CLIENT_ID: { doc: 'The gateway\'s client id at the identity provider.', example: 'kloudless-gateway', schema: optionalString },
+  OIDC_CLIENT_SECRET: { doc: 'The gateway\'s client secret (a confidential client: it never reaches the browser).', example: 'change-me', schema: optionalString, secret: true },
+  OIDC_REDIRECT_URI: {
+    doc: 'This gateway\'s `/auth/callback` URL as registered at the identity provider (https in production).',
+    example: 'https://gateway.example.com/auth/callback',
+    schema: z.url({ protocol: /^https?$/ }).optional(),
+  },
+  OIDC_SCOPES: { doc: 'Scopes asked for at sign-in (space-separated; must include `openid`).', example: 'openid profile email', schema: z.string().regex(/^[\x21-\x7e]+( [\x21-\x7e]+)*$/).default('openid profile email') },
+  SESSION_SECRET: {
+    doc: 'Keys the browser-session ids kept in the database and seals the sign-in cookie (at least 32 bytes in production; generated into DATA_DIR otherwise).',
+    example: 'a-third-long-random-string-of-at-least-32-bytes',
+    schema: optionalString,
+    secret: true,
+  },
+  SESSION_TTL_S: { doc: 'Absolute lifetime of a browser session, in seconds: past it, sign in again however active.', example: '28800', schema: int(300, 7 * 86_400, 28_800) },
+  SESSION_IDLE_S: { doc: 'A browser session unused this long, in seconds, ends.', example: '1800', schema: int(60, 86_400, 1800) },
   POLICY_FILE: { doc: 'Role → operation policy (JSON or YAML). Unset: the built-in default policy.', example: './policy.yaml', schema: optionalString },
   CORS_ORIGINS: { doc: 'Browser origins allowed to call the gateway (comma list). Empty: no CORS.', example: 'https://console.example.com', schema: list },
   BODY_LIMIT: { doc: 'Largest request body accepted (bytes, or with kb/mb).', example: '100kb', schema: z.string().regex(/^\d+(b|kb|mb)?$/i).default('100kb') },

@@ -5,6 +5,7 @@
 export const ERROR_CODES = {
   unauthenticated: { status: 401, message: 'A bearer token is required.' },
   invalid_token: { status: 401, message: 'The bearer token is not valid.' },
+  csrf_header_missing: { status: 403, message: 'A request signed in with the session cookie must carry X-Requested-With: kloudless-gateway.' },
   forbidden: { status: 403, message: 'Your roles do not allow this operation.' },
   not_found: { status: 404, message: 'No such operation.' },
   method_not_allowed: { status: 405, message: 'This method is not allowed on this path.' },
@@ -22,6 +23,8 @@ export const ERROR_CODES = {
   audit_unavailable: { status: 503, message: 'The audit trail cannot record this change right now, so it was not made.' },
   approvals_unavailable: { status: 503, message: 'Approval requests cannot be read or changed right now; nothing was executed.' },
   ownership_unavailable: { status: 503, message: 'Application ownership cannot be checked right now, so the request was not forwarded.' },
+  sign_in_failed: { status: 400, message: 'Sign-in could not be completed; start again from /auth/login.' },
+  sign_in_unavailable: { status: 503, message: 'The identity provider cannot be reached; try again shortly.' },
   not_ready: { status: 503, message: 'The gateway is not ready to serve requests.' },
   internal_error: { status: 500, message: 'The gateway failed to handle the request.' },
 } as const satisfies Record<string, { status: number; message: string }>;

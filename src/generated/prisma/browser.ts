@@ -47,3 +47,9 @@ export type ApprovalRequest = Prisma.ApprovalRequestModel
  * One approval of one request by one person (counted once however often they approve).
  */
 export type ApprovalVote = Prisma.ApprovalVoteModel
+/**
+ * Model BrowserSession
+ * A signed-in browser (issue 17). The cookie holds a random id; only its HMAC (keyed by SESSION_SECRET) is kept
+ * here, so a copy of this table signs no one in. Deleting the row ends the session on every instance.
+ */
+export type BrowserSession = Prisma.BrowserSessionModel

@@ -401,7 +401,8 @@ export const ModelName = {
   AuditRecoveryState: 'AuditRecoveryState',
   ApplicationOwner: 'ApplicationOwner',
   ApprovalRequest: 'ApprovalRequest',
-  ApprovalVote: 'ApprovalVote'
+  ApprovalVote: 'ApprovalVote',
+  BrowserSession: 'BrowserSession'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -417,7 +418,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "auditEntry" | "auditRecoveryState" | "applicationOwner" | "approvalRequest" | "approvalVote"
+    modelProps: "auditEntry" | "auditRecoveryState" | "applicationOwner" | "approvalRequest" | "approvalVote" | "browserSession"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -791,6 +792,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    BrowserSession: {
+      payload: Prisma.$BrowserSessionPayload<ExtArgs>
+      fields: Prisma.BrowserSessionFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BrowserSessionFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BrowserSessionPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BrowserSessionFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BrowserSessionPayload>
+        }
+        findFirst: {
+          args: Prisma.BrowserSessionFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BrowserSessionPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BrowserSessionFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BrowserSessionPayload>
+        }
+        findMany: {
+          args: Prisma.BrowserSessionFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BrowserSessionPayload>[]
+        }
+        create: {
+          args: Prisma.BrowserSessionCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BrowserSessionPayload>
+        }
+        createMany: {
+          args: Prisma.BrowserSessionCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BrowserSessionCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BrowserSessionPayload>[]
+        }
+        delete: {
+          args: Prisma.BrowserSessionDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BrowserSessionPayload>
+        }
+        update: {
+          args: Prisma.BrowserSessionUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BrowserSessionPayload>
+        }
+        deleteMany: {
+          args: Prisma.BrowserSessionDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BrowserSessionUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BrowserSessionUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BrowserSessionPayload>[]
+        }
+        upsert: {
+          args: Prisma.BrowserSessionUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BrowserSessionPayload>
+        }
+        aggregate: {
+          args: Prisma.BrowserSessionAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBrowserSession>
+        }
+        groupBy: {
+          args: Prisma.BrowserSessionGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BrowserSessionGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BrowserSessionCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BrowserSessionCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -933,6 +1008,19 @@ export const ApprovalVoteScalarFieldEnum = {
 } as const
 
 export type ApprovalVoteScalarFieldEnum = (typeof ApprovalVoteScalarFieldEnum)[keyof typeof ApprovalVoteScalarFieldEnum]
+
+
+export const BrowserSessionScalarFieldEnum = {
+  idHash: 'idHash',
+  sub: 'sub',
+  principal: 'principal',
+  idToken: 'idToken',
+  createdAt: 'createdAt',
+  lastSeenAt: 'lastSeenAt',
+  expiresAt: 'expiresAt'
+} as const
+
+export type BrowserSessionScalarFieldEnum = (typeof BrowserSessionScalarFieldEnum)[keyof typeof BrowserSessionScalarFieldEnum]
 
 
 export const SortOrder = {
@@ -1242,6 +1330,7 @@ export type GlobalOmitConfig = {
   applicationOwner?: Prisma.ApplicationOwnerOmit
   approvalRequest?: Prisma.ApprovalRequestOmit
   approvalVote?: Prisma.ApprovalVoteOmit
+  browserSession?: Prisma.BrowserSessionOmit
 }
 
 /* Types for Logging */

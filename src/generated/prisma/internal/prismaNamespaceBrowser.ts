@@ -55,7 +55,8 @@ export const ModelName = {
   AuditRecoveryState: 'AuditRecoveryState',
   ApplicationOwner: 'ApplicationOwner',
   ApprovalRequest: 'ApprovalRequest',
-  ApprovalVote: 'ApprovalVote'
+  ApprovalVote: 'ApprovalVote',
+  BrowserSession: 'BrowserSession'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -177,6 +178,19 @@ export const ApprovalVoteScalarFieldEnum = {
 } as const
 
 export type ApprovalVoteScalarFieldEnum = (typeof ApprovalVoteScalarFieldEnum)[keyof typeof ApprovalVoteScalarFieldEnum]
+
+
+export const BrowserSessionScalarFieldEnum = {
+  idHash: 'idHash',
+  sub: 'sub',
+  principal: 'principal',
+  idToken: 'idToken',
+  createdAt: 'createdAt',
+  lastSeenAt: 'lastSeenAt',
+  expiresAt: 'expiresAt'
+} as const
+
+export type BrowserSessionScalarFieldEnum = (typeof BrowserSessionScalarFieldEnum)[keyof typeof BrowserSessionScalarFieldEnum]
 
 
 export const SortOrder = {

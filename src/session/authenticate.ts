@@ -1,0 +1,44 @@
+import type { Request, RequestHandler, Response } from 'express';
+import type { AuditRecorder } from '../audit/recorder';
+import { matchOperation } from '../catalogue/match';
+import { GatewayError } from '../http/errors';
+import { CSRF_HEADER, CSRF_VALUE } from './cookies';
+import type { Sessions } from './sessions';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The session half of authentication. A request with an Authorization header is the bearer authenticator's,
+ * whatever cookies it carries; one with the session cookie is authenticated by its server-side session and must
+ * carry the CSRF header. Either way the pipeline after this step sees one Principal.
+ */
+export function sessionOrBearer(sessions: Sessions, bearer: RequestHandler, recorder: AuditRecorder): RequestHandler {
+  return async (req, res, next) => {
+    if (req.headers.authorization !== undefined) return bearer(req, res, next);
+    const lookup = await sessions.resolve(req);
+    if (lookup.kind === 'none') return bearer(req, res, next);
+    if (lookup.kind === 'ended') throw sessionEnded();
+    res.locals.principal = lookup.principal;
+    await requireCsrfHeader(req, res, recorder);
+    next();
+  };
+}
+
+export function sessionEnded(): GatewayError {
+  return new GatewayError('unauthenticated', 'The session has ended or is not valid; sign in again at /auth/login.', [{ reason: 'session_ended' }]);
+}
+
+/**
+ * A cross-site form, link or simple fetch cannot set a custom header, and CORS never allows this one, so its
+ * presence proves the request came from a page of this origin. A refused mutation is recorded in the trail.
+ */
+export async function requireCsrfHeader(req: Request, res: Response, recorder: AuditRecorder): Promise<void> {
+  if (req.get(CSRF_HEADER) === CSRF_VALUE) return;
+  const error = new GatewayError('csrf_header_missing', undefined, [{ reason: 'csrf_header_missing', header: CSRF_HEADER }]);
+  if (!SAFE_METHODS.has(req.method)) {
+    const match = matchOperation(req.method, `${req.baseUrl}${req.path}`);
+    if (match.kind === 'operation') res.locals.params = match.params;
+    await recorder.recordRefusal(req, res, error, match.kind === 'operation' ? match.operation.id : undefined);
+  }
+  throw error;
+}

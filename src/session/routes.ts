@@ -1,0 +1,106 @@
+import { Router, type Request } from 'express';
+import type { AuditRecorder } from '../audit/recorder';
+import { signInFailed, type SignInTransaction } from '../auth/oidc/client';
+import { principalFromClaims, type Principal } from '../auth/principal';
+import { teamsFromClaims } from '../ownership/teams';
+import { requireCsrfHeader, sessionEnded } from './authenticate';
+import { clearCookie, cookieValues, setCookie } from './cookies';
+import type { Sessions } from './sessions';
+
+/** A sign-in left half-way (the IdP's page open too long) is abandoned after this. */
+const SIGN_IN_WINDOW_S = 600;
+/** Where to go after sign-in: a path on this origin only (never `//host`), so /auth/login is no open redirect. */
+const RETURN_TO = /^\/(?!\/)[A-Za-z0-9/_.~-]{0,200}$/;
+const DEFAULT_RETURN_TO = '/app/';
+
+interface SealedTransaction extends SignInTransaction {
+  returnTo: string;
+  expiresAt: number;
+}
+
+/**
+ * `/auth/*`: the Backend-for-Frontend's sign-in. The gateway is the OIDC client (code flow, PKCE S256, state,
+ * nonce); every token stays here; the browser gets an HttpOnly cookie naming a server-side session.
+ */
+export function sessionRoutes(sessions: Sessions, recorder: AuditRecorder, clock: () => Date = () => new Date()): Router {
+  const router = Router();
+  const { names } = sessions;
+
+  router.get('/auth/login', async (req, res) => {
+    const requested = typeof req.query.return_to === 'string' ? req.query.return_to : DEFAULT_RETURN_TO;
+    const returnTo = RETURN_TO.test(requested) ? requested : DEFAULT_RETURN_TO;
+    const { url, transaction } = await sessions.oidc.start();
+    const sealed: SealedTransaction = { ...transaction, returnTo, expiresAt: clock().getTime() + SIGN_IN_WINDOW_S * 1000 };
+    setCookie(res, names, 'login', sessions.sealer.seal(sealed), SIGN_IN_WINDOW_S);
+    res.set('Cache-Control', 'no-store').redirect(302, url);
+  });
+
+  router.get('/auth/callback', async (req, res) => {
+    res.set('Cache-Control', 'no-store');
+    // One use only, whatever happens next.
+    clearCookie(res, names, 'login');
+    const transaction = openTransaction(req, sessions, clock());
+    const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
+    const { claims, idToken } = await sessions.oidc.complete(query, transaction);
+    const teams = teamsFromClaims(claims, sessions.claims.teamsClaim);
+    if (!teams.ok) throw signInFailed('invalid_teams_claim', `Your teams cannot be read: ${teams.problem}.`);
+    const { sub, name, email, roles, issuer } = principalFromClaims(claims, sessions.claims.rolesClaim, teams.teams);
+    // Whatever session this browser had ends here: the new one gets an id it has never seen (no fixation).
+    for (const old of cookieValues(req, names.session)) await sessions.store.delete(old);
+    const token = await sessions.store.create({ sub, name, email, roles, teams: teams.teams, issuer }, idToken);
+    const principal: Principal = { sub, name, email, roles, teams: teams.teams, issuer, session: sessions.keys.fingerprint(token) };
+    res.locals.principal = principal;
+    await recorder.recordAccess(req, res, 'session.sign_in', { issuer: issuer ?? null });
+    setCookie(res, names, 'session', token, sessions.ttlS);
+    res.redirect(303, transaction.returnTo);
+  });
+
+  router.post('/auth/logout', async (req, res) => {
+    res.set('Cache-Control', 'no-store');
+    const lookup = await sessions.resolve(req);
+    if (lookup.kind === 'none') throw sessionEnded();
+    if (lookup.kind === 'live') {
+      res.locals.principal = lookup.principal;
+      await requireCsrfHeader(req, res, recorder);
+      await sessions.store.delete(lookup.token);
+      await recorder.recordAccess(req, res, 'session.sign_out', {});
+    }
+    clearCookie(res, names, 'session');
+    const endSessionUrl = await sessions.oidc.endSessionUrl(sessions.postLogoutRedirectUri).catch(() => undefined);
+    res.json({ signed_out: true, end_session_url: endSessionUrl ?? null });
+  });
+
+  router.get('/auth/session', async (req, res) => {
+    res.set('Cache-Control', 'no-store');
+    const lookup = await sessions.resolve(req);
+    if (lookup.kind !== 'live') {
+      if (lookup.kind === 'ended') clearCookie(res, names, 'session');
+      return void res.json({ authenticated: false, login_url: '/auth/login' });
+    }
+    res.locals.principal = lookup.principal;
+    await requireCsrfHeader(req, res, recorder);
+    const { principal, session } = lookup;
+    res.json({
+      authenticated: true,
+      sub: principal.sub,
+      name: principal.name ?? null,
+      email: principal.email ?? null,
+      roles: principal.roles,
+      teams: principal.teams,
+      expires_at: session.expiresAt.toISOString(),
+      idle_expires_at: session.idleExpiresAt.toISOString(),
+    });
+  });
+  return router;
+}
+
+function openTransaction(req: Request, sessions: Sessions, now: Date): SealedTransaction {
+  const values = cookieValues(req, sessions.names.login);
+  if (values.length !== 1) throw signInFailed('no_sign_in_in_progress', 'No sign-in was started from this browser (or it was started twice); start again from /auth/login.');
+  const opened = sessions.sealer.open(values[0] as string) as SealedTransaction | undefined;
+  if (!opened || typeof opened.state !== 'string' || typeof opened.nonce !== 'string' || typeof opened.verifier !== 'string') {
+    throw signInFailed('sign_in_cookie_invalid');
+  }
+  if (opened.expiresAt <= now.getTime()) throw signInFailed('sign_in_expired', `The sign-in took longer than ${SIGN_IN_WINDOW_S} s; start again.`);
+  return opened;
+}
