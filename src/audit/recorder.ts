@@ -108,7 +108,8 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
 
   function withBody(content: EntryContent, body: unknown): EntryContent {
     const redacted = redactForAudit(keys, body);
-    return { ...content, requestBody: redacted.value, fingerprints: [...content.fingerprints, ...redacted.fingerprints] };
+    const details = redacted.fingerprintsDropped > 0 ? { fingerprints_dropped: redacted.fingerprintsDropped } : content.details;
+    return { ...content, requestBody: redacted.value, fingerprints: [...content.fingerprints, ...redacted.fingerprints], details };
   }
 
   async function appendQuietly(content: EntryContent, what: string): Promise<void> {
@@ -167,7 +168,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
           decision: error.code === 'forbidden' ? 'denied' : content.decision,
           outcome: REFUSAL_OUTCOMES[error.code] ?? (content.decision === 'denied' ? 'denied' : 'invalid'),
           errorCode: error.code,
-          details: error.details.length > 0 ? { errors: error.details.slice(0, 20) } : null,
+          details: error.details.length > 0 ? { ...(content.details as object | null), errors: error.details.slice(0, 20) } : content.details,
         },
         'refusal',
       );

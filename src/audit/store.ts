@@ -2,6 +2,7 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import type { EntryContent, StoredEntry } from './entry';
 import { hashedContent } from './entry';
 import { storable } from './text';
+import { boundEntry } from './bound';
 import { AuditTimeout, withTimeout } from './bounded';
 import type { AuditKeys } from './keys';
 import { findEventOf, findEvents, type AuditEvent, type EventFilter, type Order } from './query';
@@ -189,7 +190,7 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
   return {
     append(content) {
       return new Promise((resolve, reject) => {
-        queue.push({ content: storable(content), resolve, reject });
+        queue.push({ content: boundEntry(storable(content)), resolve, reject });
         void flush();
       });
     },
@@ -217,7 +218,7 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
                 Prisma.sql`ORDER BY r.seq`,
                 tx,
               )
-            ).map(complete),
+            ).map((request) => boundEntry(complete(request))),
           ),
     async recoveryWatermark() {
       const [row] = await prisma.$queryRaw<{ checked_until: string }[]>`
