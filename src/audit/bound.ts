@@ -78,10 +78,48 @@ function withDropped(details: unknown, dropped: number): unknown {
 /** A value whose canonical JSON is larger than `limit`, as a note of that JSON's size and SHA-256. */
 export function noteIfLarger(value: unknown, limit: number): unknown {
   if (value === null || value === undefined || typeof value !== 'object') return value ?? null;
-  const json = canonicalJson(value);
+  if (isNote(value)) return value;
+  const json = canonical(value);
   if (json.length <= limit / 3 || Buffer.byteLength(json) <= limit) return value; // the usual case: no hashing
-  const note: BodyNote = { omitted: true, reason: 'too large', bytes: Buffer.byteLength(json), sha256: createHash('sha256').update(json).digest('hex') };
-  return note;
+  return noteOfJson(json);
+}
+
+/** The note a value is kept as when too large: the size and SHA-256 of its canonical JSON. */
+export function noteOf(value: unknown): BodyNote {
+  return noteOfJson(canonical(value));
+}
+
+/**
+ * canonicalJson, faster on what hostile bodies are made of: an array of scalars is what JSON.stringify writes
+ * (canonicalJson differs only in sorting object keys). 50,000 zeros: 1 ms instead of 6.
+ */
+function canonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') return canonicalJson(value);
+  if (Array.isArray(value)) {
+    let scalars = true;
+    for (const v of value) if (v !== null && typeof v === 'object') scalars = false;
+    return scalars ? JSON.stringify(value) : `[${value.map(canonical).join(',')}]`;
+  }
+  const keys = Object.keys(value).sort(byCodeUnit);
+  const parts: string[] = [];
+  for (const k of keys) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== undefined) parts.push(`${JSON.stringify(k)}:${canonical(v)}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function noteOfJson(json: string): BodyNote {
+  return { omitted: true, reason: 'too large', bytes: Buffer.byteLength(json), sha256: createHash('sha256').update(json).digest('hex') };
+}
+
+/** Already a note (a recovered entry bounded again); a client's look-alike body is at most a few bytes more. */
+function isNote(v: object): boolean {
+  const n = v as Partial<BodyNote> & { fingerprints_dropped?: unknown };
+  const keys = Object.keys(v).filter((k) => k !== 'fingerprints_dropped');
+  return keys.length === 4 && n.omitted === true && n.reason === 'too large' && Number.isSafeInteger(n.bytes) && /^[0-9a-f]{64}$/.test(n.sha256 ?? '') && (n.fingerprints_dropped === undefined || Number.isSafeInteger(n.fingerprints_dropped));
 }
 
 function cutText(text: string | null, chars: number): string | null {

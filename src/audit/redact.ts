@@ -1,5 +1,5 @@
 import type { AuditKeys } from './keys';
-import { MAX_FINGERPRINTS } from './bound';
+import { MAX_FIELD_BYTES, MAX_FINGERPRINTS, noteOf } from './bound';
 
 /**
  * Field and query-parameter names whose values are credentials, wherever they appear (README, "What the trail
@@ -34,53 +34,73 @@ export interface Redacted {
  * The work is bounded whatever the body holds: each distinct secret is hashed once, at most MAX_FINGERPRINTS
  * are hashed (the rest become `[redacted]` and are counted), and at most MAX_URLS_PARSED strings are parsed.
  * Before this, 50,000 copies of one value under `token` took 330 ms of HMACs and stored 50,000 fingerprints.
+ * A body too large to keep is a note of the body as received: its size and the SHA-256 of its canonical JSON,
+ * so an investigator holding a copy can show it is the one refused. The body itself is not stored.
  */
 export function redactForAudit(keys: AuditKeys, body: unknown): Redacted {
   const known = new Map<string, string>();
   const unhashed = new Set<string>();
   let urlsLeft = MAX_URLS_PARSED;
+  // Each value under a credential name becomes a ~90-byte marker: 50,000 zeros (100 KB) would be 4.5 MB to
+  // build, serialise and hash. Past MAX_FIELD_BYTES of output the copy is no longer built (only fingerprints are
+  // collected) and the body is kept as a note.
+  let outputLeft = MAX_FIELD_BYTES;
+  const emit = <T>(value: T, bytes: number): T | null => ((outputLeft -= bytes) >= 0 ? value : null);
   const mark = (secret: unknown) => {
-    const text = typeof secret === 'string' ? secret : (JSON.stringify(secret) ?? String(secret));
+    // Only scalars and URL parts come here; String() spells numbers and booleans as JSON does.
+    const text = typeof secret === 'string' ? secret : String(secret);
     let fp = known.get(text);
     if (fp === undefined) {
       if (known.size >= MAX_FINGERPRINTS) {
         unhashed.add(text);
-        return '[redacted]';
+        return emit('[redacted]', 13);
       }
       fp = keys.fingerprint(text);
       known.set(text, fp);
     }
-    return `[redacted ${fp}]`;
+    return outputLeft < 0 ? null : emit(`[redacted ${fp}]`, 94);
   };
   let tooDeep = false;
-  // Everything under a credential-like name is secret, however it is shaped.
-  const markAll = (value: unknown, depth: number): unknown => {
-    if (depth > MAX_DEPTH) return (tooDeep = true), null;
-    if (Array.isArray(value)) return value.map((v) => markAll(v, depth + 1));
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, markAll(v, depth + 1)]));
-    return value === null ? null : mark(value);
-  };
-  const walk = (value: unknown, depth: number): unknown => {
+  /** `secret`: under a credential-like name, where every scalar is a secret however it is shaped. */
+  const walk = (value: unknown, depth: number, secret: boolean): unknown => {
     if (depth > MAX_DEPTH) {
       tooDeep = true;
       return null;
     }
-    if (typeof value === 'string') {
-      if (!URLISH.test(value)) return value;
-      if (urlsLeft <= 0) return '[redacted]';
+    if (value === null) return emit(null, 5);
+    if (typeof value !== 'object') {
+      if (secret) return mark(value);
+      if (typeof value !== 'string') return emit(value, 8);
+      if (!URLISH.test(value)) return emit(value, value.length + 3);
+      if (urlsLeft <= 0) return emit('[redacted]', 13);
       urlsLeft--;
-      return redactUrl(value, mark);
+      const redacted = redactUrl(value, (s) => mark(s) ?? '[redacted]');
+      return emit(redacted, redacted.length + 3);
     }
-    if (Array.isArray(value)) return value.map((v) => walk(v, depth + 1));
-    if (value && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, CREDENTIAL_NAME.test(k) ? markAll(v, depth + 1) : walk(v, depth + 1)]));
+    // Plain loops, and nothing built once the output is over budget: a 100 KB body of 25,000 `{}` is walked in
+    // a few milliseconds.
+    const building = emit(true, 2) ?? false;
+    if (Array.isArray(value)) {
+      const out: unknown[] | null = building ? new Array<unknown>(value.length) : null;
+      for (let i = 0; i < value.length; i++) {
+        const v = walk(value[i], depth + 1, secret);
+        if (out) out[i] = v;
+      }
+      return out;
     }
-    return value;
+    const out: Record<string, unknown> | null = building ? {} : null;
+    for (const k of Object.keys(value)) {
+      const v = walk((value as Record<string, unknown>)[k], depth + 1, secret || CREDENTIAL_NAME.test(k));
+      if (out && emit(k, k.length + 4) !== null) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
   };
   const result = (value: unknown): Redacted => ({ value, fingerprints: [...known.values()], fingerprintsDropped: unhashed.size });
   if (body === undefined || body === null) return result(null);
-  const value = walk(body, 0);
+  const value = walk(body, 0, false);
   if (tooDeep) return result({ omitted: true, reason: `nested deeper than ${MAX_DEPTH} levels` });
+  // Too large to keep: a note of the body as received (the copy was not built), its size and SHA-256.
+  if (outputLeft < 0) return result(noteOf(body));
   return result(value);
 }
 
