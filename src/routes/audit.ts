@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import express, { Router, type ErrorRequestHandler } from 'express';
 import { z } from 'zod';
 import { signCheckpoint } from '../audit/checkpoint';
 import { nowMicros } from '../audit/entry';
@@ -8,6 +8,7 @@ import type { AuditRecorder } from '../audit/recorder';
 import type { AuditStore } from '../audit/store';
 import { verifyChain, type Verification } from '../audit/verify';
 import { GatewayError } from '../http/errors';
+import { toGatewayError } from '../http/error-handler';
 import { requirePermission } from '../pipeline/authorize';
 import type { Policy } from '../policy/policy';
 import { readerTeams, registerEventRoutes } from './audit-events';
@@ -31,7 +32,10 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
     try {
       permitted(req, res, next);
     } catch (err) {
-      if (err instanceof GatewayError) await audit.recorder.recordAccess(req, res, 'audit.denied', { path: req.baseUrl + req.path }, err);
+      if (err instanceof GatewayError) {
+        res.locals.accessRecorded = true;
+        await audit.recorder.recordAccess(req, res, 'audit.denied', { path: req.baseUrl + req.path }, err);
+      }
       throw err;
     }
   });
@@ -71,5 +75,32 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
     res.set('Cache-Control', 'no-store').json({ fingerprint, entries: entries.map(presentEntry) });
   });
   registerEventRoutes(router, audit);
+  router.use(recordRefusedRead(audit.recorder));
   return router;
+}
+
+/** The action a refused read is recorded under, by route. */
+const REFUSED_ACTIONS: Record<string, string> = {
+  '/v1/audit/events': 'audit.query',
+  '/v1/audit/events/:sequence': 'audit.read_event',
+  '/v1/audit/verify': 'audit.verify',
+  '/v1/audit/checkpoint': 'audit.checkpoint',
+  '/v1/audit/lookup-key': 'audit.lookup_key',
+};
+
+/**
+ * A read refused after the caller was allowed to read the trail (an invalid filter, a busy verification) leaves
+ * an `access` entry with the refusal, like a denied one (issue 18, finding 5). Not for internal errors: the
+ * database may be what failed.
+ */
+function recordRefusedRead(recorder: AuditRecorder): ErrorRequestHandler {
+  return async (err, req, res, next) => {
+    const error = toGatewayError(err);
+    if (!res.locals.accessRecorded && error.code !== 'internal_error' && res.locals.principal) {
+      res.locals.accessRecorded = true;
+      const route = (req.route as { path?: string } | undefined)?.path;
+      await recorder.recordAccess(req, res, (route && REFUSED_ACTIONS[route]) ?? 'audit.refused', { path: req.baseUrl + req.path }, error);
+    }
+    next(err);
+  };
 }
