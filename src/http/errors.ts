@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   conflict: { status: 409, message: 'The request conflicts with the current state.' },
   validation_failed: { status: 400, message: 'The request is not valid.' },
   invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
+  invalid_content_encoding: { status: 400, message: 'The request body is not valid for its Content-Encoding.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'Request bodies must be application/json.' },
   rate_limited: { status: 429, message: 'Too many requests; retry later.' },

@@ -9,6 +9,7 @@ import type { AuditStore } from '../audit/store';
 import { verifyChain, type Verification } from '../audit/verify';
 import { GatewayError } from '../http/errors';
 import { toGatewayError } from '../http/error-handler';
+import { refuseUndecodable } from '../http/json-body';
 import { requirePermission } from '../pipeline/authorize';
 import type { Policy } from '../policy/policy';
 import { readerTeams, registerEventRoutes } from './audit-events';
@@ -66,7 +67,8 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
   });
 
   // POST, so a leaked key being looked up never sits in a URL (proxies and browsers log those).
-  router.post('/v1/audit/lookup-key', express.json({ limit: bodyLimitBytes }), async (req, res) => {
+  const lookupJson = express.json({ limit: bodyLimitBytes });
+  router.post('/v1/audit/lookup-key', (req, res, next) => lookupJson(req, res, refuseUndecodable(req, next)), async (req, res) => {
     const { key } = parseOrFail(lookupBody, req.body, 'body');
     const fingerprint = audit.keys.fingerprint(key);
     const teams = readerTeams(res);
