@@ -23,7 +23,10 @@ export interface EntryContent {
   at: string;
   kind: EntryKind;
   eventId: string;
+  /** The gateway's own id of the request, unique per request. */
   requestId: string;
+  /** The caller's X-Request-Id, if it sent a well-formed one: not unique, not trusted (issue 18). */
+  clientRequestId: string | null;
   actorSub: string | null;
   actorName: string | null;
   actorEmail: string | null;
@@ -61,14 +64,14 @@ export const CONTENT_FIELDS: readonly (keyof EntryContent)[] = [
   'at', 'kind', 'eventId', 'requestId', 'actorSub', 'actorName', 'actorEmail', 'actorRoles', 'actorJti', 'actorIssuer',
   'clientIp', 'userAgent', 'operation', 'method', 'path', 'applicationId', 'webhookId', 'apikeyFingerprint',
   'requestBody', 'details', 'decision', 'reason', 'outcome', 'upstreamStatus', 'errorCode', 'latencyMs', 'fingerprints',
-  'team',
+  'team', 'clientRequestId',
 ];
 
 /**
  * Fields added after entries were first written: hashed only when set, so an entry written before a field
  * existed (read back with it null) still hashes to what it was written with.
  */
-export const LATER_FIELDS: ReadonlySet<keyof EntryContent> = new Set<keyof EntryContent>(['team']);
+export const LATER_FIELDS: ReadonlySet<keyof EntryContent> = new Set<keyof EntryContent>(['team', 'clientRequestId']);
 
 /** Deterministic JSON: object keys sorted, undefined as null. jsonb reorders keys, so the hash must not depend on order. */
 export function canonicalJson(value: unknown): string {

@@ -9,7 +9,7 @@ export type ExportFormat = 'csv' | 'ndjson';
 export const CSV_COLUMNS = [
   'sequence', 'time', 'completed_at', 'kind', 'event_id', 'request_id', 'actor_sub', 'actor_name', 'actor_email', 'actor_roles',
   'client_ip', 'user_agent', 'operation', 'method', 'path', 'application_id', 'webhook_id', 'apikey_fingerprint', 'decision',
-  'reason', 'outcome', 'upstream_status', 'error_code', 'latency_ms', 'team',
+  'reason', 'outcome', 'upstream_status', 'error_code', 'latency_ms', 'team', 'client_request_id',
 ] as const;
 
 const PAGE = 1000;
@@ -46,7 +46,7 @@ function csvRow(e: AuditEvent): string {
     client_ip: e.client.ip, user_agent: e.client.userAgent, operation: e.operation, method: e.method, path: e.path,
     application_id: e.target.applicationId, webhook_id: e.target.webhookId, apikey_fingerprint: e.target.apikeyFingerprint,
     decision: e.decision, reason: e.reason, outcome: e.outcome, upstream_status: e.upstreamStatus, error_code: e.errorCode, latency_ms: e.latencyMs,
-    team: e.team,
+    team: e.team, client_request_id: e.clientRequestId,
   };
   return `${CSV_COLUMNS.map((c) => csvField(values[c])).join(',')}\r\n`;
 }

@@ -32,6 +32,7 @@ export interface AuditEvent {
   completedAt: string | null;
   kind: 'mutation' | 'decision' | 'access' | 'system';
   requestId: string;
+  clientRequestId: string | null;
   actor: { sub: string | null; name: string | null; email: string | null; roles: string[]; jti: string | null; issuer: string | null };
   client: { ip: string | null; userAgent: string | null };
   operation: string | null;
@@ -52,7 +53,7 @@ const AT = (alias: string) => Prisma.raw(`to_char(${alias}.at AT TIME ZONE 'UTC'
 
 // The response entry of an event, if any (LATERAL: at most one row per event, whatever happened).
 const EVENTS = Prisma.sql`
-  SELECT h.seq, h.event_id::text AS event_id, ${AT('h')} AS at, h.kind, h.request_id, h.actor_sub, h.actor_name, h.actor_email,
+  SELECT h.seq, h.event_id::text AS event_id, ${AT('h')} AS at, h.kind, h.request_id, h.client_request_id, h.actor_sub, h.actor_name, h.actor_email,
          h.actor_roles, h.actor_jti, h.actor_issuer, h.client_ip, h.user_agent, h.operation, h.method, h.path,
          COALESCE(r.application_id, h.application_id) AS application_id, COALESCE(r.webhook_id, h.webhook_id) AS webhook_id,
          COALESCE(r.apikey_fingerprint, h.apikey_fingerprint) AS apikey_fingerprint, h.decision, h.reason,
@@ -116,6 +117,7 @@ function toEvent(r: Row): AuditEvent {
     completedAt: text(r.completed_at),
     kind: KINDS[r.kind as string] ?? 'system',
     requestId: r.request_id as string,
+    clientRequestId: text(r.client_request_id),
     actor: { sub: text(r.actor_sub), name: text(r.actor_name), email: text(r.actor_email), roles: (r.actor_roles as string[] | null) ?? [], jti: text(r.actor_jti), issuer: text(r.actor_issuer) },
     client: { ip: text(r.client_ip), userAgent: text(r.user_agent) },
     operation: text(r.operation),

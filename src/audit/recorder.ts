@@ -79,6 +79,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
       kind,
       eventId,
       requestId,
+      clientRequestId: res.locals.clientRequestId ?? null,
       actorSub: principal?.sub ?? null,
       actorName: principal?.name ?? null,
       actorEmail: principal?.email ?? null,
@@ -229,7 +230,7 @@ function createdTarget(res: Response, response: UpstreamResponse | undefined, ke
 
 export function systemEntry(action: string): EntryContent {
   return {
-    at: nowMicros(), kind: 'system', eventId: randomUUID(), requestId: 'system', actorSub: null, actorName: null, actorEmail: null,
+    at: nowMicros(), kind: 'system', eventId: randomUUID(), requestId: 'system', clientRequestId: null, actorSub: null, actorName: null, actorEmail: null,
     actorRoles: [], actorJti: null, actorIssuer: null, clientIp: null, userAgent: null, operation: action, method: null, path: null,
     applicationId: null, webhookId: null, apikeyFingerprint: null, requestBody: null, details: null, decision: null, reason: null,
     outcome: null, upstreamStatus: null, errorCode: null, latencyMs: null, fingerprints: [], team: null,

@@ -45,6 +45,7 @@ export type AuditEntryMinAggregateOutputType = {
   kind: string | null
   eventId: string | null
   requestId: string | null
+  clientRequestId: string | null
   actorSub: string | null
   actorName: string | null
   actorEmail: string | null
@@ -75,6 +76,7 @@ export type AuditEntryMaxAggregateOutputType = {
   kind: string | null
   eventId: string | null
   requestId: string | null
+  clientRequestId: string | null
   actorSub: string | null
   actorName: string | null
   actorEmail: string | null
@@ -105,6 +107,7 @@ export type AuditEntryCountAggregateOutputType = {
   kind: number
   eventId: number
   requestId: number
+  clientRequestId: number
   actorSub: number
   actorName: number
   actorEmail: number
@@ -153,6 +156,7 @@ export type AuditEntryMinAggregateInputType = {
   kind?: true
   eventId?: true
   requestId?: true
+  clientRequestId?: true
   actorSub?: true
   actorName?: true
   actorEmail?: true
@@ -183,6 +187,7 @@ export type AuditEntryMaxAggregateInputType = {
   kind?: true
   eventId?: true
   requestId?: true
+  clientRequestId?: true
   actorSub?: true
   actorName?: true
   actorEmail?: true
@@ -213,6 +218,7 @@ export type AuditEntryCountAggregateInputType = {
   kind?: true
   eventId?: true
   requestId?: true
+  clientRequestId?: true
   actorSub?: true
   actorName?: true
   actorEmail?: true
@@ -334,6 +340,7 @@ export type AuditEntryGroupByOutputType = {
   kind: string
   eventId: string
   requestId: string
+  clientRequestId: string | null
   actorSub: string | null
   actorName: string | null
   actorEmail: string | null
@@ -391,6 +398,7 @@ export type AuditEntryWhereInput = {
   kind?: Prisma.StringFilter<"AuditEntry"> | string
   eventId?: Prisma.UuidFilter<"AuditEntry"> | string
   requestId?: Prisma.StringFilter<"AuditEntry"> | string
+  clientRequestId?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   actorSub?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   actorName?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   actorEmail?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
@@ -425,6 +433,7 @@ export type AuditEntryOrderByWithRelationInput = {
   kind?: Prisma.SortOrder
   eventId?: Prisma.SortOrder
   requestId?: Prisma.SortOrder
+  clientRequestId?: Prisma.SortOrderInput | Prisma.SortOrder
   actorSub?: Prisma.SortOrderInput | Prisma.SortOrder
   actorName?: Prisma.SortOrderInput | Prisma.SortOrder
   actorEmail?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -462,6 +471,7 @@ export type AuditEntryWhereUniqueInput = Prisma.AtLeast<{
   kind?: Prisma.StringFilter<"AuditEntry"> | string
   eventId?: Prisma.UuidFilter<"AuditEntry"> | string
   requestId?: Prisma.StringFilter<"AuditEntry"> | string
+  clientRequestId?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   actorSub?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   actorName?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   actorEmail?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
@@ -496,6 +506,7 @@ export type AuditEntryOrderByWithAggregationInput = {
   kind?: Prisma.SortOrder
   eventId?: Prisma.SortOrder
   requestId?: Prisma.SortOrder
+  clientRequestId?: Prisma.SortOrderInput | Prisma.SortOrder
   actorSub?: Prisma.SortOrderInput | Prisma.SortOrder
   actorName?: Prisma.SortOrderInput | Prisma.SortOrder
   actorEmail?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -538,6 +549,7 @@ export type AuditEntryScalarWhereWithAggregatesInput = {
   kind?: Prisma.StringWithAggregatesFilter<"AuditEntry"> | string
   eventId?: Prisma.UuidWithAggregatesFilter<"AuditEntry"> | string
   requestId?: Prisma.StringWithAggregatesFilter<"AuditEntry"> | string
+  clientRequestId?: Prisma.StringNullableWithAggregatesFilter<"AuditEntry"> | string | null
   actorSub?: Prisma.StringNullableWithAggregatesFilter<"AuditEntry"> | string | null
   actorName?: Prisma.StringNullableWithAggregatesFilter<"AuditEntry"> | string | null
   actorEmail?: Prisma.StringNullableWithAggregatesFilter<"AuditEntry"> | string | null
@@ -572,6 +584,7 @@ export type AuditEntryCreateInput = {
   kind: string
   eventId: string
   requestId: string
+  clientRequestId?: string | null
   actorSub?: string | null
   actorName?: string | null
   actorEmail?: string | null
@@ -606,6 +619,7 @@ export type AuditEntryUncheckedCreateInput = {
   kind: string
   eventId: string
   requestId: string
+  clientRequestId?: string | null
   actorSub?: string | null
   actorName?: string | null
   actorEmail?: string | null
@@ -640,6 +654,7 @@ export type AuditEntryUpdateInput = {
   kind?: Prisma.StringFieldUpdateOperationsInput | string
   eventId?: Prisma.StringFieldUpdateOperationsInput | string
   requestId?: Prisma.StringFieldUpdateOperationsInput | string
+  clientRequestId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorSub?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -674,6 +689,7 @@ export type AuditEntryUncheckedUpdateInput = {
   kind?: Prisma.StringFieldUpdateOperationsInput | string
   eventId?: Prisma.StringFieldUpdateOperationsInput | string
   requestId?: Prisma.StringFieldUpdateOperationsInput | string
+  clientRequestId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorSub?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -708,6 +724,7 @@ export type AuditEntryCreateManyInput = {
   kind: string
   eventId: string
   requestId: string
+  clientRequestId?: string | null
   actorSub?: string | null
   actorName?: string | null
   actorEmail?: string | null
@@ -742,6 +759,7 @@ export type AuditEntryUpdateManyMutationInput = {
   kind?: Prisma.StringFieldUpdateOperationsInput | string
   eventId?: Prisma.StringFieldUpdateOperationsInput | string
   requestId?: Prisma.StringFieldUpdateOperationsInput | string
+  clientRequestId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorSub?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -776,6 +794,7 @@ export type AuditEntryUncheckedUpdateManyInput = {
   kind?: Prisma.StringFieldUpdateOperationsInput | string
   eventId?: Prisma.StringFieldUpdateOperationsInput | string
   requestId?: Prisma.StringFieldUpdateOperationsInput | string
+  clientRequestId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorSub?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -818,6 +837,7 @@ export type AuditEntryCountOrderByAggregateInput = {
   kind?: Prisma.SortOrder
   eventId?: Prisma.SortOrder
   requestId?: Prisma.SortOrder
+  clientRequestId?: Prisma.SortOrder
   actorSub?: Prisma.SortOrder
   actorName?: Prisma.SortOrder
   actorEmail?: Prisma.SortOrder
@@ -858,6 +878,7 @@ export type AuditEntryMaxOrderByAggregateInput = {
   kind?: Prisma.SortOrder
   eventId?: Prisma.SortOrder
   requestId?: Prisma.SortOrder
+  clientRequestId?: Prisma.SortOrder
   actorSub?: Prisma.SortOrder
   actorName?: Prisma.SortOrder
   actorEmail?: Prisma.SortOrder
@@ -888,6 +909,7 @@ export type AuditEntryMinOrderByAggregateInput = {
   kind?: Prisma.SortOrder
   eventId?: Prisma.SortOrder
   requestId?: Prisma.SortOrder
+  clientRequestId?: Prisma.SortOrder
   actorSub?: Prisma.SortOrder
   actorName?: Prisma.SortOrder
   actorEmail?: Prisma.SortOrder
@@ -984,6 +1006,7 @@ export type AuditEntrySelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   kind?: boolean
   eventId?: boolean
   requestId?: boolean
+  clientRequestId?: boolean
   actorSub?: boolean
   actorName?: boolean
   actorEmail?: boolean
@@ -1018,6 +1041,7 @@ export type AuditEntrySelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   kind?: boolean
   eventId?: boolean
   requestId?: boolean
+  clientRequestId?: boolean
   actorSub?: boolean
   actorName?: boolean
   actorEmail?: boolean
@@ -1052,6 +1076,7 @@ export type AuditEntrySelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   kind?: boolean
   eventId?: boolean
   requestId?: boolean
+  clientRequestId?: boolean
   actorSub?: boolean
   actorName?: boolean
   actorEmail?: boolean
@@ -1086,6 +1111,7 @@ export type AuditEntrySelectScalar = {
   kind?: boolean
   eventId?: boolean
   requestId?: boolean
+  clientRequestId?: boolean
   actorSub?: boolean
   actorName?: boolean
   actorEmail?: boolean
@@ -1114,7 +1140,7 @@ export type AuditEntrySelectScalar = {
   hash?: boolean
 }
 
-export type AuditEntryOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"seq" | "at" | "kind" | "eventId" | "requestId" | "actorSub" | "actorName" | "actorEmail" | "actorRoles" | "actorJti" | "actorIssuer" | "clientIp" | "userAgent" | "operation" | "method" | "path" | "applicationId" | "webhookId" | "apikeyFingerprint" | "requestBody" | "details" | "decision" | "reason" | "outcome" | "upstreamStatus" | "errorCode" | "latencyMs" | "team" | "fingerprints" | "keyId" | "hash", ExtArgs["result"]["auditEntry"]>
+export type AuditEntryOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"seq" | "at" | "kind" | "eventId" | "requestId" | "clientRequestId" | "actorSub" | "actorName" | "actorEmail" | "actorRoles" | "actorJti" | "actorIssuer" | "clientIp" | "userAgent" | "operation" | "method" | "path" | "applicationId" | "webhookId" | "apikeyFingerprint" | "requestBody" | "details" | "decision" | "reason" | "outcome" | "upstreamStatus" | "errorCode" | "latencyMs" | "team" | "fingerprints" | "keyId" | "hash", ExtArgs["result"]["auditEntry"]>
 
 export type $AuditEntryPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "AuditEntry"
@@ -1130,7 +1156,14 @@ export type $AuditEntryPayload<ExtArgs extends runtime.Types.Extensions.Internal
      * Shared by the request and response entries of one call.
      */
     eventId: string
+    /**
+     * The gateway's own id of the request, unique per request (the response's X-Request-Id).
+     */
     requestId: string
+    /**
+     * The caller's X-Request-Id, if well-formed: kept beside request_id, never in its place (not unique).
+     */
+    clientRequestId: string | null
     actorSub: string | null
     actorName: string | null
     actorEmail: string | null
@@ -1609,6 +1642,7 @@ export interface AuditEntryFieldRefs {
   readonly kind: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly eventId: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly requestId: Prisma.FieldRef<"AuditEntry", 'String'>
+  readonly clientRequestId: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly actorSub: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly actorName: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly actorEmail: Prisma.FieldRef<"AuditEntry", 'String'>
