@@ -17,7 +17,7 @@ const COLUMNS = Prisma.raw(
   'seq, at, kind, event_id, request_id, actor_sub, actor_name, actor_email, actor_roles, actor_jti, actor_issuer, client_ip, user_agent, operation, method, path, application_id, webhook_id, apikey_fingerprint, request_body, details, decision, reason, outcome, upstream_status, error_code, latency_ms, fingerprints, team, client_request_id, key_id, hash',
 );
 // `at` is read back exactly as it was hashed: UTC, microseconds.
-const SELECT_COLUMNS = Prisma.raw(
+export const SELECT_COLUMNS = Prisma.raw(
   `seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, kind, event_id::text AS event_id, request_id, actor_sub, actor_name, actor_email, actor_roles, actor_jti, actor_issuer, client_ip, user_agent, operation, method, path, application_id, webhook_id, apikey_fingerprint, request_body, details, decision, reason, outcome, upstream_status, error_code, latency_ms, fingerprints, team, client_request_id, key_id, hash`,
 );
 
@@ -291,7 +291,7 @@ function selectRows(entries: StoredEntry[]): Prisma.Sql {
 
 type Row = Record<string, unknown>;
 
-function fromRow(r: Row): StoredEntry {
+export function fromRow(r: Row): StoredEntry {
   const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
   return {
     seq: BigInt(r.seq as bigint),

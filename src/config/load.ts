@@ -39,7 +39,7 @@ export interface Config {
   logLevel: string;
   dataDir: string;
   database: { url?: string; poolSize: number };
-  audit: { hmacKey?: string; writeTimeoutMs: number };
+  audit: { hmacKey?: string; writeTimeoutMs: number; read: { poolSize: number; timeoutMs: number; perCaller: number } };
   rateLimit: {
     windowS: number;
     reads: number;
@@ -142,7 +142,11 @@ function toConfig(p: Parsed, problems: string[]): Config {
     logLevel: p.LOG_LEVEL,
     dataDir: p.DATA_DIR,
     database: { url: p.DATABASE_URL, poolSize: p.DATABASE_POOL_SIZE },
-    audit: { hmacKey: p.AUDIT_HMAC_KEY, writeTimeoutMs: p.AUDIT_WRITE_TIMEOUT_MS },
+    audit: {
+      hmacKey: p.AUDIT_HMAC_KEY,
+      writeTimeoutMs: p.AUDIT_WRITE_TIMEOUT_MS,
+      read: { poolSize: p.AUDIT_READ_POOL_SIZE, timeoutMs: p.AUDIT_READ_TIMEOUT_MS, perCaller: p.AUDIT_READS_PER_CALLER },
+    },
     rateLimit: {
       windowS: p.RATE_LIMIT_WINDOW_S,
       reads: p.RATE_LIMIT_READS,

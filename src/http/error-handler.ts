@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { AuditReadUnavailable } from '../audit/reader';
 import { GatewayError, toEnvelope, type ErrorCode } from './errors';
 
 /** body-parser's error types, answered in the gateway's envelope. */
@@ -15,6 +16,7 @@ const BODY_ERRORS: Record<string, { code: ErrorCode; reason: string }> = {
 
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
+  if (err instanceof AuditReadUnavailable) return new GatewayError('audit_read_unavailable', undefined, [{ reason: err.reason }], { 'Retry-After': '5' });
   const type = (err as { type?: string } | undefined)?.type;
   const mapped = type ? BODY_ERRORS[type] : undefined;
   if (mapped) return new GatewayError(mapped.code, undefined, [{ reason: mapped.reason }]);

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   upstream_bad_response: { status: 502, message: 'The Management API sent a response the gateway will not pass on.' },
   upstream_timeout: { status: 504, message: 'The Management API did not answer in time.' },
   audit_unavailable: { status: 503, message: 'The audit trail cannot record this change right now, so it was not made.' },
+  audit_read_unavailable: { status: 503, message: 'The audit trail cannot be read right now (the read took too long, or the database is unavailable); narrow the filter or retry.' },
   ownership_unavailable: { status: 503, message: 'Application ownership cannot be checked right now, so the request was not forwarded.' },
   not_ready: { status: 503, message: 'The gateway is not ready to serve requests.' },
   internal_error: { status: 500, message: 'The gateway failed to handle the request.' },

@@ -58,7 +58,7 @@ export function registerEventRoutes(router: Router, audit: AuditDeps): void {
     const format = exportFormat(req, query);
     if (format) return exportEvents(req, res, audit, query, format);
     const after = query.cursor ? readCursor(query.cursor, query.order) : undefined;
-    const found = await audit.store.findEvents(filter, query.order, query.limit + 1, after);
+    const found = await audit.reader.findEvents(filter, query.order, query.limit + 1, after);
     const events = found.slice(0, query.limit);
     await audit.recorder.recordAccess(req, res, 'audit.query', { filter: describeFilter(query), returned: events.length });
     const last = events.at(-1);
@@ -72,7 +72,7 @@ export function registerEventRoutes(router: Router, audit: AuditDeps): void {
     const sequence = String(req.params.sequence);
     const seq = readSequence(sequence);
     if (seq === undefined) throw new GatewayError('validation_failed', undefined, [{ location: 'path', field: 'sequence', ...INVALID_SEQUENCE }]);
-    const found = await audit.store.eventWithEntries(seq);
+    const found = await audit.reader.eventWithEntries(seq);
     const readable = found && (readerTeams(res) === undefined || readerTeams(res)?.includes(found.event.team ?? ''));
     if (!found || !readable) throw new GatewayError('not_found', 'No audit entry has this sequence number.');
     await audit.recorder.recordAccess(req, res, 'audit.read_event', { sequence });
@@ -89,7 +89,7 @@ async function exportEvents(req: Request, res: Response, audit: AuditDeps, query
     'Content-Disposition': `attachment; filename="audit-events-${stamp}.${format === 'csv' ? 'csv' : 'ndjson'}"`,
     'Cache-Control': 'no-store',
   });
-  await streamEvents(audit.store, res, toFilter(query, res), query.order, format);
+  await streamEvents(audit.reader, res, toFilter(query, res), query.order, format);
 }
 
 function exportFormat(req: Request, query: EventQuery): ExportFormat | undefined {
