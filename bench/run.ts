@@ -25,7 +25,8 @@ import { checkAuditEntries, type AuditCheck } from './lib/audit-check';
 import { measureJwt } from './lib/jwt-cost';
 import { runLoad, warmUp, type BenchRequest, type LoadOptions, type LoadResult } from './lib/load';
 import { describeMachine } from './lib/machine';
-import { mutations, runAuditReview, type Target } from './lib/scenarios';
+import { mutations, runAuditHostile, runAuditReview, type Target } from './lib/scenarios';
+import type { HostileFigures } from './audit-hostile';
 import { writeReport, type BenchResults, type Measured, type MemoryFigures } from './lib/report';
 import { buildGateway, cpuMsOf, createDatabase, dropRedisKeys, freePort, ROOT, spawnService, type Service } from './lib/services';
 import { hotSpots } from './profile';
@@ -230,6 +231,14 @@ async function main(): Promise<void> {
       progress(`  page p50 ${fmt(review.page.p50Ms)} ms, p95 ${fmt(review.page.p95Ms)} ms; export ${review.exports.map((e) => `${e.eventsPerS.toFixed(0)} events/s, RSS peak ${e.peakRssMb} MB`).join('; ')}`);
     }
 
+    let hostile: HostileFigures | undefined;
+    if (QUICK) progress('audit trail under hostile bodies: skipped (--quick)');
+    else {
+      progress('audit trail under hostile bodies: a burst of maximal refused bodies against /healthz, then verify of a poisoned trail');
+      hostile = runAuditHostile(SERVER_DB);
+      progress(`  /healthz p99 ${fmt(hostile.healthz.duringBurst.p99Ms)} ms during the burst; largest entry ${hostile.stored.maxEntryBytes} bytes; verify ${hostile.verify.seconds.toFixed(1)} s, RSS peak ${hostile.verify.peakRssMb} MB`);
+    }
+
     let profile: BenchResults['profile'];
     if (PROFILE) {
       const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
@@ -261,6 +270,7 @@ async function main(): Promise<void> {
       memory,
       jwt: jwtCost,
       review,
+      hostile,
       profile,
     };
     writeReport(results);
