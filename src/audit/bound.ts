@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, type EntryContent } from './entry';
+import { canonicalJson, hashedContent, type EntryContent } from './entry';
 
 /**
  * The most an audit entry may take, stored: its content as the chain hashes it (canonical JSON, UTF-8), which is
@@ -58,9 +58,12 @@ function cutDown(content: EntryContent, stage: (typeof CUT_STAGES)[number], drop
   };
 }
 
-/** Bytes of the entry's hashed content (without seq, key id and hash: under 100 bytes more). */
+/**
+ * Bytes of the entry's hashed content, its content fields only (a stored entry passed back in, as recovery does,
+ * carries seq, key id and hash too: those are ~130 bytes more when stored).
+ */
 export function entryBytes(content: EntryContent): number {
-  return Buffer.byteLength(canonicalJson(content));
+  return Buffer.byteLength(hashedContent(0n, '', content));
 }
 
 function previouslyDropped(details: unknown): number {
