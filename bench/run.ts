@@ -26,7 +26,8 @@ import { checkAuditEntries, type AuditCheck } from './lib/audit-check';
 import { measureJwt } from './lib/jwt-cost';
 import { runLoad, warmUp, type BenchRequest, type LoadOptions, type LoadResult } from './lib/load';
 import { describeMachine } from './lib/machine';
-import { mutations, runAuditReview, runOwnershipList, type Target } from './lib/scenarios';
+import { mutations, runAuditHostile, runAuditReview, runOwnershipList, type Target } from './lib/scenarios';
+import type { HostileFigures } from './audit-hostile';
 import { writeReport, type BenchResults, type Measured, type MemoryFigures } from './lib/report';
 import { buildGateway, cpuMsOf, createDatabase, dropRedisKeys, freePort, ROOT, spawnService, type Service } from './lib/services';
 import { hotSpots } from './profile';
@@ -236,6 +237,13 @@ async function main(): Promise<void> {
     for (const s of ownershipList.scales) {
       progress(`  ${s.applications} / ${s.teams}: warm p95 ${fmt(s.warm.p95Ms)} ms, cold p95 ${fmt(s.cold.p95Ms)} ms (${s.cold.upstreamRequestsPerCall} upstream requests a call), default max age p95 ${fmt(s.paced.p95Ms)} ms`);
     }
+    let hostile: HostileFigures | undefined;
+    if (QUICK) progress('audit trail under hostile bodies: skipped (--quick)');
+    else {
+      progress('audit trail under hostile bodies: a burst of maximal refused bodies against /healthz, then verify of a poisoned trail');
+      hostile = runAuditHostile(SERVER_DB);
+      progress(`  /healthz p99 ${fmt(hostile.healthz.duringBurst.p99Ms)} ms during the burst; largest entry ${hostile.stored.maxEntryBytes} bytes; verify ${hostile.verify.seconds.toFixed(1)} s, RSS peak ${hostile.verify.peakRssMb} MB`);
+    }
 
     let profile: BenchResults['profile'];
     if (PROFILE) {
@@ -269,6 +277,7 @@ async function main(): Promise<void> {
       jwt: jwtCost,
       review,
       ownershipList,
+      hostile,
       profile,
     };
     writeReport(results);

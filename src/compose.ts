@@ -6,6 +6,8 @@ import { createMetrics, type Metrics } from './metrics/metrics';
 import { createReloader, type ReloadTrigger } from './reload/reloader';
 import { scheduleRecovery } from './audit/recovery';
 import { createAuditStore, type AuditStore } from './audit/store';
+import { createAuditReader } from './audit/reader';
+import { createVerifyWalks } from './audit/verify-walk';
 import { createTokenVerifier } from './auth/verifier';
 import { ConfigError, type Config } from './config/load';
 import { openDatabase, type Database } from './db/client';
@@ -47,10 +49,11 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
   const metrics = createMetrics();
   const verifier = createTokenVerifier(config.jwt);
 
-  const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize, connectTimeoutMs: config.audit.writeTimeoutMs, lockTimeoutMs: config.audit.writeTimeoutMs });
+  const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize, connectTimeoutMs: config.audit.writeTimeoutMs, lockTimeoutMs: config.audit.writeTimeoutMs, read: { poolSize: config.audit.read.poolSize, statementTimeoutMs: config.audit.read.timeoutMs } });
   const applied = await applyMigrations(database);
   if (applied.length > 0) logger.info({ migrations: applied, database: database.kind }, 'database migrations applied');
   const keys = createAuditKeys(hmacKey, config.audit.hmacKeys);
+  const reader = createAuditReader(database.readPrisma);
   const store = createAuditStore({ prisma: database.prisma, keys, writeTimeoutMs: config.audit.writeTimeoutMs, queueLimit: config.audit.queueLimit });
   const unknownKey = await headKeyProblem(store, keys);
   if (unknownKey) {
@@ -89,7 +92,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     policy,
     upstream,
     metrics,
-    audit: { store, keys, recorder },
+    audit: { store, keys, recorder, reader, walks: createVerifyWalks(reader, keys), readsPerCaller: config.audit.read.perCaller },
     limiters: createLimiters(config, policy, logger, redis),
     approvals: { service: approvals, store: approvalStore },
     sessions: createSessions(config, database.prisma, keys),

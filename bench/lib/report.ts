@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ReviewFigures } from '../audit-review';
+import { reviewFilterLines, type ReviewFigures } from '../audit-review';
+import { describeHostile, type HostileFigures } from '../audit-hostile';
 import type { ListScale, ListSeries, OwnershipListFigures } from '../ownership-list';
 import type { HotSpot } from '../profile';
 import type { AuditCheck } from './audit-check';
@@ -36,6 +37,8 @@ export interface BenchResults {
   jwt: JwtCost[];
   review?: ReviewFigures;
   ownershipList?: OwnershipListFigures;
+  /** bench/audit-hostile.ts (issue 18). */
+  hostile?: HostileFigures;
   profile?: { file: string; totalMs: number; idleShare: number; spots: HotSpot[] };
 }
 
@@ -231,6 +234,7 @@ function markdown(r: BenchResults): string {
     '',
     ...reviewSection(r.review),
     ...teamListSection(r.ownershipList),
+    ...hostileSection(r.hostile),
     ...profileSection(r.profile),
     ...beforeAfter(r, before),
     ...(existsSync(notes) ? [readFileSync(notes, 'utf8').trim(), ''] : []),
@@ -254,6 +258,19 @@ function reviewSection(v?: ReviewFigures): string[] {
     `- filtered page (one actor, a 3-day window, 50 events), ${v.page.requests} requests: p50 ${v.page.p50Ms.toFixed(1)} ms, p95 ${v.page.p95Ms.toFixed(1)} ms, max ${v.page.maxMs.toFixed(1)} ms`,
     ...v.exports.map((e, i) => `- export ${i + 1}, every event as NDJSON: ${n0(e.lines)} lines in ${e.seconds.toFixed(1)} s (${n0(e.eventsPerS)} events/s); RSS peak ${e.peakRssMb} MB, after ${e.afterRssMb} MB; heap after GC ${e.afterHeapMb} MB`),
     `- before the exports: RSS ${v.before.rssMb} MB, heap after GC ${v.before.heapMb} MB`,
+    ...reviewFilterLines(v),
+    '',
+  ];
+}
+
+function hostileSection(f?: HostileFigures): string[] {
+  if (!f) return ['## The audit trail under hostile input', '', 'Skipped in this run (`--quick`).', ''];
+  return [
+    '## The audit trail under hostile input',
+    '',
+    '`bench/audit-hostile.ts`, in a process of its own (gateway, simulator and client together): editors send refused bodies of up to `BODY_LIMIT` built to be expensive to record while `/healthz` is probed every 20 ms; then entries as the gateway stored them before the 64 KiB bound (3.8 MB each) are chained onto the trail and two verifications run at once (issue 18).',
+    '',
+    ...describeHostile(f),
     '',
   ];
 }

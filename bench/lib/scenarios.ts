@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import type { HostileFigures } from '../audit-hostile';
 import type { ReviewFigures } from '../audit-review';
 import type { OwnershipListFigures } from '../ownership-list';
 import type { BenchRequest } from './load';
@@ -66,4 +67,16 @@ export function runOwnershipList(serverUrl: string, scales: string[]): Ownership
   });
   if (child.status !== 0) throw new Error(`ownership list failed:\n${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as OwnershipListFigures;
+}
+
+/** bench/audit-hostile.ts in a process of its own: hostile bodies against /healthz, verify of a poisoned trail. */
+export function runAuditHostile(serverUrl: string): HostileFigures {
+  const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench/audit-hostile.ts'), '--json'], {
+    cwd: ROOT,
+    env: { ...process.env, TEST_DATABASE_URL: serverUrl },
+    encoding: 'utf8',
+    maxBuffer: 16 * 2 ** 20,
+  });
+  if (child.status !== 0) throw new Error(`audit hostile-input bench failed:\n${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as HostileFigures;
 }

@@ -2,14 +2,14 @@ import { once } from 'node:events';
 import type { Response } from 'express';
 import { presentEvent } from './present';
 import type { AuditEvent, EventFilter, Order } from './query';
-import type { AuditStore } from './store';
+import type { AuditReader } from './reader';
 
 export type ExportFormat = 'csv' | 'ndjson';
 
 export const CSV_COLUMNS = [
   'sequence', 'time', 'completed_at', 'kind', 'event_id', 'request_id', 'actor_sub', 'actor_name', 'actor_email', 'actor_roles',
   'client_ip', 'user_agent', 'operation', 'method', 'path', 'application_id', 'webhook_id', 'apikey_fingerprint', 'decision',
-  'reason', 'outcome', 'upstream_status', 'error_code', 'latency_ms', 'team', 'approval_id',
+  'reason', 'outcome', 'upstream_status', 'error_code', 'latency_ms', 'team', 'approval_id', 'client_request_id',
 ] as const;
 
 const PAGE = 1000;
@@ -18,7 +18,7 @@ const PAGE = 1000;
  * Streams every matching event, page by page (keyset on the sequence), waiting for the client to drain
  * each chunk: memory stays flat however many millions of rows match. Stops if the client goes away.
  */
-export async function streamEvents(store: AuditStore, res: Response, filter: EventFilter, order: Order, format: ExportFormat): Promise<number> {
+export async function streamEvents(store: Pick<AuditReader, 'findEvents'>, res: Response, filter: EventFilter, order: Order, format: ExportFormat): Promise<number> {
   let written = 0;
   let after: bigint | undefined;
   const closed = once(res, 'close');
@@ -48,6 +48,7 @@ function csvRow(e: AuditEvent): string {
     decision: e.decision, reason: e.reason, outcome: e.outcome, upstream_status: e.upstreamStatus, error_code: e.errorCode, latency_ms: e.latencyMs,
     team: e.team,
     approval_id: e.approvalId,
+    client_request_id: e.clientRequestId,
   };
   return `${CSV_COLUMNS.map((c) => csvField(values[c])).join(',')}\r\n`;
 }

@@ -60,5 +60,6 @@ export function entryFromFacts(keys: AuditKeys, f: EntryFacts): EntryContent {
     fingerprints: [...(keyPrint ? [keyPrint] : []), ...(redacted?.fingerprints ?? [])],
     team: f.team,
     approvalId: f.approvalId,
+    clientRequestId: null,
   };
 }

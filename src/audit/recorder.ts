@@ -103,6 +103,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
       kind,
       eventId,
       requestId,
+      clientRequestId: res.locals.clientRequestId ?? null,
       actorSub: principal?.sub ?? null,
       actorName: principal?.name ?? null,
       actorEmail: principal?.email ?? null,
@@ -133,7 +134,8 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
 
   function withBody(content: EntryContent, body: unknown): EntryContent {
     const redacted = redactForAudit(keys, body);
-    return { ...content, requestBody: redacted.value, fingerprints: [...content.fingerprints, ...redacted.fingerprints] };
+    const details = redacted.fingerprintsDropped > 0 ? { fingerprints_dropped: redacted.fingerprintsDropped } : content.details;
+    return { ...content, requestBody: redacted.value, fingerprints: [...content.fingerprints, ...redacted.fingerprints], details };
   }
 
   async function appendQuietly(content: EntryContent, what: string): Promise<void> {
@@ -193,7 +195,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
           decision: error.code === 'forbidden' ? 'denied' : content.decision,
           outcome: REFUSAL_OUTCOMES[error.code] ?? (content.decision === 'denied' ? 'denied' : 'invalid'),
           errorCode: error.code,
-          details: withSessionMark(res.locals.principal, error.details.length > 0 ? { errors: error.details.slice(0, 20) } : null),
+          details: withSessionMark(res.locals.principal, error.details.length > 0 ? { ...(content.details as object | null), errors: error.details.slice(0, 20) } : content.details),
         },
         'refusal',
       );
@@ -278,7 +280,7 @@ export function createdTarget(id: string | undefined, response: UpstreamResponse
 
 export function systemEntry(action: string): EntryContent {
   return {
-    at: nowMicros(), kind: 'system', eventId: randomUUID(), requestId: 'system', actorSub: null, actorName: null, actorEmail: null,
+    at: nowMicros(), kind: 'system', eventId: randomUUID(), requestId: 'system', clientRequestId: null, actorSub: null, actorName: null, actorEmail: null,
     actorRoles: [], actorJti: null, actorIssuer: null, clientIp: null, userAgent: null, operation: action, method: null, path: null,
     applicationId: null, webhookId: null, apikeyFingerprint: null, requestBody: null, details: null, decision: null, reason: null,
     outcome: null, upstreamStatus: null, errorCode: null, latencyMs: null, fingerprints: [], team: null, approvalId: null,

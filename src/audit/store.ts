@@ -4,6 +4,8 @@ import { hashedContent } from './entry';
 import { storable } from './text';
 import { AuditDropped, AuditGroupAbandoned, AuditQueueFull, withTimeout } from './bounded';
 import { isStatementRefused, isUniqueViolation } from '../db/errors';
+import { boundEntry } from './bound';
+import { AuditTimeout } from './bounded';
 import type { AuditKeys } from './keys';
 import { findEventOf, findEvents, type AuditEvent, type EventFilter, type Order } from './query';
 
@@ -16,11 +18,11 @@ export const DEFAULT_QUEUE_LIMIT = 1024;
 const MAX_ATTEMPTS = 3;
 
 const COLUMNS = Prisma.raw(
-  'seq, at, kind, event_id, request_id, actor_sub, actor_name, actor_email, actor_roles, actor_jti, actor_issuer, client_ip, user_agent, operation, method, path, application_id, webhook_id, apikey_fingerprint, request_body, details, decision, reason, outcome, upstream_status, error_code, latency_ms, fingerprints, team, approval_id, key_id, hash',
+  'seq, at, kind, event_id, request_id, actor_sub, actor_name, actor_email, actor_roles, actor_jti, actor_issuer, client_ip, user_agent, operation, method, path, application_id, webhook_id, apikey_fingerprint, request_body, details, decision, reason, outcome, upstream_status, error_code, latency_ms, fingerprints, team, approval_id, client_request_id, key_id, hash',
 );
 // `at` is read back exactly as it was hashed: UTC, microseconds.
-const SELECT_COLUMNS = Prisma.raw(
-  `seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, kind, event_id::text AS event_id, request_id, actor_sub, actor_name, actor_email, actor_roles, actor_jti, actor_issuer, client_ip, user_agent, operation, method, path, application_id, webhook_id, apikey_fingerprint, request_body, details, decision, reason, outcome, upstream_status, error_code, latency_ms, fingerprints, team, approval_id, key_id, hash`,
+export const SELECT_COLUMNS = Prisma.raw(
+  `seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, kind, event_id::text AS event_id, request_id, actor_sub, actor_name, actor_email, actor_roles, actor_jti, actor_issuer, client_ip, user_agent, operation, method, path, application_id, webhook_id, apikey_fingerprint, request_body, details, decision, reason, outcome, upstream_status, error_code, latency_ms, fingerprints, team, approval_id, client_request_id, key_id, hash`,
 );
 
 type Tx = Pick<PrismaClient, '$queryRaw' | '$executeRaw'>;
@@ -236,7 +238,7 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs, queueLimit = DE
       return new Promise((resolve, reject) => {
         if (signal?.aborted) return reject(new AuditDropped('the caller stopped waiting before the audit write was queued'));
         if (!beyondLimit && queue.length >= queueLimit) return reject(new AuditQueueFull(`${queue.length} audit entries are already waiting`));
-        const pending: Pending = { content: storable(content), signal, resolve, reject };
+        const pending: Pending = { content: boundEntry(storable(content)), signal, resolve, reject };
         queue.push(pending);
         // Leaves the queue as soon as its caller gives up, making room at once.
         signal?.addEventListener('abort', () => {
@@ -270,7 +272,7 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs, queueLimit = DE
                 Prisma.sql`ORDER BY r.seq`,
                 tx,
               )
-            ).map(complete),
+            ).map((request) => boundEntry(complete(request))),
           ),
     async recoveryWatermark() {
       const [row] = await prisma.$queryRaw<{ checked_until: string }[]>`
@@ -307,10 +309,10 @@ const settlesWithin = (work: Promise<void>, ms: number): Promise<boolean> => wit
 
 /** The columns of a row as the batch's JSON carries them, typed as the table types them. */
 const JSON_ROW_TYPE = Prisma.raw(
-  'seq bigint, at timestamptz, kind text, event_id uuid, request_id text, actor_sub text, actor_name text, actor_email text, actor_roles text[], actor_jti text, actor_issuer text, client_ip text, user_agent text, operation text, method text, path text, application_id text, webhook_id text, apikey_fingerprint text, request_body jsonb, details jsonb, decision text, reason text, outcome text, upstream_status integer, error_code text, latency_ms double precision, fingerprints text[], team text, approval_id text, key_id text, hash text',
+  'seq bigint, at timestamptz, kind text, event_id uuid, request_id text, actor_sub text, actor_name text, actor_email text, actor_roles text[], actor_jti text, actor_issuer text, client_ip text, user_agent text, operation text, method text, path text, application_id text, webhook_id text, apikey_fingerprint text, request_body jsonb, details jsonb, decision text, reason text, outcome text, upstream_status integer, error_code text, latency_ms double precision, fingerprints text[], team text, approval_id text, client_request_id text, key_id text, hash text',
 );
 const SELECT_JSON_ROW = Prisma.raw(
-  'r.seq, r.at, r.kind, r.event_id, r.request_id, r.actor_sub, r.actor_name, r.actor_email, r.actor_roles, r.actor_jti, r.actor_issuer, r.client_ip, r.user_agent, r.operation, r.method, r.path, r.application_id, r.webhook_id, r.apikey_fingerprint, r.request_body, r.details, r.decision, r.reason, r.outcome, r.upstream_status, r.error_code, r.latency_ms, r.fingerprints, r.team, r.approval_id, r.key_id, decode(r.hash, \'hex\')',
+  'r.seq, r.at, r.kind, r.event_id, r.request_id, r.actor_sub, r.actor_name, r.actor_email, r.actor_roles, r.actor_jti, r.actor_issuer, r.client_ip, r.user_agent, r.operation, r.method, r.path, r.application_id, r.webhook_id, r.apikey_fingerprint, r.request_body, r.details, r.decision, r.reason, r.outcome, r.upstream_status, r.error_code, r.latency_ms, r.fingerprints, r.team, r.approval_id, r.client_request_id, r.key_id, decode(r.hash, \'hex\')',
 );
 
 /**
@@ -324,14 +326,14 @@ function selectRows(entries: StoredEntry[]): Prisma.Sql {
     user_agent: e.userAgent, operation: e.operation, method: e.method, path: e.path, application_id: e.applicationId, webhook_id: e.webhookId,
     apikey_fingerprint: e.apikeyFingerprint, request_body: e.requestBody ?? null, details: e.details ?? null, decision: e.decision, reason: e.reason,
     outcome: e.outcome, upstream_status: e.upstreamStatus, error_code: e.errorCode, latency_ms: e.latencyMs, fingerprints: e.fingerprints,
-    team: e.team, approval_id: e.approvalId, key_id: e.keyId, hash: e.hash.toString('hex'),
+    team: e.team, approval_id: e.approvalId, client_request_id: e.clientRequestId, key_id: e.keyId, hash: e.hash.toString('hex'),
   }));
   return Prisma.sql`SELECT ${SELECT_JSON_ROW} FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(${JSON_ROW_TYPE})`;
 }
 
 type Row = Record<string, unknown>;
 
-function fromRow(r: Row): StoredEntry {
+export function fromRow(r: Row): StoredEntry {
   const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
   return {
     seq: BigInt(r.seq as bigint),
@@ -339,6 +341,7 @@ function fromRow(r: Row): StoredEntry {
     kind: r.kind as StoredEntry['kind'],
     eventId: r.event_id as string,
     requestId: r.request_id as string,
+    clientRequestId: text(r.client_request_id),
     actorSub: text(r.actor_sub),
     actorName: text(r.actor_name),
     actorEmail: text(r.actor_email),

@@ -1,6 +1,13 @@
 import { hashedContent, type StoredEntry } from './entry';
 import { sameHash, type AuditKeys } from './keys';
 import type { AuditStore } from './store';
+
+/** Where the walk reads the chain: the store, or the read pool's byte-bounded pages (src/audit/reader.ts). */
+export type ChainSource = Pick<AuditStore, 'readChain'>;
+
+/** How long the walk may hold the event loop before it lets other requests run (issue 18, finding 2). */
+const SLICE_MS = 5;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 import { readCheckpoint, type Checkpoint } from './checkpoint';
 
 export type ChainProblem = 'modified' | 'inserted' | 'missing' | 'unknown_key' | 'truncated' | 'checkpoint_mismatch' | 'bad_checkpoint';
@@ -9,7 +16,7 @@ export type Verification =
   | { ok: true; entries: number; last_sequence: string | null; last_hash: string | null; checkpoint?: { sequence: string; verified: true } }
   | { ok: false; entries: number; first_bad_sequence: string | null; problem: ChainProblem; message: string };
 
-const PAGE = 2000;
+const PAGE = 1000;
 
 /**
  * Walks the chain from the first entry, recomputing every hash. Reports the first broken sequence number
@@ -17,7 +24,7 @@ const PAGE = 2000;
  * chains from that hash), inserted (the next entry chains from the entry before it), or missing (a gap in
  * the sequence). With a checkpoint a reviewer kept, truncation of the newest entries is detected too.
  */
-export async function verifyChain(store: AuditStore, keys: AuditKeys, checkpointToken?: string): Promise<Verification> {
+export async function verifyChain(store: ChainSource, keys: AuditKeys, checkpointToken?: string, observe?: (entry: StoredEntry) => void): Promise<Verification> {
   let checkpoint: Checkpoint | undefined;
   if (checkpointToken !== undefined) {
     checkpoint = readCheckpoint(keys, checkpointToken);
@@ -26,8 +33,13 @@ export async function verifyChain(store: AuditStore, keys: AuditKeys, checkpoint
   let previous: StoredEntry | undefined;
   let entries = 0;
   let checkpointSeen = checkpoint?.sequence === 0n;
+  let slice = performance.now();
   for (let page = await store.readChain(0n, PAGE); page.length > 0; page = await store.readChain(previous!.seq, PAGE)) {
     for (const [i, entry] of page.entries()) {
+      if (performance.now() - slice > SLICE_MS) {
+        await nextTurn();
+        slice = performance.now();
+      }
       const expectedSeq = (previous?.seq ?? 0n) + 1n;
       if (entry.seq !== expectedSeq) return broken(entries, expectedSeq, 'missing', `Entries ${expectedSeq} to ${entry.seq - 1n} are missing.`);
       // Each entry is checked with the key that hashed it: the keyring keeps the keys a rotation replaced.
@@ -44,6 +56,7 @@ export async function verifyChain(store: AuditStore, keys: AuditKeys, checkpoint
       }
       previous = entry;
       entries++;
+      observe?.(entry);
     }
   }
   if (checkpoint && !checkpointSeen) {

@@ -44,7 +44,7 @@ export interface Config {
   dataDir: string;
   database: { url?: string; poolSize: number };
   /** `hmacKeys`: earlier keys (AUDIT_HMAC_KEYS), still used to verify and look up what they recorded. */
-  audit: { hmacKey?: string; hmacKeys: string[]; writeTimeoutMs: number; queueLimit: number };
+  audit: { hmacKey?: string; hmacKeys: string[]; writeTimeoutMs: number; queueLimit: number; read: { poolSize: number; timeoutMs: number; perCaller: number } };
   rateLimit: {
     windowS: number;
     reads: number;
@@ -150,7 +150,13 @@ function toConfig(p: Parsed, problems: string[]): Config {
     logLevel: p.LOG_LEVEL,
     dataDir: p.DATA_DIR,
     database: { url: p.DATABASE_URL, poolSize: p.DATABASE_POOL_SIZE },
-    audit: { hmacKey: p.AUDIT_HMAC_KEY, hmacKeys: p.AUDIT_HMAC_KEYS, writeTimeoutMs: p.AUDIT_WRITE_TIMEOUT_MS, queueLimit: p.AUDIT_QUEUE_LIMIT },
+    audit: {
+      hmacKey: p.AUDIT_HMAC_KEY,
+      hmacKeys: p.AUDIT_HMAC_KEYS,
+      writeTimeoutMs: p.AUDIT_WRITE_TIMEOUT_MS,
+      queueLimit: p.AUDIT_QUEUE_LIMIT,
+      read: { poolSize: p.AUDIT_READ_POOL_SIZE, timeoutMs: p.AUDIT_READ_TIMEOUT_MS, perCaller: p.AUDIT_READS_PER_CALLER },
+    },
     rateLimit: {
       windowS: p.RATE_LIMIT_WINDOW_S,
       reads: p.RATE_LIMIT_READS,

@@ -129,7 +129,22 @@ export const SETTINGS = {
     schema: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
     secret: true,
   },
-  DATABASE_POOL_SIZE: { doc: 'Connections in the audit store pool.', example: '10', schema: int(1, 200, 10) },
+  DATABASE_POOL_SIZE: { doc: 'Connections in the audit store pool (audit writes, ownership); audit reads have their own.', example: '10', schema: int(1, 200, 10) },
+  AUDIT_READ_POOL_SIZE: {
+    doc: 'Connections for reading the audit trail (queries, exports, verification, key lookups), apart from the write pool: reads can never take the connections mutations need.',
+    example: '3',
+    schema: int(1, 50, 3),
+  },
+  AUDIT_READ_TIMEOUT_MS: {
+    doc: 'Longest one audit read statement may run (Postgres `statement_timeout` of the read pool); past it the read is refused with 503 `audit_read_unavailable`.',
+    example: '10000',
+    schema: int(100, 600_000, 10_000),
+  },
+  AUDIT_READS_PER_CALLER: {
+    doc: 'Audit reads one caller (JWT `sub`) may have in progress at once; more are refused with 429 `rate_limited` and `Retry-After`.',
+    example: '2',
+    schema: int(1, 100, 2),
+  },
   AUDIT_HMAC_KEY: {
     doc: 'Keys the audit chain, the fingerprints of secrets and checkpoint signatures (at least 32 bytes in production; generated into DATA_DIR otherwise).',
     example: 'another-long-random-string-of-at-least-32-bytes',

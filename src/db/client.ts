@@ -13,6 +13,12 @@ export interface ScriptSession {
 export interface Database {
   kind: DatabaseKind;
   prisma: PrismaClient;
+  /**
+   * For reading the audit trail: a pool of its own with a `statement_timeout`, so reviewers' queries can neither
+   * take the connections audit writes need nor run unbounded (issue 18, finding 3). The embedded database has one
+   * connection: there it is `prisma`.
+   */
+  readPrisma: PrismaClient;
   /** Runs `work` in one transaction on one connection. */
   transactionScript<T>(work: (session: ScriptSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -30,6 +36,8 @@ export interface DatabaseOptions {
    * was told it failed.
    */
   lockTimeoutMs?: number;
+  /** The audit read pool: its size and its statements' `statement_timeout`. */
+  read?: { poolSize: number; statementTimeoutMs: number };
 }
 
 /** Real Postgres when a URL is given; otherwise the embedded Postgres (PGlite) in DATA_DIR. Same schema, same code above. */
@@ -52,6 +60,15 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     options: `-c default_transaction_isolation=read\\ committed -c lock_timeout=${Math.round(options.lockTimeoutMs ?? options.connectTimeoutMs)}`,
   };
   const prisma = new PrismaClient({ adapter: new PrismaPg(poolConfig) });
+  const read = options.read ?? { poolSize: 3, statementTimeoutMs: 10_000 };
+  const readPrisma = new PrismaClient({
+    adapter: new PrismaPg({
+      ...poolConfig,
+      max: read.poolSize,
+      application_name: 'kloudless-gateway-audit-read',
+      options: `${poolConfig.options} -c statement_timeout=${Math.round(read.statementTimeoutMs)}`,
+    }),
+  });
   // A pooler that drops startup options (PgBouncer's ignore_startup_parameters) must not quietly lose them.
   const [session] = await prisma.$queryRaw<{ isolation: string; lock_timeout: string }[]>`
     SELECT current_setting('transaction_isolation') AS isolation, current_setting('lock_timeout') AS lock_timeout`;
@@ -62,6 +79,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   return {
     kind: 'postgres',
     prisma,
+    readPrisma,
     async transactionScript(work) {
       const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: options.connectTimeoutMs, application_name: 'kloudless-gateway-migrate' });
       await client.connect();
@@ -80,6 +98,9 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
         await client.end();
       }
     },
-    close: () => prisma.$disconnect(),
+    close: async () => {
+      await readPrisma.$disconnect();
+      await prisma.$disconnect();
+    },
   };
 }

@@ -23,6 +23,7 @@ export async function openEmbedded(dir: string): Promise<Database> {
   return {
     kind: 'embedded',
     prisma,
+    readPrisma: prisma,
     transactionScript: (work) =>
       pg.transaction((tx) =>
         work({

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { AuditReadUnavailable } from '../audit/reader';
 import { GatewayError, toEnvelope, type ErrorCode } from './errors';
 import { ApprovalsUnavailable } from '../approvals/store';
 
@@ -19,6 +20,7 @@ export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof ApprovalsUnavailable) {
     return new GatewayError('approvals_unavailable', undefined, [{ reason: err.timedOut ? 'approvals_store_timeout' : 'approvals_store_failed' }], { 'Retry-After': '5' });
   }
+  if (err instanceof AuditReadUnavailable) return new GatewayError('audit_read_unavailable', undefined, [{ reason: err.reason }], { 'Retry-After': '5' });
   const type = (err as { type?: string } | undefined)?.type;
   const mapped = type ? BODY_ERRORS[type] : undefined;
   if (mapped) return new GatewayError(mapped.code, undefined, [{ reason: mapped.reason }]);

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { MIMEType } from 'node:util';
-import express, { type RequestHandler } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler } from 'express';
 import { GatewayError } from './errors';
 
 function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
@@ -38,7 +38,22 @@ export function jsonBody(limitBytes: number): RequestHandler {
     if (charset !== undefined && charset.toLowerCase() !== 'utf-8') {
       throw new GatewayError('unsupported_media_type', undefined, [{ reason: 'charset_unsupported', received: charset }]);
     }
-    parse(req, res, next);
+    parse(req, res, refuseUndecodable(req, next));
+  };
+}
+
+/**
+ * body-parser passes zlib's own error on when a gzip, deflate or br body does not decode (corrupt, truncated):
+ * no `type`, so it was answered 500 and the refused mutation left no audit entry (issue 18, finding 4). Any
+ * error without a body-parser type from a body with a Content-Encoding is the client's body.
+ */
+export function refuseUndecodable(req: Request, next: NextFunction): NextFunction {
+  return (err?: unknown) => {
+    const encoding = req.headers['content-encoding']?.toLowerCase();
+    if (err && (err as { type?: unknown }).type === undefined && encoding && encoding !== 'identity') {
+      return next(new GatewayError('invalid_content_encoding', undefined, [{ reason: 'body_not_decodable', encoding }]));
+    }
+    next(err as Error | undefined);
   };
 }
 

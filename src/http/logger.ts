@@ -38,7 +38,7 @@ export function requestLogger(logger: Logger): RequestHandler {
     if (UNLOGGED_PATHS.has((req.url ?? '').split('?')[0] ?? '')) return next();
     const started = Date.now();
     // As the request arrived: once it is answered, a mounted router may have cut the path and the socket may be gone.
-    const request = { id: res.locals.requestId, method: req.method, path: redactPath(req.url ?? ''), remote: req.socket.remoteAddress };
+    const request = { id: res.locals.requestId, client_request_id: res.locals.clientRequestId, method: req.method, path: redactPath(req.url ?? ''), remote: req.socket.remoteAddress };
     const done = (err?: Error) => {
       res.off('close', done);
       res.off('finish', done);

@@ -109,7 +109,8 @@ const target = object(['application_id', 'webhook_id', 'apikey_fingerprint'], {
 const sequence = text('Sequence number in the chain (a 64-bit integer, as a string).');
 const outcome = { type: ['string', 'null'], enum: [...OUTCOMES, 'pending', null], description: 'How the call ended; `pending` while only the request entry exists.' };
 const common = {
-  request_id: { type: 'string' },
+  request_id: { type: 'string', description: 'The gateway’s own id of the request (unique; the response’s `X-Request-Id`).' },
+  client_request_id: nullable('string', 'The `X-Request-Id` the caller sent, if well-formed: not unique, not checked.'),
   actor,
   client,
   operation: nullable('string', 'Operation id, the review action (`audit.query`, …), or the approval action (`approval.request`, `approval.approve`, …).'),

@@ -200,7 +200,7 @@ const EVENT_FILTERS: JsonSchema[] = [
   query('application_id', 'Target application.', { type: 'string', minLength: 1, maxLength: 128 }, { example: 'wSPk9y5D7p5o87k0ACGKxR' }),
   query('decision', 'Policy decision.', { type: 'string', enum: ['allowed', 'denied'] }),
   query('outcome', 'How the call ended.', { type: 'string', enum: [...OUTCOMES, 'pending'] }),
-  query('request_id', 'The request id.', { type: 'string', minLength: 1, maxLength: 128 }, { example: 'req-0001-abcd' }),
+  query('request_id', 'The gateway’s request id (the `X-Request-Id` it answered with; not the one a client sent).', { type: 'string', minLength: 1, maxLength: 128 }, { example: 'req-0001-abcd' }),
   query('since', 'Events at or after this time (RFC 3339 with an offset).', { type: 'string', format: 'date-time' }, { example: '2020-01-01T00:00:00Z' }),
   query('until', 'Events before this time.', { type: 'string', format: 'date-time' }, { example: '2100-01-01T00:00:00Z' }),
   query('key_fingerprint', 'Events mentioning this secret, as `POST /v1/audit/lookup-key` returns its fingerprint.', { type: 'string', pattern: '^hmac-sha256:[0-9a-f]{64}$' }, {

@@ -12,6 +12,12 @@ export function resolveOperation(): RequestHandler {
     if (match.kind === 'none') throw new GatewayError('not_found');
     res.locals.operation = match.operation;
     res.locals.params = match.params;
+    // RFC 9112 request targets have no fragment. Express serves the path before the `#`; what follows it could
+    // name another resource in a log or an export (issue 18, finding 6). Refused once the operation is known, so
+    // a refused mutation is audited like any other.
+    if (req.originalUrl.includes('#')) {
+      throw new GatewayError('validation_failed', 'A request target has no fragment.', [{ location: 'path', code: 'fragment_in_target', reason: 'fragment_in_target' }]);
+    }
     next();
   };
 }

@@ -9,6 +9,25 @@ import type { AuditDeps } from './audit';
 import { parseOrFail } from './parse';
 import { TEAM_PATTERN } from '../ownership/teams';
 
+/**
+ * A time Postgres's timestamptz takes as written: zod's ISO check lets through year 0000 and offsets past ±15:59,
+ * which Postgres refuses, and that refusal was a 500 (issue 18, finding 5).
+ */
+const reviewTime = z.iso
+  .datetime({ offset: true })
+  .refine((text) => !text.startsWith('0000-') && !/[+-](1[6-9]|[2-9]\d):\d\d$/.test(text), 'must be from year 0001 on, with an offset within ±15:59');
+
+/** Largest sequence number (bigint) the trail can hold. */
+export const MAX_SEQUENCE = 2n ** 63n - 1n;
+const INVALID_SEQUENCE = { code: 'invalid_format', message: 'must be a whole number from 1 to 9223372036854775807' };
+
+/** A sequence number as a path segment or cursor carries it, if it is one the trail could hold. */
+export function readSequence(text: string): bigint | undefined {
+  if (!/^[1-9]\d{0,18}$/.test(text)) return undefined;
+  const seq = BigInt(text);
+  return seq <= MAX_SEQUENCE ? seq : undefined;
+}
+
 const eventQuery = z.strictObject({
   actor: z.string().min(1).max(256).optional(),
   operation: z.string().min(1).max(64).optional(),
@@ -16,8 +35,8 @@ const eventQuery = z.strictObject({
   decision: z.enum(['allowed', 'denied']).optional(),
   outcome: z.enum([...OUTCOMES, 'pending']).optional(),
   request_id: z.string().min(1).max(128).optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
+  since: reviewTime.optional(),
+  until: reviewTime.optional(),
   key_fingerprint: z.string().regex(/^hmac-sha256:[0-9a-f]{64}$/, 'must be a fingerprint as /v1/audit/lookup-key returns it').optional(),
   kind: z.enum(['mutation', 'decision', 'access', 'system', 'approval']).optional(),
   approval_id: z.uuid().optional(),
@@ -40,7 +59,7 @@ export function registerEventRoutes(router: Router, audit: AuditDeps): void {
     const format = exportFormat(req, query);
     if (format) return exportEvents(req, res, audit, query, format);
     const after = query.cursor ? readCursor(query.cursor, query.order) : undefined;
-    const found = await audit.store.findEvents(filter, query.order, query.limit + 1, after);
+    const found = await audit.reader.findEvents(filter, query.order, query.limit + 1, after);
     const events = found.slice(0, query.limit);
     await audit.recorder.recordAccess(req, res, 'audit.query', { filter: describeFilter(query), returned: events.length });
     const last = events.at(-1);
@@ -52,8 +71,9 @@ export function registerEventRoutes(router: Router, audit: AuditDeps): void {
 
   router.get('/v1/audit/events/:sequence', async (req, res) => {
     const sequence = String(req.params.sequence);
-    if (!/^[1-9]\d{0,18}$/.test(sequence)) throw new GatewayError('validation_failed', undefined, [{ location: 'path', field: 'sequence', code: 'invalid_format', message: 'must be a positive whole number' }]);
-    const found = await audit.store.eventWithEntries(BigInt(sequence));
+    const seq = readSequence(sequence);
+    if (seq === undefined) throw new GatewayError('validation_failed', undefined, [{ location: 'path', field: 'sequence', ...INVALID_SEQUENCE }]);
+    const found = await audit.reader.eventWithEntries(seq);
     const readable = found && (readerTeams(res) === undefined || readerTeams(res)?.includes(found.event.team ?? ''));
     if (!found || !readable) throw new GatewayError('not_found', 'No audit entry has this sequence number.');
     await audit.recorder.recordAccess(req, res, 'audit.read_event', { sequence });
@@ -70,7 +90,7 @@ async function exportEvents(req: Request, res: Response, audit: AuditDeps, query
     'Content-Disposition': `attachment; filename="audit-events-${stamp}.${format === 'csv' ? 'csv' : 'ndjson'}"`,
     'Cache-Control': 'no-store',
   });
-  await streamEvents(audit.store, res, toFilter(query, res), query.order, format);
+  await streamEvents(audit.reader, res, toFilter(query, res), query.order, format);
 }
 
 function exportFormat(req: Request, query: EventQuery): ExportFormat | undefined {
@@ -118,7 +138,8 @@ function writeCursor(sequence: bigint, order: Order): string {
 function readCursor(cursor: string, order: Order): bigint {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { s?: unknown; o?: unknown };
-    if (typeof parsed.s === 'string' && /^\d{1,19}$/.test(parsed.s) && parsed.o === order) return BigInt(parsed.s);
+    const seq = typeof parsed.s === 'string' ? readSequence(parsed.s) : undefined;
+    if (seq !== undefined && parsed.o === order) return seq;
   } catch {
     // fall through to the refusal below
   }

@@ -7,7 +7,10 @@ declare global {
   namespace Express {
     /** What each pipeline step learns about a request, for the next steps and the request log. */
     interface Locals {
+      /** The gateway's own id for this request, unique: what the trail's `request_id` holds. */
       requestId: string;
+      /** The caller's X-Request-Id, when well-formed: recorded as `client_request_id`, never trusted as unique. */
+      clientRequestId?: string;
       principal?: Principal;
       operation?: Operation;
       params?: Record<string, string>;
@@ -25,6 +28,8 @@ declare global {
       upstream?: { statusClass: string; seconds: number };
       errorCode?: string;
       errorReason?: string;
+      /** Set once a read of the audit trail has its `access` entry (a refusal is then not recorded again). */
+      accessRecorded?: boolean;
     }
   }
 }

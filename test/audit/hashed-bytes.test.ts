@@ -65,6 +65,7 @@ const entry: fc.Arbitrary<EntryContent> = fc.record({
   fingerprints: fc.array(text, { maxLength: 3 }),
   team: fc.option(text),
   approvalId: fc.option(fc.uuid()),
+  clientRequestId: fc.option(text),
 }) as fc.Arbitrary<EntryContent>;
 
 describe('the bytes an audit entry hash covers', () => {
@@ -90,6 +91,8 @@ describe('the bytes an audit entry hash covers', () => {
     const content = { ...systemEntry('audit.recovery'), at: '2026-11-27T07:26:12.123456Z', eventId: '00000000-0000-4000-8000-000000000000' };
     expect(hashedContent(42n, 'k1', { ...content, team: null })).not.toContain('"team"');
     expect(hashedContent(42n, 'k1', { ...content, team: 'payments' })).toContain('"seq":"42","team":"payments","upstreamStatus":null');
+    expect(hashedContent(42n, 'k1', { ...content, clientRequestId: null })).not.toContain('"clientRequestId"');
+    expect(hashedContent(42n, 'k1', { ...content, clientRequestId: 'trace-1234' })).toContain('"clientIp":null,"clientRequestId":"trace-1234","decision"');
   });
 
   test('come from storable values equal to the plain definition, for any value', () => {

@@ -41,7 +41,7 @@ testWithServer('when a gateway process is killed with a mutation in flight, then
     await first.exited;
     expect(((await inFlight) as Error).message).toMatch(/fetch failed/); // the client saw the connection die, no answer
     const before = await auditRows(db.url!);
-    expect(before.filter((r) => r.request_id === 'crash-in-flight-1').map((r) => r.kind)).toEqual(['request']);
+    expect(before.filter((r) => r.client_request_id === 'crash-in-flight-1').map((r) => r.kind)).toEqual(['request']);
 
     // Restart once the entry is old enough that no live instance could still be waiting on it.
     await sleep(RECOVERY_AGE_MS + 300);
@@ -49,7 +49,7 @@ testWithServer('when a gateway process is killed with a mutation in flight, then
     processes.push(second);
     const url2 = await within(second.ready, 20_000, 'second gateway ready');
 
-    const rows = (await auditRows(db.url!)).filter((r) => r.request_id === 'crash-in-flight-1');
+    const rows = (await auditRows(db.url!)).filter((r) => r.client_request_id === 'crash-in-flight-1');
     expect(rows.map((r) => `${r.kind}:${r.outcome}`)).toEqual(['request:null', 'response:outcome_unknown']);
     expect(rows[1]?.event_id).toBe(rows[0]?.event_id);
     expect(rows[1]?.details).toMatchObject({ recovered: true });

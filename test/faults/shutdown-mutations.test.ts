@@ -45,7 +45,7 @@ testWithServer(`when SIGTERM arrives with ${IN_FLIGHT} mutations in flight, then
     expect(await gateway.exited).toBe(0);
     expect(simulator.requests).toHaveLength(IN_FLIGHT);
 
-    const rows = (await auditRows(db.url!)).filter((r) => r.request_id.startsWith('drain-'));
+    const rows = (await auditRows(db.url!)).filter((r) => r.client_request_id?.startsWith('drain-'));
     const byRequest = new Map<string, string[]>();
     for (const r of rows) byRequest.set(r.request_id, [...(byRequest.get(r.request_id) ?? []), `${r.kind}:${r.outcome}`]);
     expect(byRequest.size).toBe(IN_FLIGHT);

@@ -141,10 +141,10 @@ describe('what crosses to the upstream', () => {
     expect(res.body.error).toBeUndefined();
   });
 
-  test('when a well-formed X-Request-Id is sent, then it is echoed and forwarded; a malformed one is replaced', async () => {
+  test('when a well-formed X-Request-Id is sent, then the gateway still answers and forwards its own id (the client\'s is recorded beside it); a malformed one is ignored', async () => {
     const good = await h.api().get('/v1/applications').set('Authorization', `Bearer ${admin}`).set('X-Request-Id', 'trace-1234abcd');
-    expect(good.headers['x-request-id']).toBe('trace-1234abcd');
-    expect(lastUpstream().headers['x-request-id']).toBe('trace-1234abcd');
+    expect(good.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(lastUpstream().headers['x-request-id']).toBe(good.headers['x-request-id']);
     const bad = await h.api().get('/v1/applications').set('Authorization', `Bearer ${admin}`).set('X-Request-Id', 'bad id\twith spaces');
     expect(bad.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });

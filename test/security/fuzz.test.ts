@@ -192,6 +192,55 @@ test(`when bodies are fuzzed (seed ${SEED}), then the gateway holds`, async () =
   await fc.assert(fc.asyncProperty(run, async (sent) => holds(sent)), params);
 }, 30_000);
 
+/** How many trail entries carry this request id (the gateway's own, unique per request). */
+async function trailEntries(requestId: string): Promise<number> {
+  const [row] = await h.gateway.database.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM audit_entry WHERE request_id = ${requestId}`;
+  return row?.n ?? 0;
+}
+
+/** Issue 18: no input to the audit routes is a 5xx, and each read, answered or refused, leaves an access entry. */
+test(`when the audit routes are fuzzed (seed ${SEED}), then never a 5xx and every read leaves an access entry`, async () => {
+  const auditor = signToken({ sub: 'fuzz-auditor', roles: ['auditor'] });
+  const time = fc.oneof(fc.date({ min: new Date(-62_000_000_000_000), max: new Date(253_402_300_799_000) }).map((d) => (Number.isNaN(d.getTime()) ? '2026-01-01T00:00:00Z' : d.toISOString())), fc.constantFrom('0000-01-01T00:00:00Z', '2026-01-01T00:00:00+23:59', '2026-01-01T00:00:00-16:00', '9999-12-31T23:59:59.9999999Z', '2026-02-30T00:00:00Z', '+275760-09-13T00:00:00Z'));
+  const number = fc.oneof(fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String), fc.constantFrom('0', '1', '9223372036854775807', '9223372036854775808', '9999999999999999999', '1e3', '-1', ''));
+  const cursor = fc.oneof(number.map((n) => Buffer.from(JSON.stringify({ s: n, o: 'desc' })).toString('base64url')), fc.string({ maxLength: 30 }));
+  const eventsQuery = fc
+    .array(fc.oneof(time.map((t) => `since=${encodeURIComponent(t)}`), time.map((t) => `until=${encodeURIComponent(t)}`), cursor.map((c) => `cursor=${encodeURIComponent(c)}`), number.map((n) => `limit=${n}`), fc.constantFrom('outcome=pending', 'outcome=upstream_timeout', 'application_id=x', 'order=asc', 'kind=access', 'format=ndjson', 'request_id=%00')), { maxLength: 4 })
+    .map((parts) => `/v1/audit/events?${parts.join('&')}`);
+  const target = fc.oneof(eventsQuery, number.map((n) => `/v1/audit/events/${encodeURIComponent(n)}`), fc.string({ maxLength: 40 }).map((c) => `/v1/audit/verify?checkpoint=${encodeURIComponent(c)}`));
+  await fc.assert(
+    fc.asyncProperty(target, async (t) => {
+      const res = await sendRaw(h, 'GET', t, [['Authorization', `Bearer ${auditor}`]]);
+      expect(res.status).toBeLessThan(500);
+      expect(await trailEntries(res.headers['x-request-id'] as string)).toBe(1);
+    }),
+    { ...params, numRuns: Math.ceil(RUNS / 2) },
+  );
+}, 30_000);
+
+/** Issue 18: whatever the Content-Encoding and bytes of a mutation, never a 5xx, and every refusal leaves an entry. */
+test(`when content encodings are fuzzed (seed ${SEED}), then never a 5xx and every refused mutation leaves a trail entry`, async () => {
+  const { gzipSync, deflateSync, brotliCompressSync } = await import('node:zlib');
+  const encoders: Record<string, (b: Buffer) => Buffer> = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync, identity: (b) => b };
+  const payload = fc.oneof(fc.constant(Buffer.from('{"name":"encoded"}')), body);
+  const run = fc.tuple(fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'GZIP', 'x-gzip', 'gzip, gzip', 'compress', ''), payload, fc.constantFrom('whole', 'truncated', 'raw', 'flipped'));
+  await fc.assert(
+    fc.asyncProperty(run, async ([encoding, raw, shape]) => {
+      const encode = encoders[encoding.toLowerCase()] ?? ((b: Buffer) => b);
+      let bytes = shape === 'raw' ? raw : encode(raw);
+      if (shape === 'truncated') bytes = bytes.subarray(0, Math.max(1, Math.floor(bytes.length / 2)));
+      if (shape === 'flipped' && bytes.length > 4) bytes = Buffer.concat([bytes.subarray(0, 3), Buffer.from([bytes[3]! ^ 0xff]), bytes.subarray(4)]);
+      const headers: [string, string][] = [['Authorization', `Bearer ${admin}`], ['Content-Type', 'application/json']];
+      if (encoding) headers.push(['Content-Encoding', encoding]);
+      const res = await sendRaw(h, 'POST', '/v1/applications', headers, bytes);
+      expect(res.status).toBeLessThan(500);
+      // Served (request + response entries) or refused (one decision entry): never nothing.
+      expect(await trailEntries(res.headers['x-request-id'] as string)).toBeGreaterThanOrEqual(1);
+    }),
+    { ...params, numRuns: Math.ceil(RUNS / 2) },
+  );
+}, 30_000);
+
 test('after the fuzzing, the gateway is still up, the runs reached both refusals and the upstream, and the audit chain verifies', async () => {
   expect((await h.api().get('/healthz')).status).toBe(200);
   const total = [...seenStatuses.values()].reduce((a, b) => a + b, 0);

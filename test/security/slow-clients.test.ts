@@ -76,7 +76,7 @@ test('when a mutation body arrives a byte at a time, then 408 within REQUEST_TIM
   expect(h.simulator.requests).toHaveLength(0);
   // Authenticated and refused before forwarding: one decision entry, as for any refused mutation.
   // Written once the aborted body read reaches the error handler, just after the socket closed.
-  const mine = async () => (await allEntries(h)).slice(before).filter((e) => e.requestId === 'slow-body-0001');
+  const mine = async () => (await allEntries(h)).slice(before).filter((e) => e.clientRequestId === 'slow-body-0001');
   await waitFor(async () => (await mine()).length > 0, 3000, 'the decision entry');
   expect((await mine()).map((e) => `${e.kind}:${e.outcome}:${(e.details as { errors?: { reason?: string }[] })?.errors?.[0]?.reason}`)).toEqual(['decision:invalid:request_aborted']);
 });

@@ -95,11 +95,11 @@ export function processEnv(upstream: string, developerKey: string, databaseUrl: 
 }
 
 /** Every audit row of a database, oldest first, read as the superuser (for gateways running as processes). */
-export async function auditRows(databaseUrl: string): Promise<{ seq: string; kind: string; event_id: string; request_id: string; outcome: string | null; details: unknown }[]> {
+export async function auditRows(databaseUrl: string): Promise<{ seq: string; kind: string; event_id: string; request_id: string; client_request_id: string | null; outcome: string | null; details: unknown }[]> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    return (await client.query('SELECT seq::text, kind, event_id::text, request_id, outcome, details FROM audit_entry ORDER BY audit_entry.seq')).rows;
+    return (await client.query('SELECT seq::text, kind, event_id::text, request_id, client_request_id, outcome, details FROM audit_entry ORDER BY audit_entry.seq')).rows;
   } finally {
     await client.end();
   }

@@ -319,6 +319,7 @@ async function openEvent(sequence) {
     ['Team', event.team || (event.target?.application_id ? 'none: no team owned the application then' : '')],
     ['Latency', event.latency_ms == null ? '' : `${event.latency_ms} ms`],
     ['Request id', event.request_id],
+    ['Client request id', event.client_request_id ? `${event.client_request_id} (sent by the client, not unique)` : ''],
     ['Event id', event.event_id],
   ];
   $('detail-summary').replaceChildren(...rows.filter(([, v]) => v).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));

@@ -81,6 +81,7 @@ export const AuditEntryScalarFieldEnum = {
   kind: 'kind',
   eventId: 'eventId',
   requestId: 'requestId',
+  clientRequestId: 'clientRequestId',
   actorSub: 'actorSub',
   actorName: 'actorName',
   actorEmail: 'actorEmail',

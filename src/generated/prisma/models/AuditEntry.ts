@@ -45,6 +45,7 @@ export type AuditEntryMinAggregateOutputType = {
   kind: string | null
   eventId: string | null
   requestId: string | null
+  clientRequestId: string | null
   actorSub: string | null
   actorName: string | null
   actorEmail: string | null
@@ -76,6 +77,7 @@ export type AuditEntryMaxAggregateOutputType = {
   kind: string | null
   eventId: string | null
   requestId: string | null
+  clientRequestId: string | null
   actorSub: string | null
   actorName: string | null
   actorEmail: string | null
@@ -107,6 +109,7 @@ export type AuditEntryCountAggregateOutputType = {
   kind: number
   eventId: number
   requestId: number
+  clientRequestId: number
   actorSub: number
   actorName: number
   actorEmail: number
@@ -156,6 +159,7 @@ export type AuditEntryMinAggregateInputType = {
   kind?: true
   eventId?: true
   requestId?: true
+  clientRequestId?: true
   actorSub?: true
   actorName?: true
   actorEmail?: true
@@ -187,6 +191,7 @@ export type AuditEntryMaxAggregateInputType = {
   kind?: true
   eventId?: true
   requestId?: true
+  clientRequestId?: true
   actorSub?: true
   actorName?: true
   actorEmail?: true
@@ -218,6 +223,7 @@ export type AuditEntryCountAggregateInputType = {
   kind?: true
   eventId?: true
   requestId?: true
+  clientRequestId?: true
   actorSub?: true
   actorName?: true
   actorEmail?: true
@@ -340,6 +346,7 @@ export type AuditEntryGroupByOutputType = {
   kind: string
   eventId: string
   requestId: string
+  clientRequestId: string | null
   actorSub: string | null
   actorName: string | null
   actorEmail: string | null
@@ -398,6 +405,7 @@ export type AuditEntryWhereInput = {
   kind?: Prisma.StringFilter<"AuditEntry"> | string
   eventId?: Prisma.UuidFilter<"AuditEntry"> | string
   requestId?: Prisma.StringFilter<"AuditEntry"> | string
+  clientRequestId?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   actorSub?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   actorName?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   actorEmail?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
@@ -433,6 +441,7 @@ export type AuditEntryOrderByWithRelationInput = {
   kind?: Prisma.SortOrder
   eventId?: Prisma.SortOrder
   requestId?: Prisma.SortOrder
+  clientRequestId?: Prisma.SortOrderInput | Prisma.SortOrder
   actorSub?: Prisma.SortOrderInput | Prisma.SortOrder
   actorName?: Prisma.SortOrderInput | Prisma.SortOrder
   actorEmail?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -471,6 +480,7 @@ export type AuditEntryWhereUniqueInput = Prisma.AtLeast<{
   kind?: Prisma.StringFilter<"AuditEntry"> | string
   eventId?: Prisma.UuidFilter<"AuditEntry"> | string
   requestId?: Prisma.StringFilter<"AuditEntry"> | string
+  clientRequestId?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   actorSub?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   actorName?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
   actorEmail?: Prisma.StringNullableFilter<"AuditEntry"> | string | null
@@ -506,6 +516,7 @@ export type AuditEntryOrderByWithAggregationInput = {
   kind?: Prisma.SortOrder
   eventId?: Prisma.SortOrder
   requestId?: Prisma.SortOrder
+  clientRequestId?: Prisma.SortOrderInput | Prisma.SortOrder
   actorSub?: Prisma.SortOrderInput | Prisma.SortOrder
   actorName?: Prisma.SortOrderInput | Prisma.SortOrder
   actorEmail?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -549,6 +560,7 @@ export type AuditEntryScalarWhereWithAggregatesInput = {
   kind?: Prisma.StringWithAggregatesFilter<"AuditEntry"> | string
   eventId?: Prisma.UuidWithAggregatesFilter<"AuditEntry"> | string
   requestId?: Prisma.StringWithAggregatesFilter<"AuditEntry"> | string
+  clientRequestId?: Prisma.StringNullableWithAggregatesFilter<"AuditEntry"> | string | null
   actorSub?: Prisma.StringNullableWithAggregatesFilter<"AuditEntry"> | string | null
   actorName?: Prisma.StringNullableWithAggregatesFilter<"AuditEntry"> | string | null
   actorEmail?: Prisma.StringNullableWithAggregatesFilter<"AuditEntry"> | string | null
@@ -584,6 +596,7 @@ export type AuditEntryCreateInput = {
   kind: string
   eventId: string
   requestId: string
+  clientRequestId?: string | null
   actorSub?: string | null
   actorName?: string | null
   actorEmail?: string | null
@@ -619,6 +632,7 @@ export type AuditEntryUncheckedCreateInput = {
   kind: string
   eventId: string
   requestId: string
+  clientRequestId?: string | null
   actorSub?: string | null
   actorName?: string | null
   actorEmail?: string | null
@@ -654,6 +668,7 @@ export type AuditEntryUpdateInput = {
   kind?: Prisma.StringFieldUpdateOperationsInput | string
   eventId?: Prisma.StringFieldUpdateOperationsInput | string
   requestId?: Prisma.StringFieldUpdateOperationsInput | string
+  clientRequestId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorSub?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -689,6 +704,7 @@ export type AuditEntryUncheckedUpdateInput = {
   kind?: Prisma.StringFieldUpdateOperationsInput | string
   eventId?: Prisma.StringFieldUpdateOperationsInput | string
   requestId?: Prisma.StringFieldUpdateOperationsInput | string
+  clientRequestId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorSub?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -724,6 +740,7 @@ export type AuditEntryCreateManyInput = {
   kind: string
   eventId: string
   requestId: string
+  clientRequestId?: string | null
   actorSub?: string | null
   actorName?: string | null
   actorEmail?: string | null
@@ -759,6 +776,7 @@ export type AuditEntryUpdateManyMutationInput = {
   kind?: Prisma.StringFieldUpdateOperationsInput | string
   eventId?: Prisma.StringFieldUpdateOperationsInput | string
   requestId?: Prisma.StringFieldUpdateOperationsInput | string
+  clientRequestId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorSub?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -794,6 +812,7 @@ export type AuditEntryUncheckedUpdateManyInput = {
   kind?: Prisma.StringFieldUpdateOperationsInput | string
   eventId?: Prisma.StringFieldUpdateOperationsInput | string
   requestId?: Prisma.StringFieldUpdateOperationsInput | string
+  clientRequestId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorSub?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   actorEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -837,6 +856,7 @@ export type AuditEntryCountOrderByAggregateInput = {
   kind?: Prisma.SortOrder
   eventId?: Prisma.SortOrder
   requestId?: Prisma.SortOrder
+  clientRequestId?: Prisma.SortOrder
   actorSub?: Prisma.SortOrder
   actorName?: Prisma.SortOrder
   actorEmail?: Prisma.SortOrder
@@ -878,6 +898,7 @@ export type AuditEntryMaxOrderByAggregateInput = {
   kind?: Prisma.SortOrder
   eventId?: Prisma.SortOrder
   requestId?: Prisma.SortOrder
+  clientRequestId?: Prisma.SortOrder
   actorSub?: Prisma.SortOrder
   actorName?: Prisma.SortOrder
   actorEmail?: Prisma.SortOrder
@@ -909,6 +930,7 @@ export type AuditEntryMinOrderByAggregateInput = {
   kind?: Prisma.SortOrder
   eventId?: Prisma.SortOrder
   requestId?: Prisma.SortOrder
+  clientRequestId?: Prisma.SortOrder
   actorSub?: Prisma.SortOrder
   actorName?: Prisma.SortOrder
   actorEmail?: Prisma.SortOrder
@@ -1006,6 +1028,7 @@ export type AuditEntrySelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   kind?: boolean
   eventId?: boolean
   requestId?: boolean
+  clientRequestId?: boolean
   actorSub?: boolean
   actorName?: boolean
   actorEmail?: boolean
@@ -1041,6 +1064,7 @@ export type AuditEntrySelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   kind?: boolean
   eventId?: boolean
   requestId?: boolean
+  clientRequestId?: boolean
   actorSub?: boolean
   actorName?: boolean
   actorEmail?: boolean
@@ -1076,6 +1100,7 @@ export type AuditEntrySelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   kind?: boolean
   eventId?: boolean
   requestId?: boolean
+  clientRequestId?: boolean
   actorSub?: boolean
   actorName?: boolean
   actorEmail?: boolean
@@ -1111,6 +1136,7 @@ export type AuditEntrySelectScalar = {
   kind?: boolean
   eventId?: boolean
   requestId?: boolean
+  clientRequestId?: boolean
   actorSub?: boolean
   actorName?: boolean
   actorEmail?: boolean
@@ -1140,7 +1166,7 @@ export type AuditEntrySelectScalar = {
   hash?: boolean
 }
 
-export type AuditEntryOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"seq" | "at" | "kind" | "eventId" | "requestId" | "actorSub" | "actorName" | "actorEmail" | "actorRoles" | "actorJti" | "actorIssuer" | "clientIp" | "userAgent" | "operation" | "method" | "path" | "applicationId" | "webhookId" | "apikeyFingerprint" | "requestBody" | "details" | "decision" | "reason" | "outcome" | "upstreamStatus" | "errorCode" | "latencyMs" | "team" | "approvalId" | "fingerprints" | "keyId" | "hash", ExtArgs["result"]["auditEntry"]>
+export type AuditEntryOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"seq" | "at" | "kind" | "eventId" | "requestId" | "clientRequestId" | "actorSub" | "actorName" | "actorEmail" | "actorRoles" | "actorJti" | "actorIssuer" | "clientIp" | "userAgent" | "operation" | "method" | "path" | "applicationId" | "webhookId" | "apikeyFingerprint" | "requestBody" | "details" | "decision" | "reason" | "outcome" | "upstreamStatus" | "errorCode" | "latencyMs" | "team" | "approvalId" | "fingerprints" | "keyId" | "hash", ExtArgs["result"]["auditEntry"]>
 
 export type $AuditEntryPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "AuditEntry"
@@ -1156,7 +1182,14 @@ export type $AuditEntryPayload<ExtArgs extends runtime.Types.Extensions.Internal
      * Shared by the request and response entries of one call.
      */
     eventId: string
+    /**
+     * The gateway's own id of the request, unique per request (the response's X-Request-Id).
+     */
     requestId: string
+    /**
+     * The caller's X-Request-Id, if well-formed: kept beside request_id, never in its place (not unique).
+     */
+    clientRequestId: string | null
     actorSub: string | null
     actorName: string | null
     actorEmail: string | null
@@ -1639,6 +1672,7 @@ export interface AuditEntryFieldRefs {
   readonly kind: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly eventId: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly requestId: Prisma.FieldRef<"AuditEntry", 'String'>
+  readonly clientRequestId: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly actorSub: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly actorName: Prisma.FieldRef<"AuditEntry", 'String'>
   readonly actorEmail: Prisma.FieldRef<"AuditEntry", 'String'>
