@@ -31,7 +31,7 @@ test('when a cookie-authenticated POST comes without X-Requested-With (a cross-s
   const wrongValue = await fetch(`${gw().gatewayUrl}/v1/applications`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', 'x-requested-with': 'XMLHttpRequest' }, body: '{"name":"Evil"}' });
   expect(wrongValue.status).toBe(403);
   expect(gw().simulator.requests.length).toBe(upstreamBefore);
-  const [entry] = (await allEntries(gw())).filter((e) => e.requestId === 'csrf-post-1');
+  const [entry] = (await allEntries(gw())).filter((e) => e.clientRequestId === 'csrf-post-1');
   expect(entry).toMatchObject({ kind: 'decision', operation: 'applications.create', actorSub: 'editor', errorCode: 'csrf_header_missing', outcome: 'invalid' });
   expect(entry!.details).toMatchObject({ credential: 'browser_session', session_fingerprint: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/) });
 });
@@ -52,7 +52,7 @@ test('when a signed-in browser creates an application, then policy, ownership an
   const app = (await created.json()) as { id: string };
   const owner = await gw().deps.ownership.store.ownerOf(app.id);
   expect(owner?.team).toBe('demo');
-  const entries = (await allEntries(gw())).filter((e) => e.requestId === 'session-create-1');
+  const entries = (await allEntries(gw())).filter((e) => e.clientRequestId === 'session-create-1');
   expect(entries.map((e) => e.kind)).toEqual(['request', 'response']);
   for (const e of entries) {
     expect(e).toMatchObject({ actorSub: 'editor', actorRoles: ['editor'], actorJti: null, actorIssuer: setup.idp.issuer, team: 'demo' });
