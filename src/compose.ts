@@ -6,6 +6,8 @@ import { createMetrics, type Metrics } from './metrics/metrics';
 import { createReloader, type ReloadTrigger } from './reload/reloader';
 import { scheduleRecovery } from './audit/recovery';
 import { createAuditStore } from './audit/store';
+import { createTransparencyLog } from './audit/log/log';
+import { localSigningKeyPem, logIdentity } from './audit/log/signing-key';
 import { createTokenVerifier } from './auth/verifier';
 import type { Config } from './config/load';
 import { openDatabase, type Database } from './db/client';
@@ -55,6 +57,23 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     committed: (kind, seconds) => metrics.auditWriteDuration.observe({ kind }, seconds),
     failed: (kind) => metrics.auditWriteFailures.inc({ kind }),
   });
+  // The audit trail as a transparency log (issue 15): the tree follows the trail, checkpoints are signed with a key of its own.
+  const log = createTransparencyLog({
+    prisma: database.prisma,
+    store,
+    keys,
+    identity: logIdentity(config.audit.signingKey ?? localSigningKeyPem(config.dataDir), config.audit.logOrigin),
+    logger,
+    intervalS: config.audit.checkpointIntervalS,
+    witnesses: config.audit.witnessUrls,
+    writeTimeoutMs: config.audit.writeTimeoutMs,
+    async onRefusal(witness, details) {
+      logger.error({ witness, ...details }, 'a witness refused the audit checkpoint: the log history is not consistent with what it cosigned');
+      metrics.auditWitnessRefusals.inc({ witness });
+      await recorder.recordSystem('audit.witness_refused', { witness, ...details }).catch(() => undefined);
+    },
+  });
+  log.start();
   const reloader = createReloader({ state, developerKeyFile: config.upstream.developerKeyFile, policyFile: config.policyFile, logger, recorder, keys, metrics });
   const recovery = scheduleRecovery(store, logger, { upstreamTimeoutMs: config.upstream.timeoutMs, writeTimeoutMs: config.audit.writeTimeoutMs });
   await recovery.first;
@@ -83,7 +102,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     policy,
     upstream,
     metrics,
-    audit: { store, keys, recorder },
+    audit: { store, keys, recorder, log },
     limiters: createLimiters(config, policy, logger, redis),
     approvals: { service: approvals, store: approvalStore },
     ownership: { store: createOwnershipStore(database.prisma, config.audit.writeTimeoutMs), directory: createApplicationDirectory({ upstream, maxAgeMs: config.ownershipListMaxAgeMs }) },
@@ -102,6 +121,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     async close() {
       recovery.stop();
       sweeps.stop();
+      await log.stop();
       await notifier.idle();
       reloader.stop();
       await upstream.close();

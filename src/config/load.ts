@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseSigningKey } from '../audit/log/signing-key';
 import { SETTINGS, type Setting, type SettingName } from './settings';
 
 type Parsed = { [K in SettingName]: z.output<(typeof SETTINGS)[K]['schema']> };
@@ -40,7 +41,15 @@ export interface Config {
   logLevel: string;
   dataDir: string;
   database: { url?: string; poolSize: number };
-  audit: { hmacKey?: string; writeTimeoutMs: number };
+  audit: {
+    hmacKey?: string;
+    writeTimeoutMs: number;
+    /** The transparency log (issue 15): signing key PEM, origin, checkpoint interval, witnesses. */
+    signingKey?: string;
+    logOrigin?: string;
+    checkpointIntervalS: number;
+    witnessUrls: string[];
+  };
   rateLimit: {
     windowS: number;
     reads: number;
@@ -144,7 +153,14 @@ function toConfig(p: Parsed, problems: string[]): Config {
     logLevel: p.LOG_LEVEL,
     dataDir: p.DATA_DIR,
     database: { url: p.DATABASE_URL, poolSize: p.DATABASE_POOL_SIZE },
-    audit: { hmacKey: p.AUDIT_HMAC_KEY, writeTimeoutMs: p.AUDIT_WRITE_TIMEOUT_MS },
+    audit: {
+      hmacKey: p.AUDIT_HMAC_KEY,
+      writeTimeoutMs: p.AUDIT_WRITE_TIMEOUT_MS,
+      signingKey: p.AUDIT_SIGNING_KEY,
+      logOrigin: p.AUDIT_LOG_ORIGIN,
+      checkpointIntervalS: p.AUDIT_CHECKPOINT_INTERVAL_S,
+      witnessUrls: p.AUDIT_WITNESS_URLS,
+    },
     rateLimit: {
       windowS: p.RATE_LIMIT_WINDOW_S,
       reads: p.RATE_LIMIT_READS,
@@ -183,6 +199,8 @@ function consistencyProblems(c: Config): string[] {
   const problems: string[] = [];
   const keySources = [c.jwt.secret, c.jwt.publicKey, c.jwt.jwksUrl].filter(Boolean).length;
   if (keySources > 1) problems.push('set only one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL');
+  const signingKey = c.audit.signingKey === undefined ? undefined : parseSigningKey(c.audit.signingKey);
+  if (typeof signingKey === 'string') problems.push(`AUDIT_SIGNING_KEY ${signingKey}`);
   if (c.metrics.port !== 0 && c.metrics.port === c.port) problems.push('METRICS_PORT must differ from PORT: metrics are never served with the API');
   return problems;
 }
@@ -202,6 +220,7 @@ function productionProblems(c: Config): string[] {
   if (!c.database.url) problems.push('DATABASE_URL is required in production (the embedded database is for local use only)');
   if (!c.audit.hmacKey) problems.push('AUDIT_HMAC_KEY (or _FILE) is required in production');
   else if (Buffer.byteLength(c.audit.hmacKey) < 32) problems.push('AUDIT_HMAC_KEY must be at least 32 bytes in production');
+  if (!c.audit.signingKey) problems.push('AUDIT_SIGNING_KEY (or _FILE) is required in production: the Ed25519 key that signs audit checkpoints');
   if (c.trustProxy === true) problems.push('TRUST_PROXY=true trusts any client-sent X-Forwarded-For; name the proxies or a hop count');
   return problems;
 }

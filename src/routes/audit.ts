@@ -1,7 +1,5 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { signCheckpoint } from '../audit/checkpoint';
-import { nowMicros } from '../audit/entry';
 import type { AuditKeys } from '../audit/keys';
 import { presentEntry } from '../audit/present';
 import type { AuditRecorder } from '../audit/recorder';
@@ -11,16 +9,20 @@ import { GatewayError } from '../http/errors';
 import { requirePermission } from '../pipeline/authorize';
 import type { Policy } from '../policy/policy';
 import { readerTeams, registerEventRoutes } from './audit-events';
+import { registerLogRoutes } from './audit-log';
+import type { TransparencyLog } from '../audit/log/log';
 import { parseOrFail } from './parse';
 
 export interface AuditDeps {
   store: AuditStore;
   keys: AuditKeys;
   recorder: AuditRecorder;
+  /** The trail as a transparency log (issue 15): tree, checkpoints, proofs. */
+  log: TransparencyLog;
 }
 
 const lookupBody = z.strictObject({ key: z.string().min(1).max(512) });
-const verifyQuery = z.strictObject({ checkpoint: z.string().max(2048).optional() });
+const verifyQuery = z.strictObject({ checkpoint: z.string().max(2048).optional(), full: z.enum(['true', 'false']).optional() });
 
 /** The audit trail's review endpoints, for holders of `audit.read`. Each use is itself recorded. */
 export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitBytes: number): Router {
@@ -47,19 +49,27 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
     }
     return walk;
   };
+  const logChecks = new Map<boolean, Promise<Verification>>();
+  const sharedLogCheck = (full: boolean) => {
+    let check = logChecks.get(full);
+    if (!check) {
+      check = audit.log.verify(full).finally(() => logChecks.delete(full));
+      logChecks.set(full, check);
+    }
+    return check;
+  };
 
   router.get('/v1/audit/verify', async (req, res) => {
     const query = parseOrFail(verifyQuery, req.query, 'query');
-    const result = await sharedWalk(query.checkpoint);
-    await audit.recorder.recordAccess(req, res, 'audit.verify', { checkpoint: query.checkpoint !== undefined, ok: result.ok });
+    // A legacy JSON checkpoint token: the HMAC chain walk of before. Otherwise the log verifies what it took in
+    // since the last verification (issue 15), or everything with full=true.
+    const full = query.full === 'true';
+    const result = query.checkpoint !== undefined ? await sharedWalk(query.checkpoint) : await sharedLogCheck(full);
+    await audit.recorder.recordAccess(req, res, 'audit.verify', { checkpoint: query.checkpoint !== undefined, ...(full ? { full } : {}), ok: result.ok });
     res.set('Cache-Control', 'no-store').json(result);
   });
 
-  router.get('/v1/audit/checkpoint', async (req, res) => {
-    const checkpoint = signCheckpoint(audit.keys, await audit.store.latest(), nowMicros());
-    await audit.recorder.recordAccess(req, res, 'audit.checkpoint', { sequence: checkpoint.sequence });
-    res.set('Cache-Control', 'no-store').json(checkpoint);
-  });
+  registerLogRoutes(router, audit);
 
   // POST, so a leaked key being looked up never sits in a URL (proxies and browsers log those).
   router.post('/v1/audit/lookup-key', express.json({ limit: bodyLimitBytes }), async (req, res) => {

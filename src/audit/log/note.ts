@@ -59,8 +59,10 @@ export function signerFor(name: string, privateKey: KeyObject, type: typeof ED25
 }
 
 export function parseVkey(vkey: string): NoteVerifier {
-  const [name, hexId, material, extra] = vkey.trim().split('+');
-  if (!name || !hexId || !material || extra !== undefined || !/^[0-9a-f]{8}$/.test(hexId)) throw new NoteError('malformed verifier key');
+  // The base64 key material may itself hold '+': only the first two separate fields.
+  const match = /^([^\s+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+=*)$/.exec(vkey.trim());
+  if (!match) throw new NoteError('malformed verifier key');
+  const [, name, hexId, material] = match as unknown as [string, string, string, string];
   const bytes = Buffer.from(material, 'base64');
   const type = bytes[0];
   if ((type !== ED25519 && type !== COSIGNATURE_V1) || bytes.length !== 33) throw new NoteError('verifier key is not Ed25519 (type 0x01 or 0x04)');

@@ -55,7 +55,11 @@ export const ModelName = {
   AuditRecoveryState: 'AuditRecoveryState',
   ApplicationOwner: 'ApplicationOwner',
   ApprovalRequest: 'ApprovalRequest',
-  ApprovalVote: 'ApprovalVote'
+  ApprovalVote: 'ApprovalVote',
+  AuditTreeNode: 'AuditTreeNode',
+  AuditLogState: 'AuditLogState',
+  AuditCheckpoint: 'AuditCheckpoint',
+  AuditCosignature: 'AuditCosignature'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -177,6 +181,46 @@ export const ApprovalVoteScalarFieldEnum = {
 } as const
 
 export type ApprovalVoteScalarFieldEnum = (typeof ApprovalVoteScalarFieldEnum)[keyof typeof ApprovalVoteScalarFieldEnum]
+
+
+export const AuditTreeNodeScalarFieldEnum = {
+  level: 'level',
+  idx: 'idx',
+  hash: 'hash'
+} as const
+
+export type AuditTreeNodeScalarFieldEnum = (typeof AuditTreeNodeScalarFieldEnum)[keyof typeof AuditTreeNodeScalarFieldEnum]
+
+
+export const AuditLogStateScalarFieldEnum = {
+  id: 'id',
+  treeSize: 'treeSize',
+  verifiedSize: 'verifiedSize',
+  verifiedRoot: 'verifiedRoot',
+  verifiedHash: 'verifiedHash'
+} as const
+
+export type AuditLogStateScalarFieldEnum = (typeof AuditLogStateScalarFieldEnum)[keyof typeof AuditLogStateScalarFieldEnum]
+
+
+export const AuditCheckpointScalarFieldEnum = {
+  treeSize: 'treeSize',
+  root: 'root',
+  note: 'note',
+  signedAt: 'signedAt'
+} as const
+
+export type AuditCheckpointScalarFieldEnum = (typeof AuditCheckpointScalarFieldEnum)[keyof typeof AuditCheckpointScalarFieldEnum]
+
+
+export const AuditCosignatureScalarFieldEnum = {
+  treeSize: 'treeSize',
+  witness: 'witness',
+  line: 'line',
+  at: 'at'
+} as const
+
+export type AuditCosignatureScalarFieldEnum = (typeof AuditCosignatureScalarFieldEnum)[keyof typeof AuditCosignatureScalarFieldEnum]
 
 
 export const SortOrder = {
