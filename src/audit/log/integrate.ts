@@ -26,18 +26,23 @@ interface Node {
  * what it cost before; nothing is committed to anyone until a checkpoint is signed over it.
  */
 export async function integrateBatch(store: AuditStore, tree: TreeStore, batch: number, timeoutMs: number): Promise<Integration> {
-  const result = await tree.exclusively(async (tx) => {
-    const { treeSize } = await tree.state(tx);
-    const entries = await store.readChain(BigInt(treeSize), batch);
-    const dense = entries.filter((e, i) => e.seq === BigInt(treeSize + i + 1));
-    const gapAt = dense.length < entries.length ? BigInt(treeSize + dense.length + 1) : undefined;
-    if (dense.length === 0) return { size: treeSize, added: 0, ...(gapAt ? { gapAt } : {}) };
+  // Entries never change, so they are read before the transaction (the embedded database has one connection:
+  // a read beside an open transaction would wait for it); under the lock the size they follow is checked again.
+  const { treeSize } = await tree.state();
+  const entries = await store.readChain(BigInt(treeSize), batch);
+  const dense = entries.filter((e, i) => e.seq === BigInt(treeSize + i + 1));
+  const gapAt = dense.length < entries.length ? BigInt(treeSize + dense.length + 1) : undefined;
+  if (dense.length === 0) return { size: treeSize, added: 0, ...(gapAt ? { gapAt } : {}) };
+  const leaves = dense.map(entryLeafHash);
+  const result = await tree.exclusively(async (tx): Promise<Integration> => {
+    const current = (await tree.state(tx)).treeSize;
+    if (current !== treeSize) return { size: current, added: 0, busy: true }; // another instance integrated them first
     const edgeIds = rangeNodes({ start: 0, end: treeSize });
     const edgeHashes = await tree.nodes(edgeIds, tx);
     const stack: Node[] = edgeIds.map((id) => ({ ...id, hash: edgeHashes.get(nodeKey(id)) as Buffer }));
     const added: Node[] = [];
-    dense.forEach((entry, i) => {
-      let node: Node = { level: 0, index: treeSize + i, hash: entryLeafHash(entry) };
+    leaves.forEach((hash, i) => {
+      let node: Node = { level: 0, index: treeSize + i, hash };
       added.push(node);
       // The right edge is a binary counter: a new leaf completes every subtree whose left half is on top.
       while (stack.length > 0 && (stack.at(-1) as Node).level === node.level) {
@@ -47,9 +52,9 @@ export async function integrateBatch(store: AuditStore, tree: TreeStore, batch: 
       }
       stack.push(node);
     });
-    const size = treeSize + dense.length;
+    const size = treeSize + leaves.length;
     await tree.appendNodes(tx, added, size);
-    return { size, added: dense.length, ...(gapAt ? { gapAt } : {}) };
+    return { size, added: leaves.length, ...(gapAt ? { gapAt } : {}) };
   }, timeoutMs);
-  return result ?? { size: (await tree.state()).treeSize, added: 0, busy: true };
+  return result ?? { size: treeSize, added: 0, busy: true };
 }
