@@ -58,6 +58,11 @@ export function checkInclusion(checkpoint: Checkpoint, line: string, proof: stri
 export function checkConsistency(old: Checkpoint, now: Checkpoint, proof: string[]): void {
   if (old.origin !== now.origin) throw new VerifyFailure('the two checkpoints are of different logs');
   if (old.size > now.size) throw new VerifyFailure(`the log shrank from ${old.size} to ${now.size} entries`);
+  // The empty tree is a prefix of every tree (RFC 9162 proves nothing from size 0): its root is all there is to check.
+  if (old.size === 0) {
+    if (!old.root.equals(EMPTY_ROOT)) throw new VerifyFailure('the kept checkpoint of 0 entries has a root other than the empty tree\'s');
+    return;
+  }
   if (!verifyConsistency(old.size, now.size, hashes(proof), old.root, now.root)) {
     throw new VerifyFailure(`the tree of ${now.size} entries does not extend the kept tree of ${old.size}: history was rewritten`);
   }
