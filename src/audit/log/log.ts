@@ -149,9 +149,13 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
       const size = treeSize ?? (await tree.latestCheckpoint())?.treeSize ?? (await integrate()).size;
       if (sequence > size) throw new LogRangeError('sequence', `Entry ${sequence} is not in a tree of ${size} entries.`);
       await range('tree_size', size, (await tree.state()).treeSize);
-      const [leaf] = await tree.leaves(sequence - 1, sequence);
-      const proof = await hashes(inclusionRanges(sequence - 1, size));
-      return { sequence: String(sequence), leaf_index: sequence - 1, tree_size: size, leaf_hash: (leaf as Buffer).toString('base64'), proof: proof.map((h) => h.toString('base64')) };
+      // The leaf is a stored node too: one read for it and its audit path.
+      const leafId = { level: 0, index: sequence - 1 };
+      const plan = planRanges(inclusionRanges(sequence - 1, size));
+      const found = await tree.nodes([leafId, ...plan.nodes]);
+      const proof = plan.assemble((id) => found.get(nodeKey(id)) as Buffer);
+      const leaf = found.get(nodeKey(leafId)) as Buffer;
+      return { sequence: String(sequence), leaf_index: sequence - 1, tree_size: size, leaf_hash: leaf.toString('base64'), proof: proof.map((h) => h.toString('base64')) };
     },
     async consistency(from, to) {
       if (from > to) throw new LogRangeError('from', 'from must not exceed to.');
