@@ -171,10 +171,15 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
     },
     lastPush: () => pushes,
     start() {
-      ticking = tick();
-      timer = setInterval(() => {
-        ticking = ticking.then(tick);
-      }, o.intervalS * 1000);
+      // A pass that outlasts the interval (the start-up back-fill of a large trail) is not queued behind.
+      let running = false;
+      const pass = () => {
+        if (running) return;
+        running = true;
+        ticking = tick().finally(() => (running = false));
+      };
+      pass();
+      timer = setInterval(pass, o.intervalS * 1000);
       timer.unref();
     },
     async stop() {
