@@ -25,7 +25,7 @@ import { checkAuditEntries, type AuditCheck } from './lib/audit-check';
 import { measureJwt } from './lib/jwt-cost';
 import { runLoad, warmUp, type BenchRequest, type LoadOptions, type LoadResult } from './lib/load';
 import { describeMachine } from './lib/machine';
-import { mutations, runAuditReview, type Target } from './lib/scenarios';
+import { mutations, runAuditLog, runAuditReview, type Target } from './lib/scenarios';
 import { writeReport, type BenchResults, type Measured, type MemoryFigures } from './lib/report';
 import { buildGateway, cpuMsOf, createDatabase, dropRedisKeys, freePort, ROOT, spawnService, type Service } from './lib/services';
 import { hotSpots } from './profile';
@@ -230,6 +230,14 @@ async function main(): Promise<void> {
       progress(`  page p50 ${fmt(review.page.p50Ms)} ms, p95 ${fmt(review.page.p95Ms)} ms; export ${review.exports.map((e) => `${e.eventsPerS.toFixed(0)} events/s, RSS peak ${e.peakRssMb} MB`).join('; ')}`);
     }
 
+    let log: BenchResults['log'];
+    if (QUICK) progress('audit log on 2,000,000 entries: skipped (--quick)');
+    else {
+      progress(`audit log: append cost with the tree off and on, then ${REVIEW_ROWS} entries back-filled, proofs and incremental verify`);
+      log = runAuditLog(REVIEW_ROWS, SERVER_DB);
+      progress(`  inclusion p99 ${fmt(log.inclusion.p99Ms)} ms, consistency p99 ${fmt(log.consistency.p99Ms)} ms; verify after 1,000 entries ${log.verify.ms.map((m) => m.toFixed(0)).join('/')} ms`);
+    }
+
     let profile: BenchResults['profile'];
     if (PROFILE) {
       const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
@@ -261,6 +269,7 @@ async function main(): Promise<void> {
       memory,
       jwt: jwtCost,
       review,
+      log,
       profile,
     };
     writeReport(results);

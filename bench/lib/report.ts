@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReviewFigures } from '../audit-review';
+import type { LogFigures } from '../audit-log';
 import type { HotSpot } from '../profile';
 import type { AuditCheck } from './audit-check';
 import { latencyChart, type ChartSeries } from './chart';
@@ -34,6 +35,8 @@ export interface BenchResults {
   memory: MemoryFigures;
   jwt: JwtCost[];
   review?: ReviewFigures;
+  /** The audit trail as a transparency log (issue 15): bench/audit-log.ts. */
+  log?: LogFigures;
   profile?: { file: string; totalMs: number; idleShare: number; spots: HotSpot[] };
 }
 
@@ -213,6 +216,7 @@ function markdown(r: BenchResults): string {
     ...r.jwt.map((j) => `| ${j.algorithm} | ${n0(j.gatewayPerS)}/s (${(1e6 / j.gatewayPerS).toFixed(1)} µs) | ${n0(j.stringKeyPerS)}/s (${(1e6 / j.stringKeyPerS).toFixed(1)} µs) | ${(j.gatewayPerS / j.stringKeyPerS).toFixed(1)}× |`),
     '',
     ...reviewSection(r.review),
+    ...logSection(r.log),
     ...profileSection(r.profile),
     ...beforeAfter(r, before),
     ...(existsSync(notes) ? [readFileSync(notes, 'utf8').trim(), ''] : []),
@@ -236,6 +240,33 @@ function reviewSection(v?: ReviewFigures): string[] {
     `- filtered page (one actor, a 3-day window, 50 events), ${v.page.requests} requests: p50 ${v.page.p50Ms.toFixed(1)} ms, p95 ${v.page.p95Ms.toFixed(1)} ms, max ${v.page.maxMs.toFixed(1)} ms`,
     ...v.exports.map((e, i) => `- export ${i + 1}, every event as NDJSON: ${n0(e.lines)} lines in ${e.seconds.toFixed(1)} s (${n0(e.eventsPerS)} events/s); RSS peak ${e.peakRssMb} MB, after ${e.afterRssMb} MB; heap after GC ${e.afterHeapMb} MB`),
     `- before the exports: RSS ${v.before.rssMb} MB, heap after GC ${v.before.heapMb} MB`,
+    '',
+  ];
+}
+
+export function logSection(v?: LogFigures): string[] {
+  if (!v) return ['## The audit log (Merkle tree, checkpoints, proofs)', '', 'Skipped in this run (`--quick`).', ''];
+  const p = (x: LogFigures['inclusion']) => `p50 ${x.p50Ms.toFixed(2)} ms, p99 ${x.p99Ms.toFixed(2)} ms, max ${x.maxMs.toFixed(1)} ms (${x.n} requests)`;
+  const mode = (m: 'log off' | 'log on') => v.append.filter((a) => a.mode === m);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  return [
+    `## The audit log on ${n0(v.rows)} entries (Merkle tree, checkpoints, proofs)`,
+    '',
+    '`bench/audit-log.ts`, in a process of its own (gateway, simulator and client together, a fresh Postgres database). Issue 15.',
+    '',
+    '**Append cost** (audited mutations, concurrency 16, 10 s each, alternated; "log off" is the append path of before: the tree is not touched; "log on" integrates and signs every second):',
+    '',
+    '| mode | mutations/s | p50 | p99 |',
+    '| --- | ---: | ---: | ---: |',
+    ...v.append.map((a) => `| ${a.mode} | ${n0(a.perS)} | ${a.p50Ms.toFixed(1)} ms | ${a.p99Ms.toFixed(1)} ms |`),
+    `| mean, off → on | ${n0(mean(mode('log off').map((a) => a.perS)))} → ${n0(mean(mode('log on').map((a) => a.perS)))} | | ${mean(mode('log off').map((a) => a.p99Ms)).toFixed(1)} → ${mean(mode('log on').map((a) => a.p99Ms)).toFixed(1)} ms |`,
+    '',
+    `- back-fill: ${n0(v.rows)} seeded entries (seeded in ${v.seedS.toFixed(0)} s) taken into the tree in ${v.backfillS.toFixed(0)} s (${n0(v.rows / v.backfillS)} entries/s), ${n0(v.treeNodes)} stored nodes`,
+    `- inclusion proof over HTTP (recorded like every audit read): ${p(v.inclusion)}`,
+    `- consistency proof over HTTP: ${p(v.consistency)}`,
+    `- latest checkpoint: ${p(v.checkpoint)}`,
+    `- longest proof: ${v.maxProofHashes} hashes (bound ceil(log2 n) + 1 = ${v.bound})`,
+    `- incremental \`/v1/audit/verify\` after ${n0(v.verify.newEntries)} new entries: ${v.verify.ms.map((m) => `${m.toFixed(0)} ms`).join(', ')}`,
     '',
   ];
 }
