@@ -47,14 +47,15 @@ export interface TreeStore {
 export class TreeDamaged extends Error {}
 
 export function createTreeStore(prisma: PrismaClient): TreeStore {
+  // One round trip: proof answers carry the checkpoint of their tree size, so this is on the proof path.
   const checkpointWhere = async (where: Prisma.Sql): Promise<StoredCheckpoint | undefined> => {
-    const [row] = await prisma.$queryRaw<{ tree_size: bigint; root: Uint8Array; note: string; signed_at: string }[]>`
-      SELECT tree_size, root, note, to_char(signed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS signed_at
-      FROM audit_checkpoint ${where} ORDER BY tree_size DESC LIMIT 1`;
+    const [row] = await prisma.$queryRaw<{ tree_size: bigint; root: Uint8Array; note: string; signed_at: string; cosignatures: { witness: string; line: string }[] }[]>`
+      SELECT c.tree_size, c.root, c.note, to_char(c.signed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS signed_at,
+             COALESCE((SELECT json_agg(json_build_object('witness', s.witness, 'line', s.line) ORDER BY s.witness)
+                       FROM audit_cosignature s WHERE s.tree_size = c.tree_size), '[]'::json) AS cosignatures
+      FROM audit_checkpoint c ${where} ORDER BY c.tree_size DESC LIMIT 1`;
     if (!row) return undefined;
-    const cosignatures = await prisma.$queryRaw<{ witness: string; line: string }[]>`
-      SELECT witness, line FROM audit_cosignature WHERE tree_size = ${row.tree_size} ORDER BY witness`;
-    return { treeSize: Number(row.tree_size), root: Buffer.from(row.root), note: row.note, signedAt: row.signed_at, cosignatures };
+    return { treeSize: Number(row.tree_size), root: Buffer.from(row.root), note: row.note, signedAt: row.signed_at, cosignatures: row.cosignatures };
   };
 
   return {
@@ -117,7 +118,7 @@ export function createTreeStore(prisma: PrismaClient): TreeStore {
         ON CONFLICT (tree_size) DO NOTHING`;
     },
     latestCheckpoint: () => checkpointWhere(Prisma.empty),
-    checkpointAt: (treeSize) => checkpointWhere(Prisma.sql`WHERE tree_size = ${treeSize}::bigint`),
+    checkpointAt: (treeSize) => checkpointWhere(Prisma.sql`WHERE c.tree_size = ${treeSize}::bigint`),
     async saveCosignature(treeSize, witness, line) {
       await prisma.$executeRaw`
         INSERT INTO audit_cosignature (tree_size, witness, line, at) VALUES (${treeSize}::bigint, ${witness}, ${line}, now())
