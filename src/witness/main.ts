@@ -20,7 +20,7 @@ import { fileState } from './state';
 
 const env = process.env;
 const dataDir = env.WITNESS_DATA_DIR ?? './.witness';
-const pem = env.WITNESS_KEY_FILE ? readFileSync(env.WITNESS_KEY_FILE, 'utf8') : localSigningKeyPem(dataDir);
+const pem = env.WITNESS_KEY_FILE ? readFileSync(env.WITNESS_KEY_FILE, 'utf8') : localSigningKeyPem(dataDir, 'witness-key.pem');
 const signer = signerFor(env.WITNESS_NAME ?? `witness.local/${hostname()}`, createPrivateKey(pem), COSIGNATURE_V1);
 const logs = (env.WITNESS_LOG_KEYS ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(parseVkey);
 const logger = pino({ level: env.LOG_LEVEL ?? 'info' });

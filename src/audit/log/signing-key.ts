@@ -19,8 +19,8 @@ export function parseSigningKey(pem: string): KeyObject | string {
  * Outside production an unset AUDIT_SIGNING_KEY is generated once and kept in DATA_DIR (like the HMAC key),
  * so checkpoints signed by one run verify with the public key of the next.
  */
-export function localSigningKeyPem(dataDir: string): string {
-  const file = join(dataDir, LOCAL_KEY_FILE);
+export function localSigningKeyPem(dataDir: string, name = LOCAL_KEY_FILE): string {
+  const file = join(dataDir, name);
   try {
     return readFileSync(file, 'utf8');
   } catch {
