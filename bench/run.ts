@@ -6,8 +6,8 @@
  * scenario, Redis-backed rate limits. autocannon drives them from this process. Writes docs/benchmarks.md,
  * docs/benchmarks.json and docs/images/latency.svg.
  *
- *   npm run bench                  (about 8 minutes)
- *   npm run bench -- --quick       (skips the 1,000,000-event audit review)
+ *   npm run bench                  (about 10 minutes)
+ *   npm run bench -- --quick       (skips the 1,000,000-event audit review and the 50,000-application team list)
  *   npm run bench -- --profile     (CPU-profiles the gateway process and lists where its time went)
  *   npm run bench -- --render      (re-writes the documents from docs/benchmarks.json, measuring nothing)
  *
@@ -21,11 +21,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import type { ReviewFigures } from './audit-review';
+import type { OwnershipListFigures } from './ownership-list';
 import { checkAuditEntries, type AuditCheck } from './lib/audit-check';
 import { measureJwt } from './lib/jwt-cost';
 import { runLoad, warmUp, type BenchRequest, type LoadOptions, type LoadResult } from './lib/load';
 import { describeMachine } from './lib/machine';
-import { mutations, runAuditLog, runAuditReview, type Target } from './lib/scenarios';
+import { mutations, runAuditLog, runAuditReview, runOwnershipList, type Target } from './lib/scenarios';
 import { writeReport, type BenchResults, type Measured, type MemoryFigures } from './lib/report';
 import { buildGateway, cpuMsOf, createDatabase, dropRedisKeys, freePort, ROOT, spawnService, type Service } from './lib/services';
 import { hotSpots } from './profile';
@@ -238,6 +239,12 @@ async function main(): Promise<void> {
       progress(`  inclusion p99 ${fmt(log.inclusion.p99Ms)} ms, consistency p99 ${fmt(log.consistency.p99Ms)} ms; verify after 1,000 entries ${log.verify.ms.map((m) => m.toFixed(0)).join('/')} ms`);
     }
 
+    progress(`a team's application list (issue 12): 5,000 applications / 50 teams${QUICK ? '' : ' and 50,000 / 500'}, ownership imported, warm, cold and paced`);
+    const ownershipList: OwnershipListFigures = runOwnershipList(SERVER_DB, QUICK ? ['5000:50'] : []);
+    for (const s of ownershipList.scales) {
+      progress(`  ${s.applications} / ${s.teams}: warm p95 ${fmt(s.warm.p95Ms)} ms, cold p95 ${fmt(s.cold.p95Ms)} ms (${s.cold.upstreamRequestsPerCall} upstream requests a call), default max age p95 ${fmt(s.paced.p95Ms)} ms`);
+    }
+
     let profile: BenchResults['profile'];
     if (PROFILE) {
       const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
@@ -270,6 +277,7 @@ async function main(): Promise<void> {
       jwt: jwtCost,
       review,
       log,
+      ownershipList,
       profile,
     };
     writeReport(results);

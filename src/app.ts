@@ -119,7 +119,7 @@ export function buildApp(deps: AppDeps): Express {
   );
 
   app.use(notFound());
-  app.use(recordRefusedMutation(deps.audit.recorder));
+  app.use(recordRefusedMutation(deps.audit.recorder, deps.ownership.store));
   app.use(errorHandler(deps.logger));
   return app;
 }

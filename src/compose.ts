@@ -1,15 +1,15 @@
 import type { Logger } from 'pino';
 import type { AppDeps } from './app';
-import { createAuditKeys } from './audit/keys';
+import { createAuditKeys, type AuditKeys } from './audit/keys';
 import { createAuditRecorder } from './audit/recorder';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { createReloader, type ReloadTrigger } from './reload/reloader';
 import { scheduleRecovery } from './audit/recovery';
-import { createAuditStore } from './audit/store';
+import { createAuditStore, type AuditStore } from './audit/store';
 import { createTransparencyLog } from './audit/log/log';
 import { localSigningKeyPem, logIdentity } from './audit/log/signing-key';
 import { createTokenVerifier } from './auth/verifier';
-import type { Config } from './config/load';
+import { ConfigError, type Config } from './config/load';
 import { openDatabase, type Database } from './db/client';
 import { applyMigrations } from './db/migrate';
 import { loadPolicy } from './policy/policy';
@@ -51,8 +51,13 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
   const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize, connectTimeoutMs: config.audit.writeTimeoutMs, lockTimeoutMs: config.audit.writeTimeoutMs });
   const applied = await applyMigrations(database);
   if (applied.length > 0) logger.info({ migrations: applied, database: database.kind }, 'database migrations applied');
-  const keys = createAuditKeys(hmacKey);
-  const store = createAuditStore({ prisma: database.prisma, keys, writeTimeoutMs: config.audit.writeTimeoutMs });
+  const keys = createAuditKeys(hmacKey, config.audit.hmacKeys);
+  const store = createAuditStore({ prisma: database.prisma, keys, writeTimeoutMs: config.audit.writeTimeoutMs, queueLimit: config.audit.queueLimit });
+  const unknownKey = await headKeyProblem(store, keys);
+  if (unknownKey) {
+    await database.close();
+    throw new ConfigError([unknownKey]);
+  }
   const recorder = createAuditRecorder(store, keys, logger, config.audit.writeTimeoutMs, {
     committed: (kind, seconds) => metrics.auditWriteDuration.observe({ kind }, seconds),
     failed: (kind) => metrics.auditWriteFailures.inc({ kind }),
@@ -129,4 +134,19 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
       await database.close();
     },
   };
+}
+
+/**
+ * The keyring must hold the key that hashed the newest entry: a rotation that dropped the old key would otherwise
+ * leave everything before it unverifiable, and nobody would notice until a review (issue 13, defect 7).
+ */
+async function headKeyProblem(store: AuditStore, keys: AuditKeys): Promise<string | undefined> {
+  const head = await store.latest();
+  if (!head || keys.withId(head.keyId)) return undefined;
+  const known = keys.keyIds.slice(1);
+  return (
+    `the newest audit entry (sequence ${head.seq}) was hashed with key id ${head.keyId}, which is neither AUDIT_HMAC_KEY ` +
+    `(key id ${keys.keyId}) nor in AUDIT_HMAC_KEYS (${known.length > 0 ? `key ids ${known.join(', ')}` : 'empty'}). ` +
+    'Put the key that wrote it in AUDIT_HMAC_KEYS (or AUDIT_HMAC_KEYS_FILE); without it the trail cannot be verified.'
+  );
 }

@@ -77,6 +77,11 @@ function printLocalBanner(url: string, secret: string): void {
 }
 
 main().catch((err) => {
+  // A problem found at start-up in the configuration's fit with the database (e.g. an audit key missing): said plainly.
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
   process.stderr.write(`fatal: ${(err as Error).stack ?? err}\n`);
   process.exit(1);
 });

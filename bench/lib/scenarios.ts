@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { ReviewFigures } from '../audit-review';
 import type { LogFigures } from '../audit-log';
+import type { OwnershipListFigures } from '../ownership-list';
 import type { BenchRequest } from './load';
 import { ROOT, type Service } from './services';
 
@@ -66,4 +67,16 @@ export function runAuditReview(rows: number, serverUrl: string): ReviewFigures {
   });
   if (child.status !== 0) throw new Error(`audit review failed:\n${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as ReviewFigures;
+}
+
+/** bench/ownership-list.ts in a process of its own, with --expose-gc so the snapshot's heap is measured after a GC. */
+export function runOwnershipList(serverUrl: string, scales: string[]): OwnershipListFigures {
+  const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench/ownership-list.ts'), ...scales, '--json'], {
+    cwd: ROOT,
+    env: { ...process.env, TEST_DATABASE_URL: serverUrl },
+    encoding: 'utf8',
+    maxBuffer: 16 * 2 ** 20,
+  });
+  if (child.status !== 0) throw new Error(`ownership list failed:\n${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as OwnershipListFigures;
 }

@@ -1,11 +1,29 @@
+import { isDatabaseTimeout } from '../db/errors';
+
 /** Audit writes are bounded in time: a hung database must never hold a request (Vault's known failure mode). */
 
 export class AuditTimeout extends Error {
   override name = 'AuditTimeout';
 }
 
+/** The entry's caller stopped waiting before its group commit sent it: it was dropped, never written. */
+export class AuditDropped extends AuditTimeout {
+  override name = 'AuditDropped';
+}
+
+/** The store stopped waiting for the group this entry was in before it was written: it is not retried. */
+export class AuditGroupAbandoned extends AuditTimeout {
+  override name = 'AuditGroupAbandoned';
+}
+
+/** More entries wait for a group commit than the store keeps (AUDIT_QUEUE_LIMIT): refused at once, never queued. */
+export class AuditQueueFull extends Error {
+  override name = 'AuditQueueFull';
+}
+
+/** The write ran out of time, ours or the database's (classified by class and code, never by message). */
 export function isTimeout(err: unknown): boolean {
-  return err instanceof AuditTimeout || /timed? ?out|Transaction API error/i.test((err as Error)?.message ?? '');
+  return err instanceof AuditTimeout || isDatabaseTimeout(err);
 }
 
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -31,13 +31,15 @@ export function signCheckpoint(keys: AuditKeys, head: StoredEntry | undefined, t
   return { sequence, hash, time, key_id: keys.keyId, signature, token: `${payload.toString('base64url')}.${signature}`, public_key: keys.publicKeyPem };
 }
 
+/** Checked with the key that signed it (its `key_id`), the current one or one a rotation kept in the keyring. */
 export function readCheckpoint(keys: AuditKeys, token: string): Checkpoint | undefined {
   const [payloadPart, signaturePart, extra] = token.split('.');
   if (!payloadPart || !signaturePart || extra !== undefined) return undefined;
   const payload = Buffer.from(payloadPart, 'base64url');
-  if (!keys.verifySignature(payload, Buffer.from(signaturePart, 'base64url'))) return undefined;
   try {
-    const parsed = JSON.parse(payload.toString('utf8')) as { sequence: string; hash: string; time: string };
+    const parsed = JSON.parse(payload.toString('utf8')) as { sequence: string; hash: string; time: string; key_id?: unknown };
+    const key = typeof parsed.key_id === 'string' ? keys.withId(parsed.key_id) : undefined;
+    if (!key?.verifySignature(payload, Buffer.from(signaturePart, 'base64url'))) return undefined;
     return { sequence: BigInt(parsed.sequence), hash: Buffer.from(parsed.hash, 'hex'), time: parsed.time };
   } catch {
     return undefined;

@@ -6,7 +6,7 @@ import { redactPath } from '../http/redact';
 import type { UpstreamResponse } from '../upstream/client';
 import { nowMicros, type EntryContent, type Outcome, type StoredEntry } from './entry';
 import type { AuditKeys } from './keys';
-import { describe, isTimeout, withTimeout } from './bounded';
+import { AuditQueueFull, describe, isTimeout, withTimeout } from './bounded';
 import { redactForAudit } from './redact';
 import type { AuditStore } from './store';
 
@@ -66,17 +66,32 @@ export interface AuditObserver {
 }
 
 export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: Logger, writeTimeoutMs: number, observer?: AuditObserver): AuditRecorder {
-  /** Every write goes through here: bounded in time, and measured. */
+  /**
+   * Every write goes through here: bounded in time, and measured. When the wait ends without a commit the store is
+   * told, and drops the entry unless its group commit has already sent it (`pending` then says what became of it).
+   */
   function append(content: EntryContent): { pending: Promise<StoredEntry>; bounded: Promise<StoredEntry> } {
     const started = performance.now();
-    const pending = store.append(content);
+    const caller = new AbortController();
+    const pending = store.append(content, { signal: caller.signal });
     pending.then(
       () => observer?.committed(content.kind, (performance.now() - started) / 1000),
       () => undefined,
     );
     const bounded = withTimeout(pending, writeTimeoutMs);
-    bounded.catch(() => observer?.failed(content.kind));
+    bounded.catch(() => (caller.abort(), observer?.failed(content.kind)));
     return { pending, bounded };
+  }
+
+  /**
+   * The `response` entry of a request entry that committed after its caller was refused. Never dropped nor refused
+   * for a full queue (there is one per late commit at most), so the trail never claims an attempt that did not happen.
+   */
+  function completeLateCommit(content: EntryContent): void {
+    store.append(content, { beyondLimit: true }).then(
+      () => undefined,
+      (err: unknown) => logger.error({ err: describe(err), event_id: content.eventId, request_id: content.requestId }, 'audit late response entry could not be written'),
+    );
   }
 
   function base(req: Request, res: Response, kind: EntryContent['kind'], eventId: string): EntryContent {
@@ -138,12 +153,13 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
         return { eventId, entry, startedAt: performance.now() };
       } catch (err) {
         logger.error({ err: describe(err), request_id: res.locals.requestId }, 'audit request entry not committed: mutation refused');
-        // If the entry commits after all, say in the trail that this attempt was never forwarded.
+        // If the entry commits after all (its group commit was sent before the caller gave up), say in the trail that
+        // this attempt was never forwarded. An entry dropped before it was sent never appears.
         pending.then(
-          () => appendQuietly({ ...content, kind: 'response', at: nowMicros(), outcome: 'not_forwarded', errorCode: 'audit_unavailable', requestBody: null }, 'late response'),
+          () => completeLateCommit({ ...content, kind: 'response', at: nowMicros(), outcome: 'not_forwarded', errorCode: 'audit_unavailable', requestBody: null }),
           () => undefined,
         );
-        throw new GatewayError('audit_unavailable', undefined, [{ reason: isTimeout(err) ? 'audit_write_timeout' : 'audit_write_failed' }], { 'Retry-After': '5' });
+        throw auditUnavailable(err);
       }
     },
 
@@ -200,7 +216,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
       };
       const refused = (stage: string) => (err: unknown) => {
         logger.error({ err: describe(err), event_id: eventId, application_id: change.applicationId }, `audit ${stage} entry of an ownership change not committed: change refused`);
-        return new GatewayError('audit_unavailable', undefined, [{ reason: isTimeout(err) ? 'audit_write_timeout' : 'audit_write_failed' }], { 'Retry-After': '5' });
+        return auditUnavailable(err);
       };
       const started = performance.now();
       await append(request).bounded.catch((err: unknown) => Promise.reject(refused('request')(err)));
@@ -216,11 +232,19 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
     },
 
     async commit(content) {
+      const { pending, bounded } = append(content);
       try {
-        return await append(content).bounded;
+        return await bounded;
       } catch (err) {
         logger.error({ err: describe(err), event_id: content.eventId, operation: content.operation }, 'audit entry not committed: refused');
-        throw new GatewayError('audit_unavailable', undefined, [{ reason: isTimeout(err) ? 'audit_write_timeout' : 'audit_write_failed' }], { 'Retry-After': '5' });
+        // A request entry (an approved execution's) that commits after all: say it was never forwarded, as for mutations.
+        if (content.kind === 'request') {
+          pending.then(
+            () => completeLateCommit({ ...content, kind: 'response', at: nowMicros(), outcome: 'not_forwarded', errorCode: 'audit_unavailable', requestBody: null }),
+            () => undefined,
+          );
+        }
+        throw auditUnavailable(err);
       }
     },
 
@@ -230,6 +254,12 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
       return append({ ...systemEntry(action), details }).bounded;
     },
   };
+}
+
+/** 503 audit_unavailable, with why: the queue was full, the write ran out of time, or it failed. */
+function auditUnavailable(err: unknown): GatewayError {
+  const reason = err instanceof AuditQueueFull ? 'audit_queue_full' : isTimeout(err) ? 'audit_write_timeout' : 'audit_write_failed';
+  return new GatewayError('audit_unavailable', undefined, [{ reason }], { 'Retry-After': '5' });
 }
 
 const OUTCOME_SET: Record<string, true> = { success: true, upstream_error: true, upstream_unavailable: true, upstream_timeout: true, upstream_bad_response: true, outcome_unknown: true };

@@ -2,13 +2,16 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import type { EntryContent, StoredEntry } from './entry';
 import { hashedContent } from './entry';
 import { storable } from './text';
-import { AuditTimeout, withTimeout } from './bounded';
+import { AuditDropped, AuditGroupAbandoned, AuditQueueFull, withTimeout } from './bounded';
+import { isStatementRefused, isUniqueViolation } from '../db/errors';
 import type { AuditKeys } from './keys';
 import { findEventOf, findEvents, type AuditEvent, type EventFilter, type Order } from './query';
 
 /** Any constant shared by every instance: appends to the chain are serialised under this advisory lock. */
 const CHAIN_LOCK = 7_319_004_212;
 const MAX_BATCH = 256;
+/** Entries waiting for a group commit when AUDIT_QUEUE_LIMIT is not given. */
+export const DEFAULT_QUEUE_LIMIT = 1024;
 /** Attempts at one locked append (a conflict there needs a writer from before the insert lock existed). */
 const MAX_ATTEMPTS = 3;
 
@@ -29,13 +32,28 @@ interface Head {
 
 interface Pending {
   content: EntryContent;
+  signal?: AbortSignal;
   resolve(entry: StoredEntry): void;
   reject(err: unknown): void;
 }
 
+export interface AppendOptions {
+  /**
+   * Aborted when the caller stops waiting. Until its group commit sends it, the entry is then dropped (rejected with
+   * AuditDropped) and never written: a refused caller's entry must not cost a struggling database a write, and then
+   * another for the `not_forwarded` entry that says it was refused.
+   */
+  signal?: AbortSignal;
+  /** Queued even when AUDIT_QUEUE_LIMIT entries wait: for an entry that completes one already committed. */
+  beyondLimit?: boolean;
+}
+
 export interface AuditStore {
-  /** Appends to the chain; resolves once the entry is committed. Concurrent appends are committed together. */
-  append(content: EntryContent): Promise<StoredEntry>;
+  /**
+   * Appends to the chain; resolves once the entry is committed. Concurrent appends are committed together. Refused at
+   * once (AuditQueueFull) when `queueLimit` entries already wait.
+   */
+  append(content: EntryContent, options?: AppendOptions): Promise<StoredEntry>;
   readChain(afterSeq: bigint, limit: number): Promise<StoredEntry[]>;
   latest(): Promise<StoredEntry | undefined>;
   entryAt(seq: bigint): Promise<StoredEntry | undefined>;
@@ -49,7 +67,8 @@ export interface AuditStore {
   /** How far recovery has already looked (bookkeeping beside the trail, not part of it). */
   recoveryWatermark(): Promise<string | undefined>;
   setRecoveryWatermark(until: string): Promise<void>;
-  withFingerprint(fingerprint: string, limit: number): Promise<StoredEntry[]>;
+  /** Entries mentioning any of these fingerprints (one secret's, under each key of the keyring). */
+  withFingerprint(fingerprints: string[], limit: number): Promise<StoredEntry[]>;
   /** Events (an opening entry with its outcome) in sequence order, after `afterSeq` in that order. */
   findEvents(filter: EventFilter, order: Order, limit: number, afterSeq?: bigint): Promise<AuditEvent[]>;
   /** The event any entry belongs to, with all of its raw entries. */
@@ -62,9 +81,11 @@ export interface AuditStoreOptions {
   keys: AuditKeys;
   /** Bound on one commit: a hung database fails the append instead of holding it. */
   writeTimeoutMs: number;
+  /** Most entries waiting for a group commit (AUDIT_QUEUE_LIMIT); past it an append is refused at once. */
+  queueLimit?: number;
 }
 
-export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOptions): AuditStore {
+export function createAuditStore({ prisma, keys, writeTimeoutMs, queueLimit = DEFAULT_QUEUE_LIMIT }: AuditStoreOptions): AuditStore {
   let queue: Pending[] = [];
   let flushing = false;
   /**
@@ -85,7 +106,7 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
       while (queue.length > 0) {
         const batch = queue.slice(0, MAX_BATCH);
         queue = queue.slice(batch.length);
-        const settled = commitWithFallback(batch, generation);
+        const settled = commitGroup(batch, generation);
         // A hung commit must not hold every later one: past the bound the loop goes on without it (its
         // entries still commit or fail on their own; if they commit late, the primary key keeps the chain whole).
         if (!(await settlesWithin(settled, writeTimeoutMs))) {
@@ -98,37 +119,61 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
     }
   }
 
-  async function commitWithFallback(batch: Pending[], gen: number): Promise<void> {
+  /**
+   * Commits a group: one INSERT chained to the head this instance knows, or under the chain lock if another writer
+   * took that place. Entries whose caller has stopped waiting are dropped up to the moment the INSERT is sent, and
+   * nothing is sent once the flush loop has given up on the group (its callers were told it failed).
+   */
+  async function commitGroup(group: Pending[], gen: number): Promise<void> {
+    let sending = stillWanted(group, gen);
+    if (sending.length === 0) return;
     try {
-      const stored = await commitBatch(batch.map((p) => p.content), gen);
-      batch.forEach((p, i) => p.resolve(stored[i] as StoredEntry));
+      const from = gen === generation && head ? head : await readHead(prisma);
+      sending = stillWanted(sending, gen);
+      if (sending.length === 0) return;
+      const stored = chain(from, sending.map((p) => p.content));
+      if (await insertedAfter(from, stored)) {
+        if (gen === generation) head = stored.at(-1);
+        sending.forEach((p, i) => p.resolve(stored[i] as StoredEntry));
+        return;
+      }
+      // Another writer appended first, or the head this instance knew is gone (a restored or emptied table).
+      // Under the lock, which every insert takes (migration audit_append_serialised), the head read is the
+      // one these entries will follow.
+      sending = stillWanted(sending, gen);
+      if (sending.length === 0) return;
+      head = undefined;
+      const contents = sending.map((p) => p.content);
+      const locked = await appendUnderLock(async () => contents, gen);
+      sending.forEach((p, i) => p.resolve(locked[i] as StoredEntry));
     } catch (err) {
-      // One entry the database refuses must not fail the others committed with it: retry them one by one.
-      if (batch.length === 1 || isUnavailable(err)) batch.forEach((p) => p.reject(err));
-      else for (const p of batch) await commitBatch([p.content], gen).then(([e]) => p.resolve(e as StoredEntry), p.reject);
+      // One entry the database refuses must not fail the others committed with it: retry them one by one. Only then:
+      // after any other failure (a lost connection, a timeout) the group may have been committed, and appending it
+      // again would write every entry twice.
+      if (sending.length > 1 && isStatementRefused(err) && !isUniqueViolation(err)) for (const p of sending) await commitGroup([p], gen);
+      else sending.forEach((p) => p.reject(err));
     }
   }
 
-  async function commitBatch(contents: EntryContent[], gen: number): Promise<StoredEntry[]> {
-    const from = gen === generation && head ? head : await readHead(prisma);
-    const stored = chain(from, contents);
-    let appended: boolean;
+  /** The entries of `group` still worth writing; the others are rejected, never to be written. */
+  function stillWanted(group: Pending[], gen: number): Pending[] {
+    return group.filter((p) => {
+      if (gen !== generation) p.reject(new AuditGroupAbandoned('the audit write was given up before it was sent'));
+      else if (p.signal?.aborted) p.reject(new AuditDropped('the caller stopped waiting before the audit write was sent'));
+      else return true;
+      return false;
+    });
+  }
+
+  /** Whether the entries were inserted: only if `from` is still in the table as the entry they chain to. */
+  async function insertedAfter(from: Head | undefined, entries: StoredEntry[]): Promise<boolean> {
     try {
-      appended = await insertAfter(from, stored);
+      return await insertAfter(from, entries);
     } catch (err) {
-      if (!isSeqTaken(err)) throw err;
-      appended = false;
+      // Another writer committed the seq these entries took: the only unique index on audit_entry is its primary key.
+      if (isUniqueViolation(err)) return false;
+      throw err;
     }
-    if (!appended) {
-      // Another writer appended first, or the head this instance knew is gone (a restored or emptied table).
-      // Under the lock, which every insert takes (migration audit_append_serialised), the head read is the
-      // one these entries will follow. Not if the flush loop has given up on them: their callers have too.
-      if (gen !== generation) throw new AuditTimeout('the audit write was given up before it could be retried');
-      head = undefined;
-      return appendUnderLock(async () => contents, gen);
-    }
-    if (gen === generation) head = stored.at(-1);
-    return stored;
   }
 
   /** Inserts the entries only if `from` is still in the table as the entry they chain to; false if not. */
@@ -177,7 +222,7 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
         if (stored.length > 0) head = gen !== undefined && gen === generation ? stored.at(-1) : undefined;
         return stored;
       } catch (err) {
-        if (isSeqTaken(err) && attempt < MAX_ATTEMPTS) continue;
+        if (isUniqueViolation(err) && attempt < MAX_ATTEMPTS) continue;
         throw err;
       }
     }
@@ -187,9 +232,17 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
     (await client.$queryRaw<Row[]>`SELECT ${SELECT_COLUMNS} FROM audit_entry ${where} ${tail}`).map(fromRow);
 
   return {
-    append(content) {
+    append(content, { signal, beyondLimit = false } = {}) {
       return new Promise((resolve, reject) => {
-        queue.push({ content: storable(content), resolve, reject });
+        if (signal?.aborted) return reject(new AuditDropped('the caller stopped waiting before the audit write was queued'));
+        if (!beyondLimit && queue.length >= queueLimit) return reject(new AuditQueueFull(`${queue.length} audit entries are already waiting`));
+        const pending: Pending = { content: storable(content), signal, resolve, reject };
+        queue.push(pending);
+        // Leaves the queue as soon as its caller gives up, making room at once.
+        signal?.addEventListener('abort', () => {
+          const at = queue.indexOf(pending);
+          if (at >= 0) (queue.splice(at, 1), reject(new AuditDropped('the caller stopped waiting before the audit write was sent')));
+        }, { once: true });
         void flush();
       });
     },
@@ -229,7 +282,7 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs }: AuditStoreOpt
         INSERT INTO audit_recovery_state (id, checked_until) VALUES (1, ${until}::timestamptz)
         ON CONFLICT (id) DO UPDATE SET checked_until = GREATEST(audit_recovery_state.checked_until, EXCLUDED.checked_until)`;
     },
-    withFingerprint: (fingerprint, limit) => select(Prisma.sql`WHERE fingerprints @> ARRAY[${fingerprint}]::text[]`, Prisma.sql`ORDER BY seq LIMIT ${limit}`),
+    withFingerprint: (fingerprints, limit) => select(Prisma.sql`WHERE fingerprints && ARRAY[${Prisma.join(fingerprints)}]::text[]`, Prisma.sql`ORDER BY seq LIMIT ${limit}`),
     findEvents: (filter, order, limit, afterSeq) => findEvents(prisma, filter, order, limit, afterSeq),
     async eventWithEntries(seq) {
       const event = await findEventOf(prisma, seq);
@@ -249,20 +302,8 @@ async function readHead(client: Tx): Promise<Head | undefined> {
   return row ? { seq: BigInt(row.seq), hash: Buffer.from(row.hash) } : undefined;
 }
 
-/** Another writer committed the seq this insert chained to: a unique violation on the primary key. */
-function isSeqTaken(err: unknown): boolean {
-  const e = err as { code?: string; meta?: { driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } } };
-  const cause = e?.meta?.driverAdapterError?.cause;
-  return e?.code === 'P2002' || cause?.kind === 'UniqueConstraintViolation' || cause?.originalCode === '23505';
-}
-
 /** Whether `work` (which never rejects) settles within `ms`. */
 const settlesWithin = (work: Promise<void>, ms: number): Promise<boolean> => withTimeout(work, ms).then(() => true, () => false);
-
-/** The database is away or too slow, as opposed to refusing one entry. */
-function isUnavailable(err: unknown): boolean {
-  return /timed? ?out|timeout|connect|ECONN|terminat|Transaction API error/i.test((err as Error)?.message ?? '');
-}
 
 /** The columns of a row as the batch's JSON carries them, typed as the table types them. */
 const JSON_ROW_TYPE = Prisma.raw(

@@ -30,8 +30,10 @@ export async function verifyChain(store: AuditStore, keys: AuditKeys, checkpoint
     for (const [i, entry] of page.entries()) {
       const expectedSeq = (previous?.seq ?? 0n) + 1n;
       if (entry.seq !== expectedSeq) return broken(entries, expectedSeq, 'missing', `Entries ${expectedSeq} to ${entry.seq - 1n} are missing.`);
-      if (entry.keyId !== keys.keyId) return broken(entries, entry.seq, 'unknown_key', `Entry ${entry.seq} was hashed with key ${entry.keyId}, not the configured one.`);
-      if (!sameHash(keys.chainHash(previous?.hash ?? null, hashedContent(entry.seq, entry.keyId, entry)), entry.hash)) {
+      // Each entry is checked with the key that hashed it: the keyring keeps the keys a rotation replaced.
+      const key = keys.withId(entry.keyId);
+      if (!key) return broken(entries, entry.seq, 'unknown_key', `Entry ${entry.seq} was hashed with key ${entry.keyId}, which is neither AUDIT_HMAC_KEY nor in AUDIT_HMAC_KEYS.`);
+      if (!sameHash(key.chainHash(previous?.hash ?? null, hashedContent(entry.seq, entry.keyId, entry)), entry.hash)) {
         const next = page[i + 1] ?? (await store.readChain(entry.seq, 1))[0];
         const inserted = next !== undefined && chainsFrom(keys, previous?.hash ?? null, next);
         return broken(entries, entry.seq, inserted ? 'inserted' : 'modified', inserted ? `Entry ${entry.seq} was inserted into the chain.` : `Entry ${entry.seq} was modified.`);
@@ -57,8 +59,10 @@ export async function verifyChain(store: AuditStore, keys: AuditKeys, checkpoint
 }
 
 function chainsFrom(keys: AuditKeys, previousHash: Buffer | null, entry: StoredEntry): boolean {
-  return sameHash(keys.chainHash(previousHash, hashedContent(entry.seq - 1n, entry.keyId, entry)), entry.hash) ||
-    sameHash(keys.chainHash(previousHash, hashedContent(entry.seq, entry.keyId, entry)), entry.hash);
+  const key = keys.withId(entry.keyId);
+  if (!key) return false;
+  return sameHash(key.chainHash(previousHash, hashedContent(entry.seq - 1n, entry.keyId, entry)), entry.hash) ||
+    sameHash(key.chainHash(previousHash, hashedContent(entry.seq, entry.keyId, entry)), entry.hash);
 }
 
 function broken(entries: number, seq: bigint, problem: ChainProblem, message: string): Verification {

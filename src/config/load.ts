@@ -41,9 +41,12 @@ export interface Config {
   logLevel: string;
   dataDir: string;
   database: { url?: string; poolSize: number };
+  /** `hmacKeys`: earlier keys (AUDIT_HMAC_KEYS), still used to verify and look up what they recorded. */
   audit: {
     hmacKey?: string;
+    hmacKeys: string[];
     writeTimeoutMs: number;
+    queueLimit: number;
     /** The transparency log (issue 15): signing key PEM, origin, checkpoint interval, witnesses. */
     signingKey?: string;
     logOrigin?: string;
@@ -155,7 +158,9 @@ function toConfig(p: Parsed, problems: string[]): Config {
     database: { url: p.DATABASE_URL, poolSize: p.DATABASE_POOL_SIZE },
     audit: {
       hmacKey: p.AUDIT_HMAC_KEY,
+      hmacKeys: p.AUDIT_HMAC_KEYS,
       writeTimeoutMs: p.AUDIT_WRITE_TIMEOUT_MS,
+      queueLimit: p.AUDIT_QUEUE_LIMIT,
       signingKey: p.AUDIT_SIGNING_KEY,
       logOrigin: p.AUDIT_LOG_ORIGIN,
       checkpointIntervalS: p.AUDIT_CHECKPOINT_INTERVAL_S,
@@ -221,6 +226,7 @@ function productionProblems(c: Config): string[] {
   if (!c.audit.hmacKey) problems.push('AUDIT_HMAC_KEY (or _FILE) is required in production');
   else if (Buffer.byteLength(c.audit.hmacKey) < 32) problems.push('AUDIT_HMAC_KEY must be at least 32 bytes in production');
   if (!c.audit.signingKey) problems.push('AUDIT_SIGNING_KEY (or _FILE) is required in production: the Ed25519 key that signs audit checkpoints');
+  if (c.audit.hmacKeys.some((k) => Buffer.byteLength(k) < 32)) problems.push('every key in AUDIT_HMAC_KEYS must be at least 32 bytes in production');
   if (c.trustProxy === true) problems.push('TRUST_PROXY=true trusts any client-sent X-Forwarded-For; name the proxies or a hop count');
   return problems;
 }

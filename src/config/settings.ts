@@ -135,10 +135,24 @@ export const SETTINGS = {
     example: 'https://witness.example.com/',
     schema: list.pipe(z.array(z.url({ protocol: /^https?$/ }))),
   },
+  AUDIT_HMAC_KEYS: {
+    doc: 'Earlier values of AUDIT_HMAC_KEY, kept after a rotation: entries, secret fingerprints and checkpoints they made still verify and are still found. Separated by newlines or commas (from `_FILE`, one per line). Only AUDIT_HMAC_KEY keys what is new. The gateway refuses to start if neither holds the key of the newest entry.',
+    example: 'the-previous-audit-hmac-key-of-at-least-32-bytes',
+    schema: z
+      .string()
+      .optional()
+      .transform((s) => (s ?? '').split(/[\n,]/).map((x) => x.trim()).filter(Boolean)),
+    secret: true,
+  },
   AUDIT_WRITE_TIMEOUT_MS: {
     doc: 'Longest wait for an audit entry to commit; past it a mutation is refused (503 `audit_unavailable`) and not forwarded. Also the database sessions\' `lock_timeout`.',
     example: '2000',
     schema: int(100, 60000, 2000),
+  },
+  AUDIT_QUEUE_LIMIT: {
+    doc: 'Most audit entries waiting for a group commit. Past it a mutation is refused at once (503 `audit_unavailable`, reason `audit_queue_full`) instead of adding to the backlog of a slow database.',
+    example: '1024',
+    schema: int(1, 1_000_000, 1024),
   },
   RATE_LIMIT_WINDOW_S: { doc: 'Length of the per-person rate-limit window, in seconds.', example: '60', schema: int(1, 86400, 60) },
   RATE_LIMIT_READS: { doc: 'Reads one person (JWT `sub`) may make per window; roles may raise it in the policy file.', example: '600', schema: int(1, 1_000_000, 600) },

@@ -121,6 +121,7 @@ const common = {
   upstream_status: nullable('integer', 'Status the Management API answered with.'),
   error_code: nullable('string', 'The gateway’s error code, when it refused.'),
   latency_ms: nullable('number', 'Time to the upstream’s answer.'),
+  team: nullable('string', 'The application’s owning team at the time (an ownership change: the team it came from; its response entry names the new one); null when none.'),
 };
 
 const AUDIT_OBJECTS: Record<string, Schema> = {

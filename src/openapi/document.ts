@@ -6,7 +6,8 @@ import type { ErrorCode } from '../http/errors';
 import { SCHEMAS } from './components';
 import { GATEWAY_OPERATIONS, GATEWAY_SCHEMAS } from './gateway-paths';
 import { BODY_EXAMPLES, BODY_RULES, inputSchema, queryParameters, type JsonSchema } from './input-schemas';
-import { answer, AUTHENTICATED, HEADERS, ref, refusalComponents, refusals, type Responses } from './responses';
+import { TEAM_PATTERN } from '../ownership/teams';
+import { answer, AUTHENTICATED, envelopeWith, HEADERS, ref, refusalComponents, refusals, type Responses } from './responses';
 
 export interface OpenApiDocument {
   openapi: string;
@@ -49,6 +50,7 @@ const TAGS = [
   { name: 'Webhooks', description: 'Webhooks of an application.' },
   { name: 'Identity', description: 'Who the caller is.' },
   { name: 'Policy', description: 'Which role may do what.' },
+  { name: 'Ownership', description: 'Which team owns which application: read, assign, transfer, import, and find the unowned ones.' },
   { name: 'Audit', description: 'Review the append-only, hash-chained audit trail of every mutation.' },
   { name: 'Operations', description: 'Probes for load balancers and orchestrators. No token needed.' },
   { name: 'Reference', description: 'This document and its readable page. No token needed.' },
@@ -59,6 +61,8 @@ const DESCRIPTION = `A gateway in front of the Kloudless Management API. Call it
 **Authentication.** Every \`/v1\` request carries \`Authorization: Bearer <JWT>\` from the company's identity provider. Tokens in query strings or cookies are ignored. A missing token is \`401 unauthenticated\`; a refused one \`401 invalid_token\` with the reason in \`details[0].reason\`.
 
 **Roles and permissions.** Each operation id (\`applications.list\`, …) is a permission; a policy grants permissions to roles (the token's \`roles\` claim), default deny. \`x-permission\` on each operation names the permission it needs; \`GET /v1/me\` lists the caller's. Two permissions are not operations: \`apikeys.reveal\` (see API key values in full) and \`audit.read\` (review the audit trail).
+
+**Teams and ownership.** Each application has an owning team, and each role a scope: \`team\` roles reach only applications owned by one of the caller's teams (the token's \`teams\` claim, shown in \`GET /v1/me\` with each permission's scope), \`any\` roles reach every application. Another team's application, an unowned one and a missing one all answer the same \`404 not_found\`, and a team-scoped \`GET /v1/applications\` lists, counts and pages only the caller's teams' applications. A create names its owner with \`X-Team\` (optional for a caller in exactly one team). \`/v1/ownership\` administers owners. If ownership cannot be read the request is refused, \`503 ownership_unavailable\`, never let through.
 
 **Mutations** (\`x-mutates: true\`) are recorded in the audit trail before they are forwarded, and again with their outcome. If the trail cannot record one in time it is not made: \`503 audit_unavailable\`.
 
@@ -114,7 +118,7 @@ function catalogueOperation(op: Operation): JsonSchema {
     schema: { type: 'string', pattern: ID_PATTERN.source },
     ...(PATH_PARAMETERS[name] ? { example: PATH_PARAMETERS[name].example } : {}),
   }));
-  const parameters = [...pathParameters, ...queryParameters(op.query)];
+  const parameters = [...pathParameters, ...queryParameters(op.query), ...(HEADER_PARAMETERS[op.id] ?? [])];
   const success = answer(outcome.status, outcome.description, outcome.body ? { 'application/json': ref('schemas', outcome.body === 'page' ? resource.page : resource.object) } : undefined);
 
   return {
@@ -129,6 +133,21 @@ function catalogueOperation(op: Operation): JsonSchema {
     responses: { ...success, ...upstreamErrors(refusals(refusalCodes(op), { upstream: true }), pathParameters.length > 0) },
   };
 }
+
+/** Request headers an operation reads besides Authorization. */
+const HEADER_PARAMETERS: Record<string, JsonSchema[]> = {
+  'applications.create': [
+    {
+      name: 'X-Team',
+      in: 'header',
+      required: false,
+      description:
+        'The team that will own the new application: one of the caller’s teams (any team for an `any`-scoped role). May be omitted by a caller in exactly one team. Missing otherwise: `400 validation_failed` (reason `team_required`), or `403 forbidden` (`no_team`) for a `team`-scoped caller in no team; a team the `team`-scoped caller is not in: `403 forbidden` (`not_team_member`).',
+      schema: { type: 'string', pattern: TEAM_PATTERN.source },
+      example: 'demo',
+    },
+  ],
+};
 
 function describe(op: Operation): string {
   return [
@@ -156,6 +175,8 @@ function refusalCodes(op: Operation): ErrorCode[] {
     'validation_failed',
     ...(op.body ? (['invalid_json', 'payload_too_large', 'unsupported_media_type'] as const) : []),
     ...(op.mutates ? (['audit_unavailable'] as const) : []),
+    // Every operation may read ownership: the target's owner, a create's source template, a team's list.
+    'ownership_unavailable',
     'upstream_unavailable',
     'upstream_bad_response',
     'upstream_timeout',
@@ -167,7 +188,13 @@ function upstreamErrors(responses: Responses, hasIds: boolean): Responses {
   const upstream = ref('schemas', 'UpstreamError');
   return {
     ...responses,
-    ...(hasIds ? answer(404, 'No such object: the Management API’s own answer, passed through.', { 'application/json': upstream }) : {}),
+    ...(hasIds
+      ? answer(
+          404,
+          'No such object: the Management API’s own answer, passed through; or, to a `team`-scoped caller naming an application its teams do not own (or that does not exist), the gateway’s `not_found`, the same for both.',
+          { 'application/json': { anyOf: [envelopeWith(['not_found']), upstream] } },
+        )
+      : {}),
     default: { description: 'Any other error of the Management API, passed through unchanged.', content: { 'application/json': { schema: upstream } } },
   };
 }

@@ -1,7 +1,9 @@
 import { OUTCOMES } from '../audit/entry';
+import { ID_PATTERN } from '../catalogue/schemas';
+import { TEAM_PATTERN } from '../ownership/teams';
 import { PERMISSIONS } from '../policy/permissions';
 import type { JsonSchema } from './input-schemas';
-import { answer, AUTHENTICATED, ref, refusals, type Responses } from './responses';
+import { answer, AUTHENTICATED, envelopeWith, ref, refusals, type Responses } from './responses';
 import { LOG_OPERATIONS, LOG_SCHEMAS } from './audit-log-paths';
 
 /**
@@ -10,7 +12,7 @@ import { LOG_OPERATIONS, LOG_SCHEMAS } from './audit-log-paths';
  */
 export interface GatewayOperation {
   path: string;
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'put';
   operation: JsonSchema;
 }
 
@@ -18,18 +20,33 @@ const AUDIT_READ = [...AUTHENTICATED, 'forbidden'] as const;
 const str = (description: string, extra: JsonSchema = {}): JsonSchema => ({ type: 'string', description, ...extra });
 const query = (name: string, description: string, schema: JsonSchema, extra: JsonSchema = {}): JsonSchema => ({ name, in: 'query', required: false, description, schema, ...extra });
 const json = (schema: JsonSchema) => ({ 'application/json': schema });
+const teamName = (description: string): JsonSchema => ({ type: 'string', pattern: TEAM_PATTERN.source, description });
+const nullableTeam = (description: string): JsonSchema => ({ type: ['string', 'null'], pattern: TEAM_PATTERN.source, description });
+const applicationId: JsonSchema = { type: 'string', pattern: ID_PATTERN.source, description: 'The application’s id (App ID).' };
+const ownershipRecord = {
+  application_id: applicationId,
+  team: nullableTeam('The owning team; null when no team owns it (only `any`-scoped roles reach it then).'),
+  assigned_at: { type: ['string', 'null'], format: 'date-time', description: 'When the current owner was given it.' },
+  assigned_by_sequence: { type: ['string', 'null'], description: 'The audit entry that made the change (its sequence number).' },
+};
 
 export const GATEWAY_SCHEMAS: Record<string, JsonSchema> = {
   ...LOG_SCHEMAS,
   Me: {
     type: 'object',
-    required: ['sub', 'name', 'email', 'roles', 'permissions', 'operations'],
+    required: ['sub', 'name', 'email', 'roles', 'teams', 'permissions', 'scopes', 'operations'],
     properties: {
       sub: { type: 'string' },
       name: { type: ['string', 'null'] },
       email: { type: ['string', 'null'] },
       roles: { type: 'array', items: { type: 'string' } },
+      teams: { type: 'array', items: teamName('A team.'), description: 'The caller’s teams, from the token’s teams claim (`JWT_TEAMS_CLAIM`).' },
       permissions: { type: 'array', items: { type: 'string' }, description: 'Everything the caller’s roles grant, wildcards expanded.' },
+      scopes: {
+        type: 'object',
+        additionalProperties: { type: 'string', enum: ['team', 'any'] },
+        description: 'Per permission, which applications it reaches: `team` (those owned by one of the caller’s teams) or `any`.',
+      },
       operations: {
         type: 'array',
         description: 'The Management operations the caller may call, to show only the buttons that work.',
@@ -39,14 +56,67 @@ export const GATEWAY_SCHEMAS: Record<string, JsonSchema> = {
   },
   PolicyExplanation: {
     type: 'object',
-    required: ['roles', 'operation', 'allowed', 'reason', 'granted_by', 'unknown_roles'],
+    required: ['roles', 'operation', 'allowed', 'reason', 'granted_by', 'scope', 'reaches', 'unknown_roles'],
     properties: {
       roles: { type: 'array', items: { type: 'string' }, description: 'The roles asked about.' },
       operation: { type: 'string' },
       allowed: { type: 'boolean' },
-      reason: { type: 'string', enum: ['role_grants_permission', 'no_role_grants_permission', 'no_roles_in_token'], description: 'The policy’s stable reason id, as logged and audited.' },
+      reason: {
+        type: 'string',
+        enum: ['role_grants_permission', 'no_role_grants_permission', 'no_roles_in_token', 'not_owner', 'unowned'],
+        description: 'The stable reason id, as logged and audited; `not_owner` and `unowned` only when an application was named.',
+      },
       granted_by: { type: ['string', 'null'], description: 'The role that grants it, when allowed.' },
+      scope: { type: ['string', 'null'], enum: ['team', 'any', null], description: 'Which applications the grant reaches, when allowed.' },
+      reaches: { type: ['string', 'null'], description: 'The scope in words.' },
       unknown_roles: { type: 'array', items: { type: 'string' }, description: 'Roles the policy does not define (a typo, or a role from another system).' },
+      teams: { type: 'array', items: { type: 'string' }, description: 'The teams asked about (only when an application was named).' },
+      application: {
+        type: 'object',
+        required: ['id', 'owner'],
+        properties: { id: applicationId, owner: nullableTeam('Its owning team, or null.') },
+        description: 'The application asked about, with its owner (only when one was named).',
+      },
+    },
+  },
+  Ownership: { type: 'object', required: Object.keys(ownershipRecord), properties: ownershipRecord },
+  OwnershipChange: {
+    type: 'object',
+    required: [...Object.keys(ownershipRecord), 'previous_team'],
+    properties: { ...ownershipRecord, previous_team: nullableTeam('The owner before the change; null if it had none.') },
+  },
+  UnownedPage: {
+    type: 'object',
+    required: ['total', 'count', 'page', 'objects'],
+    properties: {
+      total: { type: 'integer', description: 'Applications upstream without an owner.' },
+      count: { type: 'integer' },
+      page: { type: 'integer' },
+      objects: { type: 'array', items: ref('schemas', 'Application') },
+    },
+  },
+  OwnershipImport: {
+    type: 'object',
+    required: ['assigned', 'transferred', 'unchanged', 'failed', 'results'],
+    properties: {
+      assigned: { type: 'integer', description: 'Pairs that gave an unowned application its first owner.' },
+      transferred: { type: 'integer', description: 'Pairs that moved an application to another team.' },
+      unchanged: { type: 'integer', description: 'Pairs already true (an import can be run again).' },
+      failed: { type: 'integer', description: 'Changes the audit trail could not record, so not made (the answer is then a 503).' },
+      results: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['application_id', 'team', 'previous_team', 'status'],
+          properties: {
+            application_id: applicationId,
+            team: teamName('The team named.'),
+            previous_team: nullableTeam('The owner before.'),
+            status: { type: 'string', enum: ['assigned', 'transferred', 'unchanged', 'failed'] },
+            error: { type: 'string', description: 'Why a change failed (an error code).' },
+          },
+        },
+      },
     },
   },
   AuditEventPage: {
@@ -138,6 +208,7 @@ const EVENT_FILTERS: JsonSchema[] = [
   query('key_fingerprint', 'Events mentioning this secret, as `POST /v1/audit/lookup-key` returns its fingerprint.', { type: 'string', pattern: '^hmac-sha256:[0-9a-f]{64}$' }, {
     example: `hmac-sha256:${'0'.repeat(64)}`,
   }),
+  query('team', 'The application’s owning team when the event happened (a transfer is found under the team it came from).', teamName('A team.'), { example: 'demo' }),
   query('kind', 'Kind of event.', { type: 'string', enum: ['mutation', 'decision', 'access', 'system'] }),
   query('order', 'Oldest or newest first.', { type: 'string', enum: ['asc', 'desc'], default: 'desc' }),
   query('limit', 'Events per page.', { type: 'integer', minimum: 1, maximum: 1000, default: 50 }),
@@ -178,8 +249,10 @@ export const GATEWAY_OPERATIONS: readonly GatewayOperation[] = [
       parameters: [
         { ...query('role', 'One role, or several separated by commas.', { type: 'string', minLength: 1, maxLength: 512 }, { example: 'viewer,editor' }), required: true },
         { ...query('operation', 'An operation id or gateway permission.', { type: 'string', enum: [...PERMISSIONS] }, { example: 'applications.delete' }), required: true },
+        query('teams', 'The teams of the caller asked about, separated by commas (with `application_id`).', { type: 'string', maxLength: 4096 }, { example: 'payments,search' }),
+        query('application_id', 'Explain the decision on this application too: reads its owner, so needs `ownership.manage`.', applicationId, { example: 'wSPk9y5D7p5o87k0ACGKxR' }),
       ],
-      responses: { ...answer(200, 'The decision.', json(ref('schemas', 'PolicyExplanation'))), ...refusals([...AUTHENTICATED, 'validation_failed']) },
+      responses: { ...answer(200, 'The decision.', json(ref('schemas', 'PolicyExplanation'))), ...refusals([...AUTHENTICATED, 'forbidden', 'validation_failed', 'ownership_unavailable']) },
     },
   },
   {
@@ -251,6 +324,7 @@ export const GATEWAY_OPERATIONS: readonly GatewayOperation[] = [
       },
     ),
   },
+  ...ownershipOperations(),
   {
     path: '/healthz',
     method: 'get',
@@ -275,3 +349,99 @@ export const GATEWAY_OPERATIONS: readonly GatewayOperation[] = [
     operation: unauthenticated('docs', 'Reference', 'This reference, for people', 'A readable reference page; its assets are served by the gateway itself.', answer(200, 'The page.', { 'text/html': { type: 'string' } })),
   },
 ];
+
+function ownershipOperations(): GatewayOperation[] {
+  const manage = (operationId: string, summary: string, description: string, responses: Responses, extra: JsonSchema = {}): JsonSchema => ({
+    operationId,
+    summary,
+    description: `${description}\n\nNeeds the \`ownership.manage\` permission (built-in: \`admin\`). Refusals are recorded in the audit trail.`,
+    tags: ['Ownership'],
+    'x-permission': 'ownership.manage',
+    ...extra,
+    responses,
+  });
+  const READ = [...AUTHENTICATED, 'forbidden', 'validation_failed', 'ownership_unavailable'] as const;
+  const WRITE = [...READ, 'invalid_json', 'payload_too_large', 'audit_unavailable'] as const;
+  const UPSTREAM = ['upstream_unavailable', 'upstream_bad_response', 'upstream_timeout'] as const;
+  const idParameter = { name: 'application_id', in: 'path', required: true, description: 'The application’s id (App ID).', schema: applicationId, example: 'wSPk9y5D7p5o87k0ACGKxR' };
+  const body = (schema: JsonSchema, example: unknown) => ({ requestBody: { required: true, content: { 'application/json': { schema, example } } } });
+  return [
+    {
+      path: '/v1/ownership/applications/{application_id}',
+      method: 'get',
+      operation: manage('ownership.get', 'Who owns an application', 'The owning team as the gateway records it (null when none: an application created before the gateway, or deleted).', {
+        ...answer(200, 'The owner.', json(ref('schemas', 'Ownership'))),
+        ...refusals(READ),
+      }, { parameters: [idParameter] }),
+    },
+    {
+      path: '/v1/ownership/applications/{application_id}',
+      method: 'put',
+      operation: manage(
+        'ownership.assign',
+        'Assign or transfer an application',
+        'Gives the application (which must exist upstream) to a team. An audited mutation: recorded before it takes effect, and not made if the trail cannot record it. A team that owns nothing yet is refused unless `allow_new_team` (a typo would give an application to a team nobody is in); the current owner is a `409 conflict`.',
+        { ...answer(200, 'The new owner, and the previous one.', json(ref('schemas', 'OwnershipChange'))), ...refusals([...WRITE, 'not_found', 'conflict', ...UPSTREAM]) },
+        {
+          parameters: [idParameter],
+          ...body(
+            {
+              type: 'object',
+              required: ['team'],
+              additionalProperties: false,
+              properties: { team: teamName('The new owner.'), allow_new_team: { type: 'boolean', default: false, description: 'Allow a team that owns no application yet.' } },
+            },
+            { team: 'payments', allow_new_team: true },
+          ),
+        },
+      ),
+    },
+    {
+      path: '/v1/ownership/unowned',
+      method: 'get',
+      operation: manage('ownership.unowned', 'Applications without an owner', 'Applications that exist upstream but no team owns (those created before the gateway), in pages, in the upstream’s order.', {
+        ...answer(200, 'A page of applications.', json(ref('schemas', 'UnownedPage'))),
+        ...refusals([...READ, ...UPSTREAM]),
+      }, {
+        parameters: [
+          query('page', 'Page number.', { type: 'integer', minimum: 1, maximum: 1_000_000, default: 1 }),
+          query('page_size', 'Applications per page.', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
+        ],
+      }),
+    },
+    {
+      path: '/v1/ownership/import',
+      method: 'post',
+      operation: manage(
+        'ownership.import',
+        'Import owners in bulk',
+        'Up to 1,000 `application_id,team` pairs a call (`npm run ownership:import -- file.csv` sends a file of any length in such calls). All or nothing: an application named twice, one that does not exist upstream, or a team that owns nothing yet (without `allow_new_teams`) refuses the whole call, every problem listed in `details` by pair (`pairs.N`). Each change is an audited mutation; pairs already true are `unchanged`.',
+        {
+          ...answer(200, 'What each pair did.', json(ref('schemas', 'OwnershipImport'))),
+          ...refusals(WRITE.filter((code) => code !== 'audit_unavailable' && code !== 'ownership_unavailable' && code !== 'rate_limit_unavailable')),
+          ...refusals(UPSTREAM),
+          ...answer(503, 'Ownership or the audit trail was unavailable: either the envelope (nothing changed), or the results with the pairs that `failed` (the others were applied; run the import again).', {
+            'application/json': { anyOf: [envelopeWith(['rate_limit_unavailable', 'ownership_unavailable', 'audit_unavailable']), ref('schemas', 'OwnershipImport')] },
+          }),
+        },
+        body(
+          {
+            type: 'object',
+            required: ['pairs'],
+            additionalProperties: false,
+            properties: {
+              pairs: {
+                type: 'array',
+                minItems: 1,
+                maxItems: 1000,
+                items: { type: 'object', required: ['application_id', 'team'], additionalProperties: false, properties: { application_id: applicationId, team: teamName('Its owner.') } },
+              },
+              allow_new_teams: { type: 'boolean', default: false, description: 'Allow teams that own no application yet.' },
+            },
+          },
+          { pairs: [{ application_id: 'wSPk9y5D7p5o87k0ACGKxR', team: 'demo' }] },
+        ),
+      ),
+    },
+  ];
+}

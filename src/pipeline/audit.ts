@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { AuditRecorder } from '../audit/recorder';
 import { toGatewayError } from '../http/error-handler';
+import { ID_PATTERN } from '../catalogue/schemas';
+import type { OwnershipStore } from '../ownership/store';
 
 /** Nothing is changed unless it is audited first: the request entry commits before the upstream is called. */
 export function recordMutationIntent(recorder: AuditRecorder): RequestHandler {
@@ -14,12 +16,18 @@ export function recordMutationIntent(recorder: AuditRecorder): RequestHandler {
  * A mutation refused after authentication (denied, invalid, rate limited) leaves one `decision` entry, and so
  * does any request refused for its target (another team's application), reads included: probing is recorded.
  */
-export function recordRefusedMutation(recorder: AuditRecorder): ErrorRequestHandler {
+export function recordRefusedMutation(recorder: AuditRecorder, ownership: OwnershipStore): ErrorRequestHandler {
   return async (err, req, res, next) => {
     const error = toGatewayError(err);
     const audited = res.locals.operation?.mutates || res.locals.targetRefused;
     const refusedBeforeForwarding = audited && res.locals.principal && !res.locals.intent;
     if (refusedBeforeForwarding && error.code !== 'audit_unavailable' && error.code !== 'internal_error') {
+      // Refused before its owner was read (by role, by a rate limit): the entry still names the owning team, so a
+      // team's auditor sees the attempts against its applications. Best effort: the refusal stands either way.
+      const applicationId = res.locals.params?.application_id;
+      if (res.locals.team === undefined && applicationId && ID_PATTERN.test(applicationId) && error.code !== 'ownership_unavailable') {
+        res.locals.team = (await ownership.ownerOf(applicationId).catch(() => undefined))?.team ?? null;
+      }
       await recorder.recordRefusal(req, res, error);
     }
     next(err);

@@ -48,7 +48,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps, policy: () => Policy): 
   router.get('/v1/approvals/:id', async (req, res) => {
     await deps.approvals.expireDue();
     const approval = await visibleApproval(deps, policy(), req, res);
-    res.set('Cache-Control', 'no-store').json({ approval: presentApproval(approval), result_body: resultBody(approval, principalOf(res), policy()) });
+    res.set('Cache-Control', 'no-store').json({ approval: presentApproval(approval), result_body: approval.result.body === null ? null : parseBody(Buffer.from(approval.result.body)) });
   });
 
   router.post('/v1/approvals/:id/approve', body, refusalsAudited(deps.recorder, 'approval.approve', async (req, res) => {
@@ -132,11 +132,7 @@ function notPending(a: Approval): GatewayError {
   return new GatewayError('conflict', `This request is ${a.state}.`, [{ reason: 'approval_not_pending', state: a.state as ApprovalState }]);
 }
 
-/** The stored upstream answer, for the requester and reviewers (API key values were masked before storing). */
-function resultBody(a: Approval, _me: Principal, _policy: Policy): unknown {
-  return a.result.body === null ? null : parseBody(Buffer.from(a.result.body));
-}
-
+/** The upstream's answer as JSON when it is JSON (stored answers had their API key values masked before storing). */
 function parseBody(body: Buffer): unknown {
   if (body.length === 0) return null;
   try {

@@ -76,7 +76,8 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
     const { key } = parseOrFail(lookupBody, req.body, 'body');
     const fingerprint = audit.keys.fingerprint(key);
     const teams = readerTeams(res);
-    const entries = (await audit.store.withFingerprint(fingerprint, 1000)).filter((e) => teams === undefined || (e.team !== null && teams.includes(e.team)));
+    // Under every key of the keyring: an entry recorded before a rotation has the fingerprint its key made.
+    const entries = (await audit.store.withFingerprint(audit.keys.fingerprints(key), 1000)).filter((e) => teams === undefined || (e.team !== null && teams.includes(e.team)));
     await audit.recorder.recordAccess(req, res, 'audit.lookup_key', { fingerprint, matches: entries.length });
     res.set('Cache-Control', 'no-store').json({ fingerprint, entries: entries.map(presentEntry) });
   });

@@ -102,7 +102,7 @@ describe.each(BACKENDS)('audit recording on %s', (backend) => {
     expect(res.status).toBe(403);
     const entries = await entriesFor(h, res.headers['x-request-id'] as string);
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ kind: 'decision', actorSub: 'vic', operation: 'applications.delete', decision: 'denied', reason: 'no_role_grants_permission', outcome: 'denied', errorCode: 'forbidden', applicationId: APP });
+    expect(entries[0]).toMatchObject({ kind: 'decision', actorSub: 'vic', operation: 'applications.delete', decision: 'denied', reason: 'no_role_grants_permission', outcome: 'denied', errorCode: 'forbidden', applicationId: APP, team: 'demo' });
     expect(h.simulator.requests).toHaveLength(0);
   });
 

@@ -7,7 +7,8 @@ import { tokenFor } from '../helpers/tokens';
 let h: Harness;
 let auditor: string;
 beforeAll(async () => {
-  h = await startHarness();
+  // The seed appends all at once: more than the default AUDIT_QUEUE_LIMIT may wait.
+  h = await startHarness({ env: { AUDIT_QUEUE_LIMIT: '4096' } });
   auditor = tokenFor('auditor', 'pager');
   // 2,500 events written straight to the trail (as many mutations would, only faster).
   await Promise.all(Array.from({ length: 2500 }, (_, i) => h.deps.audit.store.append({ ...systemEntry('test.seed'), kind: 'decision', eventId: randomUUID(), requestId: `seed-${i}`, actorSub: 'seeder', operation: 'webhooks.create', outcome: 'invalid' })));

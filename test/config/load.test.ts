@@ -38,6 +38,13 @@ test('when production is complete, then it loads', () => {
   expect(problemsOf(PRODUCTION)).toEqual([]);
 });
 
+test('when AUDIT_HMAC_KEYS lists earlier keys by newline or comma, then each is kept, and in production each must be at least 32 bytes', () => {
+  const older = ['a'.repeat(40), 'b'.repeat(40), 'c'.repeat(40)];
+  expect(loadConfig({ ...PRODUCTION, AUDIT_HMAC_KEYS: `${older[0]}\n${older[1]}, ${older[2]}\n` }).audit.hmacKeys).toEqual(older);
+  expect(loadConfig({}).audit.hmacKeys).toEqual([]);
+  expect(problemsOf({ ...PRODUCTION, AUDIT_HMAC_KEYS: `${older[0]},short` })).toEqual(['every key in AUDIT_HMAC_KEYS must be at least 32 bytes in production']);
+});
+
 test('when production settings are missing or weak, then every problem is listed at once', () => {
   const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short', KLOUDLESS_API_URL: 'http://api.example.com/v1', TRUST_PROXY: 'true' });
   expect(problems).toEqual(

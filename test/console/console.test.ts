@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { describeInBrowser, launchChromium, screenshotPath } from '../helpers/browser';
+import { deleteWithApproval } from '../helpers/approvals';
 import { startHarness, type Harness } from '../helpers/harness';
 import { signToken, tokenFor } from '../helpers/tokens';
 
@@ -14,12 +15,13 @@ describeInBrowser("the review console's browser test")('the audit review console
   let auditor: string;
   let appId: string;
   let apiKey: string;
+  let teamAppId: string;
   const requestedUrls: string[] = [];
 
   beforeAll(async () => {
     h = await startHarness();
     auditor = tokenFor('auditor');
-    const ada = signToken({ sub: 'ada', roles: ['admin'], claims: { name: 'Ada Lovelace', email: 'ada@example.com' } });
+    const ada = signToken({ sub: 'ada', roles: ['admin'], claims: { name: 'Ada Lovelace', email: 'ada@example.com', teams: ['billing'] } });
     const as = (token: string) => ({ Authorization: `Bearer ${token}` });
 
     const created = await h.api().post('/v1/applications').set(as(ada)).send({ name: 'Billing sync' });
@@ -29,7 +31,15 @@ describeInBrowser("the review console's browser test")('the audit review console
     expect(key.status).toBe(201);
     apiKey = key.body.key;
     expect((await h.api().delete(`/v1/applications/${appId}`).set(as(tokenFor('viewer', 'vic')))).status).toBe(403);
-    expect((await h.api().delete(`/v1/applications/${appId}`).set(as(ada))).status).toBe(204);
+    // Deleting an application waits for a second person (the built-in two-person rule).
+    expect((await deleteWithApproval(h, `/v1/applications/${appId}`, ada)).body.approval.state).toBe('executed');
+
+    // An editor in two teams names the owner of what they create.
+    const pat = tokenFor('editor', 'pat', ['payments', 'search']);
+    const teamApp = await h.api().post('/v1/applications').set(as(pat)).set('X-Team', 'payments').send({ name: 'Payouts' });
+    expect(teamApp.status).toBe(201);
+    teamAppId = teamApp.body.id;
+    expect((await h.api().post(`/v1/applications/${teamAppId}/webhooks`).set(as(pat)).send({ url: 'https://hooks.example.com/payouts' })).status).toBe(201);
 
     browser = await launchChromium('the review console');
   }, 60_000);
@@ -78,6 +88,8 @@ describeInBrowser("the review console's browser test")('the audit review console
   }
 
   const rows = (page: Page) => page.locator('#events tbody tr');
+  /** The table's text, one array of cells per row, without the View button. */
+  const cells = (page: Page) => rows(page).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 7).map((td) => td.innerText.replace(/\s+/g, ' ').trim())));
   // An expression, not a function: this project compiles without the DOM library.
   const inPage = (page: Page, expression: string): Promise<unknown> => page.evaluate(expression);
 
@@ -108,10 +120,10 @@ describeInBrowser("the review console's browser test")('the audit review console
     await page.getByLabel('Application id').press('Enter'); // keyboard submits the filter
     await page.getByRole('status').getByText('2 events matching the filter').waitFor();
 
-    const table = await rows(page).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 6).map((td) => td.innerText.replace(/\s+/g, ' ').trim())));
+    const table = await cells(page);
     expect(table).toEqual([
-      [expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), 'Ada Lovelace <ada@example.com> ada', 'applications.delete DELETE', appId, 'Success', '204'],
-      [expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), 'vic', 'applications.delete DELETE', appId, 'Denied', '— forbidden'],
+      [expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), 'Ada Lovelace <ada@example.com> ada', 'applications.delete DELETE', appId, 'billing', 'Success', '204'],
+      [expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), 'vic', 'applications.delete DELETE', appId, 'billing', 'Denied', '— forbidden'],
     ]);
 
     await page.getByRole('button', { name: /^View event/ }).first().click();
@@ -137,6 +149,35 @@ describeInBrowser("the review console's browser test")('the audit review console
     await page.getByRole('button', { name: 'Clear' }).click();
     await page.getByRole('status').getByText(/^\d+ events in the trail\.$/).waitFor();
     expect(await page.getByLabel('Application id').inputValue()).toBe('');
+    await closeConsole(tab);
+  });
+
+  test('when filtered by a team, then only the events about that team\'s applications show, with the team in the table and the detail', async () => {
+    const tab = await openConsole();
+    const { page } = tab;
+    await signIn(page, auditor);
+    await rows(page).first().waitFor();
+
+    await page.getByLabel('Team').fill('payments');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('status').getByText('2 events matching the filter').waitFor();
+
+    const time = expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(await cells(page)).toEqual([
+      [time, 'pat', 'webhooks.create POST', expect.stringContaining(teamAppId), 'payments', 'Success', '201'],
+      [time, 'pat', 'applications.create POST', expect.any(String), 'payments', 'Success', '201'],
+    ]);
+    await expect(page.locator('#filter-summary').textContent()).resolves.toContain('team = payments');
+
+    await page.getByRole('button', { name: /^View event/ }).first().click();
+    const detail = page.getByRole('region', { name: /^Event \d+ · webhooks\.create$/ });
+    await detail.waitFor();
+    await expect(detail.locator('dt', { hasText: /^Team$/ }).locator('+ dd').textContent()).resolves.toBe('payments');
+
+    await page.getByLabel('Team').fill('search');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('status').getByText('0 events matching the filter').waitFor();
+    expect(await page.locator('#empty').isVisible()).toBe(true);
     await closeConsole(tab);
   });
 

@@ -12,6 +12,9 @@ export class TcpProxy {
   private server?: Server;
   private sockets = new Set<Socket>();
   private mode: ProxyMode = 'pass';
+  private dropMarker?: Buffer;
+  private holdMarker?: Buffer;
+  private releases: (() => void)[] = [];
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
@@ -30,6 +33,28 @@ export class TcpProxy {
       if (mode === 'hang') s.pause();
       else s.resume();
     }
+  }
+
+  /**
+   * The next reply from the database that contains `marker` (e.g. `INSERT 0 `, the tag Postgres sends once the
+   * statement's implicit transaction has committed) is swallowed and the connection cut: a commit whose result is lost.
+   */
+  dropReplyContaining(marker: string): void {
+    this.dropMarker = Buffer.from(marker, 'utf8');
+  }
+
+  /**
+   * From now on, what a client sends from a message containing `marker` on (e.g. `INSERT INTO audit_entry`) is held
+   * back from the database until `releaseHeld()`, connection by connection; everything else passes.
+   */
+  holdRequestsContaining(marker: string): void {
+    this.holdMarker = Buffer.from(marker, 'utf8');
+  }
+
+  /** Sends what was held, in the order the connections were held. */
+  releaseHeld(): void {
+    this.holdMarker = undefined;
+    for (const release of this.releases.splice(0)) release();
   }
 
   async stop(): Promise<void> {
@@ -52,7 +77,20 @@ export class TcpProxy {
     upstream.on('close', () => (this.sockets.delete(upstream), client.destroy()));
     upstream.on('error', () => client.destroy());
     client.on('close', () => upstream.destroy());
-    client.on('data', (d) => upstream.write(d));
-    upstream.on('data', (d) => client.write(d));
+    const held: Buffer[] = [];
+    client.on('data', (d: Buffer) => {
+      if (held.length === 0 && !(this.holdMarker && d.includes(this.holdMarker))) return void upstream.write(d);
+      if (held.length === 0) this.releases.push(() => upstream.write(Buffer.concat(held.splice(0))));
+      held.push(d);
+    });
+    upstream.on('data', (d: Buffer) => {
+      if (this.dropMarker && d.includes(this.dropMarker)) {
+        this.dropMarker = undefined;
+        upstream.destroy();
+        client.destroy();
+        return;
+      }
+      client.write(d);
+    });
   }
 }

@@ -47,6 +47,10 @@ const GATEWAY_ENDPOINTS: Record<string, string> = {
   'GET /v1/audit/proof/consistency': 'audit.proof_consistency',
   'GET /v1/audit/log/entries': 'audit.export_log',
   'POST /v1/audit/lookup-key': 'audit.lookup_key',
+  'GET /v1/ownership/applications/{application_id}': 'ownership.get',
+  'PUT /v1/ownership/applications/{application_id}': 'ownership.assign',
+  'GET /v1/ownership/unowned': 'ownership.unowned',
+  'POST /v1/ownership/import': 'ownership.import',
   'GET /healthz': 'healthz',
   'GET /readyz': 'readyz',
   'GET /openapi.json': 'openapi',
@@ -210,7 +214,7 @@ describe('the documented operations against the running gateway', () => {
     return search ? `${at}?${search}` : at;
   };
   const call = (op: DocOperation, token: string | undefined, query?: Record<string, string>) => {
-    const request = h.api()[op.method as 'get' | 'post' | 'patch' | 'delete'](urlOf(op, query));
+    const request = h.api()[op.method as 'get' | 'post' | 'put' | 'patch' | 'delete'](urlOf(op, query));
     if (token) request.set('Authorization', `Bearer ${token}`);
     const example = op.operation.requestBody?.content['application/json']?.example;
     return example === undefined ? request : request.send(example as object);
@@ -231,7 +235,7 @@ describe('the documented operations against the running gateway', () => {
   }
 
   // Creates first (their ids feed the rest), then updates and reads, deletes last and deepest first.
-  const RANK: Record<string, number> = { post: 0, patch: 1, get: 2, delete: 3 };
+  const RANK: Record<string, number> = { post: 0, patch: 1, put: 1, get: 2, delete: 3 };
   const ordered = [...documented].sort((a, b) => RANK[a.method]! - RANK[b.method]! || (a.method === 'delete' ? b.path.length - a.path.length : 0));
 
   test('when every documented operation is called as an admin with the documented examples, then each answers its documented success, in a declared media type and schema', async () => {
@@ -264,6 +268,24 @@ describe('the documented operations against the running gateway', () => {
         expect({ op: op.key, parameter: p.name, status: res.status }).toEqual({ op: op.key, parameter: p.name, status: 200 });
       }
     }
+  });
+
+  test('when a team-scoped caller creates with the documented X-Team header and then names another team’s application, then both answers are the documented ones', async () => {
+    const create = documented.find((d) => d.key === 'POST /v1/applications')!;
+    const header = (create.operation.parameters ?? []).find((p) => p.in === 'header' && p.name === 'X-Team')!;
+    const editor = tokenFor('editor', 'openapi-editor', ['openapi-a', 'openapi-b']);
+    const created = await h.api().post('/v1/applications').set('Authorization', `Bearer ${editor}`).set('X-Team', 'openapi-a').send({ name: 'Team app' });
+    expect(created.status).toBe(201);
+    expectDocumented(create, created);
+    expect(new RegExp(String((header.schema as Json).pattern)).test('openapi-a')).toBe(true);
+
+    const get = documented.find((d) => d.key === 'GET /v1/applications/{application_id}')!;
+    const outsider = await h.api().get(`/v1/applications/${created.body.id}`).set('Authorization', `Bearer ${tokenFor('editor', 'openapi-outsider', ['openapi-c'])}`);
+    expect([outsider.status, outsider.body.error?.code]).toEqual([404, 'not_found']);
+    expectDocumented(get, outsider);
+    const unnamed = await h.api().post('/v1/applications').set('Authorization', `Bearer ${editor}`).send({ name: 'Whose?' });
+    expect([unnamed.status, unnamed.body.error?.details?.[0]?.reason]).toEqual([400, 'team_required']);
+    expectDocumented(create, unnamed);
   });
 
   test('when audit events are asked for as CSV and as NDJSON, then each comes in its documented media type', async () => {

@@ -54,8 +54,10 @@ export async function verifyLog(c: LogCheck, full: boolean): Promise<LogVerifica
       const entry = entries[i];
       if (!entry) return bad(at + i, seq, 'truncated', `The trail ends at ${seq - 1n}, but the tree holds ${size} entries: newer entries were removed.`);
       if (entry.seq !== seq) return bad(at + i, seq, 'missing', `Entries ${seq} to ${entry.seq - 1n} are missing.`);
-      if (entry.keyId !== c.keys.keyId) return bad(at + i, seq, 'unknown_key', `Entry ${seq} was hashed with key ${entry.keyId}, not the configured one.`);
-      if (!sameHash(c.keys.chainHash(previous?.hash ?? null, hashedContent(entry.seq, entry.keyId, entry)), entry.hash)) {
+      // Each entry is checked with the key that hashed it: the keyring keeps the keys a rotation replaced (issue 13).
+      const key = c.keys.withId(entry.keyId);
+      if (!key) return bad(at + i, seq, 'unknown_key', `Entry ${seq} was hashed with key ${entry.keyId}, which is neither AUDIT_HMAC_KEY nor in AUDIT_HMAC_KEYS.`);
+      if (!sameHash(key.chainHash(previous?.hash ?? null, hashedContent(entry.seq, entry.keyId, entry)), entry.hash)) {
         const next = entries[i + 1] ?? (await c.store.readChain(entry.seq, 1))[0];
         const inserted = next !== undefined && chainsFrom(c.keys, previous?.hash ?? null, next);
         return bad(at + i, seq, inserted ? 'inserted' : 'modified', inserted ? `Entry ${seq} was inserted into the chain.` : `Entry ${seq} was modified.`);
@@ -79,5 +81,6 @@ export async function verifyLog(c: LogCheck, full: boolean): Promise<LogVerifica
 }
 
 function chainsFrom(keys: AuditKeys, previousHash: Buffer | null, entry: StoredEntry): boolean {
-  return sameHash(keys.chainHash(previousHash, hashedContent(entry.seq - 1n, entry.keyId, entry)), entry.hash);
+  const key = keys.withId(entry.keyId);
+  return key !== undefined && sameHash(key.chainHash(previousHash, hashedContent(entry.seq - 1n, entry.keyId, entry)), entry.hash);
 }

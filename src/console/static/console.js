@@ -6,7 +6,7 @@
 const TOKEN_KEY = 'audit-console.token';
 const API_BASE = new URL('../v1/', location.href); // relative, so a path-prefixing proxy keeps working
 const PAGE_SIZE = 100;
-const FILTER_FIELDS = ['operation', 'application_id', 'actor', 'outcome', 'decision', 'kind', 'request_id'];
+const FILTER_FIELDS = ['operation', 'application_id', 'team', 'actor', 'outcome', 'decision', 'kind', 'request_id'];
 
 /** How each outcome reads at a glance; the badge always spells the outcome out too. */
 const OUTCOME_TONE = {
@@ -206,6 +206,7 @@ function eventRow(event) {
     el('td', {}, personLabel(actor), sub(actor.sub && personLabel(actor) !== actor.sub ? actor.sub : '')),
     el('td', {}, event.operation || '—', sub(event.method || '')),
     el('td', { class: 'mono' }, target[0] || '—', sub(target.slice(1).join(' · '))),
+    el('td', {}, event.team || '—'),
     el('td', {}, outcomeBadge(event.outcome)),
     el('td', { class: 'num' }, event.upstream_status == null ? '—' : String(event.upstream_status), sub(event.error_code || '')),
     el('td', {}, view),
@@ -242,6 +243,7 @@ async function openEvent(sequence) {
     ['Client', [client.ip, client.user_agent].filter(Boolean).join(' · ')],
     ['Request', [event.method, event.path].filter(Boolean).join(' ')],
     ['Target', targetParts(event.target || {}).join(' · ')],
+    ['Team', event.team || (event.target?.application_id ? 'none: no team owned the application then' : '')],
     ['Latency', event.latency_ms == null ? '' : `${event.latency_ms} ms`],
     ['Request id', event.request_id],
     ['Event id', event.event_id],
