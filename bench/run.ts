@@ -26,7 +26,7 @@ import { checkAuditEntries, type AuditCheck } from './lib/audit-check';
 import { measureJwt } from './lib/jwt-cost';
 import { runLoad, warmUp, type BenchRequest, type LoadOptions, type LoadResult } from './lib/load';
 import { describeMachine } from './lib/machine';
-import { mutations, runAuditHostile, runAuditReview, runOwnershipList, type Target } from './lib/scenarios';
+import { mutations, runAuditHostile, runAuditLog, runAuditReview, runOwnershipList, type Target } from './lib/scenarios';
 import type { HostileFigures } from './audit-hostile';
 import { writeReport, type BenchResults, type Measured, type MemoryFigures } from './lib/report';
 import { buildGateway, cpuMsOf, createDatabase, dropRedisKeys, freePort, ROOT, spawnService, type Service } from './lib/services';
@@ -232,6 +232,14 @@ async function main(): Promise<void> {
       progress(`  page p50 ${fmt(review.page.p50Ms)} ms, p95 ${fmt(review.page.p95Ms)} ms; export ${review.exports.map((e) => `${e.eventsPerS.toFixed(0)} events/s, RSS peak ${e.peakRssMb} MB`).join('; ')}`);
     }
 
+    let log: BenchResults['log'];
+    if (QUICK) progress('audit log on 2,000,000 entries: skipped (--quick)');
+    else {
+      progress(`audit log: append cost with the tree off and on, then ${REVIEW_ROWS} entries back-filled, proofs and incremental verify`);
+      log = runAuditLog(REVIEW_ROWS, SERVER_DB);
+      progress(`  inclusion p99 ${fmt(log.inclusion.p99Ms)} ms, consistency p99 ${fmt(log.consistency.p99Ms)} ms; verify after 1,000 entries ${log.verify.ms.map((m) => m.toFixed(0)).join('/')} ms`);
+    }
+
     progress(`a team's application list (issue 12): 5,000 applications / 50 teams${QUICK ? '' : ' and 50,000 / 500'}, ownership imported, warm, cold and paced`);
     const ownershipList: OwnershipListFigures = runOwnershipList(SERVER_DB, QUICK ? ['5000:50'] : []);
     for (const s of ownershipList.scales) {
@@ -276,6 +284,7 @@ async function main(): Promise<void> {
       memory,
       jwt: jwtCost,
       review,
+      log,
       ownershipList,
       hostile,
       profile,

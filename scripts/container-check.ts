@@ -17,7 +17,7 @@
  * so the Dockerfile cannot grow something CI silently skips.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -430,6 +430,7 @@ async function start(stage: Stage, here: StageDir, imageEnv: Record<string, stri
     JWT_ISSUER: 'https://idp.container-check.invalid/',
     JWT_AUDIENCE: 'kloudless-gateway',
     AUDIT_HMAC_KEY: randomBytes(32).toString('hex'),
+    AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     DATABASE_URL: databaseUrl,
   };
   // A container has its own network namespace, so its ports are always free; on a shared host they are not.

@@ -8,6 +8,8 @@ import { scheduleRecovery } from './audit/recovery';
 import { createAuditStore, type AuditStore } from './audit/store';
 import { createAuditReader } from './audit/reader';
 import { createVerifyWalks } from './audit/verify-walk';
+import { createTransparencyLog } from './audit/log/log';
+import { localSigningKeyPem, logIdentity } from './audit/log/signing-key';
 import { createTokenVerifier } from './auth/verifier';
 import { ConfigError, type Config } from './config/load';
 import { openDatabase, type Database } from './db/client';
@@ -64,6 +66,23 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     committed: (kind, seconds) => metrics.auditWriteDuration.observe({ kind }, seconds),
     failed: (kind) => metrics.auditWriteFailures.inc({ kind }),
   });
+  // The audit trail as a transparency log (issue 15): the tree follows the trail, checkpoints are signed with a key of its own.
+  const log = createTransparencyLog({
+    prisma: database.prisma,
+    store,
+    keys,
+    identity: logIdentity(config.audit.signingKey ?? localSigningKeyPem(config.dataDir), config.audit.logOrigin),
+    logger,
+    intervalS: config.audit.checkpointIntervalS,
+    witnesses: config.audit.witnessUrls,
+    writeTimeoutMs: config.audit.writeTimeoutMs,
+    async onRefusal(witness, details) {
+      logger.error({ witness, ...details }, 'a witness refused the audit checkpoint: the log history is not consistent with what it cosigned');
+      metrics.auditWitnessRefusals.inc({ witness });
+      await recorder.recordSystem('audit.witness_refused', { witness, ...details }).catch(() => undefined);
+    },
+  });
+  log.start();
   const reloader = createReloader({ state, developerKeyFile: config.upstream.developerKeyFile, policyFile: config.policyFile, logger, recorder, keys, metrics });
   const recovery = scheduleRecovery(store, logger, { upstreamTimeoutMs: config.upstream.timeoutMs, writeTimeoutMs: config.audit.writeTimeoutMs });
   await recovery.first;
@@ -92,7 +111,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     policy,
     upstream,
     metrics,
-    audit: { store, keys, recorder, reader, walks: createVerifyWalks(reader, keys), readsPerCaller: config.audit.read.perCaller },
+    audit: { store, keys, recorder, reader, walks: createVerifyWalks(reader, keys), readsPerCaller: config.audit.read.perCaller, log },
     limiters: createLimiters(config, policy, logger, redis),
     approvals: { service: approvals, store: approvalStore },
     sessions: createSessions(config, database.prisma, keys),
@@ -112,6 +131,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     async close() {
       recovery.stop();
       sweeps.stop();
+      await log.stop();
       await notifier.idle();
       reloader.stop();
       await upstream.close();

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { reviewFilterLines, type ReviewFigures } from '../audit-review';
 import { describeHostile, type HostileFigures } from '../audit-hostile';
+import type { LogFigures } from '../audit-log';
 import type { ListScale, ListSeries, OwnershipListFigures } from '../ownership-list';
 import type { HotSpot } from '../profile';
 import type { AuditCheck } from './audit-check';
@@ -36,6 +37,8 @@ export interface BenchResults {
   memory: MemoryFigures;
   jwt: JwtCost[];
   review?: ReviewFigures;
+  /** The audit trail as a transparency log (issue 15): bench/audit-log.ts. */
+  log?: LogFigures;
   ownershipList?: OwnershipListFigures;
   /** bench/audit-hostile.ts (issue 18). */
   hostile?: HostileFigures;
@@ -233,6 +236,7 @@ function markdown(r: BenchResults): string {
     ...r.jwt.map((j) => `| ${j.algorithm} | ${n0(j.gatewayPerS)}/s (${(1e6 / j.gatewayPerS).toFixed(1)} µs) | ${n0(j.stringKeyPerS)}/s (${(1e6 / j.stringKeyPerS).toFixed(1)} µs) | ${(j.gatewayPerS / j.stringKeyPerS).toFixed(1)}× |`),
     '',
     ...reviewSection(r.review),
+    ...logSection(r.log),
     ...teamListSection(r.ownershipList),
     ...hostileSection(r.hostile),
     ...profileSection(r.profile),
@@ -306,6 +310,33 @@ function teamListSection(o?: OwnershipListFigures): string[] {
     `At ${n0(large.applications)} applications the cached path still costs p95 ${large.warm.p95Ms.toFixed(1)} ms (one ownership read and a filter over ${n0(large.applications)} objects per call), and the snapshot holds ${large.snapshot.heapMb.toFixed(0)} MB per instance. ` +
       `A walk grows with the upstream, not with the team: ${large.walk.requests} requests and ${n0(large.walk.ms)} ms (the same pages fetched straight from the simulator take ${n0(large.walk.simulatorMs)} ms: the simulator copies every application it holds for each page it serves, so its share grows with the square of the count, and it shares the cores with the gateway here), so a call that meets a due walk waits up to that long: p95 ${large.paced.p95Ms.toFixed(0)} ms at the default max age and ${large.paced.rate} calls/s, ${large.cold.p95Ms.toFixed(0)} ms walking on every call. ` +
       'Beyond that scale the walk, not the filter, is what to change (serve the previous snapshot while a due walk runs, or an index kept in Postgres); staleness stays bounded by the max age plus one walk.',
+    '',
+  ];
+}
+
+export function logSection(v?: LogFigures): string[] {
+  if (!v) return ['## The audit log (Merkle tree, checkpoints, proofs)', '', 'Skipped in this run (`--quick`).', ''];
+  const p = (x: LogFigures['inclusion']) => `p50 ${x.p50Ms.toFixed(2)} ms, p99 ${x.p99Ms.toFixed(2)} ms, max ${x.maxMs.toFixed(1)} ms (${x.n} requests)`;
+  const mode = (m: 'log off' | 'log on') => v.append.filter((a) => a.mode === m);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  return [
+    `## The audit log on ${n0(v.rows)} entries (Merkle tree, checkpoints, proofs)`,
+    '',
+    '`bench/audit-log.ts`, in a process of its own (gateway, simulator and client together, a fresh Postgres database). Issue 15.',
+    '',
+    '**Append cost** (audited mutations, concurrency 16, 10 s each, alternated; "log off" is the append path of before: the tree is not touched; "log on" integrates and signs every second):',
+    '',
+    '| mode | mutations/s | p50 | p99 |',
+    '| --- | ---: | ---: | ---: |',
+    ...v.append.map((a) => `| ${a.mode} | ${n0(a.perS)} | ${a.p50Ms.toFixed(1)} ms | ${a.p99Ms.toFixed(1)} ms |`),
+    `| mean, off → on | ${n0(mean(mode('log off').map((a) => a.perS)))} → ${n0(mean(mode('log on').map((a) => a.perS)))} | | ${mean(mode('log off').map((a) => a.p99Ms)).toFixed(1)} → ${mean(mode('log on').map((a) => a.p99Ms)).toFixed(1)} ms |`,
+    '',
+    `- back-fill: ${n0(v.rows)} seeded entries (seeded in ${v.seedS.toFixed(0)} s) taken into the tree in ${v.backfillS.toFixed(0)} s (${n0(v.rows / v.backfillS)} entries/s), ${n0(v.treeNodes)} stored nodes`,
+    `- inclusion proof over HTTP (recorded like every audit read): ${p(v.inclusion)}`,
+    `- consistency proof over HTTP: ${p(v.consistency)}`,
+    `- latest checkpoint: ${p(v.checkpoint)}`,
+    `- longest proof: ${v.maxProofHashes} hashes (bound ceil(log2 n) + 1 = ${v.bound})`,
+    `- incremental \`/v1/audit/verify\` after ${n0(v.verify.newEntries)} new entries: ${v.verify.ms.map((m) => `${m.toFixed(0)} ms`).join(', ')}`,
     '',
   ];
 }

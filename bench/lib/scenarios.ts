@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { HostileFigures } from '../audit-hostile';
 import type { ReviewFigures } from '../audit-review';
+import type { LogFigures } from '../audit-log';
 import type { OwnershipListFigures } from '../ownership-list';
 import type { BenchRequest } from './load';
 import { ROOT, type Service } from './services';
@@ -43,6 +44,18 @@ export function mutations(target: Target, prefix: string, sent: Set<string>): Be
       setupRequest: (req, context) => ({ ...req, path: `/v1/applications/${APP}/webhooks/${(context as { webhook?: string }).webhook ?? 'not-created'}`, headers: { ...target.headers, 'x-request-id': nextId() } }),
     },
   ];
+}
+
+/** bench/audit-log.ts in a process of its own (issue 15). */
+export function runAuditLog(rows: number, serverUrl: string): LogFigures {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/audit-log.ts'), String(rows), '--json'], {
+    cwd: ROOT,
+    env: { ...process.env, TEST_DATABASE_URL: serverUrl },
+    encoding: 'utf8',
+    maxBuffer: 16 * 2 ** 20,
+  });
+  if (child.status !== 0) throw new Error(`audit log bench failed:\n${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as LogFigures;
 }
 
 /** bench/audit-review.ts in a process of its own, with --expose-gc so its "after GC" figures are after a GC. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseSigningKey } from '../audit/log/signing-key';
 import { SETTINGS, type Setting, type SettingName } from './settings';
 
 type Parsed = { [K in SettingName]: z.output<(typeof SETTINGS)[K]['schema']> };
@@ -44,7 +45,19 @@ export interface Config {
   dataDir: string;
   database: { url?: string; poolSize: number };
   /** `hmacKeys`: earlier keys (AUDIT_HMAC_KEYS), still used to verify and look up what they recorded. */
-  audit: { hmacKey?: string; hmacKeys: string[]; writeTimeoutMs: number; queueLimit: number; read: { poolSize: number; timeoutMs: number; perCaller: number } };
+  audit: {
+    hmacKey?: string;
+    hmacKeys: string[];
+    writeTimeoutMs: number;
+    queueLimit: number;
+    /** The transparency log (issue 15): signing key PEM, origin, checkpoint interval, witnesses. */
+    signingKey?: string;
+    logOrigin?: string;
+    checkpointIntervalS: number;
+    witnessUrls: string[];
+    /** The read pool (issue 18): its size, statement timeout and reads in flight per caller. */
+    read: { poolSize: number; timeoutMs: number; perCaller: number };
+  };
   rateLimit: {
     windowS: number;
     reads: number;
@@ -156,6 +169,10 @@ function toConfig(p: Parsed, problems: string[]): Config {
       writeTimeoutMs: p.AUDIT_WRITE_TIMEOUT_MS,
       queueLimit: p.AUDIT_QUEUE_LIMIT,
       read: { poolSize: p.AUDIT_READ_POOL_SIZE, timeoutMs: p.AUDIT_READ_TIMEOUT_MS, perCaller: p.AUDIT_READS_PER_CALLER },
+      signingKey: p.AUDIT_SIGNING_KEY,
+      logOrigin: p.AUDIT_LOG_ORIGIN,
+      checkpointIntervalS: p.AUDIT_CHECKPOINT_INTERVAL_S,
+      witnessUrls: p.AUDIT_WITNESS_URLS,
     },
     rateLimit: {
       windowS: p.RATE_LIMIT_WINDOW_S,
@@ -202,6 +219,8 @@ function consistencyProblems(c: Config): string[] {
   const keySources = [c.jwt.secret, c.jwt.publicKey, c.jwt.jwksUrl].filter(Boolean).length;
   if (keySources > 1) problems.push('set only one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL');
   problems.push(...oidcProblems(c));
+  const signingKey = c.audit.signingKey === undefined ? undefined : parseSigningKey(c.audit.signingKey);
+  if (typeof signingKey === 'string') problems.push(`AUDIT_SIGNING_KEY ${signingKey}`);
   if (c.metrics.port !== 0 && c.metrics.port === c.port) problems.push('METRICS_PORT must differ from PORT: metrics are never served with the API');
   return problems;
 }
@@ -246,6 +265,7 @@ function productionProblems(c: Config): string[] {
   if (!c.database.url) problems.push('DATABASE_URL is required in production (the embedded database is for local use only)');
   if (!c.audit.hmacKey) problems.push('AUDIT_HMAC_KEY (or _FILE) is required in production');
   else if (Buffer.byteLength(c.audit.hmacKey) < 32) problems.push('AUDIT_HMAC_KEY must be at least 32 bytes in production');
+  if (!c.audit.signingKey) problems.push('AUDIT_SIGNING_KEY (or _FILE) is required in production: the Ed25519 key that signs audit checkpoints');
   if (c.audit.hmacKeys.some((k) => Buffer.byteLength(k) < 32)) problems.push('every key in AUDIT_HMAC_KEYS must be at least 32 bytes in production');
   if (c.trustProxy === true) problems.push('TRUST_PROXY=true trusts any client-sent X-Forwarded-For; name the proxies or a hop count');
   return problems;

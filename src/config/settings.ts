@@ -151,6 +151,27 @@ export const SETTINGS = {
     schema: optionalString,
     secret: true,
   },
+  AUDIT_SIGNING_KEY: {
+    doc: 'PEM (PKCS#8) Ed25519 private key that signs the audit log\'s checkpoints (C2SP signed notes); separate from AUDIT_HMAC_KEY. Required in production; generated into DATA_DIR otherwise.',
+    example: '-----BEGIN PRIVATE KEY-----…',
+    schema: optionalString,
+    secret: true,
+  },
+  AUDIT_LOG_ORIGIN: {
+    doc: 'Origin line of the audit log\'s checkpoints and name of its signing key (no spaces or `+`). Default: `kloudless-gateway.audit/` and 16 hex digits of the public key\'s SHA-256.',
+    example: 'gateway.example.com/audit',
+    schema: z.string().regex(/^[^\s+]{1,200}$/, 'must be a key name: no spaces or "+"').optional(),
+  },
+  AUDIT_CHECKPOINT_INTERVAL_S: {
+    doc: 'How often the audit log\'s Merkle tree takes in new entries and, when it grew, a checkpoint is signed and sent to the witnesses, in seconds.',
+    example: '10',
+    schema: int(1, 3600, 10),
+  },
+  AUDIT_WITNESS_URLS: {
+    doc: 'Witnesses (c2sp.org/tlog-witness submission prefixes, comma list) each new checkpoint is sent to for a cosignature. Empty: none.',
+    example: 'https://witness.example.com/',
+    schema: list.pipe(z.array(z.url({ protocol: /^https?$/ }))),
+  },
   AUDIT_HMAC_KEYS: {
     doc: 'Earlier values of AUDIT_HMAC_KEY, kept after a rotation: entries, secret fingerprints and checkpoints they made still verify and are still found. Separated by newlines or commas (from `_FILE`, one per line). Only AUDIT_HMAC_KEY keys what is new. The gateway refuses to start if neither holds the key of the newest entry.',
     example: 'the-previous-audit-hmac-key-of-at-least-32-bytes',

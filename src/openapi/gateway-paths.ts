@@ -4,6 +4,7 @@ import { TEAM_PATTERN } from '../ownership/teams';
 import { PERMISSIONS } from '../policy/permissions';
 import type { JsonSchema } from './input-schemas';
 import { answer, AUTHENTICATED, envelopeWith, ref, refusals, type Responses } from './responses';
+import { LOG_OPERATIONS, LOG_SCHEMAS } from './audit-log-paths';
 
 /**
  * The gateway's own endpoints (src/routes/*, src/openapi/routes.ts), written by hand: their inputs are parsed
@@ -30,6 +31,7 @@ const ownershipRecord = {
 };
 
 export const GATEWAY_SCHEMAS: Record<string, JsonSchema> = {
+  ...LOG_SCHEMAS,
   Me: {
     type: 'object',
     required: ['sub', 'name', 'email', 'roles', 'teams', 'permissions', 'scopes', 'operations'],
@@ -225,6 +227,7 @@ const unauthenticated = (operationId: string, tag: string, summary: string, desc
 });
 
 export const GATEWAY_OPERATIONS: readonly GatewayOperation[] = [
+  ...LOG_OPERATIONS,
   {
     path: '/v1/me',
     method: 'get',
@@ -288,16 +291,16 @@ export const GATEWAY_OPERATIONS: readonly GatewayOperation[] = [
     operation: audit(
       'audit.verify',
       'Verify the audit chain',
-      'Walks the whole chain, recomputing every hash, and reports the first broken sequence number and why. With a checkpoint kept from `GET /v1/audit/checkpoint`, truncation of the newest entries is detected too.',
+      'Verifies the entries the Merkle tree took in since the last verification (HMAC link and leaf hash of each), that the stored tree still extends the last verified one and the latest signed checkpoint; `full=true` re-walks everything. Reports the first broken sequence number and why. With a legacy JSON checkpoint `token`, walks the whole HMAC chain as before (truncation of the newest entries is detected too).',
       { ...answer(200, 'The verdict (`ok: false` is still a 200: the check ran).', json(ref('schemas', 'Verification'))), ...refusals([...AUDIT_READ, 'validation_failed']) },
-      { parameters: [query('checkpoint', 'A checkpoint `token`.', { type: 'string', maxLength: 2048 })] },
+      { parameters: [query('checkpoint', 'A legacy JSON checkpoint `token`.', { type: 'string', maxLength: 2048 }), query('full', 'Re-walk every entry, not only the new ones.', { type: 'string', enum: ['true', 'false'] })] },
     ),
   },
   {
     path: '/v1/audit/checkpoint',
     method: 'get',
-    operation: audit('audit.checkpoint', 'Sign a checkpoint', 'A signed `{sequence, hash, time}` of the newest entry. Keep it elsewhere.', {
-      ...answer(200, 'The signed checkpoint.', json(ref('schemas', 'Checkpoint'))),
+    operation: audit('audit.checkpoint', 'The latest signed checkpoint', 'The latest C2SP checkpoint of the audit log (a signed note with witness cosignatures; issue 15, docs/audit-format.md), signed afresh if the tree grew over AUDIT_CHECKPOINT_INTERVAL_S. Keep it elsewhere. Deprecated: with `Accept: application/json` the JSON `{sequence, hash, time}` checkpoint of before.', {
+      ...answer(200, 'The signed checkpoint.', { 'text/plain': { type: 'string', description: 'A C2SP signed note.' }, ...json(ref('schemas', 'Checkpoint')) }),
       ...refusals(AUDIT_READ),
     }),
   },

@@ -1,19 +1,20 @@
 import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { signCheckpoint } from '../audit/checkpoint';
-import { nowMicros } from '../audit/entry';
 import type { AuditKeys } from '../audit/keys';
 import { presentEntry } from '../audit/present';
 import type { AuditRecorder } from '../audit/recorder';
 import type { AuditStore } from '../audit/store';
 import type { AuditReader } from '../audit/reader';
 import type { VerifyWalks } from '../audit/verify-walk';
+import type { Verification } from '../audit/verify';
 import { GatewayError } from '../http/errors';
 import { toGatewayError } from '../http/error-handler';
 import { refuseUndecodable } from '../http/json-body';
 import { requirePermission } from '../pipeline/authorize';
 import type { Policy } from '../policy/policy';
 import { readerTeams, registerEventRoutes } from './audit-events';
+import { registerLogRoutes } from './audit-log';
+import type { TransparencyLog } from '../audit/log/log';
 import { parseOrFail } from './parse';
 
 export interface AuditDeps {
@@ -25,10 +26,12 @@ export interface AuditDeps {
   walks: VerifyWalks;
   /** AUDIT_READS_PER_CALLER. */
   readsPerCaller: number;
+  /** The trail as a transparency log (issue 15): tree, checkpoints, proofs. */
+  log: TransparencyLog;
 }
 
 const lookupBody = z.strictObject({ key: z.string().min(1).max(512) });
-const verifyQuery = z.strictObject({ checkpoint: z.string().max(2048).optional() });
+const verifyQuery = z.strictObject({ checkpoint: z.string().max(2048).optional(), full: z.enum(['true', 'false']).optional() });
 
 /** The audit trail's review endpoints, for holders of `audit.read`. Each use is itself recorded. */
 export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitBytes: number): Router {
@@ -48,24 +51,35 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
   });
 
   router.use('/v1/audit', limitReadsPerCaller(audit.readsPerCaller));
+  const logChecks = new Map<boolean, Promise<Verification>>();
+  const sharedLogCheck = (full: boolean) => {
+    let check = logChecks.get(full);
+    if (!check) {
+      check = audit.log.verify(full).finally(() => logChecks.delete(full));
+      logChecks.set(full, check);
+    }
+    return check;
+  };
 
   // Walking the chain reads every entry: one walk per instance at a time, shared by every caller it can serve.
   router.get('/v1/audit/verify', async (req, res) => {
     const query = parseOrFail(verifyQuery, req.query, 'query');
-    const walk = audit.walks.verify(query.checkpoint);
-    if ('busy' in walk) {
-      throw new GatewayError('rate_limited', 'A verification of the whole chain is in progress; retry when it is done.', [{ reason: 'verification_in_progress' }], { 'Retry-After': String(walk.retryAfterS) });
-    }
-    const result = await walk;
-    await audit.recorder.recordAccess(req, res, 'audit.verify', { checkpoint: query.checkpoint !== undefined, ok: result.ok });
+    // A legacy JSON checkpoint token: the HMAC chain walk of before, one walk per instance shared by every caller it
+    // can serve. Otherwise the log verifies what it took in since the last verification (issue 15), or all with full=true.
+    const full = query.full === 'true';
+    let result: Verification;
+    if (query.checkpoint !== undefined) {
+      const walk = audit.walks.verify(query.checkpoint);
+      if ('busy' in walk) {
+        throw new GatewayError('rate_limited', 'A verification of the whole chain is in progress; retry when it is done.', [{ reason: 'verification_in_progress' }], { 'Retry-After': String(walk.retryAfterS) });
+      }
+      result = await walk;
+    } else result = await sharedLogCheck(full);
+    await audit.recorder.recordAccess(req, res, 'audit.verify', { checkpoint: query.checkpoint !== undefined, ...(full ? { full } : {}), ok: result.ok });
     res.set('Cache-Control', 'no-store').json(result);
   });
 
-  router.get('/v1/audit/checkpoint', async (req, res) => {
-    const checkpoint = signCheckpoint(audit.keys, await audit.reader.latest(), nowMicros());
-    await audit.recorder.recordAccess(req, res, 'audit.checkpoint', { sequence: checkpoint.sequence });
-    res.set('Cache-Control', 'no-store').json(checkpoint);
-  });
+  registerLogRoutes(router, audit);
 
   // POST, so a leaked key being looked up never sits in a URL (proxies and browsers log those).
   const lookupJson = express.json({ limit: bodyLimitBytes });

@@ -1,6 +1,7 @@
 import { verify as verifySignature, createPublicKey } from 'node:crypto';
 import { BACKENDS } from '../helpers/database';
-import { allEntries, tableAsText, tamper } from '../helpers/audit';
+import { allEntries, resetTrail, tableAsText, tamper } from '../helpers/audit';
+import { parseCheckpointBody, parseVkey, verifyNote } from '../../src/audit/log/note';
 import { startHarness, type Harness } from '../helpers/harness';
 import { tokenFor } from '../helpers/tokens';
 
@@ -14,9 +15,9 @@ describe.each(BACKENDS)('audit integrity on %s', (backend) => {
     auditor = tokenFor('auditor', 'aud');
   }, 30_000);
   afterAll(async () => h.close());
-  // Each test starts from the same three audited mutations (six entries) on an emptied trail.
+  // Each test starts from the same three audited mutations (six entries) on an emptied trail (and log).
   beforeEach(async () => {
-    await tamper(h, 'TRUNCATE audit_entry');
+    await resetTrail(h);
     for (let i = 0; i < 3; i++) {
       await h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${tokenFor('admin')}`).send({ url: `https://hooks.example.com/${i}` });
     }
@@ -59,28 +60,43 @@ describe.each(BACKENDS)('audit integrity on %s', (backend) => {
     expect((await verify()).body).toMatchObject({ ok: false, first_bad_sequence: '3', problem: 'inserted' });
   });
 
-  test('when the newest entries are removed, then verifying against a kept checkpoint reports truncation', async () => {
-    const checkpoint = await h.api().get('/v1/audit/checkpoint').set('Authorization', `Bearer ${auditor}`);
-    expect(checkpoint.status).toBe(200);
-    expect(checkpoint.body.sequence).toBe('6');
+  const signCheckpoint = async () => (await h.api().post('/v1/audit/checkpoint').set('Authorization', `Bearer ${auditor}`).expect(200)).text;
+  // The JSON checkpoint of before (deprecated): still served for `Accept: application/json`, still accepted by verify.
+  const legacyCheckpoint = async () => (await h.api().get('/v1/audit/checkpoint').set('Authorization', `Bearer ${auditor}`).set('Accept', 'application/json').expect(200)).body;
+
+  test('when the newest entries are removed after a checkpoint, then verify reports truncation', async () => {
+    const note = await signCheckpoint();
+    expect(parseCheckpointBody(parseVkeyNote(note)).size).toBe(6);
     await tamper(h, 'DELETE FROM audit_entry WHERE seq > 4');
-    expect((await verify()).body.ok).toBe(true); // the chain alone cannot tell
-    const res = await verify(`?checkpoint=${checkpoint.body.token}`);
+    expect((await verify()).body).toMatchObject({ ok: false, problem: 'truncated', first_bad_sequence: '5' });
+  });
+
+  test('when the newest entries are removed, then verifying against a kept legacy JSON checkpoint reports truncation', async () => {
+    const checkpoint = await legacyCheckpoint();
+    expect(checkpoint.sequence).toBe('6');
+    await tamper(h, 'DELETE FROM audit_entry WHERE seq > 4');
+    const res = await verify(`?checkpoint=${checkpoint.token}`);
     expect(res.body).toMatchObject({ ok: false, problem: 'truncated' });
   });
 
-  test('when a checkpoint is verified on an intact chain, then it is confirmed; a forged one is refused', async () => {
-    const checkpoint = (await h.api().get('/v1/audit/checkpoint').set('Authorization', `Bearer ${auditor}`)).body;
+  test('when a legacy checkpoint is verified on an intact chain, then it is confirmed; a forged one is refused', async () => {
+    const checkpoint = await legacyCheckpoint();
     expect((await verify(`?checkpoint=${checkpoint.token}`)).body).toMatchObject({ ok: true, checkpoint: { sequence: checkpoint.sequence, verified: true } });
     const forged = `${Buffer.from(JSON.stringify({ sequence: '2', hash: '00', time: checkpoint.time, key_id: checkpoint.key_id })).toString('base64url')}.${checkpoint.signature}`;
     expect((await verify(`?checkpoint=${forged}`)).body).toMatchObject({ ok: false, problem: 'bad_checkpoint' });
   });
 
   test('when a reviewer checks a checkpoint offline, then the published Ed25519 key verifies its signature', async () => {
-    const c = (await h.api().get('/v1/audit/checkpoint').set('Authorization', `Bearer ${auditor}`)).body;
+    const note = await signCheckpoint();
+    const key = (await h.api().get('/v1/audit/public-key').set('Authorization', `Bearer ${auditor}`).expect(200)).body;
+    expect(verifyNote(note, [parseVkey(key.verifier_key)]).signedBy).toEqual([key.origin]);
+    expect(() => verifyNote(note.replace('\n6\n', '\n5\n'), [parseVkey(key.verifier_key)])).toThrow(/does not verify/);
+    const c = await legacyCheckpoint();
     const payload = Buffer.from(JSON.stringify({ sequence: c.sequence, hash: c.hash, time: c.time, key_id: c.key_id }));
     expect(verifySignature(null, payload, createPublicKey(c.public_key), Buffer.from(c.signature, 'base64url'))).toBe(true);
   });
+
+  const parseVkeyNote = (note: string) => note.slice(0, note.lastIndexOf('\n\n') + 1);
 
   test('when the chain is re-hashed by someone without the key, then verify still fails', async () => {
     await tamper(h, `UPDATE audit_entry SET actor_sub = 'x', hash = sha256(hash) WHERE seq = 5`);

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ const PRODUCTION = {
   JWT_AUDIENCE: 'gateway',
   DATABASE_URL: 'postgres://gateway@db:5432/gateway',
   AUDIT_HMAC_KEY: 'y'.repeat(40),
+  AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
 };
 
 const problemsOf = (env: Record<string, string>): string[] => {
@@ -55,12 +57,16 @@ test('when production settings are missing or weak, then every problem is listed
       expect.stringMatching(/TRUST_PROXY=true/),
       expect.stringMatching(/DATABASE_URL is required in production/),
       expect.stringMatching(/AUDIT_HMAC_KEY \(or _FILE\) is required in production/),
+      expect.stringMatching(/AUDIT_SIGNING_KEY \(or _FILE\) is required in production/),
     ]),
   );
 });
 
 test.each([
   ['a port out of range', { PORT: '70000' }, /PORT/],
+  ['an audit signing key that is not Ed25519', { AUDIT_SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }, /AUDIT_SIGNING_KEY is a ec key, not Ed25519/],
+  ['an audit signing key that is no key', { AUDIT_SIGNING_KEY: 'not a key' }, /AUDIT_SIGNING_KEY is not a PEM private key/],
+  ['an audit log origin with a space', { AUDIT_LOG_ORIGIN: 'my log' }, /AUDIT_LOG_ORIGIN/],
   ['a clock tolerance over 60 s', { JWT_CLOCK_TOLERANCE_S: '120' }, /JWT_CLOCK_TOLERANCE_S/],
   ['an unknown log level', { LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
   ['a non-URL upstream', { KLOUDLESS_API_URL: 'api.kloudless.com' }, /KLOUDLESS_API_URL/],

@@ -27,3 +27,30 @@ export async function tamper(h: Harness, ...statements: string[]): Promise<void>
     await prisma.$executeRawUnsafe('ALTER TABLE audit_entry ENABLE TRIGGER USER');
   }
 }
+
+/** The transparency log's tables (issue 15), emptied with the trail so a test can start both afresh. */
+const LOG_TABLES = ['audit_tree_node', 'audit_checkpoint', 'audit_cosignature'];
+
+/** Empties the trail and its log, as the database owner with the append-only triggers off (a test's clean slate). */
+export async function resetTrail(h: Harness): Promise<void> {
+  const prisma = h.gateway.database.prisma;
+  const tables = ['audit_entry', ...LOG_TABLES];
+  await prisma.$transaction([
+    ...tables.map((t) => prisma.$executeRawUnsafe(`ALTER TABLE ${t} DISABLE TRIGGER USER`)),
+    prisma.$executeRawUnsafe(`TRUNCATE ${tables.join(', ')}`),
+    prisma.$executeRawUnsafe('UPDATE audit_log_state SET tree_size = 0, verified_size = 0, verified_root = NULL, verified_hash = NULL'),
+    ...tables.map((t) => prisma.$executeRawUnsafe(`ALTER TABLE ${t} ENABLE TRIGGER USER`)),
+  ]);
+}
+
+/** Like `tamper`, with the log's tables unprotected too: an attacker rewriting the tree along with the trail. */
+export async function tamperWithLog(h: Harness, ...statements: string[]): Promise<void> {
+  const prisma = h.gateway.database.prisma;
+  const tables = ['audit_entry', ...LOG_TABLES];
+  for (const t of tables) await prisma.$executeRawUnsafe(`ALTER TABLE ${t} DISABLE TRIGGER USER`);
+  try {
+    for (const sql of statements) await prisma.$executeRawUnsafe(sql);
+  } finally {
+    for (const t of tables) await prisma.$executeRawUnsafe(`ALTER TABLE ${t} ENABLE TRIGGER USER`);
+  }
+}

@@ -75,3 +75,27 @@ export type ApprovalVote = Prisma.ApprovalVoteModel
  * here, so a copy of this table signs no one in. Deleting the row ends the session on every instance.
  */
 export type BrowserSession = Prisma.BrowserSessionModel
+/**
+ * Model AuditTreeNode
+ * The audit trail as a transparency log (issue 15; src/audit/log/): one complete subtree of the RFC 6962 Merkle
+ * tree over the entries, in sequence order. Level 0 holds leaf hashes (entry seq = idx + 1); node (level, idx)
+ * covers leaves [idx·2^level, (idx+1)·2^level). Only complete subtrees are stored, each once, never changed:
+ * about two rows per entry, and any proof reads at most 2·log2(n) of them.
+ */
+export type AuditTreeNode = Prisma.AuditTreeNodeModel
+/**
+ * Model AuditLogState
+ * Bookkeeping of the log beside the trail (one row): how many entries the tree holds, and up to where
+ * `/v1/audit/verify` last verified them (its root and the newest verified entry's chain hash).
+ */
+export type AuditLogState = Prisma.AuditLogStateModel
+/**
+ * Model AuditCheckpoint
+ * A signed checkpoint (C2SP tlog-checkpoint) of the tree at one size, as the log key signed it.
+ */
+export type AuditCheckpoint = Prisma.AuditCheckpointModel
+/**
+ * Model AuditCosignature
+ * A witness's cosignature line (C2SP tlog-cosignature) on a checkpoint, as the witness returned it.
+ */
+export type AuditCosignature = Prisma.AuditCosignatureModel

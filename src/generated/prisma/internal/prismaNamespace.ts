@@ -402,7 +402,11 @@ export const ModelName = {
   ApplicationOwner: 'ApplicationOwner',
   ApprovalRequest: 'ApprovalRequest',
   ApprovalVote: 'ApprovalVote',
-  BrowserSession: 'BrowserSession'
+  BrowserSession: 'BrowserSession',
+  AuditTreeNode: 'AuditTreeNode',
+  AuditLogState: 'AuditLogState',
+  AuditCheckpoint: 'AuditCheckpoint',
+  AuditCosignature: 'AuditCosignature'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -418,7 +422,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "auditEntry" | "auditRecoveryState" | "applicationOwner" | "approvalRequest" | "approvalVote" | "browserSession"
+    modelProps: "auditEntry" | "auditRecoveryState" | "applicationOwner" | "approvalRequest" | "approvalVote" | "browserSession" | "auditTreeNode" | "auditLogState" | "auditCheckpoint" | "auditCosignature"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -866,6 +870,302 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    AuditTreeNode: {
+      payload: Prisma.$AuditTreeNodePayload<ExtArgs>
+      fields: Prisma.AuditTreeNodeFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AuditTreeNodeFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditTreeNodePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AuditTreeNodeFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditTreeNodePayload>
+        }
+        findFirst: {
+          args: Prisma.AuditTreeNodeFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditTreeNodePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AuditTreeNodeFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditTreeNodePayload>
+        }
+        findMany: {
+          args: Prisma.AuditTreeNodeFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditTreeNodePayload>[]
+        }
+        create: {
+          args: Prisma.AuditTreeNodeCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditTreeNodePayload>
+        }
+        createMany: {
+          args: Prisma.AuditTreeNodeCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AuditTreeNodeCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditTreeNodePayload>[]
+        }
+        delete: {
+          args: Prisma.AuditTreeNodeDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditTreeNodePayload>
+        }
+        update: {
+          args: Prisma.AuditTreeNodeUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditTreeNodePayload>
+        }
+        deleteMany: {
+          args: Prisma.AuditTreeNodeDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AuditTreeNodeUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AuditTreeNodeUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditTreeNodePayload>[]
+        }
+        upsert: {
+          args: Prisma.AuditTreeNodeUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditTreeNodePayload>
+        }
+        aggregate: {
+          args: Prisma.AuditTreeNodeAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAuditTreeNode>
+        }
+        groupBy: {
+          args: Prisma.AuditTreeNodeGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditTreeNodeGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AuditTreeNodeCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditTreeNodeCountAggregateOutputType> | number
+        }
+      }
+    }
+    AuditLogState: {
+      payload: Prisma.$AuditLogStatePayload<ExtArgs>
+      fields: Prisma.AuditLogStateFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AuditLogStateFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditLogStatePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AuditLogStateFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditLogStatePayload>
+        }
+        findFirst: {
+          args: Prisma.AuditLogStateFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditLogStatePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AuditLogStateFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditLogStatePayload>
+        }
+        findMany: {
+          args: Prisma.AuditLogStateFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditLogStatePayload>[]
+        }
+        create: {
+          args: Prisma.AuditLogStateCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditLogStatePayload>
+        }
+        createMany: {
+          args: Prisma.AuditLogStateCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AuditLogStateCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditLogStatePayload>[]
+        }
+        delete: {
+          args: Prisma.AuditLogStateDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditLogStatePayload>
+        }
+        update: {
+          args: Prisma.AuditLogStateUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditLogStatePayload>
+        }
+        deleteMany: {
+          args: Prisma.AuditLogStateDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AuditLogStateUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AuditLogStateUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditLogStatePayload>[]
+        }
+        upsert: {
+          args: Prisma.AuditLogStateUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditLogStatePayload>
+        }
+        aggregate: {
+          args: Prisma.AuditLogStateAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAuditLogState>
+        }
+        groupBy: {
+          args: Prisma.AuditLogStateGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditLogStateGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AuditLogStateCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditLogStateCountAggregateOutputType> | number
+        }
+      }
+    }
+    AuditCheckpoint: {
+      payload: Prisma.$AuditCheckpointPayload<ExtArgs>
+      fields: Prisma.AuditCheckpointFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AuditCheckpointFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCheckpointPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AuditCheckpointFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCheckpointPayload>
+        }
+        findFirst: {
+          args: Prisma.AuditCheckpointFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCheckpointPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AuditCheckpointFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCheckpointPayload>
+        }
+        findMany: {
+          args: Prisma.AuditCheckpointFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCheckpointPayload>[]
+        }
+        create: {
+          args: Prisma.AuditCheckpointCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCheckpointPayload>
+        }
+        createMany: {
+          args: Prisma.AuditCheckpointCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AuditCheckpointCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCheckpointPayload>[]
+        }
+        delete: {
+          args: Prisma.AuditCheckpointDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCheckpointPayload>
+        }
+        update: {
+          args: Prisma.AuditCheckpointUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCheckpointPayload>
+        }
+        deleteMany: {
+          args: Prisma.AuditCheckpointDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AuditCheckpointUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AuditCheckpointUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCheckpointPayload>[]
+        }
+        upsert: {
+          args: Prisma.AuditCheckpointUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCheckpointPayload>
+        }
+        aggregate: {
+          args: Prisma.AuditCheckpointAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAuditCheckpoint>
+        }
+        groupBy: {
+          args: Prisma.AuditCheckpointGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditCheckpointGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AuditCheckpointCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditCheckpointCountAggregateOutputType> | number
+        }
+      }
+    }
+    AuditCosignature: {
+      payload: Prisma.$AuditCosignaturePayload<ExtArgs>
+      fields: Prisma.AuditCosignatureFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AuditCosignatureFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCosignaturePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AuditCosignatureFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCosignaturePayload>
+        }
+        findFirst: {
+          args: Prisma.AuditCosignatureFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCosignaturePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AuditCosignatureFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCosignaturePayload>
+        }
+        findMany: {
+          args: Prisma.AuditCosignatureFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCosignaturePayload>[]
+        }
+        create: {
+          args: Prisma.AuditCosignatureCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCosignaturePayload>
+        }
+        createMany: {
+          args: Prisma.AuditCosignatureCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AuditCosignatureCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCosignaturePayload>[]
+        }
+        delete: {
+          args: Prisma.AuditCosignatureDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCosignaturePayload>
+        }
+        update: {
+          args: Prisma.AuditCosignatureUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCosignaturePayload>
+        }
+        deleteMany: {
+          args: Prisma.AuditCosignatureDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AuditCosignatureUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AuditCosignatureUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCosignaturePayload>[]
+        }
+        upsert: {
+          args: Prisma.AuditCosignatureUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditCosignaturePayload>
+        }
+        aggregate: {
+          args: Prisma.AuditCosignatureAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAuditCosignature>
+        }
+        groupBy: {
+          args: Prisma.AuditCosignatureGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditCosignatureGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AuditCosignatureCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditCosignatureCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -1022,6 +1322,46 @@ export const BrowserSessionScalarFieldEnum = {
 } as const
 
 export type BrowserSessionScalarFieldEnum = (typeof BrowserSessionScalarFieldEnum)[keyof typeof BrowserSessionScalarFieldEnum]
+
+
+export const AuditTreeNodeScalarFieldEnum = {
+  level: 'level',
+  idx: 'idx',
+  hash: 'hash'
+} as const
+
+export type AuditTreeNodeScalarFieldEnum = (typeof AuditTreeNodeScalarFieldEnum)[keyof typeof AuditTreeNodeScalarFieldEnum]
+
+
+export const AuditLogStateScalarFieldEnum = {
+  id: 'id',
+  treeSize: 'treeSize',
+  verifiedSize: 'verifiedSize',
+  verifiedRoot: 'verifiedRoot',
+  verifiedHash: 'verifiedHash'
+} as const
+
+export type AuditLogStateScalarFieldEnum = (typeof AuditLogStateScalarFieldEnum)[keyof typeof AuditLogStateScalarFieldEnum]
+
+
+export const AuditCheckpointScalarFieldEnum = {
+  treeSize: 'treeSize',
+  root: 'root',
+  note: 'note',
+  signedAt: 'signedAt'
+} as const
+
+export type AuditCheckpointScalarFieldEnum = (typeof AuditCheckpointScalarFieldEnum)[keyof typeof AuditCheckpointScalarFieldEnum]
+
+
+export const AuditCosignatureScalarFieldEnum = {
+  treeSize: 'treeSize',
+  witness: 'witness',
+  line: 'line',
+  at: 'at'
+} as const
+
+export type AuditCosignatureScalarFieldEnum = (typeof AuditCosignatureScalarFieldEnum)[keyof typeof AuditCosignatureScalarFieldEnum]
 
 
 export const SortOrder = {
@@ -1332,6 +1672,10 @@ export type GlobalOmitConfig = {
   approvalRequest?: Prisma.ApprovalRequestOmit
   approvalVote?: Prisma.ApprovalVoteOmit
   browserSession?: Prisma.BrowserSessionOmit
+  auditTreeNode?: Prisma.AuditTreeNodeOmit
+  auditLogState?: Prisma.AuditLogStateOmit
+  auditCheckpoint?: Prisma.AuditCheckpointOmit
+  auditCosignature?: Prisma.AuditCosignatureOmit
 }
 
 /* Types for Logging */

@@ -56,7 +56,11 @@ export const ModelName = {
   ApplicationOwner: 'ApplicationOwner',
   ApprovalRequest: 'ApprovalRequest',
   ApprovalVote: 'ApprovalVote',
-  BrowserSession: 'BrowserSession'
+  BrowserSession: 'BrowserSession',
+  AuditTreeNode: 'AuditTreeNode',
+  AuditLogState: 'AuditLogState',
+  AuditCheckpoint: 'AuditCheckpoint',
+  AuditCosignature: 'AuditCosignature'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -192,6 +196,46 @@ export const BrowserSessionScalarFieldEnum = {
 } as const
 
 export type BrowserSessionScalarFieldEnum = (typeof BrowserSessionScalarFieldEnum)[keyof typeof BrowserSessionScalarFieldEnum]
+
+
+export const AuditTreeNodeScalarFieldEnum = {
+  level: 'level',
+  idx: 'idx',
+  hash: 'hash'
+} as const
+
+export type AuditTreeNodeScalarFieldEnum = (typeof AuditTreeNodeScalarFieldEnum)[keyof typeof AuditTreeNodeScalarFieldEnum]
+
+
+export const AuditLogStateScalarFieldEnum = {
+  id: 'id',
+  treeSize: 'treeSize',
+  verifiedSize: 'verifiedSize',
+  verifiedRoot: 'verifiedRoot',
+  verifiedHash: 'verifiedHash'
+} as const
+
+export type AuditLogStateScalarFieldEnum = (typeof AuditLogStateScalarFieldEnum)[keyof typeof AuditLogStateScalarFieldEnum]
+
+
+export const AuditCheckpointScalarFieldEnum = {
+  treeSize: 'treeSize',
+  root: 'root',
+  note: 'note',
+  signedAt: 'signedAt'
+} as const
+
+export type AuditCheckpointScalarFieldEnum = (typeof AuditCheckpointScalarFieldEnum)[keyof typeof AuditCheckpointScalarFieldEnum]
+
+
+export const AuditCosignatureScalarFieldEnum = {
+  treeSize: 'treeSize',
+  witness: 'witness',
+  line: 'line',
+  at: 'at'
+} as const
+
+export type AuditCosignatureScalarFieldEnum = (typeof AuditCosignatureScalarFieldEnum)[keyof typeof AuditCosignatureScalarFieldEnum]
 
 
 export const SortOrder = {

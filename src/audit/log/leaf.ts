@@ -1,0 +1,63 @@
+import type { StoredEntry } from '../entry';
+import { jcs } from './jcs';
+import { leafHash } from './merkle';
+
+/**
+ * An audit entry as a leaf of the transparency log (docs/audit-format.md is the normative text): a flat
+ * object of snake_case members, `seq` as a decimal string, every member whose value is null left out
+ * (so a column added later, null on older rows, never changes an older leaf), written with RFC 8785.
+ * The HMAC chain's `key_id` and `hash` are not part of it: the log does not need the HMAC key.
+ */
+export type LeafRecord = Record<string, unknown> & { seq: string };
+
+export function leafRecord(e: StoredEntry): LeafRecord {
+  const record: Record<string, unknown> = {
+    seq: e.seq.toString(),
+    at: e.at,
+    kind: e.kind,
+    event_id: e.eventId,
+    request_id: e.requestId,
+    actor_sub: e.actorSub,
+    actor_name: e.actorName,
+    actor_email: e.actorEmail,
+    actor_roles: e.actorRoles,
+    actor_jti: e.actorJti,
+    actor_issuer: e.actorIssuer,
+    client_ip: e.clientIp,
+    user_agent: e.userAgent,
+    operation: e.operation,
+    method: e.method,
+    path: e.path,
+    application_id: e.applicationId,
+    webhook_id: e.webhookId,
+    apikey_fingerprint: e.apikeyFingerprint,
+    request_body: e.requestBody,
+    details: e.details,
+    decision: e.decision,
+    reason: e.reason,
+    outcome: e.outcome,
+    upstream_status: e.upstreamStatus,
+    error_code: e.errorCode,
+    latency_ms: e.latencyMs,
+    fingerprints: e.fingerprints,
+    team: e.team,
+    approval_id: e.approvalId,
+  };
+  return withoutNulls(record) as LeafRecord;
+}
+
+/** Top-level members whose value is null (or absent) are left out; nested values are kept as they are. */
+export function withoutNulls(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== null && v !== undefined));
+}
+
+/** The canonical bytes of a leaf: what one line of the log's NDJSON export holds. */
+export function leafText(record: Record<string, unknown>): string {
+  return jcs(withoutNulls(record));
+}
+
+export function leafHashOf(record: Record<string, unknown>): Buffer {
+  return leafHash(Buffer.from(leafText(record), 'utf8'));
+}
+
+export const entryLeafHash = (e: StoredEntry): Buffer => leafHashOf(leafRecord(e));

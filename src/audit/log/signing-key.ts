@@ -1,0 +1,53 @@
+import { createHash, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { rawPublicKey, signerFor, type NoteSigner } from './note';
+
+const LOCAL_KEY_FILE = 'local-audit-signing-key.pem';
+
+/** Parses AUDIT_SIGNING_KEY: a PEM (PKCS#8) Ed25519 private key, or a problem to report at start-up. */
+export function parseSigningKey(pem: string): KeyObject | string {
+  try {
+    const key = createPrivateKey(pem);
+    return key.asymmetricKeyType === 'ed25519' ? key : `is a ${key.asymmetricKeyType} key, not Ed25519`;
+  } catch {
+    return 'is not a PEM private key';
+  }
+}
+
+/**
+ * Outside production an unset AUDIT_SIGNING_KEY is generated once and kept in DATA_DIR (like the HMAC key),
+ * so checkpoints signed by one run verify with the public key of the next.
+ */
+export function localSigningKeyPem(dataDir: string, name = LOCAL_KEY_FILE): string {
+  const file = join(dataDir, name);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    try {
+      writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
+      return pem;
+    } catch {
+      return readFileSync(file, 'utf8'); // another process made it first
+    }
+  }
+}
+
+/** The default origin: stable for one signing key, so two deployments never share a log identity by accident. */
+export function defaultOrigin(key: KeyObject): string {
+  return `kloudless-gateway.audit/${createHash('sha256').update(rawPublicKey(key)).digest('hex').slice(0, 16)}`;
+}
+
+export interface LogIdentity {
+  signer: NoteSigner;
+  publicKeyPem: string;
+}
+
+export function logIdentity(pem: string, origin: string | undefined): LogIdentity {
+  const key = parseSigningKey(pem);
+  if (typeof key === 'string') throw new Error(`AUDIT_SIGNING_KEY ${key}`);
+  const signer = signerFor(origin ?? defaultOrigin(key), key);
+  return { signer, publicKeyPem: signer.publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}

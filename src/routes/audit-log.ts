@@ -1,0 +1,103 @@
+import { once } from 'node:events';
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import { signCheckpoint } from '../audit/checkpoint';
+import { nowMicros } from '../audit/entry';
+import { leafRecord, leafText } from '../audit/log/leaf';
+import { LogRangeError, servedNote } from '../audit/log/log';
+import { GatewayError } from '../http/errors';
+import type { AuditDeps } from './audit';
+import { readerTeams } from './audit-events';
+import { parseOrFail } from './parse';
+
+const size = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+const inclusionQuery = z.strictObject({ sequence: size, tree_size: size.optional() });
+const consistencyQuery = z.strictObject({ from: size, to: size });
+const entriesQuery = z.strictObject({ from: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0), to: size.optional() });
+const PAGE = 2000;
+
+/** A proof asked beyond the log: the caller's input, so a 400 naming the field. */
+async function inRange<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof LogRangeError) throw new GatewayError('validation_failed', undefined, [{ location: 'query', field: err.field, code: 'out_of_range', message: err.message }]);
+    throw err;
+  }
+}
+
+const plain = (res: Response, text: string) => res.set('Cache-Control', 'no-store').type('text/plain; charset=utf-8').send(text);
+
+/**
+ * The trail as a transparency log (issue 15; docs/audit-format.md): signed checkpoints (C2SP signed notes),
+ * the key that signs them, inclusion and consistency proofs, and the entries as the log's leaves. Each use
+ * is recorded like every other read of the trail.
+ */
+export function registerLogRoutes(router: Router, audit: AuditDeps): void {
+  const { log } = audit;
+
+  // text/plain: the signed note with witness cosignatures. `Accept: application/json` (without text/plain) still
+  // gets the JSON checkpoint of before, deprecated, so tokens kept for `/v1/audit/verify?checkpoint=` go on working.
+  router.get('/v1/audit/checkpoint', async (req, res) => {
+    if (wantsLegacyJson(req)) {
+      const checkpoint = signCheckpoint(audit.keys, await audit.store.latest(), nowMicros());
+      await audit.recorder.recordAccess(req, res, 'audit.checkpoint', { sequence: checkpoint.sequence, format: 'legacy_json' });
+      return res.set('Cache-Control', 'no-store').json(checkpoint);
+    }
+    const checkpoint = await log.latest();
+    await audit.recorder.recordAccess(req, res, 'audit.checkpoint', { tree_size: checkpoint?.treeSize ?? 0 });
+    plain(res, checkpoint ? servedNote(checkpoint) : '');
+  });
+
+  // On demand: bring the tree up to date, sign if it grew, collect the witnesses' cosignatures, then answer.
+  router.post('/v1/audit/checkpoint', async (req, res) => {
+    const checkpoint = await log.signNow();
+    await audit.recorder.recordAccess(req, res, 'audit.checkpoint', { tree_size: checkpoint?.treeSize ?? 0, on_demand: true });
+    plain(res, checkpoint ? servedNote(checkpoint) : '');
+  });
+
+  router.get('/v1/audit/public-key', async (req, res) => {
+    await audit.recorder.recordAccess(req, res, 'audit.public_key', {});
+    res.set('Cache-Control', 'no-store').json({ origin: log.origin, algorithm: 'Ed25519', public_key: log.identity.publicKeyPem, verifier_key: log.identity.signer.vkey });
+  });
+
+  router.get('/v1/audit/proof/inclusion', async (req, res) => {
+    const query = parseOrFail(inclusionQuery, req.query, 'query');
+    const proof = await inRange(log.inclusion(query.sequence, query.tree_size));
+    const checkpoint = await log.tree.checkpointAt(proof.tree_size);
+    await audit.recorder.recordAccess(req, res, 'audit.proof_inclusion', { sequence: proof.sequence, tree_size: proof.tree_size });
+    res.set('Cache-Control', 'no-store').json({ ...proof, checkpoint: checkpoint ? servedNote(checkpoint) : null });
+  });
+
+  router.get('/v1/audit/proof/consistency', async (req, res) => {
+    const query = parseOrFail(consistencyQuery, req.query, 'query');
+    const proof = await inRange(log.consistency(query.from, query.to));
+    const checkpoint = await log.tree.checkpointAt(proof.to);
+    await audit.recorder.recordAccess(req, res, 'audit.proof_consistency', { from: proof.from, to: proof.to });
+    res.set('Cache-Control', 'no-store').json({ ...proof, checkpoint: checkpoint ? servedNote(checkpoint) : null });
+  });
+
+  // The entries as the log's leaves, one canonical line each (docs/audit-format.md): what the offline verifier
+  // rebuilds the tree from. The whole log only: a team-scoped reader may not see other teams' entries.
+  router.get('/v1/audit/log/entries', async (req, res) => {
+    const query = parseOrFail(entriesQuery, req.query, 'query');
+    if (readerTeams(res) !== undefined) throw new GatewayError('forbidden', 'The log export holds every team\'s entries: it needs audit.read on every team.');
+    const treeSize = (await log.tree.state()).treeSize;
+    const to = Math.min(query.to ?? treeSize, treeSize);
+    await audit.recorder.recordAccess(req, res, 'audit.export_log', { from: query.from, to });
+    res.set('Cache-Control', 'no-store').type('application/x-ndjson');
+    const closed = once(res, 'close');
+    for (let at = query.from; at < to && !res.destroyed; at += PAGE) {
+      const entries = await audit.store.readChain(BigInt(at), Math.min(PAGE, to - at));
+      const chunk = entries.map((e) => `${leafText(leafRecord(e))}\n`).join('');
+      if (!res.write(chunk) && !res.destroyed) await Promise.race([once(res, 'drain'), closed]);
+      if (entries.length === 0) break;
+    }
+    res.end();
+  });
+}
+
+function wantsLegacyJson(req: Request): boolean {
+  const accept = req.get('accept') ?? '';
+  return accept.includes('application/json') && !accept.includes('text/plain');
+}
