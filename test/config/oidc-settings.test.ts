@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, loadConfig } from '../../src/config/load';
 import { devAccount, startDevIdentityProvider, withLocalIdentityProvider } from '../../src/dev/identity-provider';
 
@@ -9,6 +10,7 @@ const PRODUCTION = {
   JWT_AUDIENCE: 'gateway',
   DATABASE_URL: 'postgres://gateway@db:5432/gateway',
   AUDIT_HMAC_KEY: 'y'.repeat(40),
+  AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
 };
 const OIDC = {
   OIDC_ISSUER: 'https://idp.example.com/',
