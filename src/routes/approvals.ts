@@ -41,7 +41,10 @@ export function approvalRoutes(deps: ApprovalRoutesDeps, policy: () => Policy): 
     await deps.approvals.expireDue();
     const found = await deps.store.list({ state, limit: 500 });
     const visible: Approval[] = [];
-    for (const a of found) if (await mayView(deps, policy(), principalOf(res), a)) visible.push(a);
+    // The owners of every listed request's application in one read, not one per request.
+    const ids = [...new Set(found.map((a) => a.applicationId).filter((id): id is string => id !== null))];
+    const owners = await failClosed(() => deps.ownership.ownersOf(ids));
+    for (const a of found) if (await mayView(deps, policy(), principalOf(res), a, owners)) visible.push(a);
     res.set('Cache-Control', 'no-store').json({ approvals: visible.slice(0, limit).map(presentApproval) });
   });
 
@@ -113,13 +116,14 @@ async function actionable(deps: ApprovalRoutesDeps, policy: Policy, req: Request
   return approval;
 }
 
-async function mayView(deps: ApprovalRoutesDeps, policy: Policy, me: Principal, a: Approval): Promise<boolean> {
+/** `owners`, when given, holds the current owner of the request's application (read beforehand, in bulk). */
+async function mayView(deps: ApprovalRoutesDeps, policy: Policy, me: Principal, a: Approval, owners?: ReadonlyMap<string, string>): Promise<boolean> {
   if (samePerson(a.requester, me)) return true;
   // Whoever approved or ended it keeps sight of it, also once the target (and so its owner) is gone.
   if (a.votes.some((v) => v.approverSub === me.sub) || a.endedBy === me.sub) return true;
   const reader = decide(policy, me.roles, 'audit.read');
   if (reader.allowed && (reader.scope === 'any' || (a.team !== null && me.teams.includes(a.team)))) return true;
-  const owner = a.applicationId ? ((await failClosed(() => deps.ownership.ownerOf(a.applicationId as string)))?.team ?? null) : null;
+  const owner = a.applicationId === null ? null : owners ? (owners.get(a.applicationId) ?? null) : ((await failClosed(() => deps.ownership.ownerOf(a.applicationId as string)))?.team ?? null);
   return approverRefusal(a, me, policy, owner) === undefined;
 }
 
