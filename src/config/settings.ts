@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Every environment setting the gateway reads, with the line of documentation the README and
+ * Every environment setting the gateway reads, with the line of documentation docs/configuration.md and
  * .env.example show for it. `secret` settings may also be given as `<NAME>_FILE` (Docker/Kubernetes secrets).
  */
 export interface Setting {

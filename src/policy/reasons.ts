@@ -1,6 +1,6 @@
 /**
  * Every reason id a policy or ownership decision records, declared once like the error codes: the audit trail's
- * `reason` column and the error details carry them, the README's reasons table is checked against this one.
+ * `reason` column and the error details carry them, the reasons table of docs/access-control.md is checked against this one.
  */
 export const DECISION_REASONS = {
   role_grants_permission: 'One of the caller\'s roles grants the permission (the entry names the role\'s scope).',

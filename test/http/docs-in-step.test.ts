@@ -5,11 +5,13 @@ import { SETTINGS } from '../../src/config/settings';
 import { DECISION_REASONS } from '../../src/policy/reasons';
 
 const ROOT = join(__dirname, '..', '..');
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const page = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
-/** Rows of the README table that follows `heading`, keyed by the first cell's `code`. */
-function tableRows(heading: string): Map<string, string[]> {
-  const section = readme.slice(readme.indexOf(heading));
+/** Rows of the table that follows `heading` in the page at `path`, keyed by the first cell's `code`. */
+function tableRows(path: string, heading: string): Map<string, string[]> {
+  const text = page(path);
+  expect(text).toContain(heading);
+  const section = text.slice(text.indexOf(heading));
   const rows = new Map<string, string[]>();
   let inTable = false;
   for (const line of section.split('\n').slice(1)) {
@@ -24,13 +26,13 @@ function tableRows(heading: string): Map<string, string[]> {
 }
 
 test('when an error code is declared, then the README documents it with the same status, and the reverse', () => {
-  const rows = tableRows('Codes are a public contract');
+  const rows = tableRows('README.md', 'Codes are a public contract');
   expect([...rows.keys()].sort()).toEqual(Object.keys(ERROR_CODES).sort());
   for (const [code, { status }] of Object.entries(ERROR_CODES)) expect(rows.get(code)?.[1]).toBe(String(status));
 });
 
-test('when a setting is declared, then the README configuration table and .env.example list it, and the reverse', () => {
-  const rows = tableRows('## Configuration');
+test('when a setting is declared, then docs/configuration.md and .env.example list it, and the reverse', () => {
+  const rows = tableRows('docs/configuration.md', '# Configuration');
   expect([...rows.keys()].sort()).toEqual(Object.keys(SETTINGS).sort());
   for (const [name, setting] of Object.entries(SETTINGS)) expect(rows.get(name)?.[2]).toBe('secret' in setting && setting.secret ? 'yes' : '');
   const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
@@ -38,8 +40,8 @@ test('when a setting is declared, then the README configuration table and .env.e
   expect([...new Set(listed)].sort()).toEqual(Object.keys(SETTINGS).sort());
 });
 
-test('when a decision reason is declared, then the README reasons table documents it, and the reverse', () => {
-  const rows = tableRows('Every decision carries a stable reason id');
+test('when a decision reason is declared, then the reasons table of docs/access-control.md documents it, and the reverse', () => {
+  const rows = tableRows('docs/access-control.md', 'Every decision carries a stable reason id');
   expect([...rows.keys()].sort()).toEqual(Object.keys(DECISION_REASONS).sort());
   for (const [reason, meaning] of Object.entries(DECISION_REASONS)) expect(rows.get(reason)?.[1]).toBe(meaning);
 });
