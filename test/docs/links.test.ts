@@ -16,7 +16,7 @@ function anchorsOf(markdown: string): Set<string> {
     if (line.startsWith('```')) fenced = !fenced;
     const heading = !fenced && /^#{1,6} (.+)$/.exec(line);
     if (!heading) continue;
-    const slug = heading[1]
+    const slug = (heading[1] ?? '')
       .toLowerCase()
       .replace(/[^\p{L}\p{N} _-]/gu, '')
       .replace(/ /g, '-');
@@ -29,7 +29,7 @@ function anchorsOf(markdown: string): Set<string> {
 
 function linksOf(markdown: string): string[] {
   const withoutCode = markdown.replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
-  return [...withoutCode.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]);
+  return [...withoutCode.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1] ?? '');
 }
 
 test.each(PAGES)('when %s links inside the repository, then every file and anchor it names exists', (page) => {
