@@ -29,7 +29,7 @@ import { describeMachine } from './lib/machine';
 import { mutations, runAuditHostile, runAuditLog, runAuditReview, runOwnershipList, type Target } from './lib/scenarios';
 import type { HostileFigures } from './audit-hostile';
 import { writeReport, type BenchResults, type Measured, type MemoryFigures } from './lib/report';
-import { buildGateway, cpuMsOf, createDatabase, dropRedisKeys, freePort, ROOT, spawnService, type Service } from './lib/services';
+import { buildGateway, cpuMsOf, createDatabase, dropRedisKeys, freePort, ROOT, spawnService } from './lib/services';
 import { hotSpots } from './profile';
 
 const SERVER_DB = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -5,7 +5,6 @@ import { storable } from './text';
 import { AuditDropped, AuditGroupAbandoned, AuditQueueFull, withTimeout } from './bounded';
 import { isStatementRefused, isUniqueViolation } from '../db/errors';
 import { boundEntry } from './bound';
-import { AuditTimeout } from './bounded';
 import type { AuditKeys } from './keys';
 import { findEventOf, findEvents, type AuditEvent, type EventFilter, type Order } from './query';
 
@@ -243,7 +242,9 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs, queueLimit = DE
         // Leaves the queue as soon as its caller gives up, making room at once.
         signal?.addEventListener('abort', () => {
           const at = queue.indexOf(pending);
-          if (at >= 0) (queue.splice(at, 1), reject(new AuditDropped('the caller stopped waiting before the audit write was sent')));
+          if (at < 0) return;
+          queue.splice(at, 1);
+          reject(new AuditDropped('the caller stopped waiting before the audit write was sent'));
         }, { once: true });
         void flush();
       });

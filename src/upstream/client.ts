@@ -59,7 +59,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   async function exchange(request: UpstreamRequest, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
     const body = request.body === undefined ? undefined : JSON.stringify(request.body);
     const query = new URLSearchParams(request.query).toString();
-    let method = request.method;
+    const method = request.method;
     let path = `${basePath}${request.path}${query ? `?${query}` : ''}`;
     for (let hop = 0; ; hop++) {
       const response = await sendOnce(method, path, method === request.method ? body : undefined, request.requestId, signal);

@@ -33,6 +33,7 @@ describe.each(BACKENDS)('reviewing the audit trail on %s', (backend) => {
   const events = async (query: string, token = auditor) => {
     const res = await h.api().get(`/v1/audit/events?${query}`).set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(200);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions read the events as loose JSON
     return res.body as { events: Record<string, any>[]; next_cursor: string | null };
   };
 

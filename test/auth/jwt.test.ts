@@ -1,3 +1,4 @@
+import jwt from 'jsonwebtoken';
 import { startHarness, type Harness } from '../helpers/harness';
 import { rawRequest } from '../helpers/raw-request';
 import { forgeToken, rsaKeyPair, signToken, standardClaims, TEST_SECRET } from '../helpers/tokens';
@@ -118,6 +119,5 @@ function tamper(token: string): string {
 function forgeSigned(override: Record<string, unknown>): string {
   const claims = standardClaims(override);
   for (const [k, v] of Object.entries(claims)) if (v === undefined) delete claims[k];
-  const jwt = require('jsonwebtoken') as typeof import('jsonwebtoken');
   return jwt.sign(claims, TEST_SECRET, { algorithm: 'HS256' });
 }

@@ -3,7 +3,7 @@ import { allEntries } from '../helpers/audit';
 import { createTestDatabase, SERVER_URL, type TestDatabase } from '../helpers/database';
 import { startHarness, type Harness } from '../helpers/harness';
 import { tokenFor } from '../helpers/tokens';
-import { APP, sleep, waitFor } from '../security/support';
+import { sleep, waitFor } from '../security/support';
 
 /**
  * The audit store slow rather than down: another session holds a lock on audit_entry, or the chain's lock, so the

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PrismaClient } from '../../src/generated/prisma/client';
 
 /**
@@ -28,7 +29,6 @@ export async function seedLargeTrail(prisma: PrismaClient, rows: number, afterSe
 
 /** The fingerprint the k-th seeded event's request mentions (k a multiple of 500). */
 export const fingerprintOf = (k: number): string => {
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   const md5 = createHash('md5').update(String(k)).digest('hex');
   return `hmac-sha256:${md5}${md5}`;
 };

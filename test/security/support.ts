@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
 import { connect } from 'node:net';
-import type { Simulator } from '../../src/simulator/server';
 import { Client } from 'pg';
 import { AUDIT_HMAC_KEY, type Harness } from '../helpers/harness';
 export { inFlight, sleep, waitFor } from '../helpers/async';

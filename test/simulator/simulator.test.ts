@@ -28,6 +28,7 @@ interface Reply {
   status: number;
   headers: Headers;
   text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions read the answer as loose JSON
   json: any;
 }
 

@@ -215,13 +215,13 @@ async function loadKeys() {
 
 async function createKey() {
   const res = await call(`applications/${encodeURIComponent(state.app.id)}/apikeys`, { method: 'POST', body: {} });
-  guarded(res, 'The new API key') || setStatus('Created an API key.');
+  if (!guarded(res, 'The new API key')) setStatus('Created an API key.');
   await Promise.all([loadKeys(), loadApprovals()]);
 }
 
 async function deleteKey(key) {
   const res = await call(`applications/${encodeURIComponent(state.app.id)}/apikeys/${encodeURIComponent(key)}`, { method: 'DELETE' });
-  guarded(res, 'Deleting the API key') || setStatus('Deleted the API key.');
+  if (!guarded(res, 'Deleting the API key')) setStatus('Deleted the API key.');
   await Promise.all([loadKeys(), loadApprovals()]);
 }
 

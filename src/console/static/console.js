@@ -375,7 +375,7 @@ function filenameFrom(disposition) {
   if (!disposition) return null;
   const extended = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(disposition);
   const plain = /filename\s*=\s*"([^"]*)"|filename\s*=\s*([^;]+)/i.exec(disposition);
-  let name = null;
+  let name;
   try {
     name = extended ? decodeURIComponent(extended[1].trim()) : plain ? (plain[1] ?? plain[2]).trim() : null;
   } catch {
