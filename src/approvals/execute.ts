@@ -5,9 +5,9 @@ import { nowMicros } from '../audit/entry';
 import type { Principal } from '../auth/principal';
 import { operationById, type OperationId } from '../catalogue/operations';
 import { upstreamPath } from '../catalogue/match';
-import { GatewayError } from '../http/errors';
-import { redactPath } from '../http/redact';
-import { maskApiKeys } from '../pipeline/shape-secrets';
+import { GatewayError } from '../errors/codes';
+import { redactPath } from '../secrets/mask';
+import { maskApiKeys } from '../secrets/mask';
 import type { Upstream, UpstreamResponse } from '../upstream/client';
 import type { Approval, ApprovalStore } from './store';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../audit/entry';
 import type { Principal } from '../auth/principal';
 import { decide, type Policy } from '../policy/policy';
-import type { DenialReason } from '../policy/reasons';
+import type { DenialReason } from '../errors/reasons';
 import type { Approval } from './store';
 
 /** What the approvers approve: the operation and its validated input, hashed canonically. */

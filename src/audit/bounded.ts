@@ -21,6 +21,26 @@ export class AuditQueueFull extends Error {
   override name = 'AuditQueueFull';
 }
 
+/**
+ * An entry that had to commit did not (queue full, out of time, failed): whatever it records must not happen. The
+ * web layer answers it as 503 audit_unavailable with `reason` (src/http/error-handler.ts).
+ */
+export class AuditUnavailable extends Error {
+  override name = 'AuditUnavailable';
+
+  constructor(
+    readonly reason: 'audit_queue_full' | 'audit_write_timeout' | 'audit_write_failed',
+    options?: ErrorOptions,
+  ) {
+    super(`the audit entry was not committed (${reason})`, options);
+  }
+
+  static from(err: unknown): AuditUnavailable {
+    const reason = err instanceof AuditQueueFull ? 'audit_queue_full' : isTimeout(err) ? 'audit_write_timeout' : 'audit_write_failed';
+    return new AuditUnavailable(reason, { cause: err });
+  }
+}
+
 /** The write ran out of time, ours or the database's (classified by class and code, never by message). */
 export function isTimeout(err: unknown): boolean {
   return err instanceof AuditTimeout || isDatabaseTimeout(err);

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Response } from 'express';
+import type { Writable } from 'node:stream';
 import { presentEvent } from './present';
 import type { AuditEvent, EventFilter, Order } from './query';
 import type { AuditReader } from './reader';
@@ -18,7 +18,7 @@ const PAGE = 1000;
  * Streams every matching event, page by page (keyset on the sequence), waiting for the client to drain
  * each chunk: memory stays flat however many millions of rows match. Stops if the client goes away.
  */
-export async function streamEvents(store: Pick<AuditReader, 'findEvents'>, res: Response, filter: EventFilter, order: Order, format: ExportFormat): Promise<number> {
+export async function streamEvents(store: Pick<AuditReader, 'findEvents'>, res: Writable, filter: EventFilter, order: Order, format: ExportFormat): Promise<number> {
   let written = 0;
   let after: bigint | undefined;
   const closed = once(res, 'close');

@@ -1,22 +1,41 @@
 import { randomUUID } from 'node:crypto';
-import type { Principal } from '../auth/principal';
+import { redactPath } from '../secrets/mask';
 import { nowMicros, type EntryContent, type EntryKind } from './entry';
 import type { AuditKeys } from './keys';
 import { redactForAudit } from './redact';
 import { withSessionMark } from './session-mark';
 
-/** What an entry says, as plain values: for entries written without an HTTP request of their own (approvals). */
+/** Who acted, as the trail names them (a verified token's or session's principal has these fields). */
+export interface Actor {
+  sub: string;
+  name?: string;
+  email?: string;
+  roles: string[];
+  jti?: string;
+  issuer?: string;
+  /** A signed-in browser's session id fingerprint (src/audit/session-mark.ts). */
+  session?: string;
+}
+
+/**
+ * What an entry says, as plain values: who (actor, address), what (operation, method, path, input body), to which
+ * target (params), and the decision. The web layer builds them from a request (src/pipeline/audit-facts.ts);
+ * approvals build them from a stored request. The audit layer never sees Express.
+ */
 export interface EntryFacts {
   kind: EntryKind;
   eventId?: string;
   requestId: string;
-  actor: Principal | null;
+  clientRequestId?: string | null;
+  actor: Actor | null;
   clientIp?: string | null;
   userAgent?: string | null;
-  operation: string;
+  operation: string | null;
   method?: string | null;
+  /** As received: query, fragment and API key values are redacted here. */
   path?: string | null;
-  params?: Record<string, string>;
+  params?: Readonly<Record<string, string>>;
+  /** The input body; secrets in it are fingerprinted, never stored. */
   body?: unknown;
   details?: unknown;
   decision?: 'allowed' | 'denied' | null;
@@ -45,12 +64,12 @@ export function entryFromFacts(keys: AuditKeys, f: EntryFacts): EntryContent {
     userAgent: f.userAgent?.slice(0, 512) ?? null,
     operation: f.operation,
     method: f.method ?? null,
-    path: f.path ?? null,
+    path: f.path == null ? null : redactPath(f.path),
     applicationId: f.params?.application_id ?? null,
     webhookId: f.params?.webhook_id ?? null,
     apikeyFingerprint: keyPrint,
     requestBody: redacted?.value ?? null,
-    details: withSessionMark(f.actor, f.details ?? null),
+    details: withSessionMark(f.actor, withDroppedCount(f.details ?? null, redacted?.fingerprintsDropped ?? 0)),
     decision: f.decision ?? null,
     reason: f.reason ?? null,
     outcome: null,
@@ -60,6 +79,13 @@ export function entryFromFacts(keys: AuditKeys, f: EntryFacts): EntryContent {
     fingerprints: [...(keyPrint ? [keyPrint] : []), ...(redacted?.fingerprints ?? [])],
     team: f.team,
     approvalId: f.approvalId,
-    clientRequestId: null,
+    clientRequestId: f.clientRequestId ?? null,
   };
+}
+
+/** Fingerprints past the cap are counted in `details`, so the entry says that some secrets went unrecorded. */
+function withDroppedCount(details: unknown, dropped: number): unknown {
+  if (dropped === 0) return details;
+  const mark = { fingerprints_dropped: dropped };
+  return details && typeof details === 'object' && !Array.isArray(details) ? { ...(details as Record<string, unknown>), ...mark } : mark;
 }

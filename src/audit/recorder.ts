@@ -1,15 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { GatewayError } from '../http/errors';
-import { redactPath } from '../http/redact';
 import type { UpstreamResponse } from '../upstream/client';
 import { nowMicros, type EntryContent, type Outcome, type StoredEntry } from './entry';
+import { entryFromFacts, type EntryFacts } from './facts';
 import type { AuditKeys } from './keys';
-import { AuditQueueFull, describe, isTimeout, withTimeout } from './bounded';
-import { redactForAudit } from './redact';
+import { AuditUnavailable, describe, withTimeout } from './bounded';
 import type { AuditStore } from './store';
 import { withSessionMark } from './session-mark';
+
+/** Who asked what, as plain facts: the web layer builds them from a request (src/pipeline/audit-facts.ts). */
+export type RequestFacts = Omit<EntryFacts, 'kind' | 'eventId'>;
+
+/** Why a request was refused: a code of the error table and its details (a GatewayError is one). */
+export interface Refusal {
+  readonly code: string;
+  readonly details: readonly Record<string, unknown>[];
+}
 
 export interface OwnershipChange {
   applicationId: string;
@@ -25,24 +31,24 @@ export interface Intent {
 }
 
 export interface AuditRecorder {
-  /** Commits the request entry of a mutation, or throws 503 audit_unavailable: then it must not be forwarded. */
-  recordIntent(req: Request, res: Response): Promise<Intent>;
+  /** Commits the request entry of a mutation (its body from `facts.body`), or throws AuditUnavailable: then it must not be forwarded. */
+  recordIntent(facts: RequestFacts): Promise<Intent>;
   /** Appends the response entry; a failure is logged (the request entry still proves the attempt). */
-  recordOutcome(intent: Intent, res: Response, result: { response?: UpstreamResponse; error?: unknown }): Promise<void>;
+  recordOutcome(intent: Intent, facts: RequestFacts, result: { response?: UpstreamResponse; failure?: Refusal }): Promise<void>;
   /** One `decision` entry for a mutation refused before forwarding (denied, invalid, rate limited). */
-  recordRefusal(req: Request, res: Response, error: GatewayError, operation?: string): Promise<void>;
+  recordRefusal(facts: RequestFacts, refusal: Refusal, operation?: string): Promise<void>;
   /** Reading the trail is itself recorded: who, what, with which filters; refused attempts too. */
-  recordAccess(req: Request, res: Response, action: string, details: Record<string, unknown>, refused?: GatewayError): Promise<void>;
+  recordAccess(facts: RequestFacts, action: string, details: Record<string, unknown>, refused?: Refusal): Promise<void>;
   /**
    * An ownership change: a request entry (the owner before), then a response entry whose commit applies the change
-   * (migration *_application_owner_projection). Throws 503 audit_unavailable if either is not committed: then the
+   * (migration *_application_owner_projection). Throws AuditUnavailable if either is not committed: then the
    * change was not made, unless its response entry commits after the caller stopped waiting (the trail says so).
    * Without a request (the local default's seeding), the system is the actor.
    */
-  recordOwnershipChange(context: { req: Request; res: Response } | undefined, change: OwnershipChange): Promise<void>;
+  recordOwnershipChange(facts: RequestFacts | undefined, change: OwnershipChange): Promise<void>;
   /**
-   * Commits an entry built from plain facts (src/audit/facts.ts): approvals' lifecycle and executions. Throws 503
-   * audit_unavailable if it is not committed in time (then whatever it records must not happen).
+   * Commits an entry built from plain facts (src/audit/facts.ts): approvals' lifecycle and executions. Throws
+   * AuditUnavailable if it is not committed in time (then whatever it records must not happen).
    */
   commit(content: EntryContent): Promise<StoredEntry>;
   /** The same, for an entry whose failure is only logged (an outcome: the opening entry proves the attempt). */
@@ -95,47 +101,8 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
     );
   }
 
-  function base(req: Request, res: Response, kind: EntryContent['kind'], eventId: string): EntryContent {
-    const { principal, operation, params, decision, requestId } = res.locals;
-    const apikey = params?.apikey_key;
-    return {
-      at: nowMicros(),
-      kind,
-      eventId,
-      requestId,
-      clientRequestId: res.locals.clientRequestId ?? null,
-      actorSub: principal?.sub ?? null,
-      actorName: principal?.name ?? null,
-      actorEmail: principal?.email ?? null,
-      actorRoles: principal?.roles ?? [],
-      actorJti: principal?.jti ?? null,
-      actorIssuer: principal?.issuer ?? null,
-      clientIp: req.ip ?? null,
-      userAgent: req.headers['user-agent']?.slice(0, 512) ?? null,
-      operation: operation?.id ?? null,
-      method: req.method,
-      path: redactPath(req.originalUrl),
-      applicationId: params?.application_id ?? null,
-      webhookId: params?.webhook_id ?? null,
-      apikeyFingerprint: apikey ? keys.fingerprint(apikey) : null,
-      requestBody: null,
-      details: withSessionMark(principal, null),
-      decision: decision ? (decision.allowed ? 'allowed' : 'denied') : null,
-      reason: decision?.reason ?? null,
-      outcome: null,
-      upstreamStatus: null,
-      errorCode: null,
-      latencyMs: null,
-      fingerprints: apikey ? [keys.fingerprint(apikey)] : [],
-      team: res.locals.team ?? null,
-      approvalId: res.locals.approvalId ?? null,
-    };
-  }
-
-  function withBody(content: EntryContent, body: unknown): EntryContent {
-    const redacted = redactForAudit(keys, body);
-    const details = redacted.fingerprintsDropped > 0 ? { fingerprints_dropped: redacted.fingerprintsDropped } : content.details;
-    return { ...content, requestBody: redacted.value, fingerprints: [...content.fingerprints, ...redacted.fingerprints], details };
+  function base(facts: RequestFacts, kind: EntryContent['kind'], eventId: string): EntryContent {
+    return entryFromFacts(keys, { ...facts, kind, eventId });
   }
 
   async function appendQuietly(content: EntryContent, what: string): Promise<void> {
@@ -147,47 +114,46 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
   }
 
   return {
-    async recordIntent(req, res) {
+    async recordIntent(facts) {
       const eventId = randomUUID();
-      const content = withBody(base(req, res, 'request', eventId), res.locals.input?.body);
+      const content = base(facts, 'request', eventId);
       const { pending, bounded } = append(content);
       try {
         const entry = await bounded;
         return { eventId, entry, startedAt: performance.now() };
       } catch (err) {
-        logger.error({ err: describe(err), request_id: res.locals.requestId }, 'audit request entry not committed: mutation refused');
+        logger.error({ err: describe(err), request_id: facts.requestId }, 'audit request entry not committed: mutation refused');
         // If the entry commits after all (its group commit was sent before the caller gave up), say in the trail that
         // this attempt was never forwarded. An entry dropped before it was sent never appears.
         pending.then(
           () => completeLateCommit({ ...content, kind: 'response', at: nowMicros(), outcome: 'not_forwarded', errorCode: 'audit_unavailable', requestBody: null }),
           () => undefined,
         );
-        throw auditUnavailable(err);
+        throw AuditUnavailable.from(err);
       }
     },
 
-    async recordOutcome(intent, res, { response, error }) {
-      const content = base(res.req, res, 'response', intent.eventId);
-      const created = createdTarget(res.locals.operation?.id, response, keys);
-      const gatewayError = error instanceof GatewayError ? error : undefined;
-      const outcome: Outcome = response ? (response.status < 400 ? 'success' : 'upstream_error') : ((gatewayError?.code as Outcome | undefined) ?? 'outcome_unknown');
+    async recordOutcome(intent, facts, { response, failure }) {
+      const content = base({ ...facts, body: undefined }, 'response', intent.eventId);
+      const created = createdTarget(facts.operation ?? undefined, response, keys);
+      const outcome: Outcome = response ? (response.status < 400 ? 'success' : 'upstream_error') : ((failure?.code as Outcome | undefined) ?? 'outcome_unknown');
       await appendQuietly(
         {
           ...content,
           ...created,
           fingerprints: created.apikeyFingerprint ? [...content.fingerprints, created.apikeyFingerprint] : content.fingerprints,
           outcome: outcome in OUTCOME_SET ? outcome : 'outcome_unknown',
-          upstreamStatus: response?.status ?? upstreamStatusOf(gatewayError),
-          errorCode: gatewayError?.code ?? null,
+          upstreamStatus: response?.status ?? upstreamStatusOf(failure),
+          errorCode: failure?.code ?? null,
           latencyMs: Math.round((performance.now() - intent.startedAt) * 1000) / 1000,
-          details: withSessionMark(res.locals.principal, gatewayError ? { reason: gatewayError.details[0]?.reason ?? null } : null),
+          details: withSessionMark(facts.actor, failure ? { reason: failure.details[0]?.reason ?? null } : null),
         },
         'response',
       );
     },
 
-    async recordRefusal(req, res, error, operation) {
-      const content = withBody(base(req, res, 'decision', randomUUID()), req.body);
+    async recordRefusal(facts, error, operation) {
+      const content = base(facts, 'decision', randomUUID());
       await appendQuietly(
         {
           ...content,
@@ -195,31 +161,31 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
           decision: error.code === 'forbidden' ? 'denied' : content.decision,
           outcome: REFUSAL_OUTCOMES[error.code] ?? (content.decision === 'denied' ? 'denied' : 'invalid'),
           errorCode: error.code,
-          details: withSessionMark(res.locals.principal, error.details.length > 0 ? { ...(content.details as object | null), errors: error.details.slice(0, 20) } : content.details),
+          details: withSessionMark(facts.actor, error.details.length > 0 ? { ...(content.details as object | null), errors: error.details.slice(0, 20) } : content.details),
         },
         'refusal',
       );
     },
 
-    async recordAccess(req, res, action, details, refused) {
-      const content = base(req, res, 'access', randomUUID());
+    async recordAccess(facts, action, details, refused) {
+      const content = base({ ...facts, body: undefined }, 'access', randomUUID());
       const outcome = refused ? { decision: 'denied' as const, outcome: REFUSAL_OUTCOMES[refused.code] ?? 'invalid', errorCode: refused.code } : { decision: 'allowed' as const, outcome: 'success' as const };
-      await appendQuietly({ ...content, operation: action, details: withSessionMark(res.locals.principal, details), ...outcome }, 'access');
+      await appendQuietly({ ...content, operation: action, details: withSessionMark(facts.actor, details), ...outcome }, 'access');
     },
 
-    async recordOwnershipChange(context, change) {
+    async recordOwnershipChange(facts, change) {
       const eventId = randomUUID();
-      const opening = context ? base(context.req, context.res, 'request', eventId) : { ...systemEntry('ownership.assign'), kind: 'request' as const, eventId };
+      const opening = facts ? base({ ...facts, body: undefined }, 'request', eventId) : { ...systemEntry('ownership.assign'), kind: 'request' as const, eventId };
       const request: EntryContent = {
         ...opening,
         operation: 'ownership.assign',
         applicationId: change.applicationId,
         team: change.from,
-        details: withSessionMark(context?.res.locals.principal, { from: change.from, to: change.to, via: change.via }),
+        details: withSessionMark(facts?.actor, { from: change.from, to: change.to, via: change.via }),
       };
       const refused = (stage: string) => (err: unknown) => {
         logger.error({ err: describe(err), event_id: eventId, application_id: change.applicationId }, `audit ${stage} entry of an ownership change not committed: change refused`);
-        return auditUnavailable(err);
+        return AuditUnavailable.from(err);
       };
       const started = performance.now();
       await append(request).bounded.catch((err: unknown) => Promise.reject(refused('request')(err)));
@@ -247,7 +213,7 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
             () => undefined,
           );
         }
-        throw auditUnavailable(err);
+        throw AuditUnavailable.from(err);
       }
     },
 
@@ -257,12 +223,6 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
       return append({ ...systemEntry(action), details }).bounded;
     },
   };
-}
-
-/** 503 audit_unavailable, with why: the queue was full, the write ran out of time, or it failed. */
-function auditUnavailable(err: unknown): GatewayError {
-  const reason = err instanceof AuditQueueFull ? 'audit_queue_full' : isTimeout(err) ? 'audit_write_timeout' : 'audit_write_failed';
-  return new GatewayError('audit_unavailable', undefined, [{ reason }], { 'Retry-After': '5' });
 }
 
 const OUTCOME_SET: Record<string, true> = { success: true, upstream_error: true, upstream_unavailable: true, upstream_timeout: true, upstream_bad_response: true, outcome_unknown: true };
@@ -288,7 +248,7 @@ export function systemEntry(action: string): EntryContent {
 }
 
 /** The status the upstream did send when its answer was then refused (e.g. a 201 whose body is not JSON). */
-function upstreamStatusOf(error: GatewayError | undefined): number | null {
+function upstreamStatusOf(error: Refusal | undefined): number | null {
   const status = error?.details[0]?.upstream_status;
   return typeof status === 'number' ? status : null;
 }

@@ -1,7 +1,7 @@
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import type { EntryContent, StoredEntry } from './entry';
 import { hashedContent } from './entry';
-import { storable } from './text';
+import { storable } from '../db/text';
 import { AuditDropped, AuditGroupAbandoned, AuditQueueFull, withTimeout } from './bounded';
 import { isStatementRefused, isUniqueViolation } from '../db/errors';
 import { boundEntry } from './bound';

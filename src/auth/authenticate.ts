@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
 import { tokenRejected, type TokenVerifier } from './verifier';
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i;

@@ -1,7 +1,7 @@
 import jwt, { type JwtHeader, type JwtPayload } from 'jsonwebtoken';
 import type { KeyObject } from 'node:crypto';
 import type { Config } from '../config/load';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
 import { createJwksResolver, UnknownKey, type KeyResolver } from './jwks';
 import { algorithmFamily, jwksAlgorithms, loadStaticKey } from './keys';
 import { teamsFromClaims } from '../ownership/teams';

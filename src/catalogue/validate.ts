@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { hasUnstorableText } from '../audit/text';
-import { GatewayError, type ErrorDetail } from '../http/errors';
+import { hasUnstorableText } from '../db/text';
+import { GatewayError, type ErrorDetail } from '../errors/codes';
 import type { Operation } from './operations';
 import { emptyBody, FIELD_HINTS, ID_PATTERN } from './schemas';
 

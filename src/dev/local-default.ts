@@ -3,7 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load';
 import type { Simulator } from '../simulator/server';
-import type { AppDeps } from '../app';
+import type { AuditRecorder } from '../audit/recorder';
+import type { OwnershipStore } from '../ownership/store';
 
 /** The team the local default's example applications belong to: `npm run token -- --teams demo` reaches them. */
 export const DEMO_TEAM = 'demo';
@@ -58,7 +59,10 @@ export function localSecret(dataDir: string, name: string): string {
 }
 
 /** Gives the simulator's example applications to the demo team (once: ownership is kept in DATA_DIR), through the trail. */
-export async function ownDemoApplications(deps: AppDeps, simulator: Simulator): Promise<void> {
+export async function ownDemoApplications(
+  deps: { ownership: { store: Pick<OwnershipStore, 'ownerOf'> }; audit: { recorder: Pick<AuditRecorder, 'recordOwnershipChange'> } },
+  simulator: Simulator,
+): Promise<void> {
   for (const app of simulator.store.listApplications()) {
     if (await deps.ownership.store.ownerOf(app.id)) continue;
     await deps.audit.recorder.recordOwnershipChange(undefined, { applicationId: app.id, from: null, to: DEMO_TEAM, via: 'local_default' });

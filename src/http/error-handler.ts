@@ -1,11 +1,13 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { AuditUnavailable } from '../audit/bounded';
 import { AuditReadUnavailable } from '../audit/reader';
-import { GatewayError, toEnvelope, type ErrorCode } from './errors';
+import { GatewayError, toEnvelope, type ErrorCode } from '../errors/codes';
+import type { ErrorReason } from '../errors/reasons';
 import { ApprovalsUnavailable } from '../approvals/store';
 
 /** body-parser's error types, answered in the gateway's envelope. */
-const BODY_ERRORS: Record<string, { code: ErrorCode; reason: string }> = {
+const BODY_ERRORS: Record<string, { code: ErrorCode; reason: ErrorReason }> = {
   'entity.too.large': { code: 'payload_too_large', reason: 'body_too_large' },
   'entity.parse.failed': { code: 'invalid_json', reason: 'invalid_json' },
   'entity.verify.failed': { code: 'validation_failed', reason: 'invalid_utf8' },
@@ -20,6 +22,7 @@ export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof ApprovalsUnavailable) {
     return new GatewayError('approvals_unavailable', undefined, [{ reason: err.timedOut ? 'approvals_store_timeout' : 'approvals_store_failed' }], { 'Retry-After': '5' });
   }
+  if (err instanceof AuditUnavailable) return new GatewayError('audit_unavailable', undefined, [{ reason: err.reason }], { 'Retry-After': '5' });
   if (err instanceof AuditReadUnavailable) return new GatewayError('audit_read_unavailable', undefined, [{ reason: err.reason }], { 'Retry-After': '5' });
   const type = (err as { type?: string } | undefined)?.type;
   const mapped = type ? BODY_ERRORS[type] : undefined;

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { MIMEType } from 'node:util';
 import express, { type NextFunction, type Request, type RequestHandler } from 'express';
-import { GatewayError } from './errors';
+import { GatewayError } from '../errors/codes';
 
 function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
   return headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { redactPath } from './redact';
+import { redactPath } from '../secrets/mask';
 
 /** Header and body fields that never reach a log line, whatever logs them. */
 const REDACT_PATHS = [

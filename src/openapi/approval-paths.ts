@@ -1,5 +1,5 @@
 import { APPROVAL_STATES } from '../approvals/states';
-import type { ErrorCode } from '../http/errors';
+import type { ErrorCode } from '../errors/codes';
 import type { GatewayOperation } from './gateway-paths';
 import type { JsonSchema } from './input-schemas';
 import { answer, AUTHENTICATED, ref, refusals } from './responses';

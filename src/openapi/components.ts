@@ -1,5 +1,5 @@
 import { ENTRY_KINDS, OUTCOMES } from '../audit/entry';
-import { ERROR_CODES } from '../http/errors';
+import { ERROR_CODES } from '../errors/codes';
 
 /**
  * Response schemas written by hand: the Management API's objects from the reference

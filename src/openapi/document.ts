@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { OPERATIONS, type Operation } from '../catalogue/operations';
 import { emptyBody, ID_PATTERN } from '../catalogue/schemas';
-import type { ErrorCode } from '../http/errors';
+import type { ErrorCode } from '../errors/codes';
 import { SCHEMAS } from './components';
 import { APPROVAL_ACCEPTED, APPROVAL_HEADERS, APPROVAL_OPERATIONS, APPROVAL_REFUSALS, APPROVAL_SCHEMAS } from './approval-paths';
 import { GATEWAY_OPERATIONS, GATEWAY_SCHEMAS } from './gateway-paths';

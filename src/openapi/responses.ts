@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode } from '../http/errors';
+import { ERROR_CODES, type ErrorCode } from '../errors/codes';
 import type { JsonSchema } from './input-schemas';
 
 /** Response objects of the document. Refusals are derived from the error table, so a changed status or message shows. */

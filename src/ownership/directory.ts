@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
 import type { Upstream } from '../upstream/client';
 
 /** An application as the upstream lists it; only `id` and `active` matter here, the rest is relayed as it came. */

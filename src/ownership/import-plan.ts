@@ -1,4 +1,4 @@
-import type { ErrorDetail } from '../http/errors';
+import type { ErrorDetail } from '../errors/codes';
 
 export interface Pair {
   application_id: string;

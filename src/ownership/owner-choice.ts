@@ -1,5 +1,5 @@
 import type { Scope } from '../policy/policy';
-import type { DenialReason } from '../policy/reasons';
+import type { DenialReason } from '../errors/reasons';
 import { TEAM_PATTERN } from './teams';
 
 /** Who will own an application the caller creates, or why there is no answer. */

@@ -3,11 +3,12 @@ import type { AuditRecorder } from '../audit/recorder';
 import { toGatewayError } from '../http/error-handler';
 import { ID_PATTERN } from '../catalogue/schemas';
 import type { OwnershipStore } from '../ownership/store';
+import { requestFacts } from './audit-facts';
 
 /** Nothing is changed unless it is audited first: the request entry commits before the upstream is called. */
 export function recordMutationIntent(recorder: AuditRecorder): RequestHandler {
   return async (req, res, next) => {
-    if (res.locals.operation?.mutates) res.locals.intent = await recorder.recordIntent(req, res);
+    if (res.locals.operation?.mutates) res.locals.intent = await recorder.recordIntent(requestFacts(req, res, res.locals.input?.body));
     next();
   };
 }
@@ -28,7 +29,7 @@ export function recordRefusedMutation(recorder: AuditRecorder, ownership: Owners
       if (res.locals.team === undefined && applicationId && ID_PATTERN.test(applicationId) && error.code !== 'ownership_unavailable') {
         res.locals.team = (await ownership.ownerOf(applicationId).catch(() => undefined))?.team ?? null;
       }
-      await recorder.recordRefusal(req, res, error);
+      await recorder.recordRefusal(requestFacts(req, res, req.body), error);
     }
     next(err);
   };

@@ -1,10 +1,10 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { AuditTimeout } from '../audit/bounded';
 import { ID_PATTERN } from '../catalogue/schemas';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
 import { chooseOwner } from '../ownership/owner-choice';
 import { OwnershipUnavailable, type OwnershipStore } from '../ownership/store';
-import type { DenialReason } from '../policy/reasons';
+import type { DenialReason } from '../errors/reasons';
 
 /** The body a `team`-scoped caller gets for another team's application, an unowned one and a missing one alike. */
 export const NO_SUCH_APPLICATION = 'No such application.';

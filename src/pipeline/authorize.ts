@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
 import { decide, type Policy } from '../policy/policy';
 
 /** Default deny: the caller's roles must grant the resolved operation. */

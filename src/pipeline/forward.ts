@@ -3,7 +3,9 @@ import type { AuditRecorder } from '../audit/recorder';
 import { upstreamPath } from '../catalogue/match';
 import { decide, type Policy } from '../policy/policy';
 import type { Upstream, UpstreamResponse } from '../upstream/client';
-import { maskApiKeys } from './shape-secrets';
+import { GatewayError } from '../errors/codes';
+import { maskApiKeys } from '../secrets/mask';
+import { requestFacts } from './audit-facts';
 
 /**
  * Sends the validated request upstream with the server-held key, appends the audit outcome of a
@@ -19,12 +21,12 @@ export function forwardToUpstream(upstream: Upstream, recorder: AuditRecorder, p
       response = await upstream.forward({ method: operation.method, path: upstreamPath(operation, params), query: input.query, body: input.body, requestId });
     } catch (error) {
       res.locals.upstream = { statusClass: 'error', seconds: (performance.now() - started) / 1000 };
-      if (intent) await recorder.recordOutcome(intent, res, { error });
+      if (intent) await recorder.recordOutcome(intent, requestFacts(req, res), { failure: error instanceof GatewayError ? error : undefined });
       throw error;
     }
     res.locals.upstream = { statusClass: `${Math.floor(response.status / 100)}xx`, seconds: (performance.now() - started) / 1000 };
     if (operation.mutates && operation.id.startsWith('applications.')) onApplicationsChanged();
-    if (intent) await recorder.recordOutcome(intent, res, { response });
+    if (intent) await recorder.recordOutcome(intent, requestFacts(req, res), { response });
     const reveal = !operation.returnsSecrets || decide(policy(), principal.roles, 'apikeys.reveal').allowed;
     const body = reveal || response.status >= 300 ? response.body : maskApiKeys(response.body);
     // Management data is private to the company and API keys are credentials: never cached on the way.

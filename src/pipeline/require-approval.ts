@@ -2,8 +2,8 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Approvals, GuardedCall, Origin } from '../approvals/service';
 import { presentApproval } from '../approvals/present';
 import { PendingExists } from '../approvals/store';
-import { GatewayError } from '../http/errors';
-import { redactPath } from '../http/redact';
+import { GatewayError } from '../errors/codes';
+import { redactPath } from '../secrets/mask';
 import { decide, type Policy } from '../policy/policy';
 
 const MAX_REASON = 500;

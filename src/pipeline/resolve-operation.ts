@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { matchOperation } from '../catalogue/match';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
 
 /** Only the 12 catalogued operations pass: the gateway is not an open proxy to the rest of the upstream. */
 export function resolveOperation(): RequestHandler {

@@ -7,7 +7,7 @@ import { OPERATIONS } from '../catalogue/operations';
 
 const MUTATING_OPERATIONS: string[] = OPERATIONS.filter((o) => o.mutates).map((o) => o.id);
 import { expandPattern, PERMISSIONS } from './permissions';
-import type { DenialReason } from './reasons';
+import type { DenialReason } from '../errors/reasons';
 
 const ROLE_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express';
 import { ipKeyGenerator, type Store } from 'express-rate-limit';
 import type { Logger } from 'pino';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
 import { budgetExhausted, countersUnavailable } from './refusals';
 
 export interface FailedAuthLimiter {

@@ -4,10 +4,11 @@ import { OUTCOMES } from '../audit/entry';
 import { streamEvents, type ExportFormat } from '../audit/export';
 import { presentEntry, presentEvent } from '../audit/present';
 import type { EventFilter, Order } from '../audit/query';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
 import type { AuditDeps } from './audit';
 import { parseOrFail } from './parse';
 import { TEAM_PATTERN } from '../ownership/teams';
+import { requestFacts } from '../pipeline/audit-facts';
 
 /**
  * A time Postgres's timestamptz takes as written: zod's ISO check lets through year 0000 and offsets past ±15:59,
@@ -61,7 +62,7 @@ export function registerEventRoutes(router: Router, audit: AuditDeps): void {
     const after = query.cursor ? readCursor(query.cursor, query.order) : undefined;
     const found = await audit.reader.findEvents(filter, query.order, query.limit + 1, after);
     const events = found.slice(0, query.limit);
-    await audit.recorder.recordAccess(req, res, 'audit.query', { filter: describeFilter(query), returned: events.length });
+    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.query', { filter: describeFilter(query), returned: events.length });
     const last = events.at(-1);
     res.set('Cache-Control', 'no-store').json({
       events: events.map(presentEvent),
@@ -76,14 +77,14 @@ export function registerEventRoutes(router: Router, audit: AuditDeps): void {
     const found = await audit.reader.eventWithEntries(seq);
     const readable = found && (readerTeams(res) === undefined || readerTeams(res)?.includes(found.event.team ?? ''));
     if (!found || !readable) throw new GatewayError('not_found', 'No audit entry has this sequence number.');
-    await audit.recorder.recordAccess(req, res, 'audit.read_event', { sequence });
+    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.read_event', { sequence });
     res.set('Cache-Control', 'no-store').json({ event: presentEvent(found.event), entries: found.entries.map(presentEntry) });
   });
 }
 
 async function exportEvents(req: Request, res: Response, audit: AuditDeps, query: EventQuery, format: ExportFormat): Promise<void> {
   // Recorded before the first byte: an export the client abandons half-way was still asked for.
-  await audit.recorder.recordAccess(req, res, 'audit.export', { filter: describeFilter(query), format });
+  await audit.recorder.recordAccess(requestFacts(req, res), 'audit.export', { filter: describeFilter(query), format });
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   res.status(200).set({
     'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',

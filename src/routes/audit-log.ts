@@ -5,10 +5,11 @@ import { signCheckpoint } from '../audit/checkpoint';
 import { nowMicros } from '../audit/entry';
 import { leafRecord, leafText } from '../audit/log/leaf';
 import { LogRangeError, servedNote } from '../audit/log/log';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
 import type { AuditDeps } from './audit';
 import { readerTeams } from './audit-events';
 import { parseOrFail } from './parse';
+import { requestFacts } from '../pipeline/audit-facts';
 
 const size = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const inclusionQuery = z.strictObject({ sequence: size, tree_size: size.optional() });
@@ -41,23 +42,23 @@ export function registerLogRoutes(router: Router, audit: AuditDeps): void {
   router.get('/v1/audit/checkpoint', async (req, res) => {
     if (wantsLegacyJson(req)) {
       const checkpoint = signCheckpoint(audit.keys, await audit.store.latest(), nowMicros());
-      await audit.recorder.recordAccess(req, res, 'audit.checkpoint', { sequence: checkpoint.sequence, format: 'legacy_json' });
+      await audit.recorder.recordAccess(requestFacts(req, res), 'audit.checkpoint', { sequence: checkpoint.sequence, format: 'legacy_json' });
       return res.set('Cache-Control', 'no-store').json(checkpoint);
     }
     const checkpoint = await log.latest();
-    await audit.recorder.recordAccess(req, res, 'audit.checkpoint', { tree_size: checkpoint?.treeSize ?? 0 });
+    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.checkpoint', { tree_size: checkpoint?.treeSize ?? 0 });
     plain(res, checkpoint ? servedNote(checkpoint) : '');
   });
 
   // On demand: bring the tree up to date, sign if it grew, collect the witnesses' cosignatures, then answer.
   router.post('/v1/audit/checkpoint', async (req, res) => {
     const checkpoint = await log.signNow();
-    await audit.recorder.recordAccess(req, res, 'audit.checkpoint', { tree_size: checkpoint?.treeSize ?? 0, on_demand: true });
+    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.checkpoint', { tree_size: checkpoint?.treeSize ?? 0, on_demand: true });
     plain(res, checkpoint ? servedNote(checkpoint) : '');
   });
 
   router.get('/v1/audit/public-key', async (req, res) => {
-    await audit.recorder.recordAccess(req, res, 'audit.public_key', {});
+    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.public_key', {});
     res.set('Cache-Control', 'no-store').json({ origin: log.origin, algorithm: 'Ed25519', public_key: log.identity.publicKeyPem, verifier_key: log.identity.signer.vkey });
   });
 
@@ -65,7 +66,7 @@ export function registerLogRoutes(router: Router, audit: AuditDeps): void {
     const query = parseOrFail(inclusionQuery, req.query, 'query');
     const proof = await inRange(log.inclusion(query.sequence, query.tree_size));
     const checkpoint = await log.tree.checkpointAt(proof.tree_size);
-    await audit.recorder.recordAccess(req, res, 'audit.proof_inclusion', { sequence: proof.sequence, tree_size: proof.tree_size });
+    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.proof_inclusion', { sequence: proof.sequence, tree_size: proof.tree_size });
     res.set('Cache-Control', 'no-store').json({ ...proof, checkpoint: checkpoint ? servedNote(checkpoint) : null });
   });
 
@@ -73,7 +74,7 @@ export function registerLogRoutes(router: Router, audit: AuditDeps): void {
     const query = parseOrFail(consistencyQuery, req.query, 'query');
     const proof = await inRange(log.consistency(query.from, query.to));
     const checkpoint = await log.tree.checkpointAt(proof.to);
-    await audit.recorder.recordAccess(req, res, 'audit.proof_consistency', { from: proof.from, to: proof.to });
+    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.proof_consistency', { from: proof.from, to: proof.to });
     res.set('Cache-Control', 'no-store').json({ ...proof, checkpoint: checkpoint ? servedNote(checkpoint) : null });
   });
 
@@ -84,7 +85,7 @@ export function registerLogRoutes(router: Router, audit: AuditDeps): void {
     if (readerTeams(res) !== undefined) throw new GatewayError('forbidden', 'The log export holds every team\'s entries: it needs audit.read on every team.');
     const treeSize = (await log.tree.state()).treeSize;
     const to = Math.min(query.to ?? treeSize, treeSize);
-    await audit.recorder.recordAccess(req, res, 'audit.export_log', { from: query.from, to });
+    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.export_log', { from: query.from, to });
     res.set('Cache-Control', 'no-store').type('application/x-ndjson');
     const closed = once(res, 'close');
     for (let at = query.from; at < to && !res.destroyed; at += PAGE) {

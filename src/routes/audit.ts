@@ -7,7 +7,7 @@ import type { AuditStore } from '../audit/store';
 import type { AuditReader } from '../audit/reader';
 import type { VerifyWalks } from '../audit/verify-walk';
 import type { Verification } from '../audit/verify';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
 import { toGatewayError } from '../http/error-handler';
 import { refuseUndecodable } from '../http/json-body';
 import { requirePermission } from '../pipeline/authorize';
@@ -16,6 +16,7 @@ import { readerTeams, registerEventRoutes } from './audit-events';
 import { registerLogRoutes } from './audit-log';
 import type { TransparencyLog } from '../audit/log/log';
 import { parseOrFail } from './parse';
+import { requestFacts } from '../pipeline/audit-facts';
 
 export interface AuditDeps {
   store: AuditStore;
@@ -44,7 +45,7 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
     } catch (err) {
       if (err instanceof GatewayError) {
         res.locals.accessRecorded = true;
-        await audit.recorder.recordAccess(req, res, 'audit.denied', { path: req.baseUrl + req.path }, err);
+        await audit.recorder.recordAccess(requestFacts(req, res), 'audit.denied', { path: req.baseUrl + req.path }, err);
       }
       throw err;
     }
@@ -75,7 +76,7 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
       }
       result = await walk;
     } else result = await sharedLogCheck(full);
-    await audit.recorder.recordAccess(req, res, 'audit.verify', { checkpoint: query.checkpoint !== undefined, ...(full ? { full } : {}), ok: result.ok });
+    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.verify', { checkpoint: query.checkpoint !== undefined, ...(full ? { full } : {}), ok: result.ok });
     res.set('Cache-Control', 'no-store').json(result);
   });
 
@@ -89,7 +90,7 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
     const teams = readerTeams(res);
     // Under every key of the keyring: an entry recorded before a rotation has the fingerprint its key made.
     const entries = (await audit.reader.withFingerprint(audit.keys.fingerprints(key), 1000)).filter((e) => teams === undefined || (e.team !== null && teams.includes(e.team)));
-    await audit.recorder.recordAccess(req, res, 'audit.lookup_key', { fingerprint, matches: entries.length });
+    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.lookup_key', { fingerprint, matches: entries.length });
     res.set('Cache-Control', 'no-store').json({ fingerprint, entries: entries.map(presentEntry) });
   });
   registerEventRoutes(router, audit);
@@ -117,7 +118,7 @@ function recordRefusedRead(recorder: AuditRecorder): ErrorRequestHandler {
     if (!res.locals.accessRecorded && error.code !== 'internal_error' && res.locals.principal) {
       res.locals.accessRecorded = true;
       const route = (req.route as { path?: string } | undefined)?.path;
-      await recorder.recordAccess(req, res, (route && REFUSED_ACTIONS[route]) ?? 'audit.refused', { path: req.baseUrl + req.path }, error);
+      await recorder.recordAccess(requestFacts(req, res), (route && REFUSED_ACTIONS[route]) ?? 'audit.refused', { path: req.baseUrl + req.path }, error);
     }
     next(err);
   };

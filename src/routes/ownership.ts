@@ -1,8 +1,9 @@
 import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { AuditUnavailable } from '../audit/bounded';
 import type { AuditRecorder } from '../audit/recorder';
 import { ID_PATTERN } from '../catalogue/schemas';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
 import type { ApplicationDirectory } from '../ownership/directory';
 import { planImport, type PlannedChange } from '../ownership/import-plan';
 import type { OwnershipStore } from '../ownership/store';
@@ -13,6 +14,7 @@ import type { Policy } from '../policy/policy';
 import type { Upstream } from '../upstream/client';
 import { parseOrFail } from './parse';
 import { refusalsAudited } from './refusals';
+import { requestFacts } from '../pipeline/audit-facts';
 
 export interface OwnershipDeps {
   store: OwnershipStore;
@@ -47,7 +49,7 @@ export function ownershipRoutes(deps: OwnershipDeps, policy: () => Policy): Rout
     try {
       permitted(req, res, next);
     } catch (err) {
-      if (err instanceof GatewayError) await deps.recorder.recordRefusal(req, res, err, actionOf(req));
+      if (err instanceof GatewayError) await deps.recorder.recordRefusal(requestFacts(req, res, req.body), err, actionOf(req));
       throw err;
     }
   });
@@ -69,7 +71,7 @@ export function ownershipRoutes(deps: OwnershipDeps, policy: () => Policy): Rout
     }
     await assertExistsUpstream(deps, id, res.locals.requestId);
     res.locals.team = from;
-    await deps.recorder.recordOwnershipChange({ req, res }, { applicationId: id, from, to, via: 'assign' });
+    await deps.recorder.recordOwnershipChange(requestFacts(req, res), { applicationId: id, from, to, via: 'assign' });
     const now = await failClosed(() => deps.store.ownerOf(id));
     res.set('Cache-Control', 'no-store').json({ ...presentOwner(id, now?.team ?? to, now?.assignedAt, now?.assignedSeq), previous_team: from });
   }));
@@ -112,10 +114,10 @@ export function ownershipRoutes(deps: OwnershipDeps, policy: () => Policy): Rout
 async function applyChange(deps: OwnershipDeps, req: Request, res: Response, change: PlannedChange): Promise<PlannedChange | (Omit<PlannedChange, 'status'> & { status: 'failed'; error: string })> {
   if (change.status === 'unchanged') return change;
   try {
-    await deps.recorder.recordOwnershipChange({ req, res }, { applicationId: change.application_id, from: change.previous_team, to: change.team, via: 'import' });
+    await deps.recorder.recordOwnershipChange(requestFacts(req, res), { applicationId: change.application_id, from: change.previous_team, to: change.team, via: 'import' });
     return change;
   } catch (err) {
-    if (err instanceof GatewayError) return { ...change, status: 'failed', error: err.code };
+    if (err instanceof AuditUnavailable) return { ...change, status: 'failed', error: 'audit_unavailable' };
     throw err;
   }
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
 
 /** Parses a gateway endpoint's own query or body, refusing with validation_failed and every problem. */
 export function parseOrFail<T>(schema: z.ZodType<T>, value: unknown, location: string): T {

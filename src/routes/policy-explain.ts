@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { ID_PATTERN } from '../catalogue/schemas';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
 import type { OwnershipStore } from '../ownership/store';
 import { TEAM_PATTERN } from '../ownership/teams';
 import { failClosed } from '../pipeline/authorize-target';

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { AuditRecorder } from '../audit/recorder';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
+import { requestFacts } from '../pipeline/audit-facts';
 
 /**
  * Wraps a handler of the gateway's own mutations (ownership, approvals) so that a refusal leaves one `decision`
@@ -11,7 +12,7 @@ export function refusalsAudited(recorder: AuditRecorder, action: string, handler
     try {
       await handler(req, res);
     } catch (err) {
-      if (err instanceof GatewayError && err.code !== 'audit_unavailable' && !res.headersSent) await recorder.recordRefusal(req, res, err, action);
+      if (err instanceof GatewayError && err.code !== 'audit_unavailable' && !res.headersSent) await recorder.recordRefusal(requestFacts(req, res, req.body), err, action);
       throw err;
     }
   };

@@ -1,9 +1,10 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { AuditRecorder } from '../audit/recorder';
 import { matchOperation } from '../catalogue/match';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
 import { CSRF_HEADER, CSRF_VALUE } from './cookies';
 import type { Sessions } from './sessions';
+import { requestFacts } from '../pipeline/audit-facts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -38,7 +39,7 @@ export async function requireCsrfHeader(req: Request, res: Response, recorder: A
   if (!SAFE_METHODS.has(req.method)) {
     const match = matchOperation(req.method, `${req.baseUrl}${req.path}`);
     if (match.kind === 'operation') res.locals.params = match.params;
-    await recorder.recordRefusal(req, res, error, match.kind === 'operation' ? match.operation.id : undefined);
+    await recorder.recordRefusal(requestFacts(req, res, req.body), error, match.kind === 'operation' ? match.operation.id : undefined);
   }
   throw error;
 }

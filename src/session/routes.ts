@@ -6,6 +6,7 @@ import { teamsFromClaims } from '../ownership/teams';
 import { requireCsrfHeader, sessionEnded } from './authenticate';
 import { clearCookie, cookieValues, setCookie } from './cookies';
 import type { Sessions } from './sessions';
+import { requestFacts } from '../pipeline/audit-facts';
 
 /** A sign-in left half-way (the IdP's page open too long) is abandoned after this. */
 const SIGN_IN_WINDOW_S = 600;
@@ -50,7 +51,7 @@ export function sessionRoutes(sessions: Sessions, recorder: AuditRecorder, clock
     const token = await sessions.store.create({ sub, name, email, roles, teams: teams.teams, issuer }, idToken);
     const principal: Principal = { sub, name, email, roles, teams: teams.teams, issuer, session: sessions.keys.fingerprint(token) };
     res.locals.principal = principal;
-    await recorder.recordAccess(req, res, 'session.sign_in', { issuer: issuer ?? null });
+    await recorder.recordAccess(requestFacts(req, res), 'session.sign_in', { issuer: issuer ?? null });
     setCookie(res, names, 'session', token, sessions.ttlS);
     res.redirect(303, transaction.returnTo);
   });
@@ -63,7 +64,7 @@ export function sessionRoutes(sessions: Sessions, recorder: AuditRecorder, clock
       res.locals.principal = lookup.principal;
       await requireCsrfHeader(req, res, recorder);
       await sessions.store.delete(lookup.token);
-      await recorder.recordAccess(req, res, 'session.sign_out', {});
+      await recorder.recordAccess(requestFacts(req, res), 'session.sign_out', {});
     }
     clearCookie(res, names, 'session');
     const endSessionUrl = await sessions.oidc.endSessionUrl(sessions.postLogoutRedirectUri).catch(() => undefined);

@@ -5,7 +5,7 @@ import { createOidcClient, type OidcClient } from '../auth/oidc/client';
 import type { Config } from '../config/load';
 import { localSecret } from '../dev/local-default';
 import type { PrismaClient } from '../generated/prisma/client';
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
 import { cookieNames, cookieValues, type CookieNames } from './cookies';
 import { createSealer, type Sealer } from './seal';
 import { createSessionStore, type Session, type SessionStore } from './store';

@@ -1,10 +1,11 @@
-import { GatewayError } from '../http/errors';
+import { GatewayError } from '../errors/codes';
+import type { ErrorReason } from '../errors/reasons';
 
 /**
  * How a failure to talk to the Management API is answered. Decided per error code, on purpose:
  * nothing reached or answered → 502; no answer in time → 504.
  */
-const NETWORK_FAILURES: Record<string, { code: 'upstream_unavailable' | 'upstream_timeout'; reason: string }> = {
+const NETWORK_FAILURES: Record<string, { code: 'upstream_unavailable' | 'upstream_timeout'; reason: ErrorReason }> = {
   ECONNREFUSED: { code: 'upstream_unavailable', reason: 'connection_refused' },
   ECONNRESET: { code: 'upstream_unavailable', reason: 'connection_reset' },
   EPIPE: { code: 'upstream_unavailable', reason: 'connection_reset' },

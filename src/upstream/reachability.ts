@@ -1,11 +1,14 @@
 import { connect } from 'node:net';
-import type { ReadinessCheck } from '../routes/health';
 
 /**
  * Readiness asks only whether the upstream accepts TCP connections: a real Management call from
  * every probe would spend the shared key's quota. Results are kept briefly so probes stay cheap.
  */
-export function upstreamReachable(baseUrl: string, cacheMs = 5_000, timeoutMs = 2_000): ReadinessCheck {
+export function upstreamReachable(
+  baseUrl: string,
+  cacheMs = 5_000,
+  timeoutMs = 2_000,
+): { name: string; check(): Promise<void> } {
   const url = new URL(baseUrl);
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   let last: { at: number; error?: Error } | undefined;

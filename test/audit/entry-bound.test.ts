@@ -4,7 +4,7 @@ import { type EntryContent } from '../../src/audit/entry';
 import { createAuditKeys } from '../../src/audit/keys';
 import { systemEntry } from '../../src/audit/recorder';
 import { CREDENTIAL_NAME, redactForAudit } from '../../src/audit/redact';
-import { storable } from '../../src/audit/text';
+import { storable } from '../../src/db/text';
 
 /**
  * Issue 18: whatever a client sends (a body up to BODY_LIMIT, headers up to Node's 16 KiB, token claims), the

@@ -6,7 +6,7 @@ import { verifyChain } from '../../src/audit/verify';
 import { openDatabase, type Database } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
 import { createLogger } from '../../src/http/logger';
-import { GatewayError } from '../../src/http/errors';
+import { GatewayError } from '../../src/errors/codes';
 import { sleep } from '../helpers/async';
 import { createTestDatabase, SERVER_URL, type TestDatabase } from '../helpers/database';
 import { AUDIT_HMAC_KEY } from '../helpers/harness';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES } from '../../src/http/errors';
+import { ERROR_CODES } from '../../src/errors/codes';
 import { SETTINGS } from '../../src/config/settings';
-import { DECISION_REASONS } from '../../src/policy/reasons';
+import { DECISION_REASONS, ERROR_REASONS } from '../../src/errors/reasons';
 
 const ROOT = join(__dirname, '..', '..');
 const page = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -44,4 +44,16 @@ test('when a decision reason is declared, then the reasons table of docs/access-
   const rows = tableRows('docs/access-control.md', 'Every decision carries a stable reason id');
   expect([...rows.keys()].sort()).toEqual(Object.keys(DECISION_REASONS).sort());
   for (const [reason, meaning] of Object.entries(DECISION_REASONS)) expect(rows.get(reason)?.[1]).toBe(meaning);
+});
+
+test('when an error reason is declared, then docs/errors.md documents it with its codes and meaning, and the reverse', () => {
+  const rows = tableRows('docs/errors.md', 'Every reason an error carries');
+  expect([...rows.keys()].sort()).toEqual(Object.keys(ERROR_REASONS).sort());
+  for (const [reason, { codes, meaning }] of Object.entries(ERROR_REASONS)) {
+    expect({ reason, codes: rows.get(reason)?.[1], meaning: rows.get(reason)?.[2] }).toEqual({
+      reason,
+      codes: codes.map((c) => `\`${c}\``).join(', '),
+      meaning,
+    });
+  }
 });

@@ -5,7 +5,7 @@ import addFormats from 'ajv-formats';
 import type { Browser } from 'playwright-core';
 import { describeInBrowser, launchChromium, screenshotPath } from '../helpers/browser';
 import { OPERATIONS } from '../../src/catalogue/operations';
-import { ERROR_CODES } from '../../src/http/errors';
+import { ERROR_CODES } from '../../src/errors/codes';
 import { buildOpenApiDocument } from '../../src/openapi/document';
 import { FIELD_DOCS } from '../../src/openapi/input-schemas';
 import { startHarness, type Harness } from '../helpers/harness';

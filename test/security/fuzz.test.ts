@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ERROR_CODES } from '../../src/http/errors';
+import { ERROR_CODES } from '../../src/errors/codes';
 import { DEVELOPER_KEY, startHarness, type Harness } from '../helpers/harness';
 import type { RawResponse } from '../helpers/raw-request';
 import { signToken, tokenFor } from '../helpers/tokens';

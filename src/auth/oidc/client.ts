@@ -1,6 +1,7 @@
 import type * as OpenIdClient from 'openid-client';
 import type { Config } from '../../config/load';
-import { GatewayError } from '../../http/errors';
+import { GatewayError, type ErrorDetail } from '../../errors/codes';
+import type { ErrorReason } from '../../errors/reasons';
 import { importEsm } from './esm';
 
 /** What /auth/login keeps (sealed, in the browser) until the identity provider redirects back. */
@@ -115,8 +116,8 @@ function unavailable(): GatewayError {
   return new GatewayError('sign_in_unavailable', undefined, [{ reason: 'identity_provider_unreachable' }], { 'Retry-After': '5' });
 }
 
-export function signInFailed(reason: string, message?: string): GatewayError {
-  return new GatewayError('sign_in_failed', message, [{ reason }]);
+export function signInFailed(reason: ErrorReason, message?: string, extra: ErrorDetail = {}): GatewayError {
+  return new GatewayError('sign_in_failed', message, [{ reason, ...extra }]);
 }
 
 /** By class and code, never by message: the IdP's own refusal, a failed check of its answer, or no answer at all. */
@@ -124,10 +125,12 @@ function classify(err: unknown, lib: typeof OpenIdClient): GatewayError {
   if (err instanceof GatewayError) return err;
   if (err instanceof lib.AuthorizationResponseError) return signInFailed('identity_provider_refused', `The identity provider answered ${err.error}.`);
   if (err instanceof lib.ResponseBodyError) return signInFailed('token_request_refused', `The identity provider refused the code exchange (${err.error}).`);
-  if (err instanceof lib.ClientError) return signInFailed(reasonOf(err.code));
+  // Every check openid-client makes on an answer (state, nonce, PKCE, issuer, signature, claims) is one reason; its own
+  // error code says which check failed.
+  if (err instanceof lib.ClientError) return signInFailed('invalid_response', undefined, { check: checkOf(err.code) });
   return unavailable();
 }
 
-function reasonOf(code: string | undefined): string {
+function checkOf(code: string | undefined): string {
   return (code ?? 'invalid_response').toLowerCase().replace(/^oauth_/, '');
 }

@@ -1,3 +1,5 @@
+import type { Reason } from './reasons';
+
 /**
  * Every refusal the gateway itself can answer with. The codes are a public contract:
  * the README's error table is checked against this one by test/http/error-codes.test.ts.
@@ -27,13 +29,14 @@ export const ERROR_CODES = {
   ownership_unavailable: { status: 503, message: 'Application ownership cannot be checked right now, so the request was not forwarded.' },
   sign_in_failed: { status: 400, message: 'Sign-in could not be completed; start again from /auth/login.' },
   sign_in_unavailable: { status: 503, message: 'The identity provider cannot be reached; try again shortly.' },
-  not_ready: { status: 503, message: 'The gateway is not ready to serve requests.' },
   internal_error: { status: 500, message: 'The gateway failed to handle the request.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** One detail of a refusal: `reason` is always an id of src/errors/reasons.ts; other members say more. */
 export interface ErrorDetail {
+  reason?: Reason;
   [key: string]: unknown;
 }
 

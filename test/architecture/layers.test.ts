@@ -1,0 +1,87 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+/**
+ * The request's path is readable from the folders, and each layer only leans on the ones below it:
+ *   foundation  errors/ secrets/ db/ generated/      (the error table, secret masking, storage)
+ *   domain      config/ catalogue/ policy/ auth/ audit/ ownership/ approvals/ upstream/ ratelimit/ metrics/ reload/
+ *               witness/ simulator/
+ *   web         http/ pipeline/ routes/ openapi/ session/ console/ app-ui/ dev/ types/
+ *   entry       src/*.ts (bootstrap, app, compose, server)
+ * Inside a layer, folders do not import each other in a cycle. The audit layer takes plain data, never Express.
+ */
+const SRC = join(__dirname, '..', '..', 'src');
+const LAYERS: Record<string, number> = {
+  errors: 0, secrets: 0, db: 0, generated: 0,
+  config: 1, catalogue: 1, policy: 1, auth: 1, audit: 1, ownership: 1, approvals: 1, upstream: 1, ratelimit: 1,
+  metrics: 1, reload: 1, witness: 1, simulator: 1,
+  http: 2, pipeline: 2, routes: 2, openapi: 2, session: 2, console: 2, 'app-ui': 2, dev: 2, types: 2,
+  '.': 3,
+};
+const NAMES = ['foundation', 'domain', 'web', 'entry'];
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === 'generated' || name === 'static' ? [] : sourceFiles(path);
+    return path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+const folderOf = (file: string) => relative(SRC, file).split('/').slice(0, -1)[0] ?? '.';
+const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)|require\(\s*'([^']+)'\s*\)/g;
+
+interface Edge { from: string; to: string; file: string; spec: string }
+
+const edges: Edge[] = [];
+const packages: { file: string; spec: string }[] = [];
+for (const file of sourceFiles(SRC)) {
+  for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+    const spec = m[1] ?? m[2] ?? m[3] ?? '';
+    if (!spec.startsWith('.')) {
+      packages.push({ file: relative(SRC, file), spec });
+      continue;
+    }
+    const target = resolve(dirname(file), spec);
+    edges.push({ from: folderOf(file), to: folderOf(`${target}.ts`), file: relative(SRC, file), spec });
+  }
+}
+
+test('every folder of src/ has a layer', () => {
+  const folders = [...new Set(sourceFiles(SRC).map(folderOf))].sort();
+  expect(folders.filter((f) => !(f in LAYERS))).toEqual([]);
+});
+
+test('when a module imports another, then the other is in its own layer or a lower one', () => {
+  const upward = edges
+    .filter((e) => (LAYERS[e.to] ?? 9) > (LAYERS[e.from] ?? 9))
+    .map((e) => `${e.file} (${NAMES[LAYERS[e.from]!]}) imports ${e.spec} (${NAMES[LAYERS[e.to]!] ?? 'unknown'})`);
+  expect(upward).toEqual([]);
+});
+
+test('when folders import each other, then there is no cycle between them', () => {
+  const graph = new Map<string, Set<string>>();
+  for (const e of edges) if (e.from !== e.to) graph.set(e.from, (graph.get(e.from) ?? new Set()).add(e.to));
+  const cycles: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (node: string, path: string[]) => {
+    if (state.get(node) === 'done') return;
+    if (state.get(node) === 'open') {
+      cycles.push([...path.slice(path.indexOf(node)), node].join(' → '));
+      return;
+    }
+    state.set(node, 'open');
+    for (const next of graph.get(node) ?? []) visit(next, [...path, node]);
+    state.set(node, 'done');
+  };
+  for (const node of graph.keys()) visit(node, []);
+  expect(cycles).toEqual([]);
+});
+
+test('when the audit layer or the foundation is read, then it does not know Express', () => {
+  const express = packages
+    .filter((p) => /^express(-rate-limit)?$/.test(p.spec))
+    .filter((p) => ['audit', 'errors', 'secrets', 'db'].includes(p.file.split('/')[0]!))
+    .map((p) => `${p.file} imports ${p.spec}`);
+  expect(express).toEqual([]);
+});
