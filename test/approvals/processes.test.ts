@@ -44,7 +44,7 @@ testWithServer('when 50 people approve one request at once through two gateway p
     );
     expect(simulator.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
     expect(answers.filter((a) => a.body.upstream !== undefined)).toHaveLength(1);
-    expect(answers.every((a) => a.status === 200 || a.status === 409)).toBe(true);
+    expect(answers.map((a) => a.status).filter((s) => s !== 200 && s !== 409)).toEqual([]);
     expect(await approvalState(db.url!, approval.id)).toBe('executed');
     const rows = await auditRows(db.url!);
     expect(rows.filter((r) => r.kind === 'request').length).toBe(1);

@@ -409,7 +409,7 @@ describeInBrowser("the review console's browser test")('the audit review console
     await page.getByRole('status').getByText(/^\d+ requests? in the history in state executed\.$/).waitFor();
     const history = await historyRows(page).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(1, 6).map((td) => td.innerText.replace(/\s+/g, ' ').trim())));
     expect(history).toContainEqual(['applications.delete DELETE', `/v1/applications/${pending.legacy.appId}`, 'Ada Lovelace <ada@example.com>', 'Executed', 'grace']);
-    expect(history.every((cells) => cells[3] === 'Executed')).toBe(true);
+    expect(history.map((cells) => cells[3])).toEqual(history.map(() => 'Executed'));
 
     await page.getByRole('link', { name: 'Show its audit events' }).click();
     await page.getByRole('status').getByText('4 events matching the filter').waitFor();
