@@ -1,4 +1,5 @@
 /** What an audit entry is: one row of the chain, as the gateway builds it and as the verifier reads it back. */
+import { CONTENT_COLUMNS } from './columns';
 
 export const ENTRY_KINDS = ['request', 'response', 'decision', 'access', 'system', 'approval'] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
@@ -62,18 +63,13 @@ export interface StoredEntry extends EntryContent {
   hash: Buffer;
 }
 
-export const CONTENT_FIELDS: readonly (keyof EntryContent)[] = [
-  'at', 'kind', 'eventId', 'requestId', 'actorSub', 'actorName', 'actorEmail', 'actorRoles', 'actorJti', 'actorIssuer',
-  'clientIp', 'userAgent', 'operation', 'method', 'path', 'applicationId', 'webhookId', 'apikeyFingerprint',
-  'requestBody', 'details', 'decision', 'reason', 'outcome', 'upstreamStatus', 'errorCode', 'latencyMs', 'fingerprints',
-  'team', 'approvalId', 'clientRequestId',
-];
+export const CONTENT_FIELDS: readonly (keyof EntryContent)[] = CONTENT_COLUMNS.map((c) => c.field);
 
 /**
  * Fields added after entries were first written: hashed only when set, so an entry written before a field
  * existed (read back with it null) still hashes to what it was written with.
  */
-export const LATER_FIELDS: ReadonlySet<keyof EntryContent> = new Set<keyof EntryContent>(['team', 'approvalId', 'clientRequestId']);
+export const LATER_FIELDS: ReadonlySet<keyof EntryContent> = new Set(CONTENT_COLUMNS.filter((c) => 'later' in c).map((c) => c.field));
 
 /** Deterministic JSON: object keys sorted, undefined as null. jsonb reorders keys, so the hash must not depend on order. */
 export function canonicalJson(value: unknown): string {

@@ -1,7 +1,8 @@
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import type { StoredEntry } from './entry';
 import { findEventOf, findEvents, type AuditEvent, type EventFilter, type Order } from './query';
-import { fromRow, SELECT_COLUMNS } from './store';
+import { fromRow } from './columns';
+import { SELECT_COLUMNS } from './store';
 
 /**
  * Reading the trail for review (query, export, verification, key lookup), on the read pool (src/db/client.ts):

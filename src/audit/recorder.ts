@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { UpstreamResponse } from '../upstream/client';
 import { nowMicros, type EntryContent, type Outcome, type StoredEntry } from './entry';
+import { emptyContent } from './columns';
 import { entryFromFacts, type EntryFacts } from './facts';
 import type { AuditKeys } from './keys';
 import { AuditUnavailable, describe, withTimeout } from './bounded';
@@ -239,12 +240,7 @@ export function createdTarget(id: string | undefined, response: UpstreamResponse
 }
 
 export function systemEntry(action: string): EntryContent {
-  return {
-    at: nowMicros(), kind: 'system', eventId: randomUUID(), requestId: 'system', clientRequestId: null, actorSub: null, actorName: null, actorEmail: null,
-    actorRoles: [], actorJti: null, actorIssuer: null, clientIp: null, userAgent: null, operation: action, method: null, path: null,
-    applicationId: null, webhookId: null, apikeyFingerprint: null, requestBody: null, details: null, decision: null, reason: null,
-    outcome: null, upstreamStatus: null, errorCode: null, latencyMs: null, fingerprints: [], team: null, approvalId: null,
-  };
+  return { ...emptyContent(), at: nowMicros(), kind: 'system', eventId: randomUUID(), requestId: 'system', operation: action } as EntryContent;
 }
 
 /** The status the upstream did send when its answer was then refused (e.g. a 201 whose body is not JSON). */

@@ -7,6 +7,7 @@ import { isStatementRefused, isUniqueViolation } from '../db/errors';
 import { boundEntry } from './bound';
 import type { AuditKeys } from './keys';
 import { findEventOf, findEvents, type AuditEvent, type EventFilter, type Order } from './query';
+import { COLUMN_LIST, fromRow, JSON_ROW_SELECT, JSON_ROW_TYPE, SELECT_LIST, toJsonRow } from './columns';
 
 /** Any constant shared by every instance: appends to the chain are serialised under this advisory lock. */
 const CHAIN_LOCK = 7_319_004_212;
@@ -16,13 +17,8 @@ export const DEFAULT_QUEUE_LIMIT = 1024;
 /** Attempts at one locked append (a conflict there needs a writer from before the insert lock existed). */
 const MAX_ATTEMPTS = 3;
 
-const COLUMNS = Prisma.raw(
-  'seq, at, kind, event_id, request_id, actor_sub, actor_name, actor_email, actor_roles, actor_jti, actor_issuer, client_ip, user_agent, operation, method, path, application_id, webhook_id, apikey_fingerprint, request_body, details, decision, reason, outcome, upstream_status, error_code, latency_ms, fingerprints, team, approval_id, client_request_id, key_id, hash',
-);
-// `at` is read back exactly as it was hashed: UTC, microseconds.
-export const SELECT_COLUMNS = Prisma.raw(
-  `seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, kind, event_id::text AS event_id, request_id, actor_sub, actor_name, actor_email, actor_roles, actor_jti, actor_issuer, client_ip, user_agent, operation, method, path, application_id, webhook_id, apikey_fingerprint, request_body, details, decision, reason, outcome, upstream_status, error_code, latency_ms, fingerprints, team, approval_id, client_request_id, key_id, hash`,
-);
+const COLUMNS = Prisma.raw(COLUMN_LIST);
+export const SELECT_COLUMNS = Prisma.raw(SELECT_LIST);
 
 type Tx = Pick<PrismaClient, '$queryRaw' | '$executeRaw'>;
 
@@ -230,7 +226,7 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs, queueLimit = DE
   }
 
   const select = async (where: Prisma.Sql, tail: Prisma.Sql = Prisma.empty, client: Tx = prisma) =>
-    (await client.$queryRaw<Row[]>`SELECT ${SELECT_COLUMNS} FROM audit_entry ${where} ${tail}`).map(fromRow);
+    (await client.$queryRaw<Record<string, unknown>[]>`SELECT ${SELECT_COLUMNS} FROM audit_entry ${where} ${tail}`).map(fromRow);
 
   return {
     append(content, { signal, beyondLimit = false } = {}) {
@@ -308,67 +304,12 @@ async function readHead(client: Tx): Promise<Head | undefined> {
 /** Whether `work` (which never rejects) settles within `ms`. */
 const settlesWithin = (work: Promise<void>, ms: number): Promise<boolean> => withTimeout(work, ms).then(() => true, () => false);
 
-/** The columns of a row as the batch's JSON carries them, typed as the table types them. */
-const JSON_ROW_TYPE = Prisma.raw(
-  'seq bigint, at timestamptz, kind text, event_id uuid, request_id text, actor_sub text, actor_name text, actor_email text, actor_roles text[], actor_jti text, actor_issuer text, client_ip text, user_agent text, operation text, method text, path text, application_id text, webhook_id text, apikey_fingerprint text, request_body jsonb, details jsonb, decision text, reason text, outcome text, upstream_status integer, error_code text, latency_ms double precision, fingerprints text[], team text, approval_id text, client_request_id text, key_id text, hash text',
-);
-const SELECT_JSON_ROW = Prisma.raw(
-  'r.seq, r.at, r.kind, r.event_id, r.request_id, r.actor_sub, r.actor_name, r.actor_email, r.actor_roles, r.actor_jti, r.actor_issuer, r.client_ip, r.user_agent, r.operation, r.method, r.path, r.application_id, r.webhook_id, r.apikey_fingerprint, r.request_body, r.details, r.decision, r.reason, r.outcome, r.upstream_status, r.error_code, r.latency_ms, r.fingerprints, r.team, r.approval_id, r.client_request_id, r.key_id, decode(r.hash, \'hex\')',
-);
-
 /**
  * The entries as rows of one JSON parameter, which Postgres types with jsonb_to_recordset: one parameter per
  * group commit instead of thirty per entry, each of which Prisma and pg serialised on its own.
  */
 function selectRows(entries: StoredEntry[]): Prisma.Sql {
-  const rows = entries.map((e) => ({
-    seq: e.seq.toString(), at: e.at, kind: e.kind, event_id: e.eventId, request_id: e.requestId, actor_sub: e.actorSub, actor_name: e.actorName,
-    actor_email: e.actorEmail, actor_roles: e.actorRoles, actor_jti: e.actorJti, actor_issuer: e.actorIssuer, client_ip: e.clientIp,
-    user_agent: e.userAgent, operation: e.operation, method: e.method, path: e.path, application_id: e.applicationId, webhook_id: e.webhookId,
-    apikey_fingerprint: e.apikeyFingerprint, request_body: e.requestBody ?? null, details: e.details ?? null, decision: e.decision, reason: e.reason,
-    outcome: e.outcome, upstream_status: e.upstreamStatus, error_code: e.errorCode, latency_ms: e.latencyMs, fingerprints: e.fingerprints,
-    team: e.team, approval_id: e.approvalId, client_request_id: e.clientRequestId, key_id: e.keyId, hash: e.hash.toString('hex'),
-  }));
-  return Prisma.sql`SELECT ${SELECT_JSON_ROW} FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(${JSON_ROW_TYPE})`;
+  const rows = entries.map(toJsonRow);
+  return Prisma.sql`SELECT ${Prisma.raw(JSON_ROW_SELECT)} FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(${Prisma.raw(JSON_ROW_TYPE)})`;
 }
 
-type Row = Record<string, unknown>;
-
-export function fromRow(r: Row): StoredEntry {
-  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
-  return {
-    seq: BigInt(r.seq as bigint),
-    at: r.at as string,
-    kind: r.kind as StoredEntry['kind'],
-    eventId: r.event_id as string,
-    requestId: r.request_id as string,
-    clientRequestId: text(r.client_request_id),
-    actorSub: text(r.actor_sub),
-    actorName: text(r.actor_name),
-    actorEmail: text(r.actor_email),
-    actorRoles: (r.actor_roles as string[] | null) ?? [],
-    actorJti: text(r.actor_jti),
-    actorIssuer: text(r.actor_issuer),
-    clientIp: text(r.client_ip),
-    userAgent: text(r.user_agent),
-    operation: text(r.operation),
-    method: text(r.method),
-    path: text(r.path),
-    applicationId: text(r.application_id),
-    webhookId: text(r.webhook_id),
-    apikeyFingerprint: text(r.apikey_fingerprint),
-    requestBody: r.request_body ?? null,
-    details: r.details ?? null,
-    decision: text(r.decision) as StoredEntry['decision'],
-    reason: text(r.reason),
-    outcome: text(r.outcome) as StoredEntry['outcome'],
-    upstreamStatus: r.upstream_status === null || r.upstream_status === undefined ? null : Number(r.upstream_status),
-    errorCode: text(r.error_code),
-    latencyMs: r.latency_ms === null || r.latency_ms === undefined ? null : Number(r.latency_ms),
-    fingerprints: (r.fingerprints as string[] | null) ?? [],
-    team: text(r.team),
-    approvalId: text(r.approval_id),
-    keyId: r.key_id as string,
-    hash: Buffer.from(r.hash as Uint8Array),
-  };
-}

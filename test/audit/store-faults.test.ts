@@ -6,7 +6,7 @@ import { verifyChain } from '../../src/audit/verify';
 import { openDatabase, type Database } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
 import { createLogger } from '../../src/http/logger';
-import { GatewayError } from '../../src/errors/codes';
+import { AuditUnavailable } from '../../src/audit/bounded';
 import { sleep } from '../helpers/async';
 import { createTestDatabase, SERVER_URL, type TestDatabase } from '../helpers/database';
 import { AUDIT_HMAC_KEY } from '../helpers/harness';
@@ -95,7 +95,7 @@ describeWithServer('the audit store under database faults', () => {
   test('when an entry is refused with a message that reads like a timeout, then the caller is told the write failed, not that it timed out', async () => {
     const recorder = createAuditRecorder(storeOn(proxied), keys, createLogger('error', logs.stream), WRITE_TIMEOUT_MS);
     const error = await recorder.commit(entry('d6-reason', 'statement timed out')).catch((err: unknown) => err);
-    expect(error).toBeInstanceOf(GatewayError);
-    expect(error).toMatchObject({ code: 'audit_unavailable', details: [{ reason: 'audit_write_failed' }] });
+    expect(error).toBeInstanceOf(AuditUnavailable);
+    expect(error).toMatchObject({ reason: 'audit_write_failed' });
   });
 });

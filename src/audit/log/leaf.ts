@@ -1,3 +1,4 @@
+import { leafMembers } from '../columns';
 import type { StoredEntry } from '../entry';
 import { jcs } from './jcs';
 import { leafHash } from './merkle';
@@ -11,39 +12,7 @@ import { leafHash } from './merkle';
 export type LeafRecord = Record<string, unknown> & { seq: string };
 
 export function leafRecord(e: StoredEntry): LeafRecord {
-  const record: Record<string, unknown> = {
-    seq: e.seq.toString(),
-    at: e.at,
-    kind: e.kind,
-    event_id: e.eventId,
-    request_id: e.requestId,
-    actor_sub: e.actorSub,
-    actor_name: e.actorName,
-    actor_email: e.actorEmail,
-    actor_roles: e.actorRoles,
-    actor_jti: e.actorJti,
-    actor_issuer: e.actorIssuer,
-    client_ip: e.clientIp,
-    user_agent: e.userAgent,
-    operation: e.operation,
-    method: e.method,
-    path: e.path,
-    application_id: e.applicationId,
-    webhook_id: e.webhookId,
-    apikey_fingerprint: e.apikeyFingerprint,
-    request_body: e.requestBody,
-    details: e.details,
-    decision: e.decision,
-    reason: e.reason,
-    outcome: e.outcome,
-    upstream_status: e.upstreamStatus,
-    error_code: e.errorCode,
-    latency_ms: e.latencyMs,
-    fingerprints: e.fingerprints,
-    team: e.team,
-    approval_id: e.approvalId,
-  };
-  return withoutNulls(record) as LeafRecord;
+  return leafMembers(e);
 }
 
 /** Top-level members whose value is null (or absent) are left out; nested values are kept as they are. */
