@@ -1,4 +1,5 @@
 import { ENTRY_COLUMNS, fromRow, SELECT_LIST } from '../../src/audit/columns';
+import { leafRecord } from '../../src/audit/log/leaf';
 import { BACKENDS } from '../helpers/database';
 import { startHarness, type Harness } from '../helpers/harness';
 import { tokenFor } from '../helpers/tokens';
@@ -31,5 +32,10 @@ describe.each(BACKENDS)('the audit columns table on %s', (backend) => {
     expect(entry).toMatchObject({ kind: 'request', clientRequestId: 'columns-1', actorSub: 'ada', operation: 'webhooks.create', applicationId: APP });
     expect(typeof entry.seq).toBe('bigint');
     expect(Buffer.isBuffer(entry.hash)).toBe(true);
+    // The transparency log commits to every content column that is set (not to the chain's key_id and hash).
+    const leaf = leafRecord(entry);
+    const set = ENTRY_COLUMNS.filter((c) => !('chain' in c) && entry[c.field] !== null).map((c) => c.name);
+    expect(Object.keys(leaf).sort()).toEqual(set.sort());
+    expect(leaf).toMatchObject({ client_request_id: 'columns-1' });
   });
 });
