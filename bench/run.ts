@@ -8,6 +8,7 @@
  *
  *   npm run bench                  (about 10 minutes)
  *   npm run bench -- --quick       (skips the 1,000,000-event audit review and the 50,000-application team list)
+ *   npm run bench -- --short       (development: 5 s runs, 20 s soak, the core targets only; writes no document)
  *   npm run bench -- --profile     (CPU-profiles the gateway process and lists where its time went)
  *   npm run bench -- --render      (re-writes the documents from docs/benchmarks.json, measuring nothing)
  *
@@ -28,18 +29,20 @@ import { runLoad, warmUp, type BenchRequest, type LoadOptions, type LoadResult }
 import { describeMachine } from './lib/machine';
 import { mutations, runAuditHostile, runAuditLog, runAuditReview, runOwnershipList, type Target } from './lib/scenarios';
 import type { HostileFigures } from './audit-hostile';
-import { writeReport, type BenchResults, type Measured, type MemoryFigures } from './lib/report';
+import { ratioLines, targetsTable, writeReport, type BenchResults, type Measured, type MemoryFigures } from './lib/report';
 import { buildGateway, cpuMsOf, createDatabase, dropRedisKeys, freePort, ROOT, spawnService, type Service } from './lib/services';
 import { hotSpots } from './profile';
 
 const SERVER_DB = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL || process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
-const QUICK = process.argv.includes('--quick');
+/** Development: short runs and only the scenarios the issue-16 targets are judged on; prints, writes no document. */
+const SHORT = process.argv.includes('--short');
+const QUICK = SHORT || process.argv.includes('--quick');
 const PROFILE = process.argv.includes('--profile');
 
-const SATURATION_S = 15;
-const PACED_S = 20;
-const SOAK_S = 60;
+const SATURATION_S = SHORT ? 5 : 15;
+const PACED_S = SHORT ? 8 : 20;
+const SOAK_S = SHORT ? 20 : 60;
 const RATE = 200;
 const CONNECTIONS = 10;
 const REVIEW_ROWS = 2_000_000;
@@ -92,6 +95,15 @@ async function main(): Promise<void> {
       logFile: join(work, 'bare.log'),
     });
     cleanup.push(() => bare.stop());
+    const floor = await spawnService({
+      name: 'Express floor',
+      nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/express-floor.ts')],
+      env: { FLOOR_UPSTREAM_URL: sim.url, FLOOR_DEVELOPER_KEY: DEVELOPER_KEY, FLOOR_CONNECTIONS: '32' },
+      port: await freePort(),
+      readyPath: '/v1/applications',
+      logFile: join(work, 'floor.log'),
+    });
+    cleanup.push(() => floor.stop());
 
     const profileDir = join(work, 'profile');
     const gatewayLog = join(work, 'gateway.log');
@@ -131,6 +143,7 @@ async function main(): Promise<void> {
     const bearer = { authorization: `Bearer ${token('bench-load', ['admin'])}` };
     const direct: Target = { url: sim.url, headers: { authorization: `DeveloperKey ${DEVELOPER_KEY}` }, service: sim };
     const viaBare: Target = { url: bare.url, headers: bearer, service: bare };
+    const viaFloor: Target = { url: floor.url, headers: bearer, service: floor };
     const viaGateway: Target = { url: gw.url, headers: bearer, service: gw };
 
     const rss: { at: number; mb: number }[] = [];
@@ -158,6 +171,7 @@ async function main(): Promise<void> {
     const readsSaturated = {
       direct: await measure('reads, direct to the simulator', direct, read, { durationS: SATURATION_S }),
       bare: await measure('reads, bare proxy', viaBare, read, { durationS: SATURATION_S }),
+      floor: await measure('reads, Express floor', viaFloor, read, { durationS: SATURATION_S }),
       gateway: await measure('reads, gateway', viaGateway, read, { durationS: SATURATION_S }),
     };
 
@@ -165,6 +179,7 @@ async function main(): Promise<void> {
     const readsPaced = {
       direct: await measure(`reads @${RATE} rps, direct`, direct, read, { rate: RATE, durationS: PACED_S }),
       bare: await measure(`reads @${RATE} rps, bare proxy`, viaBare, read, { rate: RATE, durationS: PACED_S }),
+      floor: await measure(`reads @${RATE} rps, Express floor`, viaFloor, read, { rate: RATE, durationS: PACED_S }),
       gateway: await measure(`reads @${RATE} rps, gateway`, viaGateway, read, { rate: RATE, durationS: PACED_S }),
     };
 
@@ -216,6 +231,7 @@ async function main(): Promise<void> {
 
     await gw.stop();
     await bare.stop();
+    await floor.stop();
     await sim.stop();
     const logLines = readFileSync(gatewayLog, 'utf8').split('\n').filter(Boolean);
     const gatewayLogFigures = { lines: logLines.length, errorLines: logLines.filter((l) => /"level":(50|60)/.test(l)).length, bytes: logLines.reduce((a, l) => a + l.length + 1, 0) };
@@ -240,10 +256,14 @@ async function main(): Promise<void> {
       progress(`  inclusion p99 ${fmt(log.inclusion.p99Ms)} ms, consistency p99 ${fmt(log.consistency.p99Ms)} ms; verify after 1,000 entries ${log.verify.ms.map((m) => m.toFixed(0)).join('/')} ms`);
     }
 
-    progress(`a team's application list (issue 12): 5,000 applications / 50 teams${QUICK ? '' : ' and 50,000 / 500'}, ownership imported, warm, cold and paced`);
-    const ownershipList: OwnershipListFigures = runOwnershipList(SERVER_DB, QUICK ? ['5000:50'] : []);
-    for (const s of ownershipList.scales) {
-      progress(`  ${s.applications} / ${s.teams}: warm p95 ${fmt(s.warm.p95Ms)} ms, cold p95 ${fmt(s.cold.p95Ms)} ms (${s.cold.upstreamRequestsPerCall} upstream requests a call), default max age p95 ${fmt(s.paced.p95Ms)} ms`);
+    let ownershipList: OwnershipListFigures | undefined;
+    if (SHORT) progress("a team's application list: skipped (--short)");
+    else {
+      progress(`a team's application list (issue 12): 5,000 applications / 50 teams${QUICK ? '' : ' and 50,000 / 500'}, ownership imported, warm, cold and paced`);
+      ownershipList = runOwnershipList(SERVER_DB, QUICK ? ['5000:50'] : []);
+      for (const s of ownershipList.scales) {
+        progress(`  ${s.applications} / ${s.teams}: warm p95 ${fmt(s.warm.p95Ms)} ms, cold p95 ${fmt(s.cold.p95Ms)} ms (${s.cold.upstreamRequestsPerCall} upstream requests a call), default max age p95 ${fmt(s.paced.p95Ms)} ms`);
+      }
     }
     let hostile: HostileFigures | undefined;
     if (QUICK) progress('audit trail under hostile bodies: skipped (--quick)');
@@ -272,6 +292,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       runtimeS: (performance.now() - started) / 1000,
       quick: QUICK,
+      short: SHORT,
       machine,
       setup: { build: build.how, connections: CONNECTIONS, saturationS: SATURATION_S, pacedS: PACED_S, rate: RATE, soakS: SOAK_S, gatewayLog: gatewayLogFigures },
       readsSaturated,
@@ -289,7 +310,14 @@ async function main(): Promise<void> {
       hostile,
       profile,
     };
+    if (SHORT) {
+      const kept = join(tmpdir(), `gateway-bench-short-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+      writeFileSync(kept, `${JSON.stringify(results, null, 2)}\n`);
+      process.stdout.write(`\n${targetsTable(results)}\n\n${ratioLines(results)}\n\nfigures kept at ${kept} (--short writes no document)\n`);
+      return;
+    }
     writeReport(results);
+    process.stdout.write(`\n${targetsTable(results)}\n\n${ratioLines(results)}\n\n`);
     progress(`done in ${((performance.now() - started) / 60000).toFixed(1)} min: docs/benchmarks.md, docs/benchmarks.json, docs/images/latency.svg`);
   } finally {
     for (const step of cleanup.reverse()) await step().catch((err: unknown) => process.stderr.write(`cleanup: ${String(err)}\n`));
