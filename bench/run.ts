@@ -49,6 +49,8 @@ const REVIEW_ROWS = 2_000_000;
 
 const DEVELOPER_KEY = `dk-bench-${randomBytes(12).toString('hex')}`;
 const JWT_SECRET = randomBytes(32).toString('hex');
+// One key for every gateway of the run: the Redis-limited one opens the same trail, and refuses a key it cannot verify.
+const AUDIT_HMAC_KEY = randomBytes(32).toString('hex');
 const ISSUER = 'https://idp.bench.invalid/';
 const AUDIENCE = 'kloudless-gateway';
 
@@ -121,7 +123,7 @@ async function main(): Promise<void> {
           JWT_ISSUER: ISSUER,
           JWT_AUDIENCE: AUDIENCE,
           DATABASE_URL: db.url,
-          AUDIT_HMAC_KEY: randomBytes(32).toString('hex'),
+          AUDIT_HMAC_KEY,
           // Generous budgets: the load comes from one person; the limiters still count every request.
           RATE_LIMIT_READS: '1000000',
           RATE_LIMIT_WRITES: '1000000',
