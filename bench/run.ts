@@ -231,6 +231,7 @@ async function main(): Promise<void> {
     const verification = { status: verifyRes.status, seconds: (performance.now() - verifyStarted) / 1000, ...((await verifyRes.json()) as { ok: boolean; entries: number }) };
     progress(`  ${verification.ok ? 'ok' : 'BROKEN'}: ${verification.entries} entries verified in ${verification.seconds.toFixed(1)} s`);
 
+    clearInterval(sampler);
     await gw.stop();
     await bare.stop();
     await floor.stop();
