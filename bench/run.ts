@@ -192,9 +192,9 @@ async function main(): Promise<void> {
       const result = await measure(`mutations${shape.rate ? ` @${shape.rate} rps` : ''}, ${target === direct ? 'direct' : 'gateway'}`, target, mutations(target, `bench-${scenario}-`, sent), shape, mutations(target, `bench-warm-${scenario}-`, new Set()));
       if (target === viaGateway) {
         await sleep(1500); // requests in flight when the run stopped still finish, and are audited
-        audits[scenario] = await checkAuditEntries(db.url, `bench-${scenario}-`, sent);
+        audits[scenario] = await checkAuditEntries(db.url, `bench-${scenario}-`, sent, gatewayLog);
         const a = audits[scenario];
-        progress(`  audit trail: ${a.sent} sent, ${a.requestEntries} request + ${a.responseEntries} response entries, ${a.incomplete} incomplete, ${a.unexpected} unexpected: ${a.ok ? 'exact' : 'MISMATCH'}`);
+        progress(`  audit trail: ${a.sent} sent (${a.notReceived ?? 0} never reached the gateway), ${a.requestEntries} request + ${a.responseEntries} response entries, ${a.incomplete} incomplete, ${a.unexpected} unexpected, refused ${JSON.stringify(a.refused ?? {})}: ${a.ok ? 'exact' : 'MISMATCH'}`);
       }
       return result;
     };
@@ -212,7 +212,7 @@ async function main(): Promise<void> {
     const soakSamples = rss.slice(soakFrom).map((s) => s.mb);
     progress(`  soak: ${soak.rps.toFixed(0)} rps, p99 ${fmt(soak.latency.p99)} ms, ${soak.failed} failed; RSS ${Math.min(...soakSamples).toFixed(0)}–${Math.max(...soakSamples).toFixed(0)} MB`);
     await sleep(1500);
-    audits.soak = await checkAuditEntries(db.url, 'bench-soak-', soakSent);
+    audits.soak = await checkAuditEntries(db.url, 'bench-soak-', soakSent, gatewayLog);
     await sleep(8500);
     const afterMb = gw.rss() / 2 ** 20;
     progress(`  RSS 10 s after the soak: ${afterMb.toFixed(0)} MB`);
@@ -241,7 +241,7 @@ async function main(): Promise<void> {
 
     progress('JWT verification, in this process');
     const jwtCost = await measureJwt(1);
-    for (const j of jwtCost) progress(`  ${j.algorithm}: gateway verifier ${j.gatewayPerS.toFixed(0)}/s; jsonwebtoken with a string key ${j.stringKeyPerS.toFixed(0)}/s`);
+    for (const j of jwtCost) progress(`  ${j.algorithm}: gateway verifier ${j.gatewayPerS.toFixed(0)}/s (from its cache ${j.cachedPerS?.toFixed(0)}/s); jsonwebtoken with a string key ${j.stringKeyPerS.toFixed(0)}/s`);
 
     let review: ReviewFigures | undefined;
     if (QUICK) progress('audit review on 1,000,000 events: skipped (--quick)');
