@@ -2,6 +2,12 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 
 export interface KeyResolver {
   keyFor(kid: string | undefined): Promise<KeyObject>;
+  /**
+   * The key `keyFor` would answer at once for `kid`, without fetching: undefined when the set is due for a refetch
+   * (its TTL ran out) or does not hold the kid. A refetch replaces every KeyObject, so a key compared by identity
+   * with an earlier answer tells whether the set changed since.
+   */
+  current(kid: string | undefined): KeyObject | undefined;
 }
 
 /** The token names a key the identity provider does not publish (or it could not be asked, and none is known). */
@@ -55,6 +61,7 @@ export function createJwksResolver({ url, cacheTtlS, now = Date.now, cooldownMs 
   const lookup = (kid: string | undefined) => (kid === undefined ? (keys.size === 1 ? [...keys.values()][0] : undefined) : keys.get(kid));
 
   return {
+    current: (kid) => (now() - fetchedAt >= cacheTtlS * 1000 ? undefined : lookup(kid)),
     async keyFor(kid) {
       if (now() - fetchedAt >= cacheTtlS * 1000) await refresh();
       const known = lookup(kid);

@@ -6,6 +6,7 @@ import { createJwksResolver, UnknownKey, type KeyResolver } from './jwks';
 import { algorithmFamily, jwksAlgorithms, loadStaticKey } from './keys';
 import { teamsFromClaims } from '../ownership/teams';
 import { principalFromClaims, type Principal } from './principal';
+import { TokenCache } from './token-cache';
 
 export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
@@ -34,15 +35,30 @@ export function tokenRejected(reason: TokenRejection, message: string): GatewayE
   });
 }
 
+/** Verified tokens kept by default (src/auth/token-cache.ts): a few per active caller, a few MB at most. */
+export const TOKEN_CACHE_SIZE = 1000;
+
+export interface VerifierOptions {
+  /** Verified tokens kept (0: every token is verified every time). */
+  cacheSize?: number;
+}
+
 /**
  * jsonwebtoken checks the signature, and only the signature: its errors carry no codes (only message text), so
  * every claim is checked here, each with its own reason, and any error jsonwebtoken raises means the signature.
+ *
+ * A token that passed every check is kept (keyed by the whole token) until its `exp`, so the next request with it
+ * skips the signature and claim checks: each check either cannot change for the same token (signature, issuer,
+ * audience, subject, roles, teams, `nbf`, `iat`, lifetime) or is bounded by the entry's end (`exp`). The entry
+ * is used only while the verifier holds the very key that verified it (a JWKS refetch or rotation drops it).
  */
-export function createTokenVerifier(jwtConfig: Config['jwt'], now: () => number = Date.now): TokenVerifier {
+export function createTokenVerifier(jwtConfig: Config['jwt'], now: () => number = Date.now, options: VerifierOptions = {}): TokenVerifier {
   const staticKey = loadStaticKey(jwtConfig);
   const resolver: KeyResolver | undefined = jwtConfig.jwksUrl ? createJwksResolver({ url: jwtConfig.jwksUrl, cacheTtlS: jwtConfig.jwksCacheTtlS, now }) : undefined;
   const algorithms = staticKey?.algorithms ?? jwksAlgorithms(jwtConfig.algorithms);
   if (!staticKey && !resolver) throw new Error('no JWT verification key configured');
+  const cache = new TokenCache<Principal>(options.cacheSize ?? TOKEN_CACHE_SIZE, now);
+  const currentKey = (kid: string | undefined) => (staticKey ? staticKey.key : (resolver as KeyResolver).current(kid));
 
   async function keyFor(header: JwtHeader): Promise<KeyObject> {
     if (staticKey) return staticKey.key;
@@ -56,6 +72,8 @@ export function createTokenVerifier(jwtConfig: Config['jwt'], now: () => number 
 
   return {
     async verify(token) {
+      const cached = cache.get(token, currentKey);
+      if (cached) return cached;
       const header = decodeHeader(token);
       // The token's own `alg` is never trusted to pick the check: it must be on the server's list.
       if (!algorithms.includes(header.alg)) throw tokenRejected('algorithm_not_allowed', `Tokens signed with ${header.alg} are not accepted.`);
@@ -78,9 +96,18 @@ export function createTokenVerifier(jwtConfig: Config['jwt'], now: () => number 
       assertClaims(claims, jwtConfig, now());
       const teams = teamsFromClaims(claims as Record<string, unknown>, jwtConfig.teamsClaim);
       if (!teams.ok) throw tokenRejected('invalid_teams_claim', `The token's teams cannot be read: ${teams.problem}.`);
-      return principalFromClaims(claims as Record<string, unknown>, jwtConfig.rolesClaim, teams.teams);
+      // Shared by every request that presents the token: frozen, so no request can change another's caller.
+      const principal = freezePrincipal(principalFromClaims(claims as Record<string, unknown>, jwtConfig.rolesClaim, teams.teams));
+      cache.set(token, principal, claims.exp as number, key, header.kid);
+      return principal;
     },
   };
+}
+
+function freezePrincipal(p: Principal): Principal {
+  Object.freeze(p.roles);
+  Object.freeze(p.teams);
+  return Object.freeze(p);
 }
 
 function decodeHeader(token: string): JwtHeader {

@@ -1,16 +1,37 @@
 import type { RequestHandler } from 'express';
 import type { Metrics } from './metrics';
 
+/** The label objects of one operation (or route label), made once and reused by every request that has it. */
+interface OperationLabels {
+  operation: { operation: string };
+  byStatus: Map<number, { operation: string; status: string }>;
+  byStatusClass: Map<string, { operation: string; status_class: string }>;
+}
+
 /** Counts every answered request once it is finished, from what the pipeline learned about it. */
 export function observeRequests(metrics: Metrics): RequestHandler {
+  // Bounded: operation ids and route labels are closed sets (ROUTE_LABELS), and so are statuses and status classes.
+  const labels = new Map<string, OperationLabels>();
+  const labelsOf = (operation: string): OperationLabels => {
+    let l = labels.get(operation);
+    if (!l) labels.set(operation, (l = { operation: { operation }, byStatus: new Map(), byStatusClass: new Map() }));
+    return l;
+  };
   return (req, res, next) => {
     const started = performance.now();
     res.once('finish', () => {
       const { operation, errorCode, errorReason, upstream } = res.locals;
-      const label = operation?.id ?? routeLabel(req.baseUrl + req.path);
-      metrics.requests.inc({ operation: label, status: String(res.statusCode) });
-      metrics.requestDuration.observe({ operation: label }, (performance.now() - started) / 1000);
-      if (upstream) metrics.upstreamDuration.observe({ operation: label, status_class: upstream.statusClass }, upstream.seconds);
+      const l = labelsOf(operation?.id ?? routeLabel(req.baseUrl + req.path));
+      const status = res.statusCode;
+      let byStatus = l.byStatus.get(status);
+      if (!byStatus) l.byStatus.set(status, (byStatus = { operation: l.operation.operation, status: String(status) }));
+      metrics.requests.inc(byStatus);
+      metrics.requestDuration.observe(l.operation, (performance.now() - started) / 1000);
+      if (upstream) {
+        let byClass = l.byStatusClass.get(upstream.statusClass);
+        if (!byClass) l.byStatusClass.set(upstream.statusClass, (byClass = { operation: l.operation.operation, status_class: upstream.statusClass }));
+        metrics.upstreamDuration.observe(byClass, upstream.seconds);
+      }
       if (errorCode === 'invalid_token' || errorCode === 'unauthenticated') metrics.authFailures.inc({ reason: errorReason ?? errorCode });
       if (errorCode === 'rate_limited') metrics.rateLimitRejections.inc({ budget: (errorReason ?? 'unknown').replace(/_budget_exhausted$/, '') });
     });

@@ -4,6 +4,7 @@ import { upstreamPath } from '../catalogue/match';
 import { decide, type Policy } from '../policy/policy';
 import type { Upstream, UpstreamResponse } from '../upstream/client';
 import { GatewayError } from '../errors/codes';
+import { sendKnown } from '../http/send';
 import { maskApiKeys } from '../secrets/mask';
 import { requestFacts } from './audit-facts';
 
@@ -29,9 +30,7 @@ export function forwardToUpstream(upstream: Upstream, recorder: AuditRecorder, p
     if (intent) await recorder.recordOutcome(intent, requestFacts(req, res), { response });
     const reveal = !operation.returnsSecrets || decide(policy(), principal.roles, 'apikeys.reveal').allowed;
     const body = reveal || response.status >= 300 ? response.body : maskApiKeys(response.body);
-    // Management data is private to the company and API keys are credentials: never cached on the way.
-    res.status(response.status).set(response.headers).set('Cache-Control', 'no-store');
-    if (response.status === 204 || response.status === 304) res.end();
-    else res.send(body);
+    // Management data is private to the company and API keys are credentials: never cached on the way (no-store).
+    sendKnown(req, res, response.status, response.headers, body);
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { MemoryStore, rateLimit, type Options, type Store } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
@@ -34,21 +35,32 @@ export function createLimiters(config: Config, policy: () => Policy, logger: Log
     redis ? new RedisStore({ sendCommand: (...args: string[]) => redis.sendCommand(...args) as never, prefix: `${rl.redisPrefix}rl:${counter}:` }) : new MemoryStore();
   const limiter = (counter: Counter, options: Partial<Options>): RequestHandler => {
     const store = storeFor(counter);
+    const windowMs = counter === 'upstream' ? 1000 : rl.windowS * 1000;
+    const headers = draft8Headers(counter, windowMs);
     const middleware = rateLimit({
-      windowMs: counter === 'upstream' ? 1000 : rl.windowS * 1000,
-      standardHeaders: 'draft-8',
+      windowMs,
+      // The draft-8 headers are written by `headers` below, as express-rate-limit writes them, with the partition
+      // key's hash worked out once per key instead of a SHA-256 per response.
+      standardHeaders: false,
       legacyHeaders: false,
       identifier: counter,
       store: failingLoudly(store),
       passOnStoreError: false,
-      handler: (req) => {
-        throw budgetExhausted(counter, (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime, 1000);
+      handler: (req, res) => {
+        const info = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit;
+        if (info) headers(res, info);
+        throw budgetExhausted(counter, info?.resetTime, 1000);
       },
       ...options,
     });
     // express-rate-limit hands store errors to `next`; they are answered here by the failure policy.
     return (req: Request, res: Response, next: NextFunction) =>
       middleware(req, res, (err?: unknown) => {
+        if (err === undefined) {
+          const info = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit;
+          if (info) headers(res, info);
+          return next();
+        }
         if (!(err instanceof StoreUnavailable)) return next(err);
         if (passesWhenStoreFails(res)) return next();
         next(countersUnavailable(logger, counter, err));
@@ -71,6 +83,42 @@ export function createLimiters(config: Config, policy: () => Policy, logger: Log
     }),
     perPrincipal: (req, res, next) => (isWrite(res) ? writes(req, res, next) : reads(req, res, next)),
     upstream: rl.upstreamPerSecond > 0 ? limiter('upstream', { limit: rl.upstreamPerSecond, keyGenerator: () => 'developer-key' }) : (_req, _res, next) => next(),
+  };
+}
+
+/** What express-rate-limit leaves on the request once it has counted it. */
+interface RateLimitInfo {
+  limit: number;
+  remaining: number;
+  resetTime?: Date;
+  key: string;
+}
+
+const PARTITION_KEYS_KEPT = 10_000;
+
+/**
+ * The IETF draft-8 `RateLimit` and `RateLimit-Policy` headers exactly as express-rate-limit 8 writes them
+ * (`"<name>"; r=<remaining>; t=<reset s>` and `"<name>"; q=<limit>; w=<window s>; pk=:<partition key>:`), where the
+ * partition key is base64 of the first 12 hex digits of the SHA-256 of the counter's key. The key is the caller's
+ * `sub` (or the one upstream budget), so each is hashed once and remembered (a bounded map, cleared when full).
+ */
+function draft8Headers(name: string, windowMs: number): (res: Response, info: RateLimitInfo) => void {
+  const windowSeconds = Math.ceil(windowMs / 1000);
+  const partitionKeys = new Map<string, string>();
+  const partitionKey = (key: string) => {
+    let pk = partitionKeys.get(key);
+    if (pk === undefined) {
+      pk = Buffer.from(createHash('sha256').update(key).digest('hex').slice(0, 12)).toString('base64');
+      if (partitionKeys.size >= PARTITION_KEYS_KEPT) partitionKeys.clear();
+      partitionKeys.set(key, pk);
+    }
+    return pk;
+  };
+  return (res, info) => {
+    if (res.headersSent) return;
+    const reset = info.resetTime ? Math.max(0, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000)) : windowSeconds;
+    res.append('RateLimit', `"${name}"; r=${info.remaining}; t=${reset}`);
+    res.append('RateLimit-Policy', `"${name}"; q=${info.limit}; w=${windowSeconds}; pk=:${partitionKey(info.key)}:`);
   };
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,20 @@ describe.each(COUNTER_STORES)('per-person rate limits with counters in %s', (sto
     expect(limited.headers.ratelimit).toMatch(/^"reads"; r=0; t=\d+/);
     expect(h.simulator.requests).toHaveLength(3);
     expect((await list(bob)).status).toBe(200);
+  });
+
+  test('every counted answer carries the draft-8 headers, the partition key being the hash of the caller as express-rate-limit writes it', async () => {
+    const sub = `carol-${store}`;
+    const pk = Buffer.from(createHash('sha256').update(sub).digest('hex').slice(0, 12)).toString('base64');
+    const first = await list(tokenFor('viewer', sub));
+    const second = await list(tokenFor('viewer', sub));
+    expect(first.status).toBe(200);
+    const policy = (res: typeof first) => String(res.headers['ratelimit-policy']).split(', ');
+    const limit = (res: typeof first) => String(res.headers.ratelimit).split(', ');
+    expect(policy(first)[0]).toBe(`"reads"; q=3; w=60; pk=:${pk}:`);
+    expect(limit(first)[0]).toMatch(/^"reads"; r=2; t=(60|59)$/);
+    expect(limit(second)[0]).toMatch(/^"reads"; r=1; t=\d+$/);
+    expect(policy(second)[0]).toBe(policy(first)[0]);
   });
 
   test('when a person has used up their reads, then their mutations have a budget of their own, and the 3rd write is refused, recorded and not forwarded', async () => {

@@ -134,6 +134,28 @@ describe('what crosses to the upstream', () => {
     expect(res.headers['x-request-id']).toBeDefined();
   });
 
+  test('an upstream answer is relayed with its exact length, its type as Express writes it, no-store and no ETag of the gateway', async () => {
+    const res = await h.api().get('/v1/applications').set('Authorization', `Bearer ${admin}`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.text));
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers.etag).toBeUndefined();
+  });
+
+  test('a conditional request matching the upstream ETag is answered 304 without a body; a stale one gets the body', async () => {
+    const fault = { kind: 'status', status: 200, body: { objects: [] }, headers: { etag: '"v1"' }, times: 1 };
+    h.simulator.setFault(fault as never);
+    const fresh = await h.api().get('/v1/applications').set('Authorization', `Bearer ${admin}`).set('If-None-Match', '"v1"');
+    expect(fresh.status).toBe(304);
+    expect(fresh.text).toBeFalsy();
+    h.simulator.setFault(fault as never);
+    const stale = await h.api().get('/v1/applications').set('Authorization', `Bearer ${admin}`).set('If-None-Match', '"v0"');
+    expect(stale.status).toBe(200);
+    expect(stale.headers.etag).toBe('"v1"');
+    expect(stale.body).toEqual({ objects: [] });
+  });
+
   test('when the upstream refuses a request, then its error body and status pass through unchanged', async () => {
     const res = await h.api().get('/v1/applications/doesNotExist').set('Authorization', `Bearer ${admin}`);
     expect(res.status).toBe(404);
