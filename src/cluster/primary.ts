@@ -47,12 +47,13 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
 
   function fork(): void {
     const worker = cluster.fork();
+    const forkedAt = Date.now();
     worker.on('message', (message: unknown) => {
       if (!isListeningMessage(message)) return;
       serving.set(worker.id, message.url);
       if (!announced && serving.size === config.workers) announce(message.url);
     });
-    worker.once('exit', (code, signal) => died(worker, code, signal));
+    worker.once('exit', (code, signal) => died(worker, Date.now() - forkedAt, code, signal));
   }
 
   function announce(url: string): void {
@@ -61,10 +62,10 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     logger.info({ url, metrics: metricsServer.url, upstream: config.upstream.baseUrl, env: config.env, workers: config.workers, pids }, 'gateway listening');
   }
 
-  function died(worker: Worker, code: number | null, signal: string | null): void {
+  function died(worker: Worker, livedMs: number, code: number | null, signal: string | null): void {
     serving.delete(worker.id);
     if (stopping) return;
-    const who = { worker: worker.id, worker_pid: worker.process.pid, code, signal };
+    const who = { worker: worker.id, worker_pid: worker.process.pid, lived_ms: livedMs, code, signal };
     if (!announced) {
       // A worker that cannot start (a configuration problem found against the database, the database unreachable)
       // stops the gateway with the worker's exit code: replacing it would only fail again.
@@ -72,7 +73,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
       void shutdown('start-up failure', code === 0 || code === null ? 1 : code);
       return;
     }
-    const delay = backoff.delayAfterDeath(Date.now());
+    const delay = backoff.delayAfterDeath(livedMs);
     restarts.inc();
     logger.error({ ...who, replace_in_ms: delay }, 'a worker died; replacing it');
     const timer = setTimeout(() => {
