@@ -41,6 +41,7 @@ export function buildGateway(): { args: string[]; how: string } {
   const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD_DIR], { cwd: ROOT, encoding: 'utf8' });
   if (tsc.status === 0) {
     cpSync(join(ROOT, 'src/console/static'), join(BUILD_DIR, 'console/static'), { recursive: true });
+    cpSync(join(ROOT, 'src/app-ui/static'), join(BUILD_DIR, 'app-ui/static'), { recursive: true });
     cpSync(join(ROOT, 'prisma/migrations'), join(BUILD_ROOT, 'prisma/migrations'), { recursive: true });
     cpSync(join(ROOT, 'package.json'), join(BUILD_ROOT, 'package.json'));
     return { args: ['--enable-source-maps', join(BUILD_DIR, 'index.js')], how: 'compiled with tsconfig.build.json, run as `node --enable-source-maps index.js` (as `npm start`)' };
