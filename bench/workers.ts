@@ -6,7 +6,11 @@
  * load generator, all of which share the cores. With --replicas, a third target: two WORKERS=1 gateways on one
  * database, each driven with half the connections (two replicas behind a balancer, on the same machine).
  *
- *   npx tsx bench/workers.ts [rounds=3] [seconds=8] [connections=20] [--replicas]
+ * Each target is warmed first with --warm seconds of each shape: a worker's JIT warms on its own share of the
+ * requests, so N workers need N times the requests of one to reach the same per-request cost (a cold worker costs
+ * 2–3× the CPU per read of a warm one; measured while writing this).
+ *
+ *   npx tsx bench/workers.ts [rounds=3] [seconds=8] [connections=20] [--replicas] [--warm=15]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,6 +26,7 @@ const ROUNDS = Number(args[0] ?? 3);
 const SECONDS = Number(args[1] ?? 8);
 const CONNECTIONS = Number(args[2] ?? 20);
 const REPLICAS = process.argv.includes('--replicas');
+const WARM_S = Number(process.argv.find((a) => a.startsWith('--warm='))?.slice('--warm='.length) ?? 15);
 const SERVER_DB = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL || process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const KEY = `dk-workers-${randomBytes(8).toString('hex')}`;
@@ -103,7 +108,7 @@ async function main(): Promise<void> {
     };
     const drive = (t: (typeof targets)[number], requests: (s: Service) => BenchRequest[], durationS: number) =>
       Promise.all(t.services.map((g) => runLoad({ label: g.name, url: g.url, headers, requests: requests(g), connections: CONNECTIONS / t.services.length, durationS })));
-    for (const requests of Object.values(shapes)) for (const t of targets) await drive(t, requests, 2);
+    for (const requests of Object.values(shapes)) for (const t of targets) await drive(t, requests, WARM_S);
     const samples = new Map<string, Sample[]>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const [shape, requests] of Object.entries(shapes)) {
