@@ -19,7 +19,16 @@ import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { runLoad, type BenchRequest } from './lib/load';
 import { mutations } from './lib/scenarios';
-import { buildGateway, cpuMsOf, createDatabase, dropRedisKeys, freePort, ROOT, spawnService, type Service } from './lib/services';
+import {
+  buildGateway,
+  cpuMsOf,
+  createDatabase,
+  dropRedisKeys,
+  freePort,
+  ROOT,
+  spawnService,
+  type Service,
+} from './lib/services';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const ROUNDS = Number(args[0] ?? 3);
@@ -27,7 +36,8 @@ const SECONDS = Number(args[1] ?? 8);
 const CONNECTIONS = Number(args[2] ?? 20);
 const REPLICAS = process.argv.includes('--replicas');
 const WARM_S = Number(process.argv.find((a) => a.startsWith('--warm='))?.slice('--warm='.length) ?? 15);
-const SERVER_DB = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const SERVER_DB =
+  process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL || process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const KEY = `dk-workers-${randomBytes(8).toString('hex')}`;
 const SECRET = randomBytes(32).toString('hex');
@@ -35,7 +45,11 @@ const PREFIX = `kgw-workers-${randomBytes(4).toString('hex')}:`;
 
 /** The gateway's processes: the one started, and (WORKERS>1) the workers it forked. */
 function family(pid: number): number[] {
-  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
   return [pid, ...children];
 }
 const cpuOf = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuMsOf(pid), 0);
@@ -62,9 +76,19 @@ async function main(): Promise<void> {
   const build = buildGateway();
   const dbs = await Promise.all(Array.from({ length: REPLICAS ? 3 : 2 }, () => createDatabase(SERVER_DB)));
   const services: Service[] = [];
-  process.stdout.write(`${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(2)} at the start; ${build.how}\n`);
+  process.stdout.write(
+    `${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(2)} at the start; ${build.how}\n`,
+  );
   try {
-    const sim = await spawnService({ name: 'simulator', nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/simulator-process.ts')], env: { SIMULATOR_DEVELOPER_KEY: KEY }, port: await freePort(), readyPath: '/v1/applications', readyHeaders: { authorization: `DeveloperKey ${KEY}` }, logFile: join(work, 'sim.log') });
+    const sim = await spawnService({
+      name: 'simulator',
+      nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/simulator-process.ts')],
+      env: { SIMULATOR_DEVELOPER_KEY: KEY },
+      port: await freePort(),
+      readyPath: '/v1/applications',
+      readyHeaders: { authorization: `DeveloperKey ${KEY}` },
+      logFile: join(work, 'sim.log'),
+    });
     services.push(sim);
     const gateway = async (name: string, workers: number, db: { url: string }, prefix: string) =>
       spawnService({
@@ -98,16 +122,37 @@ async function main(): Promise<void> {
       { name: 'WORKERS=1', services: [await gateway('WORKERS=1', 1, dbs[0]!, 'w1')] },
       { name: 'WORKERS=2', services: [await gateway('WORKERS=2', 2, dbs[1]!, 'w2')] },
     ];
-    if (REPLICAS) targets.push({ name: '2 replicas', services: [await gateway('replica-a', 1, dbs[2]!, 'r'), await gateway('replica-b', 1, dbs[2]!, 'r')] });
+    if (REPLICAS)
+      targets.push({
+        name: '2 replicas',
+        services: [await gateway('replica-a', 1, dbs[2]!, 'r'), await gateway('replica-b', 1, dbs[2]!, 'r')],
+      });
     services.push(...targets.flatMap((t) => t.services));
-    const token = jwt.sign({ sub: 'workers', roles: ['admin'] }, SECRET, { algorithm: 'HS256', expiresIn: 3600, issuer: 'https://idp.workers.invalid/', audience: 'kloudless-gateway' });
+    const token = jwt.sign({ sub: 'workers', roles: ['admin'] }, SECRET, {
+      algorithm: 'HS256',
+      expiresIn: 3600,
+      issuer: 'https://idp.workers.invalid/',
+      audience: 'kloudless-gateway',
+    });
     const headers = { authorization: `Bearer ${token}` };
     const shapes: Record<string, (t: Service) => BenchRequest[]> = {
       reads: () => [{ method: 'GET', path: '/v1/applications' }],
-      mutations: (t) => mutations({ url: t.url, headers, service: t }, `w-${randomBytes(3).toString('hex')}-`, new Set()),
+      mutations: (t) =>
+        mutations({ url: t.url, headers, service: t }, `w-${randomBytes(3).toString('hex')}-`, new Set()),
     };
     const drive = (t: (typeof targets)[number], requests: (s: Service) => BenchRequest[], durationS: number) =>
-      Promise.all(t.services.map((g) => runLoad({ label: g.name, url: g.url, headers, requests: requests(g), connections: CONNECTIONS / t.services.length, durationS })));
+      Promise.all(
+        t.services.map((g) =>
+          runLoad({
+            label: g.name,
+            url: g.url,
+            headers,
+            requests: requests(g),
+            connections: CONNECTIONS / t.services.length,
+            durationS,
+          }),
+        ),
+      );
     for (const requests of Object.values(shapes)) for (const t of targets) await drive(t, requests, WARM_S);
     const samples = new Map<string, Sample[]>();
     for (let round = 0; round < ROUNDS; round++) {
@@ -133,7 +178,9 @@ async function main(): Promise<void> {
           };
           const key = `${shape} ${t.name}`;
           samples.set(key, [...(samples.get(key) ?? []), sample]);
-          process.stdout.write(`${key.padEnd(22)} ${sample.rps.toFixed(0).padStart(6)} rps  p50 ${sample.p50.toFixed(2)}  p99 ${sample.p99.toFixed(2)} ms  ${sample.failed} failed  CPU/req gateway ${sample.gatewayCpu.toFixed(3)} sim ${sample.simulatorCpu.toFixed(3)} load ${sample.loadCpu.toFixed(3)} ms  cores ${sample.cores.map((c) => c.toFixed(2)).join(' / ')}\n`);
+          process.stdout.write(
+            `${key.padEnd(22)} ${sample.rps.toFixed(0).padStart(6)} rps  p50 ${sample.p50.toFixed(2)}  p99 ${sample.p99.toFixed(2)} ms  ${sample.failed} failed  CPU/req gateway ${sample.gatewayCpu.toFixed(3)} sim ${sample.simulatorCpu.toFixed(3)} load ${sample.loadCpu.toFixed(3)} ms  cores ${sample.cores.map((c) => c.toFixed(2)).join(' / ')}\n`,
+          );
         }
       }
     }
@@ -141,7 +188,13 @@ async function main(): Promise<void> {
     process.stdout.write('\nmedians (cores: gateway / simulator / load generator)\n');
     for (const [key, s] of samples) {
       const m = (f: (x: Sample) => number) => median(s.map(f));
-      process.stdout.write(`${key.padEnd(22)} ${m((x) => x.rps).toFixed(0).padStart(6)} rps  p50 ${m((x) => x.p50).toFixed(2)}  p99 ${m((x) => x.p99).toFixed(2)} ms  gateway CPU/req ${m((x) => x.gatewayCpu).toFixed(3)} ms  cores ${m((x) => x.cores[0]).toFixed(2)} / ${m((x) => x.cores[1]).toFixed(2)} / ${m((x) => x.cores[2]).toFixed(2)}\n`);
+      process.stdout.write(
+        `${key.padEnd(22)} ${m((x) => x.rps)
+          .toFixed(0)
+          .padStart(
+            6,
+          )} rps  p50 ${m((x) => x.p50).toFixed(2)}  p99 ${m((x) => x.p99).toFixed(2)} ms  gateway CPU/req ${m((x) => x.gatewayCpu).toFixed(3)} ms  cores ${m((x) => x.cores[0]).toFixed(2)} / ${m((x) => x.cores[1]).toFixed(2)} / ${m((x) => x.cores[2]).toFixed(2)}\n`,
+      );
     }
     for (const shape of Object.keys(shapes)) {
       const one = median(samples.get(`${shape} WORKERS=1`)!.map((x) => x.rps));

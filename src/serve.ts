@@ -21,7 +21,9 @@ const PIPE_BUF = 4096;
 export async function serveGateway(config: Config): Promise<void> {
   const worker = cluster.isWorker;
   if (worker) answerMetricsRequests();
-  const logger = worker ? createLogger(config.logLevel, pino.destination({ dest: 1, sync: false, maxWrite: PIPE_BUF })) : createLogger(config.logLevel);
+  const logger = worker
+    ? createLogger(config.logLevel, pino.destination({ dest: 1, sync: false, maxWrite: PIPE_BUF }))
+    : createLogger(config.logLevel);
   // WORKERS > 1 is refused without a DeveloperKey (loadConfig), so the local default only ever runs in one process.
   const local = config.upstream.developerKey ? undefined : await startLocalDefault(config);
   if (local) config = local.config;
@@ -35,10 +37,19 @@ export async function serveGateway(config: Config): Promise<void> {
   if (local) await ownDemoApplications(deps, local.simulator);
   const running = await startWebServer(buildApp(deps), config);
   // A worker's metrics are served by the primary, summed over every worker.
-  const metricsServer = worker ? undefined : await startMetricsServer(gateway.metrics.registry, config.metrics.host, config.metrics.port);
+  const metricsServer = worker
+    ? undefined
+    : await startMetricsServer(gateway.metrics.registry, config.metrics.host, config.metrics.port);
   if (local && config.jwt.secret) printLocalBanner(running.url, config.jwt.secret, idp?.issuer);
   logger.info(
-    { url: running.url, metrics: metricsServer?.url, upstream: config.upstream.baseUrl, env: config.env, local_default: Boolean(local), audit_store: gateway.database.kind },
+    {
+      url: running.url,
+      metrics: metricsServer?.url,
+      upstream: config.upstream.baseUrl,
+      env: config.env,
+      local_default: Boolean(local),
+      audit_store: gateway.database.kind,
+    },
     worker ? 'worker listening' : 'gateway listening',
   );
   if (worker) announceListening(running.url);
@@ -66,7 +77,13 @@ export async function serveGateway(config: Config): Promise<void> {
 }
 
 function printLocalBanner(url: string, secret: string, idpIssuer: string | undefined): void {
-  const token = mintToken(secret, { sub: 'local-admin', roles: ['admin'], teams: [DEMO_TEAM], ttlS: 12 * 3600, name: 'Local Admin' });
+  const token = mintToken(secret, {
+    sub: 'local-admin',
+    roles: ['admin'],
+    teams: [DEMO_TEAM],
+    ttlS: 12 * 3600,
+    name: 'Local Admin',
+  });
   process.stdout.write(
     [
       '',
@@ -94,5 +111,3 @@ function printLocalBanner(url: string, secret: string, idpIssuer: string | undef
     ].join('\n'),
   );
 }
-
-

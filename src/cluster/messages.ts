@@ -7,5 +7,7 @@ export interface ListeningMessage {
 export const listeningMessage = (url: string): ListeningMessage => ({ type: 'gateway:listening', url });
 
 export function isListeningMessage(message: unknown): message is ListeningMessage {
-  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'gateway:listening';
+  return (
+    typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'gateway:listening'
+  );
 }

@@ -25,7 +25,11 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
 
   const own = new Registry();
   collectDefaultMetrics({ register: own, prefix: 'gateway_primary_' });
-  const restarts = new Counter({ registers: [own], name: 'gateway_worker_restarts_total', help: 'Worker processes that died and were replaced.' });
+  const restarts = new Counter({
+    registers: [own],
+    name: 'gateway_worker_restarts_total',
+    help: 'Worker processes that died and were replaced.',
+  });
   new Gauge({
     registers: [own],
     name: 'gateway_workers',
@@ -43,7 +47,8 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   };
   const metricsServer = await startMetricsServer(source, config.metrics.host, config.metrics.port);
 
-  const live = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+  const live = (): Worker[] =>
+    Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
 
   function fork(): void {
     const worker = cluster.fork();
@@ -59,7 +64,17 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   function announce(url: string): void {
     announced = true;
     const pids = live().map((w) => w.process.pid);
-    logger.info({ url, metrics: metricsServer.url, upstream: config.upstream.baseUrl, env: config.env, workers: config.workers, pids }, 'gateway listening');
+    logger.info(
+      {
+        url,
+        metrics: metricsServer.url,
+        upstream: config.upstream.baseUrl,
+        env: config.env,
+        workers: config.workers,
+        pids,
+      },
+      'gateway listening',
+    );
   }
 
   function died(worker: Worker, livedMs: number, code: number | null, signal: string | null): void {
@@ -108,7 +123,10 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   // default action would end it).
   process.on('SIGHUP', () => {
     const workers = live().filter((w) => serving.has(w.id));
-    logger.info({ workers: workers.length }, 'SIGHUP: passed to every serving worker (each re-reads the DeveloperKey file and the policy file)');
+    logger.info(
+      { workers: workers.length },
+      'SIGHUP: passed to every serving worker (each re-reads the DeveloperKey file and the policy file)',
+    );
     for (const w of workers) w.process.kill('SIGHUP');
   });
   for (let i = 0; i < config.workers; i++) fork();

@@ -28,7 +28,10 @@ export function joinClusterMetrics(metrics: Metrics): void {
     labelNames: ['worker', 'pid'],
     async collect() {
       const { values } = await metrics.requests.get();
-      this.set({ worker, pid }, values.reduce((sum, v) => sum + v.value, 0));
+      this.set(
+        { worker, pid },
+        values.reduce((sum, v) => sum + v.value, 0),
+      );
     },
   });
   AggregatorRegistry.setRegistries([metrics.registry]);

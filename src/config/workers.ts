@@ -11,11 +11,13 @@ export const WORKERS_REFUSALS = {
   workers_invalid: 'WORKERS must be "auto" or a whole number from 1 to 64',
   // express-rate-limit's MemoryStore, the failed-auth counter and the upstream budget live in one process's memory:
   // with N workers each would let a person through N times their budget.
-  workers_need_redis: 'needs REDIS_URL: rate-limit counters in memory are per process, so each worker would allow the whole budget',
+  workers_need_redis:
+    'needs REDIS_URL: rate-limit counters in memory are per process, so each worker would allow the whole budget',
   // PGlite is one process's database in DATA_DIR: a second process cannot open it.
   workers_need_database_url: 'needs DATABASE_URL: the embedded database (PGlite) can be opened by one process only',
   // The local default's simulator keeps its applications in one process's memory, and its development IdP its sessions.
-  workers_need_developer_key: 'needs KLOUDLESS_DEVELOPER_KEY: the local default\'s simulator and development IdP live in one process',
+  workers_need_developer_key:
+    "needs KLOUDLESS_DEVELOPER_KEY: the local default's simulator and development IdP live in one process",
 } as const;
 
 export type WorkersRefusal = keyof typeof WORKERS_REFUSALS;
@@ -41,7 +43,10 @@ export function workersProblems(c: {
   upstream: { developerKey?: string };
 }): string[] {
   if (c.workers <= 1) return [];
-  const what = c.workersSetting.trim().toLowerCase() === 'auto' ? `WORKERS=auto (${c.workers} on this machine)` : `WORKERS=${c.workers}`;
+  const what =
+    c.workersSetting.trim().toLowerCase() === 'auto'
+      ? `WORKERS=auto (${c.workers} on this machine)`
+      : `WORKERS=${c.workers}`;
   const problems: string[] = [];
   const refuse = (code: WorkersRefusal, setting: string) =>
     problems.push(refusal(code, `${what} ${WORKERS_REFUSALS[code]} (set ${setting}, or WORKERS=1)`));

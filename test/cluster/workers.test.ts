@@ -20,7 +20,10 @@ interface Answer {
 function send(base: string, method: string, path: string, token: string, body?: unknown): Promise<Answer> {
   const url = new URL(path, base);
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  const headers: Record<string, string> = { Authorization: `Bearer ${token}`, ...(payload ? { 'Content-Type': 'application/json' } : {}) };
+  const headers: Record<string, string> = {
+    Authorization: `Bearer ${token}`,
+    ...(payload ? { 'Content-Type': 'application/json' } : {}),
+  };
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers, agent: false }, (res) => {
       let text = '';
@@ -41,7 +44,8 @@ interface Scrape {
 async function scrape(metricsUrl: string): Promise<Scrape> {
   const text = await (await fetch(metricsUrl)).text();
   const perWorker = new Map<number, number>();
-  for (const [, pid, n] of text.matchAll(/^gateway_worker_requests\{worker="\d+",pid="(\d+)"\} (\d+)$/gm)) perWorker.set(Number(pid), Number(n));
+  for (const [, pid, n] of text.matchAll(/^gateway_worker_requests\{worker="\d+",pid="(\d+)"\} (\d+)$/gm))
+    perWorker.set(Number(pid), Number(n));
   return {
     perWorker,
     value(line) {
@@ -62,7 +66,10 @@ async function servedBy(metricsUrl: string, act: () => Promise<Answer>): Promise
 }
 
 function listening(gateway: GatewayProcess): { url: string; metrics: string; pids: number[] } {
-  const line = gateway.stdout().split('\n').find((l) => l.includes('"msg":"gateway listening"')) as string;
+  const line = gateway
+    .stdout()
+    .split('\n')
+    .find((l) => l.includes('"msg":"gateway listening"')) as string;
   return JSON.parse(line) as { url: string; metrics: string; pids: number[] };
 }
 
@@ -124,9 +131,10 @@ describeWithServices('WORKERS=2: one gateway, two worker processes on one port',
     for (const line of gateway.stdout().split('\n').filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
   });
 
-  test('when one person\'s mutations reach both workers, then the budget is exact: the 5th and later are refused whichever worker serves them', async () => {
+  test("when one person's mutations reach both workers, then the budget is exact: the 5th and later are refused whichever worker serves them", async () => {
     const token = signToken({ sub: 'busy-bee', roles: ['admin'] });
-    const create = (i: number) => () => send(url, 'POST', `/v1/applications/${APP}/webhooks`, token, { url: `https://hooks.example.com/workers/${i}` });
+    const create = (i: number) => () =>
+      send(url, 'POST', `/v1/applications/${APP}/webhooks`, token, { url: `https://hooks.example.com/workers/${i}` });
     const allowed: number[] = [];
     for (let i = 0; i < 4; i++) {
       const { answer } = await servedBy(metrics, create(i));
@@ -149,15 +157,27 @@ describeWithServices('WORKERS=2: one gateway, two worker processes on one port',
     const [victim, survivor] = pids as [number, number];
     process.kill(victim, 'SIGKILL');
     // Counted by the primary once the worker has exited, so no connection is handed to it any more.
-    await waitFor(async () => (await scrape(metrics)).value(/^gateway_worker_restarts_total/) === 1, 15_000, 'the death noticed');
+    await waitFor(
+      async () => (await scrape(metrics)).value(/^gateway_worker_restarts_total/) === 1,
+      15_000,
+      'the death noticed',
+    );
     expect((await send(url, 'GET', '/v1/applications', token)).status).toBe(200);
 
-    await waitFor(async () => (await scrape(metrics)).value(/^gateway_workers\{state="serving"\}/) === 2, 45_000, 'a replacement serving');
+    await waitFor(
+      async () => (await scrape(metrics)).value(/^gateway_workers\{state="serving"\}/) === 2,
+      45_000,
+      'a replacement serving',
+    );
     const now = await scrape(metrics);
     expect(now.value(/^gateway_worker_restarts_total/)).toBe(1);
     const replacement = [...now.perWorker.keys()].find((pid) => pid !== survivor) as number;
     expect(replacement).not.toBe(victim);
-    expect(gateway.stdout()).toMatch(new RegExp(`"worker_pid":${victim},.*"signal":"SIGKILL","replace_in_ms":\\d+,"msg":"a worker died; replacing it"`));
+    expect(gateway.stdout()).toMatch(
+      new RegExp(
+        `"worker_pid":${victim},.*"signal":"SIGKILL","replace_in_ms":\\d+,"msg":"a worker died; replacing it"`,
+      ),
+    );
     // Served by the replacement, too: connections go to every live worker in turn.
     const servers = new Set<number>();
     for (let i = 0; i < 10 && servers.size < 2; i++) {
@@ -170,7 +190,12 @@ describeWithServices('WORKERS=2: one gateway, two worker processes on one port',
   }, 60_000);
 
   test('when SIGHUP reaches the primary, then every worker re-reads its files', async () => {
-    const reloads = () => [...gateway.stdout().matchAll(/"pid":(\d+),[^\n]*"msg":"SIGHUP: re-reading the DeveloperKey file and the policy file"/g)].map((m) => Number(m[1]));
+    const reloads = () =>
+      [
+        ...gateway
+          .stdout()
+          .matchAll(/"pid":(\d+),[^\n]*"msg":"SIGHUP: re-reading the DeveloperKey file and the policy file"/g),
+      ].map((m) => Number(m[1]));
     gateway.child.kill('SIGHUP');
     await waitFor(() => reloads().length === 2, 10_000, 'both workers reloading');
     expect(reloads().sort()).toEqual([...pids].sort());
@@ -193,20 +218,39 @@ describeWithServices('WORKERS=2: one gateway, two worker processes on one port',
 });
 
 describe('WORKERS refusals at start-up', () => {
-  const base = { NODE_ENV: 'test', PORT: '0', KLOUDLESS_API_URL: 'http://127.0.0.1:9/v1', KLOUDLESS_DEVELOPER_KEY: KEY, JWT_SECRET: TEST_SECRET };
+  const base = {
+    NODE_ENV: 'test',
+    PORT: '0',
+    KLOUDLESS_API_URL: 'http://127.0.0.1:9/v1',
+    KLOUDLESS_DEVELOPER_KEY: KEY,
+    JWT_SECRET: TEST_SECRET,
+  };
 
   test.each([
-    ['2 without REDIS_URL', { WORKERS: '2', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/none' }, 'workers_need_redis', /WORKERS=2 needs REDIS_URL/],
-    ['2 with the embedded database', { WORKERS: '2', REDIS_URL: 'redis://127.0.0.1:6379' }, 'workers_need_database_url', /WORKERS=2 needs DATABASE_URL/],
+    [
+      '2 without REDIS_URL',
+      { WORKERS: '2', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/none' },
+      'workers_need_redis',
+      /WORKERS=2 needs REDIS_URL/,
+    ],
+    [
+      '2 with the embedded database',
+      { WORKERS: '2', REDIS_URL: 'redis://127.0.0.1:6379' },
+      'workers_need_database_url',
+      /WORKERS=2 needs DATABASE_URL/,
+    ],
     ['0', { WORKERS: '0' }, 'workers_invalid', /WORKERS must be "auto" or a whole number from 1 to 64, not "0"/],
     ['a word', { WORKERS: 'many' }, 'workers_invalid', /not "many"/],
-  ])('when WORKERS is %s, then the gateway exits 78 naming the code and the setting, and forks nothing', async (_label, env, code, message) => {
-    const gateway = spawnGateway({ ...base, ...env });
-    expect(await gateway.exited).toBe(78);
-    expect(gateway.stderr()).toContain(`[${code}]`);
-    expect(gateway.stderr()).toMatch(message);
-    expect(gateway.stdout()).toBe('');
-  });
+  ])(
+    'when WORKERS is %s, then the gateway exits 78 naming the code and the setting, and forks nothing',
+    async (_label, env, code, message) => {
+      const gateway = spawnGateway({ ...base, ...env });
+      expect(await gateway.exited).toBe(78);
+      expect(gateway.stderr()).toContain(`[${code}]`);
+      expect(gateway.stderr()).toMatch(message);
+      expect(gateway.stdout()).toBe('');
+    },
+  );
 });
 
 describeWithServices('WORKERS=2 when a worker cannot start', () => {

@@ -36,10 +36,15 @@ test.each([
   expect(problems).toEqual([]);
 });
 
-test.each(['0', '65', '-1', '1.5', 'two', '1e1', '0x2', 'auto2', '1000'])('when WORKERS=%s, then start-up is refused with workers_invalid', (text) => {
-  const problems = problemsOf({ ...SHAREABLE, WORKERS: text });
-  expect(problems).toEqual([`[workers_invalid] WORKERS must be "auto" or a whole number from 1 to 64, not "${text}"`]);
-});
+test.each(['0', '65', '-1', '1.5', 'two', '1e1', '0x2', 'auto2', '1000'])(
+  'when WORKERS=%s, then start-up is refused with workers_invalid',
+  (text) => {
+    const problems = problemsOf({ ...SHAREABLE, WORKERS: text });
+    expect(problems).toEqual([
+      `[workers_invalid] WORKERS must be "auto" or a whole number from 1 to 64, not "${text}"`,
+    ]);
+  },
+);
 
 test('when WORKERS is above 1 with everything shareable, then it loads', () => {
   expect(problemsOf({ ...SHAREABLE, WORKERS: '4' })).toEqual([]);
@@ -62,7 +67,9 @@ test('when WORKERS is above 1 with the embedded database, then start-up is refus
 
 test('when WORKERS is above 1 in the local default (no DeveloperKey), then start-up is refused with workers_need_developer_key', () => {
   const { KLOUDLESS_DEVELOPER_KEY: _, ...env } = SHAREABLE;
-  expect(problemsOf({ ...env, WORKERS: '2' })).toEqual([expect.stringMatching(/^\[workers_need_developer_key\] WORKERS=2 needs KLOUDLESS_DEVELOPER_KEY: .*simulator/)]);
+  expect(problemsOf({ ...env, WORKERS: '2' })).toEqual([
+    expect.stringMatching(/^\[workers_need_developer_key\] WORKERS=2 needs KLOUDLESS_DEVELOPER_KEY: .*simulator/),
+  ]);
 });
 
 test('when WORKERS=auto comes to more than one and nothing is shareable, then every refusal is listed at once, saying what auto came to', () => {
@@ -73,7 +80,11 @@ test('when WORKERS=auto comes to more than one and nothing is shareable, then ev
     expect(problems).toEqual([]);
     return;
   }
-  expect(problems.map((p) => /^\[(\w+)\]/.exec(p)?.[1])).toEqual(['workers_need_redis', 'workers_need_database_url', 'workers_need_developer_key']);
+  expect(problems.map((p) => /^\[(\w+)\]/.exec(p)?.[1])).toEqual([
+    'workers_need_redis',
+    'workers_need_database_url',
+    'workers_need_developer_key',
+  ]);
   expect(problems[0]).toContain(`WORKERS=auto (${cores} on this machine)`);
 });
 
