@@ -24,6 +24,8 @@ RUN npm prune --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
 # ---- runtime: the compiled gateway, its production dependencies and its migrations; nothing else ----
 FROM node:20-bookworm-slim AS runtime
 WORKDIR /app
+# WORKERS stays 1: one process per container, scaled by replicas. WORKERS=auto would count the node's CPUs, not the
+# container's CPU limit; to give a container several cores set WORKERS to its limit (docs/operations.md, Container).
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 METRICS_HOST=0.0.0.0 METRICS_PORT=9464
 
 # Owned by root and read-only to the process: the gateway never writes to its own directory in

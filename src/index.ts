@@ -1,13 +1,11 @@
-import { buildApp } from './app';
-import { mintToken } from './auth/mint';
-import { composeGateway } from './compose';
+import cluster from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './config/load';
-import { DEMO_TEAM, ownDemoApplications, startLocalDefault, withLocalAuditKey } from './dev/local-default';
 import { createLogger } from './http/logger';
-import { startWebServer } from './server';
-import { startMetricsServer } from './metrics/server';
-import { devAccountLines, withLocalIdentityProvider, type DevIdentityProvider } from './dev/identity-provider';
 
+/**
+ * Bootstrap only: load the configuration, then serve in this process (WORKERS=1, or a forked worker) or run the
+ * cluster's primary. Each path is imported when taken, so the primary holds no Express, Prisma or database client.
+ */
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -17,74 +15,13 @@ async function main(): Promise<void> {
     process.stderr.write(`${err.message}\n`);
     process.exit(78); // EX_CONFIG
   }
-  const logger = createLogger(config.logLevel);
-  const local = config.upstream.developerKey ? undefined : await startLocalDefault(config);
-  if (local) config = local.config;
-  config = withLocalAuditKey(config);
-  let idp: DevIdentityProvider | undefined;
-  if (local) ({ config, idp } = await withLocalIdentityProvider(config));
-
-  const gateway = await composeGateway(config, logger);
-  const { deps } = gateway;
-  if (local) await ownDemoApplications(deps, local.simulator);
-  const running = await startWebServer(buildApp(deps), config);
-  const metricsServer = await startMetricsServer(gateway.metrics.registry, config.metrics.host, config.metrics.port);
-  if (local && config.jwt.secret) printLocalBanner(running.url, config.jwt.secret, idp?.issuer);
-  logger.info(
-    { url: running.url, metrics: metricsServer.url, upstream: config.upstream.baseUrl, env: config.env, local_default: Boolean(local), audit_store: gateway.database.kind },
-    'gateway listening',
-  );
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    deps.lifecycle!.draining = true;
-    logger.info({ signal }, 'draining: finishing in-flight requests');
-    await running.stop();
-    await metricsServer.stop();
-    await gateway.close();
-    await local?.simulator.close();
-    await idp?.close();
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGHUP', () => {
-    logger.info('SIGHUP: re-reading the DeveloperKey file and the policy file');
-    void gateway.reload('SIGHUP');
-  });
-}
-
-function printLocalBanner(url: string, secret: string, idpIssuer: string | undefined): void {
-  const token = mintToken(secret, { sub: 'local-admin', roles: ['admin'], teams: [DEMO_TEAM], ttlS: 12 * 3600, name: 'Local Admin' });
-  process.stdout.write(
-    [
-      '',
-      '==> LOCAL DEFAULT: the gateway fronts the built-in Kloudless simulator, not the real API.',
-      '    Set KLOUDLESS_DEVELOPER_KEY and a JWT key (see README) to run the real gateway.',
-      '',
-      `    Admin token (12 h):  ${token}`,
-      '',
-      '    Try:',
-      `    curl -H "Authorization: Bearer ${token}" ${url}/v1/applications`,
-      '',
-      '    Other roles:    npm run token -- --sub alice --roles editor --teams demo --ttl 1h',
-      '                    (the example applications belong to team "demo"; the admin token reaches every team)',
-      ...(idpIssuer
-        ? [
-            `    Staff UI:       ${url}/app/  (browser sign-in at the development IdP, ${idpIssuer}; sign in as:`,
-            ...devAccountLines(),
-            '                    the session cookie is not Secure here: http on 127.0.0.1 only, never in production)',
-          ]
-        : ['    Staff UI:       browser sign-in needs a fixed PORT (not 0) on 127.0.0.1 in the local default']),
-      `    Audit console:  ${url}/console/  (sign in with an admin or auditor token)`,
-      `    API reference:  ${url}/docs`,
-      '',
-      '',
-    ].join('\n'),
-  );
+  if (config.workers > 1 && cluster.isPrimary) {
+    const { runPrimary } = await import('./cluster/primary');
+    await runPrimary(config, createLogger(config.logLevel));
+    return;
+  }
+  const { serveGateway } = await import('./serve');
+  await serveGateway(config);
 }
 
 main().catch((err) => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseSigningKey } from '../audit/log/signing-key';
 import { SETTINGS, type Setting, type SettingName } from './settings';
+import { parseWorkers, workersProblems } from './workers';
 
 type Parsed = { [K in SettingName]: z.output<(typeof SETTINGS)[K]['schema']> };
 
@@ -9,6 +10,10 @@ export interface Config {
   env: 'production' | 'development' | 'test';
   host: string;
   port: number;
+  /** WORKERS resolved (`auto`: the cores available); 1 is one process, no cluster. */
+  workers: number;
+  /** WORKERS as written, for messages. */
+  workersSetting: string;
   upstream: {
     baseUrl: string;
     developerKey?: string;
@@ -92,7 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const config = toConfig(parsed.data as Parsed, problems);
   config.upstream.developerKeyFile = env.KLOUDLESS_DEVELOPER_KEY_FILE || undefined;
-  problems.push(...consistencyProblems(config), ...productionProblems(config));
+  problems.push(...consistencyProblems(config), ...workersProblems(config), ...productionProblems(config));
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
 }
@@ -132,6 +137,8 @@ function toConfig(p: Parsed, problems: string[]): Config {
     env: p.NODE_ENV,
     host: p.HOST,
     port: p.PORT,
+    workers: parseWorkers(p.WORKERS, problems),
+    workersSetting: p.WORKERS,
     upstream: {
       baseUrl: p.KLOUDLESS_API_URL.replace(/\/+$/, ''),
       developerKey: p.KLOUDLESS_DEVELOPER_KEY,

@@ -26,6 +26,11 @@ export const SETTINGS = {
   },
   HOST: { doc: 'Address to listen on.', example: '0.0.0.0', schema: z.string().min(1).default('127.0.0.1') },
   PORT: { doc: 'Port to listen on.', example: '8080', schema: int(0, 65535, 8080) },
+  WORKERS: {
+    doc: 'Processes serving the port (node:cluster), one per core: a whole number from 1 to 64, or `auto` for the cores available. Above 1 it needs REDIS_URL, DATABASE_URL and a DeveloperKey.',
+    example: '1',
+    schema: z.string().min(1).default('1'),
+  },
   KLOUDLESS_API_URL: {
     doc: 'Base URL of the Management API, including `/v1`.',
     example: 'https://api.kloudless.com/v1',

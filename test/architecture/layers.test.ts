@@ -6,7 +6,7 @@ import { dirname, join, relative, resolve } from 'node:path';
  *   foundation  errors/ secrets/ db/ generated/      (the error table, secret masking, storage)
  *   domain      config/ catalogue/ policy/ auth/ audit/ ownership/ approvals/ upstream/ ratelimit/ metrics/ reload/
  *               witness/ simulator/
- *   web         http/ pipeline/ routes/ openapi/ session/ console/ app-ui/ dev/ types/
+ *   web         http/ pipeline/ routes/ openapi/ session/ console/ app-ui/ dev/ types/ cluster/ (WORKERS: the processes)
  *   entry       src/*.ts (bootstrap, app, compose, server)
  * Inside a layer, folders do not import each other in a cycle. The audit layer takes plain data, never Express.
  */
@@ -15,7 +15,7 @@ const LAYERS: Record<string, number> = {
   errors: 0, secrets: 0, db: 0, generated: 0,
   config: 1, catalogue: 1, policy: 1, auth: 1, audit: 1, ownership: 1, approvals: 1, upstream: 1, ratelimit: 1,
   metrics: 1, reload: 1, witness: 1, simulator: 1,
-  http: 2, pipeline: 2, routes: 2, openapi: 2, session: 2, console: 2, 'app-ui': 2, dev: 2, types: 2,
+  http: 2, pipeline: 2, routes: 2, openapi: 2, session: 2, console: 2, 'app-ui': 2, dev: 2, types: 2, cluster: 2,
   '.': 3,
 };
 const NAMES = ['foundation', 'domain', 'web', 'entry'];

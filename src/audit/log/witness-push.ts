@@ -41,9 +41,11 @@ export async function pushCheckpoint(deps: WitnessPushDeps, witness: string, siz
       for (const line of lines) await deps.saveCosignature(size, witness, line);
       return { witness, ok: true, lines };
     }
-    // 409 with the size it holds: this log's idea of the witness was stale; prove from there instead.
+    // 409 with the size it holds: this log's idea of the witness was stale; prove from there instead. The size itself
+    // when another instance (or worker) on this database sent the same checkpoint first: then old = size asks the
+    // witness to compare roots, and it cosigns if they match.
     const held = res.status === 409 && /^text\/x\.tlog\.size/.test(res.headers.get('content-type') ?? '') ? Number(text.trim()) : NaN;
-    if (Number.isSafeInteger(held) && held !== old && held < size) {
+    if (Number.isSafeInteger(held) && held !== old && held <= size) {
       old = held;
       continue;
     }

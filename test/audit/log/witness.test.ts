@@ -10,6 +10,7 @@ import { LogCapture } from '../../helpers/log-capture';
 import { tokenFor } from '../../helpers/tokens';
 import { checkCheckpoint, checkConsistency, RootBuilder, checkRebuilt } from '../../../src/audit/log/offline';
 import { COSIGNATURE_V1, parseVkey, signerFor, type NoteVerifier } from '../../../src/audit/log/note';
+import { pushCheckpoint } from '../../../src/audit/log/witness-push';
 import { createWitness } from '../../../src/witness/server';
 import { fileState, type WitnessState } from '../../../src/witness/state';
 
@@ -105,5 +106,29 @@ describe('witnesses and the offline verifier against a database superuser', () =
     expect(h.logs.entries()).toEqual(expect.arrayContaining([expect.objectContaining({ level: 50, witness: witnessUrl, msg: expect.stringMatching(/witness refused/) })]));
     expect((await allEntries(h)).filter((e) => e.kind === 'system' && e.operation === 'audit.witness_refused').at(-1)).toMatchObject({ details: expect.objectContaining({ witness: witnessUrl }) });
     expect(witnessLogs.entries()).toEqual(expect.arrayContaining([expect.objectContaining({ level: 50, origin: kept.origin })]));
+  });
+
+  test('when two instances (or two workers) sign the same checkpoint and both send it, then the second send is cosigned too, not reported as a refusal', async () => {
+    await resetTrail(h);
+    state = fileState(join(mkdtempSync(join(tmpdir(), 'witness-')), 'state.json'));
+    for (let i = 0; i < 2; i++) await mutate(i);
+    const first = checkCheckpoint(await sign(), policy(1));
+    for (let i = 2; i < 4; i++) await mutate(i);
+    const note = await sign(); // this instance sent it: the witness now holds the new size
+    const size = checkCheckpoint(note, policy(1)).size;
+    const refusals: unknown[] = [];
+    const log = h.deps.audit.log;
+    // The other instance read the witness's last cosigned size before this one's cosignature was stored.
+    const other = {
+      logger: pino({ level: 'silent' }),
+      timeoutMs: 5_000,
+      lastCosigned: async () => first.size,
+      consistency: async (from: number, to: number) => (await log.consistency(from, to)).proof.map((p) => Buffer.from(p, 'base64')),
+      saveCosignature: async () => undefined,
+      refused: async (_w: string, details: Record<string, unknown>) => void refusals.push(details),
+    };
+    const result = await pushCheckpoint(other, witnessUrl, size, note);
+    expect(result).toMatchObject({ ok: true, lines: [expect.stringMatching(/^\u2014 witness\.test\/w1 /)] });
+    expect(refusals).toEqual([]);
   });
 });

@@ -1,0 +1,113 @@
+import cluster from 'node:cluster';
+import pino from 'pino';
+import { buildApp } from './app';
+import { mintToken } from './auth/mint';
+import { composeGateway } from './compose';
+import type { Config } from './config/load';
+import { DEMO_TEAM, ownDemoApplications, startLocalDefault, withLocalAuditKey } from './dev/local-default';
+import { createLogger } from './http/logger';
+import { startWebServer } from './server';
+import { startMetricsServer } from './metrics/server';
+import { devAccountLines, withLocalIdentityProvider, type DevIdentityProvider } from './dev/identity-provider';
+import { announceListening, answerMetricsRequests, joinClusterMetrics } from './cluster/worker';
+
+/**
+ * Workers share stdout. A write of at most PIPE_BUF (4 KiB on Linux) bytes to a pipe is never interleaved with
+ * another process's, and pino's destination only ever writes whole lines, so no two workers' lines mix.
+ */
+const PIPE_BUF = 4096;
+
+/** One gateway process: the whole gateway (WORKERS=1), or one of the workers the primary forked. */
+export async function serveGateway(config: Config): Promise<void> {
+  const worker = cluster.isWorker;
+  if (worker) answerMetricsRequests();
+  const logger = worker
+    ? createLogger(config.logLevel, pino.destination({ dest: 1, sync: false, maxWrite: PIPE_BUF }))
+    : createLogger(config.logLevel);
+  // WORKERS > 1 is refused without a DeveloperKey (loadConfig), so the local default only ever runs in one process.
+  const local = config.upstream.developerKey ? undefined : await startLocalDefault(config);
+  if (local) config = local.config;
+  config = withLocalAuditKey(config);
+  let idp: DevIdentityProvider | undefined;
+  if (local) ({ config, idp } = await withLocalIdentityProvider(config));
+
+  const gateway = await composeGateway(config, logger);
+  const { deps } = gateway;
+  if (worker) joinClusterMetrics(gateway.metrics);
+  if (local) await ownDemoApplications(deps, local.simulator);
+  const running = await startWebServer(buildApp(deps), config);
+  // A worker's metrics are served by the primary, summed over every worker.
+  const metricsServer = worker
+    ? undefined
+    : await startMetricsServer(gateway.metrics.registry, config.metrics.host, config.metrics.port);
+  if (local && config.jwt.secret) printLocalBanner(running.url, config.jwt.secret, idp?.issuer);
+  logger.info(
+    {
+      url: running.url,
+      metrics: metricsServer?.url,
+      upstream: config.upstream.baseUrl,
+      env: config.env,
+      local_default: Boolean(local),
+      audit_store: gateway.database.kind,
+    },
+    worker ? 'worker listening' : 'gateway listening',
+  );
+  if (worker) announceListening(running.url);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    deps.lifecycle!.draining = true;
+    logger.info({ signal }, 'draining: finishing in-flight requests');
+    await running.stop();
+    await metricsServer?.stop();
+    await gateway.close();
+    await local?.simulator.close();
+    await idp?.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: re-reading the DeveloperKey file and the policy file');
+    void gateway.reload('SIGHUP');
+  });
+}
+
+function printLocalBanner(url: string, secret: string, idpIssuer: string | undefined): void {
+  const token = mintToken(secret, {
+    sub: 'local-admin',
+    roles: ['admin'],
+    teams: [DEMO_TEAM],
+    ttlS: 12 * 3600,
+    name: 'Local Admin',
+  });
+  process.stdout.write(
+    [
+      '',
+      '==> LOCAL DEFAULT: the gateway fronts the built-in Kloudless simulator, not the real API.',
+      '    Set KLOUDLESS_DEVELOPER_KEY and a JWT key (see README) to run the real gateway.',
+      '',
+      `    Admin token (12 h):  ${token}`,
+      '',
+      '    Try:',
+      `    curl -H "Authorization: Bearer ${token}" ${url}/v1/applications`,
+      '',
+      '    Other roles:    npm run token -- --sub alice --roles editor --teams demo --ttl 1h',
+      '                    (the example applications belong to team "demo"; the admin token reaches every team)',
+      ...(idpIssuer
+        ? [
+            `    Staff UI:       ${url}/app/  (browser sign-in at the development IdP, ${idpIssuer}; sign in as:`,
+            ...devAccountLines(),
+            '                    the session cookie is not Secure here: http on 127.0.0.1 only, never in production)',
+          ]
+        : ['    Staff UI:       browser sign-in needs a fixed PORT (not 0) on 127.0.0.1 in the local default']),
+      `    Audit console:  ${url}/console/  (sign in with an admin or auditor token)`,
+      `    API reference:  ${url}/docs`,
+      '',
+      '',
+    ].join('\n'),
+  );
+}
