@@ -8,7 +8,7 @@ import { checkpointBody, signNote } from './note';
 import type { LogIdentity } from './signing-key';
 import { createTreeStore, type StoredCheckpoint, type TreeStore } from './tree-store';
 import { verifyLog, type LogVerification } from './verify-log';
-import { pushCheckpoint, type PushResult } from './witness-push';
+import { pushCheckpoint, type AlertReason, type PushResult, type Witness } from './witness-push';
 
 const BATCH = 2000;
 
@@ -20,11 +20,17 @@ export interface TransparencyLogOptions {
   logger: Logger;
   /** AUDIT_CHECKPOINT_INTERVAL_S: how often the tree is brought up to date and, if it grew, a checkpoint signed. */
   intervalS: number;
-  /** AUDIT_WITNESS_URLS: each new checkpoint is handed to these witnesses (c2sp.org/tlog-witness). */
-  witnesses: string[];
+  /**
+   * AUDIT_WITNESS_URLS with AUDIT_WITNESS_KEYS: each new checkpoint is handed to these witnesses
+   * (c2sp.org/tlog-witness); what they return is stored only if it verifies with the witness's key.
+   */
+  witnesses: Witness[];
   writeTimeoutMs: number;
-  /** A witness refused a checkpoint: log at error, count, and record a `system` entry (wired in compose). */
-  onRefusal(witness: string, details: Record<string, unknown>): Promise<void>;
+  /**
+   * A witness refused a checkpoint, or answered with a cosignature that does not verify with its key: log at error,
+   * count, and record a `system` entry (wired in compose).
+   */
+  onRefusal(witness: string, reason: AlertReason, details: Record<string, unknown>): Promise<void>;
 }
 
 export interface InclusionProof {
@@ -107,7 +113,7 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
     lastCosigned: (w: string) => tree.lastCosigned(w),
     consistency: consistencyHashes,
     saveCosignature: (size: number, w: string, line: string) => tree.saveCosignature(size, w, line),
-    refused: (w: string, details: Record<string, unknown>) => o.onRefusal(w, details),
+    refused: (w: string, reason: AlertReason, details: Record<string, unknown>) => o.onRefusal(w, reason, details),
   };
 
   async function signNow(): Promise<StoredCheckpoint | undefined> {

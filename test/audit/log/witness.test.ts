@@ -48,7 +48,7 @@ describe('witnesses and the offline verifier against a database superuser', () =
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     witnessUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     close = () => new Promise((r) => server.close(() => r()));
-    h = await startHarness({ unowned: true, env: { AUDIT_WITNESS_URLS: witnessUrl } });
+    h = await startHarness({ unowned: true, env: { AUDIT_WITNESS_URLS: witnessUrl, AUDIT_WITNESS_KEYS: witnessKey.vkey } });
     trustedLogs.push(parseVkey(h.deps.audit.log.identity.signer.vkey));
   }, 30_000);
   afterAll(async () => {
