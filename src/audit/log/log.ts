@@ -3,10 +3,10 @@ import type { PrismaClient } from '../../generated/prisma/client';
 import type { AuditKeys } from '../keys';
 import type { AuditStore } from '../store';
 import { integrateBatch } from './integrate';
-import { consistencyRanges, EMPTY_ROOT, inclusionRanges, nodeKey, planRanges, rootRange, type Range } from './merkle';
+import { consistencyRanges, EMPTY_ROOT, inclusionRanges, nodeKey, planRanges, rootRange, type NodeId, type Range } from './merkle';
 import { checkpointBody, signNote } from './note';
 import type { LogIdentity } from './signing-key';
-import { createTreeStore, type StoredCheckpoint, type TreeStore } from './tree-store';
+import { createTreeStore, TreeDamaged, type ProofRead, type StoredCheckpoint, type TreeStore } from './tree-store';
 import { verifyLog, type LogVerification } from './verify-log';
 import { pushCheckpoint, type AlertReason, type PushResult, type Witness } from './witness-push';
 
@@ -47,6 +47,12 @@ export interface ConsistencyProof {
   proof: string[];
 }
 
+/** A proof with the checkpoint of its tree size (undefined if none was signed at that size), as a proof answer carries it. */
+export interface Proven<P> {
+  proof: P;
+  checkpoint: StoredCheckpoint | undefined;
+}
+
 /** A proof asked for a tree size the log does not (yet) have, or a leaf outside it. */
 export class LogRangeError extends Error {
   constructor(readonly field: string, message: string) {
@@ -64,8 +70,9 @@ export interface TransparencyLog {
   signNow(): Promise<StoredCheckpoint | undefined>;
   /** The latest checkpoint; signs one first if none exists yet or the last is older than the interval and the tree grew. */
   latest(): Promise<StoredCheckpoint | undefined>;
-  inclusion(sequence: number, treeSize?: number): Promise<InclusionProof>;
-  consistency(from: number, to: number): Promise<ConsistencyProof>;
+  /** One round trip to the database when `treeSize` is given, two when it is the latest checkpoint's. */
+  inclusion(sequence: number, treeSize?: number): Promise<Proven<InclusionProof>>;
+  consistency(from: number, to: number): Promise<Proven<ConsistencyProof>>;
   verify(full: boolean): Promise<LogVerification>;
   lastPush(): PushResult[];
   start(): void;
@@ -136,8 +143,13 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
     }
   }
 
-  async function range(field: string, size: number, treeSize: number): Promise<void> {
-    if (size > treeSize) throw new LogRangeError(field, `The log holds ${treeSize} entries so far.`);
+  /** The nodes and checkpoint a proof for a tree of `size` needs: a size beyond the tree is the caller's error. */
+  async function proofRead(field: string, ids: NodeId[], size: number): Promise<ProofRead> {
+    const read = await tree.proofRead(ids, size);
+    if (size > read.treeSize) throw new LogRangeError(field, `The log holds ${read.treeSize} entries so far.`);
+    const missing = ids.findIndex((_, i) => read.hashes[i] === undefined);
+    if (missing >= 0) throw new TreeDamaged(`tree node ${nodeKey(ids[missing] as NodeId)} is missing`);
+    return read;
   }
 
   return {
@@ -154,19 +166,24 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
     async inclusion(sequence, treeSize) {
       const size = treeSize ?? (await tree.latestCheckpoint())?.treeSize ?? (await integrate()).size;
       if (sequence > size) throw new LogRangeError('sequence', `Entry ${sequence} is not in a tree of ${size} entries.`);
-      await range('tree_size', size, (await tree.state()).treeSize);
-      // The leaf is a stored node too: one read for it and its audit path.
+      // The leaf is a stored node too: it, its audit path, the tree size and the checkpoint in one read.
       const leafId = { level: 0, index: sequence - 1 };
       const plan = planRanges(inclusionRanges(sequence - 1, size));
-      const found = await tree.nodes([leafId, ...plan.nodes]);
+      const read = await proofRead('tree_size', [leafId, ...plan.nodes], size);
+      const [leaf, ...path] = read.hashes as Buffer[];
+      const found = new Map(plan.nodes.map((id, i) => [nodeKey(id), path[i] as Buffer]));
       const proof = plan.assemble((id) => found.get(nodeKey(id)) as Buffer);
-      const leaf = found.get(nodeKey(leafId)) as Buffer;
-      return { sequence: String(sequence), leaf_index: sequence - 1, tree_size: size, leaf_hash: leaf.toString('base64'), proof: proof.map((h) => h.toString('base64')) };
+      return {
+        proof: { sequence: String(sequence), leaf_index: sequence - 1, tree_size: size, leaf_hash: (leaf as Buffer).toString('base64'), proof: proof.map((h) => h.toString('base64')) },
+        checkpoint: read.checkpoint,
+      };
     },
     async consistency(from, to) {
       if (from > to) throw new LogRangeError('from', 'from must not exceed to.');
-      await range('to', to, (await tree.state()).treeSize);
-      return { from, to, proof: (await consistencyHashes(from, to)).map((h) => h.toString('base64')) };
+      const plan = planRanges(consistencyRanges(from, to));
+      const read = await proofRead('to', plan.nodes, to);
+      const found = new Map(plan.nodes.map((id, i) => [nodeKey(id), read.hashes[i] as Buffer]));
+      return { proof: { from, to, proof: plan.assemble((id) => found.get(nodeKey(id)) as Buffer).map((h) => h.toString('base64')) }, checkpoint: read.checkpoint };
     },
     async verify(full) {
       const { gapAt } = await integrate();
