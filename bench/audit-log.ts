@@ -126,7 +126,8 @@ export async function auditLog(rows: number, options: { reuse?: boolean; proofsO
   const h = await startHarness({ database: db, env: { LOG_LEVEL: 'silent', AUDIT_CHECKPOINT_INTERVAL_S: '1' } });
   const log = h.deps.audit.log;
   const pool = new Pool(h.gatewayUrl, { connections: 16 });
-  const auth = { authorization: `Bearer ${tokenFor('auditor')}` };
+  // Tokens expire: one made per phase (the back-fill of a large trail outlasts one).
+  let auth = { authorization: `Bearer ${tokenFor('auditor')}` };
   const prisma = h.gateway.database.prisma;
   const seededBefore = options.reuse ? Number((await prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM audit_entry WHERE key_id = 'bench'`))[0]!.n) : 0;
   const reused = seededBefore >= rows;
@@ -172,6 +173,7 @@ export async function auditLog(rows: number, options: { reuse?: boolean; proofsO
   const checkpoint: number[] = [];
   let maxProofHashes = 0;
   const random = (n: number) => 1 + Math.floor(Math.random() * n);
+  auth = { authorization: `Bearer ${tokenFor('auditor')}` };
   // Warm-up (JIT, connections), then the floor every audit read stands on, then the proofs.
   for (let i = 0; i < 100; i++) await timed(pool, `/v1/audit/proof/inclusion?sequence=${random(size)}&tree_size=${size}`, auth);
   const publicKey: number[] = [];
@@ -200,6 +202,7 @@ export async function auditLog(rows: number, options: { reuse?: boolean; proofsO
   // Incremental verify: the log verified up to now (set directly: the seeded rows' HMACs are placeholders), then
   // 1,000 new entries (500 audited mutations), then one /v1/audit/verify.
   const verifyMs: number[] = [];
+  auth = { authorization: `Bearer ${tokenFor('auditor')}` };
   for (let round = 0; round < (options.proofsOnly ? 0 : 3); round++) {
     const { size: now } = await log.integrate();
     const last = (await h.deps.audit.store.readChain(BigInt(now - 1), 1))[0]!;
