@@ -72,6 +72,11 @@ export interface TransparencyLog {
   latest(): Promise<StoredCheckpoint | undefined>;
   /** One round trip to the database when `treeSize` is given, two when it is the latest checkpoint's. */
   inclusion(sequence: number, treeSize?: number): Promise<Proven<InclusionProof>>;
+  /**
+   * The largest tree size this instance has seen the log hold. The tree only grows, so a proof up to it is never
+   * refused for its range (a tree rebuilt smaller underneath the gateway is refused as before, by the read itself).
+   */
+  knownSize(): number;
   consistency(from: number, to: number): Promise<Proven<ConsistencyProof>>;
   verify(full: boolean): Promise<LogVerification>;
   lastPush(): PushResult[];
@@ -89,6 +94,8 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
   let ticking: Promise<unknown> = Promise.resolve();
   let pushes: PushResult[] = [];
   let reportedGap: bigint | undefined;
+  let seenSize = 0;
+  const saw = (size: number) => (seenSize = Math.max(seenSize, size));
 
   const hashes = async (ranges: Range[]): Promise<Buffer[]> => {
     const plan = planRanges(ranges);
@@ -110,7 +117,10 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
         await new Promise((r) => setTimeout(r, 25)); // another instance is integrating: wait for it
         continue;
       }
-      if (step.busy || step.added < BATCH || step.gapAt !== undefined) return { size: step.size, ...(step.gapAt ? { gapAt: step.gapAt } : {}) };
+      if (step.busy || step.added < BATCH || step.gapAt !== undefined) {
+        saw(step.size);
+        return { size: step.size, ...(step.gapAt ? { gapAt: step.gapAt } : {}) };
+      }
     }
   }
 
@@ -146,6 +156,7 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
   /** The nodes and checkpoint a proof for a tree of `size` needs: a size beyond the tree is the caller's error. */
   async function proofRead(field: string, ids: NodeId[], size: number): Promise<ProofRead> {
     const read = await tree.proofRead(ids, size);
+    saw(read.treeSize);
     if (size > read.treeSize) throw new LogRangeError(field, `The log holds ${read.treeSize} entries so far.`);
     const missing = ids.findIndex((_, i) => read.hashes[i] === undefined);
     if (missing >= 0) throw new TreeDamaged(`tree node ${nodeKey(ids[missing] as NodeId)} is missing`);
@@ -192,6 +203,7 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
       }
       return verifyLog({ store: o.store, tree, keys: o.keys, rootAt, consistency: consistencyHashes }, full);
     },
+    knownSize: () => seenSize,
     lastPush: () => pushes,
     start() {
       // A pass that outlasts the interval (the start-up back-fill of a large trail) is not queued behind.

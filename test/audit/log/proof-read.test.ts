@@ -1,5 +1,7 @@
+import { allEntries, tamperWithLog } from '../../helpers/audit';
 import { asSuperuser, BACKENDS } from '../../helpers/database';
 import { startHarness, type Harness } from '../../helpers/harness';
+import { tokenFor } from '../../helpers/tokens';
 import { LogRangeError } from '../../../src/audit/log/log';
 import { naiveRoot, verifyConsistency, verifyInclusion } from '../../../src/audit/log/merkle';
 import { TreeDamaged } from '../../../src/audit/log/tree-store';
@@ -69,5 +71,28 @@ describe.each(BACKENDS)('proofs read in one round trip (%s)', (backend) => {
     });
     await expect(log.inclusion(7, ENTRIES)).rejects.toBeInstanceOf(TreeDamaged);
     await expect(log.consistency(8, ENTRIES)).resolves.toBeDefined(); // its proof does not need that leaf
+  });
+
+  test('when a proof is asked over HTTP, then its access entry is committed before the answer; when the tree was rebuilt smaller underneath, the refusal is recorded too', async () => {
+    const auditor = tokenFor('auditor', 'aud');
+    const get = (path: string) => h.api().get(path).set('Authorization', `Bearer ${auditor}`);
+    const accessOf = async (operation: string) => (await allEntries(h)).filter((e) => e.kind === 'access' && e.operation === operation);
+    expect(h.deps.audit.log.knownSize()).toBe(ENTRIES);
+    await get(`/v1/audit/proof/inclusion?sequence=3&tree_size=${ENTRIES}`).expect(200);
+    expect((await accessOf('audit.proof_inclusion')).at(-1)).toMatchObject({ outcome: 'success', details: expect.objectContaining({ sequence: '3', tree_size: ENTRIES }) });
+    await get(`/v1/audit/proof/consistency?from=8&to=${ENTRIES}`).expect(200);
+    expect((await accessOf('audit.proof_consistency')).at(-1)).toMatchObject({ outcome: 'success', details: expect.objectContaining({ from: 8, to: ENTRIES }) });
+
+    // Beyond what this instance has seen: checked first, refused, recorded once as refused.
+    const refusedBefore = (await accessOf('audit.refused')).length;
+    await get(`/v1/audit/proof/inclusion?sequence=3&tree_size=${ENTRIES + 100}`).expect(400);
+    expect(await accessOf('audit.refused')).toHaveLength(refusedBefore + 1);
+
+    // A tree made smaller underneath the gateway (a superuser's doing): the proof is refused by the read itself.
+    await tamperWithLog(h, 'UPDATE audit_log_state SET tree_size = 5');
+    const res = await get(`/v1/audit/proof/inclusion?sequence=3&tree_size=${ENTRIES}`).expect(400);
+    expect(res.body.error.details).toEqual([expect.objectContaining({ field: 'tree_size', code: 'out_of_range' })]);
+    expect((await accessOf('audit.refused')).at(-1)).toMatchObject({ errorCode: 'validation_failed' });
+    expect(await accessOf('audit.refused')).toHaveLength(refusedBefore + 2);
   });
 });
