@@ -76,7 +76,10 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     logger,
     intervalS: config.audit.checkpointIntervalS,
     // Paired in order; src/config checked there is one valid key per URL.
-    witnesses: config.audit.witnessUrls.map((url, i) => ({ url, key: parseVkey(config.audit.witnessKeys[i] as string) })),
+    witnesses: config.audit.witnessUrls.map((url, i) => ({
+      url,
+      key: parseVkey(config.audit.witnessKeys[i] as string),
+    })),
     writeTimeoutMs: config.audit.writeTimeoutMs,
     async onRefusal(witness, reason, details) {
       const invalid = reason === 'invalid_cosignature';
@@ -87,7 +90,8 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
           : 'a witness refused the audit checkpoint: the log history is not consistent with what it cosigned',
       );
       metrics.auditWitnessRefusals.inc({ witness, reason });
-      await recorder.recordSystem(invalid ? 'audit.witness_cosignature_invalid' : 'audit.witness_refused', { witness, reason, ...details }).catch(() => undefined);
+      const action = invalid ? 'audit.witness_cosignature_invalid' : 'audit.witness_refused';
+      await recorder.recordSystem(action, { witness, reason, ...details }).catch(() => undefined);
     },
   });
   log.start();

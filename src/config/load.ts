@@ -239,13 +239,22 @@ function witnessKeyProblems(urls: string[], keys: string[]): string[] {
   keys.forEach((text, i) => {
     try {
       const key = parseVkey(text);
-      if (key.type !== COSIGNATURE_V1) problems.push(`AUDIT_WITNESS_KEYS entry ${i + 1} (${key.name}) is an Ed25519 note key (type 0x01), not a witness's cosignature/v1 key (type 0x04): use the key the witness prints`);
+      if (key.type !== COSIGNATURE_V1) {
+        problems.push(
+          `AUDIT_WITNESS_KEYS entry ${i + 1} (${key.name}) is an Ed25519 note key (type 0x01), ` +
+            'not a witness\'s cosignature/v1 key (type 0x04): use the key the witness prints',
+        );
+      }
     } catch (err) {
-      problems.push(`AUDIT_WITNESS_KEYS entry ${i + 1} is not a verifier key name+hash+base64: ${(err as Error).message}`);
+      const why = (err as Error).message;
+      problems.push(`AUDIT_WITNESS_KEYS entry ${i + 1} is not a verifier key name+hash+base64: ${why}`);
     }
   });
   if (keys.length !== urls.length) {
-    problems.push(`AUDIT_WITNESS_KEYS must give the verifier key of each witness in AUDIT_WITNESS_URLS, in the same order: ${urls.length} URL(s), ${keys.length} key(s)`);
+    problems.push(
+      'AUDIT_WITNESS_KEYS must give the verifier key of each witness in AUDIT_WITNESS_URLS, in the same order: ' +
+        `${urls.length} URL(s), ${keys.length} key(s)`,
+    );
   }
   return problems;
 }

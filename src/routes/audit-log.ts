@@ -78,8 +78,10 @@ export function registerLogRoutes(router: Router, audit: AuditDeps): void {
   router.get('/v1/audit/proof/inclusion', async (req, res) => {
     const query = parseOrFail(inclusionQuery, req.query, 'query');
     const size = query.tree_size;
-    const record = (proof: { sequence: string; tree_size: number }) => audit.recorder.recordAccess(req, res, 'audit.proof_inclusion', { sequence: proof.sequence, tree_size: proof.tree_size });
-    const early = size !== undefined && query.sequence <= size && size <= log.knownSize() ? record({ sequence: String(query.sequence), tree_size: size }) : undefined;
+    const record = ({ sequence, tree_size }: { sequence: string; tree_size: number }) =>
+      audit.recorder.recordAccess(req, res, 'audit.proof_inclusion', { sequence, tree_size });
+    const known = size !== undefined && query.sequence <= size && size <= log.knownSize();
+    const early = known ? record({ sequence: String(query.sequence), tree_size: size }) : undefined;
     const { proof, checkpoint } = await alongside(inRange(log.inclusion(query.sequence, size)), early);
     if (!early) await record(proof);
     res.set('Cache-Control', 'no-store').json({ ...proof, checkpoint: checkpoint ? servedNote(checkpoint) : null });
@@ -87,7 +89,8 @@ export function registerLogRoutes(router: Router, audit: AuditDeps): void {
 
   router.get('/v1/audit/proof/consistency', async (req, res) => {
     const query = parseOrFail(consistencyQuery, req.query, 'query');
-    const record = () => audit.recorder.recordAccess(req, res, 'audit.proof_consistency', { from: query.from, to: query.to });
+    const record = () =>
+      audit.recorder.recordAccess(req, res, 'audit.proof_consistency', { from: query.from, to: query.to });
     const early = query.from <= query.to && query.to <= log.knownSize() ? record() : undefined;
     const { proof, checkpoint } = await alongside(inRange(log.consistency(query.from, query.to)), early);
     if (!early) await record();

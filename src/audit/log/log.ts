@@ -3,7 +3,9 @@ import type { PrismaClient } from '../../generated/prisma/client';
 import type { AuditKeys } from '../keys';
 import type { AuditStore } from '../store';
 import { integrateBatch } from './integrate';
-import { consistencyRanges, EMPTY_ROOT, inclusionRanges, nodeKey, planRanges, rootRange, type NodeId, type Range } from './merkle';
+import {
+  consistencyRanges, EMPTY_ROOT, inclusionRanges, nodeKey, planRanges, rootRange, type NodeId, type Range,
+} from './merkle';
 import { checkpointBody, signNote } from './note';
 import type { LogIdentity } from './signing-key';
 import { createTreeStore, TreeDamaged, type ProofRead, type StoredCheckpoint, type TreeStore } from './tree-store';
@@ -47,7 +49,7 @@ export interface ConsistencyProof {
   proof: string[];
 }
 
-/** A proof with the checkpoint of its tree size (undefined if none was signed at that size), as a proof answer carries it. */
+/** A proof with the checkpoint of its tree size (undefined if none was signed at it), as an answer carries it. */
 export interface Proven<P> {
   proof: P;
   checkpoint: StoredCheckpoint | undefined;
@@ -185,7 +187,13 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
       const found = new Map(plan.nodes.map((id, i) => [nodeKey(id), path[i] as Buffer]));
       const proof = plan.assemble((id) => found.get(nodeKey(id)) as Buffer);
       return {
-        proof: { sequence: String(sequence), leaf_index: sequence - 1, tree_size: size, leaf_hash: (leaf as Buffer).toString('base64'), proof: proof.map((h) => h.toString('base64')) },
+        proof: {
+          sequence: String(sequence),
+          leaf_index: sequence - 1,
+          tree_size: size,
+          leaf_hash: (leaf as Buffer).toString('base64'),
+          proof: proof.map((h) => h.toString('base64')),
+        },
         checkpoint: read.checkpoint,
       };
     },
@@ -194,7 +202,8 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
       const plan = planRanges(consistencyRanges(from, to));
       const read = await proofRead('to', plan.nodes, to);
       const found = new Map(plan.nodes.map((id, i) => [nodeKey(id), read.hashes[i] as Buffer]));
-      return { proof: { from, to, proof: plan.assemble((id) => found.get(nodeKey(id)) as Buffer).map((h) => h.toString('base64')) }, checkpoint: read.checkpoint };
+      const proof = plan.assemble((id) => found.get(nodeKey(id)) as Buffer).map((h) => h.toString('base64'));
+      return { proof: { from, to, proof }, checkpoint: read.checkpoint };
     },
     async verify(full) {
       const { gapAt } = await integrate();

@@ -78,17 +78,23 @@ export function createTreeStore(prisma: PrismaClient): TreeStore {
       // Node ids as text lists (portable to the embedded database's driver), looked up in their order.
       const levels = ids.map((id) => id.level).join(',');
       const indexes = ids.map((id) => id.index).join(',');
-      const [row] = await prisma.$queryRaw<{ tree_size: bigint | null; hashes: (string | null)[]; checkpoint: (Omit<StoredCheckpoint, 'root' | 'treeSize'> & { root: string; treeSize: number }) | null }[]>`
+      type Checkpoint = Omit<StoredCheckpoint, 'root'> & { root: string };
+      type Row = { tree_size: bigint | null; hashes: (string | null)[]; checkpoint: Checkpoint | null };
+      const [row] = await prisma.$queryRaw<Row[]>`
         SELECT (SELECT tree_size FROM audit_log_state WHERE id = 1) AS tree_size,
                ARRAY(SELECT encode(n.hash, 'base64')
-                     FROM unnest(string_to_array(${levels}, ',')::smallint[], string_to_array(${indexes}, ',')::bigint[]) WITH ORDINALITY AS k(level, idx, ord)
+                     FROM unnest(string_to_array(${levels}, ',')::smallint[],
+                                 string_to_array(${indexes}, ',')::bigint[])
+                          WITH ORDINALITY AS k(level, idx, ord)
                      LEFT JOIN audit_tree_node n ON n.level = k.level AND n.idx = k.idx
                      ORDER BY k.ord) AS hashes,
                (SELECT json_build_object(
                          'treeSize', c.tree_size, 'root', encode(c.root, 'base64'), 'note', c.note,
                          'signedAt', to_char(c.signed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                         'cosignatures', COALESCE((SELECT json_agg(json_build_object('witness', s.witness, 'line', s.line) ORDER BY s.witness)
-                                                   FROM audit_cosignature s WHERE s.tree_size = c.tree_size), '[]'::json))
+                         'cosignatures', COALESCE(
+                           (SELECT json_agg(json_build_object('witness', s.witness, 'line', s.line) ORDER BY s.witness)
+                            FROM audit_cosignature s WHERE s.tree_size = c.tree_size),
+                           '[]'::json))
                 FROM audit_checkpoint c WHERE c.tree_size = ${checkpointSize}::bigint) AS checkpoint`;
       const c = row?.checkpoint;
       return {

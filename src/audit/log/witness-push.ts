@@ -14,7 +14,7 @@ export interface Witness {
   key: NoteVerifier;
 }
 
-/** Why a push is alerted on: the witness refused the checkpoint, or answered with a cosignature that does not verify. */
+/** Why a push is alerted on: the witness refused the checkpoint, or its cosignature does not verify. */
 export type AlertReason = 'inconsistent_history' | 'invalid_cosignature';
 
 export interface WitnessPushDeps {
@@ -34,7 +34,11 @@ export type PushResult =
  * The witness's answer to a checkpoint (one or more signature lines, c2sp.org/tlog-witness): the lines that are
  * valid cosignatures of `body` by `key`, and a description of each that is not.
  */
-export function checkCosignatures(answer: string, body: string, key: NoteVerifier): { valid: string[]; invalid: string[] } {
+export function checkCosignatures(
+  answer: string,
+  body: string,
+  key: NoteVerifier,
+): { valid: string[]; invalid: string[] } {
   const valid: string[] = [];
   const invalid: string[] = [];
   for (const text of answer.split('\n').filter((l) => l.trim() !== '')) {
@@ -45,15 +49,23 @@ export function checkCosignatures(answer: string, body: string, key: NoteVerifie
       invalid.push(`not a signature line (${(err as Error).message}): ${JSON.stringify(text.slice(0, 80))}`);
       continue;
     }
-    if (line.name !== key.name || !line.keyId.equals(key.keyId)) invalid.push(`signed by ${line.name}+${line.keyId.toString('hex')}, not by the key configured for this witness (${key.name}+${key.keyId.toString('hex')})`);
-    else if (!signatureVerifies(body, line, key)) invalid.push(`the cosignature of ${line.name} does not verify`);
+    const id = (name: string, keyId: Buffer) => `${name}+${keyId.toString('hex')}`;
+    if (line.name !== key.name || !line.keyId.equals(key.keyId)) {
+      const configured = id(key.name, key.keyId);
+      invalid.push(`signed by ${id(line.name, line.keyId)}, not by the key configured for this witness (${configured})`);
+    } else if (!signatureVerifies(body, line, key)) invalid.push(`the cosignature of ${line.name} does not verify`);
     else valid.push(line.line);
   }
   if (valid.length === 0 && invalid.length === 0) invalid.push('no cosignature line in the answer');
   return { valid, invalid };
 }
 
-export async function pushCheckpoint(deps: WitnessPushDeps, { url: witness, key }: Witness, size: number, note: string): Promise<PushResult> {
+export async function pushCheckpoint(
+  deps: WitnessPushDeps,
+  { url: witness, key }: Witness,
+  size: number,
+  note: string,
+): Promise<PushResult> {
   let old = await deps.lastCosigned(witness);
   for (let attempt = 0; attempt < 3; attempt++) {
     if (old > size) break;
@@ -77,7 +89,8 @@ export async function pushCheckpoint(deps: WitnessPushDeps, { url: witness, key 
       const { valid, invalid } = checkCosignatures(text, parseNote(note).body, key);
       for (const line of valid) await deps.saveCosignature(size, witness, line);
       if (invalid.length === 0) return { witness, ok: true, lines: valid };
-      await deps.refused(witness, 'invalid_cosignature', { status: res.status, size, old, problems: invalid, stored: valid.length });
+      const details = { status: res.status, size, old, problems: invalid, stored: valid.length };
+      await deps.refused(witness, 'invalid_cosignature', details);
       return { witness, ok: false, status: res.status, refused: false, invalid };
     }
     // 409 with the size it holds: this log's idea of the witness was stale; prove from there instead.
@@ -89,7 +102,8 @@ export async function pushCheckpoint(deps: WitnessPushDeps, { url: witness, key 
     // 422 (the proof does not verify) or 409 at the same size with another root, or a witness ahead of us:
     // the witness saw a history this log no longer extends.
     const refused = res.status === 422 || res.status === 409;
-    if (refused) await deps.refused(witness, 'inconsistent_history', { status: res.status, size, old, held: Number.isSafeInteger(held) ? held : null });
+    const details = { status: res.status, size, old, held: Number.isSafeInteger(held) ? held : null };
+    if (refused) await deps.refused(witness, 'inconsistent_history', details);
     else deps.logger.error({ witness, size, status: res.status, body: text.slice(0, 200) }, 'witness did not accept the checkpoint (check its configuration of this log)');
     return { witness, ok: false, status: res.status, refused };
   }
