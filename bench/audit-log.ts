@@ -7,10 +7,20 @@
  *  - incremental verify: the time `/v1/audit/verify` takes after 1,000 new entries on that trail.
  *
  *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/audit-log.ts [rows=2000000] [--json]
+ *     [--reuse] [--proofs-only]
+ *
+ * --reuse keeps the database (gw_bench_audit_log_<rows>) and data directory (the log's signing key) after the run and
+ * uses them again next time: the trail is seeded and back-filled once (~2.5 min at 2,000,000), later runs only take in
+ * what the previous run appended. --proofs-only skips the append-cost and verify phases (proof latency only).
  */
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { Client } from 'pg';
 import { Pool } from 'undici';
 import { startHarness, type Harness } from '../test/helpers/harness';
-import { createTestDatabase } from '../test/helpers/database';
+import { createTestDatabase, SERVER_URL, type TestDatabase } from '../test/helpers/database';
 import { tokenFor } from '../test/helpers/tokens';
 import { exitWhenDone, fmt } from './ab';
 
@@ -33,11 +43,19 @@ export interface AppendFigures {
 
 export interface LogFigures {
   rows: number;
+  /** Seeded and back-filled by an earlier run (--reuse): seedS and backfillS are then 0. */
+  reused?: boolean;
   seedS: number;
   backfillS: number;
   treeNodes: number;
   append: AppendFigures[];
   inclusion: Pct;
+  /** The same proofs computed in the process (what the route does before answering, without HTTP and the access entry). */
+  inclusionInProcess?: Pct;
+  /** GC pauses while the inclusion proofs were served over HTTP. */
+  inclusionGc?: { pauses: number; totalMs: number; maxMs: number };
+  /** The floor under every audit read over HTTP: GET /v1/audit/public-key (authentication, the limiter, the access entry). */
+  publicKey?: Pct;
   consistency: Pct;
   checkpoint: Pct;
   maxProofHashes: number;
@@ -77,17 +95,47 @@ async function timed(pool: Pool, path: string, auth: Record<string, string>): Pr
   return [performance.now() - started, text];
 }
 
-export async function auditLog(rows: number): Promise<LogFigures> {
-  const db = await createTestDatabase('postgres');
+/** A database and data directory kept between runs (--reuse), created empty the first time. */
+async function keptDatabase(rows: number): Promise<TestDatabase> {
+  if (!SERVER_URL) throw new Error('--reuse needs TEST_DATABASE_URL');
+  const name = `gw_bench_audit_log_${rows}`;
+  const admin = new Client({ connectionString: SERVER_URL });
+  await admin.connect();
+  const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
+  if (!exists) await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${name}`;
+  const dataDir = join(tmpdir(), `gw-bench-audit-log-${rows}`);
+  mkdirSync(dataDir, { recursive: true });
+  return { backend: 'postgres', url: url.toString(), dataDir, drop: async () => undefined };
+}
+
+function gcPauses(): () => { pauses: number; totalMs: number; maxMs: number } {
+  const pauses: number[] = [];
+  const observer = new PerformanceObserver((list) => list.getEntries().forEach((e) => pauses.push(e.duration)));
+  observer.observe({ entryTypes: ['gc'] });
+  return () => {
+    observer.disconnect();
+    return { pauses: pauses.length, totalMs: pauses.reduce((a, b) => a + b, 0), maxMs: Math.max(0, ...pauses) };
+  };
+}
+
+export async function auditLog(rows: number, options: { reuse?: boolean; proofsOnly?: boolean } = {}): Promise<LogFigures> {
+  const db = options.reuse ? await keptDatabase(rows) : await createTestDatabase('postgres');
   const h = await startHarness({ database: db, env: { LOG_LEVEL: 'silent', AUDIT_CHECKPOINT_INTERVAL_S: '1' } });
   const log = h.deps.audit.log;
   const pool = new Pool(h.gatewayUrl, { connections: 16 });
-  const auth = { authorization: `Bearer ${tokenFor('auditor')}` };
+  // Tokens expire: one made per phase (the back-fill of a large trail outlasts one).
+  let auth: Record<string, string>;
+  const prisma = h.gateway.database.prisma;
+  // A kept trail that already holds the rows is not seeded again.
+  const reused = !!options.reuse && Number((await prisma.$queryRawUnsafe<{ n: bigint }[]>('SELECT count(*) AS n FROM audit_entry'))[0]!.n) >= rows;
 
   // Append cost, on a small trail, alternating so drift hits both modes alike.
   const append: AppendFigures[] = [];
-  await mutationLoad(h, pool, 3, 16, 'log on'); // warm-up
-  for (let round = 0; round < 2; round++) {
+  if (!options.proofsOnly) await mutationLoad(h, pool, 3, 16, 'log on'); // warm-up
+  for (let round = 0; round < (options.proofsOnly ? 0 : 2); round++) {
     await log.stop();
     append.push(await mutationLoad(h, pool, 10, 16, 'log off'));
     log.start();
@@ -97,10 +145,9 @@ export async function auditLog(rows: number): Promise<LogFigures> {
   await log.signNow();
 
   // A large trail: seeded after what is there, the way bench/audit-review.ts seeds it (hashes are placeholders).
-  const prisma = h.gateway.database.prisma;
   const base = Number((await prisma.$queryRawUnsafe<{ n: bigint }[]>('SELECT count(*) AS n FROM audit_entry'))[0]!.n);
   const seeded = performance.now();
-  await prisma.$executeRawUnsafe(`
+  if (!reused) await prisma.$executeRawUnsafe(`
     INSERT INTO audit_entry (seq, at, kind, event_id, request_id, actor_sub, actor_roles, operation, method, path, application_id,
                              decision, reason, outcome, upstream_status, latency_ms, fingerprints, key_id, hash)
     SELECT ${base} + i, now() - interval '30 days' + (((i + 1) / 2) * (interval '30 days' / ${rows / 2})),
@@ -111,12 +158,14 @@ export async function auditLog(rows: number): Promise<LogFigures> {
            CASE WHEN i % 2 = 0 THEN 'success' END, CASE WHEN i % 2 = 0 THEN 201 END, CASE WHEN i % 2 = 0 THEN 12.5 END,
            ARRAY[]::text[], 'bench', decode(md5(i::text), 'hex')
     FROM generate_series(1, ${rows}) AS i`);
-  await prisma.$executeRawUnsafe('ANALYZE audit_entry');
-  const seedS = (performance.now() - seeded) / 1000;
+  // The newest entry is then a real one (a gateway refuses to start on a trail whose head no key of its wrote).
+  if (!reused) await h.deps.audit.recorder.recordSystem('bench.seeded', { rows });
+  if (!reused) await prisma.$executeRawUnsafe('ANALYZE audit_entry');
+  const seedS = reused ? 0 : (performance.now() - seeded) / 1000;
   const filled = performance.now();
   const { size } = await log.integrate();
-  const backfillS = (performance.now() - filled) / 1000;
-  await prisma.$executeRawUnsafe('ANALYZE audit_tree_node');
+  const backfillS = reused ? 0 : (performance.now() - filled) / 1000;
+  if (!reused) await prisma.$executeRawUnsafe('ANALYZE audit_tree_node');
   await log.signNow();
   const treeNodes = Number((await prisma.$queryRawUnsafe<{ n: bigint }[]>('SELECT count(*) AS n FROM audit_tree_node'))[0]!.n);
 
@@ -126,10 +175,24 @@ export async function auditLog(rows: number): Promise<LogFigures> {
   const checkpoint: number[] = [];
   let maxProofHashes = 0;
   const random = (n: number) => 1 + Math.floor(Math.random() * n);
+  auth = { authorization: `Bearer ${tokenFor('auditor')}` };
+  // Warm-up (JIT, connections), then the floor every audit read stands on, then the proofs.
+  for (let i = 0; i < 100; i++) await timed(pool, `/v1/audit/proof/inclusion?sequence=${random(size)}&tree_size=${size}`, auth);
+  const publicKey: number[] = [];
+  for (let i = 0; i < 1000; i++) publicKey.push((await timed(pool, '/v1/audit/public-key', auth))[0]);
+  const gc = gcPauses();
   for (let i = 0; i < 1000; i++) {
     const [ms, text] = await timed(pool, `/v1/audit/proof/inclusion?sequence=${random(size)}&tree_size=${size}`, auth);
     inclusion.push(ms);
     maxProofHashes = Math.max(maxProofHashes, (JSON.parse(text) as { proof: string[] }).proof.length);
+  }
+  const inclusionGc = gc();
+  // In the process: the reads the route makes, timed without HTTP, authentication and the access entry.
+  const inclusionInProcess: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const started = performance.now();
+    await log.inclusion(random(size), size); // the proof and its checkpoint, as the route reads them
+    inclusionInProcess.push(performance.now() - started);
   }
   for (let i = 0; i < 1000; i++) {
     const [ms, text] = await timed(pool, `/v1/audit/proof/consistency?from=${random(size)}&to=${size}`, auth);
@@ -141,7 +204,8 @@ export async function auditLog(rows: number): Promise<LogFigures> {
   // Incremental verify: the log verified up to now (set directly: the seeded rows' HMACs are placeholders), then
   // 1,000 new entries (500 audited mutations), then one /v1/audit/verify.
   const verifyMs: number[] = [];
-  for (let round = 0; round < 3; round++) {
+  auth = { authorization: `Bearer ${tokenFor('auditor')}` };
+  for (let round = 0; round < (options.proofsOnly ? 0 : 3); round++) {
     const { size: now } = await log.integrate();
     const last = (await h.deps.audit.store.readChain(BigInt(now - 1), 1))[0]!;
     const root = Buffer.from((await log.tree.checkpointAt((await log.signNow())!.treeSize))!.root);
@@ -163,8 +227,9 @@ export async function auditLog(rows: number): Promise<LogFigures> {
   await h.close();
   await db.drop();
   return {
-    rows, seedS, backfillS, treeNodes, append,
-    inclusion: pct(inclusion), consistency: pct(consistency), checkpoint: pct(checkpoint),
+    rows, reused, seedS, backfillS, treeNodes, append,
+    inclusion: pct(inclusion), inclusionInProcess: pct(inclusionInProcess), inclusionGc, publicKey: pct(publicKey),
+    consistency: pct(consistency), checkpoint: pct(checkpoint),
     maxProofHashes, bound: Math.ceil(Math.log2(size)) + 1,
     verify: { newEntries: 1000, ms: verifyMs },
   };
@@ -172,14 +237,19 @@ export async function auditLog(rows: number): Promise<LogFigures> {
 
 if (require.main === module) {
   exitWhenDone(async () => {
-    const f = await auditLog(Number(process.argv[2] ?? 2_000_000));
+    const args = process.argv.slice(2);
+    const f = await auditLog(Number(args.find((a) => !a.startsWith('--')) ?? 2_000_000), { reuse: args.includes('--reuse'), proofsOnly: args.includes('--proofs-only') });
     if (process.argv.includes('--json')) return void process.stdout.write(`${JSON.stringify(f)}\n`);
     const p = (x: Pct) => `p50 ${fmt(x.p50Ms)} ms, p99 ${fmt(x.p99Ms)} ms, max ${fmt(x.maxMs)} ms (${x.n} requests)`;
     process.stdout.write(
       [
         ...f.append.map((a) => `append, ${a.mode}: ${a.mutations} mutations, ${a.perS.toFixed(0)}/s, p50 ${fmt(a.p50Ms)} ms, p99 ${fmt(a.p99Ms)} ms`),
-        `trail: ${f.rows} entries seeded in ${f.seedS.toFixed(1)} s; back-filled into the tree in ${f.backfillS.toFixed(1)} s (${(f.rows / f.backfillS).toFixed(0)} entries/s, ${f.treeNodes} nodes)`,
-        `inclusion proof: ${p(f.inclusion)}`,
+        f.reused
+          ? `trail: ${f.rows} entries seeded and back-filled by an earlier run (--reuse), ${f.treeNodes} nodes`
+          : `trail: ${f.rows} entries seeded in ${f.seedS.toFixed(1)} s; back-filled into the tree in ${f.backfillS.toFixed(1)} s (${(f.rows / f.backfillS).toFixed(0)} entries/s, ${f.treeNodes} nodes)`,
+        `audit read floor (GET /v1/audit/public-key): ${p(f.publicKey!)}`,
+        `inclusion proof: ${p(f.inclusion)}; GC during it: ${f.inclusionGc!.pauses} pauses, ${fmt(f.inclusionGc!.totalMs)} ms in all, max ${fmt(f.inclusionGc!.maxMs)} ms`,
+        `inclusion proof in the process: ${p(f.inclusionInProcess!)}`,
         `consistency proof: ${p(f.consistency)}`,
         `latest checkpoint: ${p(f.checkpoint)}`,
         `longest proof: ${f.maxProofHashes} hashes (bound ceil(log2 n)+1 = ${f.bound})`,

@@ -9,6 +9,7 @@ import { createAuditStore, type AuditStore } from './audit/store';
 import { createAuditReader } from './audit/reader';
 import { createVerifyWalks } from './audit/verify-walk';
 import { createTransparencyLog } from './audit/log/log';
+import { parseVkey } from './audit/log/note';
 import { localSigningKeyPem, logIdentity } from './audit/log/signing-key';
 import { createTokenVerifier } from './auth/verifier';
 import { ConfigError, type Config } from './config/load';
@@ -74,12 +75,23 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     identity: logIdentity(config.audit.signingKey ?? localSigningKeyPem(config.dataDir), config.audit.logOrigin),
     logger,
     intervalS: config.audit.checkpointIntervalS,
-    witnesses: config.audit.witnessUrls,
+    // Paired in order; src/config checked there is one valid key per URL.
+    witnesses: config.audit.witnessUrls.map((url, i) => ({
+      url,
+      key: parseVkey(config.audit.witnessKeys[i] as string),
+    })),
     writeTimeoutMs: config.audit.writeTimeoutMs,
-    async onRefusal(witness, details) {
-      logger.error({ witness, ...details }, 'a witness refused the audit checkpoint: the log history is not consistent with what it cosigned');
-      metrics.auditWitnessRefusals.inc({ witness });
-      await recorder.recordSystem('audit.witness_refused', { witness, ...details }).catch(() => undefined);
+    async onRefusal(witness, reason, details) {
+      const invalid = reason === 'invalid_cosignature';
+      logger.error(
+        { witness, reason, ...details },
+        invalid
+          ? 'a witness answered with a cosignature that does not verify with its key (AUDIT_WITNESS_KEYS): not stored'
+          : 'a witness refused the audit checkpoint: the log history is not consistent with what it cosigned',
+      );
+      metrics.auditWitnessRefusals.inc({ witness, reason });
+      const action = invalid ? 'audit.witness_cosignature_invalid' : 'audit.witness_refused';
+      await recorder.recordSystem(action, { witness, reason, ...details }).catch(() => undefined);
     },
   });
   log.start();

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { COSIGNATURE_V1, parseVkey } from '../audit/log/note';
 import { parseSigningKey } from '../audit/log/signing-key';
 import { SETTINGS, type Setting, type SettingName } from './settings';
 import { parseWorkers, workersProblems } from './workers';
@@ -60,6 +61,8 @@ export interface Config {
     logOrigin?: string;
     checkpointIntervalS: number;
     witnessUrls: string[];
+    /** AUDIT_WITNESS_KEYS: the verifier key of each witness URL, same order (validated here, parsed in compose). */
+    witnessKeys: string[];
     /** The read pool (issue 18): its size, statement timeout and reads in flight per caller. */
     read: { poolSize: number; timeoutMs: number; perCaller: number };
   };
@@ -180,6 +183,7 @@ function toConfig(p: Parsed, problems: string[]): Config {
       logOrigin: p.AUDIT_LOG_ORIGIN,
       checkpointIntervalS: p.AUDIT_CHECKPOINT_INTERVAL_S,
       witnessUrls: p.AUDIT_WITNESS_URLS,
+      witnessKeys: p.AUDIT_WITNESS_KEYS,
     },
     rateLimit: {
       windowS: p.RATE_LIMIT_WINDOW_S,
@@ -228,7 +232,37 @@ function consistencyProblems(c: Config): string[] {
   problems.push(...oidcProblems(c));
   const signingKey = c.audit.signingKey === undefined ? undefined : parseSigningKey(c.audit.signingKey);
   if (typeof signingKey === 'string') problems.push(`AUDIT_SIGNING_KEY ${signingKey}`);
+  problems.push(...witnessKeyProblems(c.audit.witnessUrls, c.audit.witnessKeys));
   if (c.metrics.port !== 0 && c.metrics.port === c.port) problems.push('METRICS_PORT must differ from PORT: metrics are never served with the API');
+  return problems;
+}
+
+/**
+ * Every witness has its key, in every environment: a cosignature the gateway cannot check is never stored. There is
+ * no witness of the gateway's own whose key it could know, so the keys are always given.
+ */
+function witnessKeyProblems(urls: string[], keys: string[]): string[] {
+  const problems: string[] = [];
+  keys.forEach((text, i) => {
+    try {
+      const key = parseVkey(text);
+      if (key.type !== COSIGNATURE_V1) {
+        problems.push(
+          `AUDIT_WITNESS_KEYS entry ${i + 1} (${key.name}) is an Ed25519 note key (type 0x01), ` +
+            'not a witness\'s cosignature/v1 key (type 0x04): use the key the witness prints',
+        );
+      }
+    } catch (err) {
+      const why = (err as Error).message;
+      problems.push(`AUDIT_WITNESS_KEYS entry ${i + 1} is not a verifier key name+hash+base64: ${why}`);
+    }
+  });
+  if (keys.length !== urls.length) {
+    problems.push(
+      'AUDIT_WITNESS_KEYS must give the verifier key of each witness in AUDIT_WITNESS_URLS, in the same order: ' +
+        `${urls.length} URL(s), ${keys.length} key(s)`,
+    );
+  }
   return problems;
 }
 

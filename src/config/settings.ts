@@ -177,6 +177,11 @@ export const SETTINGS = {
     example: 'https://witness.example.com/',
     schema: list.pipe(z.array(z.url({ protocol: /^https?$/ }))),
   },
+  AUDIT_WITNESS_KEYS: {
+    doc: 'The cosignature/v1 verifier key (`name+hash+base64`, as `npm run witness` prints it) of each witness in AUDIT_WITNESS_URLS, comma list in the same order. Required when AUDIT_WITNESS_URLS is set: a cosignature is stored only if it verifies with its witness\'s key.',
+    example: 'witness.example.com+571fce53+BJDNcIvJGlTbQqW/DsHFysU/w9Y9U6cJz/DiQLIkvuV3',
+    schema: list,
+  },
   AUDIT_HMAC_KEYS: {
     doc: 'Earlier values of AUDIT_HMAC_KEY, kept after a rotation: entries, secret fingerprints and checkpoints they made still verify and are still found. Separated by newlines or commas (from `_FILE`, one per line). Only AUDIT_HMAC_KEY keys what is new. The gateway refuses to start if neither holds the key of the newest entry.',
     example: 'the-previous-audit-hmac-key-of-at-least-32-bytes',

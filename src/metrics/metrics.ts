@@ -12,7 +12,7 @@ export interface Metrics {
   authFailures: Counter<'reason'>;
   rotations: Counter<'what' | 'result'>;
   /** Checkpoints a witness refused to cosign (issue 15): the log's history is not what it cosigned before. */
-  auditWitnessRefusals: Counter<'witness'>;
+  auditWitnessRefusals: Counter<'witness' | 'reason'>;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -31,6 +31,6 @@ export function createMetrics(): Metrics {
     rateLimitRejections: new Counter({ ...r, name: 'gateway_rate_limit_rejections_total', help: 'Requests refused by a rate limit, by budget.', labelNames: ['budget'] }),
     authFailures: new Counter({ ...r, name: 'gateway_auth_failures_total', help: 'Requests refused for want of a valid token, by reason.', labelNames: ['reason'] }),
     rotations: new Counter({ ...r, name: 'gateway_rotations_total', help: 'Reloads of the DeveloperKey or the policy, by result.', labelNames: ['what', 'result'] }),
-    auditWitnessRefusals: new Counter({ ...r, name: 'gateway_audit_witness_refusals_total', help: 'Audit checkpoints a witness refused to cosign (an inconsistent history), by witness URL.', labelNames: ['witness'] }),
+    auditWitnessRefusals: new Counter({ ...r, name: 'gateway_audit_witness_refusals_total', help: 'Audit checkpoints a witness refused to cosign (reason inconsistent_history) or cosigned with a signature that does not verify with its key, not stored (reason invalid_cosignature), by witness URL.', labelNames: ['witness', 'reason'] }),
   };
 }

@@ -27,6 +27,17 @@ async function inRange<T>(work: Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The outcome of `work` once `recording` (an access entry being committed alongside it) is done too: nothing is
+ * answered, not even a refusal, before the entry is committed. An entry recorded so for a read that then fails for
+ * its input (a tree rebuilt smaller underneath the gateway) is followed by the refusal's own entry.
+ */
+async function alongside<T>(work: Promise<T>, recording: Promise<void> | undefined): Promise<T> {
+  const [result] = await Promise.allSettled([work, recording]);
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
+}
+
 const plain = (res: Response, text: string) => res.set('Cache-Control', 'no-store').type('text/plain; charset=utf-8').send(text);
 
 /**
@@ -62,19 +73,28 @@ export function registerLogRoutes(router: Router, audit: AuditDeps): void {
     res.set('Cache-Control', 'no-store').json({ origin: log.origin, algorithm: 'Ed25519', public_key: log.identity.publicKeyPem, verifier_key: log.identity.signer.vkey });
   });
 
+  // The proof, its tree size's checkpoint and the range check come from one read of the database. A proof within the
+  // tree this instance has seen cannot be refused for its input: its access entry is then committed while the proof
+  // is read, not after it (still before the answer).
   router.get('/v1/audit/proof/inclusion', async (req, res) => {
     const query = parseOrFail(inclusionQuery, req.query, 'query');
-    const proof = await inRange(log.inclusion(query.sequence, query.tree_size));
-    const checkpoint = await log.tree.checkpointAt(proof.tree_size);
-    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.proof_inclusion', { sequence: proof.sequence, tree_size: proof.tree_size });
+    const size = query.tree_size;
+    const record = ({ sequence, tree_size }: { sequence: string; tree_size: number }) =>
+      audit.recorder.recordAccess(requestFacts(req, res), 'audit.proof_inclusion', { sequence, tree_size });
+    const known = size !== undefined && query.sequence <= size && size <= log.knownSize();
+    const early = known ? record({ sequence: String(query.sequence), tree_size: size }) : undefined;
+    const { proof, checkpoint } = await alongside(inRange(log.inclusion(query.sequence, size)), early);
+    if (!early) await record(proof);
     res.set('Cache-Control', 'no-store').json({ ...proof, checkpoint: checkpoint ? servedNote(checkpoint) : null });
   });
 
   router.get('/v1/audit/proof/consistency', async (req, res) => {
     const query = parseOrFail(consistencyQuery, req.query, 'query');
-    const proof = await inRange(log.consistency(query.from, query.to));
-    const checkpoint = await log.tree.checkpointAt(proof.to);
-    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.proof_consistency', { from: proof.from, to: proof.to });
+    const record = () =>
+      audit.recorder.recordAccess(requestFacts(req, res), 'audit.proof_consistency', { from: query.from, to: query.to });
+    const early = query.from <= query.to && query.to <= log.knownSize() ? record() : undefined;
+    const { proof, checkpoint } = await alongside(inRange(log.consistency(query.from, query.to)), early);
+    if (!early) await record();
     res.set('Cache-Control', 'no-store').json({ ...proof, checkpoint: checkpoint ? servedNote(checkpoint) : null });
   });
 

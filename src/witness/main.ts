@@ -6,7 +6,8 @@
  *   WITNESS_DATA_DIR   where the generated key and the state live (default ./.witness)
  *   WITNESS_LOG_KEYS   the logs it witnesses: verifier keys (GET /v1/audit/public-key `verifier_key`), comma list
  *   WITNESS_HOST, WITNESS_PORT  where it listens (default 127.0.0.1:7380)
- * It prints its own verifier key: give it to reviewers (`npm run audit:verify -- … --witness-key`).
+ * It prints its own verifier key: give it to the gateway (AUDIT_WITNESS_KEYS, which checks every cosignature with it
+ * before storing it) and to reviewers (`npm run audit:verify -- … --witness-key`).
  */
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';

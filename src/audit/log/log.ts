@@ -3,12 +3,14 @@ import type { PrismaClient } from '../../generated/prisma/client';
 import type { AuditKeys } from '../keys';
 import type { AuditStore } from '../store';
 import { integrateBatch } from './integrate';
-import { consistencyRanges, EMPTY_ROOT, inclusionRanges, nodeKey, planRanges, rootRange, type Range } from './merkle';
+import {
+  consistencyRanges, EMPTY_ROOT, inclusionRanges, nodeKey, planRanges, rootRange, type NodeId, type Range,
+} from './merkle';
 import { checkpointBody, signNote } from './note';
 import type { LogIdentity } from './signing-key';
-import { createTreeStore, type StoredCheckpoint, type TreeStore } from './tree-store';
+import { createTreeStore, TreeDamaged, type ProofRead, type StoredCheckpoint, type TreeStore } from './tree-store';
 import { verifyLog, type LogVerification } from './verify-log';
-import { pushCheckpoint, type PushResult } from './witness-push';
+import { pushCheckpoint, type AlertReason, type PushResult, type Witness } from './witness-push';
 
 const BATCH = 2000;
 
@@ -20,11 +22,17 @@ export interface TransparencyLogOptions {
   logger: Logger;
   /** AUDIT_CHECKPOINT_INTERVAL_S: how often the tree is brought up to date and, if it grew, a checkpoint signed. */
   intervalS: number;
-  /** AUDIT_WITNESS_URLS: each new checkpoint is handed to these witnesses (c2sp.org/tlog-witness). */
-  witnesses: string[];
+  /**
+   * AUDIT_WITNESS_URLS with AUDIT_WITNESS_KEYS: each new checkpoint is handed to these witnesses
+   * (c2sp.org/tlog-witness); what they return is stored only if it verifies with the witness's key.
+   */
+  witnesses: Witness[];
   writeTimeoutMs: number;
-  /** A witness refused a checkpoint: log at error, count, and record a `system` entry (wired in compose). */
-  onRefusal(witness: string, details: Record<string, unknown>): Promise<void>;
+  /**
+   * A witness refused a checkpoint, or answered with a cosignature that does not verify with its key: log at error,
+   * count, and record a `system` entry (wired in compose).
+   */
+  onRefusal(witness: string, reason: AlertReason, details: Record<string, unknown>): Promise<void>;
 }
 
 export interface InclusionProof {
@@ -39,6 +47,12 @@ export interface ConsistencyProof {
   from: number;
   to: number;
   proof: string[];
+}
+
+/** A proof with the checkpoint of its tree size (undefined if none was signed at it), as an answer carries it. */
+export interface Proven<P> {
+  proof: P;
+  checkpoint: StoredCheckpoint | undefined;
 }
 
 /** A proof asked for a tree size the log does not (yet) have, or a leaf outside it. */
@@ -58,8 +72,14 @@ export interface TransparencyLog {
   signNow(): Promise<StoredCheckpoint | undefined>;
   /** The latest checkpoint; signs one first if none exists yet or the last is older than the interval and the tree grew. */
   latest(): Promise<StoredCheckpoint | undefined>;
-  inclusion(sequence: number, treeSize?: number): Promise<InclusionProof>;
-  consistency(from: number, to: number): Promise<ConsistencyProof>;
+  /** One round trip to the database when `treeSize` is given, two when it is the latest checkpoint's. */
+  inclusion(sequence: number, treeSize?: number): Promise<Proven<InclusionProof>>;
+  /**
+   * The largest tree size this instance has seen the log hold. The tree only grows, so a proof up to it is never
+   * refused for its range (a tree rebuilt smaller underneath the gateway is refused as before, by the read itself).
+   */
+  knownSize(): number;
+  consistency(from: number, to: number): Promise<Proven<ConsistencyProof>>;
   verify(full: boolean): Promise<LogVerification>;
   lastPush(): PushResult[];
   start(): void;
@@ -76,6 +96,8 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
   let ticking: Promise<unknown> = Promise.resolve();
   let pushes: PushResult[] = [];
   let reportedGap: bigint | undefined;
+  let seenSize = 0;
+  const saw = (size: number) => (seenSize = Math.max(seenSize, size));
 
   const hashes = async (ranges: Range[]): Promise<Buffer[]> => {
     const plan = planRanges(ranges);
@@ -97,7 +119,10 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
         await new Promise((r) => setTimeout(r, 25)); // another instance is integrating: wait for it
         continue;
       }
-      if (step.busy || step.added < BATCH || step.gapAt !== undefined) return { size: step.size, ...(step.gapAt ? { gapAt: step.gapAt } : {}) };
+      if (step.busy || step.added < BATCH || step.gapAt !== undefined) {
+        saw(step.size);
+        return { size: step.size, ...(step.gapAt ? { gapAt: step.gapAt } : {}) };
+      }
     }
   }
 
@@ -107,7 +132,7 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
     lastCosigned: (w: string) => tree.lastCosigned(w),
     consistency: consistencyHashes,
     saveCosignature: (size: number, w: string, line: string) => tree.saveCosignature(size, w, line),
-    refused: (w: string, details: Record<string, unknown>) => o.onRefusal(w, details),
+    refused: (w: string, reason: AlertReason, details: Record<string, unknown>) => o.onRefusal(w, reason, details),
   };
 
   async function signNow(): Promise<StoredCheckpoint | undefined> {
@@ -130,8 +155,14 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
     }
   }
 
-  async function range(field: string, size: number, treeSize: number): Promise<void> {
-    if (size > treeSize) throw new LogRangeError(field, `The log holds ${treeSize} entries so far.`);
+  /** The nodes and checkpoint a proof for a tree of `size` needs: a size beyond the tree is the caller's error. */
+  async function proofRead(field: string, ids: NodeId[], size: number): Promise<ProofRead> {
+    const read = await tree.proofRead(ids, size);
+    saw(read.treeSize);
+    if (size > read.treeSize) throw new LogRangeError(field, `The log holds ${read.treeSize} entries so far.`);
+    const missing = ids.findIndex((_, i) => read.hashes[i] === undefined);
+    if (missing >= 0) throw new TreeDamaged(`tree node ${nodeKey(ids[missing] as NodeId)} is missing`);
+    return read;
   }
 
   return {
@@ -148,19 +179,31 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
     async inclusion(sequence, treeSize) {
       const size = treeSize ?? (await tree.latestCheckpoint())?.treeSize ?? (await integrate()).size;
       if (sequence > size) throw new LogRangeError('sequence', `Entry ${sequence} is not in a tree of ${size} entries.`);
-      await range('tree_size', size, (await tree.state()).treeSize);
-      // The leaf is a stored node too: one read for it and its audit path.
+      // The leaf is a stored node too: it, its audit path, the tree size and the checkpoint in one read.
       const leafId = { level: 0, index: sequence - 1 };
       const plan = planRanges(inclusionRanges(sequence - 1, size));
-      const found = await tree.nodes([leafId, ...plan.nodes]);
+      const read = await proofRead('tree_size', [leafId, ...plan.nodes], size);
+      const [leaf, ...path] = read.hashes as Buffer[];
+      const found = new Map(plan.nodes.map((id, i) => [nodeKey(id), path[i] as Buffer]));
       const proof = plan.assemble((id) => found.get(nodeKey(id)) as Buffer);
-      const leaf = found.get(nodeKey(leafId)) as Buffer;
-      return { sequence: String(sequence), leaf_index: sequence - 1, tree_size: size, leaf_hash: leaf.toString('base64'), proof: proof.map((h) => h.toString('base64')) };
+      return {
+        proof: {
+          sequence: String(sequence),
+          leaf_index: sequence - 1,
+          tree_size: size,
+          leaf_hash: (leaf as Buffer).toString('base64'),
+          proof: proof.map((h) => h.toString('base64')),
+        },
+        checkpoint: read.checkpoint,
+      };
     },
     async consistency(from, to) {
       if (from > to) throw new LogRangeError('from', 'from must not exceed to.');
-      await range('to', to, (await tree.state()).treeSize);
-      return { from, to, proof: (await consistencyHashes(from, to)).map((h) => h.toString('base64')) };
+      const plan = planRanges(consistencyRanges(from, to));
+      const read = await proofRead('to', plan.nodes, to);
+      const found = new Map(plan.nodes.map((id, i) => [nodeKey(id), read.hashes[i] as Buffer]));
+      const proof = plan.assemble((id) => found.get(nodeKey(id)) as Buffer).map((h) => h.toString('base64'));
+      return { proof: { from, to, proof }, checkpoint: read.checkpoint };
     },
     async verify(full) {
       const { gapAt } = await integrate();
@@ -169,6 +212,7 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
       }
       return verifyLog({ store: o.store, tree, keys: o.keys, rootAt, consistency: consistencyHashes }, full);
     },
+    knownSize: () => seenSize,
     lastPush: () => pushes,
     start() {
       // A pass that outlasts the interval (the start-up back-fill of a large trail) is not queued behind.

@@ -23,8 +23,23 @@ export interface StoredCheckpoint {
   cosignatures: { witness: string; line: string }[];
 }
 
+/** What one proof needs, read in one round trip (TreeStore.proofRead). */
+export interface ProofRead {
+  /** The log state's tree size: a proof for a larger tree is out of range. */
+  treeSize: number;
+  /** The hashes of the nodes asked for, in their order; undefined for a node not stored. */
+  hashes: (Buffer | undefined)[];
+  /** The checkpoint of the size asked for, if one was signed. */
+  checkpoint: StoredCheckpoint | undefined;
+}
+
 export interface TreeStore {
   state(client?: Client): Promise<LogState>;
+  /**
+   * The proof path's one round trip: the tree size, the hashes of these nodes and the checkpoint of `checkpointSize`
+   * (a proof answer carries it), in one statement by primary keys.
+   */
+  proofRead(ids: NodeId[], checkpointSize: number): Promise<ProofRead>;
   /** The hashes of these nodes; throws if one is missing (a tree damaged underneath the gateway). */
   nodes(ids: NodeId[], client?: Client): Promise<Map<string, Buffer>>;
   /** Leaf hashes of leaves [from, to). */
@@ -59,6 +74,35 @@ export function createTreeStore(prisma: PrismaClient): TreeStore {
   };
 
   return {
+    async proofRead(ids, checkpointSize) {
+      // Node ids as text lists (portable to the embedded database's driver), looked up in their order.
+      const levels = ids.map((id) => id.level).join(',');
+      const indexes = ids.map((id) => id.index).join(',');
+      type Checkpoint = Omit<StoredCheckpoint, 'root'> & { root: string };
+      type Row = { tree_size: bigint | null; hashes: (string | null)[]; checkpoint: Checkpoint | null };
+      const [row] = await prisma.$queryRaw<Row[]>`
+        SELECT (SELECT tree_size FROM audit_log_state WHERE id = 1) AS tree_size,
+               ARRAY(SELECT encode(n.hash, 'base64')
+                     FROM unnest(string_to_array(${levels}, ',')::smallint[],
+                                 string_to_array(${indexes}, ',')::bigint[])
+                          WITH ORDINALITY AS k(level, idx, ord)
+                     LEFT JOIN audit_tree_node n ON n.level = k.level AND n.idx = k.idx
+                     ORDER BY k.ord) AS hashes,
+               (SELECT json_build_object(
+                         'treeSize', c.tree_size, 'root', encode(c.root, 'base64'), 'note', c.note,
+                         'signedAt', to_char(c.signed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                         'cosignatures', COALESCE(
+                           (SELECT json_agg(json_build_object('witness', s.witness, 'line', s.line) ORDER BY s.witness)
+                            FROM audit_cosignature s WHERE s.tree_size = c.tree_size),
+                           '[]'::json))
+                FROM audit_checkpoint c WHERE c.tree_size = ${checkpointSize}::bigint) AS checkpoint`;
+      const c = row?.checkpoint;
+      return {
+        treeSize: Number(row?.tree_size ?? 0),
+        hashes: (row?.hashes ?? []).map((h) => (h === null ? undefined : Buffer.from(h, 'base64'))),
+        checkpoint: c ? { ...c, treeSize: Number(c.treeSize), root: Buffer.from(c.root, 'base64') } : undefined,
+      };
+    },
     async state(client = prisma) {
       const [row] = await client.$queryRaw<{ tree_size: bigint; verified_size: bigint; verified_root: Uint8Array | null; verified_hash: Uint8Array | null }[]>`
         SELECT tree_size, verified_size, verified_root, verified_hash FROM audit_log_state WHERE id = 1`;

@@ -49,7 +49,7 @@ describe('witnesses and the offline verifier against a database superuser', () =
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     witnessUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     close = () => new Promise((r) => server.close(() => r()));
-    h = await startHarness({ unowned: true, env: { AUDIT_WITNESS_URLS: witnessUrl } });
+    h = await startHarness({ unowned: true, env: { AUDIT_WITNESS_URLS: witnessUrl, AUDIT_WITNESS_KEYS: witnessKey.vkey } });
     trustedLogs.push(parseVkey(h.deps.audit.log.identity.signer.vkey));
   }, 30_000);
   afterAll(async () => {
@@ -123,11 +123,12 @@ describe('witnesses and the offline verifier against a database superuser', () =
       logger: pino({ level: 'silent' }),
       timeoutMs: 5_000,
       lastCosigned: async () => first.size,
-      consistency: async (from: number, to: number) => (await log.consistency(from, to)).proof.map((p) => Buffer.from(p, 'base64')),
+      consistency: async (from: number, to: number) =>
+        (await log.consistency(from, to)).proof.proof.map((p) => Buffer.from(p, 'base64')),
       saveCosignature: async () => undefined,
-      refused: async (_w: string, details: Record<string, unknown>) => void refusals.push(details),
+      refused: async (_w: string, _reason: string, details: Record<string, unknown>) => void refusals.push(details),
     };
-    const result = await pushCheckpoint(other, witnessUrl, size, note);
+    const result = await pushCheckpoint(other, { url: witnessUrl, key: parseVkey(witnessKey.vkey) }, size, note);
     expect(result).toMatchObject({ ok: true, lines: [expect.stringMatching(/^\u2014 witness\.test\/w1 /)] });
     expect(refusals).toEqual([]);
   });
