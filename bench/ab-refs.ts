@@ -25,14 +25,25 @@ const SHAPE = flag('shape') ?? 'reads';
 const ROUNDS = Number(flag('rounds') ?? 4);
 const SECONDS = Number(flag('seconds') ?? 6);
 const RATE = Number(flag('rate') ?? 0) || undefined;
-const SERVER_DB = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const SERVER_DB =
+  process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const KEY = `dk-ab-${randomBytes(8).toString('hex')}`;
 const SECRET = randomBytes(32).toString('hex');
-const envList = (s?: string) => Object.fromEntries((s ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+const envList = (s?: string) =>
+  Object.fromEntries(
+    (s ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
 
 /** The tree of `ref`: the working tree for `.`, else the commit extracted beside this checkout's node_modules. */
 function treeOf(ref: string, work: string, name: string): { dir: string; label: string } {
-  if (ref === '.') return { dir: ROOT, label: `working tree (${execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim()}+)` };
+  if (ref === '.')
+    return {
+      dir: ROOT,
+      label: `working tree (${execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim()}+)`,
+    };
   const dir = join(work, name);
   execSync(`mkdir -p ${dir} && git archive ${ref} | tar -x -C ${dir}`, { cwd: ROOT });
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
@@ -46,7 +57,15 @@ async function main(): Promise<void> {
   const drops: (() => Promise<void>)[] = [];
   try {
     const trees = [treeOf(refs[0]!, work, 'a'), treeOf(refs[1] ?? '.', work, 'b')];
-    const sim = await spawnService({ name: 'simulator', nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/simulator-process.ts')], env: { SIMULATOR_DEVELOPER_KEY: KEY }, port: await freePort(), readyPath: '/v1/applications', readyHeaders: { authorization: `DeveloperKey ${KEY}` }, logFile: join(work, 'sim.log') });
+    const sim = await spawnService({
+      name: 'simulator',
+      nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/simulator-process.ts')],
+      env: { SIMULATOR_DEVELOPER_KEY: KEY },
+      port: await freePort(),
+      readyPath: '/v1/applications',
+      readyHeaders: { authorization: `DeveloperKey ${KEY}` },
+      logFile: join(work, 'sim.log'),
+    });
     services.push(sim);
     const gateways: Service[] = [];
     for (const [i, tree] of trees.entries()) {
@@ -55,7 +74,12 @@ async function main(): Promise<void> {
       const side = i === 0 ? 'a' : 'b';
       const gw = await spawnService({
         name: `${side.toUpperCase()}: ${tree.label}`,
-        nodeArgs: [...(flag(`node-${side}`)?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', join(tree.dir, 'src/index.ts')],
+        nodeArgs: [
+          ...(flag(`node-${side}`)?.split(' ').filter(Boolean) ?? []),
+          '--import',
+          'tsx',
+          join(tree.dir, 'src/index.ts'),
+        ],
         env: {
           NODE_ENV: 'development',
           HOST: '127.0.0.1',
@@ -81,19 +105,44 @@ async function main(): Promise<void> {
       services.push(gw);
       gateways.push(gw);
     }
-    const token = jwt.sign({ sub: 'ab', roles: ['admin'] }, SECRET, { algorithm: 'HS256', expiresIn: 3600, issuer: 'https://idp.ab.invalid/', audience: 'kloudless-gateway' });
+    const token = jwt.sign({ sub: 'ab', roles: ['admin'] }, SECRET, {
+      algorithm: 'HS256',
+      expiresIn: 3600,
+      issuer: 'https://idp.ab.invalid/',
+      audience: 'kloudless-gateway',
+    });
     const headers = { authorization: `Bearer ${token}` };
-    const requests = (gw: Service): BenchRequest[] => (SHAPE === 'mutations' ? mutations({ url: gw.url, headers, service: gw }, `ab-${randomBytes(3).toString('hex')}-`, new Set()) : [{ method: 'GET', path: '/v1/applications' }]);
-    for (const gw of gateways) await warmUp({ label: gw.name, url: gw.url, headers, requests: requests(gw), connections: 10, durationS: 3 }, 3);
-    const figures = gateways.map(() => ({ rps: [] as number[], cpu: [] as number[], p50: [] as number[], p99: [] as number[], rss: [] as number[] }));
-    process.stdout.write(`${SHAPE}, ${RATE ? `${RATE} rps paced` : 'saturated'}, 10 connections, ${ROUNDS} rounds × ${SECONDS} s, alternating\n`);
+    const requests = (gw: Service): BenchRequest[] =>
+      SHAPE === 'mutations'
+        ? mutations({ url: gw.url, headers, service: gw }, `ab-${randomBytes(3).toString('hex')}-`, new Set())
+        : [{ method: 'GET', path: '/v1/applications' }];
+    for (const gw of gateways)
+      await warmUp({ label: gw.name, url: gw.url, headers, requests: requests(gw), connections: 10, durationS: 3 }, 3);
+    const figures = gateways.map(() => ({
+      rps: [] as number[],
+      cpu: [] as number[],
+      p50: [] as number[],
+      p99: [] as number[],
+      rss: [] as number[],
+    }));
+    process.stdout.write(
+      `${SHAPE}, ${RATE ? `${RATE} rps paced` : 'saturated'}, 10 connections, ${ROUNDS} rounds × ${SECONDS} s, alternating\n`,
+    );
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate which goes first, so neither always follows the other.
       const order = round % 2 === 0 ? [0, 1] : [1, 0];
       for (const i of order) {
         const gw = gateways[i]!;
         const cpu = cpuMsOf(gw.pid);
-        const r = await runLoad({ label: gw.name, url: gw.url, headers, requests: requests(gw), connections: 10, durationS: SECONDS, rate: RATE });
+        const r = await runLoad({
+          label: gw.name,
+          url: gw.url,
+          headers,
+          requests: requests(gw),
+          connections: 10,
+          durationS: SECONDS,
+          rate: RATE,
+        });
         const perReq = (cpuMsOf(gw.pid) - cpu) / Math.max(1, r.ok + r.failed);
         const f = figures[i]!;
         f.rps.push(r.rps);
@@ -101,14 +150,27 @@ async function main(): Promise<void> {
         f.p50.push(r.latency.p50);
         f.p99.push(r.latency.p99);
         f.rss.push(gw.rss() / 2 ** 20);
-        process.stdout.write(`  ${i === 0 ? 'A' : 'B'}  ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.latency.p50.toFixed(2)}  p99 ${r.latency.p99.toFixed(2)} ms  ${perReq.toFixed(3)} ms CPU/req  ${r.failed} failed  RSS ${(gw.rss() / 2 ** 20).toFixed(0)} MB\n`);
+        process.stdout.write(
+          `  ${i === 0 ? 'A' : 'B'}  ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.latency.p50.toFixed(2)}  p99 ${r.latency.p99.toFixed(2)} ms  ${perReq.toFixed(3)} ms CPU/req  ${r.failed} failed  RSS ${(gw.rss() / 2 ** 20).toFixed(0)} MB\n`,
+        );
       }
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const m = figures.map((f) => ({ rps: median(f.rps), cpu: median(f.cpu), p50: median(f.p50), p99: median(f.p99), rss: Math.max(...f.rss) }));
-    for (const [i, gw] of gateways.entries()) process.stdout.write(`median ${gw.name}: ${m[i]!.rps.toFixed(0)} rps, ${m[i]!.cpu.toFixed(3)} ms CPU/req, p50 ${m[i]!.p50.toFixed(2)} ms, p99 ${m[i]!.p99.toFixed(2)} ms, RSS max ${m[i]!.rss.toFixed(0)} MB\n`);
+    const m = figures.map((f) => ({
+      rps: median(f.rps),
+      cpu: median(f.cpu),
+      p50: median(f.p50),
+      p99: median(f.p99),
+      rss: Math.max(...f.rss),
+    }));
+    for (const [i, gw] of gateways.entries())
+      process.stdout.write(
+        `median ${gw.name}: ${m[i]!.rps.toFixed(0)} rps, ${m[i]!.cpu.toFixed(3)} ms CPU/req, p50 ${m[i]!.p50.toFixed(2)} ms, p99 ${m[i]!.p99.toFixed(2)} ms, RSS max ${m[i]!.rss.toFixed(0)} MB\n`,
+      );
     const [a, b] = m as [(typeof m)[0], (typeof m)[0]];
-    process.stdout.write(`B / A: throughput ${(b.rps / a.rps).toFixed(2)}×, CPU per request ${(b.cpu / a.cpu).toFixed(2)}×, p50 ${(b.p50 - a.p50 >= 0 ? '+' : '')}${(b.p50 - a.p50).toFixed(2)} ms, p99 ${(b.p99 - a.p99 >= 0 ? '+' : '')}${(b.p99 - a.p99).toFixed(2)} ms\n`);
+    process.stdout.write(
+      `B / A: throughput ${(b.rps / a.rps).toFixed(2)}×, CPU per request ${(b.cpu / a.cpu).toFixed(2)}×, p50 ${b.p50 - a.p50 >= 0 ? '+' : ''}${(b.p50 - a.p50).toFixed(2)} ms, p99 ${b.p99 - a.p99 >= 0 ? '+' : ''}${(b.p99 - a.p99).toFixed(2)} ms\n`,
+    );
   } finally {
     for (const s of services.reverse()) await s.stop().catch(() => undefined);
     for (const d of drops) await d().catch(() => undefined);

@@ -19,14 +19,30 @@ export interface AbRequest {
  * The same request through two gateways in one run, alternating between them so both see the same
  * machine at the same moments; the figures to compare are the ratios, not the absolute numbers.
  */
-export async function compareGateways(a: Harness, b: Harness, token: string, request: AbRequest, total: number, concurrency: number): Promise<[Latency, Latency]> {
-  const pools = [new Pool(a.gatewayUrl, { connections: concurrency }), new Pool(b.gatewayUrl, { connections: concurrency })];
+export async function compareGateways(
+  a: Harness,
+  b: Harness,
+  token: string,
+  request: AbRequest,
+  total: number,
+  concurrency: number,
+): Promise<[Latency, Latency]> {
+  const pools = [
+    new Pool(a.gatewayUrl, { connections: concurrency }),
+    new Pool(b.gatewayUrl, { connections: concurrency }),
+  ];
   const headers = { authorization: `Bearer ${token}`, ...(request.body ? { 'content-type': 'application/json' } : {}) };
   const once = async (which: number) => {
     const started = performance.now();
-    const res = await pools[which]!.request({ method: request.method, path: request.path, headers, body: request.body });
+    const res = await pools[which]!.request({
+      method: request.method,
+      path: request.path,
+      headers,
+      body: request.body,
+    });
     await res.body.dump();
-    if (res.statusCode !== request.expectStatus) throw new Error(`unexpected ${res.statusCode} from gateway ${which ? 'B' : 'A'}`);
+    if (res.statusCode !== request.expectStatus)
+      throw new Error(`unexpected ${res.statusCode} from gateway ${which ? 'B' : 'A'}`);
     return performance.now() - started;
   };
   for (let i = 0; i < 200; i++) await Promise.all([once(0), once(1)]); // warm-up: JIT, pools, caches

@@ -23,12 +23,23 @@ async function main() {
   const auth = `Bearer ${tokenFor('admin')}`;
   const run = async (n: number) => {
     let next = 0;
-    await Promise.all(Array.from({ length: 4 }, async () => { while (next++ < n) await (await pool.request({ method: 'GET', path: '/v1/applications', headers: { authorization: auth } })).body.text(); }));
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next++ < n)
+          await (
+            await pool.request({ method: 'GET', path: '/v1/applications', headers: { authorization: auth } })
+          ).body.text();
+      }),
+    );
   };
   await run(1000);
   const s = new Session();
   s.connect();
-  await s.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  await s.post('HeapProfiler.startSampling', {
+    samplingInterval: 512,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
   const N = 3000;
   await run(N);
   const { profile } = (await s.post('HeapProfiler.stopSampling')) as { profile: { head: SampleNode } };
@@ -50,12 +61,22 @@ async function main() {
     for (const c of node.children ?? []) walk(c, [...stack, here]);
   };
   walk(profile.head, []);
-  console.log(`sampled allocation per read: ${(total / N / 1024).toFixed(1)} KB (includes the in-process simulator and client)`);
+  console.log(
+    `sampled allocation per read: ${(total / N / 1024).toFixed(1)} KB (includes the in-process simulator and client)`,
+  );
   console.log('\nby the innermost gateway step (src/) on the stack:');
-  for (const [k, b] of [...agg].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${(b / N / 1024).toFixed(2).padStart(7)} KB  ${k}`);
+  for (const [k, b] of [...agg].sort((a, b) => b[1] - a[1]).slice(0, 15))
+    console.log(`${(b / N / 1024).toFixed(2).padStart(7)} KB  ${k}`);
   console.log('\nby the allocating function:');
-  for (const [k, b] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`${(b / N / 1024).toFixed(2).padStart(7)} KB  ${k}`);
+  for (const [k, b] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 20))
+    console.log(`${(b / N / 1024).toFixed(2).padStart(7)} KB  ${k}`);
   await pool.close();
   await h.close();
 }
-main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -23,9 +23,13 @@ exitWhenDone(async () => {
   const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
   await proxy.start();
   target.host = `127.0.0.1:${proxy.port}`;
-  const h = await startHarness({ database: { ...db, url: target.toString() }, env: { LOG_LEVEL: 'silent', AUDIT_WRITE_TIMEOUT_MS: String(WRITE_TIMEOUT_MS) } });
+  const h = await startHarness({
+    database: { ...db, url: target.toString() },
+    env: { LOG_LEVEL: 'silent', AUDIT_WRITE_TIMEOUT_MS: String(WRITE_TIMEOUT_MS) },
+  });
   const admin = tokenFor('admin', 'bench-backlog');
-  const create = (name: string) => h.api().post('/v1/applications').set('Authorization', `Bearer ${admin}`).send({ name });
+  const create = (name: string) =>
+    h.api().post('/v1/applications').set('Authorization', `Bearer ${admin}`).send({ name });
   await create('warm');
   const before = (await h.deps.audit.store.latest())?.seq ?? 0n;
 

@@ -27,7 +27,12 @@ exitWhenDone(async () => {
   const env = { LOG_LEVEL: 'silent' };
   const audited = await startHarness({ env });
   const unaudited = await startHarness({ env, deps: (d) => ({ ...d, audit: { ...d.audit, recorder: noAudit } }) });
-  const request = { method: 'POST' as const, path: '/v1/applications/wSPk9y5D7p5o87k0ACGKxR/webhooks', body: '{"url":"https://hooks.example.com/bench"}', expectStatus: 201 };
+  const request = {
+    method: 'POST' as const,
+    path: '/v1/applications/wSPk9y5D7p5o87k0ACGKxR/webhooks',
+    body: '{"url":"https://hooks.example.com/bench"}',
+    expectStatus: 201,
+  };
   const [a, u] = await compareGateways(audited, unaudited, tokenFor('admin'), request, total, concurrency);
   const entries = (await audited.deps.audit.store.latest())?.seq ?? 0n;
   process.stdout.write(

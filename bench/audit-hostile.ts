@@ -40,11 +40,27 @@ export interface Latency {
 }
 
 export interface HostileFigures {
-  burst: { seconds: number; requests: number; statuses: Record<string, number>; requestsPerS: number; cpuMsPerRequest: number };
+  burst: {
+    seconds: number;
+    requests: number;
+    statuses: Record<string, number>;
+    requestsPerS: number;
+    cpuMsPerRequest: number;
+  };
   healthz: { idle: Latency; duringBurst: Latency; duringVerify: Latency };
   eventLoopDuringBurst: { p99Ms: number; maxMs: number };
   stored: { boundBytes: number; maxEntryBytes: number; maxFingerprints: number; entries: number };
-  verify: { legacyEntries: number; legacyEntryBytes: number; entries: number; ok: boolean; seconds: number; walks: number; baselineRssMb: number; peakRssMb: number; peakHeapMb: number };
+  verify: {
+    legacyEntries: number;
+    legacyEntryBytes: number;
+    entries: number;
+    ok: boolean;
+    seconds: number;
+    walks: number;
+    baselineRssMb: number;
+    peakRssMb: number;
+    peakHeapMb: number;
+  };
 }
 
 /** The hostile bodies, each as close to BODY_LIMIT as its shape allows. */
@@ -142,7 +158,9 @@ export async function auditHostile(): Promise<HostileFigures> {
     const pg = new PgClient({ connectionString: db.url });
     await pg.connect();
     const [stored] = (
-      await pg.query<{ bytes: number; fps: number; n: number }>('SELECT max(octet_length(audit_entry::text))::int AS bytes, max(cardinality(fingerprints))::int AS fps, count(*)::int AS n FROM audit_entry')
+      await pg.query<{ bytes: number; fps: number; n: number }>(
+        'SELECT max(octet_length(audit_entry::text))::int AS bytes, max(cardinality(fingerprints))::int AS fps, count(*)::int AS n FROM audit_entry',
+      )
     ).rows;
 
     // 2. Entries as the gateway wrote them before the bound, chained after the head.
@@ -167,13 +185,27 @@ export async function auditHostile(): Promise<HostileFigures> {
       const seq = head.seq + 1n;
       const hash = keys.chainHash(head.hash, hashedContent(seq, keys.keyId, content));
       const row = {
-        seq: seq.toString(), at: content.at, kind: content.kind, event_id: content.eventId, request_id: content.requestId, actor_roles: [], operation: content.operation,
-        method: content.method, path: content.path, request_body: content.requestBody, outcome: content.outcome, error_code: content.errorCode,
-        fingerprints: content.fingerprints, key_id: keys.keyId, hash: `\\x${hash.toString('hex')}`,
+        seq: seq.toString(),
+        at: content.at,
+        kind: content.kind,
+        event_id: content.eventId,
+        request_id: content.requestId,
+        actor_roles: [],
+        operation: content.operation,
+        method: content.method,
+        path: content.path,
+        request_body: content.requestBody,
+        outcome: content.outcome,
+        error_code: content.errorCode,
+        fingerprints: content.fingerprints,
+        key_id: keys.keyId,
+        hash: `\\x${hash.toString('hex')}`,
       };
       const json = JSON.stringify(row);
       legacyBytes = json.length;
-      await pg.query('INSERT INTO audit_entry SELECT * FROM jsonb_populate_record(null::audit_entry, $1::jsonb)', [json]);
+      await pg.query('INSERT INTO audit_entry SELECT * FROM jsonb_populate_record(null::audit_entry, $1::jsonb)', [
+        json,
+      ]);
       head = { ...content, seq, keyId: keys.keyId, hash };
     }
     await pg.end();
@@ -192,7 +224,9 @@ export async function auditHostile(): Promise<HostileFigures> {
     const verifyStarted = performance.now();
     const results = await Promise.all(
       ['hostile-auditor-1', 'hostile-auditor-2'].map(async (sub) => {
-        const res = await fetch(`${h.gatewayUrl}/v1/audit/verify`, { headers: { authorization: `Bearer ${tokenFor('auditor', sub)}` } });
+        const res = await fetch(`${h.gatewayUrl}/v1/audit/verify`, {
+          headers: { authorization: `Bearer ${tokenFor('auditor', sub)}` },
+        });
         return (await res.json()) as { ok: boolean; entries: number };
       }),
     );
@@ -201,10 +235,21 @@ export async function auditHostile(): Promise<HostileFigures> {
     const verifyTimes = await verifyProbe.stop();
 
     return {
-      burst: { seconds: burstS, requests: sent, statuses, requestsPerS: sent / burstS, cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / sent },
+      burst: {
+        seconds: burstS,
+        requests: sent,
+        statuses,
+        requestsPerS: sent / burstS,
+        cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / sent,
+      },
       healthz: { idle: latency(idleTimes), duringBurst: latency(burstTimes), duringVerify: latency(verifyTimes) },
       eventLoopDuringBurst: { p99Ms: loop.percentile(99) / 1e6, maxMs: loop.max / 1e6 },
-      stored: { boundBytes: MAX_ENTRY_BYTES, maxEntryBytes: stored!.bytes, maxFingerprints: stored!.fps, entries: stored!.n },
+      stored: {
+        boundBytes: MAX_ENTRY_BYTES,
+        maxEntryBytes: stored!.bytes,
+        maxFingerprints: stored!.fps,
+        entries: stored!.n,
+      },
       verify: {
         legacyEntries: LEGACY,
         legacyEntryBytes: legacyBytes,
@@ -224,10 +269,15 @@ export async function auditHostile(): Promise<HostileFigures> {
 }
 
 export function describeHostile(f: HostileFigures): string[] {
-  const l = (x: Latency) => `p50 ${fmt(x.p50Ms)} ms, p99 ${fmt(x.p99Ms)} ms, max ${fmt(x.maxMs)} ms (${x.samples} probes)`;
+  const l = (x: Latency) =>
+    `p50 ${fmt(x.p50Ms)} ms, p99 ${fmt(x.p99Ms)} ms, max ${fmt(x.maxMs)} ms (${x.samples} probes)`;
   const v = f.verify;
   return [
-    `- burst: ${f.burst.requests} maximal hostile bodies in ${f.burst.seconds.toFixed(0)} s (${f.burst.requestsPerS.toFixed(0)}/s, ${EDITORS} editors, ${CONCURRENCY} at a time), answered ${Object.entries(f.burst.statuses).map(([s, n]) => `${n}× ${s}`).join(', ')}; ${fmt(f.burst.cpuMsPerRequest)} ms of CPU per request (gateway and client)`,
+    `- burst: ${f.burst.requests} maximal hostile bodies in ${f.burst.seconds.toFixed(0)} s (${f.burst.requestsPerS.toFixed(0)}/s, ${EDITORS} editors, ${CONCURRENCY} at a time), answered ${Object.entries(
+      f.burst.statuses,
+    )
+      .map(([s, n]) => `${n}× ${s}`)
+      .join(', ')}; ${fmt(f.burst.cpuMsPerRequest)} ms of CPU per request (gateway and client)`,
     `- \`/healthz\` idle: ${l(f.healthz.idle)}`,
     `- \`/healthz\` during the burst: ${l(f.healthz.duringBurst)}`,
     `- event loop delay during the burst: p99 ${fmt(f.eventLoopDuringBurst.p99Ms)} ms, max ${fmt(f.eventLoopDuringBurst.maxMs)} ms`,

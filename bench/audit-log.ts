@@ -65,23 +65,41 @@ export interface LogFigures {
 
 function pct(xs: number[]): Pct {
   const s = [...xs].sort((a, b) => a - b);
-  return { n: s.length, p50Ms: s[Math.floor(0.5 * (s.length - 1))]!, p99Ms: s[Math.floor(0.99 * (s.length - 1))]!, maxMs: s.at(-1)! };
+  return {
+    n: s.length,
+    p50Ms: s[Math.floor(0.5 * (s.length - 1))]!,
+    p99Ms: s[Math.floor(0.99 * (s.length - 1))]!,
+    maxMs: s.at(-1)!,
+  };
 }
 
-async function mutationLoad(h: Harness, pool: Pool, seconds: number, concurrency: number, mode: AppendFigures['mode']): Promise<AppendFigures> {
+async function mutationLoad(
+  h: Harness,
+  pool: Pool,
+  seconds: number,
+  concurrency: number,
+  mode: AppendFigures['mode'],
+): Promise<AppendFigures> {
   const headers = { authorization: `Bearer ${tokenFor('admin')}`, 'content-type': 'application/json' };
   const timings: number[] = [];
   const until = performance.now() + seconds * 1000;
   let n = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < until) {
-      const started = performance.now();
-      const res = await pool.request({ method: 'POST', path: `/v1/applications/${APP}/webhooks`, headers, body: JSON.stringify({ url: `https://hooks.example.com/b/${n++}` }) });
-      await res.body.dump();
-      if (res.statusCode !== 201) throw new Error(`mutation: ${res.statusCode}`);
-      timings.push(performance.now() - started);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) {
+        const started = performance.now();
+        const res = await pool.request({
+          method: 'POST',
+          path: `/v1/applications/${APP}/webhooks`,
+          headers,
+          body: JSON.stringify({ url: `https://hooks.example.com/b/${n++}` }),
+        });
+        await res.body.dump();
+        if (res.statusCode !== 201) throw new Error(`mutation: ${res.statusCode}`);
+        timings.push(performance.now() - started);
+      }
+    }),
+  );
   const p = pct(timings);
   void h;
   return { mode, mutations: timings.length, perS: timings.length / seconds, p50Ms: p.p50Ms, p99Ms: p.p99Ms };
@@ -121,7 +139,10 @@ function gcPauses(): () => { pauses: number; totalMs: number; maxMs: number } {
   };
 }
 
-export async function auditLog(rows: number, options: { reuse?: boolean; proofsOnly?: boolean } = {}): Promise<LogFigures> {
+export async function auditLog(
+  rows: number,
+  options: { reuse?: boolean; proofsOnly?: boolean } = {},
+): Promise<LogFigures> {
   const db = options.reuse ? await keptDatabase(rows) : await createTestDatabase('postgres');
   const h = await startHarness({ database: db, env: { LOG_LEVEL: 'silent', AUDIT_CHECKPOINT_INTERVAL_S: '1' } });
   const log = h.deps.audit.log;
@@ -130,7 +151,9 @@ export async function auditLog(rows: number, options: { reuse?: boolean; proofsO
   let auth: Record<string, string>;
   const prisma = h.gateway.database.prisma;
   // A kept trail that already holds the rows is not seeded again.
-  const reused = !!options.reuse && Number((await prisma.$queryRawUnsafe<{ n: bigint }[]>('SELECT count(*) AS n FROM audit_entry'))[0]!.n) >= rows;
+  const reused =
+    !!options.reuse &&
+    Number((await prisma.$queryRawUnsafe<{ n: bigint }[]>('SELECT count(*) AS n FROM audit_entry'))[0]!.n) >= rows;
 
   // Append cost, on a small trail, alternating so drift hits both modes alike.
   const append: AppendFigures[] = [];
@@ -147,7 +170,8 @@ export async function auditLog(rows: number, options: { reuse?: boolean; proofsO
   // A large trail: seeded after what is there, the way bench/audit-review.ts seeds it (hashes are placeholders).
   const base = Number((await prisma.$queryRawUnsafe<{ n: bigint }[]>('SELECT count(*) AS n FROM audit_entry'))[0]!.n);
   const seeded = performance.now();
-  if (!reused) await prisma.$executeRawUnsafe(`
+  if (!reused)
+    await prisma.$executeRawUnsafe(`
     INSERT INTO audit_entry (seq, at, kind, event_id, request_id, actor_sub, actor_roles, operation, method, path, application_id,
                              decision, reason, outcome, upstream_status, latency_ms, fingerprints, key_id, hash)
     SELECT ${base} + i, now() - interval '30 days' + (((i + 1) / 2) * (interval '30 days' / ${rows / 2})),
@@ -167,7 +191,9 @@ export async function auditLog(rows: number, options: { reuse?: boolean; proofsO
   const backfillS = reused ? 0 : (performance.now() - filled) / 1000;
   if (!reused) await prisma.$executeRawUnsafe('ANALYZE audit_tree_node');
   await log.signNow();
-  const treeNodes = Number((await prisma.$queryRawUnsafe<{ n: bigint }[]>('SELECT count(*) AS n FROM audit_tree_node'))[0]!.n);
+  const treeNodes = Number(
+    (await prisma.$queryRawUnsafe<{ n: bigint }[]>('SELECT count(*) AS n FROM audit_tree_node'))[0]!.n,
+  );
 
   // Proofs over HTTP against the tree of `size` entries (each request is itself recorded, as in production).
   const inclusion: number[] = [];
@@ -177,7 +203,8 @@ export async function auditLog(rows: number, options: { reuse?: boolean; proofsO
   const random = (n: number) => 1 + Math.floor(Math.random() * n);
   auth = { authorization: `Bearer ${tokenFor('auditor')}` };
   // Warm-up (JIT, connections), then the floor every audit read stands on, then the proofs.
-  for (let i = 0; i < 100; i++) await timed(pool, `/v1/audit/proof/inclusion?sequence=${random(size)}&tree_size=${size}`, auth);
+  for (let i = 0; i < 100; i++)
+    await timed(pool, `/v1/audit/proof/inclusion?sequence=${random(size)}&tree_size=${size}`, auth);
   const publicKey: number[] = [];
   for (let i = 0; i < 1000; i++) publicKey.push((await timed(pool, '/v1/audit/public-key', auth))[0]);
   const gc = gcPauses();
@@ -211,12 +238,19 @@ export async function auditLog(rows: number, options: { reuse?: boolean; proofsO
     const root = Buffer.from((await log.tree.checkpointAt((await log.signNow())!.treeSize))!.root);
     await log.tree.setVerified(now, root, last.hash);
     const admin = { authorization: `Bearer ${tokenFor('admin')}`, 'content-type': 'application/json' };
-    await Promise.all(Array.from({ length: 8 }, async (_, w) => {
-      for (let i = 0; i < 500 / 8 + (w < 500 % 8 ? 1 : 0); i++) {
-        const res = await pool.request({ method: 'POST', path: `/v1/applications/${APP}/webhooks`, headers: admin, body: JSON.stringify({ url: `https://hooks.example.com/v/${w}/${i}` }) });
-        await res.body.dump();
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let i = 0; i < 500 / 8 + (w < 500 % 8 ? 1 : 0); i++) {
+          const res = await pool.request({
+            method: 'POST',
+            path: `/v1/applications/${APP}/webhooks`,
+            headers: admin,
+            body: JSON.stringify({ url: `https://hooks.example.com/v/${w}/${i}` }),
+          });
+          await res.body.dump();
+        }
+      }),
+    );
     const [ms, text] = await timed(pool, '/v1/audit/verify', auth);
     const result = JSON.parse(text) as { ok: boolean; checked: number };
     if (!result.ok || result.checked < 1000) throw new Error(`verify: ${text}`);
@@ -227,10 +261,20 @@ export async function auditLog(rows: number, options: { reuse?: boolean; proofsO
   await h.close();
   await db.drop();
   return {
-    rows, reused, seedS, backfillS, treeNodes, append,
-    inclusion: pct(inclusion), inclusionInProcess: pct(inclusionInProcess), inclusionGc, publicKey: pct(publicKey),
-    consistency: pct(consistency), checkpoint: pct(checkpoint),
-    maxProofHashes, bound: Math.ceil(Math.log2(size)) + 1,
+    rows,
+    reused,
+    seedS,
+    backfillS,
+    treeNodes,
+    append,
+    inclusion: pct(inclusion),
+    inclusionInProcess: pct(inclusionInProcess),
+    inclusionGc,
+    publicKey: pct(publicKey),
+    consistency: pct(consistency),
+    checkpoint: pct(checkpoint),
+    maxProofHashes,
+    bound: Math.ceil(Math.log2(size)) + 1,
     verify: { newEntries: 1000, ms: verifyMs },
   };
 }
@@ -238,12 +282,18 @@ export async function auditLog(rows: number, options: { reuse?: boolean; proofsO
 if (require.main === module) {
   exitWhenDone(async () => {
     const args = process.argv.slice(2);
-    const f = await auditLog(Number(args.find((a) => !a.startsWith('--')) ?? 2_000_000), { reuse: args.includes('--reuse'), proofsOnly: args.includes('--proofs-only') });
+    const f = await auditLog(Number(args.find((a) => !a.startsWith('--')) ?? 2_000_000), {
+      reuse: args.includes('--reuse'),
+      proofsOnly: args.includes('--proofs-only'),
+    });
     if (process.argv.includes('--json')) return void process.stdout.write(`${JSON.stringify(f)}\n`);
     const p = (x: Pct) => `p50 ${fmt(x.p50Ms)} ms, p99 ${fmt(x.p99Ms)} ms, max ${fmt(x.maxMs)} ms (${x.n} requests)`;
     process.stdout.write(
       [
-        ...f.append.map((a) => `append, ${a.mode}: ${a.mutations} mutations, ${a.perS.toFixed(0)}/s, p50 ${fmt(a.p50Ms)} ms, p99 ${fmt(a.p99Ms)} ms`),
+        ...f.append.map(
+          (a) =>
+            `append, ${a.mode}: ${a.mutations} mutations, ${a.perS.toFixed(0)}/s, p50 ${fmt(a.p50Ms)} ms, p99 ${fmt(a.p99Ms)} ms`,
+        ),
         f.reused
           ? `trail: ${f.rows} entries seeded and back-filled by an earlier run (--reuse), ${f.treeNodes} nodes`
           : `trail: ${f.rows} entries seeded in ${f.seedS.toFixed(1)} s; back-filled into the tree in ${f.backfillS.toFixed(1)} s (${(f.rows / f.backfillS).toFixed(0)} entries/s, ${f.treeNodes} nodes)`,

@@ -20,12 +20,24 @@ export interface ReviewFigures {
   events: number;
   seedS: number;
   page: { requests: number; p50Ms: number; p95Ms: number; maxMs: number };
-  exports: { lines: number; seconds: number; eventsPerS: number; peakRssMb: number; afterRssMb: number; afterHeapMb: number }[];
+  exports: {
+    lines: number;
+    seconds: number;
+    eventsPerS: number;
+    peakRssMb: number;
+    afterRssMb: number;
+    afterHeapMb: number;
+  }[];
   before: { rssMb: number; heapMb: number };
   /** Every documented filter of GET /v1/audit/events, one page of 50 (issue 18). */
   filters?: { filter: string; requests: number; p50Ms: number; p95Ms: number; maxMs: number }[];
   /** Mutations made while twelve expensive searches run (twelve auditors), against the same mutations alone. */
-  mutationsDuringSearches?: { alone: Percentiles; during: Percentiles; statuses: Record<string, number>; searches: Record<string, number> };
+  mutationsDuringSearches?: {
+    alone: Percentiles;
+    during: Percentiles;
+    statuses: Record<string, number>;
+    searches: Record<string, number>;
+  };
 }
 
 export interface Percentiles {
@@ -37,7 +49,12 @@ export interface Percentiles {
 
 const percentiles = (xs: number[]): Percentiles => {
   const s = [...xs].sort((a, b) => a - b);
-  return { requests: s.length, p50Ms: s[Math.floor(0.5 * (s.length - 1))] ?? 0, p95Ms: s[Math.floor(0.95 * (s.length - 1))] ?? 0, maxMs: s.at(-1) ?? 0 };
+  return {
+    requests: s.length,
+    p50Ms: s[Math.floor(0.5 * (s.length - 1))] ?? 0,
+    p95Ms: s[Math.floor(0.95 * (s.length - 1))] ?? 0,
+    maxMs: s.at(-1) ?? 0,
+  };
 };
 
 export async function auditReview(rows: number): Promise<ReviewFigures> {
@@ -57,9 +74,14 @@ export async function auditReview(rows: number): Promise<ReviewFigures> {
     const until = new Date(Date.now() - ((i % 27) + 1) * 86_400_000);
     const since = new Date(until.getTime() - 3 * 86_400_000);
     const started = performance.now();
-    const res = await pool.request({ method: 'GET', path: `/v1/audit/events?actor=user-${i % 100}&since=${since.toISOString()}&until=${until.toISOString()}&limit=50`, headers: auth });
+    const res = await pool.request({
+      method: 'GET',
+      path: `/v1/audit/events?actor=user-${i % 100}&since=${since.toISOString()}&until=${until.toISOString()}&limit=50`,
+      headers: auth,
+    });
     const body = (await res.body.json()) as { events: unknown[] };
-    if (res.statusCode !== 200 || body.events.length !== 50) throw new Error(`page ${i}: ${res.statusCode}, ${body.events?.length} events`);
+    if (res.statusCode !== 200 || body.events.length !== 50)
+      throw new Error(`page ${i}: ${res.statusCode}, ${body.events?.length} events`);
     timings.push(performance.now() - started);
   }
   const sorted = [...timings].sort((a, b) => a - b);
@@ -68,9 +90,22 @@ export async function auditReview(rows: number): Promise<ReviewFigures> {
   // Every documented filter, alone: 20 pages of 50 each.
   const day = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString();
   const FILTERS = [
-    'actor=user-7', 'operation=webhooks.delete', 'application_id=app17', 'application_id=wh18', 'decision=allowed', 'decision=denied',
-    'outcome=success', 'outcome=upstream_error', 'outcome=upstream_timeout', 'outcome=pending', 'request_id=req-4242',
-    `since=${day(10)}&until=${day(9)}`, `key_fingerprint=${fingerprintOf(500 * 77)}`, 'kind=mutation', 'kind=access', 'team=payments',
+    'actor=user-7',
+    'operation=webhooks.delete',
+    'application_id=app17',
+    'application_id=wh18',
+    'decision=allowed',
+    'decision=denied',
+    'outcome=success',
+    'outcome=upstream_error',
+    'outcome=upstream_timeout',
+    'outcome=pending',
+    'request_id=req-4242',
+    `since=${day(10)}&until=${day(9)}`,
+    `key_fingerprint=${fingerprintOf(500 * 77)}`,
+    'kind=mutation',
+    'kind=access',
+    'team=payments',
   ];
   const filters: NonNullable<ReviewFigures['filters']> = [];
   for (const filter of FILTERS) {
@@ -82,27 +117,46 @@ export async function auditReview(rows: number): Promise<ReviewFigures> {
       if (res.statusCode !== 200) throw new Error(`${filter}: ${res.statusCode}`);
       times.push(performance.now() - started);
     }
-    filters.push({ filter: filter.replace(/=.*$/, '').replace(/&.*/, '') + (filter.startsWith('since') ? ', until (one day)' : `=${filter.split('=')[1]!.slice(0, 24)}`), ...percentiles(times) });
+    filters.push({
+      filter:
+        filter.replace(/=.*$/, '').replace(/&.*/, '') +
+        (filter.startsWith('since') ? ', until (one day)' : `=${filter.split('=')[1]!.slice(0, 24)}`),
+      ...percentiles(times),
+    });
   }
 
   // Mutations alone, then while twelve auditors run the most expensive searches in a loop.
   const admin = { authorization: `Bearer ${tokenFor('admin', 'bench-admin')}`, 'content-type': 'application/json' };
   const mutate = async (i: number) => {
     const started = performance.now();
-    const res = await pool.request({ method: 'POST', path: '/v1/applications/wSPk9y5D7p5o87k0ACGKxR/webhooks', headers: admin, body: JSON.stringify({ url: `https://hooks.example.com/b/${i}` }) });
+    const res = await pool.request({
+      method: 'POST',
+      path: '/v1/applications/wSPk9y5D7p5o87k0ACGKxR/webhooks',
+      headers: admin,
+      body: JSON.stringify({ url: `https://hooks.example.com/b/${i}` }),
+    });
     await res.body.dump();
     return { status: res.statusCode, ms: performance.now() - started };
   };
   const alone: number[] = [];
   for (let i = 0; i < 50; i++) alone.push((await mutate(i)).ms);
   const searchPool = new Pool(h.gatewayUrl, { connections: 12 });
-  const EXPENSIVE = ['outcome=pending', 'outcome=upstream_error', 'application_id=wh18', `key_fingerprint=${fingerprintOf(500 * 77)}`];
+  const EXPENSIVE = [
+    'outcome=pending',
+    'outcome=upstream_error',
+    'application_id=wh18',
+    `key_fingerprint=${fingerprintOf(500 * 77)}`,
+  ];
   const searches: Record<string, number> = {};
   let searching = true;
   const searchers = Array.from({ length: 12 }, async (_, i) => {
     const headers = { authorization: `Bearer ${tokenFor('auditor', `bench-searcher-${i}`)}` };
     while (searching) {
-      const res = await searchPool.request({ method: 'GET', path: `/v1/audit/events?${EXPENSIVE[i % EXPENSIVE.length]}&limit=1000`, headers });
+      const res = await searchPool.request({
+        method: 'GET',
+        path: `/v1/audit/events?${EXPENSIVE[i % EXPENSIVE.length]}&limit=1000`,
+        headers,
+      });
       await res.body.dump();
       searches[res.statusCode] = (searches[res.statusCode] ?? 0) + 1;
     }
@@ -143,7 +197,14 @@ export async function auditReview(rows: number): Promise<ReviewFigures> {
     events: rows / 2,
     seedS,
     page: { requests: timings.length, p50Ms: pct(0.5), p95Ms: pct(0.95), maxMs: sorted.at(-1)! },
-    exports: exports.map((e) => ({ lines: e.lines, seconds: e.seconds, eventsPerS: e.lines / e.seconds, peakRssMb: mb(e.peakRss), afterRssMb: mb(e.after.rss), afterHeapMb: mb(e.after.heap) })),
+    exports: exports.map((e) => ({
+      lines: e.lines,
+      seconds: e.seconds,
+      eventsPerS: e.lines / e.seconds,
+      peakRssMb: mb(e.peakRss),
+      afterRssMb: mb(e.after.rss),
+      afterHeapMb: mb(e.after.heap),
+    })),
     before: { rssMb: mb(before.rss), heapMb: mb(before.heap) },
     filters,
     mutationsDuringSearches,
@@ -174,14 +235,30 @@ if (require.main === module) {
 
 /** The per-filter and mutations-during-searches figures, as the report and the command line show them. */
 export function reviewFilterLines(f: ReviewFigures): string[] {
-  const p = (x: Percentiles) => `p50 ${x.p50Ms.toFixed(1)} ms, p95 ${x.p95Ms.toFixed(1)} ms, max ${x.maxMs.toFixed(1)} ms`;
+  const p = (x: Percentiles) =>
+    `p50 ${x.p50Ms.toFixed(1)} ms, p95 ${x.p95Ms.toFixed(1)} ms, max ${x.maxMs.toFixed(1)} ms`;
   const m = f.mutationsDuringSearches;
   return [
-    ...(f.filters ? ['', '| filter (one page of 50) | p50 | p95 | max |', '| --- | --- | --- | --- |', ...f.filters.map((x) => `| \`${x.filter}\` | ${x.p50Ms.toFixed(1)} ms | ${x.p95Ms.toFixed(1)} ms | ${x.maxMs.toFixed(1)} ms |`), ''] : []),
+    ...(f.filters
+      ? [
+          '',
+          '| filter (one page of 50) | p50 | p95 | max |',
+          '| --- | --- | --- | --- |',
+          ...f.filters.map(
+            (x) =>
+              `| \`${x.filter}\` | ${x.p50Ms.toFixed(1)} ms | ${x.p95Ms.toFixed(1)} ms | ${x.maxMs.toFixed(1)} ms |`,
+          ),
+          '',
+        ]
+      : []),
     ...(m
       ? [
           `- audited mutations alone (${m.alone.requests}): ${p(m.alone)}`,
-          `- the same while 12 auditors run expensive searches in a loop (${Object.entries(m.searches).map(([s, n]) => `${n}× ${s}`).join(', ')}): ${m.during.requests} mutations, ${Object.entries(m.statuses).map(([s, n]) => `${n}× ${s}`).join(', ')}; ${p(m.during)}`,
+          `- the same while 12 auditors run expensive searches in a loop (${Object.entries(m.searches)
+            .map(([s, n]) => `${n}× ${s}`)
+            .join(', ')}): ${m.during.requests} mutations, ${Object.entries(m.statuses)
+            .map(([s, n]) => `${n}× ${s}`)
+            .join(', ')}; ${p(m.during)}`,
         ]
       : []),
   ];

@@ -18,7 +18,16 @@ export interface BareProxyOptions {
 }
 
 // Hop-by-hop headers are the connection's, not the request's (RFC 9110 §7.6.1); undici refuses some of them.
-const HOP_BY_HOP = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+const HOP_BY_HOP = new Set([
+  'host',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+  'te',
+  'trailer',
+]);
 
 export function createBareProxy(options: BareProxyOptions): { server: Server; close(): Promise<void> } {
   const pool = new Pool(new URL(options.upstreamUrl).origin, { connections: options.connections ?? 32, pipelining: 1 });
@@ -29,10 +38,16 @@ export function createBareProxy(options: BareProxyOptions): { server: Server; cl
     headers.authorization = authorization;
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     pool
-      .request({ method: req.method as Dispatcher.HttpMethod, path: req.url ?? '/', headers, body: hasBody ? req : undefined })
+      .request({
+        method: req.method as Dispatcher.HttpMethod,
+        path: req.url ?? '/',
+        headers,
+        body: hasBody ? req : undefined,
+      })
       .then((upstream) => {
         const out: Record<string, string | string[]> = {};
-        for (const [name, value] of Object.entries(upstream.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+        for (const [name, value] of Object.entries(upstream.headers))
+          if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
         res.writeHead(upstream.statusCode, out);
         upstream.body.pipe(res);
       })

@@ -24,7 +24,8 @@ const PROFILE = process.argv.includes('--profile');
 const REDIS = process.argv.includes('--redis');
 /** Paced at this many requests per second instead of saturated (for tail latency at a moderate rate). */
 const RATE = Number(process.argv.find((a) => a.startsWith('--rate='))?.slice('--rate='.length) ?? 0) || undefined;
-const SERVER_DB = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const SERVER_DB =
+  process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL || process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const KEY = `dk-hot-${randomBytes(8).toString('hex')}`;
 const SECRET = randomBytes(32).toString('hex');
@@ -35,13 +36,32 @@ async function main(): Promise<void> {
   const db = await createDatabase(SERVER_DB);
   const services: Service[] = [];
   try {
-    const sim = await spawnService({ name: 'simulator', nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/simulator-process.ts')], env: { SIMULATOR_DEVELOPER_KEY: KEY }, port: await freePort(), readyPath: '/v1/applications', readyHeaders: { authorization: `DeveloperKey ${KEY}` }, logFile: join(work, 'sim.log') });
+    const sim = await spawnService({
+      name: 'simulator',
+      nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/simulator-process.ts')],
+      env: { SIMULATOR_DEVELOPER_KEY: KEY },
+      port: await freePort(),
+      readyPath: '/v1/applications',
+      readyHeaders: { authorization: `DeveloperKey ${KEY}` },
+      logFile: join(work, 'sim.log'),
+    });
     services.push(sim);
-    const bare = await spawnService({ name: 'bare', nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/bare-proxy.ts')], env: { BARE_UPSTREAM_URL: sim.url, BARE_DEVELOPER_KEY: KEY, BARE_CONNECTIONS: '32' }, port: await freePort(), readyPath: '/v1/applications', logFile: join(work, 'bare.log') });
+    const bare = await spawnService({
+      name: 'bare',
+      nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/bare-proxy.ts')],
+      env: { BARE_UPSTREAM_URL: sim.url, BARE_DEVELOPER_KEY: KEY, BARE_CONNECTIONS: '32' },
+      port: await freePort(),
+      readyPath: '/v1/applications',
+      logFile: join(work, 'bare.log'),
+    });
     services.push(bare);
     const gw = await spawnService({
       name: 'gateway',
-      nodeArgs: [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(work, 'profile')}`] : []), ...(process.env.HOT_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...build.args],
+      nodeArgs: [
+        ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(work, 'profile')}`] : []),
+        ...(process.env.HOT_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+        ...build.args,
+      ],
       env: {
         NODE_ENV: 'development',
         HOST: '127.0.0.1',
@@ -64,36 +84,63 @@ async function main(): Promise<void> {
       logFile: join(work, 'gateway.log'),
     });
     services.push(gw);
-    const token = jwt.sign({ sub: 'hot', roles: ['admin'] }, SECRET, { algorithm: 'HS256', expiresIn: 3600, issuer: 'https://idp.hot.invalid/', audience: 'kloudless-gateway' });
+    const token = jwt.sign({ sub: 'hot', roles: ['admin'] }, SECRET, {
+      algorithm: 'HS256',
+      expiresIn: 3600,
+      issuer: 'https://idp.hot.invalid/',
+      audience: 'kloudless-gateway',
+    });
     const headers = { authorization: `Bearer ${token}` };
-    const requests = (target: Service): BenchRequest[] => (SHAPE === 'mutations' ? mutations({ url: target.url, headers, service: target }, `hot-${randomBytes(3).toString('hex')}-`, new Set()) : [{ method: 'GET', path: '/v1/applications' }]);
+    const requests = (target: Service): BenchRequest[] =>
+      SHAPE === 'mutations'
+        ? mutations({ url: target.url, headers, service: target }, `hot-${randomBytes(3).toString('hex')}-`, new Set())
+        : [{ method: 'GET', path: '/v1/applications' }];
     const targets = SHAPE === 'mutations' ? [gw] : [bare, gw];
-    for (const t of targets) await warmUp({ label: t.name, url: t.url, headers, requests: requests(t), connections: 10, durationS: 2 }, 2);
+    for (const t of targets)
+      await warmUp({ label: t.name, url: t.url, headers, requests: requests(t), connections: 10, durationS: 2 }, 2);
     const totals = new Map<string, { rps: number[]; cpu: number[] }>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
         const cpu = cpuMsOf(t.pid);
-        const r = await runLoad({ label: t.name, url: t.url, headers, requests: requests(t), connections: 10, durationS: SECONDS, rate: RATE });
+        const r = await runLoad({
+          label: t.name,
+          url: t.url,
+          headers,
+          requests: requests(t),
+          connections: 10,
+          durationS: SECONDS,
+          rate: RATE,
+        });
         const perReq = (cpuMsOf(t.pid) - cpu) / Math.max(1, r.ok + r.failed);
         const entry = totals.get(t.name) ?? { rps: [], cpu: [] };
         entry.rps.push(r.rps);
         entry.cpu.push(perReq);
         totals.set(t.name, entry);
-        process.stdout.write(`${t.name.padEnd(8)} ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.latency.p50.toFixed(2)}  p99 ${r.latency.p99.toFixed(2)} ms  ${r.failed} failed  ${perReq.toFixed(3)} ms CPU/req  RSS ${(t.rss() / 2 ** 20).toFixed(0)} MB\n`);
+        process.stdout.write(
+          `${t.name.padEnd(8)} ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.latency.p50.toFixed(2)}  p99 ${r.latency.p99.toFixed(2)} ms  ${r.failed} failed  ${perReq.toFixed(3)} ms CPU/req  RSS ${(t.rss() / 2 ** 20).toFixed(0)} MB\n`,
+        );
       }
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    for (const [name, t] of totals) process.stdout.write(`median ${name}: ${median(t.rps).toFixed(0)} rps, ${median(t.cpu).toFixed(3)} ms CPU/req\n`);
-    if (totals.has('bare')) process.stdout.write(`gateway / bare (medians): ${(median(totals.get('gateway')!.rps) / median(totals.get('bare')!.rps)).toFixed(2)}×\n`);
+    for (const [name, t] of totals)
+      process.stdout.write(`median ${name}: ${median(t.rps).toFixed(0)} rps, ${median(t.cpu).toFixed(3)} ms CPU/req\n`);
+    if (totals.has('bare'))
+      process.stdout.write(
+        `gateway / bare (medians): ${(median(totals.get('gateway')!.rps) / median(totals.get('bare')!.rps)).toFixed(2)}×\n`,
+      );
   } finally {
     for (const s of services.reverse()) await s.stop().catch(() => undefined);
     await db.drop().catch(() => undefined);
   }
   if (PROFILE) {
     const dir = join(work, 'profile');
-    const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!);
+    const file = join(
+      dir,
+      readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!,
+    );
     const { spots, byPackage } = hotSpots(file, 40);
-    for (const p of byPackage.slice(0, 15)) process.stdout.write(`  ${(p.share * 100).toFixed(1).padStart(5)}%  ${p.name}\n`);
+    for (const p of byPackage.slice(0, 15))
+      process.stdout.write(`  ${(p.share * 100).toFixed(1).padStart(5)}%  ${p.name}\n`);
     for (const s of spots) process.stdout.write(`  ${(s.share * 100).toFixed(1).padStart(5)}%  ${s.fn}  ${s.where}\n`);
     process.stdout.write(`profile kept at ${file}\n`);
   } else rmSync(work, { recursive: true, force: true });

@@ -32,7 +32,12 @@ async function main(): Promise<void> {
   const admin = `Bearer ${tokenFor('admin')}`;
   const pool = new Pool(h.gatewayUrl, { connections: 8 });
   const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => {
-    const res = await pool.request({ method, path, headers: { authorization: admin, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const res = await pool.request({
+      method,
+      path,
+      headers: { authorization: admin, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
     const text = await res.body.text();
     return { status: res.statusCode, text };
   };
@@ -48,7 +53,8 @@ async function main(): Promise<void> {
         const i = next++;
         if (i % 8 === 6) {
           const c = await call('POST', `/v1/applications/${APP}/webhooks`, { url: 'https://hooks.example.com/memory' });
-          if (c.status === 201) await call('DELETE', `/v1/applications/${APP}/webhooks/${(JSON.parse(c.text) as { id: string }).id}`);
+          if (c.status === 201)
+            await call('DELETE', `/v1/applications/${APP}/webhooks/${(JSON.parse(c.text) as { id: string }).id}`);
         } else await call('GET', '/v1/applications');
       }
     }),

@@ -34,11 +34,20 @@ function compare(label: string, n: number, before: (i: number) => void, after: (
     a.push(perCall(n, before));
     b.push(perCall(n, after));
   }
-  process.stdout.write(`${label}: before ${median(a).toFixed(2)} µs, after ${median(b).toFixed(2)} µs per request (medians of ${ROUNDS} rounds of ${n})\n`);
+  process.stdout.write(
+    `${label}: before ${median(a).toFixed(2)} µs, after ${median(b).toFixed(2)} µs per request (medians of ${ROUNDS} rounds of ${n})\n`,
+  );
 }
 
 async function responses(): Promise<void> {
-  const body = Buffer.from(JSON.stringify({ total: 3, count: 3, page: 1, objects: Array.from({ length: 3 }, (_, i) => ({ id: `app${i}`, name: `Application ${i}`, active: true })) }));
+  const body = Buffer.from(
+    JSON.stringify({
+      total: 3,
+      count: 3,
+      page: 1,
+      objects: Array.from({ length: 3 }, (_, i) => ({ id: `app${i}`, name: `Application ${i}`, active: true })),
+    }),
+  );
   const headers = { 'content-type': 'application/json' };
   const app = express();
   app.set('etag', false);
@@ -69,7 +78,9 @@ async function responses(): Promise<void> {
     a.push(await batch('/send', 4000));
     b.push(await batch('/known', 4000));
   }
-  process.stdout.write(`forwarded answer written (whole process: server + client): res.send ${median(a).toFixed(1)} µs, sendKnown ${median(b).toFixed(1)} µs per request (medians of ${ROUNDS} rounds of 4,000)\n`);
+  process.stdout.write(
+    `forwarded answer written (whole process: server + client): res.send ${median(a).toFixed(1)} µs, sendKnown ${median(b).toFixed(1)} µs per request (medians of ${ROUNDS} rounds of 4,000)\n`,
+  );
   await pool.close();
   server.close();
 }
@@ -77,7 +88,8 @@ async function responses(): Promise<void> {
 async function main(): Promise<void> {
   const subs = Array.from({ length: 50 }, (_, i) => `user-${i}`);
   const remembered = new Map<string, string>();
-  const hash = (key: string) => Buffer.from(createHash('sha256').update(key).digest('hex').slice(0, 12)).toString('base64');
+  const hash = (key: string) =>
+    Buffer.from(createHash('sha256').update(key).digest('hex').slice(0, 12)).toString('base64');
   // Two counters per read: the caller's budget and the upstream budget.
   compare(
     'draft-8 partition keys (2 per read)',
@@ -96,7 +108,12 @@ async function main(): Promise<void> {
   const before = createMetrics();
   const after = createMetrics();
   const ops = ['applications.list', 'applications.get', 'webhooks.create'];
-  const cached = new Map(ops.map((operation) => [operation, { operation: { operation }, status: { operation, status: '200' }, cls: { operation, status_class: '2xx' } }]));
+  const cached = new Map(
+    ops.map((operation) => [
+      operation,
+      { operation: { operation }, status: { operation, status: '200' }, cls: { operation, status_class: '2xx' } },
+    ]),
+  );
   compare(
     'metrics of one request (3 observations)',
     100_000,

@@ -71,18 +71,36 @@ export async function ownershipList(scales: { applications: number; teams: numbe
 
 async function measureScale(applications: number, teams: number): Promise<ListScale> {
   const db = await createTestDatabase('postgres');
-  const h = await startHarness({ database: db, env: { LOG_LEVEL: 'silent', OWNERSHIP_LIST_MAX_AGE_MS: WARM_MAX_AGE_MS } });
+  const h = await startHarness({
+    database: db,
+    env: { LOG_LEVEL: 'silent', OWNERSHIP_LIST_MAX_AGE_MS: WARM_MAX_AGE_MS },
+  });
   // The same gateway with a directory that never keeps a walk: every list call walks the upstream.
-  const coldDeps = { ...h.deps, ownership: { ...h.deps.ownership, directory: createApplicationDirectory({ upstream: h.deps.upstream, maxAgeMs: 0 }) } };
+  const coldDeps = {
+    ...h.deps,
+    ownership: {
+      ...h.deps.ownership,
+      directory: createApplicationDirectory({ upstream: h.deps.upstream, maxAgeMs: 0 }),
+    },
+  };
   const cold = await startWebServer(buildApp(coldDeps), h.config);
-  const pacedDeps = { ...h.deps, ownership: { ...h.deps.ownership, directory: createApplicationDirectory({ upstream: h.deps.upstream, maxAgeMs: DEFAULT_MAX_AGE_MS }) } };
+  const pacedDeps = {
+    ...h.deps,
+    ownership: {
+      ...h.deps.ownership,
+      directory: createApplicationDirectory({ upstream: h.deps.upstream, maxAgeMs: DEFAULT_MAX_AGE_MS }),
+    },
+  };
   const paced = await startWebServer(buildApp(pacedDeps), h.config);
   try {
     const team = (i: number) => `team-${String(i % teams).padStart(3, '0')}`;
     const ids: string[] = [];
     for (let i = 0; i < applications; i++) ids.push(h.simulator.store.createApplication({ name: `Bench ${i}` }).id);
     const seeded = performance.now();
-    const importCalls = await importOwnership(h, ids.map((id, i) => ({ application_id: id, team: team(i) })));
+    const importCalls = await importOwnership(
+      h,
+      ids.map((id, i) => ({ application_id: id, team: team(i) })),
+    );
     const importS = (performance.now() - seeded) / 1000;
 
     const walk = await measureWalk(h);
@@ -100,7 +118,11 @@ async function measureScale(applications: number, teams: number): Promise<ListSc
       snapshot: walk.memory,
       warm: await series(h, h.gatewayUrl, tokens, perTeam, warmCalls),
       cold: await series(h, cold.url, tokens, perTeam, coldCalls),
-      paced: { ...(await series(h, paced.url, tokens, perTeam, PACED_CALLS, PACED_RATE)), maxAgeMs: DEFAULT_MAX_AGE_MS, rate: PACED_RATE },
+      paced: {
+        ...(await series(h, paced.url, tokens, perTeam, PACED_CALLS, PACED_RATE)),
+        maxAgeMs: DEFAULT_MAX_AGE_MS,
+        rate: PACED_RATE,
+      },
     };
   } finally {
     await paced.stop(1000);
@@ -111,7 +133,10 @@ async function measureScale(applications: number, teams: number): Promise<ListSc
 }
 
 async function importOwnership(h: Harness, pairs: { application_id: string; team: string }[]): Promise<number> {
-  const auth = { authorization: `Bearer ${tokenFor('admin', 'bench-ownership-admin', [])}`, 'content-type': 'application/json' };
+  const auth = {
+    authorization: `Bearer ${tokenFor('admin', 'bench-ownership-admin', [])}`,
+    'content-type': 'application/json',
+  };
   let calls = 0;
   for (let from = 0; from < pairs.length; from += IMPORT_CHUNK) {
     const res = await fetch(`${h.gatewayUrl}/v1/ownership/import`, {
@@ -120,14 +145,17 @@ async function importOwnership(h: Harness, pairs: { application_id: string; team
       body: JSON.stringify({ pairs: pairs.slice(from, from + IMPORT_CHUNK), allow_new_teams: true }),
     });
     const body = (await res.json()) as { assigned?: number };
-    if (res.status !== 200 || body.assigned !== Math.min(IMPORT_CHUNK, pairs.length - from)) throw new Error(`import at ${from}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+    if (res.status !== 200 || body.assigned !== Math.min(IMPORT_CHUNK, pairs.length - from))
+      throw new Error(`import at ${from}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
     calls++;
   }
   return calls;
 }
 
 /** One walk by a directory of its own, and the heap its snapshot holds. */
-async function measureWalk(h: Harness): Promise<{ requests: number; ms: number; memory: { heapMb: number; jsonMb: number } }> {
+async function measureWalk(
+  h: Harness,
+): Promise<{ requests: number; ms: number; memory: { heapMb: number; jsonMb: number } }> {
   const directory = createApplicationDirectory({ upstream: h.deps.upstream, maxAgeMs: 3_600_000 });
   const heap = () => (global.gc?.(), process.memoryUsage().heapUsed);
   const before = heap();
@@ -136,7 +164,11 @@ async function measureWalk(h: Harness): Promise<{ requests: number; ms: number; 
   const ms = performance.now() - started;
   const held = heap() - before;
   const mb = (b: number) => b / 2 ** 20;
-  return { requests: snapshot.requests, ms, memory: { heapMb: mb(held), jsonMb: mb(Buffer.byteLength(JSON.stringify(snapshot.applications))) } };
+  return {
+    requests: snapshot.requests,
+    ms,
+    memory: { heapMb: mb(held), jsonMb: mb(Buffer.byteLength(JSON.stringify(snapshot.applications))) },
+  };
 }
 
 /** The walk's pages straight from the simulator, as the directory fetches them: what the upstream's side costs. */
@@ -144,10 +176,14 @@ async function walkSimulatorDirectly(h: Harness, pages: number): Promise<number>
   const pool = new Pool(new URL(h.config.upstream.baseUrl).origin, { connections: 4 });
   const headers = { authorization: `DeveloperKey ${DEVELOPER_KEY}` };
   const base = new URL(h.config.upstream.baseUrl).pathname.replace(/\/$/, '');
-  const fetchPage = async (page: number) => (await pool.request({ method: 'GET', path: `${base}/applications/?page_size=1000&page=${page}`, headers })).body.dump();
+  const fetchPage = async (page: number) =>
+    (
+      await pool.request({ method: 'GET', path: `${base}/applications/?page_size=1000&page=${page}`, headers })
+    ).body.dump();
   const started = performance.now();
   await fetchPage(1);
-  for (let next = 2; next <= pages; next += 4) await Promise.all(Array.from({ length: Math.min(4, pages - next + 1) }, (_, i) => fetchPage(next + i)));
+  for (let next = 2; next <= pages; next += 4)
+    await Promise.all(Array.from({ length: Math.min(4, pages - next + 1) }, (_, i) => fetchPage(next + i)));
   const ms = performance.now() - started;
   await pool.close();
   return ms;
@@ -157,18 +193,32 @@ async function walkSimulatorDirectly(h: Harness, pages: number): Promise<number>
  * List calls, each by a random team for a random page of a random size; every answer is checked. Sequential, or
  * at `rate` calls a second whatever the answers take (a call that waits on a walk does not delay the next).
  */
-async function series(h: Harness, url: string, tokens: string[], perTeam: number, calls: number, rate?: number): Promise<ListSeries> {
+async function series(
+  h: Harness,
+  url: string,
+  tokens: string[],
+  perTeam: number,
+  calls: number,
+  rate?: number,
+): Promise<ListSeries> {
   const pool = new Pool(url, { connections: rate ? 16 : 1 });
   const call = async (i: number) => {
     const pageSize = PAGE_SIZES[i % PAGE_SIZES.length]!;
-    const page = 1 + (Math.imul(i, 2654435761) >>> 0) % Math.ceil(perTeam / pageSize);
+    const page = 1 + ((Math.imul(i, 2654435761) >>> 0) % Math.ceil(perTeam / pageSize));
     const token = tokens[(Math.imul(i + 1, 40503) >>> 0) % tokens.length]!;
     const started = performance.now();
-    const res = await pool.request({ method: 'GET', path: `/v1/applications?page_size=${pageSize}&page=${page}`, headers: { authorization: `Bearer ${token}` } });
+    const res = await pool.request({
+      method: 'GET',
+      path: `/v1/applications?page_size=${pageSize}&page=${page}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
     const body = (await res.body.json()) as { total: number; count: number };
     const took = performance.now() - started;
     const expected = Math.min(pageSize, perTeam - (page - 1) * pageSize);
-    if (res.statusCode !== 200 || body.total !== perTeam || body.count !== expected) throw new Error(`list ${i}: ${res.statusCode} total ${body.total} count ${body.count}, expected ${perTeam}/${expected}`);
+    if (res.statusCode !== 200 || body.total !== perTeam || body.count !== expected)
+      throw new Error(
+        `list ${i}: ${res.statusCode} total ${body.total} count ${body.count}, expected ${perTeam}/${expected}`,
+      );
     return took;
   };
   for (let i = 0; i < 10; i++) await call(1_000_000 + i); // warm-up: JIT, the pool, and (warm) the first walk
@@ -194,7 +244,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 
 function parseScales(args: string[]): { applications: number; teams: number }[] {
   const given = args.filter((a) => /^\d+:\d+$/.test(a)).map((a) => a.split(':').map(Number) as [number, number]);
-  const scales = given.length > 0 ? given : [[5_000, 50], [50_000, 500]];
+  const scales =
+    given.length > 0
+      ? given
+      : [
+          [5_000, 50],
+          [50_000, 500],
+        ];
   return scales.map(([applications, teams]) => ({ applications: applications!, teams: teams! }));
 }
 
@@ -202,7 +258,8 @@ if (require.main === module) {
   exitWhenDone(async () => {
     const f = await ownershipList(parseScales(process.argv.slice(2)));
     if (process.argv.includes('--json')) return void process.stdout.write(`${JSON.stringify(f)}\n`);
-    const line = (s: ListSeries) => `p50 ${fmt(s.p50Ms)} ms, p95 ${fmt(s.p95Ms)} ms, max ${fmt(s.maxMs)} ms; ${s.upstreamRequestsPerCall.toFixed(2)} upstream requests per call (${s.calls} calls)`;
+    const line = (s: ListSeries) =>
+      `p50 ${fmt(s.p50Ms)} ms, p95 ${fmt(s.p95Ms)} ms, max ${fmt(s.maxMs)} ms; ${s.upstreamRequestsPerCall.toFixed(2)} upstream requests per call (${s.calls} calls)`;
     const gc = global.gc ? '' : ' (without a forced GC: run with node --expose-gc)';
     const lines = f.scales.flatMap((s) => [
       `${s.applications} applications, ${s.teams} teams (${s.perTeam} each): ownership imported in ${s.importCalls} calls, ${s.importS.toFixed(1)} s`,

@@ -26,7 +26,10 @@ export interface HotSpot {
   share: number;
 }
 
-export function hotSpots(file: string, top = 30): { totalMs: number; idleShare: number; spots: HotSpot[]; byPackage: { name: string; share: number }[] } {
+export function hotSpots(
+  file: string,
+  top = 30,
+): { totalMs: number; idleShare: number; spots: HotSpot[]; byPackage: { name: string; share: number }[] } {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
@@ -48,14 +51,20 @@ export function hotSpots(file: string, top = 30): { totalMs: number; idleShare: 
   }
   const spots = [...grouped.values()].sort((a, b) => b.selfMs - a.selfMs).slice(0, top);
   for (const s of spots) s.share = (s.selfMs * 1000) / totalUs;
-  const byPackage = [...packages].map(([name, us]) => ({ name, share: us / totalUs })).sort((a, b) => b.share - a.share);
+  const byPackage = [...packages]
+    .map(([name, us]) => ({ name, share: us / totalUs }))
+    .sort((a, b) => b.share - a.share);
   return { totalMs: totalUs / 1000, idleShare: idleUs / totalUs, spots, byPackage };
 }
 
 function shortPath(url: string): string {
   const path = url.replace(/^file:\/\//, '');
   const nm = path.lastIndexOf('node_modules/');
-  return nm >= 0 ? path.slice(nm + 'node_modules/'.length) : path.startsWith('/') ? relative(process.cwd(), path) : path;
+  return nm >= 0
+    ? path.slice(nm + 'node_modules/'.length)
+    : path.startsWith('/')
+      ? relative(process.cwd(), path)
+      : path;
 }
 
 /** Which package (or the gateway's own code, or node itself) a frame belongs to. */
@@ -75,8 +84,14 @@ if (require.main === module) {
   const file = process.argv[2];
   if (!file) throw new Error('usage: tsx bench/profile.ts <file.cpuprofile> [top]');
   const { totalMs, idleShare, spots, byPackage } = hotSpots(file, Number(process.argv[3] ?? 30));
-  process.stdout.write(`profile: ${(totalMs / 1000).toFixed(1)} s, idle ${(idleShare * 100).toFixed(1)}%\n\nself time by package:\n`);
-  for (const p of byPackage.slice(0, 15)) process.stdout.write(`  ${(p.share * 100).toFixed(1).padStart(5)}%  ${p.name}\n`);
+  process.stdout.write(
+    `profile: ${(totalMs / 1000).toFixed(1)} s, idle ${(idleShare * 100).toFixed(1)}%\n\nself time by package:\n`,
+  );
+  for (const p of byPackage.slice(0, 15))
+    process.stdout.write(`  ${(p.share * 100).toFixed(1).padStart(5)}%  ${p.name}\n`);
   process.stdout.write('\ntop functions by self time:\n');
-  for (const s of spots) process.stdout.write(`  ${(s.share * 100).toFixed(1).padStart(5)}%  ${s.selfMs.toFixed(0).padStart(6)} ms  ${s.fn}  ${s.where}\n`);
+  for (const s of spots)
+    process.stdout.write(
+      `  ${(s.share * 100).toFixed(1).padStart(5)}%  ${s.selfMs.toFixed(0).padStart(6)} ms  ${s.fn}  ${s.where}\n`,
+    );
 }

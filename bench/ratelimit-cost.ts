@@ -15,7 +15,14 @@ exitWhenDone(async () => {
   const env = { LOG_LEVEL: 'silent', UPSTREAM_RATE_LIMIT: '100000' };
   const redis = await startHarness({ env: { ...env, ...redisEnv('redis') } });
   const memory = await startHarness({ env });
-  const [r, m] = await compareGateways(redis, memory, tokenFor('viewer'), { method: 'GET', path: '/v1/applications', expectStatus: 200 }, total, concurrency);
+  const [r, m] = await compareGateways(
+    redis,
+    memory,
+    tokenFor('viewer'),
+    { method: 'GET', path: '/v1/applications', expectStatus: 200 },
+    total,
+    concurrency,
+  );
   process.stdout.write(
     [
       `${total} reads alternating; concurrency ${concurrency}; limits: per person + failed-auth + upstream budget`,

@@ -27,13 +27,28 @@ import { checkAuditEntries, type AuditCheck } from './lib/audit-check';
 import { measureJwt } from './lib/jwt-cost';
 import { runLoad, warmUp, type BenchRequest, type LoadOptions, type LoadResult } from './lib/load';
 import { describeMachine } from './lib/machine';
-import { mutations, runAuditHostile, runAuditLog, runAuditReview, runOwnershipList, type Target } from './lib/scenarios';
+import {
+  mutations,
+  runAuditHostile,
+  runAuditLog,
+  runAuditReview,
+  runOwnershipList,
+  type Target,
+} from './lib/scenarios';
 import type { HostileFigures } from './audit-hostile';
-import { ratioLines, targetsTable, writeReport, type BenchResults, type Measured, type MemoryFigures } from './lib/report';
+import {
+  ratioLines,
+  targetsTable,
+  writeReport,
+  type BenchResults,
+  type Measured,
+  type MemoryFigures,
+} from './lib/report';
 import { buildGateway, cpuMsOf, createDatabase, dropRedisKeys, freePort, ROOT, spawnService } from './lib/services';
 import { hotSpots } from './profile';
 
-const SERVER_DB = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const SERVER_DB =
+  process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL || process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 /** Development: short runs and only the scenarios the issue-16 targets are judged on; prints, writes no document. */
 const SHORT = process.argv.includes('--short');
@@ -55,7 +70,8 @@ const ISSUER = 'https://idp.bench.invalid/';
 const AUDIENCE = 'kloudless-gateway';
 
 const started = performance.now();
-const progress = (message: string) => process.stdout.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
+const progress = (message: string) =>
+  process.stdout.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
 const fmt = (ms: number) => ms.toFixed(2);
 
 async function main(): Promise<void> {
@@ -109,7 +125,12 @@ async function main(): Promise<void> {
 
     const profileDir = join(work, 'profile');
     const gatewayLog = join(work, 'gateway.log');
-    const startGateway = async (name: string, extra: Record<string, string>, logFile: string, nodeArgs: string[] = []) =>
+    const startGateway = async (
+      name: string,
+      extra: Record<string, string>,
+      logFile: string,
+      nodeArgs: string[] = [],
+    ) =>
       spawnService({
         name,
         nodeArgs: [...nodeArgs, ...build.args],
@@ -138,10 +159,16 @@ async function main(): Promise<void> {
         logFile,
       });
     progress(`starting the gateway (${build.how}); its stdout (one line per request) goes to a file`);
-    const gw = await startGateway('gateway', {}, gatewayLog, PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+    const gw = await startGateway(
+      'gateway',
+      {},
+      gatewayLog,
+      PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    );
     cleanup.push(() => gw.stop());
 
-    const token = (sub: string, roles: string[]) => jwt.sign({ sub, roles }, JWT_SECRET, { algorithm: 'HS256', expiresIn: 3600, issuer: ISSUER, audience: AUDIENCE });
+    const token = (sub: string, roles: string[]) =>
+      jwt.sign({ sub, roles }, JWT_SECRET, { algorithm: 'HS256', expiresIn: 3600, issuer: ISSUER, audience: AUDIENCE });
     const bearer = { authorization: `Bearer ${token('bench-load', ['admin'])}` };
     const direct: Target = { url: sim.url, headers: { authorization: `DeveloperKey ${DEVELOPER_KEY}` }, service: sim };
     const viaBare: Target = { url: bare.url, headers: bearer, service: bare };
@@ -149,14 +176,30 @@ async function main(): Promise<void> {
     const viaGateway: Target = { url: gw.url, headers: bearer, service: gw };
 
     const rss: { at: number; mb: number }[] = [];
-    const sampler = setInterval(() => rss.push({ at: (performance.now() - started) / 1000, mb: gw.rss() / 2 ** 20 }), 1000);
+    const sampler = setInterval(
+      () => rss.push({ at: (performance.now() - started) / 1000, mb: gw.rss() / 2 ** 20 }),
+      1000,
+    );
     cleanup.push(async () => clearInterval(sampler));
     await sleep(3000);
     const idleMb = gw.rss() / 2 ** 20;
     progress(`gateway idle RSS ${idleMb.toFixed(0)} MB`);
 
-    const measure = async (label: string, target: Target, requests: BenchRequest[], shape: { rate?: number; durationS: number }, warmRequests = requests): Promise<Measured> => {
-      const options: LoadOptions = { label, url: target.url, headers: target.headers, requests, connections: CONNECTIONS, ...shape };
+    const measure = async (
+      label: string,
+      target: Target,
+      requests: BenchRequest[],
+      shape: { rate?: number; durationS: number },
+      warmRequests = requests,
+    ): Promise<Measured> => {
+      const options: LoadOptions = {
+        label,
+        url: target.url,
+        headers: target.headers,
+        requests,
+        connections: CONNECTIONS,
+        ...shape,
+      };
       await warmUp({ ...options, requests: warmRequests }, 2);
       const cpuBefore = cpuMsOf(target.service.pid);
       const result: LoadResult = await runLoad(options);
@@ -189,47 +232,95 @@ async function main(): Promise<void> {
     const audits: Record<string, AuditCheck> = {};
     const mutationRun = async (scenario: string, target: Target, shape: { rate?: number; durationS: number }) => {
       const sent = new Set<string>();
-      const result = await measure(`mutations${shape.rate ? ` @${shape.rate} rps` : ''}, ${target === direct ? 'direct' : 'gateway'}`, target, mutations(target, `bench-${scenario}-`, sent), shape, mutations(target, `bench-warm-${scenario}-`, new Set()));
+      const result = await measure(
+        `mutations${shape.rate ? ` @${shape.rate} rps` : ''}, ${target === direct ? 'direct' : 'gateway'}`,
+        target,
+        mutations(target, `bench-${scenario}-`, sent),
+        shape,
+        mutations(target, `bench-warm-${scenario}-`, new Set()),
+      );
       if (target === viaGateway) {
         await sleep(1500); // requests in flight when the run stopped still finish, and are audited
         audits[scenario] = await checkAuditEntries(db.url, `bench-${scenario}-`, sent, gatewayLog);
         const a = audits[scenario];
-        progress(`  audit trail: ${a.sent} sent (${a.notReceived ?? 0} never reached the gateway), ${a.requestEntries} request + ${a.responseEntries} response entries, ${a.incomplete} incomplete, ${a.unexpected} unexpected, refused ${JSON.stringify(a.refused ?? {})}: ${a.ok ? 'exact' : 'MISMATCH'}`);
+        progress(
+          `  audit trail: ${a.sent} sent (${a.notReceived ?? 0} never reached the gateway), ${a.requestEntries} request + ${a.responseEntries} response entries, ${a.incomplete} incomplete, ${a.unexpected} unexpected, refused ${JSON.stringify(a.refused ?? {})}: ${a.ok ? 'exact' : 'MISMATCH'}`,
+        );
       }
       return result;
     };
-    const mutationsSaturated = { direct: await mutationRun('mut-sat-direct', direct, { durationS: SATURATION_S }), gateway: await mutationRun('mut-sat', viaGateway, { durationS: SATURATION_S }) };
-    const mutationsPaced = { direct: await mutationRun('mut-paced-direct', direct, { rate: RATE, durationS: PACED_S }), gateway: await mutationRun('mut-paced', viaGateway, { rate: RATE, durationS: PACED_S }) };
+    const mutationsSaturated = {
+      direct: await mutationRun('mut-sat-direct', direct, { durationS: SATURATION_S }),
+      gateway: await mutationRun('mut-sat', viaGateway, { durationS: SATURATION_S }),
+    };
+    const mutationsPaced = {
+      direct: await mutationRun('mut-paced-direct', direct, { rate: RATE, durationS: PACED_S }),
+      gateway: await mutationRun('mut-paced', viaGateway, { rate: RATE, durationS: PACED_S }),
+    };
 
     progress(`memory: ${SOAK_S} s of sustained load on the gateway (6 reads : 1 create : 1 delete), RSS every second`);
     const soakFrom = rss.length;
     const soakSent = new Set<string>();
-    const soakRequests = [...Array.from({ length: 6 }, () => read[0]!), ...mutations(viaGateway, 'bench-soak-', soakSent)];
-    const soakOptions: LoadOptions = { label: 'soak', url: gw.url, headers: bearer, requests: soakRequests, connections: CONNECTIONS, durationS: SOAK_S };
+    const soakRequests = [
+      ...Array.from({ length: 6 }, () => read[0]!),
+      ...mutations(viaGateway, 'bench-soak-', soakSent),
+    ];
+    const soakOptions: LoadOptions = {
+      label: 'soak',
+      url: gw.url,
+      headers: bearer,
+      requests: soakRequests,
+      connections: CONNECTIONS,
+      durationS: SOAK_S,
+    };
     const soakCpu = cpuMsOf(gw.pid);
     const soak = await runLoad(soakOptions);
     const soakCpuMs = (cpuMsOf(gw.pid) - soakCpu) / Math.max(1, soak.ok + soak.failed);
     const soakSamples = rss.slice(soakFrom).map((s) => s.mb);
-    progress(`  soak: ${soak.rps.toFixed(0)} rps, p99 ${fmt(soak.latency.p99)} ms, ${soak.failed} failed; RSS ${Math.min(...soakSamples).toFixed(0)}–${Math.max(...soakSamples).toFixed(0)} MB`);
+    progress(
+      `  soak: ${soak.rps.toFixed(0)} rps, p99 ${fmt(soak.latency.p99)} ms, ${soak.failed} failed; RSS ${Math.min(...soakSamples).toFixed(0)}–${Math.max(...soakSamples).toFixed(0)} MB`,
+    );
     await sleep(1500);
     audits.soak = await checkAuditEntries(db.url, 'bench-soak-', soakSent, gatewayLog);
     await sleep(8500);
     const afterMb = gw.rss() / 2 ** 20;
     progress(`  RSS 10 s after the soak: ${afterMb.toFixed(0)} MB`);
-    const memory: MemoryFigures = { idleMb, soakSamplesMb: soakSamples, afterMb, soak: { ...soak, cpuMsPerRequest: soakCpuMs } };
+    const memory: MemoryFigures = {
+      idleMb,
+      soakSamplesMb: soakSamples,
+      afterMb,
+      soak: { ...soak, cpuMsPerRequest: soakCpuMs },
+    };
 
     progress('reads at saturation with Redis-backed rate limits (per person, failed-auth and upstream budget)');
     const prefix = `kgw-bench-${randomBytes(4).toString('hex')}:`;
-    const gwRedis = await startGateway('gateway (redis limits)', { REDIS_URL, REDIS_PREFIX: prefix, UPSTREAM_RATE_LIMIT: '100000' }, join(work, 'gateway-redis.log'));
-    const readsRedis = await measure('reads, gateway with Redis limits', { url: gwRedis.url, headers: bearer, service: gwRedis }, read, { durationS: SATURATION_S });
+    const gwRedis = await startGateway(
+      'gateway (redis limits)',
+      { REDIS_URL, REDIS_PREFIX: prefix, UPSTREAM_RATE_LIMIT: '100000' },
+      join(work, 'gateway-redis.log'),
+    );
+    const readsRedis = await measure(
+      'reads, gateway with Redis limits',
+      { url: gwRedis.url, headers: bearer, service: gwRedis },
+      read,
+      { durationS: SATURATION_S },
+    );
     await gwRedis.stop();
     await dropRedisKeys(REDIS_URL, prefix);
 
     progress('audit chain: GET /v1/audit/verify');
     const verifyStarted = performance.now();
-    const verifyRes = await fetch(`${gw.url}/v1/audit/verify`, { headers: { authorization: `Bearer ${token('bench-auditor', ['auditor'])}` } });
-    const verification = { status: verifyRes.status, seconds: (performance.now() - verifyStarted) / 1000, ...((await verifyRes.json()) as { ok: boolean; entries: number }) };
-    progress(`  ${verification.ok ? 'ok' : 'BROKEN'}: ${verification.entries} entries verified in ${verification.seconds.toFixed(1)} s`);
+    const verifyRes = await fetch(`${gw.url}/v1/audit/verify`, {
+      headers: { authorization: `Bearer ${token('bench-auditor', ['auditor'])}` },
+    });
+    const verification = {
+      status: verifyRes.status,
+      seconds: (performance.now() - verifyStarted) / 1000,
+      ...((await verifyRes.json()) as { ok: boolean; entries: number }),
+    };
+    progress(
+      `  ${verification.ok ? 'ok' : 'BROKEN'}: ${verification.entries} entries verified in ${verification.seconds.toFixed(1)} s`,
+    );
 
     clearInterval(sampler);
     await gw.stop();
@@ -237,43 +328,66 @@ async function main(): Promise<void> {
     await floor.stop();
     await sim.stop();
     const logLines = readFileSync(gatewayLog, 'utf8').split('\n').filter(Boolean);
-    const gatewayLogFigures = { lines: logLines.length, errorLines: logLines.filter((l) => /"level":(50|60)/.test(l)).length, bytes: logLines.reduce((a, l) => a + l.length + 1, 0) };
+    const gatewayLogFigures = {
+      lines: logLines.length,
+      errorLines: logLines.filter((l) => /"level":(50|60)/.test(l)).length,
+      bytes: logLines.reduce((a, l) => a + l.length + 1, 0),
+    };
 
     progress('JWT verification, in this process');
     const jwtCost = await measureJwt(1);
-    for (const j of jwtCost) progress(`  ${j.algorithm}: gateway verifier ${j.gatewayPerS.toFixed(0)}/s (from its cache ${j.cachedPerS?.toFixed(0)}/s); jsonwebtoken with a string key ${j.stringKeyPerS.toFixed(0)}/s`);
+    for (const j of jwtCost)
+      progress(
+        `  ${j.algorithm}: gateway verifier ${j.gatewayPerS.toFixed(0)}/s (from its cache ${j.cachedPerS?.toFixed(0)}/s); jsonwebtoken with a string key ${j.stringKeyPerS.toFixed(0)}/s`,
+      );
 
     let review: ReviewFigures | undefined;
     if (QUICK) progress('audit review on 1,000,000 events: skipped (--quick)');
     else {
-      progress(`audit review: ${REVIEW_ROWS} entries (${REVIEW_ROWS / 2} events) seeded into a fresh database, a filtered page and two full exports`);
+      progress(
+        `audit review: ${REVIEW_ROWS} entries (${REVIEW_ROWS / 2} events) seeded into a fresh database, a filtered page and two full exports`,
+      );
       review = runAuditReview(REVIEW_ROWS, SERVER_DB);
-      progress(`  page p50 ${fmt(review.page.p50Ms)} ms, p95 ${fmt(review.page.p95Ms)} ms; export ${review.exports.map((e) => `${e.eventsPerS.toFixed(0)} events/s, RSS peak ${e.peakRssMb} MB`).join('; ')}`);
+      progress(
+        `  page p50 ${fmt(review.page.p50Ms)} ms, p95 ${fmt(review.page.p95Ms)} ms; export ${review.exports.map((e) => `${e.eventsPerS.toFixed(0)} events/s, RSS peak ${e.peakRssMb} MB`).join('; ')}`,
+      );
     }
 
     let log: BenchResults['log'];
     if (QUICK) progress('audit log on 2,000,000 entries: skipped (--quick)');
     else {
-      progress(`audit log: append cost with the tree off and on, then ${REVIEW_ROWS} entries back-filled, proofs and incremental verify`);
+      progress(
+        `audit log: append cost with the tree off and on, then ${REVIEW_ROWS} entries back-filled, proofs and incremental verify`,
+      );
       log = runAuditLog(REVIEW_ROWS, SERVER_DB);
-      progress(`  inclusion p99 ${fmt(log.inclusion.p99Ms)} ms, consistency p99 ${fmt(log.consistency.p99Ms)} ms; verify after 1,000 entries ${log.verify.ms.map((m) => m.toFixed(0)).join('/')} ms`);
+      progress(
+        `  inclusion p99 ${fmt(log.inclusion.p99Ms)} ms, consistency p99 ${fmt(log.consistency.p99Ms)} ms; verify after 1,000 entries ${log.verify.ms.map((m) => m.toFixed(0)).join('/')} ms`,
+      );
     }
 
     let ownershipList: OwnershipListFigures | undefined;
     if (SHORT) progress("a team's application list: skipped (--short)");
     else {
-      progress(`a team's application list (issue 12): 5,000 applications / 50 teams${QUICK ? '' : ' and 50,000 / 500'}, ownership imported, warm, cold and paced`);
+      progress(
+        `a team's application list (issue 12): 5,000 applications / 50 teams${QUICK ? '' : ' and 50,000 / 500'}, ownership imported, warm, cold and paced`,
+      );
       ownershipList = runOwnershipList(SERVER_DB, QUICK ? ['5000:50'] : []);
       for (const s of ownershipList.scales) {
-        progress(`  ${s.applications} / ${s.teams}: warm p95 ${fmt(s.warm.p95Ms)} ms, cold p95 ${fmt(s.cold.p95Ms)} ms (${s.cold.upstreamRequestsPerCall} upstream requests a call), default max age p95 ${fmt(s.paced.p95Ms)} ms`);
+        progress(
+          `  ${s.applications} / ${s.teams}: warm p95 ${fmt(s.warm.p95Ms)} ms, cold p95 ${fmt(s.cold.p95Ms)} ms (${s.cold.upstreamRequestsPerCall} upstream requests a call), default max age p95 ${fmt(s.paced.p95Ms)} ms`,
+        );
       }
     }
     let hostile: HostileFigures | undefined;
     if (QUICK) progress('audit trail under hostile bodies: skipped (--quick)');
     else {
-      progress('audit trail under hostile bodies: a burst of maximal refused bodies against /healthz, then verify of a poisoned trail');
+      progress(
+        'audit trail under hostile bodies: a burst of maximal refused bodies against /healthz, then verify of a poisoned trail',
+      );
       hostile = runAuditHostile(SERVER_DB);
-      progress(`  /healthz p99 ${fmt(hostile.healthz.duringBurst.p99Ms)} ms during the burst; largest entry ${hostile.stored.maxEntryBytes} bytes; verify ${hostile.verify.seconds.toFixed(1)} s, RSS peak ${hostile.verify.peakRssMb} MB`);
+      progress(
+        `  /healthz p99 ${fmt(hostile.healthz.duringBurst.p99Ms)} ms during the burst; largest entry ${hostile.stored.maxEntryBytes} bytes; verify ${hostile.verify.seconds.toFixed(1)} s, RSS peak ${hostile.verify.peakRssMb} MB`,
+      );
     }
 
     let profile: BenchResults['profile'];
@@ -287,7 +401,8 @@ async function main(): Promise<void> {
         const spots = hotSpots(kept, 25);
         profile = { file: kept, ...spots };
         progress(`CPU profile kept at ${kept}; top self time:`);
-        for (const s of spots.spots.slice(0, 15)) progress(`  ${(s.share * 100).toFixed(1).padStart(5)}%  ${s.fn}  ${s.where}`);
+        for (const s of spots.spots.slice(0, 15))
+          progress(`  ${(s.share * 100).toFixed(1).padStart(5)}%  ${s.fn}  ${s.where}`);
       }
     }
 
@@ -297,7 +412,15 @@ async function main(): Promise<void> {
       quick: QUICK,
       short: SHORT,
       machine,
-      setup: { build: build.how, connections: CONNECTIONS, saturationS: SATURATION_S, pacedS: PACED_S, rate: RATE, soakS: SOAK_S, gatewayLog: gatewayLogFigures },
+      setup: {
+        build: build.how,
+        connections: CONNECTIONS,
+        saturationS: SATURATION_S,
+        pacedS: PACED_S,
+        rate: RATE,
+        soakS: SOAK_S,
+        gatewayLog: gatewayLogFigures,
+      },
       readsSaturated,
       readsPaced,
       readsRedis,
@@ -316,14 +439,19 @@ async function main(): Promise<void> {
     if (SHORT) {
       const kept = join(tmpdir(), `gateway-bench-short-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
       writeFileSync(kept, `${JSON.stringify(results, null, 2)}\n`);
-      process.stdout.write(`\n${targetsTable(results)}\n\n${ratioLines(results)}\n\nfigures kept at ${kept} (--short writes no document)\n`);
+      process.stdout.write(
+        `\n${targetsTable(results)}\n\n${ratioLines(results)}\n\nfigures kept at ${kept} (--short writes no document)\n`,
+      );
       return;
     }
     writeReport(results);
     process.stdout.write(`\n${targetsTable(results)}\n\n${ratioLines(results)}\n\n`);
-    progress(`done in ${((performance.now() - started) / 60000).toFixed(1)} min: docs/benchmarks.md, docs/benchmarks.json, docs/images/latency.svg`);
+    progress(
+      `done in ${((performance.now() - started) / 60000).toFixed(1)} min: docs/benchmarks.md, docs/benchmarks.json, docs/images/latency.svg`,
+    );
   } finally {
-    for (const step of cleanup.reverse()) await step().catch((err: unknown) => process.stderr.write(`cleanup: ${String(err)}\n`));
+    for (const step of cleanup.reverse())
+      await step().catch((err: unknown) => process.stderr.write(`cleanup: ${String(err)}\n`));
   }
 }
 

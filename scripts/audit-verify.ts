@@ -13,10 +13,18 @@
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { checkCheckpoint, checkConsistency, checkInclusion, checkRebuilt, RootBuilder, VerifyFailure } from '../src/audit/log/offline';
+import {
+  checkCheckpoint,
+  checkConsistency,
+  checkInclusion,
+  checkRebuilt,
+  RootBuilder,
+  VerifyFailure,
+} from '../src/audit/log/offline';
 import { NoteError, parseVkey, type NoteVerifier } from '../src/audit/log/note';
 
-const USAGE = 'usage: npm run audit:verify -- checkpoint|inclusion|consistency|rebuild --key K --checkpoint FILE [options] (see scripts/audit-verify.ts)';
+const USAGE =
+  'usage: npm run audit:verify -- checkpoint|inclusion|consistency|rebuild --key K --checkpoint FILE [options] (see scripts/audit-verify.ts)';
 
 function verifierKey(value: string): NoteVerifier {
   const text = existsSync(value) ? readFileSync(value, 'utf8').trim() : value;
@@ -50,7 +58,11 @@ async function main(argv: string[]): Promise<string> {
   });
   const [check] = positionals;
   if (!values.key || !values.checkpoint || !check) throw new UsageError(USAGE);
-  const policy = { log: verifierKey(values.key), witnesses: (values['witness-key'] ?? []).map(verifierKey), minCosignatures: Number(values['min-cosignatures']) };
+  const policy = {
+    log: verifierKey(values.key),
+    witnesses: (values['witness-key'] ?? []).map(verifierKey),
+    minCosignatures: Number(values['min-cosignatures']),
+  };
   const checkpoint = checkCheckpoint(readFileSync(values.checkpoint, 'utf8'), policy);
   const head = `checkpoint ${checkpoint.origin} of ${checkpoint.size} entries: signature ok${checkpoint.cosignedBy.length ? `, cosigned by ${checkpoint.cosignedBy.join(', ')}` : ''}`;
   switch (check) {
@@ -58,7 +70,9 @@ async function main(argv: string[]): Promise<string> {
       return head;
     case 'inclusion': {
       if (!values.proof || !(values.entry || (values.entries && values.sequence))) throw new UsageError(USAGE);
-      const line = values.entry ? readFileSync(values.entry, 'utf8').trim() : await findLine(values.entries as string, values.sequence as string);
+      const line = values.entry
+        ? readFileSync(values.entry, 'utf8').trim()
+        : await findLine(values.entries as string, values.sequence as string);
       const { sequence } = checkInclusion(checkpoint, line, proofOf(values.proof));
       return `${head}\nentry ${sequence} is in the log`;
     }

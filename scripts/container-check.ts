@@ -18,7 +18,17 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, resolve } from 'node:path';
@@ -112,7 +122,8 @@ function flags(parts: string[], allowed: string[], where: string): Record<string
   const found: Record<string, string> = {};
   while (parts[0]?.startsWith('--')) {
     const [name, value = ''] = parts.shift()!.slice(2).split(/=(.*)/s);
-    if (!allowed.includes(name!)) throw new Error(`${where}: --${name} is not replayed by scripts/container-check.ts; teach it first`);
+    if (!allowed.includes(name!))
+      throw new Error(`${where}: --${name} is not replayed by scripts/container-check.ts; teach it first`);
     found[name!] = value;
   }
   return found;
@@ -124,13 +135,25 @@ export function parseDockerfile(text: string, context: string[], dockerfile = 'D
     const where = `${dockerfile}:${line} ${keyword}`;
     const stage = stages[stages.length - 1];
     if (!stage && keyword !== 'FROM') throw new Error(`${where}: comes before FROM`);
-    if (keyword !== 'RUN' && keyword !== 'HEALTHCHECK' && args.includes('$')) throw new Error(`${where}: variable substitution is not replayed`);
+    if (keyword !== 'RUN' && keyword !== 'HEALTHCHECK' && args.includes('$'))
+      throw new Error(`${where}: variable substitution is not replayed`);
     switch (keyword) {
       case 'FROM': {
         const [image, as, name, ...rest] = words(args);
-        if (!image || image.startsWith('--') || rest.length > 0 || (as && as.toUpperCase() !== 'AS') || (as && !name)) throw new Error(`${where}: expected "FROM <image> [AS <name>]"`);
-        if (stages.some((s) => s.name === image)) throw new Error(`${where}: building FROM an earlier stage is not replayed`);
-        stages.push({ name: name ?? String(stages.length), image, workdir: '/', steps: [], user: null, expose: [], healthcheck: null, cmd: null });
+        if (!image || image.startsWith('--') || rest.length > 0 || (as && as.toUpperCase() !== 'AS') || (as && !name))
+          throw new Error(`${where}: expected "FROM <image> [AS <name>]"`);
+        if (stages.some((s) => s.name === image))
+          throw new Error(`${where}: building FROM an earlier stage is not replayed`);
+        stages.push({
+          name: name ?? String(stages.length),
+          image,
+          workdir: '/',
+          steps: [],
+          user: null,
+          expose: [],
+          healthcheck: null,
+          cmd: null,
+        });
         break;
       }
       case 'WORKDIR':
@@ -141,18 +164,26 @@ export function parseDockerfile(text: string, context: string[], dockerfile = 'D
         const parts = jsonArray(args) ?? words(args);
         const { from = null } = flags(parts, ['from'], where);
         if (parts.length < 2) throw new Error(`${where}: expected sources and a destination`);
-        if (from !== null && !stages.slice(0, -1).some((s) => s.name === from)) throw new Error(`${where}: --from=${from} is not an earlier stage`);
+        if (from !== null && !stages.slice(0, -1).some((s) => s.name === from))
+          throw new Error(`${where}: --from=${from} is not an earlier stage`);
         stage!.steps.push({ kind: 'copy', from, sources: parts.slice(0, -1), dest: parts[parts.length - 1]! });
         break;
       }
       case 'RUN':
-        if (args.startsWith('--') || jsonArray(args)) throw new Error(`${where}: use a plain shell-form command (no flags, no JSON form)`);
+        if (args.startsWith('--') || jsonArray(args))
+          throw new Error(`${where}: use a plain shell-form command (no flags, no JSON form)`);
         stage!.steps.push({ kind: 'run', command: args });
         break;
       case 'ENV': {
         const parts = words(args);
         const vars = parts[0]?.includes('=')
-          ? Object.fromEntries(parts.map((p) => (p.includes('=') ? (p.split(/=(.*)/s).slice(0, 2) as [string, string]) : fail(`${where}: "${p}" is not NAME=value`))))
+          ? Object.fromEntries(
+              parts.map((p) =>
+                p.includes('=')
+                  ? (p.split(/=(.*)/s).slice(0, 2) as [string, string])
+                  : fail(`${where}: "${p}" is not NAME=value`),
+              ),
+            )
           : { [parts[0] ?? fail(`${where}: empty`)]: parts.slice(1).join(' ') };
         stage!.steps.push({ kind: 'env', vars });
         break;
@@ -165,8 +196,12 @@ export function parseDockerfile(text: string, context: string[], dockerfile = 'D
         break;
       case 'HEALTHCHECK': {
         const match = /^((?:--[\w-]+=\S+\s+)*)CMD\s+([\s\S]+)$/.exec(args);
-        if (!match || jsonArray(match[2]!)) throw new Error(`${where}: expected "HEALTHCHECK [--option=value …] CMD <shell command>"`);
-        stage!.healthcheck = { options: flags(words(match[1]!), ['interval', 'timeout', 'start-period', 'start-interval', 'retries'], where), command: match[2]!.trim() };
+        if (!match || jsonArray(match[2]!))
+          throw new Error(`${where}: expected "HEALTHCHECK [--option=value …] CMD <shell command>"`);
+        stage!.healthcheck = {
+          options: flags(words(match[1]!), ['interval', 'timeout', 'start-period', 'start-interval', 'retries'], where),
+          command: match[2]!.trim(),
+        };
         break;
       }
       case 'CMD':
@@ -181,7 +216,8 @@ export function parseDockerfile(text: string, context: string[], dockerfile = 'D
   }
   const runtime = stages[stages.length - 1];
   if (!runtime?.cmd) throw new Error(`${dockerfile}: the last stage has no CMD`);
-  if (runtime.steps.some((s) => s.kind === 'run')) throw new Error(`${dockerfile}: the runtime stage has a RUN, which the replay cannot run outside the image`);
+  if (runtime.steps.some((s) => s.kind === 'run'))
+    throw new Error(`${dockerfile}: the runtime stage has a RUN, which the replay cannot run outside the image`);
   return { dockerfile, stages, context };
 }
 
@@ -205,7 +241,10 @@ export function globToRegExp(glob: string): RegExp {
     else if (c === '\\' && i + 1 < glob.length) re += escapeRegExp(glob[++i]!);
     else if (c === '[' && glob.indexOf(']', i + 2) > i) {
       const end = glob.indexOf(']', i + 2);
-      re += `[${glob.slice(i + 1, end).replace(/^[!^]/, '^').replace(/\\/g, '\\\\')}]`;
+      re += `[${glob
+        .slice(i + 1, end)
+        .replace(/^[!^]/, '^')
+        .replace(/\\/g, '\\\\')}]`;
       i = end;
     } else re += escapeRegExp(c);
   }
@@ -254,26 +293,35 @@ interface StageDir {
 /** A path inside a stage's file system, as a path in its directory (only the WORKDIR is modelled). */
 function inStage(path: string, stage: StageDir): string {
   const relative = posix.relative(stage.workdir, posix.resolve(stage.workdir, path));
-  if (relative.startsWith('..')) throw new Error(`${path} is outside WORKDIR ${stage.workdir}, which is all the replay models`);
+  if (relative.startsWith('..'))
+    throw new Error(`${path} is outside WORKDIR ${stage.workdir}, which is all the replay models`);
   return join(stage.dir, relative);
 }
 
 /** COPY from the build context: a directory's contents go into the destination, files by name. */
 function copyFromContext(step: Extract<Step, { kind: 'copy' }>, to: StageDir, context: string[]): number {
   const many = step.sources.length > 1 || step.sources.some((s) => /[*?[]/.test(s));
-  if (many && !step.dest.endsWith('/')) throw new Error(`COPY ${step.sources.join(' ')} ${step.dest}: several sources need a destination ending in /`);
+  if (many && !step.dest.endsWith('/'))
+    throw new Error(`COPY ${step.sources.join(' ')} ${step.dest}: several sources need a destination ending in /`);
   const target = inStage(step.dest, to);
   let copied = 0;
   for (const source of step.sources) {
     const clean = posix.normalize(source).replace(/^(\.\/)+|\/+$/g, '');
     const depth = clean.split('/').length;
     const re = clean === '.' ? /^/ : globToRegExp(clean);
-    const entries = new Set(context.map((f) => (clean === '.' ? '' : f.split('/').slice(0, depth).join('/'))).filter((e) => re.test(e)));
-    if (entries.size === 0) throw new Error(`COPY ${source}: not in the build context (git ls-files less .dockerignore)`);
+    const entries = new Set(
+      context.map((f) => (clean === '.' ? '' : f.split('/').slice(0, depth).join('/'))).filter((e) => re.test(e)),
+    );
+    if (entries.size === 0)
+      throw new Error(`COPY ${source}: not in the build context (git ls-files less .dockerignore)`);
     for (const entry of entries) {
       const isFile = context.includes(entry);
       for (const file of isFile ? [entry] : context.filter((f) => entry === '' || f.startsWith(`${entry}/`))) {
-        const rest = isFile ? (step.dest.endsWith('/') ? basename(file) : '') : file.slice(entry === '' ? 0 : entry.length + 1);
+        const rest = isFile
+          ? step.dest.endsWith('/')
+            ? basename(file)
+            : ''
+          : file.slice(entry === '' ? 0 : entry.length + 1);
         const destination = rest ? join(target, rest) : target;
         mkdirSync(dirname(destination), { recursive: true });
         cpSync(join(ROOT, file), destination, { verbatimSymlinks: true });
@@ -288,7 +336,10 @@ function copyFromStage(step: Extract<Step, { kind: 'copy' }>, from: StageDir, to
   for (const source of step.sources) {
     const path = inStage(source, from);
     if (!existsSync(path)) throw new Error(`COPY --from: ${source} does not exist in that stage`);
-    const into = statSync(path).isFile() && step.dest.endsWith('/') ? join(inStage(step.dest, to), basename(path)) : inStage(step.dest, to);
+    const into =
+      statSync(path).isFile() && step.dest.endsWith('/')
+        ? join(inStage(step.dest, to), basename(path))
+        : inStage(step.dest, to);
     mkdirSync(dirname(into), { recursive: true });
     cpSync(path, into, { recursive: true, verbatimSymlinks: true });
   }
@@ -301,7 +352,16 @@ function baseEnv(): Record<string, string> {
     .split(':')
     .filter((p) => p && !p.includes('node_modules') && !p.includes('node-gyp-bin') && !p.startsWith(ROOT))
     .join(':');
-  const passed = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+  const passed = [
+    'NODE_EXTRA_CA_CERTS',
+    'SSL_CERT_FILE',
+    'HTTP_PROXY',
+    'HTTPS_PROXY',
+    'NO_PROXY',
+    'http_proxy',
+    'https_proxy',
+    'no_proxy',
+  ];
   return { PATH: path, ...Object.fromEntries(passed.filter((k) => process.env[k]).map((k) => [k, process.env[k]!])) };
 }
 
@@ -337,7 +397,8 @@ function psql(url: string, sql: string): string {
 }
 
 function exited(child: ChildProcess, ms: number): Promise<{ code: number | null; signal: string | null } | undefined> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((done) => {
     const timer = setTimeout(() => done(undefined), ms);
     child.once('exit', (code, signal) => (clearTimeout(timer), done({ code, signal })));
@@ -345,7 +406,12 @@ function exited(child: ChildProcess, ms: number): Promise<{ code: number | null;
 }
 
 /** One HEALTHCHECK attempt, as Docker runs it: the shell form in the container's environment, killed at --timeout. */
-function healthcheckOnce(command: string[], cwd: string, env: Record<string, string>, timeoutMs: number): Promise<boolean> {
+function healthcheckOnce(
+  command: string[],
+  cwd: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<boolean> {
   return new Promise((done) => {
     const probe = spawn(command[0]!, command.slice(1), { cwd, env, stdio: 'ignore' });
     const timer = setTimeout(() => probe.kill('SIGKILL'), timeoutMs);
@@ -358,18 +424,25 @@ async function replay(plan: Plan, keep: boolean): Promise<void> {
   const started = Date.now();
   const runtime = plan.stages[plan.stages.length - 1]!;
   const imageMajor = /^node:(\d+)/.exec(runtime.image)?.[1];
-  if (imageMajor && imageMajor !== process.versions.node.split('.')[0]) throw new Error(`the image runs Node ${imageMajor}, this replay Node ${process.version}`);
+  if (imageMajor && imageMajor !== process.versions.node.split('.')[0])
+    throw new Error(`the image runs Node ${imageMajor}, this replay Node ${process.version}`);
   process.umask(0o022); // Docker's; files must be readable by the unprivileged runtime user
 
-  const stray = tmpdir().split('/').map((_, i, parts) => join('/', ...parts.slice(0, i + 1), 'node_modules')).find((p) => existsSync(p));
+  const stray = tmpdir()
+    .split('/')
+    .map((_, i, parts) => join('/', ...parts.slice(0, i + 1), 'node_modules'))
+    .find((p) => existsSync(p));
   if (stray) throw new Error(`${stray} exists: modules would resolve from outside the replayed image`);
   const root = mkdtempSync(join(tmpdir(), 'container-check-'));
   chmodSync(root, 0o755);
-  const cleanups: (() => Promise<void> | void)[] = [() => (keep ? say(`kept ${root}`) : rmSync(root, { recursive: true, force: true }))];
+  const cleanups: (() => Promise<void> | void)[] = [
+    () => (keep ? say(`kept ${root}`) : rmSync(root, { recursive: true, force: true })),
+  ];
   const onSignal = () => void cleanup().finally(() => process.exit(130));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   async function cleanup() {
-    for (const step of cleanups.reverse().splice(0)) await Promise.resolve(step()).catch((err: Error) => process.stderr.write(`cleanup: ${err.message}\n`));
+    for (const step of cleanups.reverse().splice(0))
+      await Promise.resolve(step()).catch((err: Error) => process.stderr.write(`cleanup: ${err.message}\n`));
   }
   say(`replaying ${plan.dockerfile} in ${root} (build context: ${plan.context.length} files)`);
 
@@ -385,17 +458,32 @@ async function replay(plan: Plan, keep: boolean): Promise<void> {
         const t = Date.now();
         if (step.kind === 'env') {
           Object.assign(env, step.vars);
-          say(`${label} ENV ${Object.entries(step.vars).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+          say(
+            `${label} ENV ${Object.entries(step.vars)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ')}`,
+          );
         } else if (step.kind === 'copy') {
           say(`${label} COPY ${step.from ? `--from=${step.from} ` : ''}${step.sources.join(' ')} ${step.dest}`);
-          const files = step.from ? copyFromStage(step, dirs.get(step.from)!, here) : copyFromContext(step, here, plan.context);
+          const files = step.from
+            ? copyFromStage(step, dirs.get(step.from)!, here)
+            : copyFromContext(step, here, plan.context);
           say(`${label} copied ${files} ${step.from ? 'path(s)' : 'files from the build context'} in ${seconds(t)}`);
         } else {
           say(`${label} RUN ${step.command}`);
           // Only the npm cache differs from a cold build: the lockfile's integrity hashes pin the same bytes.
-          const npm = { HOME: process.env.HOME ?? '/root', npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false' };
-          const result = spawnSync('/bin/sh', ['-c', step.command], { cwd: here.dir, stdio: 'inherit', env: { ...baseEnv(), ...npm, ...env } });
-          if (result.status !== 0) throw new Error(`${label} RUN ${step.command} failed (${result.status ?? result.signal})`);
+          const npm = {
+            HOME: process.env.HOME ?? '/root',
+            npm_config_prefer_offline: 'true',
+            npm_config_update_notifier: 'false',
+          };
+          const result = spawnSync('/bin/sh', ['-c', step.command], {
+            cwd: here.dir,
+            stdio: 'inherit',
+            env: { ...baseEnv(), ...npm, ...env },
+          });
+          if (result.status !== 0)
+            throw new Error(`${label} RUN ${step.command} failed (${result.status ?? result.signal})`);
           say(`${label} RUN done in ${seconds(t)}`);
         }
       }
@@ -408,7 +496,13 @@ async function replay(plan: Plan, keep: boolean): Promise<void> {
   say(`container check passed in ${seconds(started)}`);
 }
 
-async function start(stage: Stage, here: StageDir, imageEnv: Record<string, string>, dirs: Map<string, StageDir>, cleanups: (() => Promise<void> | void)[]): Promise<void> {
+async function start(
+  stage: Stage,
+  here: StageDir,
+  imageEnv: Record<string, string>,
+  dirs: Map<string, StageDir>,
+  cleanups: (() => Promise<void> | void)[],
+): Promise<void> {
   const app = here.dir;
   assertDevDependenciesPruned(app, dirs);
 
@@ -417,12 +511,17 @@ async function start(stage: Stage, here: StageDir, imageEnv: Record<string, stri
   // once the gateway is healthy, to show the HEALTHCHECK (liveness, /healthz) does not depend on it.
   const upstream = await listen(createServer((socket) => socket.destroy()));
   cleanups.push(() => new Promise<void>((done) => upstream.close(() => done())));
-  const adminUrl = process.env.CONTAINER_CHECK_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const adminUrl =
+    process.env.CONTAINER_CHECK_DATABASE_URL ??
+    process.env.TEST_DATABASE_URL ??
+    'postgres://postgres@127.0.0.1:5432/postgres';
   const database = `container_check_${Date.now()}_${process.pid}`;
   psql(adminUrl, `CREATE DATABASE "${database}"`);
   cleanups.push(() => void psql(adminUrl, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
   const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${database}` }).toString();
-  say(`created database ${database}; upstream stand-in (TCP only) on 127.0.0.1:${(upstream.address() as AddressInfo).port}`);
+  say(
+    `created database ${database}; upstream stand-in (TCP only) on 127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+  );
   const deployment = {
     KLOUDLESS_API_URL: `https://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`,
     KLOUDLESS_DEVELOPER_KEY: `dk_${randomBytes(16).toString('hex')}`,
@@ -436,11 +535,20 @@ async function start(stage: Stage, here: StageDir, imageEnv: Record<string, stri
   // A container has its own network namespace, so its ports are always free; on a shared host they are not.
   const ports = { PORT: String(await freePort()), METRICS_PORT: String(await freePort()) };
   const env = { ...baseEnv(), ...imageEnv, ...deployment, ...ports };
-  say(`runtime ENV ${Object.entries(imageEnv).map(([k, v]) => `${k}=${v}`).join(' ')}; host ports ${Object.entries(ports).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  say(
+    `runtime ENV ${Object.entries(imageEnv)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}; host ports ${Object.entries(ports)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
 
   // USER: there is no `node` user here; what the image promises is "not root", so run as nobody.
   const nonRoot = stage.user !== null && !/^(root|0)(:|$)/.test(stage.user);
-  const asUser = (argv: string[]) => (nonRoot && process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', ...argv] : argv);
+  const asUser = (argv: string[]) =>
+    nonRoot && process.getuid?.() === 0
+      ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', ...argv]
+      : argv;
   const cmd = asUser(stage.cmd!);
   say(`CMD ${JSON.stringify(stage.cmd)} as ${nonRoot ? 'an unprivileged user' : 'root'} in ${app}`);
   const startedAt = Date.now();
@@ -450,7 +558,12 @@ async function start(stage: Stage, here: StageDir, imageEnv: Record<string, stri
   gateway.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   cleanups.push(async () => {
     if (gateway.exitCode === null && gateway.signalCode === null) gateway.kill('SIGKILL');
-    process.stdout.write(`--- gateway output ---\n${log.split('\n').map((l) => l.slice(0, 400)).join('\n')}\n---\n`);
+    process.stdout.write(
+      `--- gateway output ---\n${log
+        .split('\n')
+        .map((l) => l.slice(0, 400))
+        .join('\n')}\n---\n`,
+    );
   });
 
   const check = stage.healthcheck ?? fail('the runtime stage has no HEALTHCHECK');
@@ -458,22 +571,39 @@ async function start(stage: Stage, here: StageDir, imageEnv: Record<string, stri
   const deadline = Date.now() + 60_000;
   let healthy = false;
   while (!healthy && Date.now() < deadline) {
-    if (gateway.exitCode !== null || gateway.signalCode !== null) throw new Error(`the gateway exited (${gateway.exitCode ?? gateway.signalCode}) before it was healthy`);
+    if (gateway.exitCode !== null || gateway.signalCode !== null)
+      throw new Error(`the gateway exited (${gateway.exitCode ?? gateway.signalCode}) before it was healthy`);
     healthy = await healthcheckOnce(asUser(['/bin/sh', '-c', check.command]), app, env, attemptMs);
     if (!healthy) await new Promise((r) => setTimeout(r, 1_000));
   }
   if (!healthy) throw new Error('HEALTHCHECK did not pass within 60 s');
-  say(`HEALTHCHECK passed ${seconds(startedAt)} after start; /readyz says ${await (await fetch(`http://127.0.0.1:${ports.PORT}/readyz`)).text()}`);
+  say(
+    `HEALTHCHECK passed ${seconds(startedAt)} after start; /readyz says ${await (await fetch(`http://127.0.0.1:${ports.PORT}/readyz`)).text()}`,
+  );
   // A Kloudless outage must not make every container unhealthy (an orchestrator would restart them all).
   await new Promise<void>((done) => upstream.close(() => done()));
-  if (!(await healthcheckOnce(asUser(['/bin/sh', '-c', check.command]), app, env, attemptMs))) throw new Error('HEALTHCHECK failed once the upstream was gone: it must check liveness only');
+  if (!(await healthcheckOnce(asUser(['/bin/sh', '-c', check.command]), app, env, attemptMs)))
+    throw new Error('HEALTHCHECK failed once the upstream was gone: it must check liveness only');
   say('HEALTHCHECK still passes with the upstream gone (liveness only; /readyz is for the load balancer)');
 
-  const shipped = readdirSync(join(app, 'prisma', 'migrations'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-  const inRepo = readdirSync(join(ROOT, 'prisma', 'migrations'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-  const recorded = psql(databaseUrl, 'SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL ORDER BY 1').split('\n').filter(Boolean);
+  const shipped = readdirSync(join(app, 'prisma', 'migrations'), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+  const inRepo = readdirSync(join(ROOT, 'prisma', 'migrations'), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+  const recorded = psql(
+    databaseUrl,
+    'SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL ORDER BY 1',
+  )
+    .split('\n')
+    .filter(Boolean);
   if (JSON.stringify(recorded) !== JSON.stringify(shipped) || JSON.stringify(shipped) !== JSON.stringify(inRepo)) {
-    throw new Error(`migrations: recorded ${JSON.stringify(recorded)}, shipped ${JSON.stringify(shipped)}, in the repo ${JSON.stringify(inRepo)}`);
+    throw new Error(
+      `migrations: recorded ${JSON.stringify(recorded)}, shipped ${JSON.stringify(shipped)}, in the repo ${JSON.stringify(inRepo)}`,
+    );
   }
   say(`migrations applied at start-up: ${recorded.length} recorded in _prisma_migrations, ${shipped.length} shipped`);
 
@@ -491,11 +621,20 @@ async function start(stage: Stage, here: StageDir, imageEnv: Record<string, stri
  * and TypeScript are optional peers of @prisma/client, which `--omit=dev` alone keeps.)
  */
 function assertDevDependenciesPruned(app: string, dirs: Map<string, StageDir>): void {
-  const lockfile = [...dirs.values()].map((d) => join(d.dir, 'package-lock.json')).find((f) => existsSync(f)) ?? fail('no stage has a package-lock.json');
-  const { packages } = JSON.parse(readFileSync(lockfile, 'utf8')) as { packages: Record<string, { dev?: boolean; devOptional?: boolean }> };
-  const devOnly = Object.entries(packages).filter(([path, p]) => path && (p.dev || p.devOptional)).map(([path]) => path);
+  const lockfile =
+    [...dirs.values()].map((d) => join(d.dir, 'package-lock.json')).find((f) => existsSync(f)) ??
+    fail('no stage has a package-lock.json');
+  const { packages } = JSON.parse(readFileSync(lockfile, 'utf8')) as {
+    packages: Record<string, { dev?: boolean; devOptional?: boolean }>;
+  };
+  const devOnly = Object.entries(packages)
+    .filter(([path, p]) => path && (p.dev || p.devOptional))
+    .map(([path]) => path);
   const shipped = devOnly.filter((path) => existsSync(join(app, path)));
-  if (shipped.length > 0) throw new Error(`dev dependencies in the runtime image: ${shipped.slice(0, 20).join(', ')}${shipped.length > 20 ? ', …' : ''}`);
+  if (shipped.length > 0)
+    throw new Error(
+      `dev dependencies in the runtime image: ${shipped.slice(0, 20).join(', ')}${shipped.length > 20 ? ', …' : ''}`,
+    );
   const installed = Object.keys(packages).filter((path) => path && existsSync(join(app, path))).length;
   say(`runtime node_modules: ${installed} packages, none of the lockfile's ${devOnly.length} dev ones`);
 }
@@ -507,7 +646,10 @@ function diskUsage(path: string): string {
 async function main(argv: string[]): Promise<void> {
   const unknown = argv.filter((a) => !['--print-plan', '--tracked-only', '--keep'].includes(a));
   if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')}`);
-  const plan = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), buildContext(argv.includes('--tracked-only')));
+  const plan = parseDockerfile(
+    readFileSync(join(ROOT, 'Dockerfile'), 'utf8'),
+    buildContext(argv.includes('--tracked-only')),
+  );
   if (argv.includes('--print-plan')) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
   else await replay(plan, argv.includes('--keep'));
 }

@@ -14,7 +14,8 @@ function folderProblems(): string[] {
     .filter((d) => d.isDirectory() && !existsSync(join(MIGRATIONS_DIR, d.name, 'migration.sql')))
     .map((d) => `migration ${d.name} has no migration.sql`);
   // Prisma refuses to deploy without the lock file, whatever the SQL says.
-  if (!existsSync(join(MIGRATIONS_DIR, 'migration_lock.toml'))) problems.push(`${join(MIGRATIONS_DIR, 'migration_lock.toml')} is missing`);
+  if (!existsSync(join(MIGRATIONS_DIR, 'migration_lock.toml')))
+    problems.push(`${join(MIGRATIONS_DIR, 'migration_lock.toml')} is missing`);
   return problems;
 }
 
@@ -31,7 +32,9 @@ async function main(): Promise<number> {
       process.stdout.write('ok: the migrations build exactly what prisma/schema.prisma describes\n');
       return 0;
     }
-    process.stdout.write(`prisma/schema.prisma has changes no migration makes (run \`npm run db:migration -- <name>\`):\n\n${sql}\n`);
+    process.stdout.write(
+      `prisma/schema.prisma has changes no migration makes (run \`npm run db:migration -- <name>\`):\n\n${sql}\n`,
+    );
     return 1;
   } finally {
     await se.close();

@@ -51,7 +51,13 @@ function readPairs(text: string): { rows: Row[]; problems: string[] } {
   let records: { record: string[]; info: { lines: number } }[];
   try {
     // csv-parse's types do not model `info: true`, with which each record comes as { record, info }.
-    records = parse(text, { info: true, skip_empty_lines: true, trim: true, relax_column_count: true, bom: true }) as unknown as typeof records;
+    records = parse(text, {
+      info: true,
+      skip_empty_lines: true,
+      trim: true,
+      relax_column_count: true,
+      bom: true,
+    }) as unknown as typeof records;
   } catch (err) {
     return { rows: [], problems: [`not a CSV file: ${(err as Error).message}`] };
   }
@@ -63,10 +69,14 @@ function readPairs(text: string): { rows: Row[]; problems: string[] } {
   for (const { record, info } of records) {
     const line = info.lines;
     const [applicationId = '', team = ''] = record;
-    if (record.length !== 2) problems.push(`line ${line}: expected 2 columns (application_id,team), found ${record.length}`);
-    else if (!ID_PATTERN.test(applicationId)) problems.push(`line ${line}: "${applicationId}" is not an application id (1-128 letters, digits, "_" or "-")`);
-    else if (!TEAM_PATTERN.test(team)) problems.push(`line ${line}: "${team}" is not a team name (1-64 letters, digits, "_", ".", ":" or "-")`);
-    else if (seen.has(applicationId)) problems.push(`line ${line}: ${applicationId} is already given to a team on line ${seen.get(applicationId)}`);
+    if (record.length !== 2)
+      problems.push(`line ${line}: expected 2 columns (application_id,team), found ${record.length}`);
+    else if (!ID_PATTERN.test(applicationId))
+      problems.push(`line ${line}: "${applicationId}" is not an application id (1-128 letters, digits, "_" or "-")`);
+    else if (!TEAM_PATTERN.test(team))
+      problems.push(`line ${line}: "${team}" is not a team name (1-64 letters, digits, "_", ".", ":" or "-")`);
+    else if (seen.has(applicationId))
+      problems.push(`line ${line}: ${applicationId} is already given to a team on line ${seen.get(applicationId)}`);
     else {
       seen.set(applicationId, line);
       rows.push({ line, application_id: applicationId, team });
@@ -80,7 +90,9 @@ function readPairs(text: string): { rows: Row[]; problems: string[] } {
 function describeDetail(detail: Record<string, unknown>, chunk: Row[]): string {
   const index = /^pairs\.(\d+)/.exec(String(detail.field ?? ''))?.[1];
   const row = index === undefined ? undefined : chunk[Number(index)];
-  const where = row ? `line ${row.line} (${row.application_id},${row.team})` : String(detail.field ?? detail.location ?? 'request');
+  const where = row
+    ? `line ${row.line} (${row.application_id},${row.team})`
+    : String(detail.field ?? detail.location ?? 'request');
   return `${where}: ${String(detail.code ?? detail.reason ?? 'refused')}${detail.message ? `: ${String(detail.message)}` : ''}`;
 }
 
@@ -88,7 +100,14 @@ async function main(): Promise<void> {
   const usage = 'npm run ownership:import -- owners.csv [--url URL] [--token TOKEN] [--allow-new-teams]';
   let args;
   try {
-    args = parseArgs({ allowPositionals: true, options: { url: { type: 'string' }, token: { type: 'string' }, 'allow-new-teams': { type: 'boolean', default: false } } });
+    args = parseArgs({
+      allowPositionals: true,
+      options: {
+        url: { type: 'string' },
+        token: { type: 'string' },
+        'allow-new-teams': { type: 'boolean', default: false },
+      },
+    });
   } catch (err) {
     fail(`${(err as Error).message}\nusage: ${usage}`);
   }
@@ -124,7 +143,10 @@ async function main(): Promise<void> {
       res = await fetch(new URL('/v1/ownership/import', base), {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ pairs: chunk.map(({ application_id, team }) => ({ application_id, team })), allow_new_teams: values['allow-new-teams'] }),
+        body: JSON.stringify({
+          pairs: chunk.map(({ application_id, team }) => ({ application_id, team })),
+          allow_new_teams: values['allow-new-teams'],
+        }),
       });
     } catch (err) {
       stopped(call, rows, totals, `the gateway at ${base.origin} could not be reached (${describeNetworkError(err)})`);
@@ -133,16 +155,35 @@ async function main(): Promise<void> {
     if (res.status !== 200 && res.status !== 503) {
       const e = body.error;
       for (const detail of e?.details ?? []) complain(describeDetail(detail, chunk));
-      stopped(call, rows, totals, `call ${call + 1} of ${calls} (${span}) refused: ${res.status} ${e?.code ?? ''} ${e?.message ?? ''}${e?.request_id ? ` (request ${e.request_id})` : ''}`.trim());
+      stopped(
+        call,
+        rows,
+        totals,
+        `call ${call + 1} of ${calls} (${span}) refused: ${res.status} ${e?.code ?? ''} ${e?.message ?? ''}${e?.request_id ? ` (request ${e.request_id})` : ''}`.trim(),
+      );
     }
     if (!Array.isArray(body.results)) {
-      stopped(call, rows, totals, `call ${call + 1} of ${calls} (${span}): ${res.status} ${body.error?.code ?? 'unexpected answer'} ${body.error?.message ?? ''}`.trim());
+      stopped(
+        call,
+        rows,
+        totals,
+        `call ${call + 1} of ${calls} (${span}): ${res.status} ${body.error?.code ?? 'unexpected answer'} ${body.error?.message ?? ''}`.trim(),
+      );
     }
     for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += body[key];
     const lineOf = new Map(chunk.map((r) => [r.application_id, r.line]));
-    for (const r of body.results.filter((x) => x.status === 'failed')) complain(`line ${lineOf.get(r.application_id)} (${r.application_id},${r.team}): not applied: ${r.error ?? 'failed'}`);
+    for (const r of body.results.filter((x) => x.status === 'failed'))
+      complain(
+        `line ${lineOf.get(r.application_id)} (${r.application_id},${r.team}): not applied: ${r.error ?? 'failed'}`,
+      );
     say(`call ${call + 1} of ${calls} (${span}): ${summary(body)}`);
-    if (body.failed > 0) stopped(call + 1, rows, totals, `${body.failed} pair${body.failed === 1 ? '' : 's'} of call ${call + 1} not applied (run the file again: pairs already applied come back unchanged)`);
+    if (body.failed > 0)
+      stopped(
+        call + 1,
+        rows,
+        totals,
+        `${body.failed} pair${body.failed === 1 ? '' : 's'} of call ${call + 1} not applied (run the file again: pairs already applied come back unchanged)`,
+      );
   }
   say(`done: ${rows.length} pairs, ${summary(totals)}`);
 }
@@ -162,7 +203,10 @@ function stopped(appliedCalls: number, rows: Row[], totals: Parameters<typeof su
   complain(why);
   const applied = Math.min(rows.length, appliedCalls * CHUNK);
   if (applied === 0) complain('nothing was changed');
-  else complain(`applied before stopping: lines ${rows[0]!.line}-${rows[applied - 1]!.line} (${summary(totals)}); the rest was not sent`);
+  else
+    complain(
+      `applied before stopping: lines ${rows[0]!.line}-${rows[applied - 1]!.line} (${summary(totals)}); the rest was not sent`,
+    );
   process.exit(1);
 }
 

@@ -8,7 +8,10 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { bindMigrationAwareSqlAdapterFactory, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import {
+  bindMigrationAwareSqlAdapterFactory,
+  type SqlMigrationAwareDriverAdapterFactory,
+} from '@prisma/driver-adapter-utils';
 import * as wasmBindings from '@prisma/schema-engine-wasm/schema_engine_bg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 
@@ -20,7 +23,10 @@ type WasmExports = Record<string, unknown>;
 type Bindings = typeof wasmBindings & { __wbg_set_wasm(exports: WasmExports): void };
 // The project compiles without the DOM lib, where these types live; Node has the global all the same.
 const { WebAssembly: Wasm } = globalThis as unknown as {
-  WebAssembly: { Module: new (bytes: Buffer) => unknown; Instance: new (module: unknown, imports: unknown) => { exports: WasmExports } };
+  WebAssembly: {
+    Module: new (bytes: Buffer) => unknown;
+    Instance: new (module: unknown, imports: unknown) => { exports: WasmExports };
+  };
 };
 let started = false;
 
@@ -66,11 +72,19 @@ export async function openSchemaEngine(): Promise<SchemaEngine> {
 }
 
 export function schemaTarget() {
-  return { tag: 'schemaDatamodel' as const, files: [{ path: SCHEMA_PATH, content: readFileSync(SCHEMA_PATH, 'utf8') }] };
+  return {
+    tag: 'schemaDatamodel' as const,
+    files: [{ path: SCHEMA_PATH, content: readFileSync(SCHEMA_PATH, 'utf8') }],
+  };
 }
 
 export function migrationsSource() {
-  const names = existsSync(MIGRATIONS_DIR) ? readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort() : [];
+  const names = existsSync(MIGRATIONS_DIR)
+    ? readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort()
+    : [];
   const lock = join(MIGRATIONS_DIR, 'migration_lock.toml');
   return {
     tag: 'migrations' as const,
@@ -79,7 +93,10 @@ export function migrationsSource() {
     shadowDbInitScript: '',
     migrationDirectories: names.map((name) => ({
       path: name,
-      migrationFile: { path: 'migration.sql', content: { tag: 'ok' as const, value: readFileSync(join(MIGRATIONS_DIR, name, 'migration.sql'), 'utf8') } },
+      migrationFile: {
+        path: 'migration.sql',
+        content: { tag: 'ok' as const, value: readFileSync(join(MIGRATIONS_DIR, name, 'migration.sql'), 'utf8') },
+      },
     })),
   };
 }
@@ -88,6 +105,12 @@ export const NO_FILTERS = { externalTables: [] as string[], externalEnums: [] as
 
 /** SQL that takes the database the migrations produce to the one schema.prisma describes ('' when they agree). */
 export async function pendingSchemaChange(se: SchemaEngine): Promise<string> {
-  const result = await se.engine.diff({ from: migrationsSource(), to: schemaTarget(), script: true, exitCode: true, filters: NO_FILTERS } as never);
+  const result = await se.engine.diff({
+    from: migrationsSource(),
+    to: schemaTarget(),
+    script: true,
+    exitCode: true,
+    filters: NO_FILTERS,
+  } as never);
   return (result as { exitCode: number }).exitCode === 0 ? '' : (result as { stdout: string }).stdout;
 }

@@ -18,21 +18,37 @@ function fail(message: string): never {
 
 function main(): void {
   const { values } = parseArgs({
-    options: { sub: { type: 'string' }, roles: { type: 'string' }, teams: { type: 'string' }, ttl: { type: 'string', default: '1h' }, name: { type: 'string' }, email: { type: 'string' } },
+    options: {
+      sub: { type: 'string' },
+      roles: { type: 'string' },
+      teams: { type: 'string' },
+      ttl: { type: 'string', default: '1h' },
+      name: { type: 'string' },
+      email: { type: 'string' },
+    },
   });
-  if (process.env.NODE_ENV === 'production') fail('refusing to mint tokens with production settings (NODE_ENV=production): use your identity provider');
+  if (process.env.NODE_ENV === 'production')
+    fail('refusing to mint tokens with production settings (NODE_ENV=production): use your identity provider');
   let config;
   try {
     config = loadConfig(process.env);
   } catch (err) {
     fail(err instanceof ConfigError ? err.message : String(err));
   }
-  if (config.env === 'production') fail('refusing to mint tokens with production settings (NODE_ENV=production): use your identity provider');
-  if (config.upstream.developerKey && !config.jwt.secret) fail('refusing: a real DeveloperKey is configured without a development JWT_SECRET');
-  if (config.jwt.publicKey || config.jwt.jwksUrl) fail('the gateway verifies tokens with a public key or JWKS here; only the identity provider can sign them');
+  if (config.env === 'production')
+    fail('refusing to mint tokens with production settings (NODE_ENV=production): use your identity provider');
+  if (config.upstream.developerKey && !config.jwt.secret)
+    fail('refusing: a real DeveloperKey is configured without a development JWT_SECRET');
+  if (config.jwt.publicKey || config.jwt.jwksUrl)
+    fail('the gateway verifies tokens with a public key or JWKS here; only the identity provider can sign them');
   if (!values.sub) fail('--sub is required (e.g. --sub alice)');
-  const badTeam = (values.teams ?? '').split(',').map((t) => t.trim()).filter(Boolean).find((t) => !TEAM_PATTERN.test(t));
-  if (badTeam !== undefined) fail(`--teams: "${badTeam}" is not a team name (1-64 letters, digits, "_", ".", ":" or "-")`);
+  const badTeam = (values.teams ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
+    .find((t) => !TEAM_PATTERN.test(t));
+  if (badTeam !== undefined)
+    fail(`--teams: "${badTeam}" is not a team name (1-64 letters, digits, "_", ".", ":" or "-")`);
   const ttl = /^(\d+)([smhd])$/.exec(values.ttl ?? '');
   if (!ttl) fail('--ttl must look like 30m, 1h or 2d');
   const ttlS = Number(ttl[1]) * (UNITS[ttl[2] as string] ?? 1);
@@ -40,8 +56,18 @@ function main(): void {
   const secret = config.jwt.secret ?? localSecret(config.dataDir, 'local-jwt-secret');
   const token = mintToken(secret, {
     sub: values.sub,
-    roles: (values.roles ?? '').split(',').map((r) => r.trim()).filter(Boolean),
-    ...(values.teams !== undefined ? { teams: values.teams.split(',').map((t) => t.trim()).filter(Boolean) } : {}),
+    roles: (values.roles ?? '')
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean),
+    ...(values.teams !== undefined
+      ? {
+          teams: values.teams
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean),
+        }
+      : {}),
     ttlS,
     name: values.name,
     email: values.email,

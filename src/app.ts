@@ -84,7 +84,14 @@ export function buildApp(deps: AppDeps): Express {
   app.use(
     cors({
       origin: config.corsOrigins,
-      allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Team', 'X-Approval-Reason', 'X-Approval-Bypass'],
+      allowedHeaders: [
+        'Authorization',
+        'Content-Type',
+        'X-Request-Id',
+        'X-Team',
+        'X-Approval-Reason',
+        'X-Approval-Bypass',
+      ],
       exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit', 'RateLimit-Policy', 'Location'],
       maxAge: 600,
     }),
@@ -98,7 +105,9 @@ export function buildApp(deps: AppDeps): Express {
 
   const { limiters } = deps;
   // A signed-in browser's session cookie (with the CSRF header) or a bearer token: the same Principal either way.
-  const authenticated = deps.sessions ? sessionOrBearer(deps.sessions, authenticate(deps.verifier), deps.audit.recorder) : authenticate(deps.verifier);
+  const authenticated = deps.sessions
+    ? sessionOrBearer(deps.sessions, authenticate(deps.verifier), deps.audit.recorder)
+    : authenticate(deps.verifier);
   app.use('/v1', authenticated, limiters.unauthenticated.countFailure);
   app.get('/v1/me', limiters.perPrincipal, me(deps.policy));
   app.get('/v1/policy/explain', limiters.perPrincipal, explainPolicy(deps.policy, deps.ownership.store));
@@ -106,11 +115,25 @@ export function buildApp(deps: AppDeps): Express {
   app.use(onlyUnder('/v1/audit', auditRoutes(deps.audit, deps.policy, config.bodyLimitBytes)));
   app.use('/v1/approvals', limiters.perPrincipal);
   app.use(
-    onlyUnder('/v1/approvals', approvalRoutes({ approvals: deps.approvals.service, store: deps.approvals.store, ownership: deps.ownership.store, recorder: deps.audit.recorder }, deps.policy)),
+    onlyUnder(
+      '/v1/approvals',
+      approvalRoutes(
+        {
+          approvals: deps.approvals.service,
+          store: deps.approvals.store,
+          ownership: deps.ownership.store,
+          recorder: deps.audit.recorder,
+        },
+        deps.policy,
+      ),
+    ),
   );
   app.use('/v1/ownership', limiters.perPrincipal);
   app.use(
-    onlyUnder('/v1/ownership', ownershipRoutes({ ...deps.ownership, recorder: deps.audit.recorder, upstream: deps.upstream }, deps.policy)),
+    onlyUnder(
+      '/v1/ownership',
+      ownershipRoutes({ ...deps.ownership, recorder: deps.audit.recorder, upstream: deps.upstream }, deps.policy),
+    ),
   );
   app.use(
     '/v1',

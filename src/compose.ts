@@ -45,19 +45,32 @@ export interface Gateway {
 export async function composeGateway(config: Config, logger: Logger): Promise<Gateway> {
   const developerKey = config.upstream.developerKey;
   const hmacKey = config.audit.hmacKey;
-  if (!developerKey || !hmacKey) throw new Error('composeGateway needs a DeveloperKey and an AUDIT_HMAC_KEY (the local default provides them)');
+  if (!developerKey || !hmacKey)
+    throw new Error('composeGateway needs a DeveloperKey and an AUDIT_HMAC_KEY (the local default provides them)');
   // What rotation may replace while the gateway runs; everything reads it through a getter.
   const state = { developerKey, policy: loadPolicy(config.policyFile) };
   const policy = () => state.policy;
   const metrics = createMetrics();
   const verifier = createTokenVerifier(config.jwt);
 
-  const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize, connectTimeoutMs: config.audit.writeTimeoutMs, lockTimeoutMs: config.audit.writeTimeoutMs, read: { poolSize: config.audit.read.poolSize, statementTimeoutMs: config.audit.read.timeoutMs } });
+  const database = await openDatabase({
+    url: config.database.url,
+    dataDir: config.dataDir,
+    poolSize: config.database.poolSize,
+    connectTimeoutMs: config.audit.writeTimeoutMs,
+    lockTimeoutMs: config.audit.writeTimeoutMs,
+    read: { poolSize: config.audit.read.poolSize, statementTimeoutMs: config.audit.read.timeoutMs },
+  });
   const applied = await applyMigrations(database);
   if (applied.length > 0) logger.info({ migrations: applied, database: database.kind }, 'database migrations applied');
   const keys = createAuditKeys(hmacKey, config.audit.hmacKeys);
   const reader = createAuditReader(database.readPrisma);
-  const store = createAuditStore({ prisma: database.prisma, keys, writeTimeoutMs: config.audit.writeTimeoutMs, queueLimit: config.audit.queueLimit });
+  const store = createAuditStore({
+    prisma: database.prisma,
+    keys,
+    writeTimeoutMs: config.audit.writeTimeoutMs,
+    queueLimit: config.audit.queueLimit,
+  });
   const unknownKey = await headKeyProblem(store, keys);
   if (unknownKey) {
     await database.close();
@@ -95,13 +108,27 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     },
   });
   log.start();
-  const reloader = createReloader({ state, developerKeyFile: config.upstream.developerKeyFile, policyFile: config.policyFile, logger, recorder, keys, metrics });
-  const recovery = scheduleRecovery(store, logger, { upstreamTimeoutMs: config.upstream.timeoutMs, writeTimeoutMs: config.audit.writeTimeoutMs });
+  const reloader = createReloader({
+    state,
+    developerKeyFile: config.upstream.developerKeyFile,
+    policyFile: config.policyFile,
+    logger,
+    recorder,
+    keys,
+    metrics,
+  });
+  const recovery = scheduleRecovery(store, logger, {
+    upstreamTimeoutMs: config.upstream.timeoutMs,
+    writeTimeoutMs: config.audit.writeTimeoutMs,
+  });
   await recovery.first;
 
   // Loaded only when used: the Redis client is ~20 MB of resident memory a single instance has no need for.
-  const redis = config.rateLimit.redisUrl ? (await import('./ratelimit/redis')).connectRedis(config.rateLimit.redisUrl, logger) : undefined;
-  if (redis && !(await redis.ready(3_000))) logger.warn('redis not reachable at start-up; rate limits follow RATE_LIMIT_STORE_FAILURE until it is');
+  const redis = config.rateLimit.redisUrl
+    ? (await import('./ratelimit/redis')).connectRedis(config.rateLimit.redisUrl, logger)
+    : undefined;
+  if (redis && !(await redis.ready(3_000)))
+    logger.warn('redis not reachable at start-up; rate limits follow RATE_LIMIT_STORE_FAILURE until it is');
   const upstream = createUpstream({
     baseUrl: config.upstream.baseUrl,
     developerKey: () => state.developerKey,
@@ -111,10 +138,21 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
   });
   const approvalStore = createApprovalStore(database.prisma, config.audit.writeTimeoutMs);
   const notifier = createNotifier({ url: config.approvals.notifyUrl, logger });
-  const approvals = createApprovals({ store: approvalStore, recorder, keys, upstream, notifier, logger, defaultTtlS: config.approvals.ttlS, clock: () => new Date() });
+  const approvals = createApprovals({
+    store: approvalStore,
+    recorder,
+    keys,
+    upstream,
+    notifier,
+    logger,
+    defaultTtlS: config.approvals.ttlS,
+    clock: () => new Date(),
+  });
   // An execution claimed longer ago than any execution can take (its request entry, the upstream call, its outcome
   // entry and its final state, each bounded) was cut short by a crash: never run again.
-  const sweeps = scheduleApprovalSweeps(approvals, logger, { staleAfterMs: config.upstream.timeoutMs + 4 * config.audit.writeTimeoutMs + 1_000 });
+  const sweeps = scheduleApprovalSweeps(approvals, logger, {
+    staleAfterMs: config.upstream.timeoutMs + 4 * config.audit.writeTimeoutMs + 1_000,
+  });
   await sweeps.first;
   const deps: AppDeps = {
     config,
@@ -123,11 +161,22 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     policy,
     upstream,
     metrics,
-    audit: { store, keys, recorder, reader, walks: createVerifyWalks(reader, keys), readsPerCaller: config.audit.read.perCaller, log },
+    audit: {
+      store,
+      keys,
+      recorder,
+      reader,
+      walks: createVerifyWalks(reader, keys),
+      readsPerCaller: config.audit.read.perCaller,
+      log,
+    },
     limiters: createLimiters(config, policy, logger, redis),
     approvals: { service: approvals, store: approvalStore },
     sessions: createSessions(config, database.prisma, keys),
-    ownership: { store: createOwnershipStore(database.prisma, config.audit.writeTimeoutMs), directory: createApplicationDirectory({ upstream, maxAgeMs: config.ownershipListMaxAgeMs }) },
+    ownership: {
+      store: createOwnershipStore(database.prisma, config.audit.writeTimeoutMs),
+      directory: createApplicationDirectory({ upstream, maxAgeMs: config.ownershipListMaxAgeMs }),
+    },
     readiness: [
       upstreamReachable(config.upstream.baseUrl),
       { name: 'audit_store', critical: false, check: () => store.ping() },

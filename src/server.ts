@@ -16,8 +16,16 @@ const MAX_HEADER_FIELDS = 100;
 // slow-loris client held a socket for up to 30 s whatever HEADERS_TIMEOUT_MS said (test/security/slow-clients.test.ts).
 const TIMEOUT_CHECK_INTERVAL_MS = 500;
 
-export async function startWebServer(app: Express, config: Pick<Config, 'host' | 'port' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'shutdownTimeoutMs'>): Promise<RunningServer> {
-  const options = { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: config.requestTimeoutMs, headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS };
+export async function startWebServer(
+  app: Express,
+  config: Pick<Config, 'host' | 'port' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'shutdownTimeoutMs'>,
+): Promise<RunningServer> {
+  const options = {
+    maxHeaderSize: MAX_HEADER_BYTES,
+    requestTimeout: config.requestTimeoutMs,
+    headersTimeout: config.headersTimeoutMs,
+    connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+  };
   const server = createServer(options, (req, res) => {
     // Past maxHeadersCount Node silently drops fields from req.headers (a Content-Type or X-Request-Id would just
     // vanish); refuse the request instead, as Node does when the headers are too large.

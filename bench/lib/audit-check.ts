@@ -28,20 +28,33 @@ export interface AuditCheck {
  * After a run of mutations, the trail must hold exactly one `request` and one `response` entry for each one
  * sent, and nothing else under the run's request ids (the X-Request-Id each mutation carried).
  */
-export async function checkAuditEntries(databaseUrl: string, prefix: string, sentIds: Set<string>, gatewayLog?: string): Promise<AuditCheck> {
-  const rows = await admin(databaseUrl, async (c) =>
-    (
+export async function checkAuditEntries(
+  databaseUrl: string,
+  prefix: string,
+  sentIds: Set<string>,
+  gatewayLog?: string,
+): Promise<AuditCheck> {
+  const rows = await admin(
+    databaseUrl,
+    async (c) =>
       // The load generator's X-Request-Id is kept as client_request_id; request_id is the gateway's own (issue 18).
-      await c.query<{ request_id: string; requests: string; responses: string; decisions: string; refusal: string | null }>(
-        `SELECT client_request_id AS request_id,
+      (
+        await c.query<{
+          request_id: string;
+          requests: string;
+          responses: string;
+          decisions: string;
+          refusal: string | null;
+        }>(
+          `SELECT client_request_id AS request_id,
                 count(*) FILTER (WHERE kind = 'request') AS requests,
                 count(*) FILTER (WHERE kind = 'response') AS responses,
                 count(*) FILTER (WHERE kind = 'decision') AS decisions,
                 max(error_code) FILTER (WHERE kind = 'decision') AS refusal
            FROM audit_entry WHERE client_request_id LIKE $1 GROUP BY client_request_id`,
-        [`${prefix}%`],
-      )
-    ).rows,
+          [`${prefix}%`],
+        )
+      ).rows,
   );
   const seen = new Map(rows.map((r) => [r.request_id, r]));
   const received = gatewayLog === undefined ? sentIds : receivedIds(gatewayLog, prefix);
@@ -66,8 +79,20 @@ export async function checkAuditEntries(databaseUrl: string, prefix: string, sen
   const unexpected = rows.filter((r) => !sentIds.has(r.request_id)).length;
   const refusedCount = Object.values(refused).reduce((a, b) => a + b, 0);
   const expected = sentIds.size - notReceived - refusedCount;
-  const check = { sent: sentIds.size, requestEntries: sum('requests'), responseEntries: sum('responses'), decisionEntries: sum('decisions'), incomplete, unexpected, notReceived, refused };
-  return { ...check, ok: incomplete === 0 && unexpected === 0 && check.requestEntries === expected && check.responseEntries === expected };
+  const check = {
+    sent: sentIds.size,
+    requestEntries: sum('requests'),
+    responseEntries: sum('responses'),
+    decisionEntries: sum('decisions'),
+    incomplete,
+    unexpected,
+    notReceived,
+    refused,
+  };
+  return {
+    ...check,
+    ok: incomplete === 0 && unexpected === 0 && check.requestEntries === expected && check.responseEntries === expected,
+  };
 }
 
 /** The X-Request-Ids (under `prefix`) of the requests the gateway logged: every request it received gets a line. */

@@ -52,7 +52,10 @@ function drawPanel(panel: ChartPanel, top: number): string {
   const y0 = top + MARGIN.top;
   const x = (q: number) => MARGIN.left + (nines(q) / MAX_NINES) * plotW;
   const y = (ms: number) => y0 + PANEL_HEIGHT - ((Math.log10(Math.max(ms, 10 ** lo)) - lo) / (hi - lo)) * PANEL_HEIGHT;
-  const out = [`<g>`, `<text x="${MARGIN.left}" y="${top + 22}" font-size="13" font-weight="bold">${esc(panel.title)}</text>`];
+  const out = [
+    `<g>`,
+    `<text x="${MARGIN.left}" y="${top + 22}" font-size="13" font-weight="bold">${esc(panel.title)}</text>`,
+  ];
   out.push(`<rect x="${MARGIN.left}" y="${y0}" width="${plotW}" height="${PANEL_HEIGHT}" fill="none" stroke="#999"/>`);
   for (let decade = Math.floor(lo); decade <= Math.ceil(hi); decade++) {
     for (const step of Y_STEPS) {
@@ -60,7 +63,9 @@ function drawPanel(panel: ChartPanel, top: number): string {
       if (Math.log10(ms) < lo || Math.log10(ms) > hi) continue;
       const yy = y(ms).toFixed(1);
       out.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${yy}" y2="${yy}" stroke="#e4e4e4"/>`);
-      out.push(`<text x="${MARGIN.left - 6}" y="${yy}" dy="4" text-anchor="end">${ms >= 1 ? ms : ms.toFixed(1)}</text>`);
+      out.push(
+        `<text x="${MARGIN.left - 6}" y="${yy}" dy="4" text-anchor="end">${ms >= 1 ? ms : ms.toFixed(1)}</text>`,
+      );
     }
   }
   for (const [n, label] of X_TICKS) {
@@ -68,10 +73,16 @@ function drawPanel(panel: ChartPanel, top: number): string {
     out.push(`<line x1="${xx}" x2="${xx}" y1="${y0}" y2="${y0 + PANEL_HEIGHT}" stroke="#e4e4e4"/>`);
     out.push(`<text x="${xx}" y="${y0 + PANEL_HEIGHT + 16}" text-anchor="middle">${label}</text>`);
   }
-  out.push(`<text x="${MARGIN.left + plotW / 2}" y="${y0 + PANEL_HEIGHT + 32}" text-anchor="middle" fill="#555">percentile</text>`);
-  out.push(`<text transform="translate(${MARGIN.left - 44},${y0 + PANEL_HEIGHT / 2}) rotate(-90)" text-anchor="middle" fill="#555">latency, ms (log)</text>`);
+  out.push(
+    `<text x="${MARGIN.left + plotW / 2}" y="${y0 + PANEL_HEIGHT + 32}" text-anchor="middle" fill="#555">percentile</text>`,
+  );
+  out.push(
+    `<text transform="translate(${MARGIN.left - 44},${y0 + PANEL_HEIGHT / 2}) rotate(-90)" text-anchor="middle" fill="#555">latency, ms (log)</text>`,
+  );
   panel.series.forEach((s, i) => {
-    const points = s.curve.filter(([, ms]) => Number.isFinite(ms)).map(([q, ms]) => `${x(q).toFixed(1)},${y(ms).toFixed(1)}`);
+    const points = s.curve
+      .filter(([, ms]) => Number.isFinite(ms))
+      .map(([q, ms]) => `${x(q).toFixed(1)},${y(ms).toFixed(1)}`);
     out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${points.join(' ')}"/>`);
     const ly = y0 + 14 + i * 18;
     const lx = MARGIN.left + plotW + 14;

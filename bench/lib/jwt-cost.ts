@@ -19,17 +19,37 @@ const AUDIENCE = 'kloudless-gateway';
 /** Verifications per second, in this process, one at a time: the CPU one token costs. */
 export async function measureJwt(secondsEach = 1): Promise<JwtCost[]> {
   const secret = 'bench-hs256-secret-that-is-at-least-32-bytes-long';
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const rsa = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
   const cases = [
     { algorithm: 'HS256' as const, env: { JWT_SECRET: secret }, signWith: secret, verifyWith: secret },
-    { algorithm: 'RS256' as const, env: { JWT_PUBLIC_KEY: rsa.publicKey }, signWith: rsa.privateKey, verifyWith: rsa.publicKey },
+    {
+      algorithm: 'RS256' as const,
+      env: { JWT_PUBLIC_KEY: rsa.publicKey },
+      signWith: rsa.privateKey,
+      verifyWith: rsa.publicKey,
+    },
   ];
   const results: JwtCost[] = [];
   for (const c of cases) {
-    const config = loadConfig({ NODE_ENV: 'test', KLOUDLESS_DEVELOPER_KEY: 'unused', JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, ...c.env });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      KLOUDLESS_DEVELOPER_KEY: 'unused',
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+      ...c.env,
+    });
     const verifier = createTokenVerifier(config.jwt, Date.now, { cacheSize: 0 });
     const cached = createTokenVerifier(config.jwt);
-    const token = jwt.sign({ sub: 'bench', roles: ['viewer'] }, c.signWith, { algorithm: c.algorithm, expiresIn: 600, issuer: ISSUER, audience: AUDIENCE });
+    const token = jwt.sign({ sub: 'bench', roles: ['viewer'] }, c.signWith, {
+      algorithm: c.algorithm,
+      expiresIn: 600,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+    });
     const options: jwt.VerifyOptions = { algorithms: [c.algorithm], issuer: ISSUER, audience: AUDIENCE };
     results.push({
       algorithm: c.algorithm,

@@ -47,7 +47,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = [];
   let failed = 0;
   let settle!: (err: unknown, result: autocannon.Result) => void;
-  const done = new Promise<autocannon.Result>((resolve, reject) => (settle = (err, result) => (err ? reject(err) : resolve(result))));
+  const done = new Promise<autocannon.Result>(
+    (resolve, reject) => (settle = (err, result) => (err ? reject(err) : resolve(result))),
+  );
   const options: autocannon.Options = {
     url: o.url,
     headers: o.headers,
@@ -65,7 +67,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   instance.on('reqError', () => failed++);
   const result = await done;
   const sorted = Float64Array.from(latencies).sort();
-  const at = (q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+  const at = (q: number) =>
+    sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
   return {
     label: o.label,
     rps: sorted.length / result.duration,

@@ -17,17 +17,37 @@ export interface Machine {
   packages: Record<string, string>;
 }
 
-const PACKAGES = ['express', 'undici', 'pino', 'pino-http', 'jsonwebtoken', 'express-rate-limit', 'rate-limit-redis', 'redis', 'helmet', 'zod', '@prisma/client', '@prisma/adapter-pg', 'pg', 'prom-client', 'autocannon'];
+const PACKAGES = [
+  'express',
+  'undici',
+  'pino',
+  'pino-http',
+  'jsonwebtoken',
+  'express-rate-limit',
+  'rate-limit-redis',
+  'redis',
+  'helmet',
+  'zod',
+  '@prisma/client',
+  '@prisma/adapter-pg',
+  'pg',
+  'prom-client',
+  'autocannon',
+];
 
 export async function describeMachine(databaseUrl: string, redisUrl: string): Promise<Machine> {
   const version = (name: string) => {
     try {
-      return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+      return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string })
+        .version;
     } catch {
       return 'not installed';
     }
   };
-  const postgres = await admin(databaseUrl, async (c) => (await c.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '?').catch(() => 'unreachable');
+  const postgres = await admin(
+    databaseUrl,
+    async (c) => (await c.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '?',
+  ).catch(() => 'unreachable');
   const redis = await redisVersion(redisUrl);
   return {
     cpu: cpus()[0]?.model ?? 'unknown',

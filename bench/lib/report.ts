@@ -28,7 +28,15 @@ export interface BenchResults {
   /** `--short` (development): short runs, no document written. */
   short?: boolean;
   machine: Machine;
-  setup: { build: string; connections: number; saturationS: number; pacedS: number; rate: number; soakS: number; gatewayLog: { lines: number; errorLines: number; bytes: number } };
+  setup: {
+    build: string;
+    connections: number;
+    saturationS: number;
+    pacedS: number;
+    rate: number;
+    soakS: number;
+    gatewayLog: { lines: number; errorLines: number; bytes: number };
+  };
   /** `floor`: bench/express-floor.ts (issue 16); absent from runs before it. */
   readsSaturated: { direct: Measured; bare: Measured; floor?: Measured; gateway: Measured };
   readsPaced: { direct: Measured; bare: Measured; floor?: Measured; gateway: Measured };
@@ -67,7 +75,9 @@ export function derive(r: BenchResults) {
     readVsFloor: r.readsSaturated.floor ? r.readsSaturated.gateway.rps / r.readsSaturated.floor.rps : NaN,
     floorVsBare: r.readsSaturated.floor ? r.readsSaturated.floor.rps / r.readsSaturated.bare.rps : NaN,
     floorVsDirect: r.readsSaturated.floor ? r.readsSaturated.floor.rps / r.readsSaturated.direct.rps : NaN,
-    cpuVsFloor: r.readsSaturated.floor ? r.readsSaturated.gateway.cpuMsPerRequest / r.readsSaturated.floor.cpuMsPerRequest : NaN,
+    cpuVsFloor: r.readsSaturated.floor
+      ? r.readsSaturated.gateway.cpuMsPerRequest / r.readsSaturated.floor.cpuMsPerRequest
+      : NaN,
     cpuVsBare: r.readsSaturated.gateway.cpuMsPerRequest / r.readsSaturated.bare.cpuMsPerRequest,
     addedP50VsFloor: r.readsPaced.floor ? r.readsPaced.gateway.latency.p50 - r.readsPaced.floor.latency.p50 : NaN,
     addedP99VsFloor: r.readsPaced.floor ? r.readsPaced.gateway.latency.p99 - r.readsPaced.floor.latency.p99 : NaN,
@@ -100,14 +110,46 @@ export function targets(r: BenchResults): Target[] {
   const flat = growth <= 0.1;
   const floor = (met: boolean) => (Number.isNaN(d.readVsFloor) ? undefined : met);
   return [
-    { what: 'gateway reads / Express floor (saturation) ≥ 0.8×', measured: Number.isNaN(d.readVsFloor) ? 'not measured' : `${down2(d.readVsFloor)}×`, met: floor(d.readVsFloor >= 0.8) },
-    { what: `added latency at ${r.setup.rate} rps vs the Express floor, p50 ≤ 0.5 ms`, measured: Number.isNaN(d.addedP50VsFloor) ? 'not measured' : `${ms(d.addedP50VsFloor)} ms`, met: floor(d.addedP50VsFloor <= 0.5) },
-    { what: `added latency at ${r.setup.rate} rps vs the Express floor, p99 ≤ 2 ms`, measured: Number.isNaN(d.addedP99VsFloor) ? 'not measured' : `${ms(d.addedP99VsFloor)} ms`, met: floor(d.addedP99VsFloor <= 2) },
-    { what: 'audited mutations / gateway reads (saturation) ≥ 0.6×', measured: `${down2(d.mutationsVsReads)}×`, met: d.mutationsVsReads >= 0.6 },
-    { what: `audited mutations, added p99 at ${r.setup.rate} rps vs direct ≤ 8 ms`, measured: `${ms(d.mutationAddedP99)} ms`, met: d.mutationAddedP99 <= 8 },
-    { what: 'gateway RSS under load (max over the soak) ≤ 150 MB', measured: `${d.soakMaxMb.toFixed(0)} MB`, met: d.soakMaxMb <= 150 },
-    { what: 'gateway RSS flat over the soak (last third ≤ first third + 10%)', measured: `${d.soakFirstThirdMb.toFixed(0)} → ${d.soakLastThirdMb.toFixed(0)} MB (${pct(growth)})`, met: flat },
-    { what: 'audit trail: one request + one response entry per mutation, chain verifies', measured: `${d.auditExact ? 'exact' : 'mismatch'}; verify ${r.verification.ok ? 'ok' : 'broken'}`, met: d.auditExact && r.verification.ok },
+    {
+      what: 'gateway reads / Express floor (saturation) ≥ 0.8×',
+      measured: Number.isNaN(d.readVsFloor) ? 'not measured' : `${down2(d.readVsFloor)}×`,
+      met: floor(d.readVsFloor >= 0.8),
+    },
+    {
+      what: `added latency at ${r.setup.rate} rps vs the Express floor, p50 ≤ 0.5 ms`,
+      measured: Number.isNaN(d.addedP50VsFloor) ? 'not measured' : `${ms(d.addedP50VsFloor)} ms`,
+      met: floor(d.addedP50VsFloor <= 0.5),
+    },
+    {
+      what: `added latency at ${r.setup.rate} rps vs the Express floor, p99 ≤ 2 ms`,
+      measured: Number.isNaN(d.addedP99VsFloor) ? 'not measured' : `${ms(d.addedP99VsFloor)} ms`,
+      met: floor(d.addedP99VsFloor <= 2),
+    },
+    {
+      what: 'audited mutations / gateway reads (saturation) ≥ 0.6×',
+      measured: `${down2(d.mutationsVsReads)}×`,
+      met: d.mutationsVsReads >= 0.6,
+    },
+    {
+      what: `audited mutations, added p99 at ${r.setup.rate} rps vs direct ≤ 8 ms`,
+      measured: `${ms(d.mutationAddedP99)} ms`,
+      met: d.mutationAddedP99 <= 8,
+    },
+    {
+      what: 'gateway RSS under load (max over the soak) ≤ 150 MB',
+      measured: `${d.soakMaxMb.toFixed(0)} MB`,
+      met: d.soakMaxMb <= 150,
+    },
+    {
+      what: 'gateway RSS flat over the soak (last third ≤ first third + 10%)',
+      measured: `${d.soakFirstThirdMb.toFixed(0)} → ${d.soakLastThirdMb.toFixed(0)} MB (${pct(growth)})`,
+      met: flat,
+    },
+    {
+      what: 'audit trail: one request + one response entry per mutation, chain verifies',
+      measured: `${d.auditExact ? 'exact' : 'mismatch'}; verify ${r.verification.ok ? 'ok' : 'broken'}`,
+      met: d.auditExact && r.verification.ok,
+    },
     ...teamListTarget(r.ownershipList),
   ];
 }
@@ -116,7 +158,11 @@ const verdict = (met: boolean | undefined) => (met === undefined ? 'not measured
 
 /** The targets as a Markdown table (the report's, and what `npm run bench` prints at the end). */
 export function targetsTable(r: BenchResults): string {
-  return ['| target | measured | |', '| --- | --- | --- |', ...targets(r).map((x) => `| ${x.what} | ${x.measured} | ${verdict(x.met)} |`)].join('\n');
+  return [
+    '| target | measured | |',
+    '| --- | --- | --- |',
+    ...targets(r).map((x) => `| ${x.what} | ${x.measured} | ${verdict(x.met)} |`),
+  ].join('\n');
 }
 
 /** Every read ratio against the Express floor and against the bare proxy, from this run. */
@@ -163,31 +209,37 @@ export function writeReport(r: BenchResults): void {
 
 function chart(r: BenchResults): string {
   const s = (label: string, color: string, m: Measured): ChartSeries => ({ label, color, curve: m.curve });
-  return latencyChart(`Gateway latency distributions, ${r.date.slice(0, 10)} (${r.machine.cores} cores, ${r.machine.node})`, [
-    {
-      title: `Reads (GET /v1/applications) at a fixed ${r.setup.rate} rps`,
-      series: [
-        s('direct', COLORS.direct, r.readsPaced.direct),
-        s('bare proxy', COLORS.bare, r.readsPaced.bare),
-        ...(r.readsPaced.floor ? [s('Express floor', COLORS.floor, r.readsPaced.floor)] : []),
-        s('gateway', COLORS.gateway, r.readsPaced.gateway),
-      ],
-    },
-    {
-      title: `Audited mutations (create + delete webhook) at a fixed ${r.setup.rate} rps`,
-      series: [s('direct', COLORS.direct, r.mutationsPaced.direct), s('gateway', COLORS.gateway, r.mutationsPaced.gateway)],
-    },
-    {
-      title: `Reads at saturation (${r.setup.connections} connections)`,
-      series: [
-        s('direct', COLORS.direct, r.readsSaturated.direct),
-        s('bare proxy', COLORS.bare, r.readsSaturated.bare),
-        ...(r.readsSaturated.floor ? [s('Express floor', COLORS.floor, r.readsSaturated.floor)] : []),
-        s('gateway', COLORS.gateway, r.readsSaturated.gateway),
-        s('gateway, Redis limits', COLORS.redis, r.readsRedis),
-      ],
-    },
-  ]);
+  return latencyChart(
+    `Gateway latency distributions, ${r.date.slice(0, 10)} (${r.machine.cores} cores, ${r.machine.node})`,
+    [
+      {
+        title: `Reads (GET /v1/applications) at a fixed ${r.setup.rate} rps`,
+        series: [
+          s('direct', COLORS.direct, r.readsPaced.direct),
+          s('bare proxy', COLORS.bare, r.readsPaced.bare),
+          ...(r.readsPaced.floor ? [s('Express floor', COLORS.floor, r.readsPaced.floor)] : []),
+          s('gateway', COLORS.gateway, r.readsPaced.gateway),
+        ],
+      },
+      {
+        title: `Audited mutations (create + delete webhook) at a fixed ${r.setup.rate} rps`,
+        series: [
+          s('direct', COLORS.direct, r.mutationsPaced.direct),
+          s('gateway', COLORS.gateway, r.mutationsPaced.gateway),
+        ],
+      },
+      {
+        title: `Reads at saturation (${r.setup.connections} connections)`,
+        series: [
+          s('direct', COLORS.direct, r.readsSaturated.direct),
+          s('bare proxy', COLORS.bare, r.readsSaturated.bare),
+          ...(r.readsSaturated.floor ? [s('Express floor', COLORS.floor, r.readsSaturated.floor)] : []),
+          s('gateway', COLORS.gateway, r.readsSaturated.gateway),
+          s('gateway, Redis limits', COLORS.redis, r.readsRedis),
+        ],
+      },
+    ],
+  );
 }
 
 function row(label: string, m: Measured): string {
@@ -195,7 +247,8 @@ function row(label: string, m: Measured): string {
   return `| ${label} | ${n0(m.rps)} | ${l.p50.toFixed(2)} | ${l.p90.toFixed(2)} | ${l.p99.toFixed(2)} | ${l.max.toFixed(1)} | ${m.cpuMsPerRequest.toFixed(3)} | ${n0(m.ok)} | ${m.failed} |`;
 }
 
-const TABLE_HEAD = '| target | rps (2xx/s) | p50 ms | p90 ms | p99 ms | max ms | CPU ms/req ¹ | 2xx | failed |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
+const TABLE_HEAD =
+  '| target | rps (2xx/s) | p50 ms | p90 ms | p99 ms | max ms | CPU ms/req ¹ | 2xx | failed |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
 
 function markdown(r: BenchResults): string {
   const d = derive(r);
@@ -210,7 +263,7 @@ function markdown(r: BenchResults): string {
     '',
     '## Targets',
     '',
-    'Issue 16: the gateway against the **Express floor** (`bench/express-floor.ts`: Express 5, one route doing the bare proxy\'s work), so the cost of the features can be told apart from the framework\'s.',
+    "Issue 16: the gateway against the **Express floor** (`bench/express-floor.ts`: Express 5, one route doing the bare proxy's work), so the cost of the features can be told apart from the framework's.",
     '',
     targetsTable(r),
     '',
@@ -220,7 +273,9 @@ function markdown(r: BenchResults): string {
     '',
     `- CPU: ${m.cpu}, ${m.cores} cores (shared; 1-minute load average at the start: ${m.loadAverageAtStart}); memory ${m.memoryGb} GB; Linux ${m.kernel}`,
     `- Node ${m.node}; Postgres ${m.postgres}; Redis ${m.redis}`,
-    `- packages: ${Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `- packages: ${Object.entries(m.packages)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     '',
     '## How it runs',
     '',
@@ -228,7 +283,7 @@ function markdown(r: BenchResults): string {
     '- The gateway runs with everything on: JWT (HS256, issuer and audience checked), policy, validation, per-person and failed-auth rate limits (in memory; Redis in one scenario), Prometheus metrics, helmet, CORS, and the audit trail in a fresh Postgres database the run creates and drops. Its per-person limits are set high (1,000,000 per minute) so that one load-generating person is counted but never refused; the failed-auth limit is at its default (30 a minute), which valid tokens never spend.',
     `- Its stdout — one JSON line per request at \`LOG_LEVEL=info\` — goes to a file (${n0(r.setup.gatewayLog.lines)} lines, ${(r.setup.gatewayLog.bytes / 2 ** 20).toFixed(0)} MB, ${r.setup.gatewayLog.errorLines} at error level), not through this process.`,
     `- Saturation: ${r.setup.connections} connections, ${r.setup.saturationS} s per target after a 2 s warm-up. Fixed rate: ${r.setup.rate} rps for ${r.setup.pacedS} s, spread evenly over ${r.setup.connections} connections (autocannon's \`overallRate\` sends each connection's quota back to back at the top of every second, which measures a burst; \`bench/lib/load.ts\` paces it).`,
-    '- Latencies are each response\'s own time in the load generator (autocannon\'s histogram rounds to whole ms). ¹ CPU ms/req: user + system CPU of the serving process (from /proc) over the run, divided by requests: what one request costs, however busy the rest of the machine is.',
+    "- Latencies are each response's own time in the load generator (autocannon's histogram rounds to whole ms). ¹ CPU ms/req: user + system CPU of the serving process (from /proc) over the run, divided by requests: what one request costs, however busy the rest of the machine is.",
     '',
     `## Reads at saturation (\`GET /v1/applications\`)`,
     '',
@@ -265,9 +320,18 @@ function markdown(r: BenchResults): string {
     '',
     '| run | mutations sent | never reached the gateway ² | request entries | response entries | decision entries (refused: code × n) | incomplete | not sent by the run | |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-    ...Object.entries(r.audits).map(([k, a]) => `| ${k} | ${n0(a.sent)} | ${a.notReceived ?? '–'} | ${n0(a.requestEntries)} | ${n0(a.responseEntries)} | ${a.decisionEntries}${a.refused && Object.keys(a.refused).length > 0 ? ` (${Object.entries(a.refused).map(([c, n]) => `${c} × ${n}`).join(', ')})` : ''} | ${a.incomplete} | ${a.unexpected} | ${a.ok ? 'exact' : '**mismatch**'} |`),
+    ...Object.entries(r.audits).map(
+      ([k, a]) =>
+        `| ${k} | ${n0(a.sent)} | ${a.notReceived ?? '–'} | ${n0(a.requestEntries)} | ${n0(a.responseEntries)} | ${a.decisionEntries}${
+          a.refused && Object.keys(a.refused).length > 0
+            ? ` (${Object.entries(a.refused)
+                .map(([c, n]) => `${c} × ${n}`)
+                .join(', ')})`
+            : ''
+        } | ${a.incomplete} | ${a.unexpected} | ${a.ok ? 'exact' : '**mismatch**'} |`,
+    ),
     '',
-    '² Built by the load generator but not received by the gateway (no line in its request log): autocannon makes a connection\'s next request before the end of the run stops it. Every mutation the gateway received must have exactly one request and one response entry, or, if it refused it before forwarding (fail-closed), exactly one decision entry.',
+    "² Built by the load generator but not received by the gateway (no line in its request log): autocannon makes a connection's next request before the end of the run stops it. Every mutation the gateway received must have exactly one request and one response entry, or, if it refused it before forwarding (fail-closed), exactly one decision entry.",
     '',
     `After all runs, \`GET /v1/audit/verify\`: ${r.verification.ok ? '**ok**' : '**broken**'}, ${n0(r.verification.entries)} entries walked in ${r.verification.seconds.toFixed(1)} s.`,
     '',
@@ -282,7 +346,10 @@ function markdown(r: BenchResults): string {
     '',
     '| algorithm | gateway verifier (KeyObject, all claim checks) | jsonwebtoken, key as a string | | the same token again, from the verified-token cache |',
     '| --- | ---: | ---: | ---: | ---: |',
-    ...r.jwt.map((j) => `| ${j.algorithm} | ${n0(j.gatewayPerS)}/s (${(1e6 / j.gatewayPerS).toFixed(1)} µs) | ${n0(j.stringKeyPerS)}/s (${(1e6 / j.stringKeyPerS).toFixed(1)} µs) | ${(j.gatewayPerS / j.stringKeyPerS).toFixed(1)}× | ${j.cachedPerS ? `${n0(j.cachedPerS)}/s (${(1e6 / j.cachedPerS).toFixed(2)} µs)` : 'not measured'} |`),
+    ...r.jwt.map(
+      (j) =>
+        `| ${j.algorithm} | ${n0(j.gatewayPerS)}/s (${(1e6 / j.gatewayPerS).toFixed(1)} µs) | ${n0(j.stringKeyPerS)}/s (${(1e6 / j.stringKeyPerS).toFixed(1)} µs) | ${(j.gatewayPerS / j.stringKeyPerS).toFixed(1)}× | ${j.cachedPerS ? `${n0(j.cachedPerS)}/s (${(1e6 / j.cachedPerS).toFixed(2)} µs)` : 'not measured'} |`,
+    ),
     '',
     ...reviewSection(r.review),
     ...logSection(r.log),
@@ -309,7 +376,10 @@ function reviewSection(v?: ReviewFigures): string[] {
     `\`bench/audit-review.ts\`, in a process of its own (gateway, simulator and client together, \`--expose-gc\`): ${n0(v.rows)} entries seeded in ${v.seedS.toFixed(0)} s.`,
     '',
     `- filtered page (one actor, a 3-day window, 50 events), ${v.page.requests} requests: p50 ${v.page.p50Ms.toFixed(1)} ms, p95 ${v.page.p95Ms.toFixed(1)} ms, max ${v.page.maxMs.toFixed(1)} ms`,
-    ...v.exports.map((e, i) => `- export ${i + 1}, every event as NDJSON: ${n0(e.lines)} lines in ${e.seconds.toFixed(1)} s (${n0(e.eventsPerS)} events/s); RSS peak ${e.peakRssMb} MB, after ${e.afterRssMb} MB; heap after GC ${e.afterHeapMb} MB`),
+    ...v.exports.map(
+      (e, i) =>
+        `- export ${i + 1}, every event as NDJSON: ${n0(e.lines)} lines in ${e.seconds.toFixed(1)} s (${n0(e.eventsPerS)} events/s); RSS peak ${e.peakRssMb} MB, after ${e.afterRssMb} MB; heap after GC ${e.afterHeapMb} MB`,
+    ),
     `- before the exports: RSS ${v.before.rssMb} MB, heap after GC ${v.before.heapMb} MB`,
     ...reviewFilterLines(v),
     '',
@@ -351,7 +421,10 @@ function teamListSection(o?: OwnershipListFigures): string[] {
     '',
     '| applications / teams | one walk: upstream requests | one walk, ms | the same pages straight from the simulator, ms | snapshot held, MB of heap | as JSON, MB | ownership import |',
     '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
-    ...o.scales.map((s) => `| ${scale(s)} | ${s.walk.requests} | ${s.walk.ms.toFixed(0)} | ${s.walk.simulatorMs.toFixed(0)} | ${s.snapshot.heapMb.toFixed(1)} | ${s.snapshot.jsonMb.toFixed(1)} | ${s.importCalls} calls, ${s.importS.toFixed(1)} s |`),
+    ...o.scales.map(
+      (s) =>
+        `| ${scale(s)} | ${s.walk.requests} | ${s.walk.ms.toFixed(0)} | ${s.walk.simulatorMs.toFixed(0)} | ${s.snapshot.heapMb.toFixed(1)} | ${s.snapshot.jsonMb.toFixed(1)} | ${s.importCalls} calls, ${s.importS.toFixed(1)} s |`,
+    ),
     '',
     `Upstream requests: none for a call within the max age; one walk (${o.scales.map((s) => `${s.walk.requests} requests at ${n0(s.applications)}`).join(', ')}) when the directory is older than the max age or was invalidated by a change through this instance, shared by every call that arrives while it runs. ` +
       `With nothing changed through the instance, the default 5 s means at most one walk per 5 s per gateway instance, whatever the call rate: ${o.scales.map((s) => `${(s.walk.requests / 5).toFixed(1)} upstream requests/s at ${n0(s.applications)}`).join(', ')}.`,
@@ -365,7 +438,8 @@ function teamListSection(o?: OwnershipListFigures): string[] {
 
 export function logSection(v?: LogFigures): string[] {
   if (!v) return ['## The audit log (Merkle tree, checkpoints, proofs)', '', 'Skipped in this run (`--quick`).', ''];
-  const p = (x: LogFigures['inclusion']) => `p50 ${x.p50Ms.toFixed(2)} ms, p99 ${x.p99Ms.toFixed(2)} ms, max ${x.maxMs.toFixed(1)} ms (${x.n} requests)`;
+  const p = (x: LogFigures['inclusion']) =>
+    `p50 ${x.p50Ms.toFixed(2)} ms, p99 ${x.p99Ms.toFixed(2)} ms, max ${x.maxMs.toFixed(1)} ms (${x.n} requests)`;
   const mode = (m: 'log off' | 'log on') => v.append.filter((a) => a.mode === m);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   return [
@@ -381,10 +455,20 @@ export function logSection(v?: LogFigures): string[] {
     `| mean, off → on | ${n0(mean(mode('log off').map((a) => a.perS)))} → ${n0(mean(mode('log on').map((a) => a.perS)))} | | ${mean(mode('log off').map((a) => a.p99Ms)).toFixed(1)} → ${mean(mode('log on').map((a) => a.p99Ms)).toFixed(1)} ms |`,
     '',
     `- back-fill: ${n0(v.rows)} seeded entries (seeded in ${v.seedS.toFixed(0)} s) taken into the tree in ${v.backfillS.toFixed(0)} s (${n0(v.rows / v.backfillS)} entries/s), ${n0(v.treeNodes)} stored nodes`,
-    ...(v.publicKey ? [`- the floor under every audit read (\`GET /v1/audit/public-key\`: authentication, limiter, the access entry): ${p(v.publicKey)}`] : []),
+    ...(v.publicKey
+      ? [
+          `- the floor under every audit read (\`GET /v1/audit/public-key\`: authentication, limiter, the access entry): ${p(v.publicKey)}`,
+        ]
+      : []),
     `- inclusion proof over HTTP (recorded like every audit read): ${p(v.inclusion)}`,
-    ...(v.inclusionGc ? [`  - GC while they were served: ${v.inclusionGc.pauses} pauses, ${v.inclusionGc.totalMs.toFixed(0)} ms in all, the longest ${v.inclusionGc.maxMs.toFixed(1)} ms`] : []),
-    ...(v.inclusionInProcess ? [`- inclusion proof in the process (the proof and its checkpoint, one read): ${p(v.inclusionInProcess)}`] : []),
+    ...(v.inclusionGc
+      ? [
+          `  - GC while they were served: ${v.inclusionGc.pauses} pauses, ${v.inclusionGc.totalMs.toFixed(0)} ms in all, the longest ${v.inclusionGc.maxMs.toFixed(1)} ms`,
+        ]
+      : []),
+    ...(v.inclusionInProcess
+      ? [`- inclusion proof in the process (the proof and its checkpoint, one read): ${p(v.inclusionInProcess)}`]
+      : []),
     `- consistency proof over HTTP: ${p(v.consistency)}`,
     `- latest checkpoint: ${p(v.checkpoint)}`,
     `- longest proof: ${v.maxProofHashes} hashes (bound ceil(log2 n) + 1 = ${v.bound})`,
@@ -402,7 +486,9 @@ function profileSection(p?: BenchResults['profile']): string[] {
     '',
     '| share | self ms | function | where |',
     '| ---: | ---: | --- | --- |',
-    ...p.spots.slice(0, 20).map((s) => `| ${(s.share * 100).toFixed(1)}% | ${s.selfMs.toFixed(0)} | \`${s.fn}\` | ${s.where} |`),
+    ...p.spots
+      .slice(0, 20)
+      .map((s) => `| ${(s.share * 100).toFixed(1)}% | ${s.selfMs.toFixed(0)} | \`${s.fn}\` | ${s.where} |`),
     '',
   ];
 }
@@ -421,16 +507,40 @@ function beforeAfter(r: BenchResults, file: string): string[] {
     '| figure | before | now |',
     '| --- | ---: | ---: |',
     line('gateway reads at saturation, rps', n0(b.readsSaturated.gateway.rps), n0(r.readsSaturated.gateway.rps)),
-    line('gateway CPU per read, ms', b.readsSaturated.gateway.cpuMsPerRequest.toFixed(3), r.readsSaturated.gateway.cpuMsPerRequest.toFixed(3)),
+    line(
+      'gateway CPU per read, ms',
+      b.readsSaturated.gateway.cpuMsPerRequest.toFixed(3),
+      r.readsSaturated.gateway.cpuMsPerRequest.toFixed(3),
+    ),
     line('gateway / bare proxy, reads', `${down2(db.readVsBare)}×`, `${down2(dn.readVsBare)}×`),
-    line(`added p50 / p99 at ${r.setup.rate} rps, ms`, `${ms(db.addedP50)} / ${ms(db.addedP99)}`, `${ms(dn.addedP50)} / ${ms(dn.addedP99)}`),
-    line('gateway mutations at saturation, rps', n0(b.mutationsSaturated.gateway.rps), n0(r.mutationsSaturated.gateway.rps)),
-    line('gateway CPU per mutation, ms', b.mutationsSaturated.gateway.cpuMsPerRequest.toFixed(3), r.mutationsSaturated.gateway.cpuMsPerRequest.toFixed(3)),
+    line(
+      `added p50 / p99 at ${r.setup.rate} rps, ms`,
+      `${ms(db.addedP50)} / ${ms(db.addedP99)}`,
+      `${ms(dn.addedP50)} / ${ms(dn.addedP99)}`,
+    ),
+    line(
+      'gateway mutations at saturation, rps',
+      n0(b.mutationsSaturated.gateway.rps),
+      n0(r.mutationsSaturated.gateway.rps),
+    ),
+    line(
+      'gateway CPU per mutation, ms',
+      b.mutationsSaturated.gateway.cpuMsPerRequest.toFixed(3),
+      r.mutationsSaturated.gateway.cpuMsPerRequest.toFixed(3),
+    ),
     line('mutations / reads', `${down2(db.mutationsVsReads)}×`, `${down2(dn.mutationsVsReads)}×`),
     line(`mutation added p99 at ${r.setup.rate} rps, ms`, ms(db.mutationAddedP99), ms(dn.mutationAddedP99)),
     line('Redis-limited reads, rps', n0(b.readsRedis.rps), n0(r.readsRedis.rps)),
-    line('gateway CPU per read with Redis limits, ms', b.readsRedis.cpuMsPerRequest.toFixed(3), r.readsRedis.cpuMsPerRequest.toFixed(3)),
-    line('RSS idle / soak max, MB', `${b.memory.idleMb.toFixed(0)} / ${db.soakMaxMb.toFixed(0)}`, `${r.memory.idleMb.toFixed(0)} / ${dn.soakMaxMb.toFixed(0)}`),
+    line(
+      'gateway CPU per read with Redis limits, ms',
+      b.readsRedis.cpuMsPerRequest.toFixed(3),
+      r.readsRedis.cpuMsPerRequest.toFixed(3),
+    ),
+    line(
+      'RSS idle / soak max, MB',
+      `${b.memory.idleMb.toFixed(0)} / ${db.soakMaxMb.toFixed(0)}`,
+      `${r.memory.idleMb.toFixed(0)} / ${dn.soakMaxMb.toFixed(0)}`,
+    ),
     '',
   ];
 }

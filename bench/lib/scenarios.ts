@@ -34,62 +34,83 @@ export function mutations(target: Target, prefix: string, sent: Set<string>): Be
       body: JSON.stringify({ url: 'https://hooks.example.com/bench' }),
       setupRequest: (req) => ({ ...req, headers: { ...headers, 'x-request-id': nextId() } }),
       onResponse: (status, body, context) => {
-        (context as { webhook?: string }).webhook = status === 201 ? (JSON.parse(body) as { id: string }).id : 'not-created';
+        (context as { webhook?: string }).webhook =
+          status === 201 ? (JSON.parse(body) as { id: string }).id : 'not-created';
       },
     },
     {
       method: 'DELETE',
       path: `/v1/applications/${APP}/webhooks/not-created`,
       headers: target.headers,
-      setupRequest: (req, context) => ({ ...req, path: `/v1/applications/${APP}/webhooks/${(context as { webhook?: string }).webhook ?? 'not-created'}`, headers: { ...target.headers, 'x-request-id': nextId() } }),
+      setupRequest: (req, context) => ({
+        ...req,
+        path: `/v1/applications/${APP}/webhooks/${(context as { webhook?: string }).webhook ?? 'not-created'}`,
+        headers: { ...target.headers, 'x-request-id': nextId() },
+      }),
     },
   ];
 }
 
 /** bench/audit-log.ts in a process of its own (issue 15). */
 export function runAuditLog(rows: number, serverUrl: string): LogFigures {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/audit-log.ts'), String(rows), '--json'], {
-    cwd: ROOT,
-    env: { ...process.env, TEST_DATABASE_URL: serverUrl },
-    encoding: 'utf8',
-    maxBuffer: 16 * 2 ** 20,
-  });
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'bench/audit-log.ts'), String(rows), '--json'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, TEST_DATABASE_URL: serverUrl },
+      encoding: 'utf8',
+      maxBuffer: 16 * 2 ** 20,
+    },
+  );
   if (child.status !== 0) throw new Error(`audit log bench failed:\n${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as LogFigures;
 }
 
 /** bench/audit-review.ts in a process of its own, with --expose-gc so its "after GC" figures are after a GC. */
 export function runAuditReview(rows: number, serverUrl: string): ReviewFigures {
-  const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench/audit-review.ts'), String(rows), '--json'], {
-    cwd: ROOT,
-    env: { ...process.env, TEST_DATABASE_URL: serverUrl },
-    encoding: 'utf8',
-    maxBuffer: 16 * 2 ** 20,
-  });
+  const child = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench/audit-review.ts'), String(rows), '--json'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, TEST_DATABASE_URL: serverUrl },
+      encoding: 'utf8',
+      maxBuffer: 16 * 2 ** 20,
+    },
+  );
   if (child.status !== 0) throw new Error(`audit review failed:\n${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as ReviewFigures;
 }
 
 /** bench/ownership-list.ts in a process of its own, with --expose-gc so the snapshot's heap is measured after a GC. */
 export function runOwnershipList(serverUrl: string, scales: string[]): OwnershipListFigures {
-  const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench/ownership-list.ts'), ...scales, '--json'], {
-    cwd: ROOT,
-    env: { ...process.env, TEST_DATABASE_URL: serverUrl },
-    encoding: 'utf8',
-    maxBuffer: 16 * 2 ** 20,
-  });
+  const child = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench/ownership-list.ts'), ...scales, '--json'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, TEST_DATABASE_URL: serverUrl },
+      encoding: 'utf8',
+      maxBuffer: 16 * 2 ** 20,
+    },
+  );
   if (child.status !== 0) throw new Error(`ownership list failed:\n${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as OwnershipListFigures;
 }
 
 /** bench/audit-hostile.ts in a process of its own: hostile bodies against /healthz, verify of a poisoned trail. */
 export function runAuditHostile(serverUrl: string): HostileFigures {
-  const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench/audit-hostile.ts'), '--json'], {
-    cwd: ROOT,
-    env: { ...process.env, TEST_DATABASE_URL: serverUrl },
-    encoding: 'utf8',
-    maxBuffer: 16 * 2 ** 20,
-  });
+  const child = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench/audit-hostile.ts'), '--json'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, TEST_DATABASE_URL: serverUrl },
+      encoding: 'utf8',
+      maxBuffer: 16 * 2 ** 20,
+    },
+  );
   if (child.status !== 0) throw new Error(`audit hostile-input bench failed:\n${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as HostileFigures;
 }

@@ -38,13 +38,20 @@ export async function freePort(): Promise<number> {
  */
 export function buildGateway(): { args: string[]; how: string } {
   rmSync(BUILD_ROOT, { recursive: true, force: true });
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD_DIR], { cwd: ROOT, encoding: 'utf8' });
+  const tsc = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD_DIR],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   if (tsc.status === 0) {
     cpSync(join(ROOT, 'src/console/static'), join(BUILD_DIR, 'console/static'), { recursive: true });
     cpSync(join(ROOT, 'src/app-ui/static'), join(BUILD_DIR, 'app-ui/static'), { recursive: true });
     cpSync(join(ROOT, 'prisma/migrations'), join(BUILD_ROOT, 'prisma/migrations'), { recursive: true });
     cpSync(join(ROOT, 'package.json'), join(BUILD_ROOT, 'package.json'));
-    return { args: ['--enable-source-maps', join(BUILD_DIR, 'index.js')], how: 'compiled with tsconfig.build.json, run as `node --enable-source-maps index.js` (as `npm start`)' };
+    return {
+      args: ['--enable-source-maps', join(BUILD_DIR, 'index.js')],
+      how: 'compiled with tsconfig.build.json, run as `node --enable-source-maps index.js` (as `npm start`)',
+    };
   }
   process.stdout.write(`  build failed, running the sources with tsx instead:\n${tsc.stdout}${tsc.stderr}\n`);
   return { args: ['--import', 'tsx', join(ROOT, 'src/index.ts')], how: 'sources run with tsx (the build failed)' };
@@ -126,7 +133,10 @@ export async function createDatabase(serverUrl: string): Promise<{ url: string; 
   await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${name}`));
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined) };
+  return {
+    url: url.toString(),
+    drop: () => admin(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+  };
 }
 
 export async function admin<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {

@@ -12,7 +12,8 @@ export const STAFF_UI_DIR = path.join(__dirname, 'static');
  * script) applies, as `buildApp` sets it on every response.
  */
 export function staffUiRoutes(dir: string = STAFF_UI_DIR): Router {
-  if (!existsSync(path.join(dir, 'index.html'))) throw new Error(`the staff UI's files are missing from ${dir}; run "npm run build"`);
+  if (!existsSync(path.join(dir, 'index.html')))
+    throw new Error(`the staff UI's files are missing from ${dir}; run "npm run build"`);
   const router = Router();
   router.get('/app', (req, res, next) => (req.path === '/app' ? res.redirect(301, 'app/') : next()));
   router.use(

@@ -27,7 +27,13 @@ export interface Execution {
 
 /** The requester as the trail names them, from what the request stored. */
 function requesterOf(a: Approval): Principal {
-  return { sub: a.requester.sub, email: a.requester.email ?? undefined, name: a.requester.name ?? undefined, roles: a.requester.roles, teams: a.requester.teams };
+  return {
+    sub: a.requester.sub,
+    email: a.requester.email ?? undefined,
+    name: a.requester.name ?? undefined,
+    roles: a.requester.roles,
+    teams: a.requester.teams,
+  };
 }
 
 /**
@@ -44,7 +50,11 @@ export async function executeApproved(deps: ExecutionDeps, approval: Approval, r
     method: operation.method,
     path: redactPath(`/v1${upstreamPath(operation, approval.params)}`),
     params: approval.params,
-    details: { approval_id: approval.id, approved_by: approval.votes.map((v) => v.approverSub), input_hash: approval.inputHash },
+    details: {
+      approval_id: approval.id,
+      approved_by: approval.votes.map((v) => v.approverSub),
+      input_hash: approval.inputHash,
+    },
     decision: 'allowed' as const,
     reason: 'approval_granted',
     team: approval.team,
@@ -55,17 +65,32 @@ export async function executeApproved(deps: ExecutionDeps, approval: Approval, r
   try {
     await deps.recorder.commit(intent);
   } catch (err) {
-    await deps.store.finish(approval.id, 'failed', { status: null, body: null, error: 'audit_unavailable' }, deps.clock());
+    await deps.store.finish(
+      approval.id,
+      'failed',
+      { status: null, body: null, error: 'audit_unavailable' },
+      deps.clock(),
+    );
     throw err;
   }
   let response: UpstreamResponse | undefined;
   let error: GatewayError | undefined;
   try {
-    response = await deps.upstream.forward({ method: operation.method, path: upstreamPath(operation, approval.params), query: approval.query, body: approval.body ?? undefined, requestId });
+    response = await deps.upstream.forward({
+      method: operation.method,
+      path: upstreamPath(operation, approval.params),
+      query: approval.query,
+      body: approval.body ?? undefined,
+      requestId,
+    });
   } catch (err) {
     error = err instanceof GatewayError ? err : new GatewayError('upstream_unavailable');
   }
-  const outcome = response ? (response.status < 400 ? 'success' : 'upstream_error') : (error?.code ?? 'outcome_unknown');
+  const outcome = response
+    ? response.status < 400
+      ? 'success'
+      : 'upstream_error'
+    : (error?.code ?? 'outcome_unknown');
   const created = createdTarget(operation.id, response, deps.keys);
   await deps.recorder.commitQuietly({
     ...intent,
@@ -80,8 +105,16 @@ export async function executeApproved(deps: ExecutionDeps, approval: Approval, r
     latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
   });
   // The stored result never holds an API key in full: it is kept for the requester to read later.
-  const storedBody = response && response.body.length > 0 ? (operation.returnsSecrets ? maskApiKeys(response.body) : response.body).toString('utf8').slice(0, 64 * 1024) : null;
+  const storedBody =
+    response && response.body.length > 0
+      ? (operation.returnsSecrets ? maskApiKeys(response.body) : response.body).toString('utf8').slice(0, 64 * 1024)
+      : null;
   const succeeded = response !== undefined && response.status < 400;
-  await deps.store.finish(approval.id, succeeded ? 'executed' : 'failed', { status: response?.status ?? null, body: storedBody, error: error?.code ?? null }, deps.clock());
+  await deps.store.finish(
+    approval.id,
+    succeeded ? 'executed' : 'failed',
+    { status: response?.status ?? null, body: storedBody, error: error?.code ?? null },
+    deps.clock(),
+  );
   return { response, error };
 }

@@ -30,17 +30,31 @@ export interface NotifierOptions {
 }
 
 /** People notice pending requests: a POST to APPROVAL_NOTIFY_URL (Slack-compatible `text`), no secrets, no body values. */
-export function createNotifier({ url, logger, attempts = 3, backoffMs = 500, timeoutMs = 5_000 }: NotifierOptions): Notifier {
+export function createNotifier({
+  url,
+  logger,
+  attempts = 3,
+  backoffMs = 500,
+  timeoutMs = 5_000,
+}: NotifierOptions): Notifier {
   const inFlight = new Set<Promise<void>>();
   async function deliver(message: unknown, id: string): Promise<void> {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        const res = await fetch(url as string, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message), signal: AbortSignal.timeout(timeoutMs) });
+        const res = await fetch(url as string, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(message),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
         await res.arrayBuffer().catch(() => undefined);
         if (res.ok) return;
         logger.warn({ approval_id: id, status: res.status, attempt }, 'approval notification refused by the receiver');
       } catch (err) {
-        logger.warn({ approval_id: id, err: { name: (err as Error).name, message: (err as Error).message }, attempt }, 'approval notification failed');
+        logger.warn(
+          { approval_id: id, err: { name: (err as Error).name, message: (err as Error).message }, attempt },
+          'approval notification failed',
+        );
       }
       if (attempt < attempts) await new Promise((r) => setTimeout(r, backoffMs * 2 ** (attempt - 1)));
     }
@@ -54,7 +68,14 @@ export function createNotifier({ url, logger, attempts = 3, backoffMs = 500, tim
   return {
     notify: (event, approval) => send(notificationFor(event, approval), approval.id),
     notifyBypass: (b) =>
-      send({ text: `BREAK-GLASS: ${b.by} ran ${b.operation} on ${b.target} without approval (reason: ${b.reason}).`, event: 'approval.bypassed', bypass: { by: b.by, operation: b.operation, target: b.target, team: b.team, reason: b.reason } }, 'break-glass'),
+      send(
+        {
+          text: `BREAK-GLASS: ${b.by} ran ${b.operation} on ${b.target} without approval (reason: ${b.reason}).`,
+          event: 'approval.bypassed',
+          bypass: { by: b.by, operation: b.operation, target: b.target, team: b.team, reason: b.reason },
+        },
+        'break-glass',
+      ),
     async idle() {
       while (inFlight.size > 0) await Promise.all([...inFlight]);
     },

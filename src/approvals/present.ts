@@ -15,13 +15,18 @@ export function presentApproval(a: Approval) {
     expires_at: a.expiresAt.toISOString(),
     approvals_needed: a.approvalsNeeded,
     approver_roles: a.approverRoles,
-    approvals: a.votes.map((v) => ({ by: { sub: v.approverSub, name: v.approverName, email: v.approverEmail }, at: v.at.toISOString(), reason: v.reason })),
+    approvals: a.votes.map((v) => ({
+      by: { sub: v.approverSub, name: v.approverName, email: v.approverEmail },
+      at: v.at.toISOString(),
+      reason: v.reason,
+    })),
     // What the approvers approve, as stored (API key values in the path masked; bodies were validated, no secrets).
     input: { query: a.query, body: a.body },
     input_hash: a.inputHash,
     ended_at: a.endedAt?.toISOString() ?? null,
     ended_by: a.endedBy,
     end_reason: a.endReason,
-    result: a.result.status === null && a.result.error === null ? null : { status: a.result.status, error: a.result.error },
+    result:
+      a.result.status === null && a.result.error === null ? null : { status: a.result.status, error: a.result.error },
   };
 }

@@ -47,7 +47,13 @@ export interface GuardedCall {
 /** The two-person rule's actions. Each commits its audit entry; a failed commit undoes the step or refuses it. */
 export function createApprovals(deps: ApprovalsDeps) {
   /** An `approval` entry from where it came from: the person and their HTTP request, or the gateway itself. */
-  const fromOrigin = (origin: Origin, operation: string): Pick<EntryFacts, 'kind' | 'requestId' | 'actor' | 'clientIp' | 'userAgent' | 'method' | 'path' | 'operation' | 'decision'> => ({
+  const fromOrigin = (
+    origin: Origin,
+    operation: string,
+  ): Pick<
+    EntryFacts,
+    'kind' | 'requestId' | 'actor' | 'clientIp' | 'userAgent' | 'method' | 'path' | 'operation' | 'decision'
+  > => ({
     kind: 'approval',
     requestId: origin.requestId,
     actor: origin.actor,
@@ -58,7 +64,13 @@ export function createApprovals(deps: ApprovalsDeps) {
     operation,
     decision: 'allowed',
   });
-  const lifecycle = (origin: Origin, a: Approval, operation: string, details: Record<string, unknown>, body?: unknown): EntryFacts => ({
+  const lifecycle = (
+    origin: Origin,
+    a: Approval,
+    operation: string,
+    details: Record<string, unknown>,
+    body?: unknown,
+  ): EntryFacts => ({
     ...fromOrigin(origin, operation),
     params: a.params,
     body,
@@ -84,7 +96,13 @@ export function createApprovals(deps: ApprovalsDeps) {
         target: call.target,
         applicationId: call.params.application_id ?? null,
         team: call.team,
-        requester: { sub: requester.sub, email: requester.email ?? null, name: requester.name ?? null, roles: requester.roles, teams: requester.teams },
+        requester: {
+          sub: requester.sub,
+          email: requester.email ?? null,
+          name: requester.name ?? null,
+          roles: requester.roles,
+          teams: requester.teams,
+        },
         reason: call.reason,
         approvalsNeeded: rule.needed,
         approverRoles: rule.approverRoles,
@@ -92,7 +110,16 @@ export function createApprovals(deps: ApprovalsDeps) {
         expiresAt: new Date(now.getTime() + (rule.ttlS ?? deps.defaultTtlS) * 1000),
       });
       try {
-        await record({ ...lifecycle(origin, approval, 'approval.request', { approvals_needed: rule.needed, expires_at: approval.expiresAt.toISOString(), reason: call.reason }, call.body), reason: 'approval_required' });
+        await record({
+          ...lifecycle(
+            origin,
+            approval,
+            'approval.request',
+            { approvals_needed: rule.needed, expires_at: approval.expiresAt.toISOString(), reason: call.reason },
+            call.body,
+          ),
+          reason: 'approval_required',
+        });
       } catch (err) {
         await deps.store.end(approval.id, 'cancelled', 'gateway', 'the audit entry could not be written', deps.clock());
         throw err;
@@ -102,12 +129,26 @@ export function createApprovals(deps: ApprovalsDeps) {
     },
 
     /** Records one approval, then runs the request if it was the last one needed and this instance claims it. */
-    async approve(origin: Origin, approver: Principal, approval: Approval, reason: string | null): Promise<{ approval: Approval; execution?: Execution }> {
+    async approve(
+      origin: Origin,
+      approver: Principal,
+      approval: Approval,
+      reason: string | null,
+    ): Promise<{ approval: Approval; execution?: Execution }> {
       if (!approval.votes.some((v) => v.approverSub === approver.sub)) {
-        await record(lifecycle(origin, approval, 'approval.approve', { reason, approvals_so_far: approval.votes.length + 1 }));
-        await deps.store.addVote(approval.id, { approverSub: approver.sub, approverEmail: approver.email ?? null, approverName: approver.name ?? null, reason, at: deps.clock() });
+        await record(
+          lifecycle(origin, approval, 'approval.approve', { reason, approvals_so_far: approval.votes.length + 1 }),
+        );
+        await deps.store.addVote(approval.id, {
+          approverSub: approver.sub,
+          approverEmail: approver.email ?? null,
+          approverName: approver.name ?? null,
+          reason,
+          at: deps.clock(),
+        });
       }
-      if (!(await deps.store.claim(approval.id, deps.clock()))) return { approval: (await deps.store.get(approval.id)) as Approval };
+      if (!(await deps.store.claim(approval.id, deps.clock())))
+        return { approval: (await deps.store.get(approval.id)) as Approval };
       const claimed = (await deps.store.get(approval.id)) as Approval;
       const execution = await executeApproved(deps, claimed, origin.requestId);
       const ended = (await deps.store.get(approval.id)) as Approval;
@@ -116,7 +157,13 @@ export function createApprovals(deps: ApprovalsDeps) {
     },
 
     /** pending → denied or cancelled, recorded first; false if it had already ended. */
-    async end(origin: Origin, approval: Approval, state: 'denied' | 'cancelled', by: Principal, reason: string | null): Promise<Approval | undefined> {
+    async end(
+      origin: Origin,
+      approval: Approval,
+      state: 'denied' | 'cancelled',
+      by: Principal,
+      reason: string | null,
+    ): Promise<Approval | undefined> {
       await record(lifecycle(origin, approval, state === 'denied' ? 'approval.deny' : 'approval.cancel', { reason }));
       if (!(await deps.store.end(approval.id, state, by.sub, reason, deps.clock()))) return undefined;
       const ended = (await deps.store.get(approval.id)) as Approval;
@@ -128,7 +175,14 @@ export function createApprovals(deps: ApprovalsDeps) {
     async expireDue(): Promise<Approval[]> {
       const expired = await deps.store.expireDue(deps.clock());
       for (const a of expired) {
-        await deps.recorder.commitQuietly(entryFromFacts(deps.keys, lifecycle({ actor: null, requestId: 'system' }, a, 'approval.expire', { expired_at: a.expiresAt.toISOString() })));
+        await deps.recorder.commitQuietly(
+          entryFromFacts(
+            deps.keys,
+            lifecycle({ actor: null, requestId: 'system' }, a, 'approval.expire', {
+              expired_at: a.expiresAt.toISOString(),
+            }),
+          ),
+        );
         deps.notifier.notify('approval.ended', a);
       }
       return expired;
@@ -138,7 +192,12 @@ export function createApprovals(deps: ApprovalsDeps) {
     async abandonStale(olderThanMs: number): Promise<Approval[]> {
       const abandoned = await deps.store.abandonStale(olderThanMs, deps.clock());
       for (const a of abandoned) {
-        await deps.recorder.commitQuietly(entryFromFacts(deps.keys, lifecycle({ actor: null, requestId: 'system' }, a, 'approval.outcome_unknown', { reason: a.result.error })));
+        await deps.recorder.commitQuietly(
+          entryFromFacts(
+            deps.keys,
+            lifecycle({ actor: null, requestId: 'system' }, a, 'approval.outcome_unknown', { reason: a.result.error }),
+          ),
+        );
         deps.notifier.notify('approval.ended', a);
       }
       return abandoned;
@@ -155,7 +214,13 @@ export function createApprovals(deps: ApprovalsDeps) {
         approvalId: null,
       };
       await record(facts);
-      deps.notifier.notifyBypass({ by: origin.actor?.sub ?? 'unknown', operation: call.operation, target: call.target, team: call.team, reason });
+      deps.notifier.notifyBypass({
+        by: origin.actor?.sub ?? 'unknown',
+        operation: call.operation,
+        target: call.target,
+        team: call.team,
+        reason,
+      });
     },
   };
 }

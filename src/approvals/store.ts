@@ -78,7 +78,12 @@ export interface ApprovalStore {
   /** pending → executing, only while unexpired and with enough votes; true for the one caller that wins. */
   claim(id: string, now: Date): Promise<boolean>;
   /** executing → executed | failed | outcome_unknown, with the upstream's answer. */
-  finish(id: string, state: 'executed' | 'failed' | 'outcome_unknown', result: Approval['result'], now: Date): Promise<void>;
+  finish(
+    id: string,
+    state: 'executed' | 'failed' | 'outcome_unknown',
+    result: Approval['result'],
+    now: Date,
+  ): Promise<void>;
   /** pending → denied | cancelled; false if it was no longer pending. */
   end(id: string, state: 'denied' | 'cancelled', by: string, reason: string | null, now: Date): Promise<boolean>;
   /** Every pending request past its expiry becomes expired; returns those this call changed. */
@@ -147,7 +152,10 @@ function createUnguardedStore(prisma: PrismaClient): ApprovalStore {
         return fromRow(row);
       } catch (err) {
         if (!(err instanceof Prisma.PrismaClientKnownRequestError) || err.code !== 'P2002') throw err;
-        const existing = await prisma.approvalRequest.findUnique({ where: { pendingKey: pendingKey(a) }, select: { id: true } });
+        const existing = await prisma.approvalRequest.findUnique({
+          where: { pendingKey: pendingKey(a) },
+          select: { id: true },
+        });
         throw new PendingExists(existing?.id);
       }
     },
@@ -166,7 +174,16 @@ function createUnguardedStore(prisma: PrismaClient): ApprovalStore {
     },
     async addVote(id, v) {
       try {
-        await prisma.approvalVote.create({ data: { approvalId: id, approverSub: v.approverSub, approverEmail: v.approverEmail, approverName: v.approverName, reason: v.reason, at: v.at } });
+        await prisma.approvalVote.create({
+          data: {
+            approvalId: id,
+            approverSub: v.approverSub,
+            approverEmail: v.approverEmail,
+            approverName: v.approverName,
+            reason: v.reason,
+            at: v.at,
+          },
+        });
         return true;
       } catch (err) {
         if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') return false;
@@ -197,7 +214,10 @@ function createUnguardedStore(prisma: PrismaClient): ApprovalStore {
         UPDATE approval_request SET state = 'expired', ended_at = ${now}, pending_key = NULL, ${FORGET_KEY}
         WHERE state = 'pending' AND expires_at <= ${now} RETURNING id::text AS id`;
       if (ids.length === 0) return [];
-      const rows = await prisma.approvalRequest.findMany({ where: { id: { in: ids.map((r) => r.id) } }, include: WITH_VOTES });
+      const rows = await prisma.approvalRequest.findMany({
+        where: { id: { in: ids.map((r) => r.id) } },
+        include: WITH_VOTES,
+      });
       return rows.map(fromRow);
     },
     async abandonStale(olderThanMs, now) {
@@ -206,7 +226,10 @@ function createUnguardedStore(prisma: PrismaClient): ApprovalStore {
           result_error = 'the instance executing it stopped before recording the outcome; the upstream may or may not have acted', ${FORGET_KEY}
         WHERE state = 'executing' AND claimed_at < now() - make_interval(secs => ${olderThanMs / 1000}) RETURNING id::text AS id`;
       if (ids.length === 0) return [];
-      const rows = await prisma.approvalRequest.findMany({ where: { id: { in: ids.map((r) => r.id) } }, include: WITH_VOTES });
+      const rows = await prisma.approvalRequest.findMany({
+        where: { id: { in: ids.map((r) => r.id) } },
+        include: WITH_VOTES,
+      });
       return rows.map(fromRow);
     },
   };
@@ -224,7 +247,13 @@ function fromRow(r: Row): Approval {
     target: r.target,
     applicationId: r.applicationId,
     team: r.team,
-    requester: { sub: r.requesterSub, email: r.requesterEmail, name: r.requesterName, roles: r.requesterRoles, teams: r.requesterTeams },
+    requester: {
+      sub: r.requesterSub,
+      email: r.requesterEmail,
+      name: r.requesterName,
+      roles: r.requesterRoles,
+      teams: r.requesterTeams,
+    },
     reason: r.reason,
     state: r.state as ApprovalState,
     approvalsNeeded: r.approvalsNeeded,
@@ -235,6 +264,12 @@ function fromRow(r: Row): Approval {
     endedBy: r.endedBy,
     endReason: r.endReason,
     result: { status: r.resultStatus, body: r.resultBody, error: r.resultError },
-    votes: r.votes.map((v) => ({ approverSub: v.approverSub, approverEmail: v.approverEmail, approverName: v.approverName, reason: v.reason, at: v.at })),
+    votes: r.votes.map((v) => ({
+      approverSub: v.approverSub,
+      approverEmail: v.approverEmail,
+      approverName: v.approverName,
+      reason: v.reason,
+      at: v.at,
+    })),
   };
 }

@@ -12,7 +12,25 @@ export const MAX_ENTRY_BYTES = 64 * 1024;
 export const MAX_FIELD_BYTES = 16 * 1024;
 /** Distinct fingerprints one entry keeps; the number of others is kept in `details.fingerprints_dropped`. */
 export const MAX_FINGERPRINTS = 32;
-const TEXT_FIELDS = ['requestId', 'actorSub', 'actorName', 'actorEmail', 'actorJti', 'actorIssuer', 'clientIp', 'userAgent', 'operation', 'method', 'path', 'applicationId', 'webhookId', 'apikeyFingerprint', 'reason', 'errorCode', 'team'] as const;
+const TEXT_FIELDS = [
+  'requestId',
+  'actorSub',
+  'actorName',
+  'actorEmail',
+  'actorJti',
+  'actorIssuer',
+  'clientIp',
+  'userAgent',
+  'operation',
+  'method',
+  'path',
+  'applicationId',
+  'webhookId',
+  'apikeyFingerprint',
+  'reason',
+  'errorCode',
+  'team',
+] as const;
 
 export interface BodyNote {
   omitted: true;
@@ -32,7 +50,12 @@ export function boundEntry(content: EntryContent): EntryContent {
   const fingerprints = [...new Set(content.fingerprints)];
   const dropped = previouslyDropped(content.details) + Math.max(0, fingerprints.length - MAX_FINGERPRINTS);
   const kept = fingerprints.length > MAX_FINGERPRINTS ? fingerprints.slice(0, MAX_FINGERPRINTS) : fingerprints;
-  let bounded: EntryContent = { ...content, fingerprints: kept, requestBody: noteIfLarger(content.requestBody, MAX_FIELD_BYTES), details: withDropped(noteIfLarger(content.details, MAX_FIELD_BYTES), dropped) };
+  let bounded: EntryContent = {
+    ...content,
+    fingerprints: kept,
+    requestBody: noteIfLarger(content.requestBody, MAX_FIELD_BYTES),
+    details: withDropped(noteIfLarger(content.details, MAX_FIELD_BYTES), dropped),
+  };
   for (const stage of CUT_STAGES) {
     if (entryBytes(bounded) <= MAX_ENTRY_BYTES) return bounded;
     bounded = cutDown(bounded, stage, dropped);
@@ -48,7 +71,10 @@ const CUT_STAGES = [
 function cutDown(content: EntryContent, stage: (typeof CUT_STAGES)[number], dropped: number): EntryContent {
   const cut: Record<string, string | null> = {};
   for (const field of TEXT_FIELDS) cut[field] = cutText(content[field], stage.chars);
-  const roles = content.actorRoles.length > stage.roles ? [...content.actorRoles.slice(0, stage.roles), `[${content.actorRoles.length - stage.roles} more]`] : content.actorRoles;
+  const roles =
+    content.actorRoles.length > stage.roles
+      ? [...content.actorRoles.slice(0, stage.roles), `[${content.actorRoles.length - stage.roles} more]`]
+      : content.actorRoles;
   return {
     ...content,
     ...(cut as Partial<EntryContent>),
@@ -115,14 +141,26 @@ function canonical(value: unknown): string {
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function noteOfJson(json: string): BodyNote {
-  return { omitted: true, reason: 'too large', bytes: Buffer.byteLength(json), sha256: createHash('sha256').update(json).digest('hex') };
+  return {
+    omitted: true,
+    reason: 'too large',
+    bytes: Buffer.byteLength(json),
+    sha256: createHash('sha256').update(json).digest('hex'),
+  };
 }
 
 /** Already a note (a recovered entry bounded again); a client's look-alike body is at most a few bytes more. */
 function isNote(v: object): boolean {
   const n = v as Partial<BodyNote> & { fingerprints_dropped?: unknown };
   const keys = Object.keys(v).filter((k) => k !== 'fingerprints_dropped');
-  return keys.length === 4 && n.omitted === true && n.reason === 'too large' && Number.isSafeInteger(n.bytes) && /^[0-9a-f]{64}$/.test(n.sha256 ?? '') && (n.fingerprints_dropped === undefined || Number.isSafeInteger(n.fingerprints_dropped));
+  return (
+    keys.length === 4 &&
+    n.omitted === true &&
+    n.reason === 'too large' &&
+    Number.isSafeInteger(n.bytes) &&
+    /^[0-9a-f]{64}$/.test(n.sha256 ?? '') &&
+    (n.fingerprints_dropped === undefined || Number.isSafeInteger(n.fingerprints_dropped))
+  );
 }
 
 function cutText(text: string | null, chars: number): string | null {
@@ -130,4 +168,5 @@ function cutText(text: string | null, chars: number): string | null {
   return `${text.slice(0, chars).toWellFormed()}…[cut: ${Buffer.byteLength(text)} bytes, sha256 ${createHash('sha256').update(text).digest('hex')}]`;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -36,7 +36,12 @@ export class AuditUnavailable extends Error {
   }
 
   static from(err: unknown): AuditUnavailable {
-    const reason = err instanceof AuditQueueFull ? 'audit_queue_full' : isTimeout(err) ? 'audit_write_timeout' : 'audit_write_failed';
+    const reason =
+      err instanceof AuditQueueFull
+        ? 'audit_queue_full'
+        : isTimeout(err)
+          ? 'audit_write_timeout'
+          : 'audit_write_failed';
     return new AuditUnavailable(reason, { cause: err });
   }
 }

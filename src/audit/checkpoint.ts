@@ -28,7 +28,15 @@ export function signCheckpoint(keys: AuditKeys, head: StoredEntry | undefined, t
   const hash = (head?.hash ?? Buffer.alloc(32)).toString('hex');
   const payload = Buffer.from(JSON.stringify({ sequence, hash, time, key_id: keys.keyId }));
   const signature = keys.sign(payload).toString('base64url');
-  return { sequence, hash, time, key_id: keys.keyId, signature, token: `${payload.toString('base64url')}.${signature}`, public_key: keys.publicKeyPem };
+  return {
+    sequence,
+    hash,
+    time,
+    key_id: keys.keyId,
+    signature,
+    token: `${payload.toString('base64url')}.${signature}`,
+    public_key: keys.publicKeyPem,
+  };
 }
 
 /**
@@ -44,11 +52,17 @@ export function readCheckpoint(keys: AuditKeys, token: string): Checkpoint | und
   const signature = strictBase64url(signaturePart);
   if (!payload || !signature) return undefined;
   try {
-    const parsed = JSON.parse(payload.toString('utf8')) as { sequence: unknown; hash: unknown; time: unknown; key_id?: unknown };
+    const parsed = JSON.parse(payload.toString('utf8')) as {
+      sequence: unknown;
+      hash: unknown;
+      time: unknown;
+      key_id?: unknown;
+    };
     const key = typeof parsed.key_id === 'string' ? keys.withId(parsed.key_id) : undefined;
     if (!key?.verifySignature(payload, signature)) return undefined;
     if (typeof parsed.sequence !== 'string' || !/^(0|[1-9]\d{0,18})$/.test(parsed.sequence)) return undefined;
-    if (typeof parsed.hash !== 'string' || !/^[0-9a-f]{64}$/.test(parsed.hash) || typeof parsed.time !== 'string') return undefined;
+    if (typeof parsed.hash !== 'string' || !/^[0-9a-f]{64}$/.test(parsed.hash) || typeof parsed.time !== 'string')
+      return undefined;
     return { sequence: BigInt(parsed.sequence), hash: Buffer.from(parsed.hash, 'hex'), time: parsed.time };
   } catch {
     return undefined;

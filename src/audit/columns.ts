@@ -47,7 +47,8 @@ export const ENTRY_COLUMNS = [
   { field: 'hash', name: 'hash', type: 'bytea', chain: true },
 ] as const satisfies readonly Column[];
 
-type ColumnType = 'bigint' | 'timestamptz' | 'text' | 'uuid' | 'text[]' | 'jsonb' | 'integer' | 'double precision' | 'bytea';
+type ColumnType =
+  'bigint' | 'timestamptz' | 'text' | 'uuid' | 'text[]' | 'jsonb' | 'integer' | 'double precision' | 'bytea';
 
 interface Column {
   field: keyof StoredEntry;
@@ -94,7 +95,8 @@ export function toJsonRow(e: StoredEntry): Record<string, unknown> {
   const row: Record<string, unknown> = {};
   for (const c of ENTRY_COLUMNS) {
     const value: unknown = e[c.field];
-    row[c.name] = typeof value === 'bigint' ? value.toString() : Buffer.isBuffer(value) ? value.toString('hex') : (value ?? null);
+    row[c.name] =
+      typeof value === 'bigint' ? value.toString() : Buffer.isBuffer(value) ? value.toString('hex') : (value ?? null);
   }
   return row;
 }

@@ -69,14 +69,17 @@ export const CONTENT_FIELDS: readonly (keyof EntryContent)[] = CONTENT_COLUMNS.m
  * Fields added after entries were first written: hashed only when set, so an entry written before a field
  * existed (read back with it null) still hashes to what it was written with.
  */
-export const LATER_FIELDS: ReadonlySet<keyof EntryContent> = new Set(CONTENT_COLUMNS.filter((c) => 'later' in c).map((c) => c.field));
+export const LATER_FIELDS: ReadonlySet<keyof EntryContent> = new Set(
+  CONTENT_COLUMNS.filter((c) => 'later' in c).map((c) => c.field),
+);
 
 /** Deterministic JSON: object keys sorted, undefined as null. jsonb reorders keys, so the hash must not depend on order. */
 export function canonicalJson(value: unknown): string {
   if (value === undefined || value === null) return 'null';
   // An array of scalars is exactly what JSON.stringify writes (same bytes), at native speed: an entry written before
   // the size bound with 50,000 fingerprints hashes in milliseconds, not a quarter of a second (issue 18).
-  if (Array.isArray(value)) return value.every(isScalar) ? JSON.stringify(value) : `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value))
+    return value.every(isScalar) ? JSON.stringify(value) : `[${value.map(canonicalJson).join(',')}]`;
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
@@ -86,7 +89,8 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-const isScalar = (v: unknown) => v === null || v === undefined || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'bigint');
+const isScalar = (v: unknown) =>
+  v === null || v === undefined || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'bigint');
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** The hashed object's keys in canonical order, with each key's JSON: worked out once, not sorted per entry. */
 const HASHED_KEYS = (['seq', 'keyId', ...CONTENT_FIELDS] as string[])

@@ -7,9 +7,33 @@ import type { AuditReader } from './reader';
 export type ExportFormat = 'csv' | 'ndjson';
 
 export const CSV_COLUMNS = [
-  'sequence', 'time', 'completed_at', 'kind', 'event_id', 'request_id', 'actor_sub', 'actor_name', 'actor_email', 'actor_roles',
-  'client_ip', 'user_agent', 'operation', 'method', 'path', 'application_id', 'webhook_id', 'apikey_fingerprint', 'decision',
-  'reason', 'outcome', 'upstream_status', 'error_code', 'latency_ms', 'team', 'approval_id', 'client_request_id',
+  'sequence',
+  'time',
+  'completed_at',
+  'kind',
+  'event_id',
+  'request_id',
+  'actor_sub',
+  'actor_name',
+  'actor_email',
+  'actor_roles',
+  'client_ip',
+  'user_agent',
+  'operation',
+  'method',
+  'path',
+  'application_id',
+  'webhook_id',
+  'apikey_fingerprint',
+  'decision',
+  'reason',
+  'outcome',
+  'upstream_status',
+  'error_code',
+  'latency_ms',
+  'team',
+  'approval_id',
+  'client_request_id',
 ] as const;
 
 const PAGE = 1000;
@@ -18,7 +42,13 @@ const PAGE = 1000;
  * Streams every matching event, page by page (keyset on the sequence), waiting for the client to drain
  * each chunk: memory stays flat however many millions of rows match. Stops if the client goes away.
  */
-export async function streamEvents(store: Pick<AuditReader, 'findEvents'>, res: Writable, filter: EventFilter, order: Order, format: ExportFormat): Promise<number> {
+export async function streamEvents(
+  store: Pick<AuditReader, 'findEvents'>,
+  res: Writable,
+  filter: EventFilter,
+  order: Order,
+  format: ExportFormat,
+): Promise<number> {
   let written = 0;
   let after: bigint | undefined;
   const closed = once(res, 'close');
@@ -41,11 +71,30 @@ export async function streamEvents(store: Pick<AuditReader, 'findEvents'>, res: 
 
 function csvRow(e: AuditEvent): string {
   const values: Record<(typeof CSV_COLUMNS)[number], unknown> = {
-    sequence: e.sequence, time: e.time, completed_at: e.completedAt, kind: e.kind, event_id: e.eventId, request_id: e.requestId,
-    actor_sub: e.actor.sub, actor_name: e.actor.name, actor_email: e.actor.email, actor_roles: e.actor.roles.join(' '),
-    client_ip: e.client.ip, user_agent: e.client.userAgent, operation: e.operation, method: e.method, path: e.path,
-    application_id: e.target.applicationId, webhook_id: e.target.webhookId, apikey_fingerprint: e.target.apikeyFingerprint,
-    decision: e.decision, reason: e.reason, outcome: e.outcome, upstream_status: e.upstreamStatus, error_code: e.errorCode, latency_ms: e.latencyMs,
+    sequence: e.sequence,
+    time: e.time,
+    completed_at: e.completedAt,
+    kind: e.kind,
+    event_id: e.eventId,
+    request_id: e.requestId,
+    actor_sub: e.actor.sub,
+    actor_name: e.actor.name,
+    actor_email: e.actor.email,
+    actor_roles: e.actor.roles.join(' '),
+    client_ip: e.client.ip,
+    user_agent: e.client.userAgent,
+    operation: e.operation,
+    method: e.method,
+    path: e.path,
+    application_id: e.target.applicationId,
+    webhook_id: e.target.webhookId,
+    apikey_fingerprint: e.target.apikeyFingerprint,
+    decision: e.decision,
+    reason: e.reason,
+    outcome: e.outcome,
+    upstream_status: e.upstreamStatus,
+    error_code: e.errorCode,
+    latency_ms: e.latencyMs,
     team: e.team,
     approval_id: e.approvalId,
     client_request_id: e.clientRequestId,

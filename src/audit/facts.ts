@@ -87,5 +87,7 @@ export function entryFromFacts(keys: AuditKeys, f: EntryFacts): EntryContent {
 function withDroppedCount(details: unknown, dropped: number): unknown {
   if (dropped === 0) return details;
   const mark = { fingerprints_dropped: dropped };
-  return details && typeof details === 'object' && !Array.isArray(details) ? { ...(details as Record<string, unknown>), ...mark } : mark;
+  return details && typeof details === 'object' && !Array.isArray(details)
+    ? { ...(details as Record<string, unknown>), ...mark }
+    : mark;
 }

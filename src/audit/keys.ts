@@ -1,4 +1,14 @@
-import { createHash, createHmac, createPrivateKey, createPublicKey, hkdfSync, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  hkdfSync,
+  sign,
+  timingSafeEqual,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 
 /**
  * Everything derived from one audit key: the chain's HMAC, the fingerprints of secrets (Vault's
@@ -50,14 +60,23 @@ export function createAuditKeys(current: string, earlier: readonly string[] = []
 
 function deriveKey(secret: string): AuditKey {
   const key = Buffer.from(secret, 'utf8');
-  const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `kloudless-gateway ${purpose}`, 32));
+  const derive = (purpose: string) =>
+    Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `kloudless-gateway ${purpose}`, 32));
   const chainKey = derive('audit chain');
   const fingerprintKey = derive('secret fingerprint');
-  const signingKey: KeyObject = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, derive('checkpoint signing')]), format: 'der', type: 'pkcs8' });
+  const signingKey: KeyObject = createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, derive('checkpoint signing')]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const publicKey = createPublicKey(signingKey);
   return {
     keyId: createHash('sha256').update(key).digest('hex').slice(0, 16),
-    chainHash: (previous, content) => createHmac('sha256', chainKey).update(previous ?? GENESIS).update(content, 'utf8').digest(),
+    chainHash: (previous, content) =>
+      createHmac('sha256', chainKey)
+        .update(previous ?? GENESIS)
+        .update(content, 'utf8')
+        .digest(),
     fingerprint: (value) => `hmac-sha256:${createHmac('sha256', fingerprintKey).update(value, 'utf8').digest('hex')}`,
     sign: (payload) => sign(null, payload, signingKey),
     verifySignature: (payload, signature) => verify(null, payload, publicKey, signature),

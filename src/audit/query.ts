@@ -35,7 +35,14 @@ export interface AuditEvent {
   kind: 'mutation' | 'decision' | 'access' | 'system' | 'approval';
   requestId: string;
   clientRequestId: string | null;
-  actor: { sub: string | null; name: string | null; email: string | null; roles: string[]; jti: string | null; issuer: string | null };
+  actor: {
+    sub: string | null;
+    name: string | null;
+    email: string | null;
+    roles: string[];
+    jti: string | null;
+    issuer: string | null;
+  };
   client: { ip: string | null; userAgent: string | null };
   operation: string | null;
   method: string | null;
@@ -88,49 +95,80 @@ function conditions(f: EventFilter): Prisma.Sql[] {
   if (f.operation) where.push(Prisma.sql`h.operation = ${f.operation}`);
   if (f.applicationId) {
     const id = f.applicationId;
-    where.push(openedBy((e) => Prisma.sql`(${Prisma.raw(e)}.application_id = ${id} OR ${Prisma.raw(e)}.webhook_id = ${id})`));
-    where.push(Prisma.sql`(h.application_id = ${f.applicationId} OR h.webhook_id = ${f.applicationId} OR r.application_id = ${f.applicationId} OR r.webhook_id = ${f.applicationId})`);
+    where.push(
+      openedBy((e) => Prisma.sql`(${Prisma.raw(e)}.application_id = ${id} OR ${Prisma.raw(e)}.webhook_id = ${id})`),
+    );
+    where.push(
+      Prisma.sql`(h.application_id = ${f.applicationId} OR h.webhook_id = ${f.applicationId} OR r.application_id = ${f.applicationId} OR r.webhook_id = ${f.applicationId})`,
+    );
   }
   if (f.decision) where.push(Prisma.sql`h.decision = ${f.decision}`);
   // `success` is most of a trail: read in sequence order, a page of them is found at once, and the index would
   // list half the trail first (1M entries: 0.04 s against 0.8 s). Every other outcome is rare: the index finds it.
-  if (f.outcome && f.outcome !== 'pending' && f.outcome !== 'success') where.push(openedBy((e) => Prisma.sql`${Prisma.raw(e)}.outcome = ${f.outcome}`));
-  if (f.outcome === 'pending') where.push(Prisma.sql`h.kind = 'request' AND NOT EXISTS (SELECT 1 FROM audit_entry p WHERE p.event_id = h.event_id AND p.kind = 'response')`);
-  if (f.outcome) where.push(Prisma.sql`COALESCE(r.outcome, h.outcome, CASE WHEN h.kind = 'request' THEN 'pending' END) = ${f.outcome}`);
+  if (f.outcome && f.outcome !== 'pending' && f.outcome !== 'success')
+    where.push(openedBy((e) => Prisma.sql`${Prisma.raw(e)}.outcome = ${f.outcome}`));
+  if (f.outcome === 'pending')
+    where.push(
+      Prisma.sql`h.kind = 'request' AND NOT EXISTS (SELECT 1 FROM audit_entry p WHERE p.event_id = h.event_id AND p.kind = 'response')`,
+    );
+  if (f.outcome)
+    where.push(
+      Prisma.sql`COALESCE(r.outcome, h.outcome, CASE WHEN h.kind = 'request' THEN 'pending' END) = ${f.outcome}`,
+    );
   if (f.requestId) where.push(Prisma.sql`h.request_id = ${f.requestId}`);
   if (f.since) where.push(Prisma.sql`h.at >= ${f.since}::timestamptz`);
   if (f.until) where.push(Prisma.sql`h.at < ${f.until}::timestamptz`);
   if (f.keyFingerprint) {
     const fp = f.keyFingerprint;
     where.push(openedBy((e) => Prisma.sql`${Prisma.raw(e)}.fingerprints @> ARRAY[${fp}]::text[]`));
-    where.push(Prisma.sql`(h.fingerprints @> ARRAY[${f.keyFingerprint}]::text[] OR r.fingerprints @> ARRAY[${f.keyFingerprint}]::text[])`);
+    where.push(
+      Prisma.sql`(h.fingerprints @> ARRAY[${f.keyFingerprint}]::text[] OR r.fingerprints @> ARRAY[${f.keyFingerprint}]::text[])`,
+    );
   }
   if (f.kind) where.push(Prisma.sql`h.kind = ${f.kind === 'mutation' ? 'request' : f.kind}`);
   // The opening entry's team: the owner when the call was made (a transfer's response names the new owner).
   if (f.approvalId) where.push(Prisma.sql`h.approval_id = ${f.approvalId}`);
   if (f.team) where.push(Prisma.sql`h.team = ${f.team}`);
-  if (f.teamsIn) where.push(f.teamsIn.length > 0 ? Prisma.sql`h.team IN (${Prisma.join([...f.teamsIn])})` : Prisma.sql`false`);
+  if (f.teamsIn)
+    where.push(f.teamsIn.length > 0 ? Prisma.sql`h.team IN (${Prisma.join([...f.teamsIn])})` : Prisma.sql`false`);
   return where;
 }
 
 /** One page of events in sequence order, after `afterSeq` (exclusive) in that order. */
-export async function findEvents(prisma: PrismaClient, filter: EventFilter, order: Order, limit: number, afterSeq?: bigint): Promise<AuditEvent[]> {
+export async function findEvents(
+  prisma: PrismaClient,
+  filter: EventFilter,
+  order: Order,
+  limit: number,
+  afterSeq?: bigint,
+): Promise<AuditEvent[]> {
   const where = conditions(filter);
-  if (afterSeq !== undefined) where.push(order === 'desc' ? Prisma.sql`h.seq < ${afterSeq}` : Prisma.sql`h.seq > ${afterSeq}`);
-  const rows = await prisma.$queryRaw<Row[]>`${EVENTS} WHERE ${Prisma.join(where, ' AND ')} ORDER BY h.seq ${Prisma.raw(order === 'desc' ? 'DESC' : 'ASC')} LIMIT ${limit}`;
+  if (afterSeq !== undefined)
+    where.push(order === 'desc' ? Prisma.sql`h.seq < ${afterSeq}` : Prisma.sql`h.seq > ${afterSeq}`);
+  const rows = await prisma.$queryRaw<
+    Row[]
+  >`${EVENTS} WHERE ${Prisma.join(where, ' AND ')} ORDER BY h.seq ${Prisma.raw(order === 'desc' ? 'DESC' : 'ASC')} LIMIT ${limit}`;
   return rows.map(toEvent);
 }
 
 /** The event an entry (any of its entries) belongs to. */
 export async function findEventOf(prisma: PrismaClient, seq: bigint): Promise<AuditEvent | undefined> {
-  const rows = await prisma.$queryRaw<Row[]>`${EVENTS} WHERE h.kind <> 'response' AND h.event_id = (SELECT event_id FROM audit_entry WHERE seq = ${seq}) ORDER BY h.seq LIMIT 1`;
+  const rows = await prisma.$queryRaw<
+    Row[]
+  >`${EVENTS} WHERE h.kind <> 'response' AND h.event_id = (SELECT event_id FROM audit_entry WHERE seq = ${seq}) ORDER BY h.seq LIMIT 1`;
   return rows[0] ? toEvent(rows[0]) : undefined;
 }
 
 type Row = Record<string, unknown>;
 const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-const KINDS: Record<string, AuditEvent['kind']> = { request: 'mutation', decision: 'decision', access: 'access', system: 'system', approval: 'approval' };
+const KINDS: Record<string, AuditEvent['kind']> = {
+  request: 'mutation',
+  decision: 'decision',
+  access: 'access',
+  system: 'system',
+  approval: 'approval',
+};
 
 function toEvent(r: Row): AuditEvent {
   const sequence = BigInt(r.seq as bigint);
@@ -142,12 +180,23 @@ function toEvent(r: Row): AuditEvent {
     kind: KINDS[r.kind as string] ?? 'system',
     requestId: r.request_id as string,
     clientRequestId: text(r.client_request_id),
-    actor: { sub: text(r.actor_sub), name: text(r.actor_name), email: text(r.actor_email), roles: (r.actor_roles as string[] | null) ?? [], jti: text(r.actor_jti), issuer: text(r.actor_issuer) },
+    actor: {
+      sub: text(r.actor_sub),
+      name: text(r.actor_name),
+      email: text(r.actor_email),
+      roles: (r.actor_roles as string[] | null) ?? [],
+      jti: text(r.actor_jti),
+      issuer: text(r.actor_issuer),
+    },
     client: { ip: text(r.client_ip), userAgent: text(r.user_agent) },
     operation: text(r.operation),
     method: text(r.method),
     path: text(r.path),
-    target: { applicationId: text(r.application_id), webhookId: text(r.webhook_id), apikeyFingerprint: text(r.apikey_fingerprint) },
+    target: {
+      applicationId: text(r.application_id),
+      webhookId: text(r.webhook_id),
+      apikeyFingerprint: text(r.apikey_fingerprint),
+    },
     decision: text(r.decision),
     reason: text(r.reason),
     outcome: text(r.outcome),
@@ -156,6 +205,9 @@ function toEvent(r: Row): AuditEvent {
     latencyMs: num(r.latency_ms),
     team: text(r.team),
     approvalId: text(r.approval_id),
-    entrySequences: r.response_seq === null || r.response_seq === undefined ? [sequence] : [sequence, BigInt(r.response_seq as bigint)],
+    entrySequences:
+      r.response_seq === null || r.response_seq === undefined
+        ? [sequence]
+        : [sequence, BigInt(r.response_seq as bigint)],
   };
 }

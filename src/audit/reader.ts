@@ -34,13 +34,22 @@ export class AuditReadUnavailable extends Error {
     readonly reason: ReadFailure,
     options?: { cause?: unknown },
   ) {
-    super(reason === 'statement_timeout' ? 'the audit read ran past AUDIT_READ_TIMEOUT_MS' : 'the audit trail could not be read', options);
+    super(
+      reason === 'statement_timeout'
+        ? 'the audit read ran past AUDIT_READ_TIMEOUT_MS'
+        : 'the audit trail could not be read',
+      options,
+    );
   }
 }
 
 /** Postgres cancelled the statement (57014: statement_timeout), by the SQLSTATE the adapter passes on. */
 function readFailure(err: unknown): ReadFailure {
-  const e = err as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: string } } }; cause?: { code?: unknown } };
+  const e = err as {
+    code?: unknown;
+    meta?: { driverAdapterError?: { cause?: { originalCode?: string } } };
+    cause?: { code?: unknown };
+  };
   const code = e?.meta?.driverAdapterError?.cause?.originalCode ?? e?.code ?? e?.cause?.code;
   return code === '57014' ? 'statement_timeout' : 'database_error';
 }
@@ -57,7 +66,9 @@ export function createAuditReader(prisma: PrismaClient): AuditReader {
   /** Rows whose sizes the next chain page looks at: twice the last page's, so a run of large entries costs linear work. */
   let sizeWindow = 1000;
   const select = async (where: Prisma.Sql, tail: Prisma.Sql = Prisma.empty) =>
-    (await prisma.$queryRaw<Record<string, unknown>[]>`SELECT ${SELECT_COLUMNS} FROM audit_entry ${where} ${tail}`).map(fromRow);
+    (await prisma.$queryRaw<Record<string, unknown>[]>`SELECT ${SELECT_COLUMNS} FROM audit_entry ${where} ${tail}`).map(
+      fromRow,
+    );
 
   return {
     findEvents: (filter, order, limit, afterSeq) => guarded(findEvents(prisma, filter, order, limit, afterSeq)),
@@ -66,10 +77,19 @@ export function createAuditReader(prisma: PrismaClient): AuditReader {
         (async () => {
           const event = await findEventOf(prisma, seq);
           if (!event) return undefined;
-          return { event, entries: await select(Prisma.sql`WHERE event_id = ${event.eventId}::uuid`, Prisma.sql`ORDER BY seq`) };
+          return {
+            event,
+            entries: await select(Prisma.sql`WHERE event_id = ${event.eventId}::uuid`, Prisma.sql`ORDER BY seq`),
+          };
         })(),
       ),
-    withFingerprint: (fingerprints, limit) => guarded(select(Prisma.sql`WHERE fingerprints && ARRAY[${Prisma.join(fingerprints)}]::text[]`, Prisma.sql`ORDER BY seq LIMIT ${limit}`)),
+    withFingerprint: (fingerprints, limit) =>
+      guarded(
+        select(
+          Prisma.sql`WHERE fingerprints && ARRAY[${Prisma.join(fingerprints)}]::text[]`,
+          Prisma.sql`ORDER BY seq LIMIT ${limit}`,
+        ),
+      ),
     latest: () => guarded(select(Prisma.empty, Prisma.sql`ORDER BY seq DESC LIMIT 1`).then((rows) => rows[0])),
     readChain: (afterSeq, limit) =>
       guarded(

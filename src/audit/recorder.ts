@@ -35,7 +35,11 @@ export interface AuditRecorder {
   /** Commits the request entry of a mutation (its body from `facts.body`), or throws AuditUnavailable: then it must not be forwarded. */
   recordIntent(facts: RequestFacts): Promise<Intent>;
   /** Appends the response entry; a failure is logged (the request entry still proves the attempt). */
-  recordOutcome(intent: Intent, facts: RequestFacts, result: { response?: UpstreamResponse; failure?: Refusal }): Promise<void>;
+  recordOutcome(
+    intent: Intent,
+    facts: RequestFacts,
+    result: { response?: UpstreamResponse; failure?: Refusal },
+  ): Promise<void>;
   /** One `decision` entry for a mutation refused before forwarding (denied, invalid, rate limited). */
   recordRefusal(facts: RequestFacts, refusal: Refusal, operation?: string): Promise<void>;
   /** Reading the trail is itself recorded: who, what, with which filters; refused attempts too. */
@@ -73,7 +77,13 @@ export interface AuditObserver {
   failed(kind: string): void;
 }
 
-export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: Logger, writeTimeoutMs: number, observer?: AuditObserver): AuditRecorder {
+export function createAuditRecorder(
+  store: AuditStore,
+  keys: AuditKeys,
+  logger: Logger,
+  writeTimeoutMs: number,
+  observer?: AuditObserver,
+): AuditRecorder {
   /**
    * Every write goes through here: bounded in time, and measured. When the wait ends without a commit the store is
    * told, and drops the entry unless its group commit has already sent it (`pending` then says what became of it).
@@ -98,7 +108,11 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
   function completeLateCommit(content: EntryContent): void {
     store.append(content, { beyondLimit: true }).then(
       () => undefined,
-      (err: unknown) => logger.error({ err: describe(err), event_id: content.eventId, request_id: content.requestId }, 'audit late response entry could not be written'),
+      (err: unknown) =>
+        logger.error(
+          { err: describe(err), event_id: content.eventId, request_id: content.requestId },
+          'audit late response entry could not be written',
+        ),
     );
   }
 
@@ -110,7 +124,10 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
     try {
       await append(content).bounded;
     } catch (err) {
-      logger.error({ err: describe(err), event_id: content.eventId, request_id: content.requestId, kind: content.kind }, `audit ${what} entry could not be written`);
+      logger.error(
+        { err: describe(err), event_id: content.eventId, request_id: content.requestId, kind: content.kind },
+        `audit ${what} entry could not be written`,
+      );
     }
   }
 
@@ -123,11 +140,22 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
         const entry = await bounded;
         return { eventId, entry, startedAt: performance.now() };
       } catch (err) {
-        logger.error({ err: describe(err), request_id: facts.requestId }, 'audit request entry not committed: mutation refused');
+        logger.error(
+          { err: describe(err), request_id: facts.requestId },
+          'audit request entry not committed: mutation refused',
+        );
         // If the entry commits after all (its group commit was sent before the caller gave up), say in the trail that
         // this attempt was never forwarded. An entry dropped before it was sent never appears.
         pending.then(
-          () => completeLateCommit({ ...content, kind: 'response', at: nowMicros(), outcome: 'not_forwarded', errorCode: 'audit_unavailable', requestBody: null }),
+          () =>
+            completeLateCommit({
+              ...content,
+              kind: 'response',
+              at: nowMicros(),
+              outcome: 'not_forwarded',
+              errorCode: 'audit_unavailable',
+              requestBody: null,
+            }),
           () => undefined,
         );
         throw AuditUnavailable.from(err);
@@ -137,12 +165,18 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
     async recordOutcome(intent, facts, { response, failure }) {
       const content = base({ ...facts, body: undefined }, 'response', intent.eventId);
       const created = createdTarget(facts.operation ?? undefined, response, keys);
-      const outcome: Outcome = response ? (response.status < 400 ? 'success' : 'upstream_error') : ((failure?.code as Outcome | undefined) ?? 'outcome_unknown');
+      const outcome: Outcome = response
+        ? response.status < 400
+          ? 'success'
+          : 'upstream_error'
+        : ((failure?.code as Outcome | undefined) ?? 'outcome_unknown');
       await appendQuietly(
         {
           ...content,
           ...created,
-          fingerprints: created.apikeyFingerprint ? [...content.fingerprints, created.apikeyFingerprint] : content.fingerprints,
+          fingerprints: created.apikeyFingerprint
+            ? [...content.fingerprints, created.apikeyFingerprint]
+            : content.fingerprints,
           outcome: outcome in OUTCOME_SET ? outcome : 'outcome_unknown',
           upstreamStatus: response?.status ?? upstreamStatusOf(failure),
           errorCode: failure?.code ?? null,
@@ -162,7 +196,12 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
           decision: error.code === 'forbidden' ? 'denied' : content.decision,
           outcome: REFUSAL_OUTCOMES[error.code] ?? (content.decision === 'denied' ? 'denied' : 'invalid'),
           errorCode: error.code,
-          details: withSessionMark(facts.actor, error.details.length > 0 ? { ...(content.details as object | null), errors: error.details.slice(0, 20) } : content.details),
+          details: withSessionMark(
+            facts.actor,
+            error.details.length > 0
+              ? { ...(content.details as object | null), errors: error.details.slice(0, 20) }
+              : content.details,
+          ),
         },
         'refusal',
       );
@@ -170,13 +209,20 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
 
     async recordAccess(facts, action, details, refused) {
       const content = base({ ...facts, body: undefined }, 'access', randomUUID());
-      const outcome = refused ? { decision: 'denied' as const, outcome: REFUSAL_OUTCOMES[refused.code] ?? 'invalid', errorCode: refused.code } : { decision: 'allowed' as const, outcome: 'success' as const };
-      await appendQuietly({ ...content, operation: action, details: withSessionMark(facts.actor, details), ...outcome }, 'access');
+      const outcome = refused
+        ? { decision: 'denied' as const, outcome: REFUSAL_OUTCOMES[refused.code] ?? 'invalid', errorCode: refused.code }
+        : { decision: 'allowed' as const, outcome: 'success' as const };
+      await appendQuietly(
+        { ...content, operation: action, details: withSessionMark(facts.actor, details), ...outcome },
+        'access',
+      );
     },
 
     async recordOwnershipChange(facts, change) {
       const eventId = randomUUID();
-      const opening = facts ? base({ ...facts, body: undefined }, 'request', eventId) : { ...systemEntry('ownership.assign'), kind: 'request' as const, eventId };
+      const opening = facts
+        ? base({ ...facts, body: undefined }, 'request', eventId)
+        : { ...systemEntry('ownership.assign'), kind: 'request' as const, eventId };
       const request: EntryContent = {
         ...opening,
         operation: 'ownership.assign',
@@ -185,7 +231,10 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
         details: withSessionMark(facts?.actor, { from: change.from, to: change.to, via: change.via }),
       };
       const refused = (stage: string) => (err: unknown) => {
-        logger.error({ err: describe(err), event_id: eventId, application_id: change.applicationId }, `audit ${stage} entry of an ownership change not committed: change refused`);
+        logger.error(
+          { err: describe(err), event_id: eventId, application_id: change.applicationId },
+          `audit ${stage} entry of an ownership change not committed: change refused`,
+        );
         return AuditUnavailable.from(err);
       };
       const started = performance.now();
@@ -206,11 +255,22 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
       try {
         return await bounded;
       } catch (err) {
-        logger.error({ err: describe(err), event_id: content.eventId, operation: content.operation }, 'audit entry not committed: refused');
+        logger.error(
+          { err: describe(err), event_id: content.eventId, operation: content.operation },
+          'audit entry not committed: refused',
+        );
         // A request entry (an approved execution's) that commits after all: say it was never forwarded, as for mutations.
         if (content.kind === 'request') {
           pending.then(
-            () => completeLateCommit({ ...content, kind: 'response', at: nowMicros(), outcome: 'not_forwarded', errorCode: 'audit_unavailable', requestBody: null }),
+            () =>
+              completeLateCommit({
+                ...content,
+                kind: 'response',
+                at: nowMicros(),
+                outcome: 'not_forwarded',
+                errorCode: 'audit_unavailable',
+                requestBody: null,
+              }),
             () => undefined,
           );
         }
@@ -226,10 +286,21 @@ export function createAuditRecorder(store: AuditStore, keys: AuditKeys, logger: 
   };
 }
 
-const OUTCOME_SET: Record<string, true> = { success: true, upstream_error: true, upstream_unavailable: true, upstream_timeout: true, upstream_bad_response: true, outcome_unknown: true };
+const OUTCOME_SET: Record<string, true> = {
+  success: true,
+  upstream_error: true,
+  upstream_unavailable: true,
+  upstream_timeout: true,
+  upstream_bad_response: true,
+  outcome_unknown: true,
+};
 
 /** For creates, the id the upstream returned is the target; an API key only as its fingerprint. */
-export function createdTarget(id: string | undefined, response: UpstreamResponse | undefined, keys: AuditKeys): Partial<EntryContent> {
+export function createdTarget(
+  id: string | undefined,
+  response: UpstreamResponse | undefined,
+  keys: AuditKeys,
+): Partial<EntryContent> {
   if (id !== 'applications.create' && id !== 'webhooks.create' && id !== 'apikeys.create') return {};
   const body = response && response.status < 300 && response.body.length > 0 ? parseJson(response.body) : undefined;
   if (!body) return {};
@@ -240,7 +311,14 @@ export function createdTarget(id: string | undefined, response: UpstreamResponse
 }
 
 export function systemEntry(action: string): EntryContent {
-  return { ...emptyContent(), at: nowMicros(), kind: 'system', eventId: randomUUID(), requestId: 'system', operation: action } as EntryContent;
+  return {
+    ...emptyContent(),
+    at: nowMicros(),
+    kind: 'system',
+    eventId: randomUUID(),
+    requestId: 'system',
+    operation: action,
+  } as EntryContent;
 }
 
 /** The status the upstream did send when its answer was then refused (e.g. a 201 whose body is not JSON). */

@@ -14,8 +14,14 @@ export interface RecoveryTiming {
  * requests are left alone. Each pass reads only entries written since the previous pass looked; the
  * candidates are found without the chain lock and re-checked under it.
  */
-export async function completeAbandonedRequests(store: AuditStore, logger: Logger, timing: RecoveryTiming): Promise<number> {
-  const until = new Date(Date.now() - timing.upstreamTimeoutMs - 2 * timing.writeTimeoutMs - 5_000).toISOString().replace('Z', '000Z');
+export async function completeAbandonedRequests(
+  store: AuditStore,
+  logger: Logger,
+  timing: RecoveryTiming,
+): Promise<number> {
+  const until = new Date(Date.now() - timing.upstreamTimeoutMs - 2 * timing.writeTimeoutMs - 5_000)
+    .toISOString()
+    .replace('Z', '000Z');
   const watermark = await store.recoveryWatermark();
   // Look back a little before the watermark: entries commit slightly after their timestamp.
   const from = watermark ? new Date(Date.parse(watermark) - 60_000).toISOString() : '-infinity';
@@ -29,12 +35,19 @@ export async function completeAbandonedRequests(store: AuditStore, logger: Logge
     errorCode: null,
     upstreamStatus: null,
     latencyMs: null,
-    details: { recovered: true, request_seq: request.seq.toString(), reason: 'no response entry was written; the upstream may or may not have acted' },
+    details: {
+      recovered: true,
+      request_seq: request.seq.toString(),
+      reason: 'no response entry was written; the upstream may or may not have acted',
+    },
   }));
   await store.setRecoveryWatermark(until);
   if (completed.length > 0) {
     logger.warn(
-      { count: completed.length, events: completed.map((e) => ({ event_id: e.eventId, request_id: e.requestId, operation: e.operation })) },
+      {
+        count: completed.length,
+        events: completed.map((e) => ({ event_id: e.eventId, request_id: e.requestId, operation: e.operation })),
+      },
       'audit: request entries without an outcome were marked outcome_unknown',
     );
   }
@@ -42,11 +55,20 @@ export async function completeAbandonedRequests(store: AuditStore, logger: Logge
 }
 
 /** Runs recovery now and then every `everyMs`; a failure is logged and retried next time, never fatal. */
-export function scheduleRecovery(store: AuditStore, logger: Logger, timing: RecoveryTiming, everyMs = 60_000): { stop(): void; first: Promise<void> } {
+export function scheduleRecovery(
+  store: AuditStore,
+  logger: Logger,
+  timing: RecoveryTiming,
+  everyMs = 60_000,
+): { stop(): void; first: Promise<void> } {
   const run = () =>
     completeAbandonedRequests(store, logger, timing).then(
       () => undefined,
-      (err: Error) => logger.error({ err: { message: err.message.split('\n').filter(Boolean).slice(-1)[0] } }, 'audit recovery pass failed; will retry'),
+      (err: Error) =>
+        logger.error(
+          { err: { message: err.message.split('\n').filter(Boolean).slice(-1)[0] } },
+          'audit recovery pass failed; will retry',
+        ),
     );
   const first = run();
   const timer = setInterval(() => void run(), everyMs);

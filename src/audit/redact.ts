@@ -8,7 +8,8 @@ import { MAX_FIELD_BYTES, MAX_FINGERPRINTS, noteOf } from './bound';
  * `sig` or `code`. Wider than it needs to be on purpose: a false positive costs a fingerprint in place of a
  * value, a miss stores a secret forever (issue 18, finding 7).
  */
-export const CREDENTIAL_NAME = /(pass|pwd|secret|token|jwt|bearer|auth|session|cookie|credential|signature|api[_-]?key|access[_-]?key|private[_-]?key|[_-]key$|^key$|^sig$|^code$)/i;
+export const CREDENTIAL_NAME =
+  /(pass|pwd|secret|token|jwt|bearer|auth|session|cookie|credential|signature|api[_-]?key|access[_-]?key|private[_-]?key|[_-]key$|^key$|^sig$|^code$)/i;
 const MAX_DEPTH = 8;
 /**
  * Strings that could be URLs parsed per body. Past it, a string that looks like a URL is stored as `[redacted]`
@@ -91,11 +92,16 @@ export function redactForAudit(keys: AuditKeys, body: unknown): Redacted {
     const out: Record<string, unknown> | null = building ? {} : null;
     for (const k of Object.keys(value)) {
       const v = walk((value as Record<string, unknown>)[k], depth + 1, secret || CREDENTIAL_NAME.test(k));
-      if (out && emit(k, k.length + 4) !== null) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+      if (out && emit(k, k.length + 4) !== null)
+        Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
     }
     return out;
   };
-  const result = (value: unknown): Redacted => ({ value, fingerprints: [...known.values()], fingerprintsDropped: unhashed.size });
+  const result = (value: unknown): Redacted => ({
+    value,
+    fingerprints: [...known.values()],
+    fingerprintsDropped: unhashed.size,
+  });
   if (body === undefined || body === null) return result(null);
   const value = walk(body, 0, false);
   if (tooDeep) return result({ omitted: true, reason: `nested deeper than ${MAX_DEPTH} levels` });

@@ -8,5 +8,7 @@ import type { Actor } from './facts';
 export function withSessionMark(actor: Actor | null | undefined, details: unknown): unknown {
   if (!actor?.session) return details;
   const mark = { credential: 'browser_session', session_fingerprint: actor.session };
-  return details && typeof details === 'object' && !Array.isArray(details) ? { ...(details as Record<string, unknown>), ...mark } : mark;
+  return details && typeof details === 'object' && !Array.isArray(details)
+    ? { ...(details as Record<string, unknown>), ...mark }
+    : mark;
 }

@@ -82,7 +82,12 @@ export interface AuditStoreOptions {
   queueLimit?: number;
 }
 
-export function createAuditStore({ prisma, keys, writeTimeoutMs, queueLimit = DEFAULT_QUEUE_LIMIT }: AuditStoreOptions): AuditStore {
+export function createAuditStore({
+  prisma,
+  keys,
+  writeTimeoutMs,
+  queueLimit = DEFAULT_QUEUE_LIMIT,
+}: AuditStoreOptions): AuditStore {
   let queue: Pending[] = [];
   let flushing = false;
   /**
@@ -128,7 +133,10 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs, queueLimit = DE
       const from = gen === generation && head ? head : await readHead(prisma);
       sending = stillWanted(sending, gen);
       if (sending.length === 0) return;
-      const stored = chain(from, sending.map((p) => p.content));
+      const stored = chain(
+        from,
+        sending.map((p) => p.content),
+      );
       if (await insertedAfter(from, stored)) {
         if (gen === generation) head = stored.at(-1);
         sending.forEach((p, i) => p.resolve(stored[i] as StoredEntry));
@@ -147,7 +155,8 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs, queueLimit = DE
       // One entry the database refuses must not fail the others committed with it: retry them one by one. Only then:
       // after any other failure (a lost connection, a timeout) the group may have been committed, and appending it
       // again would write every entry twice.
-      if (sending.length > 1 && isStatementRefused(err) && !isUniqueViolation(err)) for (const p of sending) await commitGroup([p], gen);
+      if (sending.length > 1 && isStatementRefused(err) && !isUniqueViolation(err))
+        for (const p of sending) await commitGroup([p], gen);
       else sending.forEach((p) => p.reject(err));
     }
   }
@@ -156,7 +165,8 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs, queueLimit = DE
   function stillWanted(group: Pending[], gen: number): Pending[] {
     return group.filter((p) => {
       if (gen !== generation) p.reject(new AuditGroupAbandoned('the audit write was given up before it was sent'));
-      else if (p.signal?.aborted) p.reject(new AuditDropped('the caller stopped waiting before the audit write was sent'));
+      else if (p.signal?.aborted)
+        p.reject(new AuditDropped('the caller stopped waiting before the audit write was sent'));
       else return true;
       return false;
     });
@@ -178,7 +188,8 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs, queueLimit = DE
     const chainsTo = from
       ? Prisma.sql`EXISTS (SELECT 1 FROM audit_entry WHERE seq = ${from.seq}::bigint AND hash = ${from.hash}::bytea)`
       : Prisma.sql`NOT EXISTS (SELECT 1 FROM audit_entry)`;
-    const inserted = await prisma.$executeRaw`INSERT INTO audit_entry (${COLUMNS}) ${selectRows(entries)} WHERE ${chainsTo}`;
+    const inserted =
+      await prisma.$executeRaw`INSERT INTO audit_entry (${COLUMNS}) ${selectRows(entries)} WHERE ${chainsTo}`;
     return inserted === entries.length;
   }
 
@@ -226,26 +237,35 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs, queueLimit = DE
   }
 
   const select = async (where: Prisma.Sql, tail: Prisma.Sql = Prisma.empty, client: Tx = prisma) =>
-    (await client.$queryRaw<Record<string, unknown>[]>`SELECT ${SELECT_COLUMNS} FROM audit_entry ${where} ${tail}`).map(fromRow);
+    (await client.$queryRaw<Record<string, unknown>[]>`SELECT ${SELECT_COLUMNS} FROM audit_entry ${where} ${tail}`).map(
+      fromRow,
+    );
 
   return {
     append(content, { signal, beyondLimit = false } = {}) {
       return new Promise((resolve, reject) => {
-        if (signal?.aborted) return reject(new AuditDropped('the caller stopped waiting before the audit write was queued'));
-        if (!beyondLimit && queue.length >= queueLimit) return reject(new AuditQueueFull(`${queue.length} audit entries are already waiting`));
+        if (signal?.aborted)
+          return reject(new AuditDropped('the caller stopped waiting before the audit write was queued'));
+        if (!beyondLimit && queue.length >= queueLimit)
+          return reject(new AuditQueueFull(`${queue.length} audit entries are already waiting`));
         const pending: Pending = { content: boundEntry(storable(content)), signal, resolve, reject };
         queue.push(pending);
         // Leaves the queue as soon as its caller gives up, making room at once.
-        signal?.addEventListener('abort', () => {
-          const at = queue.indexOf(pending);
-          if (at < 0) return;
-          queue.splice(at, 1);
-          reject(new AuditDropped('the caller stopped waiting before the audit write was sent'));
-        }, { once: true });
+        signal?.addEventListener(
+          'abort',
+          () => {
+            const at = queue.indexOf(pending);
+            if (at < 0) return;
+            queue.splice(at, 1);
+            reject(new AuditDropped('the caller stopped waiting before the audit write was sent'));
+          },
+          { once: true },
+        );
         void flush();
       });
     },
-    readChain: (afterSeq, limit) => select(Prisma.sql`WHERE seq > ${afterSeq}`, Prisma.sql`ORDER BY seq LIMIT ${limit}`),
+    readChain: (afterSeq, limit) =>
+      select(Prisma.sql`WHERE seq > ${afterSeq}`, Prisma.sql`ORDER BY seq LIMIT ${limit}`),
     latest: async () => (await select(Prisma.empty, Prisma.sql`ORDER BY seq DESC LIMIT 1`))[0],
     entryAt: async (seq) => (await select(Prisma.sql`WHERE seq = ${seq}`))[0],
     async unansweredRequests(from, until) {
@@ -281,12 +301,19 @@ export function createAuditStore({ prisma, keys, writeTimeoutMs, queueLimit = DE
         INSERT INTO audit_recovery_state (id, checked_until) VALUES (1, ${until}::timestamptz)
         ON CONFLICT (id) DO UPDATE SET checked_until = GREATEST(audit_recovery_state.checked_until, EXCLUDED.checked_until)`;
     },
-    withFingerprint: (fingerprints, limit) => select(Prisma.sql`WHERE fingerprints && ARRAY[${Prisma.join(fingerprints)}]::text[]`, Prisma.sql`ORDER BY seq LIMIT ${limit}`),
+    withFingerprint: (fingerprints, limit) =>
+      select(
+        Prisma.sql`WHERE fingerprints && ARRAY[${Prisma.join(fingerprints)}]::text[]`,
+        Prisma.sql`ORDER BY seq LIMIT ${limit}`,
+      ),
     findEvents: (filter, order, limit, afterSeq) => findEvents(prisma, filter, order, limit, afterSeq),
     async eventWithEntries(seq) {
       const event = await findEventOf(prisma, seq);
       if (!event) return undefined;
-      return { event, entries: await select(Prisma.sql`WHERE event_id = ${event.eventId}::uuid`, Prisma.sql`ORDER BY seq`) };
+      return {
+        event,
+        entries: await select(Prisma.sql`WHERE event_id = ${event.eventId}::uuid`, Prisma.sql`ORDER BY seq`),
+      };
     },
     ping: async () => void (await prisma.$queryRaw`SELECT 1`),
   };
@@ -297,12 +324,18 @@ async function insert(client: Tx, entries: StoredEntry[]): Promise<void> {
 }
 
 async function readHead(client: Tx): Promise<Head | undefined> {
-  const [row] = await client.$queryRaw<{ seq: bigint; hash: Uint8Array }[]>`SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1`;
+  const [row] = await client.$queryRaw<
+    { seq: bigint; hash: Uint8Array }[]
+  >`SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1`;
   return row ? { seq: BigInt(row.seq), hash: Buffer.from(row.hash) } : undefined;
 }
 
 /** Whether `work` (which never rejects) settles within `ms`. */
-const settlesWithin = (work: Promise<void>, ms: number): Promise<boolean> => withTimeout(work, ms).then(() => true, () => false);
+const settlesWithin = (work: Promise<void>, ms: number): Promise<boolean> =>
+  withTimeout(work, ms).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * The entries as rows of one JSON parameter, which Postgres types with jsonb_to_recordset: one parameter per
@@ -312,4 +345,3 @@ function selectRows(entries: StoredEntry[]): Prisma.Sql {
   const rows = entries.map(toJsonRow);
   return Prisma.sql`SELECT ${Prisma.raw(JSON_ROW_SELECT)} FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(${Prisma.raw(JSON_ROW_TYPE)})`;
 }
-

@@ -36,7 +36,10 @@ export function createVerifyWalks(source: ChainSource, keys: AuditKeys): VerifyW
   let walks = 0;
 
   function start(): Walk {
-    const w = { startedAt: Date.now(), reached: 0n, joined: [], watched: new Set(), seen: new Map() } as Omit<Walk, 'result'> as Walk;
+    const w = { startedAt: Date.now(), reached: 0n, joined: [], watched: new Set(), seen: new Map() } as Omit<
+      Walk,
+      'result'
+    > as Walk;
     w.result = verifyChain(source, keys, undefined, (entry: StoredEntry) => {
       w.reached = entry.seq;
       if (w.watched.size > 0 && w.watched.has(entry.seq)) w.seen.set(entry.seq, entry.hash);
@@ -52,7 +55,14 @@ export function createVerifyWalks(source: ChainSource, keys: AuditKeys): VerifyW
       let checkpoint: Checkpoint | undefined;
       if (checkpointToken !== undefined) {
         checkpoint = readCheckpoint(keys, checkpointToken);
-        if (!checkpoint) return Promise.resolve({ ok: false, entries: 0, first_bad_sequence: null, problem: 'bad_checkpoint', message: 'The checkpoint is malformed or its signature does not verify.' } as const);
+        if (!checkpoint)
+          return Promise.resolve({
+            ok: false,
+            entries: 0,
+            first_bad_sequence: null,
+            problem: 'bad_checkpoint',
+            message: 'The checkpoint is malformed or its signature does not verify.',
+          } as const);
       }
       if (walk && checkpoint && checkpoint.sequence !== 0n && checkpoint.sequence <= walk.reached) {
         // Seen already by this walk: a new one is needed, and only one runs at a time.
@@ -64,7 +74,8 @@ export function createVerifyWalks(source: ChainSource, keys: AuditKeys): VerifyW
       if (checkpoint) w.watched.add(checkpoint.sequence);
       return w.result.then((chain) => withCheckpoint(chain, checkpoint, w.seen));
     },
-    current: () => (walk ? { startedAt: walk.startedAt, reachedSeq: walk.reached, joined: walk.joined.length } : undefined),
+    current: () =>
+      walk ? { startedAt: walk.startedAt, reachedSeq: walk.reached, joined: walk.joined.length } : undefined,
     started: () => walks,
   };
 }
@@ -79,18 +90,38 @@ function retryAfter(w: Walk): number {
  * One joiner's answer from the shared walk: what verifyChain answers with this checkpoint. The chain's own problem
  * stands if it comes first; a checkpoint entry whose hash differs, or one past the end, is the joiner's problem.
  */
-function withCheckpoint(chain: Verification, checkpoint: Checkpoint | undefined, seen: Map<bigint, Buffer>): Verification {
+function withCheckpoint(
+  chain: Verification,
+  checkpoint: Checkpoint | undefined,
+  seen: Map<bigint, Buffer>,
+): Verification {
   if (!checkpoint) return chain;
   const seq = checkpoint.sequence;
-  const firstBad = chain.ok ? undefined : chain.first_bad_sequence === null ? undefined : BigInt(chain.first_bad_sequence);
+  const firstBad = chain.ok
+    ? undefined
+    : chain.first_bad_sequence === null
+      ? undefined
+      : BigInt(chain.first_bad_sequence);
   if (seq !== 0n && (firstBad === undefined || seq < firstBad)) {
     const hash = seen.get(seq);
     if (hash && !sameHash(hash, checkpoint.hash)) {
-      return { ok: false, entries: Number(seq - 1n), first_bad_sequence: seq.toString(), problem: 'checkpoint_mismatch', message: `Entry ${seq} differs from the checkpoint.` };
+      return {
+        ok: false,
+        entries: Number(seq - 1n),
+        first_bad_sequence: seq.toString(),
+        problem: 'checkpoint_mismatch',
+        message: `Entry ${seq} differs from the checkpoint.`,
+      };
     }
     if (!hash && chain.ok) {
       const last = chain.last_sequence === null ? 0n : BigInt(chain.last_sequence);
-      return { ok: false, entries: chain.entries, first_bad_sequence: (last + 1n).toString(), problem: 'truncated', message: `The chain ends at ${last}, before the checkpoint's entry ${seq}: newer entries were removed.` };
+      return {
+        ok: false,
+        entries: chain.entries,
+        first_bad_sequence: (last + 1n).toString(),
+        problem: 'truncated',
+        message: `The chain ends at ${last}, before the checkpoint's entry ${seq}: newer entries were removed.`,
+      };
     }
   }
   return chain.ok ? { ...chain, checkpoint: { sequence: seq.toString(), verified: true } } : chain;

@@ -37,7 +37,12 @@ export interface JwksOptions {
  * anyone out). Unknown kids can trigger a refetch only once per cooldown, so they cannot starve a rotation: the
  * next refetch brings every new key, whichever token asked for it. Concurrent requests share one fetch.
  */
-export function createJwksResolver({ url, cacheTtlS, now = Date.now, cooldownMs = JWKS_COOLDOWN_MS }: JwksOptions): KeyResolver {
+export function createJwksResolver({
+  url,
+  cacheTtlS,
+  now = Date.now,
+  cooldownMs = JWKS_COOLDOWN_MS,
+}: JwksOptions): KeyResolver {
   let keys = new Map<string, KeyObject>();
   let fetchedAt = -Infinity;
   let attemptedAt = -Infinity;
@@ -58,7 +63,8 @@ export function createJwksResolver({ url, cacheTtlS, now = Date.now, cooldownMs 
       .finally(() => (inFlight = undefined));
     return inFlight;
   };
-  const lookup = (kid: string | undefined) => (kid === undefined ? (keys.size === 1 ? [...keys.values()][0] : undefined) : keys.get(kid));
+  const lookup = (kid: string | undefined) =>
+    kid === undefined ? (keys.size === 1 ? [...keys.values()][0] : undefined) : keys.get(kid);
 
   return {
     current: (kid) => (now() - fetchedAt >= cacheTtlS * 1000 ? undefined : lookup(kid)),
@@ -76,13 +82,23 @@ export function createJwksResolver({ url, cacheTtlS, now = Date.now, cooldownMs 
 
 /** GET the JWKS and keep every signing key it holds that Node can use (RSA and EC; `use` absent or `sig`). */
 async function fetchKeySet(url: string): Promise<Map<string, KeyObject>> {
-  const res = await fetch(url, { headers: { accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  const res = await fetch(url, {
+    headers: { accept: 'application/json' },
+    redirect: 'error',
+    signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+  });
   if (!res.ok) throw new Error(`JWKS answered ${res.status}`);
   const body = (await res.json()) as { keys?: unknown };
   if (!Array.isArray(body.keys)) throw new Error('JWKS has no keys array');
   const keys = new Map<string, KeyObject>();
   for (const jwk of body.keys as Record<string, unknown>[]) {
-    if (typeof jwk !== 'object' || jwk === null || (jwk.use !== undefined && jwk.use !== 'sig') || (jwk.kty !== 'RSA' && jwk.kty !== 'EC')) continue;
+    if (
+      typeof jwk !== 'object' ||
+      jwk === null ||
+      (jwk.use !== undefined && jwk.use !== 'sig') ||
+      (jwk.kty !== 'RSA' && jwk.kty !== 'EC')
+    )
+      continue;
     try {
       keys.set(typeof jwk.kid === 'string' ? jwk.kid : '', createPublicKey({ key: jwk as never, format: 'jwk' }));
     } catch {

@@ -16,7 +16,8 @@ export type StaticKey = { key: KeyObject; algorithms: string[] };
  * start-up error, which is what rules out HS/RS key confusion.
  */
 export function loadStaticKey(jwt: Config['jwt']): StaticKey | undefined {
-  if (jwt.secret) return withAlgorithms(createSecretKey(Buffer.from(jwt.secret, 'utf8')), 'secret', ['HS256'], jwt.algorithms);
+  if (jwt.secret)
+    return withAlgorithms(createSecretKey(Buffer.from(jwt.secret, 'utf8')), 'secret', ['HS256'], jwt.algorithms);
   if (!jwt.publicKey) return undefined;
   let key: KeyObject;
   try {
@@ -49,7 +50,9 @@ export function jwksAlgorithms(configured: string[]): string[] {
 function assertAlgorithmsFit(algorithms: string[], allowed: string[]): void {
   const misfits = algorithms.filter((a) => !allowed.includes(a));
   if (misfits.length > 0) {
-    throw new ConfigError([`JWT_ALGORITHMS: ${misfits.join(', ')} cannot be used with this key (allowed: ${allowed.join(', ')})`]);
+    throw new ConfigError([
+      `JWT_ALGORITHMS: ${misfits.join(', ')} cannot be used with this key (allowed: ${allowed.join(', ')})`,
+    ]);
   }
 }
 

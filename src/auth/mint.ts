@@ -15,12 +15,21 @@ export interface MintOptions {
 
 /** Signs an HS256 staff token, for the local default and `npm run token`; production tokens come from the identity provider. */
 export function mintToken(secret: string, o: MintOptions): string {
-  return jwt.sign({ roles: o.roles, ...(o.teams ? { teams: o.teams } : {}), ...(o.name ? { name: o.name } : {}), ...(o.email ? { email: o.email } : {}) }, secret, {
-    algorithm: 'HS256',
-    subject: o.sub,
-    expiresIn: o.ttlS,
-    jwtid: randomUUID(),
-    ...(o.issuer ? { issuer: o.issuer } : {}),
-    ...(o.audience ? { audience: o.audience } : {}),
-  });
+  return jwt.sign(
+    {
+      roles: o.roles,
+      ...(o.teams ? { teams: o.teams } : {}),
+      ...(o.name ? { name: o.name } : {}),
+      ...(o.email ? { email: o.email } : {}),
+    },
+    secret,
+    {
+      algorithm: 'HS256',
+      subject: o.sub,
+      expiresIn: o.ttlS,
+      jwtid: randomUUID(),
+      ...(o.issuer ? { issuer: o.issuer } : {}),
+      ...(o.audience ? { audience: o.audience } : {}),
+    },
+  );
 }

@@ -18,14 +18,16 @@ const ROLE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 export function rolesFromClaims(claims: Record<string, unknown>, claimPath: string): string[] {
   let value: unknown = claims;
   for (const key of claimPath.split('.')) {
-    value = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+    value =
+      value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
   }
   const raw = typeof value === 'string' ? value.split(/[\s,]+/) : Array.isArray(value) ? value : [];
   return [...new Set(raw.filter((r): r is string => typeof r === 'string' && ROLE_PATTERN.test(r)))];
 }
 
 export function principalFromClaims(claims: Record<string, unknown>, rolesClaim: string, teams: string[]): Principal {
-  const text = (key: string) => (typeof claims[key] === 'string' && claims[key] !== '' ? (claims[key] as string) : undefined);
+  const text = (key: string) =>
+    typeof claims[key] === 'string' && claims[key] !== '' ? (claims[key] as string) : undefined;
   return {
     sub: claims.sub as string,
     name: text('name') ?? text('preferred_username'),

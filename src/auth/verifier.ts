@@ -52,9 +52,15 @@ export interface VerifierOptions {
  * audience, subject, roles, teams, `nbf`, `iat`, lifetime) or is bounded by the entry's end (`exp`). The entry
  * is used only while the verifier holds the very key that verified it (a JWKS refetch or rotation drops it).
  */
-export function createTokenVerifier(jwtConfig: Config['jwt'], now: () => number = Date.now, options: VerifierOptions = {}): TokenVerifier {
+export function createTokenVerifier(
+  jwtConfig: Config['jwt'],
+  now: () => number = Date.now,
+  options: VerifierOptions = {},
+): TokenVerifier {
   const staticKey = loadStaticKey(jwtConfig);
-  const resolver: KeyResolver | undefined = jwtConfig.jwksUrl ? createJwksResolver({ url: jwtConfig.jwksUrl, cacheTtlS: jwtConfig.jwksCacheTtlS, now }) : undefined;
+  const resolver: KeyResolver | undefined = jwtConfig.jwksUrl
+    ? createJwksResolver({ url: jwtConfig.jwksUrl, cacheTtlS: jwtConfig.jwksCacheTtlS, now })
+    : undefined;
   const algorithms = staticKey?.algorithms ?? jwksAlgorithms(jwtConfig.algorithms);
   if (!staticKey && !resolver) throw new Error('no JWT verification key configured');
   const cache = new TokenCache<Principal>(options.cacheSize ?? TOKEN_CACHE_SIZE, now);
@@ -65,7 +71,8 @@ export function createTokenVerifier(jwtConfig: Config['jwt'], now: () => number 
     try {
       return await (resolver as KeyResolver).keyFor(header.kid);
     } catch (err) {
-      if (err instanceof UnknownKey) throw tokenRejected('unknown_key', 'The token was signed with a key the identity provider does not publish.');
+      if (err instanceof UnknownKey)
+        throw tokenRejected('unknown_key', 'The token was signed with a key the identity provider does not publish.');
       throw err;
     }
   }
@@ -76,19 +83,31 @@ export function createTokenVerifier(jwtConfig: Config['jwt'], now: () => number 
       if (cached) return cached;
       const header = decodeHeader(token);
       // The token's own `alg` is never trusted to pick the check: it must be on the server's list.
-      if (!algorithms.includes(header.alg)) throw tokenRejected('algorithm_not_allowed', `Tokens signed with ${header.alg} are not accepted.`);
+      if (!algorithms.includes(header.alg))
+        throw tokenRejected('algorithm_not_allowed', `Tokens signed with ${header.alg} are not accepted.`);
       // RFC 7515 §4.1.11: extensions a verifier does not understand, listed as critical, must be refused.
-      if ((header as { crit?: unknown }).crit !== undefined) throw tokenRejected('unsupported_critical_header', 'The token names critical header extensions this gateway does not support.');
+      if ((header as { crit?: unknown }).crit !== undefined)
+        throw tokenRejected(
+          'unsupported_critical_header',
+          'The token names critical header extensions this gateway does not support.',
+        );
       const key = await keyFor(header);
       // A JWKS may hold RSA and EC keys: the kid's key must be of the algorithm's family (and curve).
-      if (!keyFitsAlgorithm(key, header.alg)) throw tokenRejected('algorithm_not_allowed', 'The token algorithm does not fit the key.');
+      if (!keyFitsAlgorithm(key, header.alg))
+        throw tokenRejected('algorithm_not_allowed', 'The token algorithm does not fit the key.');
       let claims: JwtPayload;
       try {
-        claims = jwt.verify(token, key, { algorithms: [header.alg as jwt.Algorithm], ignoreExpiration: true, ignoreNotBefore: true }) as JwtPayload;
+        claims = jwt.verify(token, key, {
+          algorithms: [header.alg as jwt.Algorithm],
+          ignoreExpiration: true,
+          ignoreNotBefore: true,
+        }) as JwtPayload;
       } catch (err) {
-        if (err instanceof jwt.JsonWebTokenError) throw tokenRejected('bad_signature', 'The token signature does not verify.');
+        if (err instanceof jwt.JsonWebTokenError)
+          throw tokenRejected('bad_signature', 'The token signature does not verify.');
         // jwa throws a TypeError for a signature of the wrong length or encoding for its algorithm.
-        if (err instanceof TypeError) throw tokenRejected('malformed', 'The token signature is not in the form its algorithm requires.');
+        if (err instanceof TypeError)
+          throw tokenRejected('malformed', 'The token signature is not in the form its algorithm requires.');
         throw err;
       }
       assertTimes(claims, jwtConfig.clockToleranceS, now());
@@ -97,7 +116,9 @@ export function createTokenVerifier(jwtConfig: Config['jwt'], now: () => number 
       const teams = teamsFromClaims(claims as Record<string, unknown>, jwtConfig.teamsClaim);
       if (!teams.ok) throw tokenRejected('invalid_teams_claim', `The token's teams cannot be read: ${teams.problem}.`);
       // Shared by every request that presents the token: frozen, so no request can change another's caller.
-      const principal = freezePrincipal(principalFromClaims(claims as Record<string, unknown>, jwtConfig.rolesClaim, teams.teams));
+      const principal = freezePrincipal(
+        principalFromClaims(claims as Record<string, unknown>, jwtConfig.rolesClaim, teams.teams),
+      );
       cache.set(token, principal, claims.exp as number, key, header.kid);
       return principal;
     },
@@ -124,7 +145,8 @@ function assertClaims(claims: JwtPayload, c: Config['jwt'], nowMs: number): void
   const nowS = nowMs / 1000;
   if (typeof claims.exp !== 'number') throw tokenRejected('missing_exp', 'The token has no expiry (exp).');
   // Even without JWT_MAX_LIFETIME_S, a token valid for decades is a leaked credential waiting to happen.
-  if (claims.exp > nowS + MAX_EXPIRY_AHEAD_S) throw tokenRejected('lifetime_too_long', 'The token expires more than 30 days from now.');
+  if (claims.exp > nowS + MAX_EXPIRY_AHEAD_S)
+    throw tokenRejected('lifetime_too_long', 'The token expires more than 30 days from now.');
   if (typeof claims.iat === 'number' && claims.iat > nowS + c.clockToleranceS) {
     throw tokenRejected('issued_in_future', 'The token claims to be issued in the future.');
   }
@@ -133,23 +155,28 @@ function assertClaims(claims: JwtPayload, c: Config['jwt'], nowMs: number): void
       throw tokenRejected('lifetime_too_long', `Tokens must carry iat and live at most ${c.maxLifetimeS} s.`);
     }
   }
-  if (typeof claims.sub !== 'string' || claims.sub === '') throw tokenRejected('missing_sub', 'The token has no subject (sub).');
+  if (typeof claims.sub !== 'string' || claims.sub === '')
+    throw tokenRejected('missing_sub', 'The token has no subject (sub).');
 }
 
 /** `nbf` then `exp`, as jsonwebtoken checked them: `exp` is exclusive and `nbf` inclusive at the tolerance's edge. */
 function assertTimes(claims: JwtPayload, toleranceS: number, nowMs: number): void {
   const nowS = Math.floor(nowMs / 1000);
   for (const claim of ['nbf', 'exp'] as const) {
-    if (claims[claim] !== undefined && typeof claims[claim] !== 'number') throw tokenRejected('malformed', `The token's ${claim} is not a number.`);
+    if (claims[claim] !== undefined && typeof claims[claim] !== 'number')
+      throw tokenRejected('malformed', `The token's ${claim} is not a number.`);
   }
-  if (claims.nbf !== undefined && claims.nbf > nowS + toleranceS) throw tokenRejected('not_yet_valid', 'The token is not valid yet (nbf).');
-  if (claims.exp !== undefined && nowS >= claims.exp + toleranceS) throw tokenRejected('expired', 'The token has expired.');
+  if (claims.nbf !== undefined && claims.nbf > nowS + toleranceS)
+    throw tokenRejected('not_yet_valid', 'The token is not valid yet (nbf).');
+  if (claims.exp !== undefined && nowS >= claims.exp + toleranceS)
+    throw tokenRejected('expired', 'The token has expired.');
 }
 
 function assertAudienceAndIssuer(claims: JwtPayload, c: Config['jwt']): void {
   if (c.audiences.length > 0) {
     const audiences: unknown[] = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (!audiences.some((aud) => typeof aud === 'string' && c.audiences.includes(aud))) throw tokenRejected('wrong_audience', 'The token is not meant for this gateway (aud).');
+    if (!audiences.some((aud) => typeof aud === 'string' && c.audiences.includes(aud)))
+      throw tokenRejected('wrong_audience', 'The token is not meant for this gateway (aud).');
   }
   if (c.issuers.length > 0 && (typeof claims.iss !== 'string' || !c.issuers.includes(claims.iss))) {
     throw tokenRejected('wrong_issuer', 'The token was issued by an issuer this gateway does not trust.');
@@ -162,6 +189,7 @@ function keyFitsAlgorithm(key: KeyObject, algorithm: string): boolean {
   const family = algorithmFamily(algorithm);
   if (family === 'secret') return key.type === 'secret';
   if (family === 'rsa') return key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss';
-  if (family === 'ec') return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === EC_CURVES[algorithm];
+  if (family === 'ec')
+    return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === EC_CURVES[algorithm];
   return false;
 }

@@ -24,8 +24,16 @@ export function isAbsoluteHttpUrl(text: string): boolean {
   }
 }
 
-const pageSize = z.string().regex(/^\d{1,4}$/, 'must be a whole number').transform(Number).pipe(z.number().min(1).max(1000));
-const page = z.string().regex(/^\d{1,9}$/, 'must be a whole number').transform(Number).pipe(z.number().min(1));
+const pageSize = z
+  .string()
+  .regex(/^\d{1,4}$/, 'must be a whole number')
+  .transform(Number)
+  .pipe(z.number().min(1).max(1000));
+const page = z
+  .string()
+  .regex(/^\d{1,9}$/, 'must be a whole number')
+  .transform(Number)
+  .pipe(z.number().min(1));
 
 export const paginationQuery = z.strictObject({ page_size: pageSize.optional(), page: page.optional() });
 

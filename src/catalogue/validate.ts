@@ -13,29 +13,60 @@ export interface ValidInput {
  * Checks path ids, query and body against the operation's schemas and returns what will be
  * forwarded: the parsed, normalised values only, never the raw request. Every problem is reported at once.
  */
-export function validateInput(operation: Operation, params: Record<string, string>, query: unknown, body: unknown): ValidInput {
+export function validateInput(
+  operation: Operation,
+  params: Record<string, string>,
+  query: unknown,
+  body: unknown,
+): ValidInput {
   const details: ErrorDetail[] = [];
   for (const [name, value] of Object.entries(params)) {
     if (!ID_PATTERN.test(value)) {
-      details.push({ location: 'path', field: name, code: 'invalid_id', message: 'must be 1-128 letters, digits, "_" or "-" (no separators or encodings)' });
+      details.push({
+        location: 'path',
+        field: name,
+        code: 'invalid_id',
+        message: 'must be 1-128 letters, digits, "_" or "-" (no separators or encodings)',
+      });
     }
   }
   if (hasUnstorableText(body) || hasUnstorableText(query)) {
-    details.push({ location: 'body', code: 'invalid_characters', message: 'text must not contain NUL characters or unpaired UTF-16 surrogates' });
+    details.push({
+      location: 'body',
+      code: 'invalid_characters',
+      message: 'text must not contain NUL characters or unpaired UTF-16 surrogates',
+    });
   }
   const parsedQuery = parseWith(operation.query, query ?? {}, 'query', details);
   let parsedBody: Record<string, unknown> | undefined;
   if (operation.body) {
-    parsedBody = parseWith(operation.body, body === undefined && operation.body === emptyBody ? {} : body, 'body', details);
+    parsedBody = parseWith(
+      operation.body,
+      body === undefined && operation.body === emptyBody ? {} : body,
+      'body',
+      details,
+    );
   }
   if (details.length > 0) throw new GatewayError('validation_failed', 'The request is not valid.', details);
   // An operation whose body must be empty forwards none, as the reference's example sends none.
   return { query: stringify(parsedQuery ?? {}), body: operation.body === emptyBody ? undefined : parsedBody };
 }
 
-function parseWith(schema: z.ZodType<Record<string, unknown>>, value: unknown, location: string, details: ErrorDetail[]) {
-  if (location === 'body' && (value === undefined || value === null || typeof value !== 'object' || Array.isArray(value))) {
-    details.push({ location, code: value === undefined ? 'required' : 'invalid_type', message: 'the body must be a JSON object' });
+function parseWith(
+  schema: z.ZodType<Record<string, unknown>>,
+  value: unknown,
+  location: string,
+  details: ErrorDetail[],
+) {
+  if (
+    location === 'body' &&
+    (value === undefined || value === null || typeof value !== 'object' || Array.isArray(value))
+  ) {
+    details.push({
+      location,
+      code: value === undefined ? 'required' : 'invalid_type',
+      message: 'the body must be a JSON object',
+    });
     return undefined;
   }
   const result = schema.safeParse(value);
@@ -55,11 +86,16 @@ function describeIssue(issue: z.core.$ZodIssue, location: string, input: unknown
   }
   const field = issue.path.join('.');
   const code = issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined ? 'required' : issue.code;
-  return [{ location, ...(field ? { field } : {}), code, message: code === 'required' ? 'is required' : issue.message }];
+  return [
+    { location, ...(field ? { field } : {}), code, message: code === 'required' ? 'is required' : issue.message },
+  ];
 }
 
 function valueAt(input: unknown, path: PropertyKey[]): unknown {
-  return path.reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined), input);
+  return path.reduce<unknown>(
+    (value, key) => (value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined),
+    input,
+  );
 }
 
 function stringify(query: Record<string, unknown>): Record<string, string> {

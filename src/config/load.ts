@@ -178,7 +178,11 @@ function toConfig(p: Parsed, problems: string[]): Config {
       hmacKeys: p.AUDIT_HMAC_KEYS,
       writeTimeoutMs: p.AUDIT_WRITE_TIMEOUT_MS,
       queueLimit: p.AUDIT_QUEUE_LIMIT,
-      read: { poolSize: p.AUDIT_READ_POOL_SIZE, timeoutMs: p.AUDIT_READ_TIMEOUT_MS, perCaller: p.AUDIT_READS_PER_CALLER },
+      read: {
+        poolSize: p.AUDIT_READ_POOL_SIZE,
+        timeoutMs: p.AUDIT_READ_TIMEOUT_MS,
+        perCaller: p.AUDIT_READS_PER_CALLER,
+      },
       signingKey: p.AUDIT_SIGNING_KEY,
       logOrigin: p.AUDIT_LOG_ORIGIN,
       checkpointIntervalS: p.AUDIT_CHECKPOINT_INTERVAL_S,
@@ -205,7 +209,15 @@ function toConfig(p: Parsed, problems: string[]): Config {
 function oidcConfig(p: Parsed): Pick<Config, 'oidc'> {
   if (!p.OIDC_ISSUER) return {};
   const { OIDC_CLIENT_ID: clientId, OIDC_REDIRECT_URI: redirectUri } = p;
-  return { oidc: { issuer: p.OIDC_ISSUER, clientId: clientId ?? '', clientSecret: p.OIDC_CLIENT_SECRET, redirectUri: redirectUri ?? '', scopes: p.OIDC_SCOPES.split(' ') } };
+  return {
+    oidc: {
+      issuer: p.OIDC_ISSUER,
+      clientId: clientId ?? '',
+      clientSecret: p.OIDC_CLIENT_SECRET,
+      redirectUri: redirectUri ?? '',
+      scopes: p.OIDC_SCOPES.split(' '),
+    },
+  };
 }
 
 function parseBytes(text: string): number {
@@ -218,10 +230,14 @@ function parseTrustProxy(text: string, problems: string[]): Config['trustProxy']
   if (text === 'false') return false;
   if (text === 'true') return true;
   if (/^\d+$/.test(text)) return Number(text);
-  const entries = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const named = new Set(['loopback', 'linklocal', 'uniquelocal']);
   const bad = entries.filter((e) => !named.has(e) && !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(e));
-  if (bad.length > 0 || entries.length === 0) problems.push(`TRUST_PROXY: not false, a hop count or addresses: ${bad.join(', ')}`);
+  if (bad.length > 0 || entries.length === 0)
+    problems.push(`TRUST_PROXY: not false, a hop count or addresses: ${bad.join(', ')}`);
   return entries;
 }
 
@@ -233,7 +249,8 @@ function consistencyProblems(c: Config): string[] {
   const signingKey = c.audit.signingKey === undefined ? undefined : parseSigningKey(c.audit.signingKey);
   if (typeof signingKey === 'string') problems.push(`AUDIT_SIGNING_KEY ${signingKey}`);
   problems.push(...witnessKeyProblems(c.audit.witnessUrls, c.audit.witnessKeys));
-  if (c.metrics.port !== 0 && c.metrics.port === c.port) problems.push('METRICS_PORT must differ from PORT: metrics are never served with the API');
+  if (c.metrics.port !== 0 && c.metrics.port === c.port)
+    problems.push('METRICS_PORT must differ from PORT: metrics are never served with the API');
   return problems;
 }
 
@@ -249,7 +266,7 @@ function witnessKeyProblems(urls: string[], keys: string[]): string[] {
       if (key.type !== COSIGNATURE_V1) {
         problems.push(
           `AUDIT_WITNESS_KEYS entry ${i + 1} (${key.name}) is an Ed25519 note key (type 0x01), ` +
-            'not a witness\'s cosignature/v1 key (type 0x04): use the key the witness prints',
+            "not a witness's cosignature/v1 key (type 0x04): use the key the witness prints",
         );
       }
     } catch (err) {
@@ -274,19 +291,28 @@ function oidcProblems(c: Config): string[] {
   const problems: string[] = [];
   if (!c.oidc.clientId) problems.push('OIDC_CLIENT_ID is required when OIDC_ISSUER is set');
   if (!c.oidc.redirectUri) problems.push('OIDC_REDIRECT_URI is required when OIDC_ISSUER is set');
-  else if (new URL(c.oidc.redirectUri).pathname !== '/auth/callback') problems.push('OIDC_REDIRECT_URI must end in /auth/callback, where the gateway completes sign-in');
+  else if (new URL(c.oidc.redirectUri).pathname !== '/auth/callback')
+    problems.push('OIDC_REDIRECT_URI must end in /auth/callback, where the gateway completes sign-in');
   // The one exception to a Secure cookie: a browser on this machine talking to the local default over http.
-  else if (new URL(c.oidc.redirectUri).protocol === 'http:' && !LOOPBACK_HOSTS.has(new URL(c.oidc.redirectUri).hostname)) problems.push('OIDC_REDIRECT_URI may be http only on 127.0.0.1, [::1] or localhost');
+  else if (
+    new URL(c.oidc.redirectUri).protocol === 'http:' &&
+    !LOOPBACK_HOSTS.has(new URL(c.oidc.redirectUri).hostname)
+  )
+    problems.push('OIDC_REDIRECT_URI may be http only on 127.0.0.1, [::1] or localhost');
   const issuer = new URL(c.oidc.issuer);
-  if (issuer.protocol === 'http:' && !LOOPBACK_HOSTS.has(issuer.hostname)) problems.push('OIDC_ISSUER may be http only on 127.0.0.1, [::1] or localhost');
+  if (issuer.protocol === 'http:' && !LOOPBACK_HOSTS.has(issuer.hostname))
+    problems.push('OIDC_ISSUER may be http only on 127.0.0.1, [::1] or localhost');
   if (!c.oidc.scopes.includes('openid')) problems.push('OIDC_SCOPES must include openid');
   if (c.session.idleS > c.session.ttlS) problems.push('SESSION_IDLE_S cannot exceed SESSION_TTL_S');
   if (c.env === 'production') {
-    if (!c.oidc.clientSecret) problems.push('OIDC_CLIENT_SECRET (or _FILE) is required in production when OIDC_ISSUER is set');
+    if (!c.oidc.clientSecret)
+      problems.push('OIDC_CLIENT_SECRET (or _FILE) is required in production when OIDC_ISSUER is set');
     if (!c.oidc.issuer.startsWith('https://')) problems.push('OIDC_ISSUER must be https in production');
-    if (c.oidc.redirectUri && !c.oidc.redirectUri.startsWith('https://')) problems.push('OIDC_REDIRECT_URI must be https in production (the session cookie is Secure)');
+    if (c.oidc.redirectUri && !c.oidc.redirectUri.startsWith('https://'))
+      problems.push('OIDC_REDIRECT_URI must be https in production (the session cookie is Secure)');
     if (!c.session.secret) problems.push('SESSION_SECRET (or _FILE) is required in production when OIDC_ISSUER is set');
-    else if (Buffer.byteLength(c.session.secret) < 32) problems.push('SESSION_SECRET must be at least 32 bytes in production');
+    else if (Buffer.byteLength(c.session.secret) < 32)
+      problems.push('SESSION_SECRET must be at least 32 bytes in production');
   }
   return problems;
 }
@@ -299,16 +325,24 @@ function productionProblems(c: Config): string[] {
   if (!c.upstream.baseUrl.startsWith('https://')) problems.push('KLOUDLESS_API_URL must be https in production');
   const keySources = [c.jwt.secret, c.jwt.publicKey, c.jwt.jwksUrl].filter(Boolean).length;
   if (keySources === 0) problems.push('one of JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL is required in production');
-  if (c.jwt.secret && Buffer.byteLength(c.jwt.secret) < 32) problems.push('JWT_SECRET must be at least 32 bytes in production');
+  if (c.jwt.secret && Buffer.byteLength(c.jwt.secret) < 32)
+    problems.push('JWT_SECRET must be at least 32 bytes in production');
   if (c.jwt.jwksUrl && !c.jwt.jwksUrl.startsWith('https://')) problems.push('JWT_JWKS_URL must be https in production');
   if (c.jwt.issuers.length === 0) problems.push('JWT_ISSUER is required in production');
   if (c.jwt.audiences.length === 0) problems.push('JWT_AUDIENCE is required in production');
-  if (!c.database.url) problems.push('DATABASE_URL is required in production (the embedded database is for local use only)');
+  if (!c.database.url)
+    problems.push('DATABASE_URL is required in production (the embedded database is for local use only)');
   if (!c.audit.hmacKey) problems.push('AUDIT_HMAC_KEY (or _FILE) is required in production');
-  else if (Buffer.byteLength(c.audit.hmacKey) < 32) problems.push('AUDIT_HMAC_KEY must be at least 32 bytes in production');
-  if (!c.audit.signingKey) problems.push('AUDIT_SIGNING_KEY (or _FILE) is required in production: the Ed25519 key that signs audit checkpoints');
-  if (c.audit.hmacKeys.some((k) => Buffer.byteLength(k) < 32)) problems.push('every key in AUDIT_HMAC_KEYS must be at least 32 bytes in production');
-  if (c.trustProxy === true) problems.push('TRUST_PROXY=true trusts any client-sent X-Forwarded-For; name the proxies or a hop count');
+  else if (Buffer.byteLength(c.audit.hmacKey) < 32)
+    problems.push('AUDIT_HMAC_KEY must be at least 32 bytes in production');
+  if (!c.audit.signingKey)
+    problems.push(
+      'AUDIT_SIGNING_KEY (or _FILE) is required in production: the Ed25519 key that signs audit checkpoints',
+    );
+  if (c.audit.hmacKeys.some((k) => Buffer.byteLength(k) < 32))
+    problems.push('every key in AUDIT_HMAC_KEYS must be at least 32 bytes in production');
+  if (c.trustProxy === true)
+    problems.push('TRUST_PROXY=true trusts any client-sent X-Forwarded-For; name the proxies or a hop count');
   return problems;
 }
 

@@ -16,7 +16,12 @@ const int = (min: number, max: number, fallback: number) => z.coerce.number().in
 const list = z
   .string()
   .optional()
-  .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean));
+  .transform((s) =>
+    (s ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
 
 export const SETTINGS = {
   NODE_ENV: {
@@ -42,8 +47,16 @@ export const SETTINGS = {
     schema: optionalString,
     secret: true,
   },
-  UPSTREAM_TIMEOUT_MS: { doc: 'Deadline for one upstream request, in ms.', example: '10000', schema: int(100, 120000, 10000) },
-  UPSTREAM_CONNECTIONS: { doc: 'Keep-alive connections in the upstream pool.', example: '32', schema: int(1, 1024, 32) },
+  UPSTREAM_TIMEOUT_MS: {
+    doc: 'Deadline for one upstream request, in ms.',
+    example: '10000',
+    schema: int(100, 120000, 10000),
+  },
+  UPSTREAM_CONNECTIONS: {
+    doc: 'Keep-alive connections in the upstream pool.',
+    example: '32',
+    schema: int(1, 1024, 32),
+  },
   UPSTREAM_MAX_RESPONSE_BYTES: {
     doc: 'Largest upstream response body passed on; larger ones answer 502 `upstream_bad_response`.',
     example: '10485760',
@@ -55,25 +68,62 @@ export const SETTINGS = {
     schema: optionalString,
     secret: true,
   },
-  JWT_PUBLIC_KEY: { doc: 'PEM public key (RSA or EC) for RS256/ES256 tokens.', example: '', schema: optionalString, secret: true },
-  JWT_JWKS_URL: { doc: 'JWKS endpoint of the identity provider; the whole key set is cached, and refetched on an unknown `kid` at most once per 10 s.', example: 'https://idp.example.com/.well-known/jwks.json', schema: z.url({ protocol: /^https?$/ }).optional() },
-  JWT_JWKS_CACHE_TTL_S: { doc: 'How long fetched JWKS keys are cached, in seconds.', example: '600', schema: int(10, 86400, 600) },
+  JWT_PUBLIC_KEY: {
+    doc: 'PEM public key (RSA or EC) for RS256/ES256 tokens.',
+    example: '',
+    schema: optionalString,
+    secret: true,
+  },
+  JWT_JWKS_URL: {
+    doc: 'JWKS endpoint of the identity provider; the whole key set is cached, and refetched on an unknown `kid` at most once per 10 s.',
+    example: 'https://idp.example.com/.well-known/jwks.json',
+    schema: z.url({ protocol: /^https?$/ }).optional(),
+  },
+  JWT_JWKS_CACHE_TTL_S: {
+    doc: 'How long fetched JWKS keys are cached, in seconds.',
+    example: '600',
+    schema: int(10, 86400, 600),
+  },
   JWT_ALGORITHMS: {
     doc: 'Allowed token algorithms (comma list). Default: HS256 for a secret, RS256 or ES256 to match the public key, RS256,ES256 for JWKS.',
     example: 'RS256',
     schema: list,
   },
-  JWT_ISSUER: { doc: 'Required `iss` (comma list for several). Required in production.', example: 'https://idp.example.com/', schema: list },
-  JWT_AUDIENCE: { doc: 'Required `aud` (comma list for several). Required in production.', example: 'kloudless-gateway', schema: list },
-  JWT_CLOCK_TOLERANCE_S: { doc: 'Clock skew allowed on `exp`/`nbf`/`iat`, in seconds (at most 60).', example: '30', schema: int(0, 60, 30) },
+  JWT_ISSUER: {
+    doc: 'Required `iss` (comma list for several). Required in production.',
+    example: 'https://idp.example.com/',
+    schema: list,
+  },
+  JWT_AUDIENCE: {
+    doc: 'Required `aud` (comma list for several). Required in production.',
+    example: 'kloudless-gateway',
+    schema: list,
+  },
+  JWT_CLOCK_TOLERANCE_S: {
+    doc: 'Clock skew allowed on `exp`/`nbf`/`iat`, in seconds (at most 60).',
+    example: '30',
+    schema: int(0, 60, 30),
+  },
   JWT_MAX_LIFETIME_S: {
     doc: 'If set, tokens must carry `iat` and live at most this long (`exp - iat`).',
     example: '3600',
-    schema: z.coerce.number().int().min(60).max(30 * 86400).optional(),
+    schema: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86400)
+      .optional(),
   },
-  JWT_ROLES_CLAIM: { doc: 'Claim holding the roles: a string or an array; dotted paths such as `realm_access.roles`.', example: 'roles', schema: z.string().regex(/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/).default('roles') },
+  JWT_ROLES_CLAIM: {
+    doc: 'Claim holding the roles: a string or an array; dotted paths such as `realm_access.roles`.',
+    example: 'roles',
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/)
+      .default('roles'),
+  },
   APPROVAL_TTL_S: {
-    doc: 'Default lifetime of a pending approval request (two-person rule), in seconds; a policy rule\'s `ttl_s` overrides it.',
+    doc: "Default lifetime of a pending approval request (two-person rule), in seconds; a policy rule's `ttl_s` overrides it.",
     example: '3600',
     schema: int(60, 30 * 86_400, 3600),
   },
@@ -88,41 +138,87 @@ export const SETTINGS = {
     schema: int(0, 300_000, 5000),
   },
   JWT_TEAMS_CLAIM: {
-    doc: 'Claim holding the caller\'s teams (what `team`-scoped roles may reach): a string or an array of strings; dotted paths such as `groups.teams`. A malformed claim refuses the token.',
+    doc: "Claim holding the caller's teams (what `team`-scoped roles may reach): a string or an array of strings; dotted paths such as `groups.teams`. A malformed claim refuses the token.",
     example: 'teams',
-    schema: z.string().regex(/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/).default('teams'),
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/)
+      .default('teams'),
   },
   // Browser sign-in (issue 17): the gateway as a Backend-for-Frontend, an OpenID Connect confidential client.
   OIDC_ISSUER: {
-    doc: 'Issuer URL of the company\'s OpenID Connect provider; set to turn on browser sign-in (`/auth/login`). Unset outside production with the local default: a development IdP on its own loopback port.',
+    doc: "Issuer URL of the company's OpenID Connect provider; set to turn on browser sign-in (`/auth/login`). Unset outside production with the local default: a development IdP on its own loopback port.",
     example: 'https://idp.example.com/',
     schema: z.url({ protocol: /^https?$/ }).optional(),
   },
-  OIDC_CLIENT_ID: { doc: 'The gateway\'s client id at the identity provider.', example: 'kloudless-gateway', schema: optionalString },
-  OIDC_CLIENT_SECRET: { doc: 'The gateway\'s client secret (a confidential client: it never reaches the browser).', example: 'change-me', schema: optionalString, secret: true },
+  OIDC_CLIENT_ID: {
+    doc: "The gateway's client id at the identity provider.",
+    example: 'kloudless-gateway',
+    schema: optionalString,
+  },
+  OIDC_CLIENT_SECRET: {
+    doc: "The gateway's client secret (a confidential client: it never reaches the browser).",
+    example: 'change-me',
+    schema: optionalString,
+    secret: true,
+  },
   OIDC_REDIRECT_URI: {
-    doc: 'This gateway\'s `/auth/callback` URL as registered at the identity provider (https in production).',
+    doc: "This gateway's `/auth/callback` URL as registered at the identity provider (https in production).",
     example: 'https://gateway.example.com/auth/callback',
     schema: z.url({ protocol: /^https?$/ }).optional(),
   },
-  OIDC_SCOPES: { doc: 'Scopes asked for at sign-in (space-separated; must include `openid`).', example: 'openid profile email', schema: z.string().regex(/^[\x21-\x7e]+( [\x21-\x7e]+)*$/).default('openid profile email') },
+  OIDC_SCOPES: {
+    doc: 'Scopes asked for at sign-in (space-separated; must include `openid`).',
+    example: 'openid profile email',
+    schema: z
+      .string()
+      .regex(/^[\x21-\x7e]+( [\x21-\x7e]+)*$/)
+      .default('openid profile email'),
+  },
   SESSION_SECRET: {
     doc: 'Keys the browser-session ids kept in the database and seals the sign-in cookie (at least 32 bytes in production; generated into DATA_DIR otherwise).',
     example: 'a-third-long-random-string-of-at-least-32-bytes',
     schema: optionalString,
     secret: true,
   },
-  SESSION_TTL_S: { doc: 'Absolute lifetime of a browser session, in seconds: past it, sign in again however active.', example: '28800', schema: int(300, 7 * 86_400, 28_800) },
-  SESSION_IDLE_S: { doc: 'A browser session unused this long, in seconds, ends.', example: '1800', schema: int(60, 86_400, 1800) },
-  POLICY_FILE: { doc: 'Role → operation policy (JSON or YAML). Unset: the built-in default policy.', example: './policy.yaml', schema: optionalString },
-  CORS_ORIGINS: { doc: 'Browser origins allowed to call the gateway (comma list). Empty: no CORS.', example: 'https://console.example.com', schema: list },
-  BODY_LIMIT: { doc: 'Largest request body accepted (bytes, or with kb/mb).', example: '100kb', schema: z.string().regex(/^\d+(b|kb|mb)?$/i).default('100kb') },
+  SESSION_TTL_S: {
+    doc: 'Absolute lifetime of a browser session, in seconds: past it, sign in again however active.',
+    example: '28800',
+    schema: int(300, 7 * 86_400, 28_800),
+  },
+  SESSION_IDLE_S: {
+    doc: 'A browser session unused this long, in seconds, ends.',
+    example: '1800',
+    schema: int(60, 86_400, 1800),
+  },
+  POLICY_FILE: {
+    doc: 'Role → operation policy (JSON or YAML). Unset: the built-in default policy.',
+    example: './policy.yaml',
+    schema: optionalString,
+  },
+  CORS_ORIGINS: {
+    doc: 'Browser origins allowed to call the gateway (comma list). Empty: no CORS.',
+    example: 'https://console.example.com',
+    schema: list,
+  },
+  BODY_LIMIT: {
+    doc: 'Largest request body accepted (bytes, or with kb/mb).',
+    example: '100kb',
+    schema: z
+      .string()
+      .regex(/^\d+(b|kb|mb)?$/i)
+      .default('100kb'),
+  },
   TRUST_PROXY: {
     doc: 'Which proxies may set X-Forwarded-For: `false`, a hop count, or a comma list of addresses/CIDRs (`loopback` allowed).',
     example: 'false',
     schema: z.string().default('false'),
   },
-  LOG_LEVEL: { doc: 'pino log level.', example: 'info', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') },
+  LOG_LEVEL: {
+    doc: 'pino log level.',
+    example: 'info',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  },
   DATA_DIR: {
     doc: 'Where the embedded database and the secrets generated outside production are kept.',
     example: './.data',
@@ -131,10 +227,17 @@ export const SETTINGS = {
   DATABASE_URL: {
     doc: 'Postgres URL of the audit store. Unset outside production: an embedded Postgres (PGlite) in DATA_DIR.',
     example: 'postgres://gateway@db.internal:5432/gateway',
-    schema: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+    schema: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
     secret: true,
   },
-  DATABASE_POOL_SIZE: { doc: 'Connections in the audit store pool (audit writes, ownership); audit reads have their own.', example: '10', schema: int(1, 200, 10) },
+  DATABASE_POOL_SIZE: {
+    doc: 'Connections in the audit store pool (audit writes, ownership); audit reads have their own.',
+    example: '10',
+    schema: int(1, 200, 10),
+  },
   AUDIT_READ_POOL_SIZE: {
     doc: 'Connections for reading the audit trail (queries, exports, verification, key lookups), apart from the write pool: reads can never take the connections mutations need.',
     example: '3',
@@ -157,18 +260,21 @@ export const SETTINGS = {
     secret: true,
   },
   AUDIT_SIGNING_KEY: {
-    doc: 'PEM (PKCS#8) Ed25519 private key that signs the audit log\'s checkpoints (C2SP signed notes); separate from AUDIT_HMAC_KEY. Required in production; generated into DATA_DIR otherwise.',
+    doc: "PEM (PKCS#8) Ed25519 private key that signs the audit log's checkpoints (C2SP signed notes); separate from AUDIT_HMAC_KEY. Required in production; generated into DATA_DIR otherwise.",
     example: '-----BEGIN PRIVATE KEY-----…',
     schema: optionalString,
     secret: true,
   },
   AUDIT_LOG_ORIGIN: {
-    doc: 'Origin line of the audit log\'s checkpoints and name of its signing key (no spaces or `+`). Default: `kloudless-gateway.audit/` and 16 hex digits of the public key\'s SHA-256.',
+    doc: "Origin line of the audit log's checkpoints and name of its signing key (no spaces or `+`). Default: `kloudless-gateway.audit/` and 16 hex digits of the public key's SHA-256.",
     example: 'gateway.example.com/audit',
-    schema: z.string().regex(/^[^\s+]{1,200}$/, 'must be a key name: no spaces or "+"').optional(),
+    schema: z
+      .string()
+      .regex(/^[^\s+]{1,200}$/, 'must be a key name: no spaces or "+"')
+      .optional(),
   },
   AUDIT_CHECKPOINT_INTERVAL_S: {
-    doc: 'How often the audit log\'s Merkle tree takes in new entries and, when it grew, a checkpoint is signed and sent to the witnesses, in seconds.',
+    doc: "How often the audit log's Merkle tree takes in new entries and, when it grew, a checkpoint is signed and sent to the witnesses, in seconds.",
     example: '10',
     schema: int(1, 3600, 10),
   },
@@ -178,7 +284,7 @@ export const SETTINGS = {
     schema: list.pipe(z.array(z.url({ protocol: /^https?$/ }))),
   },
   AUDIT_WITNESS_KEYS: {
-    doc: 'The cosignature/v1 verifier key (`name+hash+base64`, as `npm run witness` prints it) of each witness in AUDIT_WITNESS_URLS, comma list in the same order. Required when AUDIT_WITNESS_URLS is set: a cosignature is stored only if it verifies with its witness\'s key.',
+    doc: "The cosignature/v1 verifier key (`name+hash+base64`, as `npm run witness` prints it) of each witness in AUDIT_WITNESS_URLS, comma list in the same order. Required when AUDIT_WITNESS_URLS is set: a cosignature is stored only if it verifies with its witness's key.",
     example: 'witness.example.com+571fce53+BJDNcIvJGlTbQqW/DsHFysU/w9Y9U6cJz/DiQLIkvuV3',
     schema: list,
   },
@@ -188,11 +294,16 @@ export const SETTINGS = {
     schema: z
       .string()
       .optional()
-      .transform((s) => (s ?? '').split(/[\n,]/).map((x) => x.trim()).filter(Boolean)),
+      .transform((s) =>
+        (s ?? '')
+          .split(/[\n,]/)
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ),
     secret: true,
   },
   AUDIT_WRITE_TIMEOUT_MS: {
-    doc: 'Longest wait for an audit entry to commit; past it a mutation is refused (503 `audit_unavailable`) and not forwarded. Also the database sessions\' `lock_timeout`.',
+    doc: "Longest wait for an audit entry to commit; past it a mutation is refused (503 `audit_unavailable`) and not forwarded. Also the database sessions' `lock_timeout`.",
     example: '2000',
     schema: int(100, 60000, 2000),
   },
@@ -201,9 +312,21 @@ export const SETTINGS = {
     example: '1024',
     schema: int(1, 1_000_000, 1024),
   },
-  RATE_LIMIT_WINDOW_S: { doc: 'Length of the per-person rate-limit window, in seconds.', example: '60', schema: int(1, 86400, 60) },
-  RATE_LIMIT_READS: { doc: 'Reads one person (JWT `sub`) may make per window; roles may raise it in the policy file.', example: '600', schema: int(1, 1_000_000, 600) },
-  RATE_LIMIT_WRITES: { doc: 'Mutations one person may make per window; roles may raise it in the policy file.', example: '60', schema: int(1, 1_000_000, 60) },
+  RATE_LIMIT_WINDOW_S: {
+    doc: 'Length of the per-person rate-limit window, in seconds.',
+    example: '60',
+    schema: int(1, 86400, 60),
+  },
+  RATE_LIMIT_READS: {
+    doc: 'Reads one person (JWT `sub`) may make per window; roles may raise it in the policy file.',
+    example: '600',
+    schema: int(1, 1_000_000, 600),
+  },
+  RATE_LIMIT_WRITES: {
+    doc: 'Mutations one person may make per window; roles may raise it in the policy file.',
+    example: '60',
+    schema: int(1, 1_000_000, 60),
+  },
   RATE_LIMIT_UNAUTHENTICATED: {
     doc: 'Requests without a valid token one client address may make per window (slows token guessing).',
     example: '30',
@@ -222,15 +345,42 @@ export const SETTINGS = {
   REDIS_URL: {
     doc: 'Redis for rate-limit counters shared by every instance. Unset: counters in memory (one instance only).',
     example: 'redis://redis.internal:6379',
-    schema: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+    schema: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
     secret: true,
   },
-  REDIS_PREFIX: { doc: 'Prefix of every Redis key the gateway writes.', example: 'kgw:', schema: z.string().min(1).max(64).default('kgw:') },
-  METRICS_HOST: { doc: 'Address of the Prometheus /metrics listener, apart from the API.', example: '0.0.0.0', schema: z.string().min(1).default('127.0.0.1') },
-  METRICS_PORT: { doc: 'Port of the Prometheus /metrics listener (never the API port).', example: '9464', schema: int(0, 65535, 9464) },
-  SHUTDOWN_TIMEOUT_MS: { doc: 'On SIGTERM, how long in-flight requests may take before the process exits anyway.', example: '10000', schema: int(0, 600000, 10000) },
-  HEADERS_TIMEOUT_MS: { doc: 'Time a client has to send its request headers (slow-loris guard).', example: '10000', schema: int(1000, 120000, 10000) },
-  REQUEST_TIMEOUT_MS: { doc: 'Time a client has to send a whole request.', example: '30000', schema: int(1000, 600000, 30000) },
+  REDIS_PREFIX: {
+    doc: 'Prefix of every Redis key the gateway writes.',
+    example: 'kgw:',
+    schema: z.string().min(1).max(64).default('kgw:'),
+  },
+  METRICS_HOST: {
+    doc: 'Address of the Prometheus /metrics listener, apart from the API.',
+    example: '0.0.0.0',
+    schema: z.string().min(1).default('127.0.0.1'),
+  },
+  METRICS_PORT: {
+    doc: 'Port of the Prometheus /metrics listener (never the API port).',
+    example: '9464',
+    schema: int(0, 65535, 9464),
+  },
+  SHUTDOWN_TIMEOUT_MS: {
+    doc: 'On SIGTERM, how long in-flight requests may take before the process exits anyway.',
+    example: '10000',
+    schema: int(0, 600000, 10000),
+  },
+  HEADERS_TIMEOUT_MS: {
+    doc: 'Time a client has to send its request headers (slow-loris guard).',
+    example: '10000',
+    schema: int(1000, 120000, 10000),
+  },
+  REQUEST_TIMEOUT_MS: {
+    doc: 'Time a client has to send a whole request.',
+    example: '30000',
+    schema: int(1000, 600000, 30000),
+  },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;

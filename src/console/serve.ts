@@ -16,7 +16,8 @@ export const CONSOLE_DIR = path.join(__dirname, 'static');
  */
 export function consoleRoutes(dir: string = CONSOLE_DIR): Router {
   // Fail at start-up rather than answer 404 to every reviewer: a build that forgot to copy the folder.
-  if (!existsSync(path.join(dir, 'index.html'))) throw new Error(`the review console's files are missing from ${dir}; run "npm run build"`);
+  if (!existsSync(path.join(dir, 'index.html')))
+    throw new Error(`the review console's files are missing from ${dir}; run "npm run build"`);
 
   const router = Router();
   // Relative, so the page's relative URLs (`console.js`, `../v1/…`) also resolve behind a path-prefixing proxy.

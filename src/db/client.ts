@@ -43,7 +43,9 @@ export interface DatabaseOptions {
 /** Real Postgres when a URL is given; otherwise the embedded Postgres (PGlite) in DATA_DIR. Same schema, same code above. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   // The embedded Postgres is loaded only when it is used.
-  return options.url ? openPostgres(options.url, options) : (await import('./embedded')).openEmbedded(join(options.dataDir, 'pglite'));
+  return options.url
+    ? openPostgres(options.url, options)
+    : (await import('./embedded')).openEmbedded(join(options.dataDir, 'pglite'));
 }
 
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
@@ -74,14 +76,20 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     SELECT current_setting('transaction_isolation') AS isolation, current_setting('lock_timeout') AS lock_timeout`;
   if (session?.isolation !== 'read committed' || session.lock_timeout === '0') {
     await prisma.$disconnect();
-    throw new Error(`the audit store needs READ COMMITTED sessions with a lock_timeout, and this database gives ${session?.isolation}, lock_timeout ${session?.lock_timeout}`);
+    throw new Error(
+      `the audit store needs READ COMMITTED sessions with a lock_timeout, and this database gives ${session?.isolation}, lock_timeout ${session?.lock_timeout}`,
+    );
   }
   return {
     kind: 'postgres',
     prisma,
     readPrisma,
     async transactionScript(work) {
-      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: options.connectTimeoutMs, application_name: 'kloudless-gateway-migrate' });
+      const client = new pg.Client({
+        connectionString: url,
+        connectionTimeoutMillis: options.connectTimeoutMs,
+        application_name: 'kloudless-gateway-migrate',
+      });
       await client.connect();
       try {
         await client.query('BEGIN');

@@ -52,7 +52,10 @@ function lockDataDir(dir: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(readFileSync(lockFile, 'utf8'));
       if (holder && holder !== process.pid && isAlive(holder)) {
-        throw new Error(`the embedded database in ${dir} is in use by process ${holder}; set DATABASE_URL to run several gateways`, { cause: err });
+        throw new Error(
+          `the embedded database in ${dir} is in use by process ${holder}; set DATABASE_URL to run several gateways`,
+          { cause: err },
+        );
       }
       rmSync(lockFile, { force: true });
     }

@@ -28,7 +28,9 @@ export function sqlState(err: unknown): string | undefined {
   const fromAdapter = cause?.originalCode ?? cause?.code;
   if (fromAdapter) return fromAdapter;
   const e = err as { code?: unknown; severity?: unknown };
-  return typeof e?.code === 'string' && typeof e.severity === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
+  return typeof e?.code === 'string' && typeof e.severity === 'string' && /^[0-9A-Z]{5}$/.test(e.code)
+    ? e.code
+    : undefined;
 }
 
 /** The driver adapter's kind of error (`ConnectionClosed`, `SocketTimeout`, `UniqueConstraintViolation` …). */
@@ -38,7 +40,9 @@ export function adapterErrorKind(err: unknown): string | undefined {
 
 /** A unique violation (SQLSTATE 23505). */
 export function isUniqueViolation(err: unknown): boolean {
-  return sqlState(err) === '23505' || adapterErrorKind(err) === 'UniqueConstraintViolation' || prismaCode(err) === 'P2002';
+  return (
+    sqlState(err) === '23505' || adapterErrorKind(err) === 'UniqueConstraintViolation' || prismaCode(err) === 'P2002'
+  );
 }
 
 /**
@@ -55,5 +59,7 @@ export function isStatementRefused(err: unknown): boolean {
 /** The database gave up waiting: lock_timeout (55P03), statement_timeout or a cancel (57014), an expired transaction (Prisma P2028), a socket timeout. */
 export function isDatabaseTimeout(err: unknown): boolean {
   const state = sqlState(err);
-  return state === '55P03' || state === '57014' || prismaCode(err) === 'P2028' || adapterErrorKind(err) === 'SocketTimeout';
+  return (
+    state === '55P03' || state === '57014' || prismaCode(err) === 'P2028' || adapterErrorKind(err) === 'SocketTimeout'
+  );
 }

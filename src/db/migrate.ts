@@ -56,7 +56,8 @@ export async function applyMigrations(db: Database, migrations = readMigrations(
     for (const migration of migrations) {
       const checksum = applied.get(migration.name);
       if (checksum !== undefined) {
-        if (checksum !== migration.checksum) throw new Error(`migration ${migration.name} was changed after it was applied`);
+        if (checksum !== migration.checksum)
+          throw new Error(`migration ${migration.name} was changed after it was applied`);
         continue;
       }
       await session.exec(migration.sql);

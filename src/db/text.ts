@@ -5,13 +5,21 @@
  */
 export function storable<T>(value: T, depth = 0): T {
   if (depth === 0 && !hasUnstorableText(value)) return value; // the usual case: nothing to copy
-  if (typeof value === 'string') return value.isWellFormed() && !value.includes('\u0000') ? value : (value.toWellFormed().replace(/\u0000/g, '\uFFFD') as T);
+  if (typeof value === 'string')
+    return value.isWellFormed() && !value.includes('\u0000')
+      ? value
+      : (value.toWellFormed().replace(/\u0000/g, '\uFFFD') as T);
   if (depth > 32 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => storable(v, depth + 1)) as T;
   // Defined, not assigned: assigning a `__proto__` key would set the prototype and drop the field (issue 13, item 9).
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    Object.defineProperty(out, storable(k), { value: storable(v, depth + 1), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, storable(k), {
+      value: storable(v, depth + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out as T;
 }

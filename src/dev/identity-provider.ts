@@ -32,7 +32,9 @@ export function devAccount(login: string): DevAccount {
   const custom = CUSTOM_LOGIN.exec(login);
   const split = (text: string | undefined) => (text ?? '').split(',').filter(Boolean);
   // Anyone else signs in with no role: every operation is then refused, which is worth seeing too.
-  return custom ? { name: custom[1] as string, roles: split(custom[2]), teams: split(custom[3]) } : { name: login, roles: [], teams: [] };
+  return custom
+    ? { name: custom[1] as string, roles: split(custom[2]), teams: split(custom[3]) }
+    : { name: login, roles: [], teams: [] };
 }
 
 export interface DevIdentityProvider {
@@ -52,7 +54,10 @@ export interface DevIdentityProviderOptions {
 
 interface ProviderLike {
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
-  Grant: new (init: { clientId: string; accountId: string }) => { addOIDCScope(scope: string): void; save(): Promise<string> };
+  Grant: new (init: { clientId: string; accountId: string }) => {
+    addOIDCScope(scope: string): void;
+    save(): Promise<string>;
+  };
 }
 
 /**
@@ -71,7 +76,9 @@ export async function startDevIdentityProvider(o: DevIdentityProviderOptions): P
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const clientId = 'kloudless-gateway-dev';
   const clientSecret = randomBytes(24).toString('base64url');
-  const { default: Provider } = await importEsm<{ default: new (issuer: string, config: object) => ProviderLike }>('oidc-provider');
+  const { default: Provider } = await importEsm<{ default: new (issuer: string, config: object) => ProviderLike }>(
+    'oidc-provider',
+  );
   const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
   const provider = new Provider(issuer, {
     clients: [
@@ -88,15 +95,39 @@ export async function startDevIdentityProvider(o: DevIdentityProviderOptions): P
     jwks: { keys: [{ ...signingKey, kid: 'dev-1', use: 'sig', alg: 'RS256' }] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     pkce: { required: () => true },
-    ttl: { Interaction: 600, Session: 8 * 3600, Grant: 8 * 3600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
+    ttl: {
+      Interaction: 600,
+      Session: 8 * 3600,
+      Grant: 8 * 3600,
+      AccessToken: 600,
+      IdToken: 600,
+      AuthorizationCode: 60,
+    },
     features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
     claims: { openid: ['sub'], profile: ['name', 'roles', 'teams'], email: ['email', 'email_verified'] },
     async findAccount(_ctx: unknown, id: string) {
       const account = devAccount(id);
-      return { accountId: id, claims: () => ({ sub: id, name: account.name, email: `${account.name.split(/[ :]/)[0]?.toLowerCase()}@example.test`, email_verified: true, roles: account.roles, teams: account.teams }) };
+      return {
+        accountId: id,
+        claims: () => ({
+          sub: id,
+          name: account.name,
+          email: `${account.name.split(/[ :]/)[0]?.toLowerCase()}@example.test`,
+          email_verified: true,
+          roles: account.roles,
+          teams: account.teams,
+        }),
+      };
     },
     // First-party client: no consent page.
-    async loadExistingGrant(ctx: { oidc: { client: { clientId: string }; session: { accountId: string; grantIdFor(id: string): string | undefined }; result?: { consent?: { grantId?: string } }; provider: ProviderLike & { Grant: { find(id: string): Promise<unknown> } } } }) {
+    async loadExistingGrant(ctx: {
+      oidc: {
+        client: { clientId: string };
+        session: { accountId: string; grantIdFor(id: string): string | undefined };
+        result?: { consent?: { grantId?: string } };
+        provider: ProviderLike & { Grant: { find(id: string): Promise<unknown> } };
+      };
+    }) {
       const { oidc } = ctx;
       const existing = oidc.result?.consent?.grantId ?? oidc.session.grantIdFor(oidc.client.clientId);
       if (existing) return oidc.provider.Grant.find(existing);
@@ -129,17 +160,31 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', '0.0.0.0', 'localhost']);
 export async function withLocalIdentityProvider<C extends { env: string; host: string; port: number; oidc?: unknown }>(
   config: C,
 ): Promise<{ config: C; idp?: DevIdentityProvider }> {
-  if (config.oidc || config.env === 'production' || config.port === 0 || !LOCAL_HOSTS.has(config.host)) return { config };
+  if (config.oidc || config.env === 'production' || config.port === 0 || !LOCAL_HOSTS.has(config.host))
+    return { config };
   const origin = `http://127.0.0.1:${config.port}`;
-  const idp = await startDevIdentityProvider({ env: config.env, redirectUris: [`${origin}/auth/callback`], postLogoutRedirectUris: [`${origin}/app/`] });
-  const oidc = { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, redirectUri: `${origin}/auth/callback`, scopes: ['openid', 'profile', 'email'] };
+  const idp = await startDevIdentityProvider({
+    env: config.env,
+    redirectUris: [`${origin}/auth/callback`],
+    postLogoutRedirectUris: [`${origin}/app/`],
+  });
+  const oidc = {
+    issuer: idp.issuer,
+    clientId: idp.clientId,
+    clientSecret: idp.clientSecret,
+    redirectUri: `${origin}/auth/callback`,
+    scopes: ['openid', 'profile', 'email'],
+  };
   return { config: { ...config, oidc }, idp };
 }
 
 /** The banner's lines on signing in as each role and team. */
 export function devAccountLines(): string[] {
   return [
-    ...Object.entries(DEV_ACCOUNTS).map(([login, a]) => `${' '.repeat(20)}${login.padEnd(13)} ${a.roles.join(',').padEnd(8)} ${a.teams.length > 0 ? `team ${a.teams.join(',')}` : 'no team'}  (${a.name})`),
+    ...Object.entries(DEV_ACCOUNTS).map(
+      ([login, a]) =>
+        `${' '.repeat(20)}${login.padEnd(13)} ${a.roles.join(',').padEnd(8)} ${a.teams.length > 0 ? `team ${a.teams.join(',')}` : 'no team'}  (${a.name})`,
+    ),
     `${' '.repeat(20)}or any name:role,role@team,team, e.g. alice:editor@demo; any password`,
   ];
 }

@@ -31,7 +31,9 @@ export async function startLocalDefault(config: Config): Promise<LocalDefault> {
     config: {
       ...config,
       upstream: { ...config.upstream, baseUrl, developerKey },
-      jwt: hasJwtKey ? config.jwt : { ...config.jwt, secret: localSecret(config.dataDir, 'local-jwt-secret'), algorithms: ['HS256'] },
+      jwt: hasJwtKey
+        ? config.jwt
+        : { ...config.jwt, secret: localSecret(config.dataDir, 'local-jwt-secret'), algorithms: ['HS256'] },
     },
   };
 }
@@ -60,11 +62,19 @@ export function localSecret(dataDir: string, name: string): string {
 
 /** Gives the simulator's example applications to the demo team (once: ownership is kept in DATA_DIR), through the trail. */
 export async function ownDemoApplications(
-  deps: { ownership: { store: Pick<OwnershipStore, 'ownerOf'> }; audit: { recorder: Pick<AuditRecorder, 'recordOwnershipChange'> } },
+  deps: {
+    ownership: { store: Pick<OwnershipStore, 'ownerOf'> };
+    audit: { recorder: Pick<AuditRecorder, 'recordOwnershipChange'> };
+  },
   simulator: Simulator,
 ): Promise<void> {
   for (const app of simulator.store.listApplications()) {
     if (await deps.ownership.store.ownerOf(app.id)) continue;
-    await deps.audit.recorder.recordOwnershipChange(undefined, { applicationId: app.id, from: null, to: DEMO_TEAM, via: 'local_default' });
+    await deps.audit.recorder.recordOwnershipChange(undefined, {
+      applicationId: app.id,
+      from: null,
+      to: DEMO_TEAM,
+      via: 'local_default',
+    });
   }
 }

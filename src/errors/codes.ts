@@ -7,7 +7,10 @@ import type { Reason } from './reasons';
 export const ERROR_CODES = {
   unauthenticated: { status: 401, message: 'A bearer token is required.' },
   invalid_token: { status: 401, message: 'The bearer token is not valid.' },
-  csrf_header_missing: { status: 403, message: 'A request signed in with the session cookie must carry X-Requested-With: kloudless-gateway.' },
+  csrf_header_missing: {
+    status: 403,
+    message: 'A request signed in with the session cookie must carry X-Requested-With: kloudless-gateway.',
+  },
   forbidden: { status: 403, message: 'Your roles do not allow this operation.' },
   not_found: { status: 404, message: 'No such operation.' },
   method_not_allowed: { status: 405, message: 'This method is not allowed on this path.' },
@@ -19,14 +22,30 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'Request bodies must be application/json.' },
   rate_limited: { status: 429, message: 'Too many requests; retry later.' },
-  rate_limit_unavailable: { status: 503, message: 'Rate limits cannot be checked right now, so this mutation was not made.' },
+  rate_limit_unavailable: {
+    status: 503,
+    message: 'Rate limits cannot be checked right now, so this mutation was not made.',
+  },
   upstream_unavailable: { status: 502, message: 'The Management API could not be reached.' },
   upstream_bad_response: { status: 502, message: 'The Management API sent a response the gateway will not pass on.' },
   upstream_timeout: { status: 504, message: 'The Management API did not answer in time.' },
-  audit_unavailable: { status: 503, message: 'The audit trail cannot record this change right now, so it was not made.' },
-  approvals_unavailable: { status: 503, message: 'Approval requests cannot be read or changed right now; nothing was executed.' },
-  audit_read_unavailable: { status: 503, message: 'The audit trail cannot be read right now (the read took too long, or the database is unavailable); narrow the filter or retry.' },
-  ownership_unavailable: { status: 503, message: 'Application ownership cannot be checked right now, so the request was not forwarded.' },
+  audit_unavailable: {
+    status: 503,
+    message: 'The audit trail cannot record this change right now, so it was not made.',
+  },
+  approvals_unavailable: {
+    status: 503,
+    message: 'Approval requests cannot be read or changed right now; nothing was executed.',
+  },
+  audit_read_unavailable: {
+    status: 503,
+    message:
+      'The audit trail cannot be read right now (the read took too long, or the database is unavailable); narrow the filter or retry.',
+  },
+  ownership_unavailable: {
+    status: 503,
+    message: 'Application ownership cannot be checked right now, so the request was not forwarded.',
+  },
   sign_in_failed: { status: 400, message: 'Sign-in could not be completed; start again from /auth/login.' },
   sign_in_unavailable: { status: 503, message: 'The identity provider cannot be reached; try again shortly.' },
   internal_error: { status: 500, message: 'The gateway failed to handle the request.' },

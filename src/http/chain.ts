@@ -15,7 +15,8 @@ export function chain(...handlers: RequestHandler[]): RequestHandler {
       if (!handler) return next();
       try {
         const returned: unknown = handler(req, res, step);
-        if (returned instanceof Promise) returned.then(undefined, (rejected: unknown) => step(rejected ?? new Error('Rejected promise')));
+        if (returned instanceof Promise)
+          returned.then(undefined, (rejected: unknown) => step(rejected ?? new Error('Rejected promise')));
       } catch (thrown) {
         step(thrown);
       }

@@ -20,10 +20,17 @@ const BODY_ERRORS: Record<string, { code: ErrorCode; reason: ErrorReason }> = {
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
   if (err instanceof ApprovalsUnavailable) {
-    return new GatewayError('approvals_unavailable', undefined, [{ reason: err.timedOut ? 'approvals_store_timeout' : 'approvals_store_failed' }], { 'Retry-After': '5' });
+    return new GatewayError(
+      'approvals_unavailable',
+      undefined,
+      [{ reason: err.timedOut ? 'approvals_store_timeout' : 'approvals_store_failed' }],
+      { 'Retry-After': '5' },
+    );
   }
-  if (err instanceof AuditUnavailable) return new GatewayError('audit_unavailable', undefined, [{ reason: err.reason }], { 'Retry-After': '5' });
-  if (err instanceof AuditReadUnavailable) return new GatewayError('audit_read_unavailable', undefined, [{ reason: err.reason }], { 'Retry-After': '5' });
+  if (err instanceof AuditUnavailable)
+    return new GatewayError('audit_unavailable', undefined, [{ reason: err.reason }], { 'Retry-After': '5' });
+  if (err instanceof AuditReadUnavailable)
+    return new GatewayError('audit_read_unavailable', undefined, [{ reason: err.reason }], { 'Retry-After': '5' });
   const type = (err as { type?: string } | undefined)?.type;
   const mapped = type ? BODY_ERRORS[type] : undefined;
   if (mapped) return new GatewayError(mapped.code, undefined, [{ reason: mapped.reason }]);

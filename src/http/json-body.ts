@@ -28,15 +28,21 @@ export function jsonBody(limitBytes: number): RequestHandler {
       return next();
     }
     if (!operation?.body) {
-      throw new GatewayError('validation_failed', 'This operation takes no request body.', [{ location: 'body', code: 'unexpected_body', reason: 'unexpected_body' }]);
+      throw new GatewayError('validation_failed', 'This operation takes no request body.', [
+        { location: 'body', code: 'unexpected_body', reason: 'unexpected_body' },
+      ]);
     }
     if (!req.is('application/json')) {
-      throw new GatewayError('unsupported_media_type', undefined, [{ reason: 'content_type', received: req.headers['content-type'] ?? null }]);
+      throw new GatewayError('unsupported_media_type', undefined, [
+        { reason: 'content_type', received: req.headers['content-type'] ?? null },
+      ]);
     }
     // body-parser would decode any utf-* charset: a UTF-16 body passed the UTF-8 check below on its raw bytes.
     const charset = declaredCharset(req.headers['content-type']);
     if (charset !== undefined && charset.toLowerCase() !== 'utf-8') {
-      throw new GatewayError('unsupported_media_type', undefined, [{ reason: 'charset_unsupported', received: charset }]);
+      throw new GatewayError('unsupported_media_type', undefined, [
+        { reason: 'charset_unsupported', received: charset },
+      ]);
     }
     parse(req, res, refuseUndecodable(req, next));
   };
@@ -51,7 +57,9 @@ export function refuseUndecodable(req: Request, next: NextFunction): NextFunctio
   return (err?: unknown) => {
     const encoding = req.headers['content-encoding']?.toLowerCase();
     if (err && (err as { type?: unknown }).type === undefined && encoding && encoding !== 'identity') {
-      return next(new GatewayError('invalid_content_encoding', undefined, [{ reason: 'body_not_decodable', encoding }]));
+      return next(
+        new GatewayError('invalid_content_encoding', undefined, [{ reason: 'body_not_decodable', encoding }]),
+      );
     }
     next(err as Error | undefined);
   };

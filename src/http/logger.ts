@@ -21,7 +21,10 @@ const REDACT_PATHS = [
  * next one (one write per request was a twentieth of the gateway's CPU per read). pino writes what is buffered
  * when the process exits, whatever the reason; only SIGKILL can lose the lines of the last write in progress.
  */
-export function createLogger(level: string, destination: DestinationStream = pino.destination({ dest: 1, sync: false })): Logger {
+export function createLogger(
+  level: string,
+  destination: DestinationStream = pino.destination({ dest: 1, sync: false }),
+): Logger {
   return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
 }
 
@@ -38,7 +41,13 @@ export function requestLogger(logger: Logger): RequestHandler {
     if (UNLOGGED_PATHS.has((req.url ?? '').split('?')[0] ?? '')) return next();
     const started = Date.now();
     // As the request arrived: once it is answered, a mounted router may have cut the path and the socket may be gone.
-    const request = { id: res.locals.requestId, client_request_id: res.locals.clientRequestId, method: req.method, path: redactPath(req.url ?? ''), remote: req.socket.remoteAddress };
+    const request = {
+      id: res.locals.requestId,
+      client_request_id: res.locals.clientRequestId,
+      method: req.method,
+      path: redactPath(req.url ?? ''),
+      remote: req.socket.remoteAddress,
+    };
     const done = (err?: Error) => {
       res.off('close', done);
       res.off('finish', done);
@@ -56,7 +65,8 @@ export function requestLogger(logger: Logger): RequestHandler {
         res: { status: res.headersSent ? res.statusCode : null },
         responseTime: Date.now() - started,
       };
-      if (failed) logger.error({ ...line, err: err ?? new Error(`failed with status code ${res.statusCode}`) }, 'request failed');
+      if (failed)
+        logger.error({ ...line, err: err ?? new Error(`failed with status code ${res.statusCode}`) }, 'request failed');
       else logger.info(line, 'request completed');
     };
     res.on('close', done);

@@ -5,8 +5,21 @@ import type { Config } from '../config/load';
 
 /** Where a proxy or load balancer in front of the gateway sits: RFC 1918, CGNAT, loopback, link-local, ULA. */
 const PRIVATE = new BlockList();
-for (const [net, prefix] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16]] as const) PRIVATE.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) PRIVATE.addSubnet(net, prefix, 'ipv6');
+for (const [net, prefix] of [
+  ['10.0.0.0', 8],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+] as const)
+  PRIVATE.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+] as const)
+  PRIVATE.addSubnet(net, prefix, 'ipv6');
 
 export function isPrivateAddress(address: string): boolean {
   const plain = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
@@ -29,7 +42,7 @@ export function warnOnUntrustedProxy(config: Config, logger: Logger): RequestHan
       warned = true;
       logger.error(
         { proxy_address: peer, setting: 'TRUST_PROXY' },
-        'TRUST_PROXY IS NOT SET, but requests arrive from a private address with X-Forwarded-For: every client behind that proxy shares one address (one failed-authentication budget, one address in the logs). Set TRUST_PROXY to the proxy\'s addresses or hop count.',
+        "TRUST_PROXY IS NOT SET, but requests arrive from a private address with X-Forwarded-For: every client behind that proxy shares one address (one failed-authentication budget, one address in the logs). Set TRUST_PROXY to the proxy's addresses or hop count.",
       );
     }
     next();

@@ -11,7 +11,13 @@ const MAX_TYPES = 64;
  * works out freshness). A conditional request (If-None-Match, If-Modified-Since) or a HEAD still goes through
  * `res.send`, which answers 304 or leaves the body out as before.
  */
-export function sendKnown(req: Request, res: Response, status: number, headers: Record<string, string>, body: Buffer): void {
+export function sendKnown(
+  req: Request,
+  res: Response,
+  status: number,
+  headers: Record<string, string>,
+  body: Buffer,
+): void {
   res.statusCode = status;
   for (const name in headers) {
     const value = headers[name] as string;
@@ -25,7 +31,13 @@ export function sendKnown(req: Request, res: Response, status: number, headers: 
   }
   // Express's own rules for these: a HEAD has no body, a conditional request may be answered 304, a 205 has no body,
   // and a body without a type is sent as application/octet-stream.
-  if (req.method === 'HEAD' || req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined || status === 205 || headers['content-type'] === undefined) {
+  if (
+    req.method === 'HEAD' ||
+    req.headers['if-none-match'] !== undefined ||
+    req.headers['if-modified-since'] !== undefined ||
+    status === 205 ||
+    headers['content-type'] === undefined
+  ) {
     res.send(body);
     return;
   }

@@ -23,14 +23,62 @@ export function createMetrics(): Metrics {
   const r = { registers: [registry] };
   return {
     registry,
-    requests: new Counter({ ...r, name: 'gateway_requests_total', help: 'Requests answered, by operation id (or route) and HTTP status.', labelNames: ['operation', 'status'] }),
-    requestDuration: new Histogram({ ...r, name: 'gateway_request_duration_seconds', help: 'Time to answer a request, by operation id.', labelNames: ['operation'], buckets: LATENCY_BUCKETS }),
-    upstreamDuration: new Histogram({ ...r, name: 'gateway_upstream_duration_seconds', help: 'Time the Management API took, by operation and status class (2xx…, or error).', labelNames: ['operation', 'status_class'], buckets: LATENCY_BUCKETS }),
-    auditWriteDuration: new Histogram({ ...r, name: 'gateway_audit_write_duration_seconds', help: 'Time to commit an audit entry, by entry kind.', labelNames: ['kind'], buckets: LATENCY_BUCKETS }),
-    auditWriteFailures: new Counter({ ...r, name: 'gateway_audit_write_failures_total', help: 'Audit entries that could not be committed in time, by entry kind.', labelNames: ['kind'] }),
-    rateLimitRejections: new Counter({ ...r, name: 'gateway_rate_limit_rejections_total', help: 'Requests refused by a rate limit, by budget.', labelNames: ['budget'] }),
-    authFailures: new Counter({ ...r, name: 'gateway_auth_failures_total', help: 'Requests refused for want of a valid token, by reason.', labelNames: ['reason'] }),
-    rotations: new Counter({ ...r, name: 'gateway_rotations_total', help: 'Reloads of the DeveloperKey or the policy, by result.', labelNames: ['what', 'result'] }),
-    auditWitnessRefusals: new Counter({ ...r, name: 'gateway_audit_witness_refusals_total', help: 'Audit checkpoints a witness refused to cosign (reason inconsistent_history) or cosigned with a signature that does not verify with its key, not stored (reason invalid_cosignature), by witness URL.', labelNames: ['witness', 'reason'] }),
+    requests: new Counter({
+      ...r,
+      name: 'gateway_requests_total',
+      help: 'Requests answered, by operation id (or route) and HTTP status.',
+      labelNames: ['operation', 'status'],
+    }),
+    requestDuration: new Histogram({
+      ...r,
+      name: 'gateway_request_duration_seconds',
+      help: 'Time to answer a request, by operation id.',
+      labelNames: ['operation'],
+      buckets: LATENCY_BUCKETS,
+    }),
+    upstreamDuration: new Histogram({
+      ...r,
+      name: 'gateway_upstream_duration_seconds',
+      help: 'Time the Management API took, by operation and status class (2xx…, or error).',
+      labelNames: ['operation', 'status_class'],
+      buckets: LATENCY_BUCKETS,
+    }),
+    auditWriteDuration: new Histogram({
+      ...r,
+      name: 'gateway_audit_write_duration_seconds',
+      help: 'Time to commit an audit entry, by entry kind.',
+      labelNames: ['kind'],
+      buckets: LATENCY_BUCKETS,
+    }),
+    auditWriteFailures: new Counter({
+      ...r,
+      name: 'gateway_audit_write_failures_total',
+      help: 'Audit entries that could not be committed in time, by entry kind.',
+      labelNames: ['kind'],
+    }),
+    rateLimitRejections: new Counter({
+      ...r,
+      name: 'gateway_rate_limit_rejections_total',
+      help: 'Requests refused by a rate limit, by budget.',
+      labelNames: ['budget'],
+    }),
+    authFailures: new Counter({
+      ...r,
+      name: 'gateway_auth_failures_total',
+      help: 'Requests refused for want of a valid token, by reason.',
+      labelNames: ['reason'],
+    }),
+    rotations: new Counter({
+      ...r,
+      name: 'gateway_rotations_total',
+      help: 'Reloads of the DeveloperKey or the policy, by result.',
+      labelNames: ['what', 'result'],
+    }),
+    auditWitnessRefusals: new Counter({
+      ...r,
+      name: 'gateway_audit_witness_refusals_total',
+      help: 'Audit checkpoints a witness refused to cosign (reason inconsistent_history) or cosigned with a signature that does not verify with its key, not stored (reason invalid_cosignature), by witness URL.',
+      labelNames: ['witness', 'reason'],
+    }),
   };
 }

@@ -29,11 +29,17 @@ export function observeRequests(metrics: Metrics): RequestHandler {
       metrics.requestDuration.observe(l.operation, (performance.now() - started) / 1000);
       if (upstream) {
         let byClass = l.byStatusClass.get(upstream.statusClass);
-        if (!byClass) l.byStatusClass.set(upstream.statusClass, (byClass = { operation: l.operation.operation, status_class: upstream.statusClass }));
+        if (!byClass)
+          l.byStatusClass.set(
+            upstream.statusClass,
+            (byClass = { operation: l.operation.operation, status_class: upstream.statusClass }),
+          );
         metrics.upstreamDuration.observe(byClass, upstream.seconds);
       }
-      if (errorCode === 'invalid_token' || errorCode === 'unauthenticated') metrics.authFailures.inc({ reason: errorReason ?? errorCode });
-      if (errorCode === 'rate_limited') metrics.rateLimitRejections.inc({ budget: (errorReason ?? 'unknown').replace(/_budget_exhausted$/, '') });
+      if (errorCode === 'invalid_token' || errorCode === 'unauthenticated')
+        metrics.authFailures.inc({ reason: errorReason ?? errorCode });
+      if (errorCode === 'rate_limited')
+        metrics.rateLimitRejections.inc({ budget: (errorReason ?? 'unknown').replace(/_budget_exhausted$/, '') });
     });
     next();
   };
@@ -61,7 +67,9 @@ const PREFIX_LABELS: [prefix: string, label: string][] = [
   ['/console', 'console'],
   ['/docs', 'docs'],
 ];
-export const ROUTE_LABELS: readonly string[] = [...new Set([...Object.values(EXACT_LABELS), ...PREFIX_LABELS.map(([, label]) => label), 'other'])];
+export const ROUTE_LABELS: readonly string[] = [
+  ...new Set([...Object.values(EXACT_LABELS), ...PREFIX_LABELS.map(([, label]) => label), 'other']),
+];
 
 export function routeLabel(path: string): string {
   return EXACT_LABELS[path] ?? PREFIX_LABELS.find(([prefix]) => path.startsWith(prefix))?.[1] ?? 'other';

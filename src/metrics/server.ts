@@ -3,7 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
 /** `/metrics` on a listener of its own, so the API port never exposes it. */
-export async function startMetricsServer(registry: Pick<Registry, 'metrics' | 'contentType'>, host: string, port: number): Promise<{ server: Server; url: string; stop(): Promise<void> }> {
+export async function startMetricsServer(
+  registry: Pick<Registry, 'metrics' | 'contentType'>,
+  host: string,
+  port: number,
+): Promise<{ server: Server; url: string; stop(): Promise<void> }> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

@@ -11,14 +11,23 @@ import { answer, AUTHENTICATED, ref, refusals } from './responses';
  */
 const MAX_REASON = 500;
 const json = (schema: JsonSchema) => ({ 'application/json': schema });
-const nullable = (type: string, description: string, extra: JsonSchema = {}): JsonSchema => ({ type: [type, 'null'], description, ...extra });
+const nullable = (type: string, description: string, extra: JsonSchema = {}): JsonSchema => ({
+  type: [type, 'null'],
+  description,
+  ...extra,
+});
 const person = (description: string): JsonSchema => ({
   type: 'object',
   description,
   required: ['sub', 'name', 'email'],
   properties: { sub: { type: 'string' }, name: { type: ['string', 'null'] }, email: { type: ['string', 'null'] } },
 });
-const reason = (description: string): JsonSchema => ({ type: 'string', minLength: 1, maxLength: MAX_REASON, description });
+const reason = (description: string): JsonSchema => ({
+  type: 'string',
+  minLength: 1,
+  maxLength: MAX_REASON,
+  description,
+});
 
 const approvalProperties: Record<string, JsonSchema> = {
   id: { type: 'string', format: 'uuid' },
@@ -30,55 +39,93 @@ const approvalProperties: Record<string, JsonSchema> = {
   },
   operation: { type: 'string', description: 'The guarded operation id.', example: 'applications.delete' },
   method: { type: 'string', description: 'Its HTTP method.' },
-  target: { type: 'string', description: 'The path asked for (API key values masked).', example: '/v1/applications/wSPk9y5D7p5o87k0ACGKxR' },
+  target: {
+    type: 'string',
+    description: 'The path asked for (API key values masked).',
+    example: '/v1/applications/wSPk9y5D7p5o87k0ACGKxR',
+  },
   team: nullable('string', 'The application’s owning team when it was asked for; null when none.'),
   requested_by: person('Who asked.'),
   reason: nullable('string', 'Why, as the requester said it (`X-Approval-Reason`).'),
   created_at: { type: 'string', format: 'date-time' },
-  expires_at: { type: 'string', format: 'date-time', description: 'A pending request not approved by then becomes `expired`.' },
+  expires_at: {
+    type: 'string',
+    format: 'date-time',
+    description: 'A pending request not approved by then becomes `expired`.',
+  },
   approvals_needed: { type: 'integer', minimum: 1, description: 'How many distinct people must approve.' },
-  approver_roles: { type: 'array', items: { type: 'string' }, description: 'Only these roles may approve; empty: any role allowed the operation on the target.' },
+  approver_roles: {
+    type: 'array',
+    items: { type: 'string' },
+    description: 'Only these roles may approve; empty: any role allowed the operation on the target.',
+  },
   approvals: {
     type: 'array',
     description: 'The approvals so far, each person once.',
     items: {
       type: 'object',
       required: ['by', 'at', 'reason'],
-      properties: { by: person('The approver.'), at: { type: 'string', format: 'date-time' }, reason: { type: ['string', 'null'] } },
+      properties: {
+        by: person('The approver.'),
+        at: { type: 'string', format: 'date-time' },
+        reason: { type: ['string', 'null'] },
+      },
     },
   },
   input: {
     type: 'object',
     required: ['query', 'body'],
     description: 'The validated input as stored: what runs when the request is approved.',
-    properties: { query: { type: 'object', additionalProperties: { type: 'string' } }, body: { type: ['object', 'null'] } },
+    properties: {
+      query: { type: 'object', additionalProperties: { type: 'string' } },
+      body: { type: ['object', 'null'] },
+    },
   },
-  input_hash: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the stored operation and validated input: what the approvers approve is what runs.' },
+  input_hash: {
+    type: 'string',
+    pattern: '^[0-9a-f]{64}$',
+    description: 'SHA-256 of the stored operation and validated input: what the approvers approve is what runs.',
+  },
   ended_at: nullable('string', 'When it left `pending` for good.', { format: 'date-time' }),
   ended_by: nullable('string', 'Who ended it (`sub`), or `gateway`.'),
   end_reason: nullable('string', 'The denial’s or cancellation’s reason.'),
   result: {
     type: ['object', 'null'],
-    description: 'The execution’s outcome: the upstream status, or the error that stopped it (`upstream_unavailable`, …). Null before.',
+    description:
+      'The execution’s outcome: the upstream status, or the error that stopped it (`upstream_unavailable`, …). Null before.',
     required: ['status', 'error'],
     properties: { status: { type: ['integer', 'null'] }, error: { type: ['string', 'null'] } },
   },
 };
 
 export const APPROVAL_SCHEMAS: Record<string, JsonSchema> = {
-  Approval: { type: 'object', required: Object.keys(approvalProperties), properties: approvalProperties, description: 'A request for a guarded operation, waiting for (or done with) a second person.' },
+  Approval: {
+    type: 'object',
+    required: Object.keys(approvalProperties),
+    properties: approvalProperties,
+    description: 'A request for a guarded operation, waiting for (or done with) a second person.',
+  },
   ApprovalAnswer: { type: 'object', required: ['approval'], properties: { approval: ref('schemas', 'Approval') } },
   ApprovalPage: {
     type: 'object',
     required: ['approvals'],
-    properties: { approvals: { type: 'array', items: ref('schemas', 'Approval'), description: 'Newest first, only those the caller may see.' } },
+    properties: {
+      approvals: {
+        type: 'array',
+        items: ref('schemas', 'Approval'),
+        description: 'Newest first, only those the caller may see.',
+      },
+    },
   },
   ApprovalDetail: {
     type: 'object',
     required: ['approval', 'result_body'],
     properties: {
       approval: ref('schemas', 'Approval'),
-      result_body: { description: 'The Management API’s answer to the execution (API key values masked); null before, or when it had none.' },
+      result_body: {
+        description:
+          'The Management API’s answer to the execution (API key values masked); null before, or when it had none.',
+      },
     },
   },
   ApprovalDecision: {
@@ -88,7 +135,8 @@ export const APPROVAL_SCHEMAS: Record<string, JsonSchema> = {
       approval: ref('schemas', 'Approval'),
       upstream: {
         type: 'object',
-        description: 'Only when this approval was the last one needed and the request ran: the Management API’s status and body (API key values masked unless the approver holds `apikeys.reveal`), or the error that stopped it.',
+        description:
+          'Only when this approval was the last one needed and the request ran: the Management API’s status and body (API key values masked unless the approver holds `apikeys.reveal`), or the error that stopped it.',
         required: ['status'],
         properties: { status: { type: ['integer', 'null'] }, body: {}, error: { type: 'string' } },
       },
@@ -125,11 +173,27 @@ export const APPROVAL_HEADERS: JsonSchema[] = [
 /** What a mutating Management operation may also be refused with because of the rule. */
 export const APPROVAL_REFUSALS: readonly ErrorCode[] = ['conflict', 'approvals_unavailable'];
 
-const idParameter = { name: 'approval_id', in: 'path', required: true, description: 'The approval request’s id, from the `Location` of the 202.', schema: { type: 'string', format: 'uuid' } };
+const idParameter = {
+  name: 'approval_id',
+  in: 'path',
+  required: true,
+  description: 'The approval request’s id, from the `Location` of the 202.',
+  schema: { type: 'string', format: 'uuid' },
+};
 // Seeing a request may read the target's owner (is the caller an approver?); a malformed id is just not found.
 const READ: readonly ErrorCode[] = [...AUTHENTICATED, 'ownership_unavailable', 'approvals_unavailable'];
-const CHANGE: readonly ErrorCode[] = [...READ, 'not_found', 'forbidden', 'conflict', 'approval_expired', 'invalid_json', 'payload_too_large', 'audit_unavailable'];
-const WHO_SEES = 'Requesters see their own, approvers what they may approve, holders of `audit.read` all (a `team`-scoped reader: its teams’). Anything else is `404 not_found`.';
+const CHANGE: readonly ErrorCode[] = [
+  ...READ,
+  'not_found',
+  'forbidden',
+  'conflict',
+  'approval_expired',
+  'invalid_json',
+  'payload_too_large',
+  'audit_unavailable',
+];
+const WHO_SEES =
+  'Requesters see their own, approvers what they may approve, holders of `audit.read` all (a `team`-scoped reader: its teams’). Anything else is `404 not_found`.';
 const WHO_ACTS =
   'The approver must be someone other than the requester (`403 forbidden`, reason `self_approval`), allowed the operation on the target themselves (role and team scope), and hold one of the rule’s `approver_roles` when it names any (`not_an_approver`). An ended request is `409 conflict` (`approval_not_pending`), an expired one `410 approval_expired`. Every attempt, refused ones too, is recorded in the audit trail.';
 
@@ -140,27 +204,57 @@ const operation = (operationId: string, summary: string, description: string, ex
   tags: ['Approvals'],
   ...extra,
 });
-const body = (schema: JsonSchema, example: unknown, required: boolean) => ({ requestBody: { required, content: { 'application/json': { schema, example } } } });
+const body = (schema: JsonSchema, example: unknown, required: boolean) => ({
+  requestBody: { required, content: { 'application/json': { schema, example } } },
+});
 
 export const APPROVAL_OPERATIONS: readonly GatewayOperation[] = [
   {
     path: '/v1/approvals',
     method: 'get',
-    operation: operation('approvals.list', 'List approval requests', 'Newest first. Pending requests past their expiry are marked `expired` first.', {
-      parameters: [
-        { name: 'state', in: 'query', required: false, description: 'Only requests in this state.', schema: { type: 'string', enum: [...APPROVAL_STATES] } },
-        { name: 'limit', in: 'query', required: false, description: 'At most this many.', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
-      ],
-      responses: { ...answer(200, 'The requests the caller may see.', json(ref('schemas', 'ApprovalPage'))), ...refusals([...READ, 'validation_failed']) },
-    }),
+    operation: operation(
+      'approvals.list',
+      'List approval requests',
+      'Newest first. Pending requests past their expiry are marked `expired` first.',
+      {
+        parameters: [
+          {
+            name: 'state',
+            in: 'query',
+            required: false,
+            description: 'Only requests in this state.',
+            schema: { type: 'string', enum: [...APPROVAL_STATES] },
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            description: 'At most this many.',
+            schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+          },
+        ],
+        responses: {
+          ...answer(200, 'The requests the caller may see.', json(ref('schemas', 'ApprovalPage'))),
+          ...refusals([...READ, 'validation_failed']),
+        },
+      },
+    ),
   },
   {
     path: '/v1/approvals/{approval_id}',
     method: 'get',
-    operation: operation('approvals.get', 'One approval request', 'The request in full and, once it ran, the Management API’s answer (`result_body`, API key values masked): how the requester reads the result.', {
-      parameters: [idParameter],
-      responses: { ...answer(200, 'The request.', json(ref('schemas', 'ApprovalDetail'))), ...refusals([...READ, 'not_found']) },
-    }),
+    operation: operation(
+      'approvals.get',
+      'One approval request',
+      'The request in full and, once it ran, the Management API’s answer (`result_body`, API key values masked): how the requester reads the result.',
+      {
+        parameters: [idParameter],
+        responses: {
+          ...answer(200, 'The request.', json(ref('schemas', 'ApprovalDetail'))),
+          ...refusals([...READ, 'not_found']),
+        },
+      },
+    ),
   },
   {
     path: '/v1/approvals/{approval_id}/approve',
@@ -171,26 +265,63 @@ export const APPROVAL_OPERATIONS: readonly GatewayOperation[] = [
       `Counts the caller’s approval (once, however often they call). When it is the last one needed, the gateway executes the stored request now, exactly once across instances, and answers with the request \`executed\` or \`failed\` and the upstream’s answer. ${WHO_ACTS}`,
       {
         parameters: [idParameter],
-        ...body({ type: 'object', additionalProperties: false, properties: { reason: reason('Optional: why, for the trail.') } }, { reason: 'checked with the owner' }, false),
-        responses: { ...answer(200, 'Approved (and, if it was the last approval, executed or failed).', json(ref('schemas', 'ApprovalDecision'))), ...refusals([...CHANGE, 'validation_failed']) },
+        ...body(
+          {
+            type: 'object',
+            additionalProperties: false,
+            properties: { reason: reason('Optional: why, for the trail.') },
+          },
+          { reason: 'checked with the owner' },
+          false,
+        ),
+        responses: {
+          ...answer(
+            200,
+            'Approved (and, if it was the last approval, executed or failed).',
+            json(ref('schemas', 'ApprovalDecision')),
+          ),
+          ...refusals([...CHANGE, 'validation_failed']),
+        },
       },
     ),
   },
   {
     path: '/v1/approvals/{approval_id}/deny',
     method: 'post',
-    operation: operation('approvals.deny', 'Deny a request', `Ends a pending request unexecuted. A reason is required (\`400 validation_failed\` without one). ${WHO_ACTS}`, {
-      parameters: [idParameter],
-      ...body({ type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: reason('Why, shown to the requester.') } }, { reason: 'still in use' }, true),
-      responses: { ...answer(200, 'Denied.', json(ref('schemas', 'ApprovalAnswer'))), ...refusals([...CHANGE, 'validation_failed']) },
-    }),
+    operation: operation(
+      'approvals.deny',
+      'Deny a request',
+      `Ends a pending request unexecuted. A reason is required (\`400 validation_failed\` without one). ${WHO_ACTS}`,
+      {
+        parameters: [idParameter],
+        ...body(
+          {
+            type: 'object',
+            required: ['reason'],
+            additionalProperties: false,
+            properties: { reason: reason('Why, shown to the requester.') },
+          },
+          { reason: 'still in use' },
+          true,
+        ),
+        responses: {
+          ...answer(200, 'Denied.', json(ref('schemas', 'ApprovalAnswer'))),
+          ...refusals([...CHANGE, 'validation_failed']),
+        },
+      },
+    ),
   },
   {
     path: '/v1/approvals/{approval_id}/cancel',
     method: 'post',
-    operation: operation('approvals.cancel', 'Cancel one’s own request', 'Ends a pending request unexecuted. Only the requester may (`403 forbidden`, reason `not_requester`); no body.', {
-      parameters: [idParameter],
-      responses: { ...answer(200, 'Cancelled.', json(ref('schemas', 'ApprovalAnswer'))), ...refusals(CHANGE) },
-    }),
+    operation: operation(
+      'approvals.cancel',
+      'Cancel one’s own request',
+      'Ends a pending request unexecuted. Only the requester may (`403 forbidden`, reason `not_requester`); no body.',
+      {
+        parameters: [idParameter],
+        responses: { ...answer(200, 'Cancelled.', json(ref('schemas', 'ApprovalAnswer'))), ...refusals(CHANGE) },
+      },
+    ),
   },
 ];

@@ -4,11 +4,26 @@ import { OPERATIONS, type Operation } from '../catalogue/operations';
 import { emptyBody, ID_PATTERN } from '../catalogue/schemas';
 import type { ErrorCode } from '../errors/codes';
 import { SCHEMAS } from './components';
-import { APPROVAL_ACCEPTED, APPROVAL_HEADERS, APPROVAL_OPERATIONS, APPROVAL_REFUSALS, APPROVAL_SCHEMAS } from './approval-paths';
+import {
+  APPROVAL_ACCEPTED,
+  APPROVAL_HEADERS,
+  APPROVAL_OPERATIONS,
+  APPROVAL_REFUSALS,
+  APPROVAL_SCHEMAS,
+} from './approval-paths';
 import { GATEWAY_OPERATIONS, GATEWAY_SCHEMAS } from './gateway-paths';
 import { BODY_EXAMPLES, BODY_RULES, inputSchema, queryParameters, type JsonSchema } from './input-schemas';
 import { TEAM_PATTERN } from '../ownership/teams';
-import { answer, AUTHENTICATED, envelopeWith, HEADERS, ref, refusalComponents, refusals, type Responses } from './responses';
+import {
+  answer,
+  AUTHENTICATED,
+  envelopeWith,
+  HEADERS,
+  ref,
+  refusalComponents,
+  refusals,
+  type Responses,
+} from './responses';
 
 export interface OpenApiDocument {
   openapi: string;
@@ -21,7 +36,9 @@ export interface OpenApiDocument {
 }
 
 /** Same relative path from src/openapi (tsx, jest) and dist/openapi (built). */
-const VERSION = (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }
+).version;
 
 /** The catalogue's resource families; an operation of a family not listed here stops the build of the document. */
 const RESOURCES: Record<string, { tag: string; object: string; page: string }> = {
@@ -42,17 +59,32 @@ const VERBS: Record<string, { status: number; body?: 'object' | 'page'; descript
 const PATH_PARAMETERS: Record<string, { description: string; example: string }> = {
   application_id: { description: 'The application’s id (App ID).', example: 'wSPk9y5D7p5o87k0ACGKxR' },
   webhook_id: { description: 'The webhook’s id.', example: '100' },
-  apikey_key: { description: 'The API key itself. A credential: it is logged masked and stored in the audit trail only as a fingerprint.', example: '80OdF5hXzkNqEs9DHRkiA1EXz1pbF4' },
+  apikey_key: {
+    description:
+      'The API key itself. A credential: it is logged masked and stored in the audit trail only as a fingerprint.',
+    example: '80OdF5hXzkNqEs9DHRkiA1EXz1pbF4',
+  },
 };
 
 const TAGS = [
   { name: 'Applications', description: 'Kloudless applications (the Management API, through the gateway).' },
-  { name: 'API keys', description: 'API keys of an application. Credentials: only roles granted `apikeys.*` touch them, and values are masked unless `apikeys.reveal` is granted.' },
+  {
+    name: 'API keys',
+    description:
+      'API keys of an application. Credentials: only roles granted `apikeys.*` touch them, and values are masked unless `apikeys.reveal` is granted.',
+  },
   { name: 'Webhooks', description: 'Webhooks of an application.' },
   { name: 'Identity', description: 'Who the caller is.' },
   { name: 'Policy', description: 'Which role may do what.' },
-  { name: 'Ownership', description: 'Which team owns which application: read, assign, transfer, import, and find the unowned ones.' },
-  { name: 'Approvals', description: 'The two-person rule: guarded operations wait here for a second person’s approval, then the gateway runs them once.' },
+  {
+    name: 'Ownership',
+    description: 'Which team owns which application: read, assign, transfer, import, and find the unowned ones.',
+  },
+  {
+    name: 'Approvals',
+    description:
+      'The two-person rule: guarded operations wait here for a second person’s approval, then the gateway runs them once.',
+  },
   { name: 'Audit', description: 'Review the append-only, hash-chained audit trail of every mutation.' },
   { name: 'Operations', description: 'Probes for load balancers and orchestrators. No token needed.' },
   { name: 'Reference', description: 'This document and its readable page. No token needed.' },
@@ -88,7 +120,8 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Open
     paths[at][method] = operation;
   };
   for (const op of OPERATIONS) add(`/v1${op.path}`, op.method.toLowerCase(), catalogueOperation(op));
-  for (const { path: at, method, operation } of [...GATEWAY_OPERATIONS, ...APPROVAL_OPERATIONS]) add(at, method, operation);
+  for (const { path: at, method, operation } of [...GATEWAY_OPERATIONS, ...APPROVAL_OPERATIONS])
+    add(at, method, operation);
 
   return structuredClone({
     openapi: '3.1.0',
@@ -99,7 +132,12 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Open
     paths,
     components: {
       securitySchemes: {
-        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A JWT from the identity provider; roles in its `roles` claim (or the configured one).' },
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'A JWT from the identity provider; roles in its `roles` claim (or the configured one).',
+        },
       },
       headers: HEADERS,
       responses: refusalComponents(paths),
@@ -112,7 +150,8 @@ function catalogueOperation(op: Operation): JsonSchema {
   const [family = '', verb = ''] = op.id.split('.');
   const resource = RESOURCES[family];
   const outcome = VERBS[verb];
-  if (!resource || !outcome) throw new Error(`OpenAPI: no mapping for ${op.id}; add its family to RESOURCES or its verb to VERBS`);
+  if (!resource || !outcome)
+    throw new Error(`OpenAPI: no mapping for ${op.id}; add its family to RESOURCES or its verb to VERBS`);
 
   const pathParameters = [...op.path.matchAll(/\{(\w+)\}/g)].map(([, name = '']) => ({
     name,
@@ -122,8 +161,19 @@ function catalogueOperation(op: Operation): JsonSchema {
     schema: { type: 'string', pattern: ID_PATTERN.source },
     ...(PATH_PARAMETERS[name] ? { example: PATH_PARAMETERS[name].example } : {}),
   }));
-  const parameters = [...pathParameters, ...queryParameters(op.query), ...(HEADER_PARAMETERS[op.id] ?? []), ...(op.mutates ? APPROVAL_HEADERS : [])];
-  const success = answer(outcome.status, outcome.description, outcome.body ? { 'application/json': ref('schemas', outcome.body === 'page' ? resource.page : resource.object) } : undefined);
+  const parameters = [
+    ...pathParameters,
+    ...queryParameters(op.query),
+    ...(HEADER_PARAMETERS[op.id] ?? []),
+    ...(op.mutates ? APPROVAL_HEADERS : []),
+  ];
+  const success = answer(
+    outcome.status,
+    outcome.description,
+    outcome.body
+      ? { 'application/json': ref('schemas', outcome.body === 'page' ? resource.page : resource.object) }
+      : undefined,
+  );
 
   return {
     operationId: op.id,
@@ -135,7 +185,11 @@ function catalogueOperation(op: Operation): JsonSchema {
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(op.body ? { requestBody: requestBody(op) } : {}),
     // Which mutations are guarded is the policy's choice, made at run time: every one may answer 202.
-    responses: { ...success, ...(op.mutates ? APPROVAL_ACCEPTED : {}), ...upstreamErrors(refusals(refusalCodes(op), { upstream: true }), pathParameters.length > 0) },
+    responses: {
+      ...success,
+      ...(op.mutates ? APPROVAL_ACCEPTED : {}),
+      ...upstreamErrors(refusals(refusalCodes(op), { upstream: true }), pathParameters.length > 0),
+    },
   };
 }
 
@@ -158,10 +212,16 @@ function describe(op: Operation): string {
   return [
     `Needs the \`${op.id}\` permission.`,
     op.mutates ? 'A mutation: recorded in the audit trail before it is forwarded, and again with its outcome.' : '',
-    op.mutates ? 'If the policy guards it with the two-person rule, it is not forwarded but answered `202` with the pending approval request.' : '',
+    op.mutates
+      ? 'If the policy guards it with the two-person rule, it is not forwarded but answered `202` with the pending approval request.'
+      : '',
     op.inputPermission ? 'Some inputs need a further permission (see the body’s fields).' : '',
-    op.returnsSecrets ? 'The response carries API key values: shown in full only with `apikeys.reveal`, never cached.' : '',
-  ].filter(Boolean).join(' ');
+    op.returnsSecrets
+      ? 'The response carries API key values: shown in full only with `apikeys.reveal`, never cached.'
+      : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 function requestBody(op: Operation): JsonSchema {
@@ -201,6 +261,9 @@ function upstreamErrors(responses: Responses, hasIds: boolean): Responses {
           { 'application/json': { anyOf: [envelopeWith(['not_found']), upstream] } },
         )
       : {}),
-    default: { description: 'Any other error of the Management API, passed through unchanged.', content: { 'application/json': { schema: upstream } } },
+    default: {
+      description: 'Any other error of the Management API, passed through unchanged.',
+      content: { 'application/json': { schema: upstream } },
+    },
   };
 }

@@ -13,14 +13,22 @@ export const FIELD_DOCS: Record<string, JsonSchema> = {
   name: { description: 'The application’s name, shown to a user connecting an account. Not blank.' },
   description: { description: 'A description of the application.' },
   logo_url: { description: 'An absolute http(s) URL of the application’s logo, or "" for none.' },
-  active: { description: 'Whether the application is active. An inactive application permits no API requests to its accounts.' },
-  implicit_grant_enabled: { description: 'Allow the OAuth 2.0 Implicit Grant flow. JSON booleans, or the reference’s `True`/`False`.' },
-  recent_enabled: { description: 'Collect data on recent activity in accounts. JSON booleans, or the reference’s `True`/`False`.' },
+  active: {
+    description: 'Whether the application is active. An inactive application permits no API requests to its accounts.',
+  },
+  implicit_grant_enabled: {
+    description: 'Allow the OAuth 2.0 Implicit Grant flow. JSON booleans, or the reference’s `True`/`False`.',
+  },
+  recent_enabled: {
+    description: 'Collect data on recent activity in accounts. JSON booleans, or the reference’s `True`/`False`.',
+  },
   events_enabled: {
-    description: 'Collect event data for accounts (the reference’s create list misspells it `events_grant_enabled`, which is refused with a hint).',
+    description:
+      'Collect event data for accounts (the reference’s create list misspells it `events_grant_enabled`, which is refused with a hint).',
   },
   source: {
-    description: 'The id of another application to use as a template: its settings and OAuth keys are copied. Copying keys creates credentials, so this also needs the `apikeys.create` permission.',
+    description:
+      'The id of another application to use as a template: its settings and OAuth keys are copied. Copying keys creates credentials, so this also needs the `apikeys.create` permission.',
   },
   url: { description: 'The webhook URL: an absolute http(s) URL.', format: 'uri' },
   page_size: { description: 'Number of objects in each page (1 to 1000). The upstream’s default is 10.' },
@@ -29,7 +37,10 @@ export const FIELD_DOCS: Record<string, JsonSchema> = {
 
 /** Refinements zod keeps in code, stated for the document's readers. */
 export const BODY_RULES: Partial<Record<OperationId, JsonSchema>> = {
-  'applications.update': { minProperties: 1, description: 'At least one field to update. `source` cannot be used in an update.' },
+  'applications.update': {
+    minProperties: 1,
+    description: 'At least one field to update. `source` cannot be used in an update.',
+  },
   'apikeys.create': { description: 'The body is empty, or `{}`.' },
 };
 
@@ -56,7 +67,13 @@ export function queryParameters(schema: z.ZodType): JsonSchema[] {
   const required = (json.required ?? []) as string[];
   return Object.entries((json.properties ?? {}) as Record<string, JsonSchema>).map(([name, property]) => {
     const { description, ...rest } = property;
-    return { name, in: 'query', required: required.includes(name), ...(description ? { description } : {}), schema: asQueryText(rest) };
+    return {
+      name,
+      in: 'query',
+      required: required.includes(name),
+      ...(description ? { description } : {}),
+      schema: asQueryText(rest),
+    };
   });
 }
 
@@ -66,10 +83,19 @@ export function queryParameters(schema: z.ZodType): JsonSchema[] {
  */
 function digitsAsInteger(ctx: { zodSchema: unknown; jsonSchema: JsonSchema }): void {
   const def = (ctx.zodSchema as { _zod: { def: { type: string; out?: z.ZodType } } })._zod.def;
-  if (def.type !== 'pipe' || !def.out || (def.out as unknown as { _zod: { def: { type: string } } })._zod.def.type !== 'number') return;
+  if (
+    def.type !== 'pipe' ||
+    !def.out ||
+    (def.out as unknown as { _zod: { def: { type: string } } })._zod.def.type !== 'number'
+  )
+    return;
   const { minimum, maximum } = z.toJSONSchema(def.out, { io: 'output' }) as JsonSchema;
   for (const key of Object.keys(ctx.jsonSchema)) delete ctx.jsonSchema[key];
-  Object.assign(ctx.jsonSchema, { type: 'integer', ...(minimum === undefined ? {} : { minimum }), ...(maximum === undefined ? {} : { maximum }) });
+  Object.assign(ctx.jsonSchema, {
+    type: 'integer',
+    ...(minimum === undefined ? {} : { minimum }),
+    ...(maximum === undefined ? {} : { maximum }),
+  });
 }
 
 /** A query string carries text: "a boolean or one of these strings" is, on the wire, one of these strings. */

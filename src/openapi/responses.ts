@@ -4,26 +4,42 @@ import type { JsonSchema } from './input-schemas';
 /** Response objects of the document. Refusals are derived from the error table, so a changed status or message shows. */
 export type Responses = Record<string, JsonSchema>;
 
-export const ref = (kind: 'schemas' | 'headers' | 'parameters', name: string): JsonSchema => ({ $ref: `#/components/${kind}/${name}` });
+export const ref = (kind: 'schemas' | 'headers' | 'parameters', name: string): JsonSchema => ({
+  $ref: `#/components/${kind}/${name}`,
+});
 
 export const HEADERS: Record<string, JsonSchema> = {
   'X-Request-Id': {
-    description: 'The request id: the caller’s own `X-Request-Id` when well-formed (8–128 of `A-Za-z0-9._:-`), otherwise a new UUID. Logged and forwarded upstream.',
+    description:
+      'The request id: the caller’s own `X-Request-Id` when well-formed (8–128 of `A-Za-z0-9._:-`), otherwise a new UUID. Logged and forwarded upstream.',
     schema: { type: 'string' },
   },
   'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 1 } },
-  'WWW-Authenticate': { description: '`Bearer`, with the reason when a token was refused.', schema: { type: 'string' } },
-  Location: { description: 'The approval request that now holds the call: `/v1/approvals/{approval_id}`.', schema: { type: 'string', pattern: '^/v1/approvals/[0-9a-f-]{36}$' } },
+  'WWW-Authenticate': {
+    description: '`Bearer`, with the reason when a token was refused.',
+    schema: { type: 'string' },
+  },
+  Location: {
+    description: 'The approval request that now holds the call: `/v1/approvals/{approval_id}`.',
+    schema: { type: 'string', pattern: '^/v1/approvals/[0-9a-f-]{36}$' },
+  },
 };
 
-const STATUS_HEADERS: Record<number, string[]> = { 202: ['Location'], 401: ['WWW-Authenticate'], 429: ['Retry-After'], 503: ['Retry-After'] };
+const STATUS_HEADERS: Record<number, string[]> = {
+  202: ['Location'],
+  401: ['WWW-Authenticate'],
+  429: ['Retry-After'],
+  503: ['Retry-After'],
+};
 
 const headers = (status: number): JsonSchema =>
   Object.fromEntries(['X-Request-Id', ...(STATUS_HEADERS[status] ?? [])].map((name) => [name, ref('headers', name)]));
 
 /** A response the route answers with, one schema per media type (none for 204). */
 export function answer(status: number, description: string, content?: Record<string, JsonSchema>): Responses {
-  const body = content ? { content: Object.fromEntries(Object.entries(content).map(([type, schema]) => [type, { schema }])) } : {};
+  const body = content
+    ? { content: Object.fromEntries(Object.entries(content).map(([type, schema]) => [type, { schema }])) }
+    : {};
   return { [String(status)]: { description, headers: headers(status), ...body } };
 }
 
@@ -34,7 +50,8 @@ export function answer(status: number, description: string, content?: Record<str
  */
 export function refusals(codes: readonly ErrorCode[], options: { upstream?: boolean } = {}): Responses {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of codes) byStatus.set(ERROR_CODES[code].status, [...(byStatus.get(ERROR_CODES[code].status) ?? []), code]);
+  for (const code of codes)
+    byStatus.set(ERROR_CODES[code].status, [...(byStatus.get(ERROR_CODES[code].status) ?? []), code]);
   const responses: Responses = {};
   for (const status of [...byStatus.keys()].sort((a, b) => a - b)) {
     const group = byStatus.get(status)!;
@@ -42,7 +59,9 @@ export function refusals(codes: readonly ErrorCode[], options: { upstream?: bool
     const name = group.map(pascal).join('Or') + (upstream ? 'OrUpstreamError' : '');
     const schema = upstream ? { anyOf: [envelopeWith(group), ref('schemas', 'UpstreamError')] } : envelopeWith(group);
     REFUSALS.set(name, {
-      description: group.map((code) => `\`${code}\`: ${ERROR_CODES[code].message}`).join(' ') + (upstream ? ' Or the Management API’s own error, passed through.' : ''),
+      description:
+        group.map((code) => `\`${code}\`: ${ERROR_CODES[code].message}`).join(' ') +
+        (upstream ? ' Or the Management API’s own error, passed through.' : ''),
       headers: headers(status),
       content: { 'application/json': { schema, example: envelopeExample(group[0]!) } },
     });
@@ -55,8 +74,12 @@ export function refusals(codes: readonly ErrorCode[], options: { upstream?: bool
 const REFUSALS = new Map<string, JsonSchema>();
 
 export function refusalComponents(paths: unknown): Record<string, JsonSchema> {
-  const used = new Set([...JSON.stringify(paths).matchAll(/"#\/components\/responses\/(\w+)"/g)].map(([, name]) => name));
-  return Object.fromEntries([...REFUSALS.entries()].filter(([name]) => used.has(name)).sort(([a], [b]) => a.localeCompare(b)));
+  const used = new Set(
+    [...JSON.stringify(paths).matchAll(/"#\/components\/responses\/(\w+)"/g)].map(([, name]) => name),
+  );
+  return Object.fromEntries(
+    [...REFUSALS.entries()].filter(([name]) => used.has(name)).sort(([a], [b]) => a.localeCompare(b)),
+  );
 }
 
 const pascal = (code: string) => code.replace(/(^|_)([a-z])/g, (_m, _sep, letter: string) => letter.toUpperCase());
@@ -66,14 +89,29 @@ export function envelopeWith(codes: readonly ErrorCode[]): JsonSchema {
   return {
     allOf: [
       ref('schemas', 'ErrorEnvelope'),
-      { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string', enum: [...codes] } } } } },
+      {
+        type: 'object',
+        properties: { error: { type: 'object', properties: { code: { type: 'string', enum: [...codes] } } } },
+      },
     ],
   };
 }
 
 function envelopeExample(code: ErrorCode): JsonSchema {
-  return { error: { code, message: ERROR_CODES[code].message, request_id: '5f0c6a52-2b7e-4c1d-9f3a-8e4b1d2c3a40', details: [] } };
+  return {
+    error: {
+      code,
+      message: ERROR_CODES[code].message,
+      request_id: '5f0c6a52-2b7e-4c1d-9f3a-8e4b1d2c3a40',
+      details: [],
+    },
+  };
 }
 
 /** Every route under `/v1`: failed-authentication limit, authentication, per-person limit. */
-export const AUTHENTICATED: readonly ErrorCode[] = ['unauthenticated', 'invalid_token', 'rate_limited', 'rate_limit_unavailable'];
+export const AUTHENTICATED: readonly ErrorCode[] = [
+  'unauthenticated',
+  'invalid_token',
+  'rate_limited',
+  'rate_limit_unavailable',
+];

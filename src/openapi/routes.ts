@@ -72,7 +72,8 @@ const ASSETS: Record<string, Asset> = {
  */
 export function docsRoutes(options: { serverUrl?: string } = {}): Router {
   for (const asset of Object.values(ASSETS)) {
-    if ('file' in asset && !existsSync(asset.file)) throw new Error(`the API reference page's asset ${asset.file} is missing; run "npm install"`);
+    if ('file' in asset && !existsSync(asset.file))
+      throw new Error(`the API reference page's asset ${asset.file} is missing; run "npm install"`);
   }
   const document = JSON.stringify(buildOpenApiDocument(options));
   const router = Router();

@@ -36,15 +36,29 @@ export interface DirectoryOptions {
 
 const MAX_PAGES = 1_000;
 
-export function createApplicationDirectory({ upstream, maxAgeMs, clock = Date.now, pageSize = 1000, parallel = 4 }: DirectoryOptions): ApplicationDirectory {
+export function createApplicationDirectory({
+  upstream,
+  maxAgeMs,
+  clock = Date.now,
+  pageSize = 1000,
+  parallel = 4,
+}: DirectoryOptions): ApplicationDirectory {
   let generation = 0;
   let current: { generation: number; snapshot: DirectorySnapshot } | undefined;
   let walking: { generation: number; promise: Promise<DirectorySnapshot> } | undefined;
 
   async function fetchPage(page: number): Promise<{ total: number; objects: ApplicationObject[] }> {
-    const response = await upstream.forward({ method: 'GET', path: '/applications/', query: { page_size: String(pageSize), page: String(page) }, requestId: `directory-${randomUUID()}` });
+    const response = await upstream.forward({
+      method: 'GET',
+      path: '/applications/',
+      query: { page_size: String(pageSize), page: String(page) },
+      requestId: `directory-${randomUUID()}`,
+    });
     const parsed = response.status === 200 ? parsePage(response.body) : undefined;
-    if (!parsed) throw new GatewayError('upstream_bad_response', 'The Management API did not list its applications.', [{ reason: 'directory_walk_failed', upstream_status: response.status }]);
+    if (!parsed)
+      throw new GatewayError('upstream_bad_response', 'The Management API did not list its applications.', [
+        { reason: 'directory_walk_failed', upstream_status: response.status },
+      ]);
     return parsed;
   }
 
@@ -65,17 +79,18 @@ export function createApplicationDirectory({ upstream, maxAgeMs, clock = Date.no
 
   return {
     snapshot() {
-      if (current && current.generation === generation && clock() - current.snapshot.takenAt <= maxAgeMs) return Promise.resolve(current.snapshot);
+      if (current && current.generation === generation && clock() - current.snapshot.takenAt <= maxAgeMs)
+        return Promise.resolve(current.snapshot);
       if (walking && walking.generation === generation) return walking.promise;
       const started = generation;
-      const promise = walk().then(
-        (snapshot) => {
+      const promise = walk()
+        .then((snapshot) => {
           if (started === generation) current = { generation: started, snapshot };
           return snapshot;
-        },
-      ).finally(() => {
-        if (walking?.promise === promise) walking = undefined;
-      });
+        })
+        .finally(() => {
+          if (walking?.promise === promise) walking = undefined;
+        });
       walking = { generation: started, promise };
       return promise;
     },
@@ -90,7 +105,9 @@ function parsePage(body: Buffer): { total: number; objects: ApplicationObject[] 
   try {
     const page = JSON.parse(body.toString('utf8')) as { total?: unknown; objects?: unknown };
     if (typeof page.total !== 'number' || !Array.isArray(page.objects)) return undefined;
-    const objects = page.objects.filter((o): o is ApplicationObject => !!o && typeof o === 'object' && typeof (o as { id?: unknown }).id === 'string');
+    const objects = page.objects.filter(
+      (o): o is ApplicationObject => !!o && typeof o === 'object' && typeof (o as { id?: unknown }).id === 'string',
+    );
     return { total: page.total, objects };
   } catch {
     return undefined;

@@ -30,17 +30,36 @@ export function planImport(pairs: readonly Pair[], facts: ImportFacts): ImportPl
   const seen = new Set<string>();
   pairs.forEach((pair, row) => {
     const at = { location: 'body', field: `pairs.${row}` };
-    if (seen.has(pair.application_id)) problems.push({ ...at, code: 'duplicate_application', message: `${pair.application_id} is named more than once` });
+    if (seen.has(pair.application_id))
+      problems.push({
+        ...at,
+        code: 'duplicate_application',
+        message: `${pair.application_id} is named more than once`,
+      });
     seen.add(pair.application_id);
-    if (!facts.existing.has(pair.application_id)) problems.push({ ...at, code: 'unknown_application', message: `no application ${pair.application_id} exists upstream` });
+    if (!facts.existing.has(pair.application_id))
+      problems.push({
+        ...at,
+        code: 'unknown_application',
+        message: `no application ${pair.application_id} exists upstream`,
+      });
     if (!facts.allowNewTeams && !facts.knownTeams.has(pair.team)) {
-      problems.push({ ...at, code: 'unknown_team', reason: 'unknown_team', message: `team ${pair.team} owns no application yet (set allow_new_teams to give it its first)` });
+      problems.push({
+        ...at,
+        code: 'unknown_team',
+        reason: 'unknown_team',
+        message: `team ${pair.team} owns no application yet (set allow_new_teams to give it its first)`,
+      });
     }
   });
   if (problems.length > 0) return { ok: false, problems };
   const changes = pairs.map((pair): PlannedChange => {
     const previous = facts.owners.get(pair.application_id) ?? null;
-    return { ...pair, previous_team: previous, status: previous === pair.team ? 'unchanged' : previous === null ? 'assigned' : 'transferred' };
+    return {
+      ...pair,
+      previous_team: previous,
+      status: previous === pair.team ? 'unchanged' : previous === null ? 'assigned' : 'transferred',
+    };
   });
   return { ok: true, changes };
 }

@@ -48,29 +48,44 @@ export function createOwnershipStore(prisma: PrismaClient, timeoutMs: number): O
     ownerOf: (applicationId) =>
       guarded(async () => {
         const row = await prisma.applicationOwner.findUnique({ where: { applicationId } });
-        return row && row.retiredAt === null ? { applicationId, team: row.team, assignedAt: row.assignedAt, assignedSeq: row.assignedSeq } : undefined;
+        return row && row.retiredAt === null
+          ? { applicationId, team: row.team, assignedAt: row.assignedAt, assignedSeq: row.assignedSeq }
+          : undefined;
       }),
     ownersOf: (applicationIds) =>
       guarded(async () => {
         if (applicationIds.length === 0) return new Map();
-        const rows = await prisma.applicationOwner.findMany({ where: { applicationId: { in: [...applicationIds] }, retiredAt: null }, select: { applicationId: true, team: true } });
+        const rows = await prisma.applicationOwner.findMany({
+          where: { applicationId: { in: [...applicationIds] }, retiredAt: null },
+          select: { applicationId: true, team: true },
+        });
         return new Map(rows.map((r) => [r.applicationId, r.team]));
       }),
     ownedBy: (teams) =>
       guarded(async () => {
         if (teams.length === 0) return new Set();
-        const rows = await prisma.applicationOwner.findMany({ where: { team: { in: [...teams] }, retiredAt: null }, select: { applicationId: true } });
+        const rows = await prisma.applicationOwner.findMany({
+          where: { team: { in: [...teams] }, retiredAt: null },
+          select: { applicationId: true },
+        });
         return new Set(rows.map((r) => r.applicationId));
       }),
     allOwned: () =>
       guarded(async () => {
-        const rows = await prisma.applicationOwner.findMany({ where: { retiredAt: null }, select: { applicationId: true, team: true } });
+        const rows = await prisma.applicationOwner.findMany({
+          where: { retiredAt: null },
+          select: { applicationId: true, team: true },
+        });
         return new Map(rows.map((r) => [r.applicationId, r.team]));
       }),
     teamsWithApplications: (teams) =>
       guarded(async () => {
         if (teams.length === 0) return new Set();
-        const rows = await prisma.applicationOwner.findMany({ where: { team: { in: [...teams] }, retiredAt: null }, select: { team: true }, distinct: ['team'] });
+        const rows = await prisma.applicationOwner.findMany({
+          where: { team: { in: [...teams] }, retiredAt: null },
+          select: { team: true },
+          distinct: ['team'],
+        });
         return new Set(rows.map((r) => r.team));
       }),
   };

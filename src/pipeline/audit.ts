@@ -8,7 +8,8 @@ import { requestFacts } from './audit-facts';
 /** Nothing is changed unless it is audited first: the request entry commits before the upstream is called. */
 export function recordMutationIntent(recorder: AuditRecorder): RequestHandler {
   return async (req, res, next) => {
-    if (res.locals.operation?.mutates) res.locals.intent = await recorder.recordIntent(requestFacts(req, res, res.locals.input?.body));
+    if (res.locals.operation?.mutates)
+      res.locals.intent = await recorder.recordIntent(requestFacts(req, res, res.locals.input?.body));
     next();
   };
 }
@@ -26,7 +27,12 @@ export function recordRefusedMutation(recorder: AuditRecorder, ownership: Owners
       // Refused before its owner was read (by role, by a rate limit): the entry still names the owning team, so a
       // team's auditor sees the attempts against its applications. Best effort: the refusal stands either way.
       const applicationId = res.locals.params?.application_id;
-      if (res.locals.team === undefined && applicationId && ID_PATTERN.test(applicationId) && error.code !== 'ownership_unavailable') {
+      if (
+        res.locals.team === undefined &&
+        applicationId &&
+        ID_PATTERN.test(applicationId) &&
+        error.code !== 'ownership_unavailable'
+      ) {
         res.locals.team = (await ownership.ownerOf(applicationId).catch(() => undefined))?.team ?? null;
       }
       await recorder.recordRefusal(requestFacts(req, res, req.body), error);

@@ -17,7 +17,8 @@ export const NO_SUCH_APPLICATION = 'No such application.';
 export function authorizeTarget(ownership: OwnershipStore): RequestHandler {
   return async (req, res, next) => {
     const { principal, operation, params, decision } = res.locals;
-    if (!principal || !operation || !params || !decision?.allowed) throw new Error('authorizeTarget runs after authorize');
+    if (!principal || !operation || !params || !decision?.allowed)
+      throw new Error('authorizeTarget runs after authorize');
     if (operation.id === 'applications.create') {
       res.locals.team = ownerOfCreate(req, res, principal.teams, decision.scope);
       return next();
@@ -57,7 +58,13 @@ export function authorizeSource(ownership: OwnershipStore): RequestHandler {
 function ownerOfCreate(req: Request, res: Response, teams: string[], scope: 'team' | 'any'): string {
   const choice = chooseOwner(teams, scope, req.get('x-team'));
   if (choice.ok) return choice.team;
-  const detail = { location: 'header', field: 'X-Team', code: choice.reason, reason: choice.reason, message: choice.message };
+  const detail = {
+    location: 'header',
+    field: 'X-Team',
+    code: choice.reason,
+    reason: choice.reason,
+    message: choice.message,
+  };
   if (choice.kind === 'invalid') throw new GatewayError('validation_failed', undefined, [detail]);
   refuse(res, choice.reason);
   throw new GatewayError('forbidden', choice.message, [detail]);

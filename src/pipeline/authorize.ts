@@ -10,7 +10,9 @@ export function authorize(policy: () => Policy): RequestHandler {
     const decision = decide(policy(), principal.roles, operation.id);
     res.locals.decision = decision;
     if (!decision.allowed) {
-      throw new GatewayError('forbidden', `Your roles do not allow ${operation.id}.`, [{ reason: decision.reason, operation: operation.id }]);
+      throw new GatewayError('forbidden', `Your roles do not allow ${operation.id}.`, [
+        { reason: decision.reason, operation: operation.id },
+      ]);
     }
     next();
   };
@@ -23,7 +25,10 @@ export function requirePermission(policy: () => Policy, permission: string): Req
     if (!principal) throw new Error('requirePermission runs after authenticate');
     const decision = decide(policy(), principal.roles, permission);
     res.locals.decision = decision;
-    if (!decision.allowed) throw new GatewayError('forbidden', `Your roles do not allow ${permission}.`, [{ reason: decision.reason, permission }]);
+    if (!decision.allowed)
+      throw new GatewayError('forbidden', `Your roles do not allow ${permission}.`, [
+        { reason: decision.reason, permission },
+      ]);
     next();
   };
 }
@@ -37,7 +42,9 @@ export function authorizeInput(policy: () => Policy): RequestHandler {
     const decision = decide(policy(), principal.roles, permission);
     if (!decision.allowed) {
       res.locals.decision = decision;
-      throw new GatewayError('forbidden', `This input needs ${permission}, which your roles do not grant.`, [{ reason: decision.reason, operation: operation?.id, permission }]);
+      throw new GatewayError('forbidden', `This input needs ${permission}, which your roles do not grant.`, [
+        { reason: decision.reason, operation: operation?.id, permission },
+      ]);
     }
     next();
   };

@@ -32,7 +32,9 @@ export function requireApproval(policy: () => Policy, approvals: Approvals): Req
     const bypass = headerText(req, 'x-approval-bypass', 'X-Approval-Bypass');
     if (bypass !== undefined) {
       if (!decide(policy(), principal.roles, 'approvals.bypass').allowed) {
-        throw new GatewayError('forbidden', 'Running a guarded operation without approval needs approvals.bypass.', [{ reason: 'no_role_grants_permission', permission: 'approvals.bypass' }]);
+        throw new GatewayError('forbidden', 'Running a guarded operation without approval needs approvals.bypass.', [
+          { reason: 'no_role_grants_permission', permission: 'approvals.bypass' },
+        ]);
       }
       await approvals.bypass(originOf(req, res), call, bypass);
       return next();
@@ -42,14 +44,29 @@ export function requireApproval(policy: () => Policy, approvals: Approvals): Req
       approval = await approvals.request(originOf(req, res), principal, call, rule);
     } catch (err) {
       if (!(err instanceof PendingExists)) throw err;
-      throw new GatewayError('conflict', 'A request for this operation on this target is already waiting for approval.', [{ reason: 'approval_pending', approval_id: err.existingId ?? null }], err.existingId ? { Location: `/v1/approvals/${err.existingId}` } : {});
+      throw new GatewayError(
+        'conflict',
+        'A request for this operation on this target is already waiting for approval.',
+        [{ reason: 'approval_pending', approval_id: err.existingId ?? null }],
+        err.existingId ? { Location: `/v1/approvals/${err.existingId}` } : {},
+      );
     }
-    res.status(202).set({ Location: `/v1/approvals/${approval.id}`, 'Cache-Control': 'no-store' }).json({ approval: presentApproval(approval) });
+    res
+      .status(202)
+      .set({ Location: `/v1/approvals/${approval.id}`, 'Cache-Control': 'no-store' })
+      .json({ approval: presentApproval(approval) });
   };
 }
 
 export function originOf(req: Request, res: Response): Origin {
-  return { actor: res.locals.principal ?? null, requestId: res.locals.requestId, clientIp: req.ip ?? null, userAgent: req.headers['user-agent'] ?? null, method: req.method, path: redactPath(req.originalUrl) };
+  return {
+    actor: res.locals.principal ?? null,
+    requestId: res.locals.requestId,
+    clientIp: req.ip ?? null,
+    userAgent: req.headers['user-agent'] ?? null,
+    method: req.method,
+    path: redactPath(req.originalUrl),
+  };
 }
 
 /** A free-text header (a reason): trimmed, 1-500 characters, printable; anything else is refused, not cut. */
@@ -58,7 +75,14 @@ function headerText(req: Request, name: string, display: string): string | undef
   if (value === undefined) return undefined;
   const text = value.trim();
   if (text === '' || text.length > MAX_REASON || /[\u0000-\u001f\u007f]/.test(text)) {
-    throw new GatewayError('validation_failed', undefined, [{ location: 'header', field: display, code: 'invalid_reason', message: `must be 1-${MAX_REASON} printable characters` }]);
+    throw new GatewayError('validation_failed', undefined, [
+      {
+        location: 'header',
+        field: display,
+        code: 'invalid_reason',
+        message: `must be 1-${MAX_REASON} printable characters`,
+      },
+    ]);
   }
   return text;
 }

@@ -7,7 +7,9 @@ export function resolveOperation(): RequestHandler {
   return (req, res, next) => {
     const match = matchOperation(req.method, `${req.baseUrl}${req.path}`);
     if (match.kind === 'wrong_method') {
-      throw new GatewayError('method_not_allowed', undefined, [{ allowed: match.allowed }], { Allow: match.allowed.join(', ') });
+      throw new GatewayError('method_not_allowed', undefined, [{ allowed: match.allowed }], {
+        Allow: match.allowed.join(', '),
+      });
     }
     if (match.kind === 'none') throw new GatewayError('not_found');
     res.locals.operation = match.operation;
@@ -16,7 +18,9 @@ export function resolveOperation(): RequestHandler {
     // name another resource in a log or an export (issue 18, finding 6). Refused once the operation is known, so
     // a refused mutation is audited like any other.
     if (req.originalUrl.includes('#')) {
-      throw new GatewayError('validation_failed', 'A request target has no fragment.', [{ location: 'path', code: 'fragment_in_target', reason: 'fragment_in_target' }]);
+      throw new GatewayError('validation_failed', 'A request target has no fragment.', [
+        { location: 'path', code: 'fragment_in_target', reason: 'fragment_in_target' },
+      ]);
     }
     next();
   };

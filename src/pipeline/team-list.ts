@@ -17,9 +17,17 @@ export function serveTeamList(ownership: OwnershipStore, directory: ApplicationD
     const page = Number(input.query.page ?? 1);
     const pageSize = Number(input.query.page_size ?? DEFAULT_PAGE_SIZE);
     const active = input.query.active === undefined ? undefined : input.query.active === 'True';
-    const [owned, snapshot] = await Promise.all([failClosed(() => ownership.ownedBy(principal.teams)), directory.snapshot()]);
-    const visible = snapshot.applications.filter((a) => owned.has(a.id) && (active === undefined || a.active === active));
+    const [owned, snapshot] = await Promise.all([
+      failClosed(() => ownership.ownedBy(principal.teams)),
+      directory.snapshot(),
+    ]);
+    const visible = snapshot.applications.filter(
+      (a) => owned.has(a.id) && (active === undefined || a.active === active),
+    );
     const objects = visible.slice((page - 1) * pageSize, page * pageSize);
-    res.status(200).set('Cache-Control', 'no-store').json({ total: visible.length, count: objects.length, page, objects });
+    res
+      .status(200)
+      .set('Cache-Control', 'no-store')
+      .json({ total: visible.length, count: objects.length, page, objects });
   };
 }

@@ -15,7 +15,8 @@ export const DEFAULT_POLICY: PolicyDocument = {
       allow: ['applications.list', 'applications.get', 'webhooks.list', 'webhooks.get'],
     },
     editor: {
-      description: "Viewer, plus creating applications (owned by its team), updating its teams' applications and creating and deleting their webhooks.",
+      description:
+        "Viewer, plus creating applications (owned by its team), updating its teams' applications and creating and deleting their webhooks.",
       scope: 'team',
       allow: [
         'applications.list',
@@ -29,7 +30,8 @@ export const DEFAULT_POLICY: PolicyDocument = {
       ],
     },
     admin: {
-      description: 'Every operation on every application, including API keys (they are credentials, shown in full), deleting applications and managing ownership; reads the audit trail.',
+      description:
+        'Every operation on every application, including API keys (they are credentials, shown in full), deleting applications and managing ownership; reads the audit trail.',
       allow: ['*'],
       scope: 'any',
     },

@@ -17,7 +17,12 @@ const approvalRule = z.strictObject({
   /** Roles an approver must hold (besides being allowed the operation on the target). */
   approvers: z.array(z.string().min(1)).optional(),
   /** Lifetime of a pending request, in seconds (default APPROVAL_TTL_S). */
-  ttl_s: z.number().int().min(60).max(30 * 86_400).optional(),
+  ttl_s: z
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .optional(),
 });
 
 const policySchema = z.strictObject({
@@ -31,7 +36,9 @@ const policySchema = z.strictObject({
       /** `team`: only applications owned by one of the caller's teams (the default); `any`: every application. */
       scope: z.enum(['team', 'any']).optional(),
       /** Raises (or lowers) the per-person budgets for holders of this role; the most generous role wins. */
-      rate_limit: z.strictObject({ reads: z.number().int().min(1).optional(), writes: z.number().int().min(1).optional() }).optional(),
+      rate_limit: z
+        .strictObject({ reads: z.number().int().min(1).optional(), writes: z.number().int().min(1).optional() })
+        .optional(),
     }),
   ),
 });
@@ -79,11 +86,13 @@ export function compilePolicy(input: unknown, source: string): Policy {
   const scopes = new Map<string, Scope>();
   for (const [role, { allow, scope }] of Object.entries(parsed.data.roles)) {
     scopes.set(role, scope ?? DEFAULT_SCOPE);
-    if (!ROLE_NAME.test(role)) problems.push(`${source}: roles."${role}": role names are 1-64 letters, digits, "_", ".", ":" or "-"`);
+    if (!ROLE_NAME.test(role))
+      problems.push(`${source}: roles."${role}": role names are 1-64 letters, digits, "_", ".", ":" or "-"`);
     const granted = new Set<string>();
     for (const pattern of allow) {
       const expanded = expandPattern(pattern);
-      if (expanded.length === 0) problems.push(`${source}: roles.${role}.allow: "${pattern}" names no known permission`);
+      if (expanded.length === 0)
+        problems.push(`${source}: roles.${role}.allow: "${pattern}" names no known permission`);
       expanded.forEach((p) => granted.add(p));
     }
     grants.set(role, granted);
@@ -93,13 +102,27 @@ export function compilePolicy(input: unknown, source: string): Policy {
   return { grants, scopes, approvals, document: parsed.data };
 }
 
-function compileApprovals(rules: Record<string, z.infer<typeof approvalRule>>, grants: Map<string, Set<string>>, source: string): Map<string, ApprovalRule> {
+function compileApprovals(
+  rules: Record<string, z.infer<typeof approvalRule>>,
+  grants: Map<string, Set<string>>,
+  source: string,
+): Map<string, ApprovalRule> {
   const problems: string[] = [];
   const compiled = new Map<string, ApprovalRule>();
   for (const [operation, rule] of Object.entries(rules)) {
-    if (!MUTATING_OPERATIONS.includes(operation)) problems.push(`${source}: approvals."${operation}": only the Management operations that change something can be guarded (${MUTATING_OPERATIONS.join(', ')})`);
-    for (const role of rule.approvers ?? []) if (!grants.has(role)) problems.push(`${source}: approvals."${operation}".approvers: no role "${role}" in this policy`);
-    if (rule.approvals > 0) compiled.set(operation, { needed: rule.approvals, approverRoles: rule.approvers ?? [], ...(rule.ttl_s ? { ttlS: rule.ttl_s } : {}) });
+    if (!MUTATING_OPERATIONS.includes(operation))
+      problems.push(
+        `${source}: approvals."${operation}": only the Management operations that change something can be guarded (${MUTATING_OPERATIONS.join(', ')})`,
+      );
+    for (const role of rule.approvers ?? [])
+      if (!grants.has(role))
+        problems.push(`${source}: approvals."${operation}".approvers: no role "${role}" in this policy`);
+    if (rule.approvals > 0)
+      compiled.set(operation, {
+        needed: rule.approvals,
+        approverRoles: rule.approvers ?? [],
+        ...(rule.ttl_s ? { ttlS: rule.ttl_s } : {}),
+      });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return compiled;
@@ -117,7 +140,9 @@ export function loadPolicy(file: string | undefined): Policy {
   try {
     document = /\.json$/i.test(file) ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
-    throw new ConfigError([`POLICY_FILE: ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}`]);
+    throw new ConfigError([
+      `POLICY_FILE: ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    ]);
   }
   return compilePolicy(document, file);
 }
@@ -136,7 +161,9 @@ export function decide(policy: Policy, roles: readonly string[], permission: str
 
 /** The per-window budget of a caller: the largest any of its roles sets, else the configured default. */
 export function budgetOf(policy: Policy, roles: readonly string[], kind: 'reads' | 'writes', fallback: number): number {
-  const set = roles.map((r) => policy.document.roles[r]?.rate_limit?.[kind]).filter((n): n is number => n !== undefined);
+  const set = roles
+    .map((r) => policy.document.roles[r]?.rate_limit?.[kind])
+    .filter((n): n is number => n !== undefined);
   return set.length > 0 ? Math.max(...set) : fallback;
 }
 

@@ -29,7 +29,13 @@ const TOKEN_REFUSALS = new Set(['unauthenticated', 'invalid_token']);
  * skipSuccessfulRequests counted every request and un-counted it on `finish`, which never comes for an aborted
  * one). Uses express-rate-limit's stores, in memory or Redis.
  */
-export function createFailedAuthLimiter({ store, limit, windowMs, passesWhenStoreFails, logger }: FailedAuthOptions): FailedAuthLimiter {
+export function createFailedAuthLimiter({
+  store,
+  limit,
+  windowMs,
+  passesWhenStoreFails,
+  logger,
+}: FailedAuthOptions): FailedAuthLimiter {
   store.init?.({ windowMs } as never);
   const keyOf = (req: Request) => ipKeyGenerator(req.ip ?? 'unknown', 56);
   const storeFailed = (err: unknown, next: NextFunction, refusal: unknown) =>

@@ -29,10 +29,16 @@ type Counter = 'reads' | 'writes' | 'unauthenticated' | 'upstream';
 export function createLimiters(config: Config, policy: () => Policy, logger: Logger, redis?: SharedCounters): Limiters {
   const rl = config.rateLimit;
   const isWrite = (res: Response) => Boolean(res.locals.operation?.mutates);
-  const passesWhenStoreFails = (res: Response) => rl.onStoreFailure === 'open' || (rl.onStoreFailure === 'open-reads' && !isWrite(res));
+  const passesWhenStoreFails = (res: Response) =>
+    rl.onStoreFailure === 'open' || (rl.onStoreFailure === 'open-reads' && !isWrite(res));
 
   const storeFor = (counter: Counter): Store =>
-    redis ? new RedisStore({ sendCommand: (...args: string[]) => redis.sendCommand(...args) as never, prefix: `${rl.redisPrefix}rl:${counter}:` }) : new MemoryStore();
+    redis
+      ? new RedisStore({
+          sendCommand: (...args: string[]) => redis.sendCommand(...args) as never,
+          prefix: `${rl.redisPrefix}rl:${counter}:`,
+        })
+      : new MemoryStore();
   const limiter = (counter: Counter, options: Partial<Options>): RequestHandler => {
     const store = storeFor(counter);
     const windowMs = counter === 'upstream' ? 1000 : rl.windowS * 1000;
@@ -82,7 +88,10 @@ export function createLimiters(config: Config, policy: () => Policy, logger: Log
       logger,
     }),
     perPrincipal: (req, res, next) => (isWrite(res) ? writes(req, res, next) : reads(req, res, next)),
-    upstream: rl.upstreamPerSecond > 0 ? limiter('upstream', { limit: rl.upstreamPerSecond, keyGenerator: () => 'developer-key' }) : (_req, _res, next) => next(),
+    upstream:
+      rl.upstreamPerSecond > 0
+        ? limiter('upstream', { limit: rl.upstreamPerSecond, keyGenerator: () => 'developer-key' })
+        : (_req, _res, next) => next(),
   };
 }
 
@@ -116,7 +125,9 @@ function draft8Headers(name: string, windowMs: number): (res: Response, info: Ra
   };
   return (res, info) => {
     if (res.headersSent) return;
-    const reset = info.resetTime ? Math.max(0, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000)) : windowSeconds;
+    const reset = info.resetTime
+      ? Math.max(0, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000))
+      : windowSeconds;
     res.append('RateLimit', `"${name}"; r=${info.remaining}; t=${reset}`);
     res.append('RateLimit-Policy', `"${name}"; q=${info.limit}; w=${windowSeconds}; pk=:${partitionKey(info.key)}:`);
   };

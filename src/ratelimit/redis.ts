@@ -22,7 +22,11 @@ export function connectRedis(url: string, logger: Logger): SharedCounters {
   });
   let healthy = true;
   client.on('error', (err: Error) => {
-    if (healthy) logger.error({ err: { message: err.message } }, 'redis: connection lost; rate limits follow RATE_LIMIT_STORE_FAILURE');
+    if (healthy)
+      logger.error(
+        { err: { message: err.message } },
+        'redis: connection lost; rate limits follow RATE_LIMIT_STORE_FAILURE',
+      );
     healthy = false;
   });
   client.on('ready', () => {
@@ -34,7 +38,11 @@ export function connectRedis(url: string, logger: Logger): SharedCounters {
     () => false,
   );
   return {
-    ready: (timeoutMs) => Promise.race([connecting, new Promise<boolean>((resolve) => setTimeout(() => resolve(client.isReady), timeoutMs).unref())]),
+    ready: (timeoutMs) =>
+      Promise.race([
+        connecting,
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(client.isReady), timeoutMs).unref()),
+      ]),
     sendCommand: (...args) => client.sendCommand(args),
     async ping() {
       await client.ping();

@@ -45,9 +45,14 @@ export function createReloader(o: ReloaderOptions): Reloader {
       next = readFileSync(o.developerKeyFile, 'utf8').replace(/\r?\n$/, '');
       if (!next) throw new Error('the file is empty');
     } catch (err) {
-      o.logger.error({ file: o.developerKeyFile, err: { message: (err as Error).message } }, 'DeveloperKey file unreadable: keeping the key in force');
+      o.logger.error(
+        { file: o.developerKeyFile, err: { message: (err as Error).message } },
+        'DeveloperKey file unreadable: keeping the key in force',
+      );
       count('developer_key', 'rejected');
-      await o.recorder.recordSystem('rotation.developer_key', { trigger, result: 'rejected', reason: (err as Error).message }).catch(() => undefined);
+      await o.recorder
+        .recordSystem('rotation.developer_key', { trigger, result: 'rejected', reason: (err as Error).message })
+        .catch(() => undefined);
       return;
     }
     if (next === o.state.developerKey) return;
@@ -55,7 +60,14 @@ export function createReloader(o: ReloaderOptions): Reloader {
     o.state.developerKey = next;
     o.logger.warn({ trigger }, 'DeveloperKey rotated: new requests use the new key');
     count('developer_key', 'rotated');
-    await o.recorder.recordSystem('rotation.developer_key', { trigger, result: 'rotated', previous_fingerprint: before, fingerprint: o.keys.fingerprint(next) }).catch(() => undefined);
+    await o.recorder
+      .recordSystem('rotation.developer_key', {
+        trigger,
+        result: 'rotated',
+        previous_fingerprint: before,
+        fingerprint: o.keys.fingerprint(next),
+      })
+      .catch(() => undefined);
   }
 
   async function reloadPolicy(trigger: ReloadTrigger): Promise<void> {
@@ -64,18 +76,38 @@ export function createReloader(o: ReloaderOptions): Reloader {
       o.state.policy = loadPolicy(o.policyFile);
     } catch (err) {
       const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
-      o.logger.error({ file: o.policyFile, problems }, 'POLICY REJECTED: the new policy file is invalid; the previous policy stays in force');
+      o.logger.error(
+        { file: o.policyFile, problems },
+        'POLICY REJECTED: the new policy file is invalid; the previous policy stays in force',
+      );
       count('policy', 'rejected');
-      await o.recorder.recordSystem('rotation.policy', { trigger, file: o.policyFile, result: 'rejected', problems }).catch(() => undefined);
+      await o.recorder
+        .recordSystem('rotation.policy', { trigger, file: o.policyFile, result: 'rejected', problems })
+        .catch(() => undefined);
       return;
     }
-    o.logger.warn({ trigger, file: o.policyFile, roles: Object.keys(o.state.policy.document.roles) }, 'policy reloaded');
+    o.logger.warn(
+      { trigger, file: o.policyFile, roles: Object.keys(o.state.policy.document.roles) },
+      'policy reloaded',
+    );
     count('policy', 'reloaded');
-    await o.recorder.recordSystem('rotation.policy', { trigger, file: o.policyFile, result: 'reloaded', roles: o.state.policy.document.roles }).catch(() => undefined);
+    await o.recorder
+      .recordSystem('rotation.policy', {
+        trigger,
+        file: o.policyFile,
+        result: 'reloaded',
+        roles: o.state.policy.document.roles,
+      })
+      .catch(() => undefined);
   }
 
   // Polling, not fs.watch: Kubernetes swaps mounted secrets through a symlink, which inotify watchers miss.
-  if (o.developerKeyFile) watchFile(o.developerKeyFile, { interval: o.watchIntervalMs ?? 2_000 }, () => void reloadDeveloperKey('file-change'));
+  if (o.developerKeyFile)
+    watchFile(
+      o.developerKeyFile,
+      { interval: o.watchIntervalMs ?? 2_000 },
+      () => void reloadDeveloperKey('file-change'),
+    );
 
   return {
     async reload(trigger) {

@@ -16,7 +16,10 @@ import { requestFacts } from '../pipeline/audit-facts';
  */
 const reviewTime = z.iso
   .datetime({ offset: true })
-  .refine((text) => !text.startsWith('0000-') && !/[+-](1[6-9]|[2-9]\d):\d\d$/.test(text), 'must be from year 0001 on, with an offset within ±15:59');
+  .refine(
+    (text) => !text.startsWith('0000-') && !/[+-](1[6-9]|[2-9]\d):\d\d$/.test(text),
+    'must be from year 0001 on, with an offset within ±15:59',
+  );
 
 /** Largest sequence number (bigint) the trail can hold. */
 export const MAX_SEQUENCE = 2n ** 63n - 1n;
@@ -38,7 +41,10 @@ const eventQuery = z.strictObject({
   request_id: z.string().min(1).max(128).optional(),
   since: reviewTime.optional(),
   until: reviewTime.optional(),
-  key_fingerprint: z.string().regex(/^hmac-sha256:[0-9a-f]{64}$/, 'must be a fingerprint as /v1/audit/lookup-key returns it').optional(),
+  key_fingerprint: z
+    .string()
+    .regex(/^hmac-sha256:[0-9a-f]{64}$/, 'must be a fingerprint as /v1/audit/lookup-key returns it')
+    .optional(),
   kind: z.enum(['mutation', 'decision', 'access', 'system', 'approval']).optional(),
   approval_id: z.uuid().optional(),
   team: z.string().regex(TEAM_PATTERN, 'must be a team name').optional(),
@@ -62,7 +68,10 @@ export function registerEventRoutes(router: Router, audit: AuditDeps): void {
     const after = query.cursor ? readCursor(query.cursor, query.order) : undefined;
     const found = await audit.reader.findEvents(filter, query.order, query.limit + 1, after);
     const events = found.slice(0, query.limit);
-    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.query', { filter: describeFilter(query), returned: events.length });
+    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.query', {
+      filter: describeFilter(query),
+      returned: events.length,
+    });
     const last = events.at(-1);
     res.set('Cache-Control', 'no-store').json({
       events: events.map(presentEvent),
@@ -73,19 +82,33 @@ export function registerEventRoutes(router: Router, audit: AuditDeps): void {
   router.get('/v1/audit/events/:sequence', async (req, res) => {
     const sequence = String(req.params.sequence);
     const seq = readSequence(sequence);
-    if (seq === undefined) throw new GatewayError('validation_failed', undefined, [{ location: 'path', field: 'sequence', ...INVALID_SEQUENCE }]);
+    if (seq === undefined)
+      throw new GatewayError('validation_failed', undefined, [
+        { location: 'path', field: 'sequence', ...INVALID_SEQUENCE },
+      ]);
     const found = await audit.reader.eventWithEntries(seq);
     const readable = found && (readerTeams(res) === undefined || readerTeams(res)?.includes(found.event.team ?? ''));
     if (!found || !readable) throw new GatewayError('not_found', 'No audit entry has this sequence number.');
     await audit.recorder.recordAccess(requestFacts(req, res), 'audit.read_event', { sequence });
-    res.set('Cache-Control', 'no-store').json({ event: presentEvent(found.event), entries: found.entries.map(presentEntry) });
+    res
+      .set('Cache-Control', 'no-store')
+      .json({ event: presentEvent(found.event), entries: found.entries.map(presentEntry) });
   });
 }
 
-async function exportEvents(req: Request, res: Response, audit: AuditDeps, query: EventQuery, format: ExportFormat): Promise<void> {
+async function exportEvents(
+  req: Request,
+  res: Response,
+  audit: AuditDeps,
+  query: EventQuery,
+  format: ExportFormat,
+): Promise<void> {
   // Recorded before the first byte: an export the client abandons half-way was still asked for.
   await audit.recorder.recordAccess(requestFacts(req, res), 'audit.export', { filter: describeFilter(query), format });
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   res.status(200).set({
     'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
     'Content-Disposition': `attachment; filename="audit-events-${stamp}.${format === 'csv' ? 'csv' : 'ndjson'}"`,
@@ -144,5 +167,12 @@ function readCursor(cursor: string, order: Order): bigint {
   } catch {
     // fall through to the refusal below
   }
-  throw new GatewayError('validation_failed', undefined, [{ location: 'query', field: 'cursor', code: 'invalid_cursor', message: 'not a cursor from this listing (with this order)' }]);
+  throw new GatewayError('validation_failed', undefined, [
+    {
+      location: 'query',
+      field: 'cursor',
+      code: 'invalid_cursor',
+      message: 'not a cursor from this listing (with this order)',
+    },
+  ]);
 }

@@ -14,7 +14,10 @@ import { requestFacts } from '../pipeline/audit-facts';
 const size = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const inclusionQuery = z.strictObject({ sequence: size, tree_size: size.optional() });
 const consistencyQuery = z.strictObject({ from: size, to: size });
-const entriesQuery = z.strictObject({ from: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0), to: size.optional() });
+const entriesQuery = z.strictObject({
+  from: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  to: size.optional(),
+});
 const PAGE = 2000;
 
 /** A proof asked beyond the log: the caller's input, so a 400 naming the field. */
@@ -22,7 +25,10 @@ async function inRange<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (err) {
-    if (err instanceof LogRangeError) throw new GatewayError('validation_failed', undefined, [{ location: 'query', field: err.field, code: 'out_of_range', message: err.message }]);
+    if (err instanceof LogRangeError)
+      throw new GatewayError('validation_failed', undefined, [
+        { location: 'query', field: err.field, code: 'out_of_range', message: err.message },
+      ]);
     throw err;
   }
 }
@@ -38,7 +44,8 @@ async function alongside<T>(work: Promise<T>, recording: Promise<void> | undefin
   return result.value;
 }
 
-const plain = (res: Response, text: string) => res.set('Cache-Control', 'no-store').type('text/plain; charset=utf-8').send(text);
+const plain = (res: Response, text: string) =>
+  res.set('Cache-Control', 'no-store').type('text/plain; charset=utf-8').send(text);
 
 /**
  * The trail as a transparency log (issue 15; docs/audit-format.md): signed checkpoints (C2SP signed notes),
@@ -53,24 +60,39 @@ export function registerLogRoutes(router: Router, audit: AuditDeps): void {
   router.get('/v1/audit/checkpoint', async (req, res) => {
     if (wantsLegacyJson(req)) {
       const checkpoint = signCheckpoint(audit.keys, await audit.store.latest(), nowMicros());
-      await audit.recorder.recordAccess(requestFacts(req, res), 'audit.checkpoint', { sequence: checkpoint.sequence, format: 'legacy_json' });
+      await audit.recorder.recordAccess(requestFacts(req, res), 'audit.checkpoint', {
+        sequence: checkpoint.sequence,
+        format: 'legacy_json',
+      });
       return res.set('Cache-Control', 'no-store').json(checkpoint);
     }
     const checkpoint = await log.latest();
-    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.checkpoint', { tree_size: checkpoint?.treeSize ?? 0 });
+    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.checkpoint', {
+      tree_size: checkpoint?.treeSize ?? 0,
+    });
     plain(res, checkpoint ? servedNote(checkpoint) : '');
   });
 
   // On demand: bring the tree up to date, sign if it grew, collect the witnesses' cosignatures, then answer.
   router.post('/v1/audit/checkpoint', async (req, res) => {
     const checkpoint = await log.signNow();
-    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.checkpoint', { tree_size: checkpoint?.treeSize ?? 0, on_demand: true });
+    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.checkpoint', {
+      tree_size: checkpoint?.treeSize ?? 0,
+      on_demand: true,
+    });
     plain(res, checkpoint ? servedNote(checkpoint) : '');
   });
 
   router.get('/v1/audit/public-key', async (req, res) => {
     await audit.recorder.recordAccess(requestFacts(req, res), 'audit.public_key', {});
-    res.set('Cache-Control', 'no-store').json({ origin: log.origin, algorithm: 'Ed25519', public_key: log.identity.publicKeyPem, verifier_key: log.identity.signer.vkey });
+    res
+      .set('Cache-Control', 'no-store')
+      .json({
+        origin: log.origin,
+        algorithm: 'Ed25519',
+        public_key: log.identity.publicKeyPem,
+        verifier_key: log.identity.signer.vkey,
+      });
   });
 
   // The proof, its tree size's checkpoint and the range check come from one read of the database. A proof within the
@@ -91,7 +113,10 @@ export function registerLogRoutes(router: Router, audit: AuditDeps): void {
   router.get('/v1/audit/proof/consistency', async (req, res) => {
     const query = parseOrFail(consistencyQuery, req.query, 'query');
     const record = () =>
-      audit.recorder.recordAccess(requestFacts(req, res), 'audit.proof_consistency', { from: query.from, to: query.to });
+      audit.recorder.recordAccess(requestFacts(req, res), 'audit.proof_consistency', {
+        from: query.from,
+        to: query.to,
+      });
     const early = query.from <= query.to && query.to <= log.knownSize() ? record() : undefined;
     const { proof, checkpoint } = await alongside(inRange(log.consistency(query.from, query.to)), early);
     if (!early) await record();
@@ -102,7 +127,11 @@ export function registerLogRoutes(router: Router, audit: AuditDeps): void {
   // rebuilds the tree from. The whole log only: a team-scoped reader may not see other teams' entries.
   router.get('/v1/audit/log/entries', async (req, res) => {
     const query = parseOrFail(entriesQuery, req.query, 'query');
-    if (readerTeams(res) !== undefined) throw new GatewayError('forbidden', 'The log export holds every team\'s entries: it needs audit.read on every team.');
+    if (readerTeams(res) !== undefined)
+      throw new GatewayError(
+        'forbidden',
+        "The log export holds every team's entries: it needs audit.read on every team.",
+      );
     const treeSize = (await log.tree.state()).treeSize;
     const to = Math.min(query.to ?? treeSize, treeSize);
     await audit.recorder.recordAccess(requestFacts(req, res), 'audit.export_log', { from: query.from, to });

@@ -32,7 +32,10 @@ export interface AuditDeps {
 }
 
 const lookupBody = z.strictObject({ key: z.string().min(1).max(512) });
-const verifyQuery = z.strictObject({ checkpoint: z.string().max(2048).optional(), full: z.enum(['true', 'false']).optional() });
+const verifyQuery = z.strictObject({
+  checkpoint: z.string().max(2048).optional(),
+  full: z.enum(['true', 'false']).optional(),
+});
 
 /** The audit trail's review endpoints, for holders of `audit.read`. Each use is itself recorded. */
 export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitBytes: number): Router {
@@ -45,7 +48,12 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
     } catch (err) {
       if (err instanceof GatewayError) {
         res.locals.accessRecorded = true;
-        await audit.recorder.recordAccess(requestFacts(req, res), 'audit.denied', { path: req.baseUrl + req.path }, err);
+        await audit.recorder.recordAccess(
+          requestFacts(req, res),
+          'audit.denied',
+          { path: req.baseUrl + req.path },
+          err,
+        );
       }
       throw err;
     }
@@ -72,11 +80,20 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
     if (query.checkpoint !== undefined) {
       const walk = audit.walks.verify(query.checkpoint);
       if ('busy' in walk) {
-        throw new GatewayError('rate_limited', 'A verification of the whole chain is in progress; retry when it is done.', [{ reason: 'verification_in_progress' }], { 'Retry-After': String(walk.retryAfterS) });
+        throw new GatewayError(
+          'rate_limited',
+          'A verification of the whole chain is in progress; retry when it is done.',
+          [{ reason: 'verification_in_progress' }],
+          { 'Retry-After': String(walk.retryAfterS) },
+        );
       }
       result = await walk;
     } else result = await sharedLogCheck(full);
-    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.verify', { checkpoint: query.checkpoint !== undefined, ...(full ? { full } : {}), ok: result.ok });
+    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.verify', {
+      checkpoint: query.checkpoint !== undefined,
+      ...(full ? { full } : {}),
+      ok: result.ok,
+    });
     res.set('Cache-Control', 'no-store').json(result);
   });
 
@@ -84,15 +101,24 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
 
   // POST, so a leaked key being looked up never sits in a URL (proxies and browsers log those).
   const lookupJson = express.json({ limit: bodyLimitBytes });
-  router.post('/v1/audit/lookup-key', (req, res, next) => lookupJson(req, res, refuseUndecodable(req, next)), async (req, res) => {
-    const { key } = parseOrFail(lookupBody, req.body, 'body');
-    const fingerprint = audit.keys.fingerprint(key);
-    const teams = readerTeams(res);
-    // Under every key of the keyring: an entry recorded before a rotation has the fingerprint its key made.
-    const entries = (await audit.reader.withFingerprint(audit.keys.fingerprints(key), 1000)).filter((e) => teams === undefined || (e.team !== null && teams.includes(e.team)));
-    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.lookup_key', { fingerprint, matches: entries.length });
-    res.set('Cache-Control', 'no-store').json({ fingerprint, entries: entries.map(presentEntry) });
-  });
+  router.post(
+    '/v1/audit/lookup-key',
+    (req, res, next) => lookupJson(req, res, refuseUndecodable(req, next)),
+    async (req, res) => {
+      const { key } = parseOrFail(lookupBody, req.body, 'body');
+      const fingerprint = audit.keys.fingerprint(key);
+      const teams = readerTeams(res);
+      // Under every key of the keyring: an entry recorded before a rotation has the fingerprint its key made.
+      const entries = (await audit.reader.withFingerprint(audit.keys.fingerprints(key), 1000)).filter(
+        (e) => teams === undefined || (e.team !== null && teams.includes(e.team)),
+      );
+      await audit.recorder.recordAccess(requestFacts(req, res), 'audit.lookup_key', {
+        fingerprint,
+        matches: entries.length,
+      });
+      res.set('Cache-Control', 'no-store').json({ fingerprint, entries: entries.map(presentEntry) });
+    },
+  );
   registerEventRoutes(router, audit);
   router.use(recordRefusedRead(audit.recorder));
   return router;
@@ -118,7 +144,12 @@ function recordRefusedRead(recorder: AuditRecorder): ErrorRequestHandler {
     if (!res.locals.accessRecorded && error.code !== 'internal_error' && res.locals.principal) {
       res.locals.accessRecorded = true;
       const route = (req.route as { path?: string } | undefined)?.path;
-      await recorder.recordAccess(requestFacts(req, res), (route && REFUSED_ACTIONS[route]) ?? 'audit.refused', { path: req.baseUrl + req.path }, error);
+      await recorder.recordAccess(
+        requestFacts(req, res),
+        (route && REFUSED_ACTIONS[route]) ?? 'audit.refused',
+        { path: req.baseUrl + req.path },
+        error,
+      );
     }
     next(err);
   };
@@ -136,7 +167,12 @@ function limitReadsPerCaller(limit: number): RequestHandler {
     if (sub === undefined) return next();
     const count = inFlight.get(sub) ?? 0;
     if (count >= limit) {
-      throw new GatewayError('rate_limited', `At most ${limit} audit reads of yours can run at once; retry when one is done.`, [{ reason: 'audit_reads_in_flight', limit }], { 'Retry-After': '1' });
+      throw new GatewayError(
+        'rate_limited',
+        `At most ${limit} audit reads of yours can run at once; retry when one is done.`,
+        [{ reason: 'audit_reads_in_flight', limit }],
+        { 'Retry-After': '1' },
+      );
     }
     inFlight.set(sub, count + 1);
     let released = false;

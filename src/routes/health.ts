@@ -37,14 +37,20 @@ export function healthRoutes(checks: ReadinessCheck[], lifecycle: Lifecycle, log
       }),
     );
     const ready = !lifecycle.draining && results.every((r) => r.ok || !r.critical);
-    res.status(ready ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ready ? 'ready' : lifecycle.draining ? 'draining' : 'not_ready', checks: results });
+    res
+      .status(ready ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json({ status: ready ? 'ready' : lifecycle.draining ? 'draining' : 'not_ready', checks: results });
   });
   return router;
 }
 
 function withDeadline(promise: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<void>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise<void>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function lastLine(message: string): string {

@@ -16,8 +16,14 @@ export function me(policy: () => Policy): RequestHandler {
       teams: principal.teams,
       permissions,
       // Per permission, which applications it reaches: `team` (the caller's teams' applications) or `any`.
-      scopes: Object.fromEntries(permissions.map((p) => [p, (decide(policy(), principal.roles, p) as { scope: string }).scope])),
-      operations: OPERATIONS.filter((o) => permissions.includes(o.id)).map((o) => ({ id: o.id, method: o.method, path: `/v1${o.path}` })),
+      scopes: Object.fromEntries(
+        permissions.map((p) => [p, (decide(policy(), principal.roles, p) as { scope: string }).scope]),
+      ),
+      operations: OPERATIONS.filter((o) => permissions.includes(o.id)).map((o) => ({
+        id: o.id,
+        method: o.method,
+        path: `/v1${o.path}`,
+      })),
     });
   };
 }

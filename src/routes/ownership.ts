@@ -28,7 +28,10 @@ const team = z.string().regex(TEAM_PATTERN, 'must be a team name: 1-64 letters, 
 const applicationId = z.string().regex(ID_PATTERN, 'must be an application id');
 const assignBody = z.strictObject({ team, allow_new_team: z.boolean().default(false) });
 const importBody = z.strictObject({
-  pairs: z.array(z.strictObject({ application_id: applicationId, team })).min(1).max(MAX_IMPORT_PAIRS),
+  pairs: z
+    .array(z.strictObject({ application_id: applicationId, team }))
+    .min(1)
+    .max(MAX_IMPORT_PAIRS),
   allow_new_teams: z.boolean().default(false),
 });
 const pageQuery = z.strictObject({
@@ -49,7 +52,8 @@ export function ownershipRoutes(deps: OwnershipDeps, policy: () => Policy): Rout
     try {
       permitted(req, res, next);
     } catch (err) {
-      if (err instanceof GatewayError) await deps.recorder.recordRefusal(requestFacts(req, res, req.body), err, actionOf(req));
+      if (err instanceof GatewayError)
+        await deps.recorder.recordRefusal(requestFacts(req, res, req.body), err, actionOf(req));
       throw err;
     }
   });
@@ -57,24 +61,41 @@ export function ownershipRoutes(deps: OwnershipDeps, policy: () => Policy): Rout
   router.get('/v1/ownership/applications/:application_id', async (req, res) => {
     const id = pathId(req);
     const owner = await failClosed(() => deps.store.ownerOf(id));
-    res.set('Cache-Control', 'no-store').json(presentOwner(id, owner?.team ?? null, owner?.assignedAt, owner?.assignedSeq));
+    res
+      .set('Cache-Control', 'no-store')
+      .json(presentOwner(id, owner?.team ?? null, owner?.assignedAt, owner?.assignedSeq));
   });
 
-  router.put('/v1/ownership/applications/:application_id', body, refusalsAudited(deps.recorder, 'ownership.assign', async (req, res) => {
-    const id = pathId(req);
-    const { team: to, allow_new_team } = parseOrFail(assignBody, req.body, 'body');
-    const owner = await failClosed(() => deps.store.ownerOf(id));
-    const from = owner?.team ?? null;
-    if (from === to) throw new GatewayError('conflict', `Team ${to} already owns ${id}.`, [{ reason: 'already_owner', team: to }]);
-    if (!allow_new_team && !(await isKnownTeam(deps, res, to))) {
-      throw new GatewayError('validation_failed', undefined, [{ location: 'body', field: 'team', code: 'unknown_team', reason: 'unknown_team', message: `team ${to} owns no application yet (set allow_new_team to give it its first)` }]);
-    }
-    await assertExistsUpstream(deps, id, res.locals.requestId);
-    res.locals.team = from;
-    await deps.recorder.recordOwnershipChange(requestFacts(req, res), { applicationId: id, from, to, via: 'assign' });
-    const now = await failClosed(() => deps.store.ownerOf(id));
-    res.set('Cache-Control', 'no-store').json({ ...presentOwner(id, now?.team ?? to, now?.assignedAt, now?.assignedSeq), previous_team: from });
-  }));
+  router.put(
+    '/v1/ownership/applications/:application_id',
+    body,
+    refusalsAudited(deps.recorder, 'ownership.assign', async (req, res) => {
+      const id = pathId(req);
+      const { team: to, allow_new_team } = parseOrFail(assignBody, req.body, 'body');
+      const owner = await failClosed(() => deps.store.ownerOf(id));
+      const from = owner?.team ?? null;
+      if (from === to)
+        throw new GatewayError('conflict', `Team ${to} already owns ${id}.`, [{ reason: 'already_owner', team: to }]);
+      if (!allow_new_team && !(await isKnownTeam(deps, res, to))) {
+        throw new GatewayError('validation_failed', undefined, [
+          {
+            location: 'body',
+            field: 'team',
+            code: 'unknown_team',
+            reason: 'unknown_team',
+            message: `team ${to} owns no application yet (set allow_new_team to give it its first)`,
+          },
+        ]);
+      }
+      await assertExistsUpstream(deps, id, res.locals.requestId);
+      res.locals.team = from;
+      await deps.recorder.recordOwnershipChange(requestFacts(req, res), { applicationId: id, from, to, via: 'assign' });
+      const now = await failClosed(() => deps.store.ownerOf(id));
+      res
+        .set('Cache-Control', 'no-store')
+        .json({ ...presentOwner(id, now?.team ?? to, now?.assignedAt, now?.assignedSeq), previous_team: from });
+    }),
+  );
 
   router.get('/v1/ownership/unowned', async (req, res) => {
     const { page, page_size } = parseOrFail(pageQuery, req.query, 'query');
@@ -84,37 +105,62 @@ export function ownershipRoutes(deps: OwnershipDeps, policy: () => Policy): Rout
     res.set('Cache-Control', 'no-store').json({ total: unowned.length, count: objects.length, page, objects });
   });
 
-  router.post('/v1/ownership/import', body, refusalsAudited(deps.recorder, 'ownership.import', async (req, res) => {
-    const input = parseOrFail(importBody, req.body, 'body');
-    const ids = input.pairs.map((p) => p.application_id);
-    // A fresh walk: an import must not be refused for an application created a moment ago elsewhere.
-    deps.directory.invalidate();
-    const [snapshot, owners, withApplications] = await Promise.all([
-      deps.directory.snapshot(),
-      failClosed(() => deps.store.ownersOf(ids)),
-      failClosed(() => deps.store.teamsWithApplications([...new Set(input.pairs.map((p) => p.team))])),
-    ]);
-    const plan = planImport(input.pairs, {
-      existing: new Set(snapshot.applications.map((a) => a.id)),
-      owners,
-      knownTeams: new Set([...withApplications, ...(res.locals.principal?.teams ?? [])]),
-      allowNewTeams: input.allow_new_teams,
-    });
-    if (!plan.ok) throw new GatewayError('validation_failed', 'The import was not applied: every pair must be acceptable.', plan.problems);
-    const results = await Promise.all(plan.changes.map((change) => applyChange(deps, req, res, change)));
-    const count = (status: string) => results.filter((r) => r.status === status).length;
-    const failed = count('failed');
-    res.status(failed > 0 ? 503 : 200).set('Cache-Control', 'no-store');
-    if (failed > 0) res.set('Retry-After', '5');
-    res.json({ assigned: count('assigned'), transferred: count('transferred'), unchanged: count('unchanged'), failed, results });
-  }));
+  router.post(
+    '/v1/ownership/import',
+    body,
+    refusalsAudited(deps.recorder, 'ownership.import', async (req, res) => {
+      const input = parseOrFail(importBody, req.body, 'body');
+      const ids = input.pairs.map((p) => p.application_id);
+      // A fresh walk: an import must not be refused for an application created a moment ago elsewhere.
+      deps.directory.invalidate();
+      const [snapshot, owners, withApplications] = await Promise.all([
+        deps.directory.snapshot(),
+        failClosed(() => deps.store.ownersOf(ids)),
+        failClosed(() => deps.store.teamsWithApplications([...new Set(input.pairs.map((p) => p.team))])),
+      ]);
+      const plan = planImport(input.pairs, {
+        existing: new Set(snapshot.applications.map((a) => a.id)),
+        owners,
+        knownTeams: new Set([...withApplications, ...(res.locals.principal?.teams ?? [])]),
+        allowNewTeams: input.allow_new_teams,
+      });
+      if (!plan.ok)
+        throw new GatewayError(
+          'validation_failed',
+          'The import was not applied: every pair must be acceptable.',
+          plan.problems,
+        );
+      const results = await Promise.all(plan.changes.map((change) => applyChange(deps, req, res, change)));
+      const count = (status: string) => results.filter((r) => r.status === status).length;
+      const failed = count('failed');
+      res.status(failed > 0 ? 503 : 200).set('Cache-Control', 'no-store');
+      if (failed > 0) res.set('Retry-After', '5');
+      res.json({
+        assigned: count('assigned'),
+        transferred: count('transferred'),
+        unchanged: count('unchanged'),
+        failed,
+        results,
+      });
+    }),
+  );
   return router;
 }
 
-async function applyChange(deps: OwnershipDeps, req: Request, res: Response, change: PlannedChange): Promise<PlannedChange | (Omit<PlannedChange, 'status'> & { status: 'failed'; error: string })> {
+async function applyChange(
+  deps: OwnershipDeps,
+  req: Request,
+  res: Response,
+  change: PlannedChange,
+): Promise<PlannedChange | (Omit<PlannedChange, 'status'> & { status: 'failed'; error: string })> {
   if (change.status === 'unchanged') return change;
   try {
-    await deps.recorder.recordOwnershipChange(requestFacts(req, res), { applicationId: change.application_id, from: change.previous_team, to: change.team, via: 'import' });
+    await deps.recorder.recordOwnershipChange(requestFacts(req, res), {
+      applicationId: change.application_id,
+      from: change.previous_team,
+      to: change.team,
+      via: 'import',
+    });
     return change;
   } catch (err) {
     if (err instanceof AuditUnavailable) return { ...change, status: 'failed', error: 'audit_unavailable' };
@@ -130,7 +176,15 @@ function actionOf(req: Request): string {
 
 function pathId(req: Request): string {
   const id = String(req.params.application_id);
-  if (!ID_PATTERN.test(id)) throw new GatewayError('validation_failed', undefined, [{ location: 'path', field: 'application_id', code: 'invalid_id', message: 'must be 1-128 letters, digits, "_" or "-"' }]);
+  if (!ID_PATTERN.test(id))
+    throw new GatewayError('validation_failed', undefined, [
+      {
+        location: 'path',
+        field: 'application_id',
+        code: 'invalid_id',
+        message: 'must be 1-128 letters, digits, "_" or "-"',
+      },
+    ]);
   return id;
 }
 
@@ -141,8 +195,10 @@ async function isKnownTeam(deps: OwnershipDeps, res: Response, name: string): Pr
 
 async function assertExistsUpstream(deps: OwnershipDeps, id: string, requestId: string): Promise<void> {
   const response = await deps.upstream.forward({ method: 'GET', path: `/applications/${id}/`, query: {}, requestId });
-  if (response.status === 404) throw new GatewayError('not_found', 'No such application upstream.', [{ reason: 'unknown_application' }]);
-  if (response.status !== 200) throw new GatewayError('upstream_bad_response', undefined, [{ upstream_status: response.status }]);
+  if (response.status === 404)
+    throw new GatewayError('not_found', 'No such application upstream.', [{ reason: 'unknown_application' }]);
+  if (response.status !== 200)
+    throw new GatewayError('upstream_bad_response', undefined, [{ upstream_status: response.status }]);
 }
 
 function presentOwner(applicationId: string, owner: string | null, assignedAt?: Date, assignedSeq?: bigint) {

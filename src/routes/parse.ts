@@ -8,6 +8,11 @@ export function parseOrFail<T>(schema: z.ZodType<T>, value: unknown, location: s
   throw new GatewayError(
     'validation_failed',
     undefined,
-    result.error.issues.map((i) => ({ location, ...(i.path.length ? { field: i.path.join('.') } : {}), code: i.code, message: i.message })),
+    result.error.issues.map((i) => ({
+      location,
+      ...(i.path.length ? { field: i.path.join('.') } : {}),
+      code: i.code,
+      message: i.message,
+    })),
   );
 }

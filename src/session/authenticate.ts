@@ -26,7 +26,9 @@ export function sessionOrBearer(sessions: Sessions, bearer: RequestHandler, reco
 }
 
 export function sessionEnded(): GatewayError {
-  return new GatewayError('unauthenticated', 'The session has ended or is not valid; sign in again at /auth/login.', [{ reason: 'session_ended' }]);
+  return new GatewayError('unauthenticated', 'The session has ended or is not valid; sign in again at /auth/login.', [
+    { reason: 'session_ended' },
+  ]);
 }
 
 /**
@@ -35,11 +37,17 @@ export function sessionEnded(): GatewayError {
  */
 export async function requireCsrfHeader(req: Request, res: Response, recorder: AuditRecorder): Promise<void> {
   if (req.get(CSRF_HEADER) === CSRF_VALUE) return;
-  const error = new GatewayError('csrf_header_missing', undefined, [{ reason: 'csrf_header_missing', header: CSRF_HEADER }]);
+  const error = new GatewayError('csrf_header_missing', undefined, [
+    { reason: 'csrf_header_missing', header: CSRF_HEADER },
+  ]);
   if (!SAFE_METHODS.has(req.method)) {
     const match = matchOperation(req.method, `${req.baseUrl}${req.path}`);
     if (match.kind === 'operation') res.locals.params = match.params;
-    await recorder.recordRefusal(requestFacts(req, res, req.body), error, match.kind === 'operation' ? match.operation.id : undefined);
+    await recorder.recordRefusal(
+      requestFacts(req, res, req.body),
+      error,
+      match.kind === 'operation' ? match.operation.id : undefined,
+    );
   }
   throw error;
 }

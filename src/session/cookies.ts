@@ -25,8 +25,21 @@ export function cookieNames(redirectUri: string): CookieNames {
  * The session cookie is SameSite=Strict: no cross-site request carries it. The sign-in cookie (state, nonce and
  * PKCE verifier, sealed) must come back on the identity provider's redirect, a cross-site navigation: Lax.
  */
-export function setCookie(res: Response, names: CookieNames, which: 'session' | 'login', value: string, maxAgeS: number): void {
-  const attributes = [`${names[which]}=${value}`, 'Path=/', `Max-Age=${maxAgeS}`, 'HttpOnly', ...(names.secure ? ['Secure'] : []), which === 'session' ? 'SameSite=Strict' : 'SameSite=Lax'];
+export function setCookie(
+  res: Response,
+  names: CookieNames,
+  which: 'session' | 'login',
+  value: string,
+  maxAgeS: number,
+): void {
+  const attributes = [
+    `${names[which]}=${value}`,
+    'Path=/',
+    `Max-Age=${maxAgeS}`,
+    'HttpOnly',
+    ...(names.secure ? ['Secure'] : []),
+    which === 'session' ? 'SameSite=Strict' : 'SameSite=Lax',
+  ];
   res.append('Set-Cookie', attributes.join('; '));
 }
 

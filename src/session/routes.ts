@@ -23,7 +23,11 @@ interface SealedTransaction extends SignInTransaction {
  * `/auth/*`: the Backend-for-Frontend's sign-in. The gateway is the OIDC client (code flow, PKCE S256, state,
  * nonce); every token stays here; the browser gets an HttpOnly cookie naming a server-side session.
  */
-export function sessionRoutes(sessions: Sessions, recorder: AuditRecorder, clock: () => Date = () => new Date()): Router {
+export function sessionRoutes(
+  sessions: Sessions,
+  recorder: AuditRecorder,
+  clock: () => Date = () => new Date(),
+): Router {
   const router = Router();
   const { names } = sessions;
 
@@ -31,7 +35,11 @@ export function sessionRoutes(sessions: Sessions, recorder: AuditRecorder, clock
     const requested = typeof req.query.return_to === 'string' ? req.query.return_to : DEFAULT_RETURN_TO;
     const returnTo = RETURN_TO.test(requested) ? requested : DEFAULT_RETURN_TO;
     const { url, transaction } = await sessions.oidc.start();
-    const sealed: SealedTransaction = { ...transaction, returnTo, expiresAt: clock().getTime() + SIGN_IN_WINDOW_S * 1000 };
+    const sealed: SealedTransaction = {
+      ...transaction,
+      returnTo,
+      expiresAt: clock().getTime() + SIGN_IN_WINDOW_S * 1000,
+    };
     setCookie(res, names, 'login', sessions.sealer.seal(sealed), SIGN_IN_WINDOW_S);
     res.set('Cache-Control', 'no-store').redirect(302, url);
   });
@@ -49,7 +57,15 @@ export function sessionRoutes(sessions: Sessions, recorder: AuditRecorder, clock
     // Whatever session this browser had ends here: the new one gets an id it has never seen (no fixation).
     for (const old of cookieValues(req, names.session)) await sessions.store.delete(old);
     const token = await sessions.store.create({ sub, name, email, roles, teams: teams.teams, issuer }, idToken);
-    const principal: Principal = { sub, name, email, roles, teams: teams.teams, issuer, session: sessions.keys.fingerprint(token) };
+    const principal: Principal = {
+      sub,
+      name,
+      email,
+      roles,
+      teams: teams.teams,
+      issuer,
+      session: sessions.keys.fingerprint(token),
+    };
     res.locals.principal = principal;
     await recorder.recordAccess(requestFacts(req, res), 'session.sign_in', { issuer: issuer ?? null });
     setCookie(res, names, 'session', token, sessions.ttlS);
@@ -97,11 +113,21 @@ export function sessionRoutes(sessions: Sessions, recorder: AuditRecorder, clock
 
 function openTransaction(req: Request, sessions: Sessions, now: Date): SealedTransaction {
   const values = cookieValues(req, sessions.names.login);
-  if (values.length !== 1) throw signInFailed('no_sign_in_in_progress', 'No sign-in was started from this browser (or it was started twice); start again from /auth/login.');
+  if (values.length !== 1)
+    throw signInFailed(
+      'no_sign_in_in_progress',
+      'No sign-in was started from this browser (or it was started twice); start again from /auth/login.',
+    );
   const opened = sessions.sealer.open(values[0] as string) as SealedTransaction | undefined;
-  if (!opened || typeof opened.state !== 'string' || typeof opened.nonce !== 'string' || typeof opened.verifier !== 'string') {
+  if (
+    !opened ||
+    typeof opened.state !== 'string' ||
+    typeof opened.nonce !== 'string' ||
+    typeof opened.verifier !== 'string'
+  ) {
     throw signInFailed('sign_in_cookie_invalid');
   }
-  if (opened.expiresAt <= now.getTime()) throw signInFailed('sign_in_expired', `The sign-in took longer than ${SIGN_IN_WINDOW_S} s; start again.`);
+  if (opened.expiresAt <= now.getTime())
+    throw signInFailed('sign_in_expired', `The sign-in took longer than ${SIGN_IN_WINDOW_S} s; start again.`);
   return opened;
 }

@@ -12,7 +12,9 @@ export interface Sealer {
 }
 
 export function createSealer(secret: string, purpose: string): Sealer {
-  const key = Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), `kloudless-gateway ${purpose}`, 32));
+  const key = Buffer.from(
+    hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), `kloudless-gateway ${purpose}`, 32),
+  );
   return {
     seal(value) {
       const iv = randomBytes(12);

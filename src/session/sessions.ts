@@ -27,12 +27,15 @@ export interface Sessions {
 }
 
 export type SessionLookup =
-  | { kind: 'none' }
-  | { kind: 'ended' }
-  | { kind: 'live'; token: string; session: Session; principal: Principal };
+  { kind: 'none' } | { kind: 'ended' } | { kind: 'live'; token: string; session: Session; principal: Principal };
 
 /** Undefined when OIDC_ISSUER is unset: then only bearer tokens authenticate, as before. */
-export function createSessions(config: Config, prisma: PrismaClient, keys: AuditKeys, clock?: () => Date): Sessions | undefined {
+export function createSessions(
+  config: Config,
+  prisma: PrismaClient,
+  keys: AuditKeys,
+  clock?: () => Date,
+): Sessions | undefined {
   if (!config.oidc) return undefined;
   // Production requires SESSION_SECRET (loadConfig); elsewhere one is made once and kept in DATA_DIR.
   const secret = config.session.secret ?? localSecret(config.dataDir, 'local-session-secret');
@@ -50,7 +53,8 @@ export function createSessions(config: Config, prisma: PrismaClient, keys: Audit
     async resolve(req) {
       const values = cookieValues(req, names.session);
       if (values.length === 0) return { kind: 'none' };
-      if (values.length > 1) throw new GatewayError('unauthenticated', 'The request carries more than one session cookie; sign in again.');
+      if (values.length > 1)
+        throw new GatewayError('unauthenticated', 'The request carries more than one session cookie; sign in again.');
       const token = values[0] as string;
       const session = await store.find(token);
       if (!session) return { kind: 'ended' };

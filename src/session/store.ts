@@ -35,13 +35,21 @@ export interface SessionStoreOptions {
 
 export function createSessionStore(o: SessionStoreOptions): SessionStore {
   const clock = o.clock ?? (() => new Date());
-  const key = Buffer.from(hkdfSync('sha256', Buffer.from(o.secret, 'utf8'), Buffer.alloc(0), 'kloudless-gateway session id', 32));
+  const key = Buffer.from(
+    hkdfSync('sha256', Buffer.from(o.secret, 'utf8'), Buffer.alloc(0), 'kloudless-gateway session id', 32),
+  );
   // The database holds only this: a stolen copy of the table signs no one in.
   const idHash = (token: string) => createHmac('sha256', key).update(token, 'utf8').digest('hex');
   // Restarting the idle clock is a write; once a minute (or a tenth of the idle time) is precise enough.
   const touchEveryMs = Math.min(60_000, (o.idleS * 1000) / 10);
 
-  const toSession = (row: { principal: unknown; idToken: string | null; createdAt: Date; lastSeenAt: Date; expiresAt: Date }): Session => ({
+  const toSession = (row: {
+    principal: unknown;
+    idToken: string | null;
+    createdAt: Date;
+    lastSeenAt: Date;
+    expiresAt: Date;
+  }): Session => ({
     principal: row.principal as SessionPrincipal,
     idToken: row.idToken,
     createdAt: row.createdAt,
@@ -55,7 +63,15 @@ export function createSessionStore(o: SessionStoreOptions): SessionStore {
       const token = randomBytes(32).toString('base64url');
       await o.prisma.browserSession.deleteMany({ where: { expiresAt: { lt: now } } });
       await o.prisma.browserSession.create({
-        data: { idHash: idHash(token), sub: principal.sub, principal: principal as object, idToken, createdAt: now, lastSeenAt: now, expiresAt: new Date(now.getTime() + o.ttlS * 1000) },
+        data: {
+          idHash: idHash(token),
+          sub: principal.sub,
+          principal: principal as object,
+          idToken,
+          createdAt: now,
+          lastSeenAt: now,
+          expiresAt: new Date(now.getTime() + o.ttlS * 1000),
+        },
       });
       return token;
     },

@@ -18,7 +18,8 @@ export function parseFault(value: unknown): Fault | null {
   check(typeof f.kind === 'string' && KINDS.has(f.kind), `kind must be one of ${[...KINDS].join(', ')}`);
   check(f.times === undefined || (isInteger(f.times) && f.times >= 1), 'times must be a whole number of at least 1');
   check(f.match === undefined || isMatch(f.match), 'match must be { method?: string, pathPrefix?: string }');
-  if (f.kind === 'delay') check(typeof f.ms === 'number' && f.ms >= 0 && Number.isFinite(f.ms), 'ms must be a number of at least 0');
+  if (f.kind === 'delay')
+    check(typeof f.ms === 'number' && f.ms >= 0 && Number.isFinite(f.ms), 'ms must be a number of at least 0');
   if (f.kind === 'status') {
     check(isInteger(f.status) && f.status >= 200 && f.status <= 599, 'status must be 200-599');
     check(f.headers === undefined || isStringRecord(f.headers), 'headers must map names to strings');
@@ -85,7 +86,9 @@ export function writeFault(fault: ImmediateFault, res: ServerResponse, requestId
 }
 
 function writeHalfThenClose(res: ServerResponse): void {
-  const payload = Buffer.from(JSON.stringify({ total: 1, count: 1, page: 1, objects: [{ id: '100', url: 'http://localhost:5000' }] }));
+  const payload = Buffer.from(
+    JSON.stringify({ total: 1, count: 1, page: 1, objects: [{ id: '100', url: 'http://localhost:5000' }] }),
+  );
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': payload.length });
   // Destroyed once the first half is flushed, so the client has the headers and a truncated body.
   res.write(payload.subarray(0, payload.length >> 1), () => res.socket?.destroy());
@@ -107,9 +110,16 @@ function isInteger(value: unknown): value is number {
 function isMatch(value: unknown): boolean {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const { method, pathPrefix } = value as Record<string, unknown>;
-  return (method === undefined || typeof method === 'string') && (pathPrefix === undefined || typeof pathPrefix === 'string');
+  return (
+    (method === undefined || typeof method === 'string') && (pathPrefix === undefined || typeof pathPrefix === 'string')
+  );
 }
 
 function isStringRecord(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === 'string')
+  );
 }

@@ -53,7 +53,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 export function sendRaw(res: ServerResponse, status: number, payload: Buffer, headers: OutgoingHttpHeaders = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers, 'content-length': payload.length }).end(payload);
+  res
+    .writeHead(status, { 'content-type': 'application/json', ...headers, 'content-length': payload.length })
+    .end(payload);
 }
 
 export async function readBody(req: IncomingMessage): Promise<string> {

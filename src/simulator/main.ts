@@ -33,7 +33,9 @@ async function main(): Promise<void> {
   const simulator = createSimulator({ developerKey, seed: flag('SIMULATOR_SEED', true), controlApi });
   const url = await simulator.listen(port(), process.env.SIMULATOR_HOST || '127.0.0.1');
   const control = controlApi ? ` (control API: ${new URL('/_simulator/', url).href})` : '';
-  process.stdout.write(`==> KLOUDLESS SIMULATOR, NOT THE REAL MANAGEMENT API; NEVER USE IN PRODUCTION: listening on ${url}${control}\n`);
+  process.stdout.write(
+    `==> KLOUDLESS SIMULATOR, NOT THE REAL MANAGEMENT API; NEVER USE IN PRODUCTION: listening on ${url}${control}\n`,
+  );
 
   let stopping = false;
   const stop = () => {

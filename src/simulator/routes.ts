@@ -26,7 +26,13 @@ export type Resolution = { handler: Handler; params: string[] } | { allowed: str
 
 type FieldKind = 'name' | 'text' | 'logo' | 'boolean' | 'source' | 'url';
 
-const APPLICATION_FIELDS = { description: 'text', logo_url: 'logo', implicit_grant_enabled: 'boolean', recent_enabled: 'boolean', events_enabled: 'boolean' } as const;
+const APPLICATION_FIELDS = {
+  description: 'text',
+  logo_url: 'logo',
+  implicit_grant_enabled: 'boolean',
+  recent_enabled: 'boolean',
+  events_enabled: 'boolean',
+} as const;
 const CREATE_FIELDS: Record<string, FieldKind> = { name: 'name', source: 'source', ...APPLICATION_FIELDS };
 const UPDATE_FIELDS: Record<string, FieldKind> = { name: 'name', active: 'boolean', ...APPLICATION_FIELDS };
 const WEBHOOK_FIELDS: Record<string, FieldKind> = { url: 'url' };
@@ -37,7 +43,12 @@ const PAGE_SIZE_DEFAULT = 10;
 const PAGE_SIZE_MAX = 1000;
 
 // Booleans as Django REST framework reads them from JSON: true/false, and the reference's True/False.
-const BOOLEAN_TEXT = new Map([['true', true], ['True', true], ['false', false], ['False', false]]);
+const BOOLEAN_TEXT = new Map([
+  ['true', true],
+  ['True', true],
+  ['false', false],
+  ['False', false],
+]);
 
 const created = (body: unknown): RouteResult => ({ status: 201, body });
 const ok = (body: unknown): RouteResult => ({ status: 200, body });
@@ -65,14 +76,16 @@ const ROUTES: Route[] = [
     pattern: new RegExp(`${APP}/?$`),
     handlers: {
       GET: ({ store, params: [id = ''] }) => ok(found(store.getApplication(id), 'Application')),
-      PATCH: ({ store, params: [id = ''], body }) => ok(found(store.updateApplication(id, applicationPatch(body)), 'Application')),
+      PATCH: ({ store, params: [id = ''], body }) =>
+        ok(found(store.updateApplication(id, applicationPatch(body)), 'Application')),
       DELETE: ({ store, params: [id = ''] }) => noContent(store.deleteApplication(id), 'Application'),
     },
   },
   {
     pattern: new RegExp(`${APP}/apikeys/?$`),
     handlers: {
-      GET: ({ store, params: [id = ''], query }) => ok(paginateQuery(found(store.listApiKeys(id), 'Application'), query)),
+      GET: ({ store, params: [id = ''], query }) =>
+        ok(paginateQuery(found(store.listApiKeys(id), 'Application'), query)),
       POST: ({ store, params: [id = ''], body }) => {
         readFields(body, NO_FIELDS);
         return created(found(store.createApiKey(id), 'Application'));
@@ -86,7 +99,8 @@ const ROUTES: Route[] = [
   {
     pattern: new RegExp(`${APP}/webhooks/?$`),
     handlers: {
-      GET: ({ store, params: [id = ''], query }) => ok(paginateQuery(found(store.listWebhooks(id), 'Application'), query)),
+      GET: ({ store, params: [id = ''], query }) =>
+        ok(paginateQuery(found(store.listWebhooks(id), 'Application'), query)),
       POST: ({ store, params: [id = ''], body }) => {
         const { url } = readFields(body, WEBHOOK_FIELDS, ['url']);
         return created(found(store.createWebhook(id, url as string), 'Application'));
@@ -97,7 +111,8 @@ const ROUTES: Route[] = [
     pattern: new RegExp(`${APP}/webhooks/([^/]+)/?$`),
     handlers: {
       GET: ({ store, params: [id = '', webhookId = ''] }) => ok(found(store.getWebhook(id, webhookId), 'WebHook')),
-      DELETE: ({ store, params: [id = '', webhookId = ''] }) => noContent(store.deleteWebhook(id, webhookId), 'WebHook'),
+      DELETE: ({ store, params: [id = '', webhookId = ''] }) =>
+        noContent(store.deleteWebhook(id, webhookId), 'WebHook'),
     },
   },
 ];
@@ -124,7 +139,11 @@ function decodeParams(raw: (string | undefined)[]): string[] | undefined {
 }
 
 function paginateQuery<T>(items: T[], query: Record<string, string>) {
-  return paginate(items, wholeNumber(query, 'page', 1, Number.MAX_SAFE_INTEGER), wholeNumber(query, 'page_size', PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX));
+  return paginate(
+    items,
+    wholeNumber(query, 'page', 1, Number.MAX_SAFE_INTEGER),
+    wholeNumber(query, 'page_size', PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX),
+  );
 }
 
 function wholeNumber(query: Record<string, string>, name: string, fallback: number, max: number): number {
@@ -145,7 +164,8 @@ function activeFilter(query: Record<string, string>): boolean | undefined {
 
 function applicationInput(store: SimulatorStore, body: unknown): ApplicationInput {
   const input = readFields(body, CREATE_FIELDS, ['name']) as ApplicationInput;
-  if (input.source !== undefined && !store.getApplication(input.source)) throw badRequest(`source: no application ${input.source}.`);
+  if (input.source !== undefined && !store.getApplication(input.source))
+    throw badRequest(`source: no application ${input.source}.`);
   return input;
 }
 
@@ -182,7 +202,8 @@ function readField(name: string, kind: FieldKind, value: unknown): unknown {
     return name;
   }
   if (kind === 'url' && !isAbsoluteHttpUrl(value)) fail('Enter a valid absolute http(s) URL.');
-  if (kind === 'logo' && value !== '' && !isAbsoluteHttpUrl(value)) fail('Enter a valid absolute http(s) URL or an empty string.');
+  if (kind === 'logo' && value !== '' && !isAbsoluteHttpUrl(value))
+    fail('Enter a valid absolute http(s) URL or an empty string.');
   return value;
 }
 

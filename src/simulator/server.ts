@@ -2,7 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultSlot, parseFault, writeFault } from './faults';
-import { ApiError, badRequest, checkDeveloperKey, notFound, parseJsonBody, readBody, sendError, sendJson, splitTarget, type ParsedBody } from './http';
+import {
+  ApiError,
+  badRequest,
+  checkDeveloperKey,
+  notFound,
+  parseJsonBody,
+  readBody,
+  sendError,
+  sendJson,
+  splitTarget,
+  type ParsedBody,
+} from './http';
 import { resolveRoute, type RouteResult } from './routes';
 import { SimulatorStore } from './store';
 import type { RecordedRequest, Simulator, SimulatorOptions } from './types';
@@ -74,7 +85,8 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     if (denied) throw denied;
     const route = resolveRoute(method, path);
     if (!route) throw notFound('Not found.');
-    if ('allowed' in route) throw new ApiError('method_not_allowed', `Method "${method}" not allowed.`, { allow: route.allowed.join(', ') });
+    if ('allowed' in route)
+      throw new ApiError('method_not_allowed', `Method "${method}" not allowed.`, { allow: route.allowed.join(', ') });
     if (!body.ok) throw badRequest('JSON parse error: the request body is not valid JSON.');
     return route.handler({ store, params: route.params, query, body: body.value });
   }

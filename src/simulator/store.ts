@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { ApiKey, Application, Page, Webhook } from './types';
 
-export type ApplicationSettings = Pick<Application, 'description' | 'logo_url' | 'implicit_grant_enabled' | 'recent_enabled' | 'events_enabled'>;
+export type ApplicationSettings = Pick<
+  Application,
+  'description' | 'logo_url' | 'implicit_grant_enabled' | 'recent_enabled' | 'events_enabled'
+>;
 export type ApplicationInput = { name: string; source?: string } & Partial<ApplicationSettings>;
 export type ApplicationPatch = Partial<Pick<Application, 'name' | 'active'> & ApplicationSettings>;
 
@@ -17,7 +20,13 @@ interface AppRecord {
   webhooks: Map<string, Webhook>;
 }
 
-const SETTINGS_DEFAULTS: ApplicationSettings = { description: '', logo_url: '', implicit_grant_enabled: false, recent_enabled: false, events_enabled: false };
+const SETTINGS_DEFAULTS: ApplicationSettings = {
+  description: '',
+  logo_url: '',
+  implicit_grant_enabled: false,
+  recent_enabled: false,
+  events_enabled: false,
+};
 const FIRST_WEBHOOK_ID = 100;
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -75,7 +84,9 @@ export class SimulatorStore {
   }
 
   listApplications(active?: boolean): Application[] {
-    return [...this.apps.values()].filter((r) => active === undefined || r.app.active === active).map((r) => ({ ...r.app }));
+    return [...this.apps.values()]
+      .filter((r) => active === undefined || r.app.active === active)
+      .map((r) => ({ ...r.app }));
   }
 
   getApplication(id: string): Application | undefined {
@@ -172,8 +183,20 @@ export class SimulatorStore {
   /** The examples from the reference's List Applications and List API Keys responses. */
   private addSeed(): void {
     const base = { ...SETTINGS_DEFAULTS, description: 'A test application.', active: true };
-    const first = this.insert({ ...base, id: 'wSPk9y5D7p5o87k0ACGKxR', name: 'Test App 1', created: '2014-03-18T03:57:16.770685Z', modified: '2014-06-26T04:13:45.439534Z' });
-    this.insert({ ...base, id: 'osM_FF6fIWXmCLDfWVRX', name: 'Test App 2', created: '2014-03-26T05:51:45.725705Z', modified: '2015-01-27T08:52:12.356049Z' });
+    const first = this.insert({
+      ...base,
+      id: 'wSPk9y5D7p5o87k0ACGKxR',
+      name: 'Test App 1',
+      created: '2014-03-18T03:57:16.770685Z',
+      modified: '2014-06-26T04:13:45.439534Z',
+    });
+    this.insert({
+      ...base,
+      id: 'osM_FF6fIWXmCLDfWVRX',
+      name: 'Test App 2',
+      created: '2014-03-26T05:51:45.725705Z',
+      modified: '2015-01-27T08:52:12.356049Z',
+    });
     this.insert({
       ...base,
       id: 'koiR71rFLPTdld9N-YUR',

@@ -41,7 +41,13 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const base = new URL(options.baseUrl);
   const basePath = base.pathname.replace(/\/+$/, '');
   // No per-request header and body timers of undici's own: the one deadline in forward() bounds the whole exchange.
-  const pool = new Pool(base.origin, { connections: options.connections, keepAliveTimeout: 4_000, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
+  const pool = new Pool(base.origin, {
+    connections: options.connections,
+    keepAliveTimeout: 4_000,
+    pipelining: 1,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
 
   async function send(method: string, path: string, body: string | undefined, requestId: string, signal: AbortSignal) {
     const headers: Record<string, string> = {
@@ -62,21 +68,42 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     const method = request.method;
     let path = `${basePath}${request.path}${query ? `?${query}` : ''}`;
     for (let hop = 0; ; hop++) {
-      const response = await sendOnce(method, path, method === request.method ? body : undefined, request.requestId, signal);
+      const response = await sendOnce(
+        method,
+        path,
+        method === request.method ? body : undefined,
+        request.requestId,
+        signal,
+      );
       const location = response.headers.location;
       if (response.statusCode < 300 || response.statusCode > 308 || typeof location !== 'string') return response;
       await response.body.dump();
-      if (hop >= MAX_REDIRECTS) throw badResponse('too_many_redirects', 'The Management API redirected too many times.');
+      if (hop >= MAX_REDIRECTS)
+        throw badResponse('too_many_redirects', 'The Management API redirected too many times.');
       const target = new URL(location, `${base.origin}${path}`);
-      if (target.origin !== base.origin) throw badResponse('cross_origin_redirect', 'The Management API redirected to another origin; the key is not sent there.');
+      if (target.origin !== base.origin)
+        throw badResponse(
+          'cross_origin_redirect',
+          'The Management API redirected to another origin; the key is not sent there.',
+        );
       if (response.statusCode !== 307 && response.statusCode !== 308) {
-        if (method !== 'GET') throw badResponse('redirected_mutation', `The Management API redirected a ${method} with ${response.statusCode}.`);
+        if (method !== 'GET')
+          throw badResponse(
+            'redirected_mutation',
+            `The Management API redirected a ${method} with ${response.statusCode}.`,
+          );
       }
       path = `${target.pathname}${target.search}`;
     }
   }
 
-  async function sendOnce(method: string, path: string, body: string | undefined, requestId: string, signal: AbortSignal) {
+  async function sendOnce(
+    method: string,
+    path: string,
+    body: string | undefined,
+    requestId: string,
+    signal: AbortSignal,
+  ) {
     try {
       return await send(method, path, body, requestId, signal);
     } catch (err) {
@@ -93,7 +120,10 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       // every request would leave one behind for UPSTREAM_TIMEOUT_MS, to be promoted and collected by V8's
       // full collections (tens of thousands of them under load, and the pauses that come with them).
       const deadline = new AbortController();
-      const timer = setTimeout(() => deadline.abort(new DOMException('The upstream deadline passed.', 'TimeoutError')), options.timeoutMs);
+      const timer = setTimeout(
+        () => deadline.abort(new DOMException('The upstream deadline passed.', 'TimeoutError')),
+        options.timeoutMs,
+      );
       const signal = deadline.signal;
       let status: number | undefined;
       try {

@@ -21,7 +21,8 @@ const NETWORK_FAILURES: Record<string, { code: 'upstream_unavailable' | 'upstrea
 };
 
 /** Reasons an upstream answer is refused rather than passed on. */
-export type BadResponseReason = 'response_too_large' | 'not_json' | 'cross_origin_redirect' | 'redirected_mutation' | 'too_many_redirects';
+export type BadResponseReason =
+  'response_too_large' | 'not_json' | 'cross_origin_redirect' | 'redirected_mutation' | 'too_many_redirects';
 
 export function badResponse(reason: BadResponseReason, message: string): GatewayError {
   return new GatewayError('upstream_bad_response', message, [{ reason }]);
@@ -40,12 +41,18 @@ export function mapUpstreamFailure(err: unknown, timedOut: boolean, upstreamStat
   const mapped = classify(err, timedOut);
   if (upstreamStatus === undefined) return mapped;
   const [first, ...rest] = mapped.details;
-  return new GatewayError(mapped.code, mapped.message, [{ ...first, upstream_status: upstreamStatus }, ...rest], mapped.headers);
+  return new GatewayError(
+    mapped.code,
+    mapped.message,
+    [{ ...first, upstream_status: upstreamStatus }, ...rest],
+    mapped.headers,
+  );
 }
 
 function classify(err: unknown, timedOut: boolean): GatewayError {
   if (err instanceof GatewayError) return err;
-  if (timedOut || isTimeout(err)) return new GatewayError('upstream_timeout', undefined, [{ reason: 'deadline_exceeded' }]);
+  if (timedOut || isTimeout(err))
+    return new GatewayError('upstream_timeout', undefined, [{ reason: 'deadline_exceeded' }]);
   const code = errorCode(err);
   const mapped = code ? NETWORK_FAILURES[code] : undefined;
   if (mapped) return new GatewayError(mapped.code, undefined, [{ reason: mapped.reason }]);

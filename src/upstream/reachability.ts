@@ -16,14 +16,22 @@ export function upstreamReachable(
     new Promise<void>((resolve, reject) => {
       const socket = connect({ host: url.hostname, port, timeout: timeoutMs });
       socket.once('connect', () => (socket.end(), resolve()));
-      socket.once('timeout', () => (socket.destroy(), reject(new Error(`no connection to ${url.host} within ${timeoutMs} ms`))));
-      socket.once('error', (err) => reject(new Error(`cannot connect to ${url.host}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
+      socket.once(
+        'timeout',
+        () => (socket.destroy(), reject(new Error(`no connection to ${url.host} within ${timeoutMs} ms`))),
+      );
+      socket.once('error', (err) =>
+        reject(new Error(`cannot connect to ${url.host}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)),
+      );
     });
   return {
     name: 'upstream',
     async check() {
       if (!last || Date.now() - last.at > cacheMs) {
-        const error = await probe().then(() => undefined, (err: Error) => err);
+        const error = await probe().then(
+          () => undefined,
+          (err: Error) => err,
+        );
         last = { at: Date.now(), error };
       }
       if (last.error) throw last.error;

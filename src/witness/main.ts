@@ -21,13 +21,23 @@ import { fileState } from './state';
 
 const env = process.env;
 const dataDir = env.WITNESS_DATA_DIR ?? './.witness';
-const pem = env.WITNESS_KEY_FILE ? readFileSync(env.WITNESS_KEY_FILE, 'utf8') : localSigningKeyPem(dataDir, 'witness-key.pem');
+const pem = env.WITNESS_KEY_FILE
+  ? readFileSync(env.WITNESS_KEY_FILE, 'utf8')
+  : localSigningKeyPem(dataDir, 'witness-key.pem');
 const signer = signerFor(env.WITNESS_NAME ?? `witness.local/${hostname()}`, createPrivateKey(pem), COSIGNATURE_V1);
-const logs = (env.WITNESS_LOG_KEYS ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(parseVkey);
+const logs = (env.WITNESS_LOG_KEYS ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean)
+  .map(parseVkey);
 const logger = pino({ level: env.LOG_LEVEL ?? 'info' });
-if (logs.length === 0) logger.warn('WITNESS_LOG_KEYS is empty: every checkpoint will be refused as from an unknown log');
+if (logs.length === 0)
+  logger.warn('WITNESS_LOG_KEYS is empty: every checkpoint will be refused as from an unknown log');
 const server = createWitness({ signer, logs, state: fileState(join(dataDir, 'state.json')), logger });
 server.listen(Number(env.WITNESS_PORT ?? 7380), env.WITNESS_HOST ?? '127.0.0.1', () => {
-  logger.info({ address: server.address(), verifier_key: signer.vkey, logs: logs.map((l) => l.name) }, 'witness listening');
+  logger.info(
+    { address: server.address(), verifier_key: signer.vkey, logs: logs.map((l) => l.name) },
+    'witness listening',
+  );
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)));

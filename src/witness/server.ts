@@ -1,7 +1,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { verifyConsistency } from '../audit/log/merkle';
-import { cosign, NoteError, parseCheckpointBody, parseNote, verifyNote, type NoteSigner, type NoteVerifier } from '../audit/log/note';
+import {
+  cosign,
+  NoteError,
+  parseCheckpointBody,
+  parseNote,
+  verifyNote,
+  type NoteSigner,
+  type NoteVerifier,
+} from '../audit/log/note';
 import type { WitnessState } from './state';
 
 /**
@@ -34,21 +42,27 @@ export function createWitness(o: WitnessOptions): Server {
   // Checking the old size and persisting the new checkpoint happen as one step: requests are served one at a time.
   let queue: Promise<unknown> = Promise.resolve();
   return createServer((req, res) => {
-    if (req.method !== 'POST' || !req.url?.replace(/\/+$/, '').endsWith('/add-checkpoint')) return send(res, { status: 404, body: 'not found\n' });
-    void readBody(req).then((body) => {
-      const answer = body === undefined ? { status: 413 } : (queue = queue.then(() => addCheckpoint(o, clock, body)));
-      return Promise.resolve(answer).then((a) => send(res, a as Answer));
-    }, () => send(res, { status: 400 }));
+    if (req.method !== 'POST' || !req.url?.replace(/\/+$/, '').endsWith('/add-checkpoint'))
+      return send(res, { status: 404, body: 'not found\n' });
+    void readBody(req).then(
+      (body) => {
+        const answer = body === undefined ? { status: 413 } : (queue = queue.then(() => addCheckpoint(o, clock, body)));
+        return Promise.resolve(answer).then((a) => send(res, a as Answer));
+      },
+      () => send(res, { status: 400 }),
+    );
   });
 }
 
 export function addCheckpoint(o: WitnessOptions, clock: () => number, request: string): Answer {
   const split = request.indexOf('\n\n');
-  if (split < 0) return { status: 400, body: 'the body is an old size line, proof lines, a blank line and a checkpoint\n' };
+  if (split < 0)
+    return { status: 400, body: 'the body is an old size line, proof lines, a blank line and a checkpoint\n' };
   const [oldLine, ...proofLines] = request.slice(0, split).split('\n');
   const note = request.slice(split + 2);
   const oldMatch = /^old (0|[1-9]\d{0,15})$/.exec(oldLine ?? '');
-  if (!oldMatch || proofLines.length > MAX_PROOF_LINES || proofLines.some((l) => !/^[A-Za-z0-9+/]{43}=$/.test(l))) return { status: 400, body: 'malformed old size or proof line\n' };
+  if (!oldMatch || proofLines.length > MAX_PROOF_LINES || proofLines.some((l) => !/^[A-Za-z0-9+/]{43}=$/.test(l)))
+    return { status: 400, body: 'malformed old size or proof line\n' };
   const old = Number(oldMatch[1]);
   let origin: string;
   let checkpoint: ReturnType<typeof parseCheckpointBody>;
@@ -63,7 +77,7 @@ export function addCheckpoint(o: WitnessOptions, clock: () => number, request: s
   try {
     verifyNote(note, keys);
   } catch (err) {
-    if (err instanceof NoteError) return { status: 403, body: 'no valid signature from the log\'s key\n' };
+    if (err instanceof NoteError) return { status: 403, body: "no valid signature from the log's key\n" };
     throw err;
   }
   if (old > checkpoint.size) return { status: 400, body: 'old size above the checkpoint size\n' };
@@ -73,14 +87,25 @@ export function addCheckpoint(o: WitnessOptions, clock: () => number, request: s
   const proof = proofLines.map((l) => Buffer.from(l, 'base64'));
   const refuse = (status: number, why: string): Answer => {
     // Kept as evidence: a log-signed checkpoint that does not extend what it signed before.
-    o.logger.error({ origin, old, size: checkpoint.size, why, note }, 'witness refused a checkpoint: the log history is inconsistent');
+    o.logger.error(
+      { origin, old, size: checkpoint.size, why, note },
+      'witness refused a checkpoint: the log history is inconsistent',
+    );
     return { status, body: `${why}\n` };
   };
   if (held && old === checkpoint.size) {
     if (held.root !== checkpoint.root.toString('base64')) return refuse(409, 'same size, another root');
   } else if (old === 0) {
     if (proof.length > 0) return refuse(422, 'a proof from size 0 must be empty');
-  } else if (!verifyConsistency(old, checkpoint.size, proof, Buffer.from((held as { root: string }).root, 'base64'), checkpoint.root)) {
+  } else if (
+    !verifyConsistency(
+      old,
+      checkpoint.size,
+      proof,
+      Buffer.from((held as { root: string }).root, 'base64'),
+      checkpoint.root,
+    )
+  ) {
     return refuse(422, 'the consistency proof does not verify');
   }
   o.state.set(origin, { size: checkpoint.size, root: checkpoint.root.toString('base64'), note });

@@ -38,7 +38,8 @@ describeInBrowser("the staff UI's browser test")('the staff UI at /app/', () => 
     const problems: string[] = [];
     page.on('console', (msg) => {
       // The IdP's development login page asks for a web font; offline, that fails on the IdP's origin, not ours.
-      if ((msg.type() === 'error' || msg.type() === 'warning') && msg.location().url.startsWith(gatewayUrl())) problems.push(`console ${msg.type()}: ${msg.text()} (${msg.location().url})`);
+      if ((msg.type() === 'error' || msg.type() === 'warning') && msg.location().url.startsWith(gatewayUrl()))
+        problems.push(`console ${msg.type()}: ${msg.text()} (${msg.location().url})`);
     });
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     return { context, page, problems };
@@ -57,7 +58,7 @@ describeInBrowser("the staff UI's browser test")('the staff UI at /app/', () => 
     await page.locator('#workspace').waitFor({ state: 'visible' });
   }
 
-  test('when one admin creates an application, adds a webhook and asks to delete it, then a second admin approves it and the auditors\' console shows it all', async () => {
+  test("when one admin creates an application, adds a webhook and asks to delete it, then a second admin approves it and the auditors' console shows it all", async () => {
     const ada = await newTab();
     await signIn(ada.page, 'admin');
     await expect(ada.page.locator('#whoami').textContent()).resolves.toBe('Ada Admin (admin; team demo)');
@@ -78,7 +79,10 @@ describeInBrowser("the staff UI's browser test")('the staff UI at /app/', () => 
 
     await ada.page.getByLabel('Reason (shown to approvers)').fill('Replaced by the new billing app');
     await ada.page.getByRole('button', { name: 'Request deletion' }).click();
-    await ada.page.getByRole('status').getByText(/^Deleting Browser-made app is waiting for approval \(request [0-9a-f-]{36}\)\.$/).waitFor();
+    await ada.page
+      .getByRole('status')
+      .getByText(/^Deleting Browser-made app is waiting for approval \(request [0-9a-f-]{36}\)\.$/)
+      .waitFor();
     const pending = ada.page.locator('#approvals li', { hasText: `applications.delete /v1/applications/${appId}` });
     await pending.getByText('pending', { exact: true }).waitFor();
     await expect(pending.getByRole('button', { name: /^Approve/ }).count()).resolves.toBe(0); // not one's own
@@ -90,8 +94,14 @@ describeInBrowser("the staff UI's browser test")('the staff UI at /app/', () => 
     const request = bo.page.locator('#approvals li', { hasText: `applications.delete /v1/applications/${appId}` });
     await request.getByText('Replaced by the new billing app').waitFor();
     await request.getByRole('button', { name: `Approve applications.delete /v1/applications/${appId}` }).click();
-    await bo.page.getByRole('status').getByText(/is now executed\.$/).waitFor();
-    await bo.page.locator('#approvals li', { hasText: `/applications/${appId}` }).getByText('executed', { exact: true }).waitFor();
+    await bo.page
+      .getByRole('status')
+      .getByText(/is now executed\.$/)
+      .waitFor();
+    await bo.page
+      .locator('#approvals li', { hasText: `/applications/${appId}` })
+      .getByText('executed', { exact: true })
+      .waitFor();
     await bo.page.screenshot({ path: screenshotPath('staff-ui-approved.png'), fullPage: true });
     expect(setup.gateways[0]!.simulator.store.listApplications().map((a) => a.id)).not.toContain(appId);
 
@@ -107,16 +117,33 @@ describeInBrowser("the staff UI's browser test")('the staff UI at /app/', () => 
     await auditor.page.getByRole('button', { name: 'Sign in' }).click();
     await auditor.page.getByLabel('Application id').fill(appId);
     await auditor.page.getByLabel('Application id').press('Enter');
-    await auditor.page.getByRole('status').getByText(/events? matching the filter/).waitFor();
+    await auditor.page
+      .getByRole('status')
+      .getByText(/events? matching the filter/)
+      .waitFor();
     const text = (await auditor.page.locator('#events tbody').textContent()) as string;
-    for (const seen of ['applications.create', 'webhooks.create', 'applications.delete', 'approval.approve', 'Ada Admin', 'Bo Second-Admin']) expect(text).toContain(seen);
+    for (const seen of [
+      'applications.create',
+      'webhooks.create',
+      'applications.delete',
+      'approval.approve',
+      'Ada Admin',
+      'Bo Second-Admin',
+    ])
+      expect(text).toContain(seen);
     await auditor.page.screenshot({ path: screenshotPath('staff-ui-audit-console.png'), fullPage: true });
 
     // Every entry of a browser's own call says it came from a browser session (the approved execution is the
     // gateway acting for the requester, recorded with approval_granted and the approvers, not a browser call).
-    const entries = (await allEntries(setup.gateways[0]!)).filter((e) => e.applicationId === appId && e.actorSub !== null && e.reason !== 'approval_granted');
+    const entries = (await allEntries(setup.gateways[0]!)).filter(
+      (e) => e.applicationId === appId && e.actorSub !== null && e.reason !== 'approval_granted',
+    );
     expect(entries.length).toBeGreaterThan(4);
-    for (const e of entries) expect(e.details).toMatchObject({ credential: 'browser_session', session_fingerprint: expect.stringMatching(/^hmac-sha256:/) });
+    for (const e of entries)
+      expect(e.details).toMatchObject({
+        credential: 'browser_session',
+        session_fingerprint: expect.stringMatching(/^hmac-sha256:/),
+      });
 
     for (const tab of [ada, bo, auditor]) {
       await tab.context.close();

@@ -57,7 +57,16 @@ beforeAll(async () => {
       ...d,
       approvals: {
         store: d.approvals.store,
-        service: createApprovals({ store: d.approvals.store, recorder: d.audit.recorder, keys: d.audit.keys, upstream: d.upstream, notifier: createNotifier({ url: notifyUrl, logger: d.logger }), logger: d.logger, defaultTtlS: 3600, clock: () => new Date(Date.now() + offsetMs) }),
+        service: createApprovals({
+          store: d.approvals.store,
+          recorder: d.audit.recorder,
+          keys: d.audit.keys,
+          upstream: d.upstream,
+          notifier: createNotifier({ url: notifyUrl, logger: d.logger }),
+          logger: d.logger,
+          defaultTtlS: 3600,
+          clock: () => new Date(Date.now() + offsetMs),
+        }),
       },
     }),
   });
@@ -73,7 +82,8 @@ const ask = (path: string, token = alice, reason?: string) => {
   const call = h.api().delete(path).set('Authorization', `Bearer ${token}`);
   return reason ? call.set('X-Approval-Reason', reason) : call;
 };
-const act = (id: string, action: 'approve' | 'deny' | 'cancel', token: string, body: object = {}) => h.api().post(`/v1/approvals/${id}/${action}`).set('Authorization', `Bearer ${token}`).send(body);
+const act = (id: string, action: 'approve' | 'deny' | 'cancel', token: string, body: object = {}) =>
+  h.api().post(`/v1/approvals/${id}/${action}`).set('Authorization', `Bearer ${token}`).send(body);
 const upstreamDeletes = () => h.simulator.requests.filter((r) => r.method === 'DELETE');
 
 test('when a guarded delete is asked for, then it is stored, answered 202 with its Location, announced, and not forwarded', async () => {
@@ -81,27 +91,46 @@ test('when a guarded delete is asked for, then it is stored, answered 202 with i
   const res = await ask(`/v1/applications/${app}`, alice, 'decommissioned, TICKET-42');
   expect(res.status).toBe(202);
   expect(res.headers.location).toBe(`/v1/approvals/${res.body.approval.id}`);
-  expect(res.body.approval).toMatchObject({ state: 'pending', operation: 'applications.delete', target: `/v1/applications/${app}`, team: 'demo', requested_by: { sub: 'alice' }, approvals_needed: 1, approvals: [], reason: 'decommissioned, TICKET-42' });
+  expect(res.body.approval).toMatchObject({
+    state: 'pending',
+    operation: 'applications.delete',
+    target: `/v1/applications/${app}`,
+    team: 'demo',
+    requested_by: { sub: 'alice' },
+    approvals_needed: 1,
+    approvals: [],
+    reason: 'decommissioned, TICKET-42',
+  });
   expect(Date.parse(res.body.approval.expires_at) - Date.parse(res.body.approval.created_at)).toBe(3600_000);
   expect(upstreamDeletes()).toEqual([]);
   await waitFor(async () => notifications.some((n) => n.approval?.id === res.body.approval.id));
-  expect(notifications.find((n) => n.approval?.id === res.body.approval.id)).toMatchObject({ event: 'approval.requested', text: expect.stringContaining('TICKET-42') });
+  expect(notifications.find((n) => n.approval?.id === res.body.approval.id)).toMatchObject({
+    event: 'approval.requested',
+    text: expect.stringContaining('TICKET-42'),
+  });
 
   const again = await ask(`/v1/applications/${app}`, bob);
   expect(again.status).toBe(409);
   expect(again.body.error.details[0]).toMatchObject({ reason: 'approval_pending', approval_id: res.body.approval.id });
 });
 
-test('when the requester approves their own request, then 403 self_approval, recorded, and nothing runs; another admin\'s approval runs it exactly once', async () => {
+test("when the requester approves their own request, then 403 self_approval, recorded, and nothing runs; another admin's approval runs it exactly once", async () => {
   const app = await ownedApplication(h, 'demo');
   const { id } = (await ask(`/v1/applications/${app}`)).body.approval;
   const self = await act(id, 'approve', alice);
   expect(self.status).toBe(403);
   expect(self.body.error.details[0].reason).toBe('self_approval');
-  const sameEmail = await act(id, 'approve', signToken({ sub: 'alice-other-account', roles: ['admin'], claims: { email: 'alice@example.com' } }));
+  const sameEmail = await act(
+    id,
+    'approve',
+    signToken({ sub: 'alice-other-account', roles: ['admin'], claims: { email: 'alice@example.com' } }),
+  );
   expect(sameEmail.status).toBe(200); // alice's token carries no email: a different sub is a different person
   expect(upstreamDeletes()).toHaveLength(1);
-  expect(sameEmail.body).toMatchObject({ approval: { state: 'executed', approvals: [{ by: { sub: 'alice-other-account' } }] }, upstream: { status: 204 } });
+  expect(sameEmail.body).toMatchObject({
+    approval: { state: 'executed', approvals: [{ by: { sub: 'alice-other-account' } }] },
+    upstream: { status: 204 },
+  });
   const twice = await act(id, 'approve', carol);
   expect(twice.status).toBe(409);
   expect(upstreamDeletes()).toHaveLength(1);
@@ -116,20 +145,40 @@ test('when the requester approves their own request, then 403 self_approval, rec
   ]);
   expect(entries[3]!.details).toMatchObject({ approval_id: id, approved_by: ['alice-other-account'] });
   expect(entries[4]).toMatchObject({ outcome: 'success', upstreamStatus: 204 });
-  const byFilter = await h.api().get(`/v1/audit/events?approval_id=${id}&order=asc`).set('Authorization', `Bearer ${tokenFor('auditor', 'rita')}`);
-  expect(byFilter.body.events.map((e: { operation: string }) => e.operation)).toEqual(['approval.request', 'approval.approve', 'approval.approve', 'applications.delete', 'approval.approve']);
+  const byFilter = await h
+    .api()
+    .get(`/v1/audit/events?approval_id=${id}&order=asc`)
+    .set('Authorization', `Bearer ${tokenFor('auditor', 'rita')}`);
+  expect(byFilter.body.events.map((e: { operation: string }) => e.operation)).toEqual([
+    'approval.request',
+    'approval.approve',
+    'approval.approve',
+    'applications.delete',
+    'approval.approve',
+  ]);
 });
 
 test('when the same person approves twice while more approvals are needed, then they count once', async () => {
-  const { id } = (await h.api().post('/v1/applications/wSPk9y5D7p5o87k0ACGKxR/apikeys').set('Authorization', `Bearer ${alice}`)).body.approval;
-  expect((await act(id, 'approve', bob)).body.approval).toMatchObject({ state: 'pending', approvals: [{ by: { sub: 'bob' } }] });
-  expect((await act(id, 'approve', bob)).body.approval).toMatchObject({ state: 'pending', approvals: [{ by: { sub: 'bob' } }] });
+  const { id } = (
+    await h.api().post('/v1/applications/wSPk9y5D7p5o87k0ACGKxR/apikeys').set('Authorization', `Bearer ${alice}`)
+  ).body.approval;
+  expect((await act(id, 'approve', bob)).body.approval).toMatchObject({
+    state: 'pending',
+    approvals: [{ by: { sub: 'bob' } }],
+  });
+  expect((await act(id, 'approve', bob)).body.approval).toMatchObject({
+    state: 'pending',
+    approvals: [{ by: { sub: 'bob' } }],
+  });
   expect(h.simulator.requests.filter((r) => r.method === 'POST')).toEqual([]);
   // Someone who may not approve it does not see it either.
   expect((await act(id, 'approve', tokenFor('editor', 'eddie'))).status).toBe(404);
   expect((await act(id, 'approve', tokenFor('breaker', 'bree'))).status).toBe(404);
   const second = await act(id, 'approve', tokenFor('security', 'sec'));
-  expect(second.body.approval).toMatchObject({ state: 'executed', approvals: [{ by: { sub: 'bob' } }, { by: { sub: 'sec' } }] });
+  expect(second.body.approval).toMatchObject({
+    state: 'executed',
+    approvals: [{ by: { sub: 'bob' } }, { by: { sub: 'sec' } }],
+  });
   // `apikeys.*` includes apikeys.reveal: the approver whose approval ran it sees the new key once, in this answer.
   const key = second.body.upstream.body.key as string;
   expect(second.body.upstream.status).toBe(201);
@@ -173,7 +222,11 @@ test('when a request outlives its TTL, then it cannot be approved (410), it is r
     expect(upstreamDeletes()).toEqual([]);
     const read = await h.api().get(`/v1/approvals/${id}`).set('Authorization', `Bearer ${alice}`);
     expect(read.body.approval.state).toBe('expired');
-    expect((await allEntries(h)).filter((e) => e.approvalId === id).map((e) => e.operation)).toEqual(['approval.request', 'approval.expire', 'approval.approve']);
+    expect((await allEntries(h)).filter((e) => e.approvalId === id).map((e) => e.operation)).toEqual([
+      'approval.request',
+      'approval.expire',
+      'approval.approve',
+    ]);
   } finally {
     offsetMs = 0;
   }
@@ -184,13 +237,19 @@ test('when the target was deleted meanwhile, or the upstream is down at executio
   const { id } = (await ask(`/v1/applications/${app}`)).body.approval;
   h.simulator.store.deleteApplication(app);
   const gone = await act(id, 'approve', bob);
-  expect(gone.body).toMatchObject({ approval: { state: 'failed', result: { status: 404 } }, upstream: { status: 404 } });
+  expect(gone.body).toMatchObject({
+    approval: { state: 'failed', result: { status: 404 } },
+    upstream: { status: 404 },
+  });
 
   const other = await ownedApplication(h, 'demo');
   const second = (await ask(`/v1/applications/${other}`)).body.approval.id;
   h.simulator.setFault({ kind: 'reset', times: 1 });
   const down = await act(second, 'approve', bob);
-  expect(down.body).toMatchObject({ approval: { state: 'failed', result: { error: 'upstream_unavailable' } }, upstream: { error: 'upstream_unavailable' } });
+  expect(down.body).toMatchObject({
+    approval: { state: 'failed', result: { error: 'upstream_unavailable' } },
+    upstream: { error: 'upstream_unavailable' },
+  });
   expect(upstreamDeletes()).toHaveLength(2);
   expect((await act(second, 'approve', carol)).status).toBe(409);
   expect(upstreamDeletes()).toHaveLength(2);
@@ -199,12 +258,22 @@ test('when the target was deleted meanwhile, or the upstream is down at executio
 test('when people look at approvals, then requesters see theirs, approvers what they may approve, auditors everything, others nothing', async () => {
   const app = await ownedApplication(h, 'demo');
   const mine = (await ask(`/v1/applications/${app}`, alice)).body.approval.id;
-  const look = async (token: string) => (await h.api().get('/v1/approvals?state=pending').set('Authorization', `Bearer ${token}`)).body.approvals.map((a: { id: string }) => a.id);
+  const look = async (token: string) =>
+    (await h.api().get('/v1/approvals?state=pending').set('Authorization', `Bearer ${token}`)).body.approvals.map(
+      (a: { id: string }) => a.id,
+    );
   expect(await look(alice)).toContain(mine);
   expect(await look(bob)).toContain(mine);
   expect(await look(tokenFor('auditor', 'rita'))).toContain(mine);
   expect(await look(tokenFor('viewer', 'vic'))).not.toContain(mine);
-  expect((await h.api().get(`/v1/approvals/${mine}`).set('Authorization', `Bearer ${tokenFor('viewer', 'vic')}`)).status).toBe(404);
+  expect(
+    (
+      await h
+        .api()
+        .get(`/v1/approvals/${mine}`)
+        .set('Authorization', `Bearer ${tokenFor('viewer', 'vic')}`)
+    ).status,
+  ).toBe(404);
   expect((await h.api().get('/v1/approvals/not-a-uuid').set('Authorization', `Bearer ${alice}`)).status).toBe(404);
   await act(mine, 'cancel', alice);
 });
@@ -215,7 +284,10 @@ test('when break-glass is used, then only a holder of approvals.bypass runs it a
   expect(admin.status).toBe(403); // `*` never grants approvals.bypass
   const empty = await ask(`/v1/applications/${app}`, tokenFor('breaker', 'bree')).set('X-Approval-Bypass', '  ');
   expect(empty.status).toBe(400);
-  const res = await ask(`/v1/applications/${app}`, tokenFor('breaker', 'bree')).set('X-Approval-Bypass', 'incident 7: credential leak');
+  const res = await ask(`/v1/applications/${app}`, tokenFor('breaker', 'bree')).set(
+    'X-Approval-Bypass',
+    'incident 7: credential leak',
+  );
   expect(res.status).toBe(204);
   expect(upstreamDeletes()).toHaveLength(1);
   const entries = (await allEntries(h)).filter((e) => e.applicationId === app && e.actorSub === 'bree');

@@ -27,10 +27,28 @@ afterAll(() => server.close());
 beforeEach(() => (received.length = 0));
 
 const approval: Approval = {
-  id: '11111111-2222-4333-8444-555555555555', operation: 'apikeys.delete', method: 'DELETE', params: { application_id: 'app1', apikey_key: 'secret-key-value-1234' }, query: {},
-  body: { note: 'a body value' }, inputHash: 'h', target: '/v1/applications/app1/apikeys/****1234', applicationId: 'app1', team: 'demo',
-  requester: { sub: 'alice', email: null, name: 'Alice', roles: ['admin'], teams: ['demo'] }, reason: 'rotation', state: 'pending', approvalsNeeded: 1, approverRoles: [],
-  createdAt: new Date(), expiresAt: new Date(Date.now() + 3600_000), endedAt: null, endedBy: null, endReason: null, result: { status: null, body: null, error: null }, votes: [],
+  id: '11111111-2222-4333-8444-555555555555',
+  operation: 'apikeys.delete',
+  method: 'DELETE',
+  params: { application_id: 'app1', apikey_key: 'secret-key-value-1234' },
+  query: {},
+  body: { note: 'a body value' },
+  inputHash: 'h',
+  target: '/v1/applications/app1/apikeys/****1234',
+  applicationId: 'app1',
+  team: 'demo',
+  requester: { sub: 'alice', email: null, name: 'Alice', roles: ['admin'], teams: ['demo'] },
+  reason: 'rotation',
+  state: 'pending',
+  approvalsNeeded: 1,
+  approverRoles: [],
+  createdAt: new Date(),
+  expiresAt: new Date(Date.now() + 3600_000),
+  endedAt: null,
+  endedBy: null,
+  endReason: null,
+  result: { status: null, body: null, error: null },
+  votes: [],
 };
 
 test('when the receiver fails twice, then the third attempt delivers it, and no secret or body value is in it', async () => {
@@ -40,7 +58,11 @@ test('when the receiver fails twice, then the third attempt delivers it, and no 
   await notifier.idle();
   expect(received).toHaveLength(3);
   const message = JSON.parse(received[2]!);
-  expect(message).toMatchObject({ event: 'approval.requested', approval: { id: approval.id, state: 'pending', requested_by: 'alice', team: 'demo' }, text: expect.stringContaining('apikeys.delete') });
+  expect(message).toMatchObject({
+    event: 'approval.requested',
+    approval: { id: approval.id, state: 'pending', requested_by: 'alice', team: 'demo' },
+    text: expect.stringContaining('apikeys.delete'),
+  });
   expect(received[2]).not.toContain('secret-key-value');
   expect(received[2]).not.toContain('a body value');
 });
@@ -52,7 +74,9 @@ test('when the receiver keeps failing, then the gateway gives up after three att
   notifier.notify('approval.ended', { ...approval, state: 'denied' });
   await notifier.idle();
   expect(received).toHaveLength(3);
-  expect(logs.lines.filter((l) => l.includes('approval notification given up')).map((l) => JSON.parse(l).level)).toContain(50);
+  expect(
+    logs.lines.filter((l) => l.includes('approval notification given up')).map((l) => JSON.parse(l).level),
+  ).toContain(50);
 });
 
 test('when no URL is configured, then nothing is sent', async () => {

@@ -12,10 +12,33 @@ import { dirname, join, relative, resolve } from 'node:path';
  */
 const SRC = join(__dirname, '..', '..', 'src');
 const LAYERS: Record<string, number> = {
-  errors: 0, secrets: 0, db: 0, generated: 0,
-  config: 1, catalogue: 1, policy: 1, auth: 1, audit: 1, ownership: 1, approvals: 1, upstream: 1, ratelimit: 1,
-  metrics: 1, reload: 1, witness: 1, simulator: 1,
-  http: 2, pipeline: 2, routes: 2, openapi: 2, session: 2, console: 2, 'app-ui': 2, dev: 2, types: 2, cluster: 2,
+  errors: 0,
+  secrets: 0,
+  db: 0,
+  generated: 0,
+  config: 1,
+  catalogue: 1,
+  policy: 1,
+  auth: 1,
+  audit: 1,
+  ownership: 1,
+  approvals: 1,
+  upstream: 1,
+  ratelimit: 1,
+  metrics: 1,
+  reload: 1,
+  witness: 1,
+  simulator: 1,
+  http: 2,
+  pipeline: 2,
+  routes: 2,
+  openapi: 2,
+  session: 2,
+  console: 2,
+  'app-ui': 2,
+  dev: 2,
+  types: 2,
+  cluster: 2,
   '.': 3,
 };
 const NAMES = ['foundation', 'domain', 'web', 'entry'];
@@ -29,9 +52,15 @@ function sourceFiles(dir: string): string[] {
 }
 
 const folderOf = (file: string) => relative(SRC, file).split('/').slice(0, -1)[0] ?? '.';
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)|require\(\s*'([^']+)'\s*\)/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)|require\(\s*'([^']+)'\s*\)/g;
 
-interface Edge { from: string; to: string; file: string; spec: string }
+interface Edge {
+  from: string;
+  to: string;
+  file: string;
+  spec: string;
+}
 
 const edges: Edge[] = [];
 const packages: { file: string; spec: string }[] = [];

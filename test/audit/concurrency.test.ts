@@ -24,7 +24,11 @@ describeWithServer('two gateway instances writing one audit trail', () => {
   test('when 500 mutations arrive concurrently through both, then there are 1000 entries in one valid chain', async () => {
     const admin = tokenFor('admin');
     const send = (h: Harness, i: number) =>
-      h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${admin}`).send({ url: `https://hooks.example.com/c/${i}` });
+      h
+        .api()
+        .post(`/v1/applications/${APP}/webhooks`)
+        .set('Authorization', `Bearer ${admin}`)
+        .send({ url: `https://hooks.example.com/c/${i}` });
     const statuses = await inFlight(500, 100, (i) => send(i % 2 === 0 ? a : b, i).then((r) => r.status));
     expect(statuses.filter((s) => s !== 201)).toEqual([]);
     expect(a.simulator.requests.length + b.simulator.requests.length).toBe(500);
@@ -35,7 +39,10 @@ describeWithServer('two gateway instances writing one audit trail', () => {
     const byEvent = new Map<string, string[]>();
     for (const e of entries) byEvent.set(e.eventId, [...(byEvent.get(e.eventId) ?? []), e.kind]);
     expect([...byEvent].filter(([, kinds]) => kinds.join() !== 'request,response')).toEqual([]);
-    const verify = await b.api().get('/v1/audit/verify').set('Authorization', `Bearer ${tokenFor('auditor')}`);
+    const verify = await b
+      .api()
+      .get('/v1/audit/verify')
+      .set('Authorization', `Bearer ${tokenFor('auditor')}`);
     expect(verify.body).toMatchObject({ ok: true, entries: 1000, last_sequence: '1000' });
   }, 60_000);
 });

@@ -15,9 +15,32 @@ import { storable } from '../../src/db/text';
 const BODY_LIMIT = 100 * 1024;
 const keys = createAuditKeys('entry-bound-test-key-of-at-least-32-bytes');
 
-const credentialName = fc.constantFrom('token', 'password', 'api_key', 'access_key', 'pwd', 'jwt', 'private_key', 'secret', 'session_id', 'Authorization');
-const scalar = fc.oneof(fc.integer(), fc.constant(0), fc.boolean(), fc.constant(null), fc.string({ maxLength: 12 }), fc.fullUnicodeString({ maxLength: 12 }));
-const urlish = fc.oneof(fc.constant('a:'), fc.integer().map((i) => `h://x/?token=${i}`), fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.constant('https://u:p@h.example/?pwd=x#jwt=y'));
+const credentialName = fc.constantFrom(
+  'token',
+  'password',
+  'api_key',
+  'access_key',
+  'pwd',
+  'jwt',
+  'private_key',
+  'secret',
+  'session_id',
+  'Authorization',
+);
+const scalar = fc.oneof(
+  fc.integer(),
+  fc.constant(0),
+  fc.boolean(),
+  fc.constant(null),
+  fc.string({ maxLength: 12 }),
+  fc.fullUnicodeString({ maxLength: 12 }),
+);
+const urlish = fc.oneof(
+  fc.constant('a:'),
+  fc.integer().map((i) => `h://x/?token=${i}`),
+  fc.webUrl({ withQueryParameters: true, withFragments: true }),
+  fc.constant('https://u:p@h.example/?pwd=x#jwt=y'),
+);
 /** One piece of a hostile body; many of them make one up to BODY_LIMIT. */
 const piece = fc.oneof(
   fc.tuple(credentialName, fc.array(scalar, { maxLength: 400 })).map(([k, v]) => ({ [k]: v })),
@@ -40,7 +63,12 @@ const body = fc.array(piece, { minLength: 1, maxLength: 60 }).map((pieces) => {
   return { name: 'x', items: kept };
 });
 /** What headers and token claims can put in an entry: Node refuses headers over 16 KiB in all. */
-const headerText = fc.oneof(fc.constant(null), fc.string({ maxLength: 200 }), fc.stringMatching(/^[\u0000-\u001f]{0,3000}$/), fc.constant('é'.repeat(5000)));
+const headerText = fc.oneof(
+  fc.constant(null),
+  fc.string({ maxLength: 200 }),
+  fc.stringMatching(/^[\u0000-\u001f]{0,3000}$/),
+  fc.constant('é'.repeat(5000)),
+);
 const claims = fc.record({
   actorName: headerText,
   actorEmail: headerText,
@@ -58,7 +86,10 @@ function asStored(requestBody: unknown, extra: Partial<EntryContent>): EntryCont
     ...extra,
     requestBody: redacted.value,
     fingerprints: redacted.fingerprints,
-    details: redacted.fingerprintsDropped > 0 ? { fingerprints_dropped: redacted.fingerprintsDropped, errors: [{ message: 'x'.repeat(500) }] } : null,
+    details:
+      redacted.fingerprintsDropped > 0
+        ? { fingerprints_dropped: redacted.fingerprintsDropped, errors: [{ message: 'x'.repeat(500) }] }
+        : null,
   };
   return boundEntry(storable(content));
 }
@@ -93,12 +124,60 @@ test('when fingerprints are dropped and the details are too large too, then the 
   };
   const stored = boundEntry(content);
   expect(stored.fingerprints).toHaveLength(32);
-  expect(stored.details).toEqual({ omitted: true, reason: 'too large', bytes: expect.any(Number), sha256: expect.any(String), fingerprints_dropped: 8 });
+  expect(stored.details).toEqual({
+    omitted: true,
+    reason: 'too large',
+    bytes: expect.any(Number),
+    sha256: expect.any(String),
+    fingerprints_dropped: 8,
+  });
 });
 
 test.each([
-  ...['api_key', 'apikey', 'x-api-key', 'access_key', 'AccessKey', 'secret', 'client_secret', 'password', 'passwd', 'pwd', 'token', 'refresh_token', 'jwt', 'private_key', 'credential', 'X-Amz-Credential', 'signature', 'sig', 'session', 'sessionid', 'auth', 'Authorization', 'cookie', 'bearer', 'key', 'code', 'encryption-key'].map((n) => [n, true] as const),
-  ...['name', 'description', 'url', 'logo_url', 'source', 'id', 'page', 'page_size', 'active', 'events_enabled', 'keys', 'monkey', 'zipcode'].map((n) => [n, false] as const),
+  ...[
+    'api_key',
+    'apikey',
+    'x-api-key',
+    'access_key',
+    'AccessKey',
+    'secret',
+    'client_secret',
+    'password',
+    'passwd',
+    'pwd',
+    'token',
+    'refresh_token',
+    'jwt',
+    'private_key',
+    'credential',
+    'X-Amz-Credential',
+    'signature',
+    'sig',
+    'session',
+    'sessionid',
+    'auth',
+    'Authorization',
+    'cookie',
+    'bearer',
+    'key',
+    'code',
+    'encryption-key',
+  ].map((n) => [n, true] as const),
+  ...[
+    'name',
+    'description',
+    'url',
+    'logo_url',
+    'source',
+    'id',
+    'page',
+    'page_size',
+    'active',
+    'events_enabled',
+    'keys',
+    'monkey',
+    'zipcode',
+  ].map((n) => [n, false] as const),
 ])('when a field or parameter is named %s, then it is treated as a credential: %s', (name, credential) => {
   expect(CREDENTIAL_NAME.test(name)).toBe(credential);
 });

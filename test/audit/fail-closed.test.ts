@@ -21,7 +21,10 @@ describeWithServer('when the audit store fails, the gateway fails closed', () =>
     proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     await proxy.start();
     target.host = `127.0.0.1:${proxy.port}`;
-    h = await startHarness({ database: { ...db, url: target.toString() }, env: { AUDIT_WRITE_TIMEOUT_MS: '500', DATABASE_POOL_SIZE: '4' } });
+    h = await startHarness({
+      database: { ...db, url: target.toString() },
+      env: { AUDIT_WRITE_TIMEOUT_MS: '500', DATABASE_POOL_SIZE: '4' },
+    });
     admin = tokenFor('admin');
   }, 30_000);
   afterAll(async () => {
@@ -32,7 +35,12 @@ describeWithServer('when the audit store fails, the gateway fails closed', () =>
   });
   beforeEach(() => h.simulator.clearRequests());
 
-  const mutate = () => h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${admin}`).send({ url: 'https://hooks.example.com/fc' });
+  const mutate = () =>
+    h
+      .api()
+      .post(`/v1/applications/${APP}/webhooks`)
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ url: 'https://hooks.example.com/fc' });
   const read = () => h.api().get('/v1/applications').set('Authorization', `Bearer ${admin}`);
 
   test('when the database is stopped, then mutations answer 503 and are not forwarded, team reads are refused, admin reads still work, and it recovers', async () => {
@@ -40,12 +48,22 @@ describeWithServer('when the audit store fails, the gateway fails closed', () =>
     // The owner of the target is read before the audit entry is written: that read is what fails first.
     const refused = await mutate();
     expect(refused.status).toBe(503);
-    expect(refused.body.error).toMatchObject({ code: 'ownership_unavailable', details: [{ reason: 'ownership_read_failed' }] });
+    expect(refused.body.error).toMatchObject({
+      code: 'ownership_unavailable',
+      details: [{ reason: 'ownership_read_failed' }],
+    });
     expect(refused.headers['retry-after']).toBe('5');
-    const creation = await h.api().post('/v1/applications').set('Authorization', `Bearer ${admin}`).send({ name: 'No trail, no create' });
+    const creation = await h
+      .api()
+      .post('/v1/applications')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ name: 'No trail, no create' });
     expect(creation.status).toBe(503);
     expect(creation.body.error).toMatchObject({ code: 'audit_unavailable' });
-    const teamRead = await h.api().get(`/v1/applications/${APP}`).set('Authorization', `Bearer ${tokenFor('viewer')}`);
+    const teamRead = await h
+      .api()
+      .get(`/v1/applications/${APP}`)
+      .set('Authorization', `Bearer ${tokenFor('viewer')}`);
     expect(teamRead.status).toBe(503);
     expect(teamRead.body.error).toMatchObject({ code: 'ownership_unavailable' });
     expect(h.simulator.requests).toHaveLength(0);
@@ -54,7 +72,9 @@ describeWithServer('when the audit store fails, the gateway fails closed', () =>
     expect(reads.status).toBe(200);
     const ready = await h.api().get('/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body.checks).toContainEqual(expect.objectContaining({ name: 'audit_store', ok: false, critical: false }));
+    expect(ready.body.checks).toContainEqual(
+      expect.objectContaining({ name: 'audit_store', ok: false, critical: false }),
+    );
 
     await proxy.start();
     const accepted = await mutate();
@@ -67,7 +87,11 @@ describeWithServer('when the audit store fails, the gateway fails closed', () =>
     expect(asked.status).toBe(202);
     await proxy.stop();
     try {
-      const approve = await h.api().post(`/v1/approvals/${asked.body.approval.id}/approve`).set('Authorization', `Bearer ${tokenFor('admin', 'second')}`).send({});
+      const approve = await h
+        .api()
+        .post(`/v1/approvals/${asked.body.approval.id}/approve`)
+        .set('Authorization', `Bearer ${tokenFor('admin', 'second')}`)
+        .send({});
       expect(approve.status).toBe(503);
       expect(approve.body.error).toMatchObject({ code: 'approvals_unavailable' });
       expect(approve.headers['retry-after']).toBe('5');
@@ -75,7 +99,11 @@ describeWithServer('when the audit store fails, the gateway fails closed', () =>
     } finally {
       await proxy.start();
     }
-    const later = await h.api().post(`/v1/approvals/${asked.body.approval.id}/approve`).set('Authorization', `Bearer ${tokenFor('admin', 'second')}`).send({});
+    const later = await h
+      .api()
+      .post(`/v1/approvals/${asked.body.approval.id}/approve`)
+      .set('Authorization', `Bearer ${tokenFor('admin', 'second')}`)
+      .send({});
     expect(later.body.approval.state).toBe('executed');
     expect(h.simulator.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
   });
@@ -84,7 +112,11 @@ describeWithServer('when the audit store fails, the gateway fails closed', () =>
     proxy.setMode('hang');
     const started = Date.now();
     // A create names its owner from the token: nothing to read first, so the audit write is what hangs.
-    const refused = await h.api().post('/v1/applications').set('Authorization', `Bearer ${admin}`).send({ name: 'Hung' });
+    const refused = await h
+      .api()
+      .post('/v1/applications')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ name: 'Hung' });
     const elapsed = Date.now() - started;
     expect(refused.status).toBe(503);
     expect(refused.body.error.details[0].reason).toBe('audit_write_timeout');
@@ -101,7 +133,9 @@ describeWithServer('when the audit store fails, the gateway fails closed', () =>
     // Either the hung transaction was rolled back (no entry), or it committed late and the trail says
     // the attempt was never forwarded; never a request entry left without its outcome.
     const refusedEntries = entries.filter((e) => e.requestId === refused.headers['x-request-id']);
-    expect(['', 'request:null,response:not_forwarded']).toContain(refusedEntries.map((e) => `${e.kind}:${e.outcome}`).join(','));
+    expect(['', 'request:null,response:not_forwarded']).toContain(
+      refusedEntries.map((e) => `${e.kind}:${e.outcome}`).join(','),
+    );
     expect((await h.api().get('/v1/audit/verify').set('Authorization', `Bearer ${admin}`)).body.ok).toBe(true);
   });
 });

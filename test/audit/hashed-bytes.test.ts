@@ -13,7 +13,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20_261_127);
 /** The definition: the canonical JSON of {seq, keyId, ...every content field}, a later field only when set. */
 const reference = (seq: bigint, keyId: string, content: EntryContent) => {
   const fields: Record<string, unknown> = { seq: seq.toString(), keyId };
-  for (const name of CONTENT_FIELDS) if (!(LATER_FIELDS.has(name) && content[name] === null)) fields[name] = content[name];
+  for (const name of CONTENT_FIELDS)
+    if (!(LATER_FIELDS.has(name) && content[name] === null)) fields[name] = content[name];
   return canonicalJson(fields);
 };
 
@@ -33,7 +34,11 @@ const plainHasUnstorable = (value: unknown, depth = 0): boolean => {
   return items.some((v) => plainHasUnstorable(v, depth + 1));
 };
 
-const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('', '\u0000', '\uD800', 'a\uDC00b', '"quoted"', 'zürich', '😀'));
+const text = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'binary' }),
+  fc.constantFrom('', '\u0000', '\uD800', 'a\uDC00b', '"quoted"', 'zürich', '😀'),
+);
 const json = fc.jsonValue({ maxDepth: 3 });
 const entry: fc.Arbitrary<EntryContent> = fc.record({
   at: fc.constant('2026-11-27T07:26:12.123456Z'),
@@ -71,13 +76,23 @@ const entry: fc.Arbitrary<EntryContent> = fc.record({
 describe('the bytes an audit entry hash covers', () => {
   test('are the canonical JSON of seq, key id and every field, for any entry', () => {
     fc.assert(
-      fc.property(entry, fc.bigInt({ min: 1n, max: 2n ** 62n }), text, (content, seq, keyId) => hashedContent(seq, keyId, content) === reference(seq, keyId, content)),
+      fc.property(
+        entry,
+        fc.bigInt({ min: 1n, max: 2n ** 62n }),
+        text,
+        (content, seq, keyId) => hashedContent(seq, keyId, content) === reference(seq, keyId, content),
+      ),
       { seed: SEED, numRuns: 2_000 },
     );
   });
 
   test('are pinned for one entry, so a change to the format cannot pass unnoticed', () => {
-    const content = { ...systemEntry('audit.recovery'), at: '2026-11-27T07:26:12.123456Z', eventId: '00000000-0000-4000-8000-000000000000', details: { b: 1, a: [true, null] } };
+    const content = {
+      ...systemEntry('audit.recovery'),
+      at: '2026-11-27T07:26:12.123456Z',
+      eventId: '00000000-0000-4000-8000-000000000000',
+      details: { b: 1, a: [true, null] },
+    };
     expect(hashedContent(42n, 'k1', content)).toBe(
       '{"actorEmail":null,"actorIssuer":null,"actorJti":null,"actorName":null,"actorRoles":[],"actorSub":null,"apikeyFingerprint":null,' +
         '"applicationId":null,"at":"2026-11-27T07:26:12.123456Z","clientIp":null,"decision":null,"details":{"a":[true,null],"b":1},' +
@@ -88,11 +103,19 @@ describe('the bytes an audit entry hash covers', () => {
   });
 
   test('leave out a later field when it is null, so entries written before it existed still verify', () => {
-    const content = { ...systemEntry('audit.recovery'), at: '2026-11-27T07:26:12.123456Z', eventId: '00000000-0000-4000-8000-000000000000' };
+    const content = {
+      ...systemEntry('audit.recovery'),
+      at: '2026-11-27T07:26:12.123456Z',
+      eventId: '00000000-0000-4000-8000-000000000000',
+    };
     expect(hashedContent(42n, 'k1', { ...content, team: null })).not.toContain('"team"');
-    expect(hashedContent(42n, 'k1', { ...content, team: 'payments' })).toContain('"seq":"42","team":"payments","upstreamStatus":null');
+    expect(hashedContent(42n, 'k1', { ...content, team: 'payments' })).toContain(
+      '"seq":"42","team":"payments","upstreamStatus":null',
+    );
     expect(hashedContent(42n, 'k1', { ...content, clientRequestId: null })).not.toContain('"clientRequestId"');
-    expect(hashedContent(42n, 'k1', { ...content, clientRequestId: 'trace-1234' })).toContain('"clientIp":null,"clientRequestId":"trace-1234","decision"');
+    expect(hashedContent(42n, 'k1', { ...content, clientRequestId: 'trace-1234' })).toContain(
+      '"clientIp":null,"clientRequestId":"trace-1234","decision"',
+    );
   });
 
   test('come from storable values equal to the plain definition, for any value', () => {

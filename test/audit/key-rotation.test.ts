@@ -30,9 +30,15 @@ afterAll(async () => db.drop());
 const admin = tokenFor('admin', 'rotation-admin');
 const auditor = tokenFor('auditor', 'rotation-auditor');
 const addWebhook = (h: Harness, secret: string) =>
-  h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${admin}`).send({ url: `https://hooks.example.com/r?token=${secret}` });
+  h
+    .api()
+    .post(`/v1/applications/${APP}/webhooks`)
+    .set('Authorization', `Bearer ${admin}`)
+    .send({ url: `https://hooks.example.com/r?token=${secret}` });
 const lookUp = async (h: Harness, key: string) =>
-  (await h.api().post('/v1/audit/lookup-key').set('Authorization', `Bearer ${auditor}`).send({ key })).body as { entries: { sequence: string }[] };
+  (await h.api().post('/v1/audit/lookup-key').set('Authorization', `Bearer ${auditor}`).send({ key })).body as {
+    entries: { sequence: string }[];
+  };
 
 test('when AUDIT_HMAC_KEY is rotated with the old key kept in AUDIT_HMAC_KEYS_FILE, then the whole chain verifies, old checkpoints verify, old secrets are still found, and new entries are keyed with the new key', async () => {
   const before = await startHarness({ database: db, env: { AUDIT_HMAC_KEY: OLD_KEY } });
@@ -40,7 +46,13 @@ test('when AUDIT_HMAC_KEY is rotated with the old key kept in AUDIT_HMAC_KEYS_FI
   try {
     expect((await addWebhook(before, 'SECRET-BEFORE-ROTATION')).status).toBe(201);
     // The deprecated JSON checkpoint (issue 15 made the signed note the default): kept tokens still verify after a rotation.
-    checkpoint = (await before.api().get('/v1/audit/checkpoint').set('Authorization', `Bearer ${auditor}`).set('Accept', 'application/json')).body.token;
+    checkpoint = (
+      await before
+        .api()
+        .get('/v1/audit/checkpoint')
+        .set('Authorization', `Bearer ${auditor}`)
+        .set('Accept', 'application/json')
+    ).body.token;
   } finally {
     await before.close();
   }
@@ -56,7 +68,11 @@ test('when AUDIT_HMAC_KEY is rotated with the old key kept in AUDIT_HMAC_KEYS_FI
 
     const verify = await after.api().get('/v1/audit/verify').set('Authorization', `Bearer ${auditor}`);
     expect(verify.body).toMatchObject({ ok: true, entries: entries.length });
-    const againstCheckpoint = await after.api().get('/v1/audit/verify').query({ checkpoint }).set('Authorization', `Bearer ${auditor}`);
+    const againstCheckpoint = await after
+      .api()
+      .get('/v1/audit/verify')
+      .query({ checkpoint })
+      .set('Authorization', `Bearer ${auditor}`);
     expect(againstCheckpoint.body).toMatchObject({ ok: true, checkpoint: { verified: true } });
 
     // Each secret is found whichever key fingerprinted it.

@@ -32,30 +32,38 @@ describe.each(BACKENDS)('audit recording on %s', (backend) => {
     ['applications.update', 'patch', `/v1/applications/${APP}`, { description: 'changed' }],
     ['apikeys.create', 'post', `/v1/applications/${APP}/apikeys`, undefined],
     ['webhooks.create', 'post', `/v1/applications/${APP}/webhooks`, { url: 'https://hooks.example.com/a' }],
-  ] as const)('when %s is forwarded, then exactly one request and one response entry record it', async (operation, method, path, body) => {
-    const res = await send(method, path, body);
-    expect(res.status).toBeLessThan(300);
-    const entries = await entriesFor(h, res.headers['x-request-id'] as string);
-    expect(entries.map((e) => e.kind)).toEqual(['request', 'response']);
-    const [request, response] = entries as [(typeof entries)[0], (typeof entries)[0]];
-    expect(request).toMatchObject({
-      operation,
-      method: method.toUpperCase(),
-      actorSub: 'ada',
-      actorRoles: ['admin'],
-      clientIp: expect.stringMatching(/127\.0\.0\.1/),
-      userAgent: 'audit-test/1.0',
-      decision: 'allowed',
-      reason: 'role_grants_permission',
-      outcome: null,
-      requestBody: body ?? null,
-    });
-    expect(request.actorJti).toMatch(/^[0-9a-f-]{36}$/);
-    expect(request.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
-    expect(response).toMatchObject({ eventId: request.eventId, outcome: 'success', upstreamStatus: res.status, errorCode: null });
-    expect(response.latencyMs).toBeGreaterThan(0);
-    expect(response.seq).toBeGreaterThan(request.seq);
-  });
+  ] as const)(
+    'when %s is forwarded, then exactly one request and one response entry record it',
+    async (operation, method, path, body) => {
+      const res = await send(method, path, body);
+      expect(res.status).toBeLessThan(300);
+      const entries = await entriesFor(h, res.headers['x-request-id'] as string);
+      expect(entries.map((e) => e.kind)).toEqual(['request', 'response']);
+      const [request, response] = entries as [(typeof entries)[0], (typeof entries)[0]];
+      expect(request).toMatchObject({
+        operation,
+        method: method.toUpperCase(),
+        actorSub: 'ada',
+        actorRoles: ['admin'],
+        clientIp: expect.stringMatching(/127\.0\.0\.1/),
+        userAgent: 'audit-test/1.0',
+        decision: 'allowed',
+        reason: 'role_grants_permission',
+        outcome: null,
+        requestBody: body ?? null,
+      });
+      expect(request.actorJti).toMatch(/^[0-9a-f-]{36}$/);
+      expect(request.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+      expect(response).toMatchObject({
+        eventId: request.eventId,
+        outcome: 'success',
+        upstreamStatus: res.status,
+        errorCode: null,
+      });
+      expect(response.latencyMs).toBeGreaterThan(0);
+      expect(response.seq).toBeGreaterThan(request.seq);
+    },
+  );
 
   test('when an application is created, then the response entry names the id the upstream returned', async () => {
     const res = await send('post', '/v1/applications', { name: 'Target' });
@@ -68,13 +76,20 @@ describe.each(BACKENDS)('audit recording on %s', (backend) => {
     const res = await send('delete', `/v1/applications/${APP}/webhooks/${hook.body.id}`);
     expect(res.status).toBe(204);
     const [request, response] = await entriesFor(h, res.headers['x-request-id'] as string);
-    expect(request).toMatchObject({ operation: 'webhooks.delete', applicationId: APP, webhookId: hook.body.id, path: `/v1/applications/${APP}/webhooks/${hook.body.id}` });
+    expect(request).toMatchObject({
+      operation: 'webhooks.delete',
+      applicationId: APP,
+      webhookId: hook.body.id,
+      path: `/v1/applications/${APP}/webhooks/${hook.body.id}`,
+    });
     expect(response).toMatchObject({ outcome: 'success', upstreamStatus: 204 });
   });
 
   test('when the request entry is written, then it is committed before the upstream is called', async () => {
     h.simulator.setFault({ kind: 'delay', ms: 400, times: 1 });
-    const pending = send('post', `/v1/applications/${APP}/webhooks`, { url: 'https://hooks.example.com/early' }).then((r) => r);
+    const pending = send('post', `/v1/applications/${APP}/webhooks`, { url: 'https://hooks.example.com/early' }).then(
+      (r) => r,
+    );
     await waitFor(() => h.simulator.requests.length === 1);
     const requestId = h.simulator.requests[0]!.headers['x-request-id'] as string;
     expect((await entriesFor(h, requestId)).map((e) => e.kind)).toEqual(['request']);
@@ -94,7 +109,12 @@ describe.each(BACKENDS)('audit recording on %s', (backend) => {
     const res = await send('post', `/v1/applications/${APP}/webhooks`, { url: 'https://hooks.example.com/r' });
     expect(res.status).toBe(502);
     const [, response] = await entriesFor(h, res.headers['x-request-id'] as string);
-    expect(response).toMatchObject({ outcome: 'upstream_unavailable', errorCode: 'upstream_unavailable', upstreamStatus: null, details: { reason: 'connection_reset' } });
+    expect(response).toMatchObject({
+      outcome: 'upstream_unavailable',
+      errorCode: 'upstream_unavailable',
+      upstreamStatus: null,
+      details: { reason: 'connection_reset' },
+    });
   });
 
   test('when a mutation is denied by policy, then one decision entry records the denial and nothing is forwarded', async () => {
@@ -102,7 +122,17 @@ describe.each(BACKENDS)('audit recording on %s', (backend) => {
     expect(res.status).toBe(403);
     const entries = await entriesFor(h, res.headers['x-request-id'] as string);
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ kind: 'decision', actorSub: 'vic', operation: 'applications.delete', decision: 'denied', reason: 'no_role_grants_permission', outcome: 'denied', errorCode: 'forbidden', applicationId: APP, team: 'demo' });
+    expect(entries[0]).toMatchObject({
+      kind: 'decision',
+      actorSub: 'vic',
+      operation: 'applications.delete',
+      decision: 'denied',
+      reason: 'no_role_grants_permission',
+      outcome: 'denied',
+      errorCode: 'forbidden',
+      applicationId: APP,
+      team: 'demo',
+    });
     expect(h.simulator.requests).toHaveLength(0);
   });
 
@@ -111,7 +141,13 @@ describe.each(BACKENDS)('audit recording on %s', (backend) => {
     expect(res.status).toBe(400);
     const entries = await entriesFor(h, res.headers['x-request-id'] as string);
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ kind: 'decision', decision: 'allowed', outcome: 'invalid', errorCode: 'validation_failed', requestBody: { url: 'not a url', extra: true } });
+    expect(entries[0]).toMatchObject({
+      kind: 'decision',
+      decision: 'allowed',
+      outcome: 'invalid',
+      errorCode: 'validation_failed',
+      requestBody: { url: 'not a url', extra: true },
+    });
     expect((entries[0]!.details as { errors: unknown[] }).errors).toHaveLength(2);
   });
 
@@ -132,13 +168,19 @@ describe.each(BACKENDS)('audit recording on %s', (backend) => {
     const [, createResponse] = await entriesFor(h, created.headers['x-request-id'] as string);
     const [deleteRequest] = await entriesFor(h, deleted.headers['x-request-id'] as string);
     expect(createResponse).toMatchObject({ apikeyFingerprint: fingerprint, fingerprints: [fingerprint] });
-    expect(deleteRequest).toMatchObject({ apikeyFingerprint: fingerprint, path: `/v1/applications/${APP}/apikeys/****${key.slice(-4)}` });
+    expect(deleteRequest).toMatchObject({
+      apikeyFingerprint: fingerprint,
+      path: `/v1/applications/${APP}/apikeys/****${key.slice(-4)}`,
+    });
     const table = await tableAsText(h);
-    for (const secret of [key, ...h.simulator.store.listApiKeys(APP)!.map((k) => k.key)]) expect(table).not.toContain(secret);
+    for (const secret of [key, ...h.simulator.store.listApiKeys(APP)!.map((k) => k.key)])
+      expect(table).not.toContain(secret);
   });
 
   test('when a webhook URL carries credentials, then they are stored as fingerprints', async () => {
-    const res = await send('post', `/v1/applications/${APP}/webhooks`, { url: 'https://bot:hunter2@hooks.example.com/x?token=s3cr3t&team=a' });
+    const res = await send('post', `/v1/applications/${APP}/webhooks`, {
+      url: 'https://bot:hunter2@hooks.example.com/x?token=s3cr3t&team=a',
+    });
     const [request] = await entriesFor(h, res.headers['x-request-id'] as string);
     const stored = (request!.requestBody as { url: string }).url;
     expect(stored).not.toMatch(/hunter2|s3cr3t/);

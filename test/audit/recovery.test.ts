@@ -10,8 +10,18 @@ describe.each(BACKENDS)('recovery of unfinished audit entries on %s', (backend) 
     const db = await createTestDatabase(backend);
     try {
       const first = await startHarness({ database: db, env: { UPSTREAM_TIMEOUT_MS: '1000' } });
-      const request = (at: string) => ({ ...systemEntry('x'), kind: 'request' as const, at, eventId: randomUUID(), requestId: `req-${at}`, operation: 'applications.delete', actorSub: 'gone' });
-      const old = await first.deps.audit.store.append(request(new Date(Date.now() - 60_000).toISOString().replace('Z', '000Z')));
+      const request = (at: string) => ({
+        ...systemEntry('x'),
+        kind: 'request' as const,
+        at,
+        eventId: randomUUID(),
+        requestId: `req-${at}`,
+        operation: 'applications.delete',
+        actorSub: 'gone',
+      });
+      const old = await first.deps.audit.store.append(
+        request(new Date(Date.now() - 60_000).toISOString().replace('Z', '000Z')),
+      );
       const recent = await first.deps.audit.store.append(request(new Date().toISOString().replace('Z', '000Z')));
       await first.close();
 
@@ -20,10 +30,19 @@ describe.each(BACKENDS)('recovery of unfinished audit entries on %s', (backend) 
         const entries = await allEntries(second);
         const completions = entries.filter((e) => e.kind === 'response');
         expect(completions).toHaveLength(1);
-        expect(completions[0]).toMatchObject({ eventId: old.eventId, outcome: 'outcome_unknown', operation: 'applications.delete', actorSub: 'gone', details: { recovered: true, request_seq: old.seq.toString() } });
+        expect(completions[0]).toMatchObject({
+          eventId: old.eventId,
+          outcome: 'outcome_unknown',
+          operation: 'applications.delete',
+          actorSub: 'gone',
+          details: { recovered: true, request_seq: old.seq.toString() },
+        });
         expect(entries.filter((e) => e.kind === 'response' && e.eventId === recent.eventId)).toEqual([]);
         expect(second.logs.lines.join('\n')).toMatch(/marked outcome_unknown/);
-        const verify = await second.api().get('/v1/audit/verify').set('Authorization', `Bearer ${tokenFor('auditor')}`);
+        const verify = await second
+          .api()
+          .get('/v1/audit/verify')
+          .set('Authorization', `Bearer ${tokenFor('auditor')}`);
         expect(verify.body.ok).toBe(true);
       } finally {
         await second.close();

@@ -32,7 +32,14 @@ test.each([
   const res = await h.api().get(url).set('Authorization', `Bearer ${auditor}`);
   expect(res.status).toBe(400);
   expect(res.body.error).toMatchObject({ code: 'validation_failed', details: [expect.objectContaining({ field })] });
-  expect((await allEntries(h)).at(-1)).toMatchObject({ kind: 'access', actorSub: 'rita', decision: 'denied', outcome: 'invalid', errorCode: 'validation_failed', requestId: res.body.error.request_id });
+  expect((await allEntries(h)).at(-1)).toMatchObject({
+    kind: 'access',
+    actorSub: 'rita',
+    decision: 'denied',
+    outcome: 'invalid',
+    errorCode: 'validation_failed',
+    requestId: res.body.error.request_id,
+  });
 });
 
 test('when the largest sequence Postgres holds is asked for, then 404, not an error', async () => {
@@ -41,6 +48,9 @@ test('when the largest sequence Postgres holds is asked for, then 404, not an er
 });
 
 test('when times at the edges of what is valid are given, then the query runs', async () => {
-  const res = await h.api().get('/v1/audit/events?since=0001-01-01T00:00:00%2B15:59&until=9999-12-31T23:59:59.999999Z').set('Authorization', `Bearer ${auditor}`);
+  const res = await h
+    .api()
+    .get('/v1/audit/events?since=0001-01-01T00:00:00%2B15:59&until=9999-12-31T23:59:59.999999Z')
+    .set('Authorization', `Bearer ${auditor}`);
   expect(res.status).toBe(200);
 });

@@ -18,14 +18,30 @@ describe.each(BACKENDS)('reviewing the audit trail on %s', (backend) => {
     h = await startHarness({ backend });
     auditor = tokenFor('auditor', 'rita');
     startedAt = new Date().toISOString();
-    const ada = signToken({ sub: 'ada', roles: ['admin'], claims: { name: 'Lovelace, Ada "the first"\nCountess', email: 'ada@example.com', teams: ['platform'] } });
-    const created = await h.api().post('/v1/applications').set('Authorization', `Bearer ${ada}`).set('User-Agent', '=HYPERLINK("http://evil")').send({ name: 'To delete' });
+    const ada = signToken({
+      sub: 'ada',
+      roles: ['admin'],
+      claims: { name: 'Lovelace, Ada "the first"\nCountess', email: 'ada@example.com', teams: ['platform'] },
+    });
+    const created = await h
+      .api()
+      .post('/v1/applications')
+      .set('Authorization', `Bearer ${ada}`)
+      .set('User-Agent', '=HYPERLINK("http://evil")')
+      .send({ name: 'To delete' });
     deletedApp = created.body.id;
     await deleteWithApproval(h, `/v1/applications/${deletedApp}`, ada);
     middle = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 5));
-    await h.api().delete(`/v1/applications/${APP}`).set('Authorization', `Bearer ${tokenFor('viewer', 'vic')}`); // denied
-    await h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${tokenFor('editor', 'ed')}`).send({ url: 'nope' }); // invalid
+    await h
+      .api()
+      .delete(`/v1/applications/${APP}`)
+      .set('Authorization', `Bearer ${tokenFor('viewer', 'vic')}`); // denied
+    await h
+      .api()
+      .post(`/v1/applications/${APP}/webhooks`)
+      .set('Authorization', `Bearer ${tokenFor('editor', 'ed')}`)
+      .send({ url: 'nope' }); // invalid
     await deleteWithApproval(h, '/v1/applications/noSuchApplication', ada); // upstream 404
   }, 30_000);
   afterAll(async () => h.close());
@@ -64,12 +80,19 @@ describe.each(BACKENDS)('reviewing the audit trail on %s', (backend) => {
     ['outcome=invalid', ['webhooks.create'], ['invalid']],
     ['outcome=upstream_error', ['applications.delete'], ['upstream_error']],
     ['actor=ada&outcome=success', ['applications.delete', 'applications.create'], ['success', 'success']],
-    ['actor=ada&operation=applications.delete', ['applications.delete', 'applications.delete'], ['upstream_error', 'success']],
-  ])('when filtered by %s, then exactly the matching events come back, newest first', async (query, operations, outcomes) => {
-    const { events: found } = await events(query);
-    expect(found.map((e) => e.operation)).toEqual(operations);
-    expect(found.map((e) => e.outcome)).toEqual(outcomes);
-  });
+    [
+      'actor=ada&operation=applications.delete',
+      ['applications.delete', 'applications.delete'],
+      ['upstream_error', 'success'],
+    ],
+  ])(
+    'when filtered by %s, then exactly the matching events come back, newest first',
+    async (query, operations, outcomes) => {
+      const { events: found } = await events(query);
+      expect(found.map((e) => e.operation)).toEqual(operations);
+      expect(found.map((e) => e.outcome)).toEqual(outcomes);
+    },
+  );
 
   test('when filtered by a time window and a request id, then only events inside it come back', async () => {
     const before = await events(`since=${startedAt}&until=${middle}&kind=mutation&order=asc`);
@@ -91,37 +114,68 @@ describe.each(BACKENDS)('reviewing the audit trail on %s', (backend) => {
   });
 
   test('when events are exported as CSV, then a real CSV parser reads every field back, quotes, commas and newlines included, and formulas are defused', async () => {
-    const res = await h.api().get('/v1/audit/events?format=csv&actor=ada&kind=mutation&order=asc').set('Authorization', `Bearer ${auditor}`);
+    const res = await h
+      .api()
+      .get('/v1/audit/events?format=csv&actor=ada&kind=mutation&order=asc')
+      .set('Authorization', `Bearer ${auditor}`);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(res.headers['content-disposition']).toMatch(/^attachment; filename="audit-events-\d{8}T\d{6}Z\.csv"$/);
     const rows = parse(res.text, { columns: true }) as Record<string, string>[];
     expect(rows.map((r) => r.operation)).toEqual(['applications.create', 'applications.delete', 'applications.delete']);
-    expect(rows[0]).toMatchObject({ actor_name: 'Lovelace, Ada "the first"\nCountess', user_agent: `'=HYPERLINK("http://evil")`, outcome: 'success', upstream_status: '201' });
+    expect(rows[0]).toMatchObject({
+      actor_name: 'Lovelace, Ada "the first"\nCountess',
+      user_agent: `'=HYPERLINK("http://evil")`,
+      outcome: 'success',
+      upstream_status: '201',
+    });
   });
 
   test('when events are exported as NDJSON through the Accept header, then each line is one event', async () => {
-    const res = await h.api().get('/v1/audit/events?actor=ada&kind=mutation').set('Authorization', `Bearer ${auditor}`).set('Accept', 'application/x-ndjson').buffer(true).parse((r, done) => {
-      let text = '';
-      r.on('data', (c: Buffer) => (text += c.toString()));
-      r.on('end', () => done(null, text));
-    });
+    const res = await h
+      .api()
+      .get('/v1/audit/events?actor=ada&kind=mutation')
+      .set('Authorization', `Bearer ${auditor}`)
+      .set('Accept', 'application/x-ndjson')
+      .buffer(true)
+      .parse((r, done) => {
+        let text = '';
+        r.on('data', (c: Buffer) => (text += c.toString()));
+        r.on('end', () => done(null, text));
+      });
     expect(res.headers['content-type']).toBe('application/x-ndjson; charset=utf-8');
-    const lines = (res.body as string).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (res.body as string)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((e) => e.actor.sub)).toEqual(['ada', 'ada', 'ada']);
   });
 
   test('when the trail is queried or exported, then who did it and with which filters is recorded', async () => {
     await events('actor=ada&outcome=success');
     const last = (await allEntries(h)).at(-1);
-    expect(last).toMatchObject({ kind: 'access', operation: 'audit.query', actorSub: 'rita', details: { filter: { actor: 'ada', outcome: 'success', order: 'desc', limit: 50 } } });
+    expect(last).toMatchObject({
+      kind: 'access',
+      operation: 'audit.query',
+      actorSub: 'rita',
+      details: { filter: { actor: 'ada', outcome: 'success', order: 'desc', limit: 50 } },
+    });
   });
 
   test('when a viewer or an editor tries to read the trail, then 403, and the attempt is recorded', async () => {
     for (const role of ['viewer', 'editor']) {
-      const res = await h.api().get('/v1/audit/events').set('Authorization', `Bearer ${tokenFor(role, `nosy-${role}`)}`);
+      const res = await h
+        .api()
+        .get('/v1/audit/events')
+        .set('Authorization', `Bearer ${tokenFor(role, `nosy-${role}`)}`);
       expect(res.status).toBe(403);
-      expect((await allEntries(h)).at(-1)).toMatchObject({ kind: 'access', operation: 'audit.denied', actorSub: `nosy-${role}`, decision: 'denied', errorCode: 'forbidden' });
+      expect((await allEntries(h)).at(-1)).toMatchObject({
+        kind: 'access',
+        operation: 'audit.denied',
+        actorSub: `nosy-${role}`,
+        decision: 'denied',
+        errorCode: 'forbidden',
+      });
     }
   });
 

@@ -6,7 +6,10 @@ import { tokenFor } from '../helpers/tokens';
 
 const APP = 'wSPk9y5D7p5o87k0ACGKxR';
 const policyFile = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.yaml');
-writeFileSync(policyFile, 'roles:\n  key-operator:\n    allow: [apikeys.list, apikeys.create]\n  admin:\n    allow: ["*"]\n');
+writeFileSync(
+  policyFile,
+  'roles:\n  key-operator:\n    allow: [apikeys.list, apikeys.create]\n  admin:\n    allow: ["*"]\n',
+);
 
 let h: Harness;
 beforeAll(async () => {
@@ -27,6 +30,14 @@ test('when a role without apikeys.reveal creates or lists keys, then it sees onl
 });
 
 test('when a role with apikeys.reveal lists keys, then it sees them in full', async () => {
-  const listed = await h.api().get(`/v1/applications/${APP}/apikeys`).set('Authorization', `Bearer ${tokenFor('admin')}`);
-  expect(listed.body.objects.map((k: { key: string }) => k.key).sort()).toEqual(h.simulator.store.listApiKeys(APP)!.map((k) => k.key).sort());
+  const listed = await h
+    .api()
+    .get(`/v1/applications/${APP}/apikeys`)
+    .set('Authorization', `Bearer ${tokenFor('admin')}`);
+  expect(listed.body.objects.map((k: { key: string }) => k.key).sort()).toEqual(
+    h.simulator.store
+      .listApiKeys(APP)!
+      .map((k) => k.key)
+      .sort(),
+  );
 });

@@ -27,36 +27,54 @@ const events = async (query: string) => {
   return res.body.events as Record<string, unknown>[];
 };
 
-test('when a mutation\'s request target has a fragment, then 400 and nothing is forwarded, and the decision entry\'s path has no fragment', async () => {
+test("when a mutation's request target has a fragment, then 400 and nothing is forwarded, and the decision entry's path has no fragment", async () => {
   const before = h.simulator.requests.length;
-  const res = await rawRequest(h.gatewayUrl, 'POST', `/v1/applications/${APP}/webhooks#/../../${OTHER}/webhooks`, [
-    ['Authorization', `Bearer ${admin}`],
-    ['Content-Type', 'application/json'],
-  ], Buffer.from(JSON.stringify({ url: 'https://hooks.example.com/frag' })));
+  const res = await rawRequest(
+    h.gatewayUrl,
+    'POST',
+    `/v1/applications/${APP}/webhooks#/../../${OTHER}/webhooks`,
+    [
+      ['Authorization', `Bearer ${admin}`],
+      ['Content-Type', 'application/json'],
+    ],
+    Buffer.from(JSON.stringify({ url: 'https://hooks.example.com/frag' })),
+  );
   expect(res.status).toBe(400);
-  expect(JSON.parse(res.text).error).toMatchObject({ code: 'validation_failed', details: [{ location: 'path', code: 'fragment_in_target' }] });
+  expect(JSON.parse(res.text).error).toMatchObject({
+    code: 'validation_failed',
+    details: [{ location: 'path', code: 'fragment_in_target' }],
+  });
   expect(h.simulator.requests.length).toBe(before);
   const [entry] = (await allEntries(h)).filter((e) => e.requestId === res.headers['x-request-id']);
   expect(entry).toMatchObject({ kind: 'decision', outcome: 'invalid', path: `/v1/applications/${APP}/webhooks` });
 });
 
-test('when a read\'s request target has a fragment, then 400 and nothing is forwarded', async () => {
+test("when a read's request target has a fragment, then 400 and nothing is forwarded", async () => {
   const before = h.simulator.requests.length;
-  const res = await rawRequest(h.gatewayUrl, 'GET', `/v1/applications/${APP}#/../${OTHER}`, [['Authorization', `Bearer ${admin}`]]);
+  const res = await rawRequest(h.gatewayUrl, 'GET', `/v1/applications/${APP}#/../${OTHER}`, [
+    ['Authorization', `Bearer ${admin}`],
+  ]);
   expect(res.status).toBe(400);
   expect(h.simulator.requests.length).toBe(before);
 });
 
-test('when an audit read\'s target has a fragment, then the access entry records the path without it', async () => {
-  const res = await rawRequest(h.gatewayUrl, 'GET', '/v1/audit/events#/../../applications/x', [['Authorization', `Bearer ${auditor}`]]);
+test("when an audit read's target has a fragment, then the access entry records the path without it", async () => {
+  const res = await rawRequest(h.gatewayUrl, 'GET', '/v1/audit/events#/../../applications/x', [
+    ['Authorization', `Bearer ${auditor}`],
+  ]);
   expect(res.status).toBe(200);
   const entry = (await allEntries(h)).at(-1)!;
   expect(entry).toMatchObject({ kind: 'access', operation: 'audit.query', path: '/v1/audit/events' });
 });
 
-test('when two clients send the same X-Request-Id, then each change has its own request_id, and the client\'s id is kept as client_request_id', async () => {
+test("when two clients send the same X-Request-Id, then each change has its own request_id, and the client's id is kept as client_request_id", async () => {
   const send = (name: string) =>
-    h.api().post('/v1/applications').set('Authorization', `Bearer ${admin}`).set('X-Request-Id', 'borrowed-request-id-1').send({ name });
+    h
+      .api()
+      .post('/v1/applications')
+      .set('Authorization', `Bearer ${admin}`)
+      .set('X-Request-Id', 'borrowed-request-id-1')
+      .send({ name });
   const [first, second] = [await send('first'), await send('second')];
   expect([first.status, second.status]).toEqual([201, 201]);
   const ids = [first.headers['x-request-id'], second.headers['x-request-id']];
@@ -65,7 +83,11 @@ test('when two clients send the same X-Request-Id, then each change has its own 
 
   expect(await events('request_id=borrowed-request-id-1')).toEqual([]);
   const [event] = await events(`request_id=${ids[1]}`);
-  expect(event).toMatchObject({ request_id: ids[1], client_request_id: 'borrowed-request-id-1', operation: 'applications.create' });
+  expect(event).toMatchObject({
+    request_id: ids[1],
+    client_request_id: 'borrowed-request-id-1',
+    operation: 'applications.create',
+  });
   const entries = (await allEntries(h)).filter((e) => e.clientRequestId === 'borrowed-request-id-1');
   expect(entries.map((e) => [e.kind, e.requestId])).toEqual([
     ['request', ids[0]],

@@ -37,7 +37,13 @@ describeWithServer('the audit store under database faults', () => {
     target.host = `127.0.0.1:${proxy.port}`;
     direct = await openDatabase({ url: db.url, dataDir: db.dataDir, poolSize: 2, connectTimeoutMs: 5_000 });
     await applyMigrations(direct);
-    proxied = await openDatabase({ url: target.toString(), dataDir: db.dataDir, poolSize: 2, connectTimeoutMs: 5_000, lockTimeoutMs: 5_000 });
+    proxied = await openDatabase({
+      url: target.toString(),
+      dataDir: db.dataDir,
+      poolSize: 2,
+      connectTimeoutMs: 5_000,
+      lockTimeoutMs: 5_000,
+    });
   }, 30_000);
   afterAll(async () => {
     proxy.setMode('pass');
@@ -47,10 +53,12 @@ describeWithServer('the audit store under database faults', () => {
     await db.drop();
   });
 
-  const storeOn = (database: Database) => createAuditStore({ prisma: database.prisma, keys, writeTimeoutMs: WRITE_TIMEOUT_MS });
+  const storeOn = (database: Database) =>
+    createAuditStore({ prisma: database.prisma, keys, writeTimeoutMs: WRITE_TIMEOUT_MS });
   const entry = (label: string, eventId: string = randomUUID()) => ({ ...systemEntry(`test.${label}`), eventId });
   const operations = async (store: AuditStore) => (await store.readChain(0n, 10_000)).map((e) => e.operation);
-  const settle = <T>(promises: Promise<T>[]) => Promise.allSettled(promises).then((results) => results.map((r) => r.status));
+  const settle = <T>(promises: Promise<T>[]) =>
+    Promise.allSettled(promises).then((results) => results.map((r) => r.status));
 
   test('when the flush loop has given up on a group and another writer took its place, then the group is not retried entry by entry: none of it appears', async () => {
     const store = storeOn(proxied);
@@ -65,7 +73,11 @@ describeWithServer('the audit store under database faults', () => {
     // were told), so none of it is appended again.
     expect(await settle(given)).toEqual(['rejected', 'rejected', 'rejected']);
     await store.append(entry('d5-after'));
-    expect((await operations(store)).filter((o) => o?.startsWith('test.d5'))).toEqual(['test.d5-warm', 'test.d5-other', 'test.d5-after']);
+    expect((await operations(store)).filter((o) => o?.startsWith('test.d5'))).toEqual([
+      'test.d5-warm',
+      'test.d5-other',
+      'test.d5-after',
+    ]);
     expect((await verifyChain(store, keys)).ok).toBe(true);
   });
 
@@ -80,7 +92,13 @@ describeWithServer('the audit store under database faults', () => {
     const written = (await operations(store)).filter((o) => o?.startsWith('test.d6'));
     // The group whose answer was lost committed (the database had answered), and nothing was appended twice.
     expect(results).toEqual(['rejected', 'rejected', 'rejected']);
-    expect(written.sort()).toEqual(['test.d6-after', 'test.d6-lost-0', 'test.d6-lost-1', 'test.d6-lost-2', 'test.d6-warm']);
+    expect(written.sort()).toEqual([
+      'test.d6-after',
+      'test.d6-lost-0',
+      'test.d6-lost-1',
+      'test.d6-lost-2',
+      'test.d6-warm',
+    ]);
     expect((await verifyChain(store, keys)).ok).toBe(true);
   });
 
@@ -88,7 +106,12 @@ describeWithServer('the audit store under database faults', () => {
     const store = storeOn(proxied);
     // Postgres quotes the refused value in its message; the value here reads like a connection failure.
     const refused = entry('d6-refused', 'connection-terminated-timeout');
-    const results = await settle([store.append(entry('d6-ok-0')), store.append(entry('d6-ok-1')), store.append(refused), store.append(entry('d6-ok-2'))]);
+    const results = await settle([
+      store.append(entry('d6-ok-0')),
+      store.append(entry('d6-ok-1')),
+      store.append(refused),
+      store.append(entry('d6-ok-2')),
+    ]);
     expect(results).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
   });
 

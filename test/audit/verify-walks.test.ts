@@ -20,18 +20,32 @@ beforeAll(async () => {
   // A trail long enough that a walk takes a while: 2,000 entries of ~12 KB.
   const filler = { note: 'x'.repeat(12_000) };
   for (let batch = 0; batch < 8; batch++) {
-    await Promise.all(Array.from({ length: 250 }, () => h.deps.audit.store.append({ ...systemEntry('test.filler'), details: filler })));
+    await Promise.all(
+      Array.from({ length: 250 }, () => h.deps.audit.store.append({ ...systemEntry('test.filler'), details: filler })),
+    );
   }
 }, 60_000);
 afterAll(async () => h.close());
 
 /** A verification, sent at once (supertest sends on `then`); `as` another auditor, past the per-caller limit. */
-const verify = (query = '', as = auditor) => h.api().get(`/v1/audit/verify${query}`).set('Authorization', `Bearer ${as}`).then((r) => r);
-const checkpointAt = async (seq: bigint) => signCheckpoint(h.deps.audit.keys, await h.deps.audit.store.entryAt(seq), nowMicros()).token;
+const verify = (query = '', as = auditor) =>
+  h
+    .api()
+    .get(`/v1/audit/verify${query}`)
+    .set('Authorization', `Bearer ${as}`)
+    .then((r) => r);
+const checkpointAt = async (seq: bigint) =>
+  signCheckpoint(h.deps.audit.keys, await h.deps.audit.store.entryAt(seq), nowMicros()).token;
 
 test('when a checkpoint is spelled with = padding, then it is refused as bad_checkpoint and starts no walk', async () => {
   // The deprecated JSON checkpoint (the signed note of issue 15 is the default answer).
-  const token = (await h.api().get('/v1/audit/checkpoint').set('Authorization', `Bearer ${auditor}`).set('Accept', 'application/json')).body.token as string;
+  const token = (
+    await h
+      .api()
+      .get('/v1/audit/checkpoint')
+      .set('Authorization', `Bearer ${auditor}`)
+      .set('Accept', 'application/json')
+  ).body.token as string;
   const [payload, signature] = token.split('.');
   const walksBefore = h.deps.audit.walks.started();
   for (const spelling of [`${payload}=.${signature}`, `${payload}.${signature}==`, `${payload}%3D.${signature}`]) {
@@ -46,10 +60,16 @@ test('when a checkpoint is spelled with = padding, then it is refused as bad_che
 test('when eight verifications arrive together, with and without a checkpoint, then one walk answers them all', async () => {
   const token = await checkpointAt(1500n);
   const walksBefore = h.deps.audit.walks.started();
-  const results = await Promise.all(Array.from({ length: 8 }, (_, i) => verify(i % 2 === 0 ? '' : `?checkpoint=${token}`, tokenFor('auditor', `rita-${i}`))));
+  const results = await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      verify(i % 2 === 0 ? '' : `?checkpoint=${token}`, tokenFor('auditor', `rita-${i}`)),
+    ),
+  );
   expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
   expect(results.map((r) => r.body.ok)).toEqual(results.map(() => true));
-  expect(results.filter((r) => r.body.checkpoint).map((r) => r.body.checkpoint)).toEqual([1, 2, 3, 4].map(() => ({ sequence: '1500', verified: true })));
+  expect(results.filter((r) => r.body.checkpoint).map((r) => r.body.checkpoint)).toEqual(
+    [1, 2, 3, 4].map(() => ({ sequence: '1500', verified: true })),
+  );
   expect(h.deps.audit.walks.started()).toBe(walksBefore + 1);
 });
 
@@ -63,16 +83,32 @@ test('when a verification needs an entry the walk in progress has passed, then 4
   expect(refused.body.error).toMatchObject({ code: 'rate_limited', details: [{ reason: 'verification_in_progress' }] });
   expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
   expect((await allEntries(h)).filter((e) => e.requestId === refused.body.error.request_id)).toEqual([
-    expect.objectContaining({ kind: 'access', operation: 'audit.verify', errorCode: 'rate_limited', outcome: 'rate_limited' }),
+    expect.objectContaining({
+      kind: 'access',
+      operation: 'audit.verify',
+      errorCode: 'rate_limited',
+      outcome: 'rate_limited',
+    }),
   ]);
   expect((await running).body.ok).toBe(true);
-  expect((await verify(`?checkpoint=${early}`)).body).toMatchObject({ ok: true, checkpoint: { sequence: '1', verified: true } });
+  expect((await verify(`?checkpoint=${early}`)).body).toMatchObject({
+    ok: true,
+    checkpoint: { sequence: '1', verified: true },
+  });
 });
 
 test('when a checkpoint entry was altered, then the shared walk reports checkpoint_mismatch to that caller only', async () => {
   const token = await checkpointAt(10n);
-  const forged = signCheckpoint(h.deps.audit.keys, { ...(await h.deps.audit.store.entryAt(10n))!, hash: Buffer.alloc(32, 7) }, nowMicros()).token;
-  const [plain, good, bad] = await Promise.all([verify(), verify(`?checkpoint=${token}`), verify(`?checkpoint=${forged}`, tokenFor('auditor', 'third-reviewer'))]);
+  const forged = signCheckpoint(
+    h.deps.audit.keys,
+    { ...(await h.deps.audit.store.entryAt(10n))!, hash: Buffer.alloc(32, 7) },
+    nowMicros(),
+  ).token;
+  const [plain, good, bad] = await Promise.all([
+    verify(),
+    verify(`?checkpoint=${token}`),
+    verify(`?checkpoint=${forged}`, tokenFor('auditor', 'third-reviewer')),
+  ]);
   expect(plain.body.ok).toBe(true);
   expect(good.body).toMatchObject({ ok: true, checkpoint: { sequence: '10' } });
   expect(bad.body).toMatchObject({ ok: false, problem: 'checkpoint_mismatch', first_bad_sequence: '10', entries: 9 });

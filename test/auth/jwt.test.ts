@@ -43,7 +43,10 @@ describe('when no usable credentials are sent', () => {
 
   test('two Authorization headers, then 401 (proxies disagree on which one counts)', async () => {
     const token = signToken({ roles: ['admin'] });
-    const res = await rawRequest(h.gatewayUrl, 'GET', '/v1/applications', [['Authorization', `Bearer ${token}`], ['Authorization', `Bearer ${token}`]]);
+    const res = await rawRequest(h.gatewayUrl, 'GET', '/v1/applications', [
+      ['Authorization', `Bearer ${token}`],
+      ['Authorization', `Bearer ${token}`],
+    ]);
     expect(res.status).toBe(401);
     expect(h.simulator.requests).toHaveLength(0);
   });
@@ -53,23 +56,51 @@ describe('when the token is refused, then 401 invalid_token with a stable reason
   const rsa = rsaKeyPair();
   test.each<[string, () => string, string]>([
     ['expired', () => signToken({ roles: ['admin'], claims: { exp: now() - 120 }, expiresInS: NaN }), 'expired'],
-    ['expired just beyond the clock tolerance', () => signToken({ roles: ['admin'], claims: { exp: now() - 31 }, expiresInS: NaN }), 'expired'],
+    [
+      'expired just beyond the clock tolerance',
+      () => signToken({ roles: ['admin'], claims: { exp: now() - 31 }, expiresInS: NaN }),
+      'expired',
+    ],
     ['not yet valid (nbf)', () => signToken({ roles: ['admin'], claims: { nbf: now() + 120 } }), 'not_yet_valid'],
     ['issued in the future', () => signToken({ roles: ['admin'], claims: { iat: now() + 600 } }), 'issued_in_future'],
     ['without exp', () => signToken({ roles: ['admin'], expiresInS: NaN }), 'missing_exp'],
-    ['living longer than JWT_MAX_LIFETIME_S', () => signToken({ roles: ['admin'], expiresInS: 7200 }), 'lifetime_too_long'],
+    [
+      'living longer than JWT_MAX_LIFETIME_S',
+      () => signToken({ roles: ['admin'], expiresInS: 7200 }),
+      'lifetime_too_long',
+    ],
     ['from the wrong issuer', () => signToken({ roles: ['admin'], issuer: 'https://evil.test/' }), 'wrong_issuer'],
     ['for the wrong audience', () => signToken({ roles: ['admin'], audience: 'another-service' }), 'wrong_audience'],
-    ['with a bad signature', () => signToken({ roles: ['admin'], secret: 'a-different-secret-of-32-bytes-or-more!!' }), 'bad_signature'],
+    [
+      'with a bad signature',
+      () => signToken({ roles: ['admin'], secret: 'a-different-secret-of-32-bytes-or-more!!' }),
+      'bad_signature',
+    ],
     ['with a tampered payload', () => tamper(signToken({ roles: ['viewer'] })), 'bad_signature'],
     ['with alg none', () => forgeToken({ alg: 'none', typ: 'JWT' }, standardClaims()), 'algorithm_not_allowed'],
     ['with alg None', () => forgeToken({ alg: 'None', typ: 'JWT' }, standardClaims()), 'algorithm_not_allowed'],
-    ['RS256-signed when only HS256 is allowed', () => signToken({ roles: ['admin'], secret: rsa.privateKey, algorithm: 'RS256' }), 'algorithm_not_allowed'],
-    ['HS384 when only HS256 is allowed', () => signToken({ roles: ['admin'], secret: TEST_SECRET, algorithm: 'HS384' }), 'algorithm_not_allowed'],
+    [
+      'RS256-signed when only HS256 is allowed',
+      () => signToken({ roles: ['admin'], secret: rsa.privateKey, algorithm: 'RS256' }),
+      'algorithm_not_allowed',
+    ],
+    [
+      'HS384 when only HS256 is allowed',
+      () => signToken({ roles: ['admin'], secret: TEST_SECRET, algorithm: 'HS384' }),
+      'algorithm_not_allowed',
+    ],
     ['with an empty signature', () => signToken({ roles: ['admin'] }).replace(/\.[^.]+$/, '.'), 'bad_signature'],
     ['without sub', () => forgeSigned({ sub: undefined }), 'missing_sub'],
-    ['naming a critical header extension', () => signToken({ roles: ['admin'], header: { alg: 'HS256', crit: ['exp'] } }), 'unsupported_critical_header'],
-    ['expiring decades from now', () => signToken({ roles: ['admin'], claims: { exp: now() + 40 * 365 * 86400 }, expiresInS: NaN }), 'lifetime_too_long'],
+    [
+      'naming a critical header extension',
+      () => signToken({ roles: ['admin'], header: { alg: 'HS256', crit: ['exp'] } }),
+      'unsupported_critical_header',
+    ],
+    [
+      'expiring decades from now',
+      () => signToken({ roles: ['admin'], claims: { exp: now() + 40 * 365 * 86400 }, expiresInS: NaN }),
+      'lifetime_too_long',
+    ],
   ])('%s', async (_label, make, reason) => {
     const res = await call(`Bearer ${make()}`);
     expect(res.status).toBe(401);
@@ -93,7 +124,10 @@ describe('when the token is valid', () => {
   });
 
   test('with roles as a space-separated string, then each role counts', async () => {
-    const res = await h.api().get('/v1/me').set('Authorization', `Bearer ${signToken({ roles: 'viewer auditor' })}`);
+    const res = await h
+      .api()
+      .get('/v1/me')
+      .set('Authorization', `Bearer ${signToken({ roles: 'viewer auditor' })}`);
     expect(res.body.roles).toEqual(['viewer', 'auditor']);
   });
 

@@ -62,7 +62,14 @@ async function startIdentityProvider(initial: { kid: string; pem: string }[]) {
   idp.server = createServer((_req, res) => {
     idp.fetches++;
     if (!idp.published) return void res.writeHead(503).end();
-    const body = { keys: idp.keys.map(({ kid, pem }) => ({ ...createPublicKey(pem).export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' })) };
+    const body = {
+      keys: idp.keys.map(({ kid, pem }) => ({
+        ...createPublicKey(pem).export({ format: 'jwk' }),
+        kid,
+        use: 'sig',
+        alg: 'RS256',
+      })),
+    };
     res.setHeader('content-type', 'application/json').end(JSON.stringify(body));
   });
   await new Promise<void>((r) => idp.server.listen(0, '127.0.0.1', r));
@@ -73,7 +80,10 @@ async function startIdentityProvider(initial: { kid: string; pem: string }[]) {
 /** A gateway whose token verifier (JWKS cache and cooldown included) reads a clock the test moves. */
 function gatewayWithClock(env: Record<string, string>) {
   const clock = { ms: Date.now() };
-  const started = startHarness({ env: { JWT_SECRET: '', ...env }, deps: (deps) => ({ ...deps, verifier: createTokenVerifier(deps.config.jwt, () => clock.ms) }) });
+  const started = startHarness({
+    env: { JWT_SECRET: '', ...env },
+    deps: (deps) => ({ ...deps, verifier: createTokenVerifier(deps.config.jwt, () => clock.ms) }),
+  });
   return { clock, started };
 }
 
@@ -109,12 +119,22 @@ describe('when the gateway verifies against a JWKS endpoint', () => {
   test('after the provider rotates to a new kid, tokens with it are accepted without a restart (once the last fetch is a cooldown old)', async () => {
     idp.keys = [...idp.keys, { kid: 'k2', pem: second.publicKey }];
     clock.ms += COOLDOWN_MS;
-    const token = signToken({ roles: ['viewer'], secret: second.privateKey, algorithm: 'RS256', header: { kid: 'k2' } });
+    const token = signToken({
+      roles: ['viewer'],
+      secret: second.privateKey,
+      algorithm: 'RS256',
+      header: { kid: 'k2' },
+    });
     expect((await get(token)).status).toBe(200);
   });
 
   test('a token naming a kid the provider does not publish is refused as unknown_key', async () => {
-    const token = signToken({ roles: ['viewer'], secret: second.privateKey, algorithm: 'RS256', header: { kid: 'nope' } });
+    const token = signToken({
+      roles: ['viewer'],
+      secret: second.privateKey,
+      algorithm: 'RS256',
+      header: { kid: 'nope' },
+    });
     const res = await get(token);
     expect(res.status).toBe(401);
     expect(res.body.error.details[0].reason).toBe('unknown_key');
@@ -128,8 +148,13 @@ describe('when the gateway verifies against a JWKS endpoint', () => {
   test('a key the provider stopped publishing stops verifying at the next refetch', async () => {
     idp.keys = idp.keys.filter((k) => k.kid !== 'k1');
     clock.ms += 600_000; // JWT_JWKS_CACHE_TTL_S
-    const res = await get(signToken({ roles: ['viewer'], secret: rsa.privateKey, algorithm: 'RS256', header: { kid: 'k1' } }));
-    expect({ status: res.status, reason: res.body.error?.details[0]?.reason }).toEqual({ status: 401, reason: 'unknown_key' });
+    const res = await get(
+      signToken({ roles: ['viewer'], secret: rsa.privateKey, algorithm: 'RS256', header: { kid: 'k1' } }),
+    );
+    expect({ status: res.status, reason: res.body.error?.details[0]?.reason }).toEqual({
+      status: 401,
+      reason: 'unknown_key',
+    });
   });
 });
 
@@ -150,10 +175,12 @@ describe('when someone floods the gateway with made-up kids and then the identit
   });
 
   const get = (token: string) => h.api().get('/v1/applications').set('Authorization', `Bearer ${token}`);
-  const signed = (kid: string, privateKey = rsa.privateKey) => signToken({ roles: ['viewer'], secret: privateKey, algorithm: 'RS256', header: { kid } });
+  const signed = (kid: string, privateKey = rsa.privateKey) =>
+    signToken({ roles: ['viewer'], secret: privateKey, algorithm: 'RS256', header: { kid } });
   const junk = async (n: number) => {
     const reasons = new Set<string>();
-    for (let i = 0; i < n; i++) reasons.add((await get(signed(`junk-${clock.ms}-${i}`))).body.error?.details[0]?.reason);
+    for (let i = 0; i < n; i++)
+      reasons.add((await get(signed(`junk-${clock.ms}-${i}`))).body.error?.details[0]?.reason);
     return [...reasons];
   };
 
@@ -199,7 +226,10 @@ describe('when the identity provider cannot be asked again', () => {
     const get = (t: string) => h.api().get('/v1/applications').set('Authorization', `Bearer ${t}`);
     expect((await get(token)).status).toBe(200);
     idp.published = false;
-    for (let i = 0; i < 12; i++) await get(signToken({ roles: ['admin'], secret: rsa.privateKey, algorithm: 'RS256', header: { kid: `junk-${i}` } }));
+    for (let i = 0; i < 12; i++)
+      await get(
+        signToken({ roles: ['admin'], secret: rsa.privateKey, algorithm: 'RS256', header: { kid: `junk-${i}` } }),
+      );
     clock.ms += 10_500; // past the TTL: the refetch fails, the last good key stays
     const fetchesBefore = idp.fetches;
     expect((await get(token)).status).toBe(200);

@@ -65,7 +65,12 @@ describe('TokenCache', () => {
 });
 
 describe('the token verifier with a shared secret', () => {
-  const config = loadConfig({ JWT_SECRET: TEST_SECRET, JWT_ISSUER: TEST_ISSUER, JWT_AUDIENCE: TEST_AUDIENCE, JWT_CLOCK_TOLERANCE_S: '30' });
+  const config = loadConfig({
+    JWT_SECRET: TEST_SECRET,
+    JWT_ISSUER: TEST_ISSUER,
+    JWT_AUDIENCE: TEST_AUDIENCE,
+    JWT_CLOCK_TOLERANCE_S: '30',
+  });
   const nowS = Math.floor(Date.now() / 1000);
 
   test('a token verified once is answered from the cache: the same, frozen caller', async () => {
@@ -96,14 +101,19 @@ describe('the token verifier with a shared secret', () => {
     const token = signToken({ roles: ['admin'], claims: { iat: nowS, exp: nowS + 300 }, expiresInS: NaN });
     await verifier.verify(token);
     const last = token.at(-1) === 'A' ? 'B' : 'A';
-    await expect(verifier.verify(`${token.slice(0, -1)}${last}`)).rejects.toMatchObject({ details: [{ reason: 'bad_signature' }] });
+    await expect(verifier.verify(`${token.slice(0, -1)}${last}`)).rejects.toMatchObject({
+      details: [{ reason: 'bad_signature' }],
+    });
   });
 
   test('a gateway started with another secret (a rotated JWT_SECRET) has none of the old entries', async () => {
     const old = createTokenVerifier(config.jwt, () => nowS * 1000);
     const token = signToken({ roles: ['viewer'], claims: { iat: nowS, exp: nowS + 300 }, expiresInS: NaN });
     await old.verify(token);
-    const rotated = createTokenVerifier(loadConfig({ JWT_SECRET: 'r'.repeat(48), JWT_ISSUER: TEST_ISSUER, JWT_AUDIENCE: TEST_AUDIENCE }).jwt, () => nowS * 1000);
+    const rotated = createTokenVerifier(
+      loadConfig({ JWT_SECRET: 'r'.repeat(48), JWT_ISSUER: TEST_ISSUER, JWT_AUDIENCE: TEST_AUDIENCE }).jwt,
+      () => nowS * 1000,
+    );
     await expect(rotated.verify(token)).rejects.toMatchObject({ details: [{ reason: 'bad_signature' }] });
   });
 
@@ -124,7 +134,14 @@ describe('the token verifier with a JWKS endpoint', () => {
   beforeAll(async () => {
     server = createServer((_req, res) => {
       fetches++;
-      const body = { keys: keys.map(({ kid, pem }) => ({ ...createPublicKey(pem).export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' })) };
+      const body = {
+        keys: keys.map(({ kid, pem }) => ({
+          ...createPublicKey(pem).export({ format: 'jwk' }),
+          kid,
+          use: 'sig',
+          alg: 'RS256',
+        })),
+      };
       res.setHeader('content-type', 'application/json').end(JSON.stringify(body));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -136,11 +153,23 @@ describe('the token verifier with a JWKS endpoint', () => {
   const setup = () => {
     keys = [{ kid: 'k1', pem: first.publicKey }];
     const clock = { ms: nowS * 1000 };
-    const config = loadConfig({ JWT_JWKS_URL: url, JWT_JWKS_CACHE_TTL_S: '600', JWT_ISSUER: TEST_ISSUER, JWT_AUDIENCE: TEST_AUDIENCE });
+    const config = loadConfig({
+      JWT_JWKS_URL: url,
+      JWT_JWKS_CACHE_TTL_S: '600',
+      JWT_ISSUER: TEST_ISSUER,
+      JWT_AUDIENCE: TEST_AUDIENCE,
+    });
     return { clock, verifier: createTokenVerifier(config.jwt, () => clock.ms) };
   };
   const signed = (pair: { privateKey: string }, kid: string) =>
-    signToken({ roles: ['viewer'], secret: pair.privateKey, algorithm: 'RS256', header: { kid }, claims: { iat: nowS, exp: nowS + 3000 }, expiresInS: NaN });
+    signToken({
+      roles: ['viewer'],
+      secret: pair.privateKey,
+      algorithm: 'RS256',
+      header: { kid },
+      claims: { iat: nowS, exp: nowS + 3000 },
+      expiresInS: NaN,
+    });
 
   test('a cached token is checked again once the key set is due for a refetch, and refused when its key is gone', async () => {
     const { clock, verifier } = setup();
@@ -156,7 +185,10 @@ describe('the token verifier with a JWKS endpoint', () => {
     const { clock, verifier } = setup();
     const token = signed(first, 'k1');
     const principal = await verifier.verify(token);
-    keys = [{ kid: 'k1', pem: first.publicKey }, { kid: 'k2', pem: second.publicKey }];
+    keys = [
+      { kid: 'k1', pem: first.publicKey },
+      { kid: 'k2', pem: second.publicKey },
+    ];
     clock.ms += 10_000; // the refetch cooldown
     const before = fetches;
     await verifier.verify(signed(second, 'k2'));

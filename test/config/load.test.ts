@@ -29,7 +29,12 @@ const problemsOf = (env: Record<string, string>): string[] => {
 
 test('when nothing is set outside production, then defaults apply and the config is frozen', () => {
   const config = loadConfig({});
-  expect(config).toMatchObject({ env: 'development', port: 8080, host: '127.0.0.1', upstream: { baseUrl: 'https://api.kloudless.com/v1', timeoutMs: 10000 } });
+  expect(config).toMatchObject({
+    env: 'development',
+    port: 8080,
+    host: '127.0.0.1',
+    upstream: { baseUrl: 'https://api.kloudless.com/v1', timeoutMs: 10000 },
+  });
   expect(config.upstream.developerKey).toBeUndefined();
   expect(Object.isFrozen(config.upstream)).toBe(true);
 });
@@ -40,13 +45,22 @@ test('when production is complete, then it loads', () => {
 
 test('when AUDIT_HMAC_KEYS lists earlier keys by newline or comma, then each is kept, and in production each must be at least 32 bytes', () => {
   const older = ['a'.repeat(40), 'b'.repeat(40), 'c'.repeat(40)];
-  expect(loadConfig({ ...PRODUCTION, AUDIT_HMAC_KEYS: `${older[0]}\n${older[1]}, ${older[2]}\n` }).audit.hmacKeys).toEqual(older);
+  expect(
+    loadConfig({ ...PRODUCTION, AUDIT_HMAC_KEYS: `${older[0]}\n${older[1]}, ${older[2]}\n` }).audit.hmacKeys,
+  ).toEqual(older);
   expect(loadConfig({}).audit.hmacKeys).toEqual([]);
-  expect(problemsOf({ ...PRODUCTION, AUDIT_HMAC_KEYS: `${older[0]},short` })).toEqual(['every key in AUDIT_HMAC_KEYS must be at least 32 bytes in production']);
+  expect(problemsOf({ ...PRODUCTION, AUDIT_HMAC_KEYS: `${older[0]},short` })).toEqual([
+    'every key in AUDIT_HMAC_KEYS must be at least 32 bytes in production',
+  ]);
 });
 
 test('when production settings are missing or weak, then every problem is listed at once', () => {
-  const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short', KLOUDLESS_API_URL: 'http://api.example.com/v1', TRUST_PROXY: 'true' });
+  const problems = problemsOf({
+    NODE_ENV: 'production',
+    JWT_SECRET: 'short',
+    KLOUDLESS_API_URL: 'http://api.example.com/v1',
+    TRUST_PROXY: 'true',
+  });
   expect(problems).toEqual(
     expect.arrayContaining([
       expect.stringMatching(/KLOUDLESS_DEVELOPER_KEY .* required/),
@@ -64,8 +78,20 @@ test('when production settings are missing or weak, then every problem is listed
 
 test.each([
   ['a port out of range', { PORT: '70000' }, /PORT/],
-  ['an audit signing key that is not Ed25519', { AUDIT_SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }, /AUDIT_SIGNING_KEY is a ec key, not Ed25519/],
-  ['an audit signing key that is no key', { AUDIT_SIGNING_KEY: 'not a key' }, /AUDIT_SIGNING_KEY is not a PEM private key/],
+  [
+    'an audit signing key that is not Ed25519',
+    {
+      AUDIT_SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString(),
+    },
+    /AUDIT_SIGNING_KEY is a ec key, not Ed25519/,
+  ],
+  [
+    'an audit signing key that is no key',
+    { AUDIT_SIGNING_KEY: 'not a key' },
+    /AUDIT_SIGNING_KEY is not a PEM private key/,
+  ],
   ['an audit log origin with a space', { AUDIT_LOG_ORIGIN: 'my log' }, /AUDIT_LOG_ORIGIN/],
   ['a clock tolerance over 60 s', { JWT_CLOCK_TOLERANCE_S: '120' }, /JWT_CLOCK_TOLERANCE_S/],
   ['an unknown log level', { LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
@@ -81,7 +107,9 @@ test('when a secret comes from a *_FILE, then it is read and its trailing newlin
   writeFileSync(join(dir, 'key'), 'dk-from-file\n');
   expect(loadConfig({ KLOUDLESS_DEVELOPER_KEY_FILE: join(dir, 'key') }).upstream.developerKey).toBe('dk-from-file');
   expect(problemsOf({ KLOUDLESS_DEVELOPER_KEY_FILE: join(dir, 'absent') }).join()).toMatch(/cannot read .*ENOENT/);
-  expect(problemsOf({ KLOUDLESS_DEVELOPER_KEY_FILE: join(dir, 'key'), KLOUDLESS_DEVELOPER_KEY: 'x' }).join()).toMatch(/not both/);
+  expect(problemsOf({ KLOUDLESS_DEVELOPER_KEY_FILE: join(dir, 'key'), KLOUDLESS_DEVELOPER_KEY: 'x' }).join()).toMatch(
+    /not both/,
+  );
 });
 
 test('when TRUST_PROXY names proxies or a hop count, then it is passed to Express as such', () => {

@@ -32,7 +32,13 @@ const problemsOf = (env: Record<string, string>): string[] => {
 
 test('when OIDC is configured completely in production, then it loads with the documented defaults', () => {
   const config = loadConfig({ ...PRODUCTION, ...OIDC });
-  expect(config.oidc).toEqual({ issuer: OIDC.OIDC_ISSUER, clientId: 'kloudless-gateway', clientSecret: 'client-secret', redirectUri: OIDC.OIDC_REDIRECT_URI, scopes: ['openid', 'profile', 'email'] });
+  expect(config.oidc).toEqual({
+    issuer: OIDC.OIDC_ISSUER,
+    clientId: 'kloudless-gateway',
+    clientSecret: 'client-secret',
+    redirectUri: OIDC.OIDC_REDIRECT_URI,
+    scopes: ['openid', 'profile', 'email'],
+  });
   expect(config.session).toEqual({ secret: OIDC.SESSION_SECRET, ttlS: 28800, idleS: 1800 });
   expect(Object.isFrozen(config.oidc)).toBe(true);
 });
@@ -42,7 +48,13 @@ test('when OIDC_ISSUER is unset, then browser sign-in is off and nothing else is
 });
 
 test('when OIDC is on in production without its secrets or with http URLs, then every problem is listed', () => {
-  const problems = problemsOf({ ...PRODUCTION, OIDC_ISSUER: 'http://idp.example.com/', OIDC_CLIENT_ID: 'gw', OIDC_REDIRECT_URI: 'http://127.0.0.1:8080/auth/callback', SESSION_SECRET: 'short' });
+  const problems = problemsOf({
+    ...PRODUCTION,
+    OIDC_ISSUER: 'http://idp.example.com/',
+    OIDC_CLIENT_ID: 'gw',
+    OIDC_REDIRECT_URI: 'http://127.0.0.1:8080/auth/callback',
+    SESSION_SECRET: 'short',
+  });
   expect(problems).toEqual(
     expect.arrayContaining([
       'OIDC_CLIENT_SECRET (or _FILE) is required in production when OIDC_ISSUER is set',
@@ -52,21 +64,42 @@ test('when OIDC is on in production without its secrets or with http URLs, then 
       'SESSION_SECRET must be at least 32 bytes in production',
     ]),
   );
-  expect(problemsOf({ ...PRODUCTION, ...OIDC, SESSION_SECRET: '' })).toEqual(['SESSION_SECRET (or _FILE) is required in production when OIDC_ISSUER is set']);
+  expect(problemsOf({ ...PRODUCTION, ...OIDC, SESSION_SECRET: '' })).toEqual([
+    'SESSION_SECRET (or _FILE) is required in production when OIDC_ISSUER is set',
+  ]);
 });
 
 test('when the OIDC client is incomplete or inconsistent anywhere, then start-up is refused', () => {
-  expect(problemsOf({ OIDC_ISSUER: 'https://idp.example.com/' })).toEqual(['OIDC_CLIENT_ID is required when OIDC_ISSUER is set', 'OIDC_REDIRECT_URI is required when OIDC_ISSUER is set']);
-  expect(problemsOf({ ...OIDC, OIDC_REDIRECT_URI: 'http://gateway.example.com/auth/callback' })).toEqual(['OIDC_REDIRECT_URI may be http only on 127.0.0.1, [::1] or localhost']);
-  expect(problemsOf({ ...OIDC, OIDC_REDIRECT_URI: 'https://gateway.example.com/callback' })).toEqual(['OIDC_REDIRECT_URI must end in /auth/callback, where the gateway completes sign-in']);
-  expect(problemsOf({ ...OIDC, OIDC_ISSUER: 'http://idp.example.com/' })).toEqual(['OIDC_ISSUER may be http only on 127.0.0.1, [::1] or localhost']);
+  expect(problemsOf({ OIDC_ISSUER: 'https://idp.example.com/' })).toEqual([
+    'OIDC_CLIENT_ID is required when OIDC_ISSUER is set',
+    'OIDC_REDIRECT_URI is required when OIDC_ISSUER is set',
+  ]);
+  expect(problemsOf({ ...OIDC, OIDC_REDIRECT_URI: 'http://gateway.example.com/auth/callback' })).toEqual([
+    'OIDC_REDIRECT_URI may be http only on 127.0.0.1, [::1] or localhost',
+  ]);
+  expect(problemsOf({ ...OIDC, OIDC_REDIRECT_URI: 'https://gateway.example.com/callback' })).toEqual([
+    'OIDC_REDIRECT_URI must end in /auth/callback, where the gateway completes sign-in',
+  ]);
+  expect(problemsOf({ ...OIDC, OIDC_ISSUER: 'http://idp.example.com/' })).toEqual([
+    'OIDC_ISSUER may be http only on 127.0.0.1, [::1] or localhost',
+  ]);
   expect(problemsOf({ ...OIDC, OIDC_SCOPES: 'profile email' })).toEqual(['OIDC_SCOPES must include openid']);
-  expect(problemsOf({ ...OIDC, SESSION_TTL_S: '600', SESSION_IDLE_S: '1200' })).toEqual(['SESSION_IDLE_S cannot exceed SESSION_TTL_S']);
-  expect(problemsOf({ ...OIDC, OIDC_CLIENT_SECRET_FILE: '/nonexistent' })).toEqual(['OIDC_CLIENT_SECRET: set either OIDC_CLIENT_SECRET or OIDC_CLIENT_SECRET_FILE, not both']);
+  expect(problemsOf({ ...OIDC, SESSION_TTL_S: '600', SESSION_IDLE_S: '1200' })).toEqual([
+    'SESSION_IDLE_S cannot exceed SESSION_TTL_S',
+  ]);
+  expect(problemsOf({ ...OIDC, OIDC_CLIENT_SECRET_FILE: '/nonexistent' })).toEqual([
+    'OIDC_CLIENT_SECRET: set either OIDC_CLIENT_SECRET or OIDC_CLIENT_SECRET_FILE, not both',
+  ]);
 });
 
 test('when the development identity provider is asked for in production, then it refuses, and the local default never adds it there', async () => {
-  await expect(startDevIdentityProvider({ env: 'production', redirectUris: ['https://x/auth/callback'], postLogoutRedirectUris: [] })).rejects.toThrow('never runs in production');
+  await expect(
+    startDevIdentityProvider({
+      env: 'production',
+      redirectUris: ['https://x/auth/callback'],
+      postLogoutRedirectUris: [],
+    }),
+  ).rejects.toThrow('never runs in production');
   const production = { env: 'production', host: '127.0.0.1', port: 8080 };
   expect(await withLocalIdentityProvider(production)).toEqual({ config: production });
   const unknownPort = { env: 'development', host: '127.0.0.1', port: 0 };
@@ -75,7 +108,11 @@ test('when the development identity provider is asked for in production, then it
 
 test('when someone signs in at the development IdP, then the login picks the roles and teams', () => {
   expect(devAccount('admin2')).toEqual({ name: 'Bo Second-Admin', roles: ['admin'], teams: ['demo'] });
-  expect(devAccount('alice:editor,viewer@demo,north')).toEqual({ name: 'alice', roles: ['editor', 'viewer'], teams: ['demo', 'north'] });
+  expect(devAccount('alice:editor,viewer@demo,north')).toEqual({
+    name: 'alice',
+    roles: ['editor', 'viewer'],
+    teams: ['demo', 'north'],
+  });
   expect(devAccount('nobody')).toEqual({ name: 'nobody', roles: [], teams: [] });
   expect(devAccount('__proto__')).toEqual({ name: '__proto__', roles: [], teams: [] });
 });

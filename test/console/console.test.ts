@@ -14,7 +14,16 @@ const APPROVALS_SCREENSHOT = screenshotPath('console-approvals.png');
 
 /** The built-in policy and one role more: release managers may delete (so approve deleting) their teams' applications, and hold no audit.read. */
 const POLICY_FILE = path.join(mkdtempSync(path.join(tmpdir(), 'gw-console-')), 'policy.json');
-writeFileSync(POLICY_FILE, JSON.stringify({ ...DEFAULT_POLICY, roles: { ...DEFAULT_POLICY.roles, 'release-manager': { scope: 'team', allow: ['applications.list', 'applications.get', 'applications.delete'] } } }));
+writeFileSync(
+  POLICY_FILE,
+  JSON.stringify({
+    ...DEFAULT_POLICY,
+    roles: {
+      ...DEFAULT_POLICY.roles,
+      'release-manager': { scope: 'team', allow: ['applications.list', 'applications.get', 'applications.delete'] },
+    },
+  }),
+);
 
 describeInBrowser("the review console's browser test")('the audit review console', () => {
   let h: Harness;
@@ -24,8 +33,16 @@ describeInBrowser("the review console's browser test")('the audit review console
   let apiKey: string;
   let teamAppId: string;
   const requestedUrls: string[] = [];
-  const ada = signToken({ sub: 'ada', roles: ['admin'], claims: { name: 'Ada Lovelace', email: 'ada@example.com', teams: ['billing'] } });
-  const grace = signToken({ sub: 'grace', roles: ['admin'], claims: { name: 'Grace Hopper', email: 'grace@example.com', teams: ['billing'] } });
+  const ada = signToken({
+    sub: 'ada',
+    roles: ['admin'],
+    claims: { name: 'Ada Lovelace', email: 'ada@example.com', teams: ['billing'] },
+  });
+  const grace = signToken({
+    sub: 'grace',
+    roles: ['admin'],
+    claims: { name: 'Grace Hopper', email: 'grace@example.com', teams: ['billing'] },
+  });
   /** Deletes Ada asked for and nobody has approved yet: [application id, approval id]. */
   const pending: Record<'legacy' | 'dashboard' | 'ledger', { appId: string; approvalId: string }> = {} as never;
 
@@ -40,16 +57,36 @@ describeInBrowser("the review console's browser test")('the audit review console
     const key = await h.api().post(`/v1/applications/${appId}/apikeys`).set(as(ada)).send({});
     expect(key.status).toBe(201);
     apiKey = key.body.key;
-    expect((await h.api().delete(`/v1/applications/${appId}`).set(as(tokenFor('viewer', 'vic')))).status).toBe(403);
+    expect(
+      (
+        await h
+          .api()
+          .delete(`/v1/applications/${appId}`)
+          .set(as(tokenFor('viewer', 'vic')))
+      ).status,
+    ).toBe(403);
     // Deleting an application waits for a second person (the built-in two-person rule).
     expect((await deleteWithApproval(h, `/v1/applications/${appId}`, ada)).body.approval.state).toBe('executed');
 
     // An editor in two teams names the owner of what they create.
     const pat = tokenFor('editor', 'pat', ['payments', 'search']);
-    const teamApp = await h.api().post('/v1/applications').set(as(pat)).set('X-Team', 'payments').send({ name: 'Payouts' });
+    const teamApp = await h
+      .api()
+      .post('/v1/applications')
+      .set(as(pat))
+      .set('X-Team', 'payments')
+      .send({ name: 'Payouts' });
     expect(teamApp.status).toBe(201);
     teamAppId = teamApp.body.id;
-    expect((await h.api().post(`/v1/applications/${teamAppId}/webhooks`).set(as(pat)).send({ url: 'https://hooks.example.com/payouts' })).status).toBe(201);
+    expect(
+      (
+        await h
+          .api()
+          .post(`/v1/applications/${teamAppId}/webhooks`)
+          .set(as(pat))
+          .send({ url: 'https://hooks.example.com/payouts' })
+      ).status,
+    ).toBe(201);
 
     // Ada asks to delete three of team billing's applications; they wait for a second person.
     const names = { legacy: 'Legacy importer', dashboard: 'Old dashboard', ledger: 'Ledger export' } as const;
@@ -87,7 +124,8 @@ describeInBrowser("the review console's browser test")('the audit review console
     const problems: string[] = [];
     const requests: string[] = [];
     page.on('console', (msg) => {
-      if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`console ${msg.type()}: ${msg.text()} (${msg.location().url})`);
+      if (msg.type() === 'error' || msg.type() === 'warning')
+        problems.push(`console ${msg.type()}: ${msg.text()} (${msg.location().url})`);
     });
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('request', (req) => {
@@ -116,7 +154,10 @@ describeInBrowser("the review console's browser test")('the audit review console
 
   const rows = (page: Page) => page.locator('#events tbody tr');
   /** The table's text, one array of cells per row, without the View button. */
-  const cells = (page: Page) => rows(page).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 7).map((td) => td.innerText.replace(/\s+/g, ' ').trim())));
+  const cells = (page: Page) =>
+    rows(page).evaluateAll((trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 7).map((td) => td.innerText.replace(/\s+/g, ' ').trim())),
+    );
   // An expression, not a function: this project compiles without the DOM library.
   const inPage = (page: Page, expression: string): Promise<unknown> => page.evaluate(expression);
 
@@ -129,7 +170,9 @@ describeInBrowser("the review console's browser test")('the audit review console
     await rows(page).first().waitFor();
     expect(await rows(page).count()).toBeGreaterThanOrEqual(4);
     await expect(page.getByRole('status').textContent()).resolves.toMatch(/events in the trail/);
-    expect(await inPage(page, '({ session: sessionStorage.length, local: localStorage.length, cookie: document.cookie })')).toEqual({ session: 1, local: 0, cookie: '' });
+    expect(
+      await inPage(page, '({ session: sessionStorage.length, local: localStorage.length, cookie: document.cookie })'),
+    ).toEqual({ session: 1, local: 0, cookie: '' });
 
     await page.reload(); // same tab: still signed in
     await page.locator('#whoami').getByText('user-auditor').waitFor();
@@ -149,18 +192,46 @@ describeInBrowser("the review console's browser test")('the audit review console
 
     const table = await cells(page);
     expect(table).toEqual([
-      [expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), 'Ada Lovelace <ada@example.com> ada', 'applications.delete DELETE', appId, 'billing', 'Success', '204'],
-      [expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), 'vic', 'applications.delete DELETE', appId, 'billing', 'Denied', '— forbidden'],
+      [
+        expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
+        'Ada Lovelace <ada@example.com> ada',
+        'applications.delete DELETE',
+        appId,
+        'billing',
+        'Success',
+        '204',
+      ],
+      [
+        expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
+        'vic',
+        'applications.delete DELETE',
+        appId,
+        'billing',
+        'Denied',
+        '— forbidden',
+      ],
     ]);
 
-    await page.getByRole('button', { name: /^View event/ }).first().click();
+    await page
+      .getByRole('button', { name: /^View event/ })
+      .first()
+      .click();
     const detail = page.getByRole('region', { name: /^Event \d+ · applications\.delete$/ });
     await detail.waitFor();
     await expect(inPage(page, 'document.activeElement?.id')).resolves.toBe('detail-heading');
     const entries = detail.locator('details.entry');
     expect(await entries.count()).toBe(2);
-    const [request, response] = await entries.locator('pre').allTextContents().then((texts) => texts.map((t) => JSON.parse(t)));
-    expect(request).toMatchObject({ kind: 'request', operation: 'applications.delete', decision: 'allowed', target: { application_id: appId }, hash: expect.any(String) });
+    const [request, response] = await entries
+      .locator('pre')
+      .allTextContents()
+      .then((texts) => texts.map((t) => JSON.parse(t)));
+    expect(request).toMatchObject({
+      kind: 'request',
+      operation: 'applications.delete',
+      decision: 'allowed',
+      target: { application_id: appId },
+      hash: expect.any(String),
+    });
     expect(response).toMatchObject({ kind: 'response', outcome: 'success', upstream_status: 204 });
     await expect(detail.textContent()).resolves.toContain('ada@example.com');
     await expect(page.locator('tr[aria-current="true"] td').nth(1).textContent()).resolves.toContain('Ada Lovelace');
@@ -174,12 +245,15 @@ describeInBrowser("the review console's browser test")('the audit review console
     await expect(inPage(page, "document.activeElement?.getAttribute('aria-label')")).resolves.toMatch(/^View event/);
 
     await page.getByRole('button', { name: 'Clear' }).click();
-    await page.getByRole('status').getByText(/^\d+ events in the trail\.$/).waitFor();
+    await page
+      .getByRole('status')
+      .getByText(/^\d+ events in the trail\.$/)
+      .waitFor();
     expect(await page.getByLabel('Application id').inputValue()).toBe('');
     await closeConsole(tab);
   });
 
-  test('when filtered by a team, then only the events about that team\'s applications show, with the team in the table and the detail', async () => {
+  test("when filtered by a team, then only the events about that team's applications show, with the team in the table and the detail", async () => {
     const tab = await openConsole();
     const { page } = tab;
     await signIn(page, auditor);
@@ -196,10 +270,18 @@ describeInBrowser("the review console's browser test")('the audit review console
     ]);
     await expect(page.locator('#filter-summary').textContent()).resolves.toContain('team = payments');
 
-    await page.getByRole('button', { name: /^View event/ }).first().click();
+    await page
+      .getByRole('button', { name: /^View event/ })
+      .first()
+      .click();
     const detail = page.getByRole('region', { name: /^Event \d+ · webhooks\.create$/ });
     await detail.waitFor();
-    await expect(detail.locator('dt', { hasText: /^Team$/ }).locator('+ dd').textContent()).resolves.toBe('payments');
+    await expect(
+      detail
+        .locator('dt', { hasText: /^Team$/ })
+        .locator('+ dd')
+        .textContent(),
+    ).resolves.toBe('payments');
 
     await page.getByLabel('Team').fill('search');
     await page.getByRole('button', { name: 'Search' }).click();
@@ -213,7 +295,10 @@ describeInBrowser("the review console's browser test")('the audit review console
     const { page } = tab;
     await signIn(page, auditor);
     await page.getByRole('button', { name: 'Verify integrity' }).click();
-    await page.locator('#verify-result').getByText(/^OK: the chain is intact \(\d+ entries, last sequence \d+\)\.$/).waitFor();
+    await page
+      .locator('#verify-result')
+      .getByText(/^OK: the chain is intact \(\d+ entries, last sequence \d+\)\.$/)
+      .waitFor();
     await closeConsole(tab);
   });
 
@@ -226,16 +311,30 @@ describeInBrowser("the review console's browser test")('the audit review console
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByRole('status').getByText('2 events matching the filter').waitFor();
 
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'CSV' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'CSV' }).click(),
+    ]);
     expect(download.suggestedFilename()).toMatch(/^audit-events-\d{8}T\d{6}Z\.csv$/);
-    const lines = readFileSync(await download.path(), 'utf8').split('\r\n').filter(Boolean);
+    const lines = readFileSync(await download.path(), 'utf8')
+      .split('\r\n')
+      .filter(Boolean);
     expect(lines[0]).toMatch(/^sequence,time,completed_at,kind,/);
     expect(lines).toHaveLength(3);
     expect(lines.slice(1).map((l) => l.split(',')[3])).toEqual(['mutation', 'decision']);
-    await page.getByRole('status').getByText(/^Exported audit-events-.*\.csv/).waitFor();
+    await page
+      .getByRole('status')
+      .getByText(/^Exported audit-events-.*\.csv/)
+      .waitFor();
 
-    const [ndjson] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'NDJSON' }).click()]);
-    const events = readFileSync(await ndjson.path(), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const [ndjson] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'NDJSON' }).click(),
+    ]);
+    const events = readFileSync(await ndjson.path(), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     expect(events.map((e) => e.outcome)).toEqual(['success', 'denied']);
     await closeConsole(tab);
   });
@@ -248,7 +347,9 @@ describeInBrowser("the review console's browser test")('the audit review console
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByRole('status').getByText('1 event matching the filter').waitFor();
     await expect(rows(page).locator('td').nth(2).textContent()).resolves.toContain('apikeys.create');
-    await expect(page.locator('#filter-summary').textContent()).resolves.toMatch(/key_fingerprint = hmac-sha256:[0-9a-f]{64}/);
+    await expect(page.locator('#filter-summary').textContent()).resolves.toMatch(
+      /key_fingerprint = hmac-sha256:[0-9a-f]{64}/,
+    );
     expect(requestedUrls.filter((u) => u.includes(apiKey))).toEqual([]);
     await closeConsole(tab);
   });
@@ -272,13 +373,20 @@ describeInBrowser("the review console's browser test")('the audit review console
     const { page } = tab;
     await signIn(page, auditor);
     await rows(page).first().waitFor();
-    await page.getByRole('button', { name: /^View event/ }).first().click();
+    await page
+      .getByRole('button', { name: /^View event/ })
+      .first()
+      .click();
     await page.locator('#detail-entries details').first().waitFor();
 
     // Chromium's own accessibility tree: the names a screen reader would announce.
     const cdp = await tab.context.newCDPSession(page);
-    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[] };
-    const controls = nodes.filter((n) => !n.ignored && ['textbox', 'combobox', 'button', 'checkbox', 'link'].includes(n.role?.value ?? ''));
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+      nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[];
+    };
+    const controls = nodes.filter(
+      (n) => !n.ignored && ['textbox', 'combobox', 'button', 'checkbox', 'link'].includes(n.role?.value ?? ''),
+    );
     expect(controls.length).toBeGreaterThan(15);
     expect(controls.filter((n) => !n.name?.value?.trim()).map((n) => n.role?.value)).toEqual([]);
     expect(nodes.map((n) => n.role?.value)).toContain('table');
@@ -288,8 +396,14 @@ describeInBrowser("the review console's browser test")('the audit review console
   test('when a token is refused, then the console says why and forgets it', async () => {
     const tab = await openConsole();
     const { page } = tab;
-    await signIn(page, signToken({ sub: 'rita', roles: ['auditor'], secret: 'not-the-secret-the-gateway-trusts-at-all' }));
-    await page.getByRole('alert').getByText(/^Your token was refused: .*\(invalid_token, request [0-9a-f-]+\)/).waitFor();
+    await signIn(
+      page,
+      signToken({ sub: 'rita', roles: ['auditor'], secret: 'not-the-secret-the-gateway-trusts-at-all' }),
+    );
+    await page
+      .getByRole('alert')
+      .getByText(/^Your token was refused: .*\(invalid_token, request [0-9a-f-]+\)/)
+      .waitFor();
     expect(await inPage(page, 'sessionStorage.length')).toBe(0);
     expect(await page.locator('#sign-in').isVisible()).toBe(true);
     await closeConsole(tab, /Failed to load resource: the server responded with a status of 401/);
@@ -298,7 +412,8 @@ describeInBrowser("the review console's browser test")('the audit review console
   test('when more events match than one page holds, then "Load more" fetches the rest and then disappears', async () => {
     // 101 audit.checkpoint events: each use of the trail is itself recorded.
     // One at a time: a caller may have only AUDIT_READS_PER_CALLER audit reads in flight.
-    for (let i = 0; i < 101; i++) await h.api().get('/v1/audit/checkpoint').set('Authorization', `Bearer ${auditor}`).expect(200);
+    for (let i = 0; i < 101; i++)
+      await h.api().get('/v1/audit/checkpoint').set('Authorization', `Bearer ${auditor}`).expect(200);
     const tab = await openConsole();
     const { page } = tab;
     await signIn(page, auditor);
@@ -320,16 +435,29 @@ describeInBrowser("the review console's browser test")('the audit review console
   const approvalsTab = (page: Page) => page.getByRole('tab', { name: /^Approvals/ });
   const pendingRows = (page: Page) => page.locator('#pending tbody tr');
   const historyRows = (page: Page) => page.locator('#history tbody tr');
-  const approvalRegion = (page: Page, state: string) => page.getByRole('region', { name: `Approval request · applications.delete · ${state}` });
+  const approvalRegion = (page: Page, state: string) =>
+    page.getByRole('region', { name: `Approval request · applications.delete · ${state}` });
   // In the pending list: once it has run, the same request also shows in the history to whoever approved it.
-  const openRequest = (page: Page, appId: string) => page.locator('#pending').getByRole('button', { name: `Open the request to applications.delete on /v1/applications/${appId}` }).first();
-  const approvalOf = async (id: string) => (await h.api().get(`/v1/approvals/${id}`).set('Authorization', `Bearer ${auditor}`)).body.approval;
+  const openRequest = (page: Page, appId: string) =>
+    page
+      .locator('#pending')
+      .getByRole('button', { name: `Open the request to applications.delete on /v1/applications/${appId}` })
+      .first();
+  const approvalOf = async (id: string) =>
+    (await h.api().get(`/v1/approvals/${id}`).set('Authorization', `Bearer ${auditor}`)).body.approval;
   /** Names Chromium's accessibility tree gives the visible controls (what a screen reader announces); the unnamed ones. */
   async function unnamedControls(tab: Tab) {
     const cdp = await tab.context.newCDPSession(tab.page);
-    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[] };
-    const controls = nodes.filter((n) => !n.ignored && ['textbox', 'combobox', 'button', 'checkbox', 'link', 'tab'].includes(n.role?.value ?? ''));
-    return { controls: controls.length, unnamed: controls.filter((n) => !n.name?.value?.trim()).map((n) => n.role?.value) };
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+      nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[];
+    };
+    const controls = nodes.filter(
+      (n) => !n.ignored && ['textbox', 'combobox', 'button', 'checkbox', 'link', 'tab'].includes(n.role?.value ?? ''),
+    );
+    return {
+      controls: controls.length,
+      unnamed: controls.filter((n) => !n.name?.value?.trim()).map((n) => n.role?.value),
+    };
   }
 
   test('when the requester opens their own pending request and approves it, then the console shows the gateway’s self-approval refusal and it stays pending', async () => {
@@ -342,10 +470,15 @@ describeInBrowser("the review console's browser test")('the audit review console
     await openRequest(page, pending.legacy.appId).click();
     const detail = approvalRegion(page, 'Pending');
     await detail.waitFor();
-    await expect(page.getByText('You asked for this: someone else must approve or deny it.').first().isVisible()).resolves.toBe(true);
+    await expect(
+      page.getByText('You asked for this: someone else must approve or deny it.').first().isVisible(),
+    ).resolves.toBe(true);
 
     await detail.getByRole('button', { name: 'Approve' }).click();
-    await page.getByRole('alert').getByText(/^You asked for this: someone else must approve or deny it\. \(forbidden, request [0-9a-f-]+\)$/).waitFor();
+    await page
+      .getByRole('alert')
+      .getByText(/^You asked for this: someone else must approve or deny it\. \(forbidden, request [0-9a-f-]+\)$/)
+      .waitFor();
     expect(await approvalOf(pending.legacy.approvalId)).toMatchObject({ state: 'pending', approvals: [] });
     await expect(detail.isVisible()).resolves.toBe(true);
     await closeConsole(tab, /Failed to load resource: the server responded with a status of 403/);
@@ -361,10 +494,18 @@ describeInBrowser("the review console's browser test")('the audit review console
     await page.keyboard.press('ArrowRight');
     await expect(approvalsTab(page).getAttribute('aria-selected')).resolves.toBe('true');
     await expect(inPage(page, 'document.activeElement?.id')).resolves.toBe('tab-approvals');
-    await page.getByRole('status').getByText(/^\d+ requests? (is|are) waiting for approval\.$/).waitFor();
+    await page
+      .getByRole('status')
+      .getByText(/^\d+ requests? (is|are) waiting for approval\.$/)
+      .waitFor();
     await pendingRows(page).first().waitFor();
 
-    const pendingCells = () => pendingRows(page).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 7).map((td) => td.innerText.replace(/\s+/g, ' ').trim())));
+    const pendingCells = () =>
+      pendingRows(page).evaluateAll((trs) =>
+        trs.map((tr) =>
+          [...tr.querySelectorAll('td')].slice(0, 7).map((td) => td.innerText.replace(/\s+/g, ' ').trim()),
+        ),
+      );
     const legacyRow = (await pendingCells()).find((cells) => cells[1] === `/v1/applications/${pending.legacy.appId}`);
     expect(legacyRow).toEqual([
       'applications.delete DELETE',
@@ -381,7 +522,13 @@ describeInBrowser("the review console's browser test")('the audit review console
     await detail.waitFor();
     await expect(inPage(page, 'document.activeElement?.id')).resolves.toBe('approval-heading');
     const stored = JSON.parse((await page.locator('#approval-request').textContent()) ?? '{}');
-    expect(stored).toMatchObject({ id: pending.legacy.approvalId, operation: 'applications.delete', target: `/v1/applications/${pending.legacy.appId}`, requested_by: { sub: 'ada' }, input_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(stored).toMatchObject({
+      id: pending.legacy.approvalId,
+      operation: 'applications.delete',
+      target: `/v1/applications/${pending.legacy.appId}`,
+      requested_by: { sub: 'ada' },
+      input_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     await expect(page.locator('#approval-votes').textContent()).resolves.toBe('None yet.');
     await expect(page.locator('#approval-own').isHidden()).resolves.toBe(true);
     expect(await unnamedControls(tab)).toEqual({ controls: expect.any(Number), unnamed: [] });
@@ -395,20 +542,43 @@ describeInBrowser("the review console's browser test")('the audit review console
     await page.getByRole('status').getByText('Approved and executed: the Management API answered 204.').waitFor();
     const executed = approvalRegion(page, 'Executed');
     await executed.waitFor();
-    await expect(page.locator('#approval-votes').textContent()).resolves.toMatch(/^Grace Hopper <grace@example\.com> at \S+: checked with billing: nothing connected$/);
-    await expect(executed.locator('dt', { hasText: /^Result$/ }).locator('+ dd').textContent()).resolves.toBe('Management API answered 204');
+    await expect(page.locator('#approval-votes').textContent()).resolves.toMatch(
+      /^Grace Hopper <grace@example\.com> at \S+: checked with billing: nothing connected$/,
+    );
+    await expect(
+      executed
+        .locator('dt', { hasText: /^Result$/ })
+        .locator('+ dd')
+        .textContent(),
+    ).resolves.toBe('Management API answered 204');
     await expect(executed.getByRole('button', { name: 'Approve' }).isHidden()).resolves.toBe(true);
 
-    expect(await approvalOf(pending.legacy.approvalId)).toMatchObject({ state: 'executed', approvals: [{ by: { sub: 'grace' }, reason: 'checked with billing: nothing connected' }] });
-    expect((await h.api().get(`/v1/applications/${pending.legacy.appId}`).set('Authorization', `Bearer ${ada}`)).status).toBe(404);
+    expect(await approvalOf(pending.legacy.approvalId)).toMatchObject({
+      state: 'executed',
+      approvals: [{ by: { sub: 'grace' }, reason: 'checked with billing: nothing connected' }],
+    });
+    expect(
+      (await h.api().get(`/v1/applications/${pending.legacy.appId}`).set('Authorization', `Bearer ${ada}`)).status,
+    ).toBe(404);
     expect((await pendingCells()).map((cells) => cells[1])).not.toContain(`/v1/applications/${pending.legacy.appId}`);
     await page.getByRole('tab', { name: 'Approvals (2 pending)' }).waitFor();
 
     await page.getByLabel('State').selectOption('executed');
     await page.getByRole('button', { name: 'Show' }).click();
-    await page.getByRole('status').getByText(/^\d+ requests? in the history in state executed\.$/).waitFor();
-    const history = await historyRows(page).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(1, 6).map((td) => td.innerText.replace(/\s+/g, ' ').trim())));
-    expect(history).toContainEqual(['applications.delete DELETE', `/v1/applications/${pending.legacy.appId}`, 'Ada Lovelace <ada@example.com>', 'Executed', 'grace']);
+    await page
+      .getByRole('status')
+      .getByText(/^\d+ requests? in the history in state executed\.$/)
+      .waitFor();
+    const history = await historyRows(page).evaluateAll((trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].slice(1, 6).map((td) => td.innerText.replace(/\s+/g, ' ').trim())),
+    );
+    expect(history).toContainEqual([
+      'applications.delete DELETE',
+      `/v1/applications/${pending.legacy.appId}`,
+      'Ada Lovelace <ada@example.com>',
+      'Executed',
+      'grace',
+    ]);
     expect(history.map((cells) => cells[3])).toEqual(history.map(() => 'Executed'));
 
     await page.getByRole('link', { name: 'Show its audit events' }).click();
@@ -445,13 +615,27 @@ describeInBrowser("the review console's browser test")('the audit review console
 
     await page.getByLabel('Reason for denying (required)').fill('still used by the finance team');
     await detail.getByRole('button', { name: 'Deny' }).click();
-    await page.getByRole('status').getByText(`Denied: applications.delete on /v1/applications/${pending.dashboard.appId} will not run.`).waitFor();
+    await page
+      .getByRole('status')
+      .getByText(`Denied: applications.delete on /v1/applications/${pending.dashboard.appId} will not run.`)
+      .waitFor();
     const denied = approvalRegion(page, 'Denied');
     await denied.waitFor();
-    await expect(denied.locator('dt', { hasText: /^End reason$/ }).locator('+ dd').textContent()).resolves.toBe('still used by the finance team');
+    await expect(
+      denied
+        .locator('dt', { hasText: /^End reason$/ })
+        .locator('+ dd')
+        .textContent(),
+    ).resolves.toBe('still used by the finance team');
     expect(sentDenials()).toHaveLength(1);
-    expect(await approvalOf(pending.dashboard.approvalId)).toMatchObject({ state: 'denied', ended_by: 'grace', end_reason: 'still used by the finance team' });
-    expect((await h.api().get(`/v1/applications/${pending.dashboard.appId}`).set('Authorization', `Bearer ${ada}`)).status).toBe(200);
+    expect(await approvalOf(pending.dashboard.approvalId)).toMatchObject({
+      state: 'denied',
+      ended_by: 'grace',
+      end_reason: 'still used by the finance team',
+    });
+    expect(
+      (await h.api().get(`/v1/applications/${pending.dashboard.appId}`).set('Authorization', `Bearer ${ada}`)).status,
+    ).toBe(200);
     await closeConsole(tab);
   });
 
@@ -459,11 +643,17 @@ describeInBrowser("the review console's browser test")('the audit review console
     const tab = await openConsole();
     const { page } = tab;
     await signIn(page, tokenFor('release-manager', 'rema', ['billing']));
-    await page.locator('#events-unavailable').getByText('Your roles (release-manager) do not grant audit.read, so the audit events are hidden').waitFor();
+    await page
+      .locator('#events-unavailable')
+      .getByText('Your roles (release-manager) do not grant audit.read, so the audit events are hidden')
+      .waitFor();
     await expect(approvalsTab(page).getAttribute('aria-selected')).resolves.toBe('true');
     expect(await page.locator('#events-view').isHidden()).toBe(true);
     expect(await page.getByRole('tab', { name: 'Events' }).count()).toBe(0);
-    await page.getByRole('status').getByText(/^\d+ requests? (is|are) waiting for approval\.$/).waitFor();
+    await page
+      .getByRole('status')
+      .getByText(/^\d+ requests? (is|are) waiting for approval\.$/)
+      .waitFor();
 
     await openRequest(page, pending.ledger.appId).click();
     await approvalRegion(page, 'Pending').waitFor();
@@ -471,7 +661,10 @@ describeInBrowser("the review console's browser test")('the audit review console
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.getByRole('status').getByText('Approved and executed: the Management API answered 204.').waitFor();
     await openRequest(page, pending.ledger.appId).waitFor({ state: 'detached' }); // gone from the pending list
-    expect(await approvalOf(pending.ledger.approvalId)).toMatchObject({ state: 'executed', approvals: [{ by: { sub: 'rema' } }] });
+    expect(await approvalOf(pending.ledger.approvalId)).toMatchObject({
+      state: 'executed',
+      approvals: [{ by: { sub: 'rema' } }],
+    });
     expect(tab.requests.filter((r) => r.includes('/v1/audit/'))).toEqual([]);
     await closeConsole(tab);
   });

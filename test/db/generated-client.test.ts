@@ -25,11 +25,20 @@ describe('the committed Prisma client', () => {
     // by location that would need normalising.
     mkdirSync(join(scratch, 'prisma'));
     copyFileSync(join(ROOT, 'prisma', 'schema.prisma'), join(scratch, 'prisma', 'schema.prisma'));
-    await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'prisma', 'build', 'index.js'), 'generate', '--schema', join(scratch, 'prisma', 'schema.prisma')], {
-      cwd: ROOT,
-      // `generate` needs no schema engine, but the CLI wants the file to exist rather than download one.
-      env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.execPath, CHECKPOINT_DISABLE: '1' },
-    });
+    await promisify(execFile)(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules', 'prisma', 'build', 'index.js'),
+        'generate',
+        '--schema',
+        join(scratch, 'prisma', 'schema.prisma'),
+      ],
+      {
+        cwd: ROOT,
+        // `generate` needs no schema engine, but the CLI wants the file to exist rather than download one.
+        env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.execPath, CHECKPOINT_DISABLE: '1' },
+      },
+    );
 
     const generated = join(scratch, 'src', 'generated', 'prisma');
     expect(filesUnder(generated)).toEqual(filesUnder(COMMITTED));

@@ -1,6 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, type Database } from '../../src/db/client';
@@ -43,14 +52,21 @@ describe('the migration check', () => {
     let copy: string;
     beforeEach(() => {
       copy = mkdtempSync(join(tmpdir(), 'gw-check-'));
-      for (const item of ['scripts', 'prisma', 'package.json', 'tsconfig.json']) cpSync(join(ROOT, item), join(copy, item), { recursive: true });
+      for (const item of ['scripts', 'prisma', 'package.json', 'tsconfig.json'])
+        cpSync(join(ROOT, item), join(copy, item), { recursive: true });
       symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'), 'dir');
     });
     afterEach(() => rmSync(copy, { recursive: true, force: true }));
 
     test('when schema.prisma gains a field no migration adds, then the check fails printing the missing SQL', async () => {
       const schema = join(copy, 'prisma', 'schema.prisma');
-      writeFileSync(schema, readFileSync(schema, 'utf8').replace('model AuditEntry {\n', 'model AuditEntry {\n  reviewedBy String? @map("reviewed_by")\n'));
+      writeFileSync(
+        schema,
+        readFileSync(schema, 'utf8').replace(
+          'model AuditEntry {\n',
+          'model AuditEntry {\n  reviewedBy String? @map("reviewed_by")\n',
+        ),
+      );
       const check = await runCheck(copy);
       expect(check.code).toBe(1);
       expect(check.stdout).toMatch(/ALTER TABLE "audit_entry" ADD COLUMN\s+"reviewed_by" TEXT/);
@@ -73,7 +89,9 @@ async function open(database: TestDatabase): Promise<Database> {
 
 async function recorded(db: Database) {
   return db.transactionScript((s) =>
-    s.query<{ migration_name: string; checksum: string }>('SELECT migration_name, checksum FROM "_prisma_migrations" ORDER BY migration_name, started_at'),
+    s.query<{ migration_name: string; checksum: string }>(
+      'SELECT migration_name, checksum FROM "_prisma_migrations" ORDER BY migration_name, started_at',
+    ),
   );
 }
 
@@ -91,7 +109,10 @@ describe.each(BACKENDS)('migrations on %s', (backend: Backend) => {
 
   test('when migrations are applied to an empty database, then each is recorded once with its checksum and a second run applies nothing', async () => {
     expect(await applyMigrations(db)).toEqual(MIGRATION_NAMES);
-    const sha256 = (name: string) => createHash('sha256').update(readFileSync(join(MIGRATIONS_DIR, name, 'migration.sql'))).digest('hex');
+    const sha256 = (name: string) =>
+      createHash('sha256')
+        .update(readFileSync(join(MIGRATIONS_DIR, name, 'migration.sql')))
+        .digest('hex');
     const expected = MIGRATION_NAMES.map((name) => ({ migration_name: name, checksum: sha256(name) }));
     expect(await recorded(db)).toEqual(expected);
 
@@ -106,7 +127,9 @@ describe.each(BACKENDS)('migrations on %s', (backend: Backend) => {
       cpSync(MIGRATIONS_DIR, edited, { recursive: true });
       const [first] = MIGRATION_NAMES as [string];
       appendFileSync(join(edited, first, 'migration.sql'), '\n-- an edit after deployment\n');
-      await expect(applyMigrations(db, readMigrations(edited))).rejects.toThrow(`migration ${first} was changed after it was applied`);
+      await expect(applyMigrations(db, readMigrations(edited))).rejects.toThrow(
+        `migration ${first} was changed after it was applied`,
+      );
     } finally {
       rmSync(edited, { recursive: true, force: true });
     }
@@ -116,7 +139,9 @@ describe.each(BACKENDS)('migrations on %s', (backend: Backend) => {
   test('when the database has the audit table, then its columns are the ones schema.prisma maps the model to', async () => {
     await applyMigrations(db);
     const rows = await db.transactionScript((s) =>
-      s.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'audit_entry'`),
+      s.query<{ column_name: string }>(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'audit_entry'`,
+      ),
     );
     const { fields, columns } = auditEntryInSchema();
     expect(rows.map((r) => r.column_name).sort()).toEqual([...columns].sort());

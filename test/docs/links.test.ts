@@ -6,7 +6,12 @@ import { dirname, join, relative, resolve } from 'node:path';
  * dead link behind. Anchors are GitHub's: the heading lower-cased, punctuation dropped, spaces made hyphens.
  */
 const ROOT = join(__dirname, '..', '..');
-const PAGES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const PAGES = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 function anchorsOf(markdown: string): Set<string> {
   const seen = new Map<string, number>();
@@ -43,7 +48,8 @@ test.each(PAGES)('when %s links inside the repository, then every file and ancho
       dead.push(`${link} (no such file in the repository)`);
       continue;
     }
-    if (anchor && target.endsWith('.md') && !anchorsOf(readFileSync(target, 'utf8')).has(anchor)) dead.push(`${link} (no such heading)`);
+    if (anchor && target.endsWith('.md') && !anchorsOf(readFileSync(target, 'utf8')).has(anchor))
+      dead.push(`${link} (no such heading)`);
   }
   expect(dead).toEqual([]);
 });

@@ -63,10 +63,17 @@ describeWithServer('when the audit store is slow', () => {
       expect(res.status).toBe(503);
       expect(res.body.error).toMatchObject({ code: 'audit_unavailable', details: [{ reason: 'audit_write_timeout' }] });
     }
-    await waitFor(async () => (await trailOf(first.requestId)) === 'request:null,response:not_forwarded', 5_000, 'the late entry completed');
+    await waitFor(
+      async () => (await trailOf(first.requestId)) === 'request:null,response:not_forwarded',
+      5_000,
+      'the late entry completed',
+    );
     expect((await create('after')).res.status).toBe(201); // the loop has moved past the second group
     expect(await trailOf(second.requestId)).toBe('');
-    expect(h.simulator.requests.filter((r) => r.method === 'POST').map((r) => r.body)).toEqual([{ name: 'warm' }, { name: 'after' }]);
+    expect(h.simulator.requests.filter((r) => r.method === 'POST').map((r) => r.body)).toEqual([
+      { name: 'warm' },
+      { name: 'after' },
+    ]);
     expect((await h.api().get('/v1/audit/verify').set('Authorization', `Bearer ${admin}`)).body.ok).toBe(true);
   });
 
@@ -77,7 +84,14 @@ describeWithServer('when the audit store is slow', () => {
     proxy.releaseHeld();
     expect(results.map((r) => r.res.status)).toEqual([503, 503, 503, 503, 503, 503]);
     const reasons = results.map((r) => r.res.body.error.details[0].reason as string);
-    expect([...reasons].sort()).toEqual(['audit_queue_full', 'audit_queue_full', 'audit_queue_full', 'audit_write_timeout', 'audit_write_timeout', 'audit_write_timeout']);
+    expect([...reasons].sort()).toEqual([
+      'audit_queue_full',
+      'audit_queue_full',
+      'audit_queue_full',
+      'audit_write_timeout',
+      'audit_write_timeout',
+      'audit_write_timeout',
+    ]);
     const full = results.filter((r) => r.res.body.error.details[0].reason === 'audit_queue_full');
     for (const { res, ms } of full) {
       expect(res.headers['retry-after']).toBe('5');

@@ -25,16 +25,28 @@ describeOnPostgres('audit reads under load', () => {
 
   test('when a dozen expensive searches run at once on a large trail, then every mutation made meanwhile succeeds', async () => {
     const searches = [
-      'outcome=upstream_timeout', 'outcome=upstream_error', 'outcome=pending', 'application_id=wh17', 'application_id=app17',
+      'outcome=upstream_timeout',
+      'outcome=upstream_error',
+      'outcome=pending',
+      'application_id=wh17',
+      'application_id=app17',
       `key_fingerprint=${fingerprintOf(500 * 77)}`,
     ];
     const reads = Array.from({ length: 12 }, (_, i) =>
-      h.api().get(`/v1/audit/events?${searches[i % searches.length]}&limit=100`).set('Authorization', `Bearer ${tokenFor('auditor', `searcher-${i}`)}`).then((r) => r),
+      h
+        .api()
+        .get(`/v1/audit/events?${searches[i % searches.length]}&limit=100`)
+        .set('Authorization', `Bearer ${tokenFor('auditor', `searcher-${i}`)}`)
+        .then((r) => r),
     );
     const admin = tokenFor('admin', 'ada');
     const mutations: number[] = [];
     for (let i = 0; i < 15; i++) {
-      const res = await h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${admin}`).send({ url: `https://hooks.example.com/during-search/${i}` });
+      const res = await h
+        .api()
+        .post(`/v1/applications/${APP}/webhooks`)
+        .set('Authorization', `Bearer ${admin}`)
+        .send({ url: `https://hooks.example.com/during-search/${i}` });
       mutations.push(res.status);
     }
     expect(mutations).toEqual(mutations.map(() => 201));
@@ -46,7 +58,15 @@ describeOnPostgres('audit reads under load', () => {
 
   test('when one caller starts more reads than AUDIT_READS_PER_CALLER, then the extra ones get 429 with Retry-After', async () => {
     const token = tokenFor('auditor', 'greedy');
-    const results = await Promise.all(Array.from({ length: 5 }, () => h.api().get('/v1/audit/events?outcome=pending&limit=10').set('Authorization', `Bearer ${token}`).then((r) => r)));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        h
+          .api()
+          .get('/v1/audit/events?outcome=pending&limit=10')
+          .set('Authorization', `Bearer ${token}`)
+          .then((r) => r),
+      ),
+    );
     const refused = results.filter((r) => r.status === 429);
     expect(refused.length).toBeGreaterThanOrEqual(3);
     expect(refused[0]!.body.error.details[0]).toMatchObject({ reason: 'audit_reads_in_flight', limit: 2 });
@@ -61,10 +81,16 @@ describeOnPostgres('audit reads under load', () => {
     try {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE audit_entry IN ACCESS EXCLUSIVE MODE');
-      const res = await slow.api().get('/v1/audit/events?outcome=pending&limit=10').set('Authorization', `Bearer ${tokenFor('auditor', 'patient')}`);
+      const res = await slow
+        .api()
+        .get('/v1/audit/events?outcome=pending&limit=10')
+        .set('Authorization', `Bearer ${tokenFor('auditor', 'patient')}`);
       await locker.query('ROLLBACK');
       expect(res.status).toBe(503);
-      expect(res.body.error).toMatchObject({ code: 'audit_read_unavailable', details: [{ reason: 'statement_timeout' }] });
+      expect(res.body.error).toMatchObject({
+        code: 'audit_read_unavailable',
+        details: [{ reason: 'statement_timeout' }],
+      });
       expect(res.headers['retry-after']).toBe('5');
     } finally {
       await locker.end();

@@ -32,7 +32,10 @@ describeWithServer.each([
   let admin: string;
   beforeAll(async () => {
     db = await createTestDatabase('postgres');
-    h = await startHarness({ database: db, env: { AUDIT_WRITE_TIMEOUT_MS: String(WRITE_TIMEOUT_MS), DATABASE_POOL_SIZE: poolSize } });
+    h = await startHarness({
+      database: db,
+      env: { AUDIT_WRITE_TIMEOUT_MS: String(WRITE_TIMEOUT_MS), DATABASE_POOL_SIZE: poolSize },
+    });
     admin = tokenFor('admin', 'slow-db-admin');
   }, 30_000);
   afterAll(async () => {
@@ -43,7 +46,12 @@ describeWithServer.each([
 
   // A create: its owner comes from the token, so the audit INSERT is the first thing to touch the database (a
   // mutation on an existing application reads its owner first, and that read is refused as ownership_unavailable).
-  const mutate = (i: number) => h.api().post('/v1/applications').set('Authorization', `Bearer ${admin}`).send({ name: `Slow ${i}` });
+  const mutate = (i: number) =>
+    h
+      .api()
+      .post('/v1/applications')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ name: `Slow ${i}` });
   const timed = async <T>(work: () => Promise<T>) => {
     const started = Date.now();
     const result = await work();
@@ -90,7 +98,10 @@ describeWithServer.each([
       // Either the waiting INSERT gave up (lock_timeout), or it got the lock just as it was released, after its
       // caller had stopped waiting, and the trail says the attempt was never forwarded; never a request entry
       // standing alone.
-      const kinds = entries.filter((e) => e.requestId === requestId).map((e) => `${e.kind}:${e.outcome}`).join(',');
+      const kinds = entries
+        .filter((e) => e.requestId === requestId)
+        .map((e) => `${e.kind}:${e.outcome}`)
+        .join(',');
       expect(['', 'request:null,response:not_forwarded']).toContain(kinds);
     }
     const verify = await h.api().get('/v1/audit/verify').set('Authorization', `Bearer ${admin}`);

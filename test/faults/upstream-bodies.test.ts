@@ -18,21 +18,42 @@ import { APP } from '../security/support';
  */
 
 const KEY = 'zK8vW3nQ5tR7yU1iO9pA2sD4fG6hJ0lX';
-const LIST = Buffer.from(JSON.stringify({ total: 1, count: 1, page: 1, objects: [{ key: KEY, created: '2026-01-01T00:00:00Z', modified: '2026-01-01T00:00:00Z' }] }));
+const LIST = Buffer.from(
+  JSON.stringify({
+    total: 1,
+    count: 1,
+    page: 1,
+    objects: [{ key: KEY, created: '2026-01-01T00:00:00Z', modified: '2026-01-01T00:00:00Z' }],
+  }),
+);
 
-let reply: { status: number; contentType: string; body: Buffer } = { status: 200, contentType: 'application/json', body: LIST };
+let reply: { status: number; contentType: string; body: Buffer } = {
+  status: 200,
+  contentType: 'application/json',
+  body: LIST,
+};
 let upstream: Server;
 let h: Harness;
 const policyFile = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.json');
-writeFileSync(policyFile, JSON.stringify({ roles: { 'key-viewer': { allow: ['apikeys.list', 'apikeys.create'] }, admin: { allow: ['*'] } } }));
+writeFileSync(
+  policyFile,
+  JSON.stringify({ roles: { 'key-viewer': { allow: ['apikeys.list', 'apikeys.create'] }, admin: { allow: ['*'] } } }),
+);
 
 beforeAll(async () => {
   upstream = createServer((req, res) => {
     req.resume();
-    res.writeHead(reply.status, { 'content-type': reply.contentType, 'content-length': reply.body.length }).end(reply.body);
+    res
+      .writeHead(reply.status, { 'content-type': reply.contentType, 'content-length': reply.body.length })
+      .end(reply.body);
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  h = await startHarness({ env: { KLOUDLESS_API_URL: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`, POLICY_FILE: policyFile } });
+  h = await startHarness({
+    env: {
+      KLOUDLESS_API_URL: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`,
+      POLICY_FILE: policyFile,
+    },
+  });
 });
 afterAll(async () => {
   h.assertNoLeaks([KEY]);
@@ -60,17 +81,29 @@ test.each<[string, Buffer]>([
   reply = { status: 200, contentType: 'application/json', body };
   const res = await list();
   expect(res.status).toBe(502);
-  expect(res.body.error).toEqual(expect.objectContaining({ code: 'upstream_bad_response', details: [{ reason: 'not_json', upstream_status: 200 }] }));
+  expect(res.body.error).toEqual(
+    expect.objectContaining({ code: 'upstream_bad_response', details: [{ reason: 'not_json', upstream_status: 200 }] }),
+  );
   expect(res.text).not.toContain(KEY);
 });
 
 test('when a create answers 201 with a body that is not JSON, then 502, and the audit entry keeps the 201 (the key may exist)', async () => {
-  reply = { status: 201, contentType: 'application/json', body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ key: KEY }))]) };
+  reply = {
+    status: 201,
+    contentType: 'application/json',
+    body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ key: KEY }))]),
+  };
   const res = await h.api().post(`/v1/applications/${APP}/apikeys`).set('Authorization', `Bearer ${viewer()}`);
   expect(res.status).toBe(502);
   expect(res.text).not.toContain(KEY);
   const [, response] = await entriesFor(h, res.headers['x-request-id'] as string);
-  expect(response).toMatchObject({ kind: 'response', outcome: 'upstream_bad_response', upstreamStatus: 201, errorCode: 'upstream_bad_response', details: { reason: 'not_json' } });
+  expect(response).toMatchObject({
+    kind: 'response',
+    outcome: 'upstream_bad_response',
+    upstreamStatus: 201,
+    errorCode: 'upstream_bad_response',
+    details: { reason: 'not_json' },
+  });
 });
 
 test('when a 200 has an empty body, then it passes through (nothing to misread)', async () => {

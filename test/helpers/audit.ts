@@ -13,7 +13,9 @@ export async function entriesFor(h: Harness, requestId: string): Promise<StoredE
 
 /** Every column of every row as text, to prove a secret appears nowhere in the table. */
 export async function tableAsText(h: Harness): Promise<string> {
-  const rows = await h.gateway.database.prisma.$queryRawUnsafe<{ row: string }[]>('SELECT audit_entry::text AS row FROM audit_entry');
+  const rows = await h.gateway.database.prisma.$queryRawUnsafe<{ row: string }[]>(
+    'SELECT audit_entry::text AS row FROM audit_entry',
+  );
   return rows.map((r) => r.row).join('\n');
 }
 
@@ -38,7 +40,9 @@ export async function resetTrail(h: Harness): Promise<void> {
   await prisma.$transaction([
     ...tables.map((t) => prisma.$executeRawUnsafe(`ALTER TABLE ${t} DISABLE TRIGGER USER`)),
     prisma.$executeRawUnsafe(`TRUNCATE ${tables.join(', ')}`),
-    prisma.$executeRawUnsafe('UPDATE audit_log_state SET tree_size = 0, verified_size = 0, verified_root = NULL, verified_hash = NULL'),
+    prisma.$executeRawUnsafe(
+      'UPDATE audit_log_state SET tree_size = 0, verified_size = 0, verified_root = NULL, verified_hash = NULL',
+    ),
     ...tables.map((t) => prisma.$executeRawUnsafe(`ALTER TABLE ${t} ENABLE TRIGGER USER`)),
   ]);
 }

@@ -18,12 +18,22 @@ export function describeInBrowser(what: string): jest.Describe {
 }
 
 export function launchChromium(what: string): Promise<Browser> {
-  if (!haveChromium) throw new Error(`CI=true but ${CHROMIUM} is missing, so ${what} cannot be tested; ${INSTALL_HINT}`);
+  if (!haveChromium)
+    throw new Error(`CI=true but ${CHROMIUM} is missing, so ${what} cannot be tested; ${INSTALL_HINT}`);
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     // playwright-core gives every launch a fresh, temporary user-data dir of its own.
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 

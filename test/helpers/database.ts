@@ -12,7 +12,8 @@ export type Backend = 'postgres' | 'embedded';
  * set and reachable: a missing service fails the run instead of quietly testing less.
  */
 export const SERVER_URL = process.env.TEST_DATABASE_URL || undefined;
-if (!SERVER_URL && process.env.CI === 'true') throw new Error('CI=true but TEST_DATABASE_URL is not set: the Postgres tests cannot be skipped in CI');
+if (!SERVER_URL && process.env.CI === 'true')
+  throw new Error('CI=true but TEST_DATABASE_URL is not set: the Postgres tests cannot be skipped in CI');
 
 /** Every backend the audit tests must pass on here: the embedded one always, a server Postgres when configured. */
 export const BACKENDS: Backend[] = SERVER_URL ? ['postgres', 'embedded'] : ['embedded'];
@@ -31,7 +32,8 @@ export interface TestDatabase {
 /** A fresh, empty database of its own for one test file. */
 export async function createTestDatabase(backend: Backend): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gw-test-'));
-  if (backend === 'embedded') return { backend, dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  if (backend === 'embedded')
+    return { backend, dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
   if (!SERVER_URL) throw new Error('no server Postgres configured (TEST_DATABASE_URL)');
   const name = `gw_test_${randomBytes(6).toString('hex')}`;
   await admin(async (c) => c.query(`CREATE DATABASE ${name}`));

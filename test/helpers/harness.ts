@@ -90,10 +90,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     assertNoLeaks(extraSecrets = []) {
       const apiKeys = simulatorApiKeys(simulator);
       const secrets = [DEVELOPER_KEY, ...issuedTokens, ...apiKeys, ...extraSecrets];
-      const haystacks = [...logs.lines.map((l) => `log: ${l}`), ...responses.map((r) => `response ${r.status}: ${JSON.stringify(r.headers)} ${r.text}`)];
+      const haystacks = [
+        ...logs.lines.map((l) => `log: ${l}`),
+        ...responses.map((r) => `response ${r.status}: ${JSON.stringify(r.headers)} ${r.text}`),
+      ];
       for (const secret of secrets) {
         const leak = haystacks.find((h) => h.includes(secret));
-        if (leak && !isExpectedApiKeyResponse(leak, secret, apiKeys)) throw new Error(`secret ${secret.slice(0, 6)}… leaked in ${leak.slice(0, 200)}`);
+        if (leak && !isExpectedApiKeyResponse(leak, secret, apiKeys))
+          throw new Error(`secret ${secret.slice(0, 6)}… leaked in ${leak.slice(0, 200)}`);
       }
     },
     async close() {
@@ -112,7 +116,9 @@ function isExpectedApiKeyResponse(haystack: string, secret: string, apiKeys: str
 
 /** Every API key value the simulator holds or was asked to delete. */
 export function simulatorApiKeys(simulator: Simulator): string[] {
-  const held = simulator.store.listApplications().flatMap((app) => (simulator.store.listApiKeys(app.id) ?? []).map((k) => k.key));
+  const held = simulator.store
+    .listApplications()
+    .flatMap((app) => (simulator.store.listApiKeys(app.id) ?? []).map((k) => k.key));
   const deleted = simulator.requests.flatMap((r) => /\/apikeys\/([^/]+)/.exec(r.path)?.[1] ?? []);
   return [...new Set([...held, ...deleted])];
 }

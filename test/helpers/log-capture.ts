@@ -15,6 +15,10 @@ export class LogCapture {
   }
 
   requestLine(requestId: string): Record<string, unknown> | undefined {
-    return this.entries().find((e) => e.msg === 'request completed' || e.msg === 'request failed' ? (e.req as { id?: string })?.id === requestId : false);
+    return this.entries().find((e) =>
+      e.msg === 'request completed' || e.msg === 'request failed'
+        ? (e.req as { id?: string })?.id === requestId
+        : false,
+    );
   }
 }

@@ -6,7 +6,12 @@ import type { Harness } from './harness';
 /** Gives an application to a team the way the gateway does: through the audit trail (two entries, the projection applies them). */
 export async function own(h: Harness, applicationId: string, team: string): Promise<void> {
   const current = await h.deps.ownership.store.ownerOf(applicationId);
-  await h.deps.audit.recorder.recordOwnershipChange(undefined, { applicationId, from: current?.team ?? null, to: team, via: 'local_default' });
+  await h.deps.audit.recorder.recordOwnershipChange(undefined, {
+    applicationId,
+    from: current?.team ?? null,
+    to: team,
+    via: 'local_default',
+  });
 }
 
 /** A fresh application in the simulator, owned by `team` (or by nobody). */

@@ -18,7 +18,13 @@ export interface GatewayProcess {
 export function spawnGateway(env: Record<string, string>): GatewayProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'index.ts')], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: mkdtempSync(join(tmpdir(), 'gw-proc-')), METRICS_PORT: '0', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'gw-proc-')),
+      METRICS_PORT: '0',
+      ...env,
+    },
   });
   let out = '';
   let err = '';

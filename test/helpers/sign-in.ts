@@ -25,11 +25,17 @@ export interface SignInSetup {
 }
 
 /** The development IdP and `instances` gateways on one database, each registered at the IdP. */
-export async function startWithSignIn(options: { instances?: number; env?: Record<string, string>; harness?: HarnessOptions; redirectUri?: string } = {}): Promise<SignInSetup> {
+export async function startWithSignIn(
+  options: { instances?: number; env?: Record<string, string>; harness?: HarnessOptions; redirectUri?: string } = {},
+): Promise<SignInSetup> {
   const ports = await Promise.all(Array.from({ length: options.instances ?? 1 }, () => freePort()));
   const origins = ports.map((p) => `http://127.0.0.1:${p}`);
   const redirects = options.redirectUri ? [options.redirectUri] : origins.map((o) => `${o}/auth/callback`);
-  const idp = await startDevIdentityProvider({ env: 'test', redirectUris: redirects, postLogoutRedirectUris: redirects.map((r) => new URL('/app/', r).href) });
+  const idp = await startDevIdentityProvider({
+    env: 'test',
+    redirectUris: redirects,
+    postLogoutRedirectUris: redirects.map((r) => new URL('/app/', r).href),
+  });
   const gateways: Harness[] = [];
   let database: TestDatabase | undefined;
   for (const [i, port] of ports.entries()) {
@@ -133,7 +139,10 @@ export class Browser {
    * The IdP's development login, as a person would do it: /auth/login, the IdP's login form (login, any
    * password), back to /auth/callback. Stops before the callback when `stopBeforeCallback`, returning its URL.
    */
-  async signIn(login: string, options: { stopBeforeCallback?: boolean; returnTo?: string } = {}): Promise<{ callbackUrl: string; res?: Response }> {
+  async signIn(
+    login: string,
+    options: { stopBeforeCallback?: boolean; returnTo?: string } = {},
+  ): Promise<{ callbackUrl: string; res?: Response }> {
     const start = `${this.gatewayOrigin}/auth/login${options.returnTo ? `?return_to=${encodeURIComponent(options.returnTo)}` : ''}`;
     const atCallback = (u: string) => u.startsWith(this.callbackUri);
     let toCallback = await this.follow(start, atCallback);
@@ -141,12 +150,18 @@ export class Browser {
     if (!atCallback(toCallback.url)) {
       const html = await toCallback.res.text();
       const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-      if (!action) throw new Error(`no login form at ${toCallback.url}: ${toCallback.res.status} ${html.slice(0, 300)}`);
+      if (!action)
+        throw new Error(`no login form at ${toCallback.url}: ${toCallback.res.status} ${html.slice(0, 300)}`);
       const submit = new URL(action.replace(/&amp;/g, '&'), toCallback.url).href;
-      const posted = await this.fetch(submit, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ prompt: 'login', login, password: 'any' }).toString() });
+      const posted = await this.fetch(submit, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ prompt: 'login', login, password: 'any' }).toString(),
+      });
       toCallback = await this.follow(new URL(posted.headers.get('location') as string, submit).href, atCallback);
     }
-    if (!atCallback(toCallback.url)) throw new Error(`sign-in did not reach the callback: ${toCallback.url} ${toCallback.res.status}`);
+    if (!atCallback(toCallback.url))
+      throw new Error(`sign-in did not reach the callback: ${toCallback.url} ${toCallback.res.status}`);
     const callbackUrl = `${this.gatewayOrigin}/auth/callback${toCallback.url.slice(this.callbackUri.length)}`;
     if (options.stopBeforeCallback) return { callbackUrl };
     const res = await this.fetch(callbackUrl);

@@ -21,10 +21,19 @@ export interface TokenOptions {
 }
 
 export function signToken(o: TokenOptions = {}): string {
-  const payload: Record<string, unknown> = { sub: o.sub ?? 'alice', ...(o.roles === undefined ? {} : { roles: o.roles }), jti: randomUUID(), ...o.claims };
+  const payload: Record<string, unknown> = {
+    sub: o.sub ?? 'alice',
+    ...(o.roles === undefined ? {} : { roles: o.roles }),
+    jti: randomUUID(),
+    ...o.claims,
+  };
   const token = jwt.sign(payload, o.secret ?? TEST_SECRET, {
     algorithm: o.algorithm ?? 'HS256',
-    ...(o.expiresInS === undefined ? { expiresIn: 300 } : Number.isNaN(o.expiresInS) ? {} : { expiresIn: o.expiresInS }),
+    ...(o.expiresInS === undefined
+      ? { expiresIn: 300 }
+      : Number.isNaN(o.expiresInS)
+        ? {}
+        : { expiresIn: o.expiresInS }),
     issuer: o.issuer ?? TEST_ISSUER,
     audience: o.audience ?? TEST_AUDIENCE,
     ...(o.header ? { header: o.header as unknown as jwt.JwtHeader } : {}),
@@ -37,8 +46,11 @@ export function signToken(o: TokenOptions = {}): string {
 export const DEMO_TEAM = 'demo';
 
 /** A staff token with these roles, in the team that owns the example applications unless `teams` says otherwise. */
-export const tokenFor = (role: string | string[], sub = `user-${Array.isArray(role) ? role.join('+') : role}`, teams: string[] = [DEMO_TEAM]) =>
-  signToken({ sub, roles: Array.isArray(role) ? role : [role], claims: { teams } });
+export const tokenFor = (
+  role: string | string[],
+  sub = `user-${Array.isArray(role) ? role.join('+') : role}`,
+  teams: string[] = [DEMO_TEAM],
+) => signToken({ sub, roles: Array.isArray(role) ? role : [role], claims: { teams } });
 
 /** Hand-built tokens for attacks jsonwebtoken refuses to sign. */
 export function forgeToken(header: Record<string, unknown>, payload: Record<string, unknown>, signature = ''): string {
@@ -54,9 +66,17 @@ export function standardClaims(extra: Record<string, unknown> = {}): Record<stri
 }
 
 export function rsaKeyPair() {
-  return generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  return generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
 }
 
 export function ecKeyPair() {
-  return generateKeyPairSync('ec', { namedCurve: 'prime256v1', publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  return generateKeyPairSync('ec', {
+    namedCurve: 'prime256v1',
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
 }

@@ -21,12 +21,20 @@ test('when an allowed origin preflights, then it may send Authorization and read
 });
 
 test('when another origin calls, then no CORS grant is made', async () => {
-  const res = await h.api().get('/v1/applications').set('Origin', 'https://evil.example.com').set('Authorization', `Bearer ${tokenFor('viewer')}`);
+  const res = await h
+    .api()
+    .get('/v1/applications')
+    .set('Origin', 'https://evil.example.com')
+    .set('Authorization', `Bearer ${tokenFor('viewer')}`);
   expect(res.headers['access-control-allow-origin']).toBeUndefined();
 });
 
 test('when an allowed origin calls, then the response exposes the request id header', async () => {
-  const res = await h.api().get('/v1/applications').set('Origin', 'https://console.example.com').set('Authorization', `Bearer ${tokenFor('viewer')}`);
+  const res = await h
+    .api()
+    .get('/v1/applications')
+    .set('Origin', 'https://console.example.com')
+    .set('Authorization', `Bearer ${tokenFor('viewer')}`);
   expect(res.headers['access-control-allow-origin']).toBe('https://console.example.com');
   expect(res.headers['access-control-expose-headers']).toMatch(/X-Request-Id/);
 });

@@ -17,7 +17,10 @@ function tableRows(path: string, heading: string): Map<string, string[]> {
   for (const line of section.split('\n').slice(1)) {
     if (line.startsWith('|')) {
       inTable = true;
-      const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+      const cells = line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim());
       const name = /^`([^`]+)`$/.exec(cells[0] ?? '')?.[1];
       if (name) rows.set(name, cells);
     } else if (inTable) break;
@@ -34,7 +37,8 @@ test('when an error code is declared, then the README documents it with the same
 test('when a setting is declared, then docs/configuration.md and .env.example list it, and the reverse', () => {
   const rows = tableRows('docs/configuration.md', '# Configuration');
   expect([...rows.keys()].sort()).toEqual(Object.keys(SETTINGS).sort());
-  for (const [name, setting] of Object.entries(SETTINGS)) expect(rows.get(name)?.[2]).toBe('secret' in setting && setting.secret ? 'yes' : '');
+  for (const [name, setting] of Object.entries(SETTINGS))
+    expect(rows.get(name)?.[2]).toBe('secret' in setting && setting.secret ? 'yes' : '');
   const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
   const listed = [...example.matchAll(/^#?\s?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]);
   expect([...new Set(listed)].sort()).toEqual(Object.keys(SETTINGS).sort());

@@ -12,8 +12,13 @@ afterAll(async () => {
 });
 
 test('when a request is served, then exactly one structured line records id, caller, operation, status and latency', async () => {
-  const res = await h.api().get('/v1/applications?page_size=2').set('Authorization', `Bearer ${tokenFor('viewer', 'vera')}`);
-  const lines = h.logs.entries().filter((e) => (e.req as { id?: string } | undefined)?.id === res.headers['x-request-id']);
+  const res = await h
+    .api()
+    .get('/v1/applications?page_size=2')
+    .set('Authorization', `Bearer ${tokenFor('viewer', 'vera')}`);
+  const lines = h.logs
+    .entries()
+    .filter((e) => (e.req as { id?: string } | undefined)?.id === res.headers['x-request-id']);
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatchObject({
     level: 30,
@@ -29,7 +34,10 @@ test('when a request is served, then exactly one structured line records id, cal
 });
 
 test('when a request is refused, then its line carries the error code and reason', async () => {
-  const res = await h.api().delete(`/v1/applications/${APP}`).set('Authorization', `Bearer ${tokenFor('viewer')}`);
+  const res = await h
+    .api()
+    .delete(`/v1/applications/${APP}`)
+    .set('Authorization', `Bearer ${tokenFor('viewer')}`);
   expect(h.logs.requestLine(res.headers['x-request-id'] as string)).toMatchObject({
     operation: 'applications.delete',
     error_code: 'forbidden',
@@ -39,9 +47,15 @@ test('when a request is refused, then its line carries the error code and reason
 });
 
 test('when an API key value is in the path, then the log shows only its last 4 characters', async () => {
-  const created = await h.api().post(`/v1/applications/${APP}/apikeys`).set('Authorization', `Bearer ${tokenFor('admin')}`);
+  const created = await h
+    .api()
+    .post(`/v1/applications/${APP}/apikeys`)
+    .set('Authorization', `Bearer ${tokenFor('admin')}`);
   const key = created.body.key as string;
-  const res = await h.api().delete(`/v1/applications/${APP}/apikeys/${key}`).set('Authorization', `Bearer ${tokenFor('admin')}`);
+  const res = await h
+    .api()
+    .delete(`/v1/applications/${APP}/apikeys/${key}`)
+    .set('Authorization', `Bearer ${tokenFor('admin')}`);
   const line = h.logs.requestLine(res.headers['x-request-id'] as string);
   expect((line?.req as { path: string }).path).toBe(`/v1/applications/${APP}/apikeys/****${key.slice(-4)}`);
   expect(h.logs.lines.join('\n')).not.toContain(key);

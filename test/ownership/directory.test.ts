@@ -8,7 +8,13 @@ let upstream: ReturnType<typeof createUpstream>;
 beforeAll(async () => {
   simulator = createSimulator({ developerKey: 'dk-directory-test', seed: false });
   const url = await simulator.listen(0, '127.0.0.1');
-  upstream = createUpstream({ baseUrl: url, developerKey: () => 'dk-directory-test', timeoutMs: 2000, connections: 4, maxResponseBytes: 50_000_000 });
+  upstream = createUpstream({
+    baseUrl: url,
+    developerKey: () => 'dk-directory-test',
+    timeoutMs: 2000,
+    connections: 4,
+    maxResponseBytes: 50_000_000,
+  });
   for (let i = 0; i < 2_345; i++) simulator.store.createApplication({ name: `App ${i}` });
 });
 afterAll(async () => {

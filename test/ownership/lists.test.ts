@@ -29,7 +29,10 @@ afterAll(async () => h.close());
 async function walk(token: string, pageSize: number, active?: 'True' | 'False') {
   const pages: { total: number; count: number; page: number; objects: { id: string; active: boolean }[] }[] = [];
   for (let page = 1; page < 1000; page++) {
-    const res = await h.api().get(`/v1/applications?page_size=${pageSize}&page=${page}${active ? `&active=${active}` : ''}`).set('Authorization', `Bearer ${token}`);
+    const res = await h
+      .api()
+      .get(`/v1/applications?page_size=${pageSize}&page=${page}${active ? `&active=${active}` : ''}`)
+      .set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(200);
     pages.push(res.body);
     if (res.body.count < pageSize) break;
@@ -39,33 +42,50 @@ async function walk(token: string, pageSize: number, active?: 'True' | 'False') 
 
 const cases = TEAMS.flatMap((team) => [1, 7, 10, 50].map((size) => [team, size] as const));
 
-test.each(cases)('when team %s walks its list %i per page, then it gets exactly its applications, once each, with consistent totals', async (team, size) => {
-  const pages = await walk(tokenFor('member', `m-${team}`, [team]), size);
-  const expected = [...owners].filter(([, t]) => t === team).map(([id]) => id);
-  const seen = pages.flatMap((p) => p.objects.map((o) => o.id));
-  expect(seen).toEqual(h.simulator.store.listApplications().map((a) => a.id).filter((id) => expected.includes(id)));
-  for (const [i, p] of pages.entries()) {
-    expect({ total: p.total, page: p.page }).toEqual({ total: expected.length, page: i + 1 });
-    expect(p.count).toBe(p.objects.length);
-    if (i < pages.length - 1) expect(p.count).toBe(size);
-  }
-});
+test.each(cases)(
+  'when team %s walks its list %i per page, then it gets exactly its applications, once each, with consistent totals',
+  async (team, size) => {
+    const pages = await walk(tokenFor('member', `m-${team}`, [team]), size);
+    const expected = [...owners].filter(([, t]) => t === team).map(([id]) => id);
+    const seen = pages.flatMap((p) => p.objects.map((o) => o.id));
+    expect(seen).toEqual(
+      h.simulator.store
+        .listApplications()
+        .map((a) => a.id)
+        .filter((id) => expected.includes(id)),
+    );
+    for (const [i, p] of pages.entries()) {
+      expect({ total: p.total, page: p.page }).toEqual({ total: expected.length, page: i + 1 });
+      expect(p.count).toBe(p.objects.length);
+      if (i < pages.length - 1) expect(p.count).toBe(size);
+    }
+  },
+);
 
 test('when a caller in two teams filters by active, then total counts its active applications of both teams', async () => {
   const pages = await walk(tokenFor('member', 'two', ['alpha', 'beta']), 10, 'True');
-  const expected = h.simulator.store.listApplications(true).map((a) => a.id).filter((id) => ['alpha', 'beta'].includes(owners.get(id) ?? ''));
+  const expected = h.simulator.store
+    .listApplications(true)
+    .map((a) => a.id)
+    .filter((id) => ['alpha', 'beta'].includes(owners.get(id) ?? ''));
   expect(pages.flatMap((p) => p.objects.map((o) => o.id))).toEqual(expected);
   expect(pages[0]!.total).toBe(expected.length);
   expect(expected.length).toBeLessThan([...owners.values()].filter((t) => t === 'alpha' || t === 'beta').length);
 });
 
 test('when a caller in no team lists, then the list is empty and says so', async () => {
-  const res = await h.api().get('/v1/applications').set('Authorization', `Bearer ${tokenFor('member', 'nobody', [])}`);
+  const res = await h
+    .api()
+    .get('/v1/applications')
+    .set('Authorization', `Bearer ${tokenFor('member', 'nobody', [])}`);
   expect(res.body).toEqual({ total: 0, count: 0, page: 1, objects: [] });
 });
 
 test('when an any-scoped caller lists, then the upstream answers as it is, unowned applications included', async () => {
-  const res = await h.api().get('/v1/applications?page_size=1000').set('Authorization', `Bearer ${tokenFor('global', 'g', [])}`);
+  const res = await h
+    .api()
+    .get('/v1/applications?page_size=1000')
+    .set('Authorization', `Bearer ${tokenFor('global', 'g', [])}`);
   expect(res.body.total).toBe(h.simulator.store.listApplications().length);
 });
 

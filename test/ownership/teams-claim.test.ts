@@ -17,7 +17,8 @@ describe('reading the teams claim', () => {
     ['65 teams', Array.from({ length: 65 }, (_, i) => `t${i}`), 'refused'],
   ])('when the claim is %s, then the teams are %j', (_what, value, expected) => {
     const result = teamsFromClaims(value === undefined ? {} : { teams: value }, 'teams');
-    if (expected === 'refused') expect(result).toMatchObject({ ok: false, problem: expect.stringContaining('teams claim') });
+    if (expected === 'refused')
+      expect(result).toMatchObject({ ok: false, problem: expect.stringContaining('teams claim') });
     else expect(result).toEqual({ ok: true, teams: expected });
   });
 
@@ -43,7 +44,7 @@ describe('teams at the gateway', () => {
     expect(h.simulator.requests).toEqual([]);
   });
 
-  test('when /v1/me is called, then it shows the caller\'s teams and each permission\'s scope', async () => {
+  test("when /v1/me is called, then it shows the caller's teams and each permission's scope", async () => {
     const token = signToken({ sub: 'erin', roles: ['editor', 'auditor'], claims: { org: { teams: 'demo search' } } });
     const res = await h.api().get('/v1/me').set('Authorization', `Bearer ${token}`);
     expect(res.body).toMatchObject({ sub: 'erin', teams: ['demo', 'search'] });

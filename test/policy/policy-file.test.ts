@@ -13,16 +13,42 @@ const file = (name: string, text: string) => {
 
 test('when a YAML policy uses wildcards, then they expand to the matching operations', () => {
   const policy = loadPolicy(file('p.yaml', 'roles:\n  ops:\n    allow: ["webhooks.*", "*.list"]\n'));
-  expect([...policy.grants.get('ops')!].sort()).toEqual(['apikeys.list', 'applications.list', 'webhooks.create', 'webhooks.delete', 'webhooks.get', 'webhooks.list']);
-  expect(decide(policy, ['ops'], 'webhooks.delete')).toEqual({ allowed: true, reason: 'role_grants_permission', role: 'ops', scope: 'team' });
-  expect(decide(policy, ['ops'], 'applications.delete')).toEqual({ allowed: false, reason: 'no_role_grants_permission' });
+  expect([...policy.grants.get('ops')!].sort()).toEqual([
+    'apikeys.list',
+    'applications.list',
+    'webhooks.create',
+    'webhooks.delete',
+    'webhooks.get',
+    'webhooks.list',
+  ]);
+  expect(decide(policy, ['ops'], 'webhooks.delete')).toEqual({
+    allowed: true,
+    reason: 'role_grants_permission',
+    role: 'ops',
+    scope: 'team',
+  });
+  expect(decide(policy, ['ops'], 'applications.delete')).toEqual({
+    allowed: false,
+    reason: 'no_role_grants_permission',
+  });
 });
 
 test('when roles grant the same permission with different scopes, then the widest applies, and a role that names none is team-scoped', () => {
-  const policy = loadPolicy(file('s.yaml', 'roles:\n  teamed:\n    allow: ["applications.get"]\n  global:\n    allow: ["applications.*"]\n    scope: any\n'));
+  const policy = loadPolicy(
+    file(
+      's.yaml',
+      'roles:\n  teamed:\n    allow: ["applications.get"]\n  global:\n    allow: ["applications.*"]\n    scope: any\n',
+    ),
+  );
   expect(decide(policy, ['teamed'], 'applications.get')).toMatchObject({ allowed: true, scope: 'team' });
-  expect(decide(policy, ['teamed', 'global'], 'applications.get')).toMatchObject({ allowed: true, role: 'global', scope: 'any' });
-  expect(() => loadPolicy(file('bad.yaml', 'roles:\n  r:\n    allow: ["applications.get"]\n    scope: everyone\n'))).toThrow(/scope/);
+  expect(decide(policy, ['teamed', 'global'], 'applications.get')).toMatchObject({
+    allowed: true,
+    role: 'global',
+    scope: 'any',
+  });
+  expect(() =>
+    loadPolicy(file('bad.yaml', 'roles:\n  r:\n    allow: ["applications.get"]\n    scope: everyone\n')),
+  ).toThrow(/scope/);
 });
 
 test('when a JSON policy is given, then it is read as JSON', () => {

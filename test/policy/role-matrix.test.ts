@@ -7,7 +7,16 @@ const APP = 'wSPk9y5D7p5o87k0ACGKxR';
 /** The default policy as the README states it; the code's table must agree. */
 const EXPECTED: Record<string, OperationId[]> = {
   viewer: ['applications.list', 'applications.get', 'webhooks.list', 'webhooks.get'],
-  editor: ['applications.list', 'applications.get', 'webhooks.list', 'webhooks.get', 'applications.create', 'applications.update', 'webhooks.create', 'webhooks.delete'],
+  editor: [
+    'applications.list',
+    'applications.get',
+    'webhooks.list',
+    'webhooks.get',
+    'applications.create',
+    'applications.update',
+    'webhooks.create',
+    'webhooks.delete',
+  ],
   admin: OPERATIONS.map((o) => o.id),
   auditor: [],
   stranger: [],
@@ -39,12 +48,17 @@ afterAll(async () => {
 });
 beforeEach(() => h.simulator.clearRequests());
 
-const cells = Object.keys(EXPECTED).flatMap((role) => OPERATIONS.map((op) => [role, op.id, EXPECTED[role]!.includes(op.id)] as const));
+const cells = Object.keys(EXPECTED).flatMap((role) =>
+  OPERATIONS.map((op) => [role, op.id, EXPECTED[role]!.includes(op.id)] as const),
+);
 
 test.each(cells)('when a %s calls %s, then allowed=%s', async (role, id, allowed) => {
   const op = OPERATIONS.find((o) => o.id === id)!;
   const { path, body } = REQUESTS[id];
-  const req = h.api()[op.method.toLowerCase() as 'get'](path).set('Authorization', `Bearer ${tokenFor(role)}`);
+  const req = h
+    .api()
+    [op.method.toLowerCase() as 'get'](path)
+    .set('Authorization', `Bearer ${tokenFor(role)}`);
   const res = body ? await req.send(body) : await req;
   if (allowed && h.deps.policy().approvals.has(id)) {
     // Guarded by the built-in two-person rule: allowed means asked, not yet forwarded.
@@ -67,9 +81,16 @@ test('when a caller holds two roles, then the union of their grants applies', as
 });
 
 test('when /v1/me is called, then it returns identity, roles and the operations the caller may call', async () => {
-  const res = await h.api().get('/v1/me').set('Authorization', `Bearer ${tokenFor('editor', 'erin')}`);
+  const res = await h
+    .api()
+    .get('/v1/me')
+    .set('Authorization', `Bearer ${tokenFor('editor', 'erin')}`);
   expect(res.status).toBe(200);
-  expect(res.body).toMatchObject({ sub: 'erin', roles: ['editor'], permissions: expect.arrayContaining(EXPECTED.editor!) });
+  expect(res.body).toMatchObject({
+    sub: 'erin',
+    roles: ['editor'],
+    permissions: expect.arrayContaining(EXPECTED.editor!),
+  });
   expect(res.body.operations).toContainEqual({ id: 'applications.create', method: 'POST', path: '/v1/applications' });
   expect(res.body.operations).toHaveLength(EXPECTED.editor!.length);
   expect(h.simulator.requests).toHaveLength(0);

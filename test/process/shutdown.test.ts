@@ -18,7 +18,9 @@ test('when SIGTERM arrives with a request in flight, then it finishes, new conne
   try {
     const url = await gateway.ready;
     simulator.setFault({ kind: 'delay', ms: 800, times: 1 });
-    const inFlight = fetch(`${url}/v1/applications`, { headers: { Authorization: `Bearer ${signToken({ roles: ['viewer'] })}` } });
+    const inFlight = fetch(`${url}/v1/applications`, {
+      headers: { Authorization: `Bearer ${signToken({ roles: ['viewer'] })}` },
+    });
     await waitFor(() => simulator.requests.length === 1);
     gateway.child.kill('SIGTERM');
     const res = await inFlight;

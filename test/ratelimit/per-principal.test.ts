@@ -11,20 +11,43 @@ const APP = 'wSPk9y5D7p5o87k0ACGKxR';
 const policyFile = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.yaml');
 writeFileSync(
   policyFile,
-  ['roles:', '  viewer:', '    allow: [applications.get, webhooks.list]', '  editor:', '    allow: [applications.get, webhooks.create]', '  bulk-reader:', '    allow: [applications.get]', '    rate_limit: { reads: 8 }', ''].join('\n'),
+  [
+    'roles:',
+    '  viewer:',
+    '    allow: [applications.get, webhooks.list]',
+    '  editor:',
+    '    allow: [applications.get, webhooks.create]',
+    '  bulk-reader:',
+    '    allow: [applications.get]',
+    '    rate_limit: { reads: 8 }',
+    '',
+  ].join('\n'),
 );
 
 describe.each(COUNTER_STORES)('per-person rate limits with counters in %s', (store) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ env: { ...redisEnv(store), RATE_LIMIT_READS: '3', RATE_LIMIT_WRITES: '2', RATE_LIMIT_WINDOW_S: '60', POLICY_FILE: policyFile } });
+    h = await startHarness({
+      env: {
+        ...redisEnv(store),
+        RATE_LIMIT_READS: '3',
+        RATE_LIMIT_WRITES: '2',
+        RATE_LIMIT_WINDOW_S: '60',
+        POLICY_FILE: policyFile,
+      },
+    });
   }, 30_000);
   afterAll(async () => h.close());
   beforeEach(() => h.simulator.clearRequests());
 
   // A read that is always forwarded (a team's list is served from the gateway's directory).
   const list = (token: string) => h.api().get(`/v1/applications/${APP}`).set('Authorization', `Bearer ${token}`);
-  const createHook = (token: string) => h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${token}`).send({ url: 'https://hooks.example.com/rl' });
+  const createHook = (token: string) =>
+    h
+      .api()
+      .post(`/v1/applications/${APP}/webhooks`)
+      .set('Authorization', `Bearer ${token}`)
+      .send({ url: 'https://hooks.example.com/rl' });
 
   test('when one person exhausts their reads, then they get 429 and another person is unaffected', async () => {
     const alice = tokenFor('viewer', `alice-${store}`);
@@ -68,7 +91,12 @@ describe.each(COUNTER_STORES)('per-person rate limits with counters in %s', (sto
     expect(h.simulator.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
     const entries = await entriesFor(h, refused.headers['x-request-id'] as string);
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ kind: 'decision', outcome: 'rate_limited', errorCode: 'rate_limited', operation: 'webhooks.create' });
+    expect(entries[0]).toMatchObject({
+      kind: 'decision',
+      outcome: 'rate_limited',
+      errorCode: 'rate_limited',
+      operation: 'webhooks.create',
+    });
   });
 
   test('when a role raises the read budget in the policy file, then its holders get that budget', async () => {

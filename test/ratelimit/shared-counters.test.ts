@@ -20,7 +20,10 @@ describeWithRedis('counters shared by two instances through Redis', () => {
   test('when one person alternates between instances, then the limit holds across both', async () => {
     const token = tokenFor('viewer', 'roaming');
     const statuses = [];
-    for (let i = 0; i < 6; i++) statuses.push((await (i % 2 ? b : a).api().get('/v1/applications').set('Authorization', `Bearer ${token}`)).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push(
+        (await (i % 2 ? b : a).api().get('/v1/applications').set('Authorization', `Bearer ${token}`)).status,
+      );
     expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]);
     expect(statuses.slice(4)).toEqual([429, 429]);
   });
@@ -31,7 +34,12 @@ describeWithRedis('counters shared by two instances through Redis', () => {
     b.simulator.clearRequests();
     const started = Date.now();
     const results = await Promise.all(
-      Array.from({ length: 24 }, (_, i) => (i % 2 ? b : a).api().get(`/v1/applications/${APP}`).set('Authorization', `Bearer ${tokenFor('viewer', `crowd-${i}`)}`)),
+      Array.from({ length: 24 }, (_, i) =>
+        (i % 2 ? b : a)
+          .api()
+          .get(`/v1/applications/${APP}`)
+          .set('Authorization', `Bearer ${tokenFor('viewer', `crowd-${i}`)}`),
+      ),
     );
     const elapsedS = (Date.now() - started) / 1000;
     const forwarded = a.simulator.requests.length + b.simulator.requests.length;
@@ -55,8 +63,10 @@ describeWithRedis('failed authentications counted through Redis', () => {
   afterAll(async () => Promise.all([a.close(), b.close()]));
 
   test('when one address guesses through both instances, then its budget is one budget, and valid tokens neither spend it nor are refused by it', async () => {
-    const get = (h: Harness, authorization: string) => h.api().get('/v1/applications').set('Authorization', authorization);
-    for (let i = 0; i < 4; i++) expect((await get(i % 2 ? b : a, `Bearer ${tokenFor('viewer', 'good')}`)).status).toBe(200);
+    const get = (h: Harness, authorization: string) =>
+      h.api().get('/v1/applications').set('Authorization', authorization);
+    for (let i = 0; i < 4; i++)
+      expect((await get(i % 2 ? b : a, `Bearer ${tokenFor('viewer', 'good')}`)).status).toBe(200);
     const statuses = [];
     for (let i = 0; i < 5; i++) statuses.push((await get(i % 2 ? b : a, 'Bearer not.a.token')).status);
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
@@ -82,8 +92,17 @@ describeWithRedis('when Redis goes away mid-run', () => {
     await proxy.stop();
   });
 
-  const read = () => h.api().get('/v1/applications').set('Authorization', `Bearer ${tokenFor('admin', 'ops')}`);
-  const write = () => h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${tokenFor('admin', 'ops')}`).send({ url: 'https://hooks.example.com/redis' });
+  const read = () =>
+    h
+      .api()
+      .get('/v1/applications')
+      .set('Authorization', `Bearer ${tokenFor('admin', 'ops')}`);
+  const write = () =>
+    h
+      .api()
+      .post(`/v1/applications/${APP}/webhooks`)
+      .set('Authorization', `Bearer ${tokenFor('admin', 'ops')}`)
+      .send({ url: 'https://hooks.example.com/redis' });
 
   test('then reads pass unmetered, mutations are refused (503) and recorded, and both recover when it returns', async () => {
     expect((await read()).status).toBe(200);
@@ -94,15 +113,20 @@ describeWithRedis('when Redis goes away mid-run', () => {
     expect(refused.status).toBe(503);
     expect(refused.body.error).toMatchObject({ code: 'rate_limit_unavailable' });
     expect(h.simulator.requests.filter((r) => r.method === 'POST')).toHaveLength(0);
-    expect(await entriesFor(h, refused.headers['x-request-id'] as string)).toEqual([expect.objectContaining({ kind: 'decision', outcome: 'not_forwarded', errorCode: 'rate_limit_unavailable' })]);
+    expect(await entriesFor(h, refused.headers['x-request-id'] as string)).toEqual([
+      expect.objectContaining({ kind: 'decision', outcome: 'not_forwarded', errorCode: 'rate_limit_unavailable' }),
+    ]);
     const ready = await h.api().get('/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body.checks).toContainEqual(expect.objectContaining({ name: 'rate_limit_store', ok: false, critical: false }));
+    expect(ready.body.checks).toContainEqual(
+      expect.objectContaining({ name: 'rate_limit_store', ok: false, critical: false }),
+    );
 
     await proxy.start();
     const deadline = Date.now() + 10_000;
     let status = 0;
-    while (Date.now() < deadline && (status = (await write()).status) !== 201) await new Promise((r) => setTimeout(r, 200));
+    while (Date.now() < deadline && (status = (await write()).status) !== 201)
+      await new Promise((r) => setTimeout(r, 200));
     expect(status).toBe(201);
   }, 20_000);
 });

@@ -24,36 +24,79 @@ const lastUpstream = () => {
 
 describe('forwarding each operation', () => {
   test.each([
-    ['GET', '/v1/applications?page_size=2&page=1', undefined, 'GET', '/v1/applications/', { page_size: '2', page: '1' }],
+    [
+      'GET',
+      '/v1/applications?page_size=2&page=1',
+      undefined,
+      'GET',
+      '/v1/applications/',
+      { page_size: '2', page: '1' },
+    ],
     ['GET', '/v1/applications?active=True', undefined, 'GET', '/v1/applications/', { active: 'True' }],
     ['GET', '/v1/applications?active=false', undefined, 'GET', '/v1/applications/', { active: 'False' }],
     ['GET', `/v1/applications/${APP}`, undefined, 'GET', `/v1/applications/${APP}/`, {}],
     ['GET', `/v1/applications/${APP}/`, undefined, 'GET', `/v1/applications/${APP}/`, {}],
-    ['PATCH', `/v1/applications/${APP}`, { description: 'A better test application.' }, 'PATCH', `/v1/applications/${APP}/`, {}],
-    ['GET', `/v1/applications/${APP}/apikeys?page_size=5`, undefined, 'GET', `/v1/applications/${APP}/apikeys/`, { page_size: '5' }],
+    [
+      'PATCH',
+      `/v1/applications/${APP}`,
+      { description: 'A better test application.' },
+      'PATCH',
+      `/v1/applications/${APP}/`,
+      {},
+    ],
+    [
+      'GET',
+      `/v1/applications/${APP}/apikeys?page_size=5`,
+      undefined,
+      'GET',
+      `/v1/applications/${APP}/apikeys/`,
+      { page_size: '5' },
+    ],
     ['GET', `/v1/applications/${APP}/webhooks`, undefined, 'GET', `/v1/applications/${APP}/webhooks/`, {}],
-    ['POST', `/v1/applications/${APP}/webhooks`, { url: 'https://hooks.example.com/k' }, 'POST', `/v1/applications/${APP}/webhooks/`, {}],
-  ])('when a client calls %s %s, then the upstream receives the same operation with the DeveloperKey', async (method, path, body, upMethod, upPath, upQuery) => {
-    const req = h.api()[method.toLowerCase() as 'get'](path).set('Authorization', `Bearer ${admin}`);
-    const res = body ? await req.send(body) : await req;
-    expect(res.status).toBeLessThan(300);
-    const up = lastUpstream();
-    expect(up.method).toBe(upMethod);
-    expect(up.path).toBe(upPath);
-    expect(up.query).toEqual(upQuery);
-    expect(up.headers.authorization).toBe(`DeveloperKey ${DEVELOPER_KEY}`);
-    if (body) expect(up.body).toEqual(body);
-    expect(res.headers['x-request-id']).toBe(up.headers['x-request-id']);
-  });
+    [
+      'POST',
+      `/v1/applications/${APP}/webhooks`,
+      { url: 'https://hooks.example.com/k' },
+      'POST',
+      `/v1/applications/${APP}/webhooks/`,
+      {},
+    ],
+  ])(
+    'when a client calls %s %s, then the upstream receives the same operation with the DeveloperKey',
+    async (method, path, body, upMethod, upPath, upQuery) => {
+      const req = h.api()[method.toLowerCase() as 'get'](path).set('Authorization', `Bearer ${admin}`);
+      const res = body ? await req.send(body) : await req;
+      expect(res.status).toBeLessThan(300);
+      const up = lastUpstream();
+      expect(up.method).toBe(upMethod);
+      expect(up.path).toBe(upPath);
+      expect(up.query).toEqual(upQuery);
+      expect(up.headers.authorization).toBe(`DeveloperKey ${DEVELOPER_KEY}`);
+      if (body) expect(up.body).toEqual(body);
+      expect(res.headers['x-request-id']).toBe(up.headers['x-request-id']);
+    },
+  );
 
   test('when an application is created, updated and deleted, then each step reaches the upstream and its status comes back', async () => {
-    const created = await h.api().post('/v1/applications').set('Authorization', `Bearer ${admin}`).send({ name: 'Gateway App', events_enabled: true });
+    const created = await h
+      .api()
+      .post('/v1/applications')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ name: 'Gateway App', events_enabled: true });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'Gateway App', events_enabled: true, active: true });
-    expect(lastUpstream()).toMatchObject({ method: 'POST', path: '/v1/applications/', body: { name: 'Gateway App', events_enabled: true } });
+    expect(lastUpstream()).toMatchObject({
+      method: 'POST',
+      path: '/v1/applications/',
+      body: { name: 'Gateway App', events_enabled: true },
+    });
     const id = created.body.id as string;
 
-    const updated = await h.api().patch(`/v1/applications/${id}/`).set('Authorization', `Bearer ${admin}`).send({ active: 'False' });
+    const updated = await h
+      .api()
+      .patch(`/v1/applications/${id}/`)
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ active: 'False' });
     expect(updated.status).toBe(200);
     expect(updated.body.active).toBe(false);
     expect(lastUpstream().body).toEqual({ active: false });
@@ -79,25 +122,39 @@ describe('forwarding each operation', () => {
     expect(listed.headers['cache-control']).toBe('no-store');
     expect(listed.body.objects.map((k: { key: string }) => k.key)).toContain(key);
 
-    const deleted = await h.api().delete(`/v1/applications/${APP}/apikeys/${key}`).set('Authorization', `Bearer ${admin}`);
+    const deleted = await h
+      .api()
+      .delete(`/v1/applications/${APP}/apikeys/${key}`)
+      .set('Authorization', `Bearer ${admin}`);
     expect(deleted.status).toBe(204);
     expect(lastUpstream()).toMatchObject({ method: 'DELETE', path: `/v1/applications/${APP}/apikeys/${key}/` });
   });
 
   test('when a webhook is created, fetched and deleted, then each reaches the upstream', async () => {
-    const created = await h.api().post(`/v1/applications/${APP}/webhooks/`).set('Authorization', `Bearer ${admin}`).send({ url: 'http://localhost:5000' });
+    const created = await h
+      .api()
+      .post(`/v1/applications/${APP}/webhooks/`)
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ url: 'http://localhost:5000' });
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     const fetched = await h.api().get(`/v1/applications/${APP}/webhooks/${id}`).set('Authorization', `Bearer ${admin}`);
     expect(fetched.body).toMatchObject({ id, url: 'http://localhost:5000' });
     expect(lastUpstream().path).toBe(`/v1/applications/${APP}/webhooks/${id}/`);
-    const deleted = await h.api().delete(`/v1/applications/${APP}/webhooks/${id}`).set('Authorization', `Bearer ${admin}`);
+    const deleted = await h
+      .api()
+      .delete(`/v1/applications/${APP}/webhooks/${id}`)
+      .set('Authorization', `Bearer ${admin}`);
     expect(deleted.status).toBe(204);
     expect(lastUpstream()).toMatchObject({ method: 'DELETE', path: `/v1/applications/${APP}/webhooks/${id}/` });
   });
 
   test('when an application is created from a source template, then source is forwarded and the upstream copies the template', async () => {
-    const res = await h.api().post('/v1/applications').set('Authorization', `Bearer ${admin}`).send({ name: 'From template', source: APP });
+    const res = await h
+      .api()
+      .post('/v1/applications')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ name: 'From template', source: APP });
     expect(res.status).toBe(201);
     expect(lastUpstream().body).toEqual({ name: 'From template', source: APP });
   });
@@ -120,7 +177,14 @@ describe('what crosses to the upstream', () => {
     const up = lastUpstream();
     expect(up.method).toBe('GET');
     expect(up.headers.authorization).toBe(`DeveloperKey ${DEVELOPER_KEY}`);
-    for (const name of ['cookie', 'developerkey', 'x-forwarded-for', 'proxy-authorization', 'x-http-method-override', 'x-custom']) {
+    for (const name of [
+      'cookie',
+      'developerkey',
+      'x-forwarded-for',
+      'proxy-authorization',
+      'x-http-method-override',
+      'x-custom',
+    ]) {
       expect(up.headers[name]).toBeUndefined();
     }
     expect(JSON.stringify(up.headers)).not.toContain(admin);
@@ -146,11 +210,19 @@ describe('what crosses to the upstream', () => {
   test('a conditional request matching the upstream ETag is answered 304 without a body; a stale one gets the body', async () => {
     const fault = { kind: 'status', status: 200, body: { objects: [] }, headers: { etag: '"v1"' }, times: 1 };
     h.simulator.setFault(fault as never);
-    const fresh = await h.api().get('/v1/applications').set('Authorization', `Bearer ${admin}`).set('If-None-Match', '"v1"');
+    const fresh = await h
+      .api()
+      .get('/v1/applications')
+      .set('Authorization', `Bearer ${admin}`)
+      .set('If-None-Match', '"v1"');
     expect(fresh.status).toBe(304);
     expect(fresh.text).toBeFalsy();
     h.simulator.setFault(fault as never);
-    const stale = await h.api().get('/v1/applications').set('Authorization', `Bearer ${admin}`).set('If-None-Match', '"v0"');
+    const stale = await h
+      .api()
+      .get('/v1/applications')
+      .set('Authorization', `Bearer ${admin}`)
+      .set('If-None-Match', '"v0"');
     expect(stale.status).toBe(200);
     expect(stale.headers.etag).toBe('"v1"');
     expect(stale.body).toEqual({ objects: [] });
@@ -163,11 +235,19 @@ describe('what crosses to the upstream', () => {
     expect(res.body.error).toBeUndefined();
   });
 
-  test('when a well-formed X-Request-Id is sent, then the gateway still answers and forwards its own id (the client\'s is recorded beside it); a malformed one is ignored', async () => {
-    const good = await h.api().get('/v1/applications').set('Authorization', `Bearer ${admin}`).set('X-Request-Id', 'trace-1234abcd');
+  test("when a well-formed X-Request-Id is sent, then the gateway still answers and forwards its own id (the client's is recorded beside it); a malformed one is ignored", async () => {
+    const good = await h
+      .api()
+      .get('/v1/applications')
+      .set('Authorization', `Bearer ${admin}`)
+      .set('X-Request-Id', 'trace-1234abcd');
     expect(good.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(lastUpstream().headers['x-request-id']).toBe(good.headers['x-request-id']);
-    const bad = await h.api().get('/v1/applications').set('Authorization', `Bearer ${admin}`).set('X-Request-Id', 'bad id\twith spaces');
+    const bad = await h
+      .api()
+      .get('/v1/applications')
+      .set('Authorization', `Bearer ${admin}`)
+      .set('X-Request-Id', 'bad id\twith spaces');
     expect(bad.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

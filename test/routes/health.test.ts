@@ -35,7 +35,9 @@ test('when the gateway is draining, then /readyz is 503 so the load balancer sto
 test('when a path outside the API is requested, then 404 in the envelope with security headers', async () => {
   const res = await h.api().get('/nothing-here');
   expect(res.status).toBe(404);
-  expect(res.body).toEqual({ error: { code: 'not_found', message: 'No such operation.', request_id: res.headers['x-request-id'], details: [] } });
+  expect(res.body).toEqual({
+    error: { code: 'not_found', message: 'No such operation.', request_id: res.headers['x-request-id'], details: [] },
+  });
   expect(res.headers['x-content-type-options']).toBe('nosniff');
   expect(res.headers['x-powered-by']).toBeUndefined();
 });

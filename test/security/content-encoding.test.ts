@@ -20,7 +20,17 @@ afterAll(async () => h.close());
 
 const body = Buffer.from(JSON.stringify({ name: 'compressed' }));
 const send = (path: string, encoding: string, bytes: Buffer, token = editor) =>
-  rawRequest(h.gatewayUrl, 'POST', path, [['Authorization', `Bearer ${token}`], ['Content-Type', 'application/json'], ['Content-Encoding', encoding]], bytes);
+  rawRequest(
+    h.gatewayUrl,
+    'POST',
+    path,
+    [
+      ['Authorization', `Bearer ${token}`],
+      ['Content-Type', 'application/json'],
+      ['Content-Encoding', encoding],
+    ],
+    bytes,
+  );
 
 test.each([
   ['gzip', 'bytes that are not gzip', Buffer.from('definitely not gzip data')],
@@ -28,21 +38,41 @@ test.each([
   ['deflate', 'bytes that are not deflate', Buffer.from('\x78\x9c garbage garbage')],
   ['deflate', 'a truncated stream', deflateSync(body).subarray(0, 6)],
   ['br', 'bytes that are not brotli', Buffer.from('\xff\xff\xff\xff not brotli')],
-  ['br', 'a truncated stream', brotliCompressSync(Buffer.from(JSON.stringify({ name: 'x'.repeat(5000) }))).subarray(0, 10)],
-])('when a mutation says Content-Encoding %s and sends %s, then 400 invalid_content_encoding and a decision entry', async (encoding, _what, bytes) => {
-  const res = await send('/v1/applications', encoding, bytes);
-  expect(res.status).toBe(400);
-  expect(JSON.parse(res.text).error).toMatchObject({ code: 'invalid_content_encoding', details: [{ reason: 'body_not_decodable', encoding }] });
-  expect(await entriesFor(h, res.headers['x-request-id'] as string)).toEqual([
-    expect.objectContaining({ kind: 'decision', outcome: 'invalid', errorCode: 'invalid_content_encoding', actorSub: 'eddie' }),
-  ]);
-});
+  [
+    'br',
+    'a truncated stream',
+    brotliCompressSync(Buffer.from(JSON.stringify({ name: 'x'.repeat(5000) }))).subarray(0, 10),
+  ],
+])(
+  'when a mutation says Content-Encoding %s and sends %s, then 400 invalid_content_encoding and a decision entry',
+  async (encoding, _what, bytes) => {
+    const res = await send('/v1/applications', encoding, bytes);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.text).error).toMatchObject({
+      code: 'invalid_content_encoding',
+      details: [{ reason: 'body_not_decodable', encoding }],
+    });
+    expect(await entriesFor(h, res.headers['x-request-id'] as string)).toEqual([
+      expect.objectContaining({
+        kind: 'decision',
+        outcome: 'invalid',
+        errorCode: 'invalid_content_encoding',
+        actorSub: 'eddie',
+      }),
+    ]);
+  },
+);
 
 test('when a lookup of a leaked key sends a corrupt gzip body, then 400 invalid_content_encoding and an access entry', async () => {
   const res = await send('/v1/audit/lookup-key', 'gzip', Buffer.from('not gzip at all'), tokenFor('auditor', 'rita'));
   expect(res.status).toBe(400);
   expect(JSON.parse(res.text).error.code).toBe('invalid_content_encoding');
-  expect((await allEntries(h)).at(-1)).toMatchObject({ kind: 'access', operation: 'audit.lookup_key', errorCode: 'invalid_content_encoding', actorSub: 'rita' });
+  expect((await allEntries(h)).at(-1)).toMatchObject({
+    kind: 'access',
+    operation: 'audit.lookup_key',
+    errorCode: 'invalid_content_encoding',
+    actorSub: 'rita',
+  });
 });
 
 test.each([

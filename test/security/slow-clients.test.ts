@@ -17,7 +17,9 @@ const CHECK_SLACK_MS = 800;
 let h: Harness;
 let admin: string;
 beforeAll(async () => {
-  h = await startHarness({ env: { HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) } });
+  h = await startHarness({
+    env: { HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) },
+  });
   admin = tokenFor('admin', 'slow-admin');
 });
 afterAll(async () => {
@@ -78,11 +80,17 @@ test('when a mutation body arrives a byte at a time, then 408 within REQUEST_TIM
   // Written once the aborted body read reaches the error handler, just after the socket closed.
   const mine = async () => (await allEntries(h)).slice(before).filter((e) => e.clientRequestId === 'slow-body-0001');
   await waitFor(async () => (await mine()).length > 0, 3000, 'the decision entry');
-  expect((await mine()).map((e) => `${e.kind}:${e.outcome}:${(e.details as { errors?: { reason?: string }[] })?.errors?.[0]?.reason}`)).toEqual(['decision:invalid:request_aborted']);
+  expect(
+    (await mine()).map(
+      (e) => `${e.kind}:${e.outcome}:${(e.details as { errors?: { reason?: string }[] })?.errors?.[0]?.reason}`,
+    ),
+  ).toEqual(['decision:invalid:request_aborted']);
 });
 
 test('when many slow clients hold connections, then a normal request is still served at once', async () => {
-  const loris = Array.from({ length: 50 }, () => dribble('GET /v1/applications HTTP/1.1\r\nHost: gw\r\n', 'X-Slow: 1\r\n'));
+  const loris = Array.from({ length: 50 }, () =>
+    dribble('GET /v1/applications HTTP/1.1\r\nHost: gw\r\n', 'X-Slow: 1\r\n'),
+  );
   const started = Date.now();
   const res = await h.api().get('/v1/applications').set('Authorization', `Bearer ${admin}`);
   expect(res.status).toBe(200);

@@ -28,7 +28,8 @@ afterAll(async () => {
 });
 beforeEach(() => h.simulator.clearRequests());
 
-const token = (claims: Record<string, unknown>) => signToken({ roles: ['viewer'], claims: { iat: NOW_S - 60, exp: NOW_S + 600, ...claims }, expiresInS: NaN });
+const token = (claims: Record<string, unknown>) =>
+  signToken({ roles: ['viewer'], claims: { iat: NOW_S - 60, exp: NOW_S + 600, ...claims }, expiresInS: NaN });
 const call = (t: string) => h.api().get('/v1/applications').set('Authorization', `Bearer ${t}`);
 
 describe('when a time claim sits at the edge of the clock tolerance', () => {
@@ -42,8 +43,16 @@ describe('when a time claim sits at the edge of the clock tolerance', () => {
     ['iat one second inside the tolerance', 'accepted', () => token({ iat: NOW_S + TOLERANCE_S - 1 })],
     ['iat exactly at the tolerance', 'accepted', () => token({ iat: NOW_S + TOLERANCE_S })],
     ['iat one second past the tolerance', 'issued_in_future', () => token({ iat: NOW_S + TOLERANCE_S + 1 })],
-    ['a lifetime of exactly JWT_MAX_LIFETIME_S', 'accepted', () => token({ iat: NOW_S - 10, exp: NOW_S - 10 + MAX_LIFETIME_S })],
-    ['a lifetime one second longer', 'lifetime_too_long', () => token({ iat: NOW_S - 10, exp: NOW_S - 10 + MAX_LIFETIME_S + 1 })],
+    [
+      'a lifetime of exactly JWT_MAX_LIFETIME_S',
+      'accepted',
+      () => token({ iat: NOW_S - 10, exp: NOW_S - 10 + MAX_LIFETIME_S }),
+    ],
+    [
+      'a lifetime one second longer',
+      'lifetime_too_long',
+      () => token({ iat: NOW_S - 10, exp: NOW_S - 10 + MAX_LIFETIME_S + 1 }),
+    ],
     ['no iat while JWT_MAX_LIFETIME_S is set', 'lifetime_too_long', withoutIat],
     ['exp as a string', 'malformed', () => raw({ exp: String(NOW_S + 600) })],
     ['nbf as a string', 'malformed', () => raw({ nbf: String(NOW_S - 10) })],
@@ -62,11 +71,27 @@ describe('when a time claim sits at the edge of the clock tolerance', () => {
 
 /** Claims jsonwebtoken's sign() would refuse to put in a token. */
 const raw = (claims: Record<string, unknown>) =>
-  forgeHmac({ alg: 'HS256', typ: 'JWT' }, { sub: 'raw', roles: ['viewer'], iss: TEST_ISSUER, aud: TEST_AUDIENCE, iat: NOW_S - 60, exp: NOW_S + 600, ...claims }, TEST_SECRET);
+  forgeHmac(
+    { alg: 'HS256', typ: 'JWT' },
+    {
+      sub: 'raw',
+      roles: ['viewer'],
+      iss: TEST_ISSUER,
+      aud: TEST_AUDIENCE,
+      iat: NOW_S - 60,
+      exp: NOW_S + 600,
+      ...claims,
+    },
+    TEST_SECRET,
+  );
 
 /** jsonwebtoken adds iat by itself; a token without one must be asked for. */
 function withoutIat(): string {
-  const t = jwt.sign({ sub: 'no-iat', roles: ['viewer'], iss: TEST_ISSUER, aud: TEST_AUDIENCE, exp: NOW_S + 600 }, TEST_SECRET, { algorithm: 'HS256', noTimestamp: true });
+  const t = jwt.sign(
+    { sub: 'no-iat', roles: ['viewer'], iss: TEST_ISSUER, aud: TEST_AUDIENCE, exp: NOW_S + 600 },
+    TEST_SECRET,
+    { algorithm: 'HS256', noTimestamp: true },
+  );
   issuedTokens.push(t);
   return t;
 }
@@ -77,7 +102,11 @@ describe('when a token travels anywhere but one Authorization: Bearer header', (
   test('a mutation with the token in the query string and a cookie is refused (401), not forwarded and not recorded', async () => {
     const t = admin();
     const before = (await allEntries(h)).length;
-    const res = await h.api().post(`/v1/applications/${APP}/webhooks?access_token=${t}&token=${t}`).set('Cookie', `access_token=${t}; token=${t}`).send({ url: 'https://hooks.example.com/q' });
+    const res = await h
+      .api()
+      .post(`/v1/applications/${APP}/webhooks?access_token=${t}&token=${t}`)
+      .set('Cookie', `access_token=${t}; token=${t}`)
+      .send({ url: 'https://hooks.example.com/q' });
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('unauthenticated');
     expect(h.simulator.requests).toHaveLength(0);
@@ -85,12 +114,35 @@ describe('when a token travels anywhere but one Authorization: Bearer header', (
   });
 
   test.each<[string, [string, string][]]>([
-    ['the same header twice in different case', [['Authorization', 'Bearer T'], ['AUTHORIZATION', 'Bearer T']]],
-    ['an empty one before a valid one', [['Authorization', ''], ['Authorization', 'Bearer T']]],
-    ['a Basic one after a valid one', [['authorization', 'Bearer T'], ['Authorization', 'Basic YTpi']]],
+    [
+      'the same header twice in different case',
+      [
+        ['Authorization', 'Bearer T'],
+        ['AUTHORIZATION', 'Bearer T'],
+      ],
+    ],
+    [
+      'an empty one before a valid one',
+      [
+        ['Authorization', ''],
+        ['Authorization', 'Bearer T'],
+      ],
+    ],
+    [
+      'a Basic one after a valid one',
+      [
+        ['authorization', 'Bearer T'],
+        ['Authorization', 'Basic YTpi'],
+      ],
+    ],
   ])('two Authorization headers (%s) are refused', async (_label, headers) => {
     const t = admin();
-    const res = await sendRaw(h, 'GET', '/v1/applications', headers.map(([n, v]) => [n, v.replace('T', t)] as [string, string]));
+    const res = await sendRaw(
+      h,
+      'GET',
+      '/v1/applications',
+      headers.map(([n, v]) => [n, v.replace('T', t)] as [string, string]),
+    );
     expect(res.status).toBe(401);
     expect(h.simulator.requests).toHaveLength(0);
   });

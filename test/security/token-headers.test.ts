@@ -25,7 +25,12 @@ async function listen(handler: (req: IncomingMessage) => unknown): Promise<{ ser
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-const attackerJwk = { ...createPublicKey(attacker.publicKey).export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg: 'RS256' };
+const attackerJwk = {
+  ...createPublicKey(attacker.publicKey).export({ format: 'jwk' }),
+  kid: 'k1',
+  use: 'sig',
+  alg: 'RS256',
+};
 const byAttacker = (header: Record<string, unknown>, roles = ['admin']) =>
   signToken({ roles, secret: attacker.privateKey, algorithm: 'RS256', header: { alg: 'RS256', ...header } });
 
@@ -67,11 +72,16 @@ describe('when the gateway verifies with a static HS256 secret', () => {
     ['a made-up alg', { alg: 'HS256 ' }],
   ])('a token with alg %s is refused, and nothing is forwarded', async (label, header) => {
     const signature = label.includes('with a signature') ? Buffer.alloc(32, 1).toString('base64url') : '';
-    await expectRefused(h, forgeToken({ typ: 'JWT', ...header }, standardClaims(), signature), ['algorithm_not_allowed', 'malformed']);
+    await expectRefused(h, forgeToken({ typ: 'JWT', ...header }, standardClaims(), signature), [
+      'algorithm_not_allowed',
+      'malformed',
+    ]);
   });
 
   test('a token signed with an empty HMAC key (the key /dev/null would give) is refused', async () => {
-    await expectRefused(h, forgeHmac({ alg: 'HS256', typ: 'JWT' }, standardClaims(), Buffer.alloc(0)), ['bad_signature']);
+    await expectRefused(h, forgeHmac({ alg: 'HS256', typ: 'JWT' }, standardClaims(), Buffer.alloc(0)), [
+      'bad_signature',
+    ]);
   });
 });
 
@@ -89,7 +99,12 @@ describe('when the gateway verifies with a static RSA public key', () => {
   });
 
   test('a token pointing at keys elsewhere (jku, x5u, x5c) is refused and nothing is fetched from there', async () => {
-    const token = byAttacker({ jku: `${elsewhere.url}/jwks.json`, x5u: `${elsewhere.url}/cert.pem`, x5c: [Buffer.from('not a cert').toString('base64')], kid: 'k1' });
+    const token = byAttacker({
+      jku: `${elsewhere.url}/jwks.json`,
+      x5u: `${elsewhere.url}/cert.pem`,
+      x5c: [Buffer.from('not a cert').toString('base64')],
+      kid: 'k1',
+    });
     await expectRefused(h, token, ['bad_signature']);
     expect(elsewhereHits).toEqual([]);
   });
@@ -100,7 +115,9 @@ describe('when the gateway verifies with a static RSA public key', () => {
   });
 
   test('a PS256 token signed by the right key is refused: the allowlist is RS256 only', async () => {
-    await expectRefused(h, signToken({ roles: ['admin'], secret: idp.privateKey, algorithm: 'PS256' }), ['algorithm_not_allowed']);
+    await expectRefused(h, signToken({ roles: ['admin'], secret: idp.privateKey, algorithm: 'PS256' }), [
+      'algorithm_not_allowed',
+    ]);
   });
 });
 
@@ -111,7 +128,9 @@ describe('when the gateway verifies against a JWKS endpoint', () => {
   beforeAll(async () => {
     jwks = await listen((req) => {
       jwksHits.push(req.url ?? '');
-      return { keys: [{ ...createPublicKey(idp.publicKey).export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg: 'RS256' }] };
+      return {
+        keys: [{ ...createPublicKey(idp.publicKey).export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg: 'RS256' }],
+      };
     });
     h = await startHarness({ env: { JWT_SECRET: '', JWT_JWKS_URL: `${jwks.url}/jwks.json` } });
   });
@@ -123,7 +142,10 @@ describe('when the gateway verifies against a JWKS endpoint', () => {
   beforeEach(() => h.simulator.clearRequests());
 
   test('a token signed by the published key is accepted (the set-up works)', async () => {
-    const res = await get(h, signToken({ roles: ['viewer'], secret: idp.privateKey, algorithm: 'RS256', header: { kid: 'k1' } }));
+    const res = await get(
+      h,
+      signToken({ roles: ['viewer'], secret: idp.privateKey, algorithm: 'RS256', header: { kid: 'k1' } }),
+    );
     expect(res.status).toBe(200);
   });
 
@@ -142,17 +164,28 @@ describe('when the gateway verifies against a JWKS endpoint', () => {
   });
 
   test('a kid whose key file would be empty cannot make an HMAC check with an empty key', async () => {
-    await expectRefused(h, forgeHmac({ alg: 'HS256', kid: '../../dev/null' }, standardClaims(), Buffer.alloc(0)), ['algorithm_not_allowed']);
+    await expectRefused(h, forgeHmac({ alg: 'HS256', kid: '../../dev/null' }, standardClaims(), Buffer.alloc(0)), [
+      'algorithm_not_allowed',
+    ]);
   });
 
   test('an HS256 token using the published public key (PEM or JWK JSON) as its secret is refused', async () => {
-    await expectRefused(h, forgeHmac({ alg: 'HS256', kid: 'k1' }, standardClaims(), Buffer.from(idp.publicKey)), ['algorithm_not_allowed']);
+    await expectRefused(h, forgeHmac({ alg: 'HS256', kid: 'k1' }, standardClaims(), Buffer.from(idp.publicKey)), [
+      'algorithm_not_allowed',
+    ]);
     const jwkJson = JSON.stringify(createPublicKey(idp.publicKey).export({ format: 'jwk' }));
-    await expectRefused(h, forgeHmac({ alg: 'HS256', kid: 'k1' }, standardClaims(), Buffer.from(jwkJson)), ['algorithm_not_allowed']);
+    await expectRefused(h, forgeHmac({ alg: 'HS256', kid: 'k1' }, standardClaims(), Buffer.from(jwkJson)), [
+      'algorithm_not_allowed',
+    ]);
   });
 
   test('a token with a real kid but its own jwk, jku and x5u is verified with the published key only, and elsewhere is never asked', async () => {
-    const token = byAttacker({ kid: 'k1', jwk: attackerJwk, jku: `${elsewhere.url}/jwks.json`, x5u: `${elsewhere.url}/x.pem` });
+    const token = byAttacker({
+      kid: 'k1',
+      jwk: attackerJwk,
+      jku: `${elsewhere.url}/jwks.json`,
+      x5u: `${elsewhere.url}/x.pem`,
+    });
     await expectRefused(h, token, ['bad_signature']);
     const unknownKid = byAttacker({ kid: 'attacker', jku: `${elsewhere.url}/jwks.json` });
     await expectRefused(h, unknownKid, ['unknown_key']);
@@ -172,7 +205,11 @@ describe('when the gateway verifies ES256 tokens (CVE-2022-21449, "psychic signa
 
   // The P-256 group order n: r = s = n is the other encoding of zero Java accepted.
   const N = Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex');
-  const withSignature = (signature: Buffer) => signToken({ roles: ['admin'], secret: ec.privateKey, algorithm: 'ES256' }).replace(/\.[^.]+$/, `.${signature.toString('base64url')}`);
+  const withSignature = (signature: Buffer) =>
+    signToken({ roles: ['admin'], secret: ec.privateKey, algorithm: 'ES256' }).replace(
+      /\.[^.]+$/,
+      `.${signature.toString('base64url')}`,
+    );
 
   test.each([
     ['r = s = n', Buffer.concat([N, N])],
@@ -187,7 +224,10 @@ describe('when the gateway verifies ES256 tokens (CVE-2022-21449, "psychic signa
   test('a valid ES256 signature is accepted (the set-up works)', async () => {
     const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'JWT' })).toString('base64url');
     const payload = Buffer.from(JSON.stringify(standardClaims({ roles: ['viewer'] }))).toString('base64url');
-    const signature = cryptoSign('sha256', Buffer.from(`${header}.${payload}`), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' });
+    const signature = cryptoSign('sha256', Buffer.from(`${header}.${payload}`), {
+      key: ec.privateKey,
+      dsaEncoding: 'ieee-p1363',
+    });
     const token = `${header}.${payload}.${signature.toString('base64url')}`;
     issuedTokens.push(token);
     expect((await get(h, token)).status).toBe(200);

@@ -36,11 +36,17 @@ const PAYLOADS = [
 ];
 
 const VALID: Record<string, string> = { application_id: APP, webhook_id: '100', apikey_key: 'q1w2e3r4t5y6u7i8o9p0' };
-const BODIES: Partial<Record<string, object>> = { 'applications.update': { name: 'x' }, 'apikeys.create': {}, 'webhooks.create': { url: 'https://hooks.example.com/t' } };
+const BODIES: Partial<Record<string, object>> = {
+  'applications.update': { name: 'x' },
+  'apikeys.create': {},
+  'webhooks.create': { url: 'https://hooks.example.com/t' },
+};
 
 const CASES: [string, string, string, Operation][] = OPERATIONS.flatMap((operation) => {
   const params = [...operation.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
-  return params.flatMap((param) => PAYLOADS.map((payload) => [operation.id, param, payload, operation] as [string, string, string, Operation]));
+  return params.flatMap((param) =>
+    PAYLOADS.map((payload) => [operation.id, param, payload, operation] as [string, string, string, Operation]),
+  );
 });
 
 let h: Harness;
@@ -63,23 +69,42 @@ test(`the matrix covers every id position of every operation (${CASES.length} re
   expect(positions.size).toBe(13);
 });
 
-test.each(CASES)('when %s gets %s = %s, then 400 invalid_id for that id and nothing forwarded', async (_id, param, payload, operation) => {
-  const body = BODIES[operation.id];
-  const headers: [string, string][] = [['Authorization', `Bearer ${admin}`], ...(body ? [['Content-Type', 'application/json'] as [string, string]] : [])];
-  const res = await sendRaw(h, operation.method, pathFor(operation, param, payload), headers, body ? Buffer.from(JSON.stringify(body)) : undefined);
-  expect(res.status).toBe(400);
-  const error = JSON.parse(res.text).error;
-  expect(error.code).toBe('validation_failed');
-  expect(error.details).toContainEqual(expect.objectContaining({ location: 'path', field: param, code: 'invalid_id' }));
-  expect(h.simulator.requests).toHaveLength(0);
-  if (operation.mutates) {
-    const entries = await entriesFor(h, res.headers['x-request-id'] as string);
-    expect(entries.map((e) => `${e.kind}:${e.outcome}`)).toEqual(['decision:invalid']);
-  }
-});
+test.each(CASES)(
+  'when %s gets %s = %s, then 400 invalid_id for that id and nothing forwarded',
+  async (_id, param, payload, operation) => {
+    const body = BODIES[operation.id];
+    const headers: [string, string][] = [
+      ['Authorization', `Bearer ${admin}`],
+      ...(body ? [['Content-Type', 'application/json'] as [string, string]] : []),
+    ];
+    const res = await sendRaw(
+      h,
+      operation.method,
+      pathFor(operation, param, payload),
+      headers,
+      body ? Buffer.from(JSON.stringify(body)) : undefined,
+    );
+    expect(res.status).toBe(400);
+    const error = JSON.parse(res.text).error;
+    expect(error.code).toBe('validation_failed');
+    expect(error.details).toContainEqual(
+      expect.objectContaining({ location: 'path', field: param, code: 'invalid_id' }),
+    );
+    expect(h.simulator.requests).toHaveLength(0);
+    if (operation.mutates) {
+      const entries = await entriesFor(h, res.headers['x-request-id'] as string);
+      expect(entries.map((e) => `${e.kind}:${e.outcome}`)).toEqual(['decision:invalid']);
+    }
+  },
+);
 
 test('when the path goes up past /v1 with literal dot segments, then it matches no operation (404) and nothing is forwarded', async () => {
-  for (const path of ['/v1/applications/../../admin', `/v1/applications/${APP}/../..`, '/v1/../v1/applications', '/v1/./applications']) {
+  for (const path of [
+    '/v1/applications/../../admin',
+    `/v1/applications/${APP}/../..`,
+    '/v1/../v1/applications',
+    '/v1/./applications',
+  ]) {
     const res = await sendRaw(h, 'GET', path, [['Authorization', `Bearer ${admin}`]]);
     expect([400, 404]).toContain(res.status);
   }

@@ -32,7 +32,14 @@ test('when a person signs in through the development IdP, then the code + PKCE r
   expect(browser.cookie(gw().gatewayUrl, 'kgw-session')).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
   const session = await browser.fetch(`${gw().gatewayUrl}/auth/session`, { headers: CSRF });
-  expect(await session.json()).toMatchObject({ authenticated: true, sub: 'editor', name: 'Eddie Editor', email: 'eddie@example.test', roles: ['editor'], teams: ['demo'] });
+  expect(await session.json()).toMatchObject({
+    authenticated: true,
+    sub: 'editor',
+    name: 'Eddie Editor',
+    email: 'eddie@example.test',
+    roles: ['editor'],
+    teams: ['demo'],
+  });
   const me = await browser.fetch(`${gw().gatewayUrl}/v1/me`, { headers: CSRF });
   expect(me.status).toBe(200);
   expect(await me.json()).toMatchObject({ sub: 'editor', roles: ['editor'], teams: ['demo'] });
@@ -44,7 +51,9 @@ test('when a person signs in through the development IdP, then the code + PKCE r
 test('when sign-in completes, then the gateway sets exactly the documented cookies: the session HttpOnly, SameSite=Strict, Path=/, no Domain, and clears the sign-in cookie', async () => {
   const browser = new Browser(gw().gatewayUrl);
   const login = await browser.fetch(`${gw().gatewayUrl}/auth/login`);
-  expect(login.headers.getSetCookie()).toEqual([expect.stringMatching(/^kgw-login=[A-Za-z0-9_-]+; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax$/)]);
+  expect(login.headers.getSetCookie()).toEqual([
+    expect.stringMatching(/^kgw-login=[A-Za-z0-9_-]+; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax$/),
+  ]);
   const { callbackUrl } = await browser.signIn('viewer', { stopBeforeCallback: true });
   const callback = await browser.fetch(callbackUrl);
   const cookies = callback.headers.getSetCookie();
@@ -62,7 +71,9 @@ test('when the redirect URI is https, then the cookies are __Host- prefixed and 
     expect(res!.status).toBe(303);
     expect(res!.headers.getSetCookie()).toEqual([
       '__Host-kgw-login=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax',
-      expect.stringMatching(/^__Host-kgw-session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=28800; HttpOnly; Secure; SameSite=Strict$/),
+      expect.stringMatching(
+        /^__Host-kgw-session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=28800; HttpOnly; Secure; SameSite=Strict$/,
+      ),
     ]);
   } finally {
     await https.close();
@@ -81,7 +92,10 @@ test('when a browser signs in, then no response, header or log line it could see
   const idTokens = stored.map((s) => s.idToken).filter((t): t is string => Boolean(t));
   expect(idTokens.length).toBeGreaterThan(0);
   expect(idTokens[0]).toMatch(JWT_SHAPED);
-  const seen = [...browser.seen.map((s) => `${s.url} ${s.status} ${JSON.stringify(s.headers)} ${s.body}`), ...gw().logs.lines];
+  const seen = [
+    ...browser.seen.map((s) => `${s.url} ${s.status} ${JSON.stringify(s.headers)} ${s.body}`),
+    ...gw().logs.lines,
+  ];
   expect(browser.seen.length).toBeGreaterThan(5);
   for (const text of seen) {
     expect(text).not.toMatch(JWT_SHAPED);
@@ -112,7 +126,7 @@ test('when a browser that already has a session (or a planted cookie) signs in, 
   expect(attacker.status).toBe(401);
 });
 
-test('when the callback\'s state does not match the sign-in this browser started, then sign-in is refused and no session is made', async () => {
+test("when the callback's state does not match the sign-in this browser started, then sign-in is refused and no session is made", async () => {
   const browser = new Browser(gw().gatewayUrl);
   const { callbackUrl } = await browser.signIn('admin', { stopBeforeCallback: true });
   const forged = new URL(callbackUrl);
@@ -120,8 +134,12 @@ test('when the callback\'s state does not match the sign-in this browser started
   const before = await gw().gateway.database.prisma.browserSession.count();
   const res = await browser.fetch(forged.href);
   expect(res.status).toBe(400);
-  expect(await res.json()).toMatchObject({ error: { code: 'sign_in_failed', details: [{ reason: 'invalid_response' }] } });
-  expect(res.headers.getSetCookie().filter((c) => c.startsWith('kgw-session=') && !c.startsWith('kgw-session=;'))).toEqual([]);
+  expect(await res.json()).toMatchObject({
+    error: { code: 'sign_in_failed', details: [{ reason: 'invalid_response' }] },
+  });
+  expect(
+    res.headers.getSetCookie().filter((c) => c.startsWith('kgw-session=') && !c.startsWith('kgw-session=;')),
+  ).toEqual([]);
   expect(await gw().gateway.database.prisma.browserSession.count()).toBe(before);
 });
 
@@ -134,10 +152,12 @@ test('when the callback comes back to a browser that started another sign-in sin
   expect(((await res.json()) as { error: { code: string } }).error.code).toBe('sign_in_failed');
   const stranger = await fetch(callbackUrl, { redirect: 'manual' });
   expect(stranger.status).toBe(400);
-  expect(await stranger.json()).toMatchObject({ error: { code: 'sign_in_failed', details: [{ reason: 'no_sign_in_in_progress' }] } });
+  expect(await stranger.json()).toMatchObject({
+    error: { code: 'sign_in_failed', details: [{ reason: 'no_sign_in_in_progress' }] },
+  });
 });
 
-test('when the ID token\'s nonce differs from the one this sign-in sent, or the PKCE verifier is wrong, then sign-in is refused', async () => {
+test("when the ID token's nonce differs from the one this sign-in sent, or the PKCE verifier is wrong, then sign-in is refused", async () => {
   const sealer = createSealer(SESSION_SECRET, 'sign-in transaction');
   const refusals = [
     ['nonce', { reason: 'invalid_response', check: 'jwt_claim_comparison_failed' }],
@@ -162,7 +182,9 @@ test('when the sign-in cookie is tampered with, then the callback refuses it', a
   const sealed = browser.cookie(gw().gatewayUrl, 'kgw-login')!;
   browser.setCookie(gw().gatewayUrl, 'kgw-login', `${sealed.slice(0, -2)}${sealed.endsWith('AA') ? 'BB' : 'AA'}`);
   const res = await browser.fetch(callbackUrl);
-  expect(await res.json()).toMatchObject({ error: { code: 'sign_in_failed', details: [{ reason: 'sign_in_cookie_invalid' }] } });
+  expect(await res.json()).toMatchObject({
+    error: { code: 'sign_in_failed', details: [{ reason: 'sign_in_cookie_invalid' }] },
+  });
 });
 
 test('when a browser signs in and out, then the trail records both with the session fingerprint, never the session id', async () => {
@@ -171,11 +193,15 @@ test('when a browser signs in and out, then the trail records both with the sess
   const token = browser.cookie(gw().gatewayUrl, 'kgw-session')!;
   await browser.fetch(`${gw().gatewayUrl}/auth/logout`, { method: 'POST', headers: CSRF });
   const fingerprint = gw().deps.audit.keys.fingerprint(token);
-  const entries = (await allEntries(gw())).filter((e) => (e.details as { session_fingerprint?: string } | null)?.session_fingerprint === fingerprint);
+  const entries = (await allEntries(gw())).filter(
+    (e) => (e.details as { session_fingerprint?: string } | null)?.session_fingerprint === fingerprint,
+  );
   expect(entries.map((e) => [e.operation, e.actorSub, e.outcome])).toEqual([
     ['session.sign_in', 'auditor', 'success'],
     ['session.sign_out', 'auditor', 'success'],
   ]);
   expect(entries[0]!.details).toMatchObject({ credential: 'browser_session', issuer: setup.idp.issuer });
-  expect(JSON.stringify(await allEntries(gw()), (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain(token);
+  expect(JSON.stringify(await allEntries(gw()), (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain(
+    token,
+  );
 });

@@ -13,7 +13,10 @@ import { startHarness, type Harness } from '../helpers/harness';
 const ROOT = join(__dirname, '..', '..');
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 
-type Step = { kind: 'copy'; from: string | null; sources: string[]; dest: string } | { kind: 'run'; command: string } | { kind: 'env'; vars: Record<string, string> };
+type Step =
+  | { kind: 'copy'; from: string | null; sources: string[]; dest: string }
+  | { kind: 'run'; command: string }
+  | { kind: 'env'; vars: Record<string, string> };
 interface Stage {
   name: string;
   image: string;
@@ -42,7 +45,16 @@ function readDockerfile(text: string): Stage[] {
     switch (keyword.toUpperCase()) {
       case 'FROM': {
         const [, image = '', name] = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(rest) ?? [];
-        stages.push({ name: name ?? String(stages.length), image, workdir: '/', steps: [], user: null, expose: [], healthcheck: null, cmd: null });
+        stages.push({
+          name: name ?? String(stages.length),
+          image,
+          workdir: '/',
+          steps: [],
+          user: null,
+          expose: [],
+          healthcheck: null,
+          cmd: null,
+        });
         break;
       }
       case 'WORKDIR':
@@ -58,7 +70,10 @@ function readDockerfile(text: string): Stage[] {
         stage.steps.push({ kind: 'run', command: rest });
         break;
       case 'ENV':
-        stage.steps.push({ kind: 'env', vars: Object.fromEntries(rest.split(/\s+/).map((pair) => pair.split('=') as [string, string])) });
+        stage.steps.push({
+          kind: 'env',
+          vars: Object.fromEntries(rest.split(/\s+/).map((pair) => pair.split('=') as [string, string])),
+        });
         break;
       case 'USER':
         stage.user = rest;
@@ -68,7 +83,10 @@ function readDockerfile(text: string): Stage[] {
         break;
       case 'HEALTHCHECK': {
         const [options, command] = rest.split(/\s+CMD\s+/) as [string, string];
-        stage.healthcheck = { options: Object.fromEntries([...options.matchAll(/--([\w-]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])), command };
+        stage.healthcheck = {
+          options: Object.fromEntries([...options.matchAll(/--([\w-]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])),
+          command,
+        };
         break;
       }
       case 'CMD':
@@ -86,11 +104,17 @@ const build = stages[0]!;
 const runtime = stages[stages.length - 1]!;
 const runs = (stage: Stage) => stage.steps.flatMap((s) => (s.kind === 'run' ? [s.command] : []));
 const copies = (stage: Stage) => stage.steps.flatMap((s) => (s.kind === 'copy' ? [s] : []));
-const env = (stage: Stage) => Object.assign({}, ...stage.steps.flatMap((s) => (s.kind === 'env' ? [s.vars] : []))) as Record<string, string>;
+const env = (stage: Stage) =>
+  Object.assign({}, ...stage.steps.flatMap((s) => (s.kind === 'env' ? [s.vars] : []))) as Record<string, string>;
 
 let plan: { dockerfile: string; stages: Stage[]; context: string[] };
 beforeAll(() => {
-  plan = JSON.parse(execFileSync('bash', [join(ROOT, 'scripts', 'container-check.sh'), '--print-plan'], { cwd: ROOT, encoding: 'utf8' }));
+  plan = JSON.parse(
+    execFileSync('bash', [join(ROOT, 'scripts', 'container-check.sh'), '--print-plan'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }),
+  );
 });
 
 describe('the replay and the Dockerfile run the same commands', () => {
@@ -100,20 +124,35 @@ describe('the replay and the Dockerfile run the same commands', () => {
   });
 
   test('when the build stage copies from the context, then the context holds what the build needs (.dockerignore leaves it in)', () => {
-    const migrations = readdirSync(join(ROOT, 'prisma', 'migrations'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `prisma/migrations/${d.name}/migration.sql`);
-    const needed = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/index.ts', 'src/generated/prisma/client.ts', 'src/console/static/index.html', ...migrations];
+    const migrations = readdirSync(join(ROOT, 'prisma', 'migrations'), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => `prisma/migrations/${d.name}/migration.sql`);
+    const needed = [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'src/index.ts',
+      'src/generated/prisma/client.ts',
+      'src/console/static/index.html',
+      ...migrations,
+    ];
     expect(needed.filter((f) => !plan.context.includes(f))).toEqual([]);
   });
 
   test('when the context is listed, then no dependency folder, build output, local data, secret or git metadata is in it', () => {
-    const leaked = plan.context.filter((f) => /(^|\/)(node_modules|\.git|\.data)\/|^(dist|coverage|test-output)\/|(^|\/)\.env(\.|$)|\.log$/.test(f));
+    const leaked = plan.context.filter((f) =>
+      /(^|\/)(node_modules|\.git|\.data)\/|^(dist|coverage|test-output)\/|(^|\/)\.env(\.|$)|\.log$/.test(f),
+    );
     expect(leaked).toEqual([]);
   });
 
   test('when CI runs, then it replays the Dockerfile after the tests', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts['container:check']).toBe('bash scripts/container-check.sh');
-    const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8').split('\n').map((l) => l.trim());
+    const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
     expect(ci.indexOf('npm run container:check')).toBeGreaterThan(ci.indexOf('npm test'));
     expect(ci.indexOf('npm test')).toBeGreaterThan(-1);
   });
@@ -127,7 +166,12 @@ describe('Dockerfile hygiene', () => {
   });
 
   test('when dependencies are installed, then from the lockfile with npm ci, never npm install, and dev dependencies are pruned before the runtime copies them', () => {
-    expect(copies(build)[0]).toEqual({ kind: 'copy', from: null, sources: ['package.json', 'package-lock.json'], dest: './' });
+    expect(copies(build)[0]).toEqual({
+      kind: 'copy',
+      from: null,
+      sources: ['package.json', 'package-lock.json'],
+      dest: './',
+    });
     const all = stages.flatMap(runs);
     expect(all.filter((c) => /\bnpm (install|i|add)\b/.test(c))).toEqual([]);
     const ci = runs(build).findIndex((c) => /^npm ci\b/.test(c));
@@ -147,7 +191,13 @@ describe('Dockerfile hygiene', () => {
   test('when the container runs, then as a non-root user, with NODE_ENV=production, the API and metrics listening on all interfaces on the exposed ports', () => {
     expect(runtime.user).toBeTruthy();
     expect(runtime.user).not.toMatch(/^(root|0)(:|$)/);
-    expect(dockerfile.trimEnd().split('\n').filter((l) => /^USER\s/i.test(l)).pop()).toBe(`USER ${runtime.user}`);
+    expect(
+      dockerfile
+        .trimEnd()
+        .split('\n')
+        .filter((l) => /^USER\s/i.test(l))
+        .pop(),
+    ).toBe(`USER ${runtime.user}`);
     expect(env(runtime)).toMatchObject({ NODE_ENV: 'production', HOST: '0.0.0.0', METRICS_HOST: '0.0.0.0' });
     expect(runtime.expose).toEqual([env(runtime).PORT, env(runtime).METRICS_PORT]);
   });
@@ -155,7 +205,11 @@ describe('Dockerfile hygiene', () => {
   test('when the container starts, then node itself runs the compiled gateway (exec form, so SIGTERM reaches it; migrations apply at start-up)', () => {
     expect(runtime.cmd).toEqual(['node', '--enable-source-maps', 'dist/index.js']);
     // src/db/migrate.ts reads dist/db/../../prisma/migrations.
-    expect(copies(runtime).filter((c) => c.dest.replace(/^\.\//, '') === 'prisma/migrations').map((c) => c.sources)).toEqual([[`${build.workdir}/prisma/migrations`]]);
+    expect(
+      copies(runtime)
+        .filter((c) => c.dest.replace(/^\.\//, '') === 'prisma/migrations')
+        .map((c) => c.sources),
+    ).toEqual([[`${build.workdir}/prisma/migrations`]]);
   });
 
   test('when Docker probes health, then node asks /healthz (liveness, not /readyz) on the configured port (slim has no curl)', () => {
@@ -164,11 +218,20 @@ describe('Dockerfile hygiene', () => {
     expect(runtime.healthcheck!.command).toContain('/healthz');
     expect(runtime.healthcheck!.command).not.toContain('/readyz');
     expect(runtime.healthcheck!.command).toContain('process.env.PORT');
-    expect(Object.keys(runtime.healthcheck!.options)).toEqual(expect.arrayContaining(['interval', 'timeout', 'start-period', 'retries']));
+    expect(Object.keys(runtime.healthcheck!.options)).toEqual(
+      expect.arrayContaining(['interval', 'timeout', 'start-period', 'retries']),
+    );
   });
 
   test('when the build context is sent, then .dockerignore keeps out node_modules, .git, .env and .data', () => {
-    const patterns = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim().replace(/^\*\*\//, '').replace(/\/$/, ''));
+    const patterns = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) =>
+        l
+          .trim()
+          .replace(/^\*\*\//, '')
+          .replace(/\/$/, ''),
+      );
     expect(patterns).toEqual(expect.arrayContaining(['node_modules', '.git', '.env', '.data', 'dist']));
   });
 });
@@ -185,7 +248,12 @@ describe('the container health check is liveness, not readiness', () => {
   const probe = (port: string) =>
     new Promise<number | null>((resolve) => {
       // Asynchronously: the gateway answering it runs in this process.
-      const child = execFile('/bin/sh', ['-c', runtime.healthcheck!.command], { env: { ...process.env, PORT: port }, timeout: 10_000 }, () => resolve(child.exitCode));
+      const child = execFile(
+        '/bin/sh',
+        ['-c', runtime.healthcheck!.command],
+        { env: { ...process.env, PORT: port }, timeout: 10_000 },
+        () => resolve(child.exitCode),
+      );
     });
 
   test('when the upstream is down, then /readyz is 503 but the HEALTHCHECK passes, so an orchestrator does not restart every container', async () => {

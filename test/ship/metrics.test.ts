@@ -17,7 +17,8 @@ afterAll(async () => {
 });
 
 const scrape = async () => (await fetch(metrics.url)).text();
-const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"()+.]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+const value = (text: string, series: string) =>
+  Number(new RegExp(`^${series.replace(/[{}"()+.]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 
 test('when requests are served, refused and forwarded, then /metrics on its own port counts them by operation, status and reason', async () => {
   const viewer = tokenFor('viewer', 'metered');
@@ -25,13 +26,19 @@ test('when requests are served, refused and forwarded, then /metrics on its own 
   await h.api().get('/v1/applications').set('Authorization', `Bearer ${viewer}`);
   await h.api().get('/v1/applications').set('Authorization', `Bearer ${viewer}`); // 429
   await h.api().get('/v1/applications').set('Authorization', 'Bearer not.a.jwt');
-  await h.api().post('/v1/applications/wSPk9y5D7p5o87k0ACGKxR/webhooks').set('Authorization', `Bearer ${tokenFor('admin')}`).send({ url: 'https://hooks.example.com/m' });
+  await h
+    .api()
+    .post('/v1/applications/wSPk9y5D7p5o87k0ACGKxR/webhooks')
+    .set('Authorization', `Bearer ${tokenFor('admin')}`)
+    .send({ url: 'https://hooks.example.com/m' });
   const text = await scrape();
   expect(value(text, 'gateway_requests_total{operation="applications.list",status="200"}')).toBe(2);
   expect(value(text, 'gateway_requests_total{operation="applications.list",status="429"}')).toBe(1);
   expect(value(text, 'gateway_rate_limit_rejections_total{budget="reads"}')).toBe(1);
   expect(value(text, 'gateway_auth_failures_total{reason="malformed"}')).toBe(1);
-  expect(value(text, 'gateway_upstream_duration_seconds_count{operation="webhooks.create",status_class="2xx"}')).toBe(1);
+  expect(value(text, 'gateway_upstream_duration_seconds_count{operation="webhooks.create",status_class="2xx"}')).toBe(
+    1,
+  );
   expect(value(text, 'gateway_audit_write_duration_seconds_count{kind="request"}')).toBeGreaterThanOrEqual(1);
   expect(value(text, 'gateway_audit_write_duration_seconds_count{kind="response"}')).toBeGreaterThanOrEqual(1);
   expect(text).toMatch(/^gateway_process_resident_memory_bytes \d+/m);
@@ -44,8 +51,14 @@ test('when the API port is asked for /metrics, then it is not there', async () =
 });
 
 test('when metrics are scraped, then no label carries a raw path, id or token', async () => {
-  await h.api().get('/v1/applications/wSPk9y5D7p5o87k0ACGKxR').set('Authorization', `Bearer ${tokenFor('admin')}`);
-  await h.api().get('/v1/nope/123').set('Authorization', `Bearer ${tokenFor('admin')}`);
+  await h
+    .api()
+    .get('/v1/applications/wSPk9y5D7p5o87k0ACGKxR')
+    .set('Authorization', `Bearer ${tokenFor('admin')}`);
+  await h
+    .api()
+    .get('/v1/nope/123')
+    .set('Authorization', `Bearer ${tokenFor('admin')}`);
   const text = await scrape();
   expect(text).not.toContain('wSPk9y5D7p5o87k0ACGKxR');
   expect(text).not.toContain('/v1/nope');
@@ -61,9 +74,16 @@ describe('when 10,000 unauthenticated requests each name a different junk path',
       .sort();
   const word = (i: number) => i.toString(26).replace(/[0-9]/g, (d) => 'qrstuvwxyz'[Number(d)]!);
   // Mostly the issue's example; every fifth, another kind of path a label could once be cut from.
-  const kinds = [(w: string) => `/v1/audit/${w}`, (w: string) => `/v1/${w}/x`, (w: string) => `/console/${w}`, (w: string) => `/v1/audit/events/${w}`, (w: string) => `/${w}`];
+  const kinds = [
+    (w: string) => `/v1/audit/${w}`,
+    (w: string) => `/v1/${w}/x`,
+    (w: string) => `/console/${w}`,
+    (w: string) => `/v1/audit/events/${w}`,
+    (w: string) => `/${w}`,
+  ];
   const junkPath = (i: number) => kinds[i % 5 === 4 ? 1 + (Math.floor(i / 5) % 4) : 0]!(word(i));
-  const flood = (from: number, count: number) => inFlight(count, 16, async (i) => (await fetch(`${h.gatewayUrl}${junkPath(from + i)}`)).arrayBuffer());
+  const flood = (from: number, count: number) =>
+    inFlight(count, 16, async (i) => (await fetch(`${h.gatewayUrl}${junkPath(from + i)}`)).arrayBuffer());
 
   /**
    * The heap still in use after a full collection. The gateway runs in this process, whose RSS moves with the

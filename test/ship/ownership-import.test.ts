@@ -28,12 +28,17 @@ describe('npm run ownership:import', () => {
   afterAll(async () => h.close());
 
   const importFile = (args: string[], env: Record<string, string> = { GATEWAY_TOKEN: admin }) =>
-    run(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'ownership-import.ts'), '--url', h.gatewayUrl, ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      maxBuffer: 4 * 2 ** 20,
-    });
-  const fresh = (n: number) => Array.from({ length: n }, (_, i) => h.simulator.store.createApplication({ name: `Imported ${i}` }).id);
+    run(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'scripts', 'ownership-import.ts'), '--url', h.gatewayUrl, ...args],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', ...env },
+        maxBuffer: 4 * 2 ** 20,
+      },
+    );
+  const fresh = (n: number) =>
+    Array.from({ length: n }, (_, i) => h.simulator.store.createApplication({ name: `Imported ${i}` }).id);
   const ownershipEntries = async () => (await allEntries(h)).filter((e) => e.operation?.startsWith('ownership.'));
 
   test('when the file is good, then every pair is applied through the trail and the summary counts them', async () => {
@@ -45,10 +50,21 @@ describe('npm run ownership:import', () => {
 
     expect(stdout).toContain('call 1 of 1 (lines 2-4): 2 assigned, 0 transferred, 1 unchanged, 0 failed');
     expect(stdout).toContain('done: 3 pairs, 2 assigned, 0 transferred, 1 unchanged, 0 failed');
-    expect(await h.deps.ownership.store.ownersOf([a!, b!, DEMO_APP])).toEqual(new Map([[a, 'payments'], [b, 'search'], [DEMO_APP, DEMO_TEAM]]));
+    expect(await h.deps.ownership.store.ownersOf([a!, b!, DEMO_APP])).toEqual(
+      new Map([
+        [a, 'payments'],
+        [b, 'search'],
+        [DEMO_APP, DEMO_TEAM],
+      ]),
+    );
     const written = (await ownershipEntries()).slice(before);
     expect(written.map((e) => [e.kind, e.applicationId, e.actorSub])).toEqual(
-      expect.arrayContaining([['request', a, 'importer'], ['response', a, 'importer'], ['request', b, 'importer'], ['response', b, 'importer']]),
+      expect.arrayContaining([
+        ['request', a, 'importer'],
+        ['response', a, 'importer'],
+        ['request', b, 'importer'],
+        ['response', b, 'importer'],
+      ]),
     );
     expect(written).toHaveLength(4);
   }, 60_000);
@@ -64,18 +80,25 @@ describe('npm run ownership:import', () => {
     );
 
     expect(failure?.code).toBe(1);
-    expect(failure?.stderr).toContain('line 2 (noSuchApplication0000,demo): unknown_application: no application noSuchApplication0000 exists upstream');
+    expect(failure?.stderr).toContain(
+      'line 2 (noSuchApplication0000,demo): unknown_application: no application noSuchApplication0000 exists upstream',
+    );
     expect(failure?.stderr).toContain(`line 3 (${b},paymnets): unknown_team: team paymnets owns no application yet`);
     expect(failure?.stderr).toMatch(/call 1 of 1 \(lines 1-3\) refused: 400 validation_failed/);
     expect(failure?.stderr).toContain('nothing was changed');
     expect(failure?.stderr).not.toContain(`line 1 `);
     expect(await h.deps.ownership.store.ownersOf([a!, b!])).toEqual(new Map());
-    expect((await ownershipEntries()).slice(before).map((e) => [e.kind, e.operation, e.actorSub, e.outcome])).toEqual([['decision', 'ownership.import', 'importer', expect.anything()]]);
+    expect((await ownershipEntries()).slice(before).map((e) => [e.kind, e.operation, e.actorSub, e.outcome])).toEqual([
+      ['decision', 'ownership.import', 'importer', expect.anything()],
+    ]);
   }, 60_000);
 
   test('when the file has more than 1,000 rows, then it is sent in calls of 1,000 and every row is applied', async () => {
     const ids = fresh(1_201);
-    const file = csv('large.csv', ids.map((id) => `${id},bulk`));
+    const file = csv(
+      'large.csv',
+      ids.map((id) => `${id},bulk`),
+    );
 
     const { stdout } = await importFile([file, '--allow-new-teams']);
 
@@ -103,8 +126,17 @@ describe('npm run ownership:import', () => {
 
   test('when no token is given, an option is unknown, or the token may not manage ownership, then it refuses', async () => {
     const file = csv('one.csv', [`${DEMO_APP},${DEMO_TEAM}`]);
-    await expect(importFile([file], {})).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--token TOKEN or GATEWAY_TOKEN') });
-    await expect(importFile([file, '--dry'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--dry'") });
-    await expect(importFile([file, '--token', tokenFor('editor')])).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/refused: 403 forbidden/) });
+    await expect(importFile([file], {})).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--token TOKEN or GATEWAY_TOKEN'),
+    });
+    await expect(importFile([file, '--dry'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("Unknown option '--dry'"),
+    });
+    await expect(importFile([file, '--token', tokenFor('editor')])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/refused: 403 forbidden/),
+    });
   }, 60_000);
 });

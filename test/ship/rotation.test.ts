@@ -15,11 +15,17 @@ let h: Harness;
 beforeAll(async () => {
   writeFileSync(keyFile, `${DEVELOPER_KEY}\n`);
   writeFileSync(policyFile, 'roles:\n  viewer:\n    allow: [applications.list]\n  admin:\n    allow: ["*"]\n');
-  h = await startHarness({ env: { KLOUDLESS_DEVELOPER_KEY: '', KLOUDLESS_DEVELOPER_KEY_FILE: keyFile, POLICY_FILE: policyFile } });
+  h = await startHarness({
+    env: { KLOUDLESS_DEVELOPER_KEY: '', KLOUDLESS_DEVELOPER_KEY_FILE: keyFile, POLICY_FILE: policyFile },
+  });
 });
 afterAll(async () => h.close());
 
-const list = (role: string) => h.api().get('/v1/applications').set('Authorization', `Bearer ${tokenFor(role)}`);
+const list = (role: string) =>
+  h
+    .api()
+    .get('/v1/applications')
+    .set('Authorization', `Bearer ${tokenFor(role)}`);
 const lastKeyAtUpstream = () => h.simulator.requests.at(-1)?.headers.authorization;
 
 test('when the DeveloperKey file changes, then new requests carry the new key without a restart, and the rotation is audited without the key', async () => {
@@ -33,7 +39,10 @@ test('when the DeveloperKey file changes, then new requests carry the new key wi
   };
   await waitFor(rotatedKeyForwarded, 8_000, 'the rotated key reaching the upstream');
   const rotation = (await allEntries(h)).find((e) => e.operation === 'rotation.developer_key');
-  expect(rotation).toMatchObject({ kind: 'system', details: { trigger: 'file-change', result: 'rotated', fingerprint: h.deps.audit.keys.fingerprint(ROTATED_KEY) } });
+  expect(rotation).toMatchObject({
+    kind: 'system',
+    details: { trigger: 'file-change', result: 'rotated', fingerprint: h.deps.audit.keys.fingerprint(ROTATED_KEY) },
+  });
   expect(await tableAsText(h)).not.toContain(ROTATED_KEY);
   h.assertNoLeaks([ROTATED_KEY]);
   // Back to the key the simulator knows, through the other trigger.
@@ -44,11 +53,32 @@ test('when the DeveloperKey file changes, then new requests carry the new key wi
 });
 
 test('when the policy file changes and SIGHUP arrives, then the new policy applies to the next request and the reload is audited', async () => {
-  expect((await h.api().get('/v1/applications/wSPk9y5D7p5o87k0ACGKxR').set('Authorization', `Bearer ${tokenFor('viewer')}`)).status).toBe(403);
-  writeFileSync(policyFile, 'roles:\n  viewer:\n    allow: [applications.list, applications.get]\n  admin:\n    allow: ["*"]\n');
+  expect(
+    (
+      await h
+        .api()
+        .get('/v1/applications/wSPk9y5D7p5o87k0ACGKxR')
+        .set('Authorization', `Bearer ${tokenFor('viewer')}`)
+    ).status,
+  ).toBe(403);
+  writeFileSync(
+    policyFile,
+    'roles:\n  viewer:\n    allow: [applications.list, applications.get]\n  admin:\n    allow: ["*"]\n',
+  );
   await h.gateway.reload('SIGHUP');
-  expect((await h.api().get('/v1/applications/wSPk9y5D7p5o87k0ACGKxR').set('Authorization', `Bearer ${tokenFor('viewer')}`)).status).toBe(200);
-  expect((await allEntries(h)).at(-1)).toMatchObject({ kind: 'system', operation: 'rotation.policy', details: { trigger: 'SIGHUP', result: 'reloaded' } });
+  expect(
+    (
+      await h
+        .api()
+        .get('/v1/applications/wSPk9y5D7p5o87k0ACGKxR')
+        .set('Authorization', `Bearer ${tokenFor('viewer')}`)
+    ).status,
+  ).toBe(200);
+  expect((await allEntries(h)).at(-1)).toMatchObject({
+    kind: 'system',
+    operation: 'rotation.policy',
+    details: { trigger: 'SIGHUP', result: 'reloaded' },
+  });
 });
 
 test('when the new policy file is invalid, then the old policy stays in force, the log says so loudly, and the refusal is audited', async () => {
@@ -56,6 +86,14 @@ test('when the new policy file is invalid, then the old policy stays in force, t
   await h.gateway.reload('SIGHUP');
   expect((await list('viewer')).status).toBe(200);
   expect((await list('admin')).status).toBe(200);
-  expect(h.logs.entries().filter((e) => String(e.msg).includes('POLICY REJECTED'))).toEqual([expect.objectContaining({ level: 50 })]);
-  expect((await allEntries(h)).at(-1)).toMatchObject({ operation: 'rotation.policy', details: { result: 'rejected', problems: expect.arrayContaining([expect.stringContaining('applications.destroy')]) } });
+  expect(h.logs.entries().filter((e) => String(e.msg).includes('POLICY REJECTED'))).toEqual([
+    expect.objectContaining({ level: 50 }),
+  ]);
+  expect((await allEntries(h)).at(-1)).toMatchObject({
+    operation: 'rotation.policy',
+    details: {
+      result: 'rejected',
+      problems: expect.arrayContaining([expect.stringContaining('applications.destroy')]),
+    },
+  });
 });

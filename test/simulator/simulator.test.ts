@@ -64,7 +64,12 @@ const createApp = async (body: Record<string, unknown>) => {
 function expectError(res: Reply, status: number, code: string): void {
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toBe('application/json');
-  expect(res.json).toEqual({ status_code: status, error_code: code, message: expect.any(String), id: expect.any(String) });
+  expect(res.json).toEqual({
+    status_code: status,
+    error_code: code,
+    message: expect.any(String),
+    id: expect.any(String),
+  });
   expect(res.json.message.length).toBeGreaterThan(0);
 }
 
@@ -83,10 +88,14 @@ describe('lifecycle', () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const get = () =>
       new Promise<{ status: number; port: number }>((resolve, reject) => {
-        const req = httpRequest(`${origin}/v1/applications`, { agent, headers: { authorization: `DeveloperKey ${KEY}` } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, port: req.socket?.localPort ?? -1 }));
-        });
+        const req = httpRequest(
+          `${origin}/v1/applications`,
+          { agent, headers: { authorization: `DeveloperKey ${KEY}` } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, port: req.socket?.localPort ?? -1 }));
+          },
+        );
         req.on('error', reject);
         req.end();
       });
@@ -178,13 +187,21 @@ describe('list applications', () => {
     expect(res.json.objects.map((a: { id: string }) => a.id)).toEqual(ids);
   });
 
-  test.each(['page_size=0', 'page_size=1001', 'page_size=abc', 'page_size=-1', 'page_size=1.5', 'page_size=', 'page=0', 'page=-2', 'page=x', 'page=99999999999999999999'])(
-    'when the query is %s, then 400 bad_request',
-    async (query) => {
-      await start();
-      expectError(await call('GET', `/v1/applications?${query}`), 400, 'bad_request');
-    },
-  );
+  test.each([
+    'page_size=0',
+    'page_size=1001',
+    'page_size=abc',
+    'page_size=-1',
+    'page_size=1.5',
+    'page_size=',
+    'page=0',
+    'page=-2',
+    'page=x',
+    'page=99999999999999999999',
+  ])('when the query is %s, then 400 bad_request', async (query) => {
+    await start();
+    expectError(await call('GET', `/v1/applications?${query}`), 400, 'bad_request');
+  });
 
   test.each([
     ['true', ['live']],
@@ -231,7 +248,14 @@ describe('create an application', () => {
 
   test('when every optional field is given, then each is kept and the name is trimmed', async () => {
     await start({ seed: false });
-    const body = { name: '  Full  ', description: 'd', logo_url: 'https://img.example.com/l.png', implicit_grant_enabled: true, recent_enabled: 'True', events_enabled: true };
+    const body = {
+      name: '  Full  ',
+      description: 'd',
+      logo_url: 'https://img.example.com/l.png',
+      implicit_grant_enabled: true,
+      recent_enabled: 'True',
+      events_enabled: true,
+    };
     const app = await createApp(body);
     expect(app).toMatchObject({ ...body, name: 'Full', recent_enabled: true });
   });
@@ -266,18 +290,38 @@ describe('create an application', () => {
 
   test('when a source is given, then its settings and API keys (as new keys) are copied and given fields win', async () => {
     await start();
-    const template = await createApp({ name: 'Template', description: 'tmpl', logo_url: 'https://x.example/l.png', implicit_grant_enabled: true, events_enabled: true });
+    const template = await createApp({
+      name: 'Template',
+      description: 'tmpl',
+      logo_url: 'https://x.example/l.png',
+      implicit_grant_enabled: true,
+      events_enabled: true,
+    });
     await call('POST', `/v1/applications/${template.id}/apikeys`);
     await call('POST', `/v1/applications/${template.id}/apikeys`);
-    const sourceKeys = (await call('GET', `/v1/applications/${template.id}/apikeys`)).json.objects.map((k: { key: string }) => k.key);
+    const sourceKeys = (await call('GET', `/v1/applications/${template.id}/apikeys`)).json.objects.map(
+      (k: { key: string }) => k.key,
+    );
 
     const copy = await createApp({ name: 'Copy', source: template.id, events_enabled: false });
-    expect(copy).toMatchObject({ name: 'Copy', description: 'tmpl', logo_url: 'https://x.example/l.png', implicit_grant_enabled: true, recent_enabled: false, events_enabled: false, active: true });
+    expect(copy).toMatchObject({
+      name: 'Copy',
+      description: 'tmpl',
+      logo_url: 'https://x.example/l.png',
+      implicit_grant_enabled: true,
+      recent_enabled: false,
+      events_enabled: false,
+      active: true,
+    });
     expect(copy.id).not.toBe(template.id);
-    const copiedKeys = (await call('GET', `/v1/applications/${copy.id}/apikeys`)).json.objects.map((k: { key: string }) => k.key);
+    const copiedKeys = (await call('GET', `/v1/applications/${copy.id}/apikeys`)).json.objects.map(
+      (k: { key: string }) => k.key,
+    );
     expect(copiedKeys).toHaveLength(2);
     expect(copiedKeys.filter((k: string) => sourceKeys.includes(k))).toEqual([]);
-    expect((await call('GET', `/v1/applications/${template.id}/apikeys`)).json.objects.map((k: { key: string }) => k.key)).toEqual(sourceKeys);
+    expect(
+      (await call('GET', `/v1/applications/${template.id}/apikeys`)).json.objects.map((k: { key: string }) => k.key),
+    ).toEqual(sourceKeys);
   });
 
   test('when the source is a seeded application, then its description and logo are copied', async () => {
@@ -297,9 +341,18 @@ describe('retrieve, update and delete an application', () => {
 
   test('when updated, then 200 with the new object, created kept and modified moved forward', async () => {
     await start();
-    const res = await call('PATCH', `/v1/applications/${APP1}`, { body: { description: 'A better test application.', active: 'False', recent_enabled: true } });
+    const res = await call('PATCH', `/v1/applications/${APP1}`, {
+      body: { description: 'A better test application.', active: 'False', recent_enabled: true },
+    });
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ id: APP1, name: 'Test App 1', description: 'A better test application.', active: false, recent_enabled: true, created: '2014-03-18T03:57:16.770685Z' });
+    expect(res.json).toMatchObject({
+      id: APP1,
+      name: 'Test App 1',
+      description: 'A better test application.',
+      active: false,
+      recent_enabled: true,
+      created: '2014-03-18T03:57:16.770685Z',
+    });
     expect(res.json.modified).toMatch(TIMESTAMP);
     expect(res.json.modified > '2014-06-26T04:13:45.439534Z').toBe(true);
     expect((await call('GET', `/v1/applications/${APP1}/`)).json).toEqual(res.json);
@@ -341,7 +394,11 @@ describe('retrieve, update and delete an application', () => {
     expectError(await call('GET', `/v1/applications/${APP1}`), 404, 'not_found');
     expectError(await call('DELETE', `/v1/applications/${APP1}`), 404, 'not_found');
     expectError(await call('GET', `/v1/applications/${APP1}/apikeys`), 404, 'not_found');
-    expectError(await call('POST', `/v1/applications/${APP1}/webhooks`, { body: { url: 'https://h.example' } }), 404, 'not_found');
+    expectError(
+      await call('POST', `/v1/applications/${APP1}/webhooks`, { body: { url: 'https://h.example' } }),
+      404,
+      'not_found',
+    );
     const list = (await call('GET', '/v1/applications')).json;
     expect(list.total).toBe(2);
     expect(list.objects.map((a: { id: string }) => a.id)).toEqual([APP2, APP3]);
@@ -353,7 +410,12 @@ describe('API keys', () => {
   test('when listing a seeded application, then the reference key is there', async () => {
     await start();
     const res = await call('GET', `/v1/applications/${APP1}/apikeys`);
-    expect(res.json).toEqual({ total: 1, count: 1, page: 1, objects: [{ key: SEEDED_KEY, created: '2014-03-18T03:57:16.770685Z', modified: '2014-03-18T03:57:16.770685Z' }] });
+    expect(res.json).toEqual({
+      total: 1,
+      count: 1,
+      page: 1,
+      objects: [{ key: SEEDED_KEY, created: '2014-03-18T03:57:16.770685Z', modified: '2014-03-18T03:57:16.770685Z' }],
+    });
   });
 
   test.each([
@@ -363,7 +425,11 @@ describe('API keys', () => {
     await start();
     const res = await call('POST', `/v1/applications/${APP2}/apikeys/`, { body });
     expect(res.status).toBe(201);
-    expect(res.json).toEqual({ key: expect.stringMatching(/^[A-Za-z0-9]{30}$/), created: expect.stringMatching(TIMESTAMP), modified: res.json.created });
+    expect(res.json).toEqual({
+      key: expect.stringMatching(/^[A-Za-z0-9]{30}$/),
+      created: expect.stringMatching(TIMESTAMP),
+      modified: res.json.created,
+    });
     expect((await call('GET', `/v1/applications/${APP2}/apikeys`)).json.objects).toEqual([res.json]);
   });
 
@@ -404,11 +470,23 @@ describe('webhooks', () => {
     await start();
     const first = await call('POST', `/v1/applications/${APP1}/webhooks`, { body: { url: 'http://localhost:5000' } });
     expect(first.status).toBe(201);
-    expect(first.json).toEqual({ id: '100', url: 'http://localhost:5000', created: expect.stringMatching(TIMESTAMP), modified: first.json.created });
-    const second = await call('POST', `/v1/applications/${APP2}/webhooks/`, { body: { url: 'https://hooks.example.com/k' } });
+    expect(first.json).toEqual({
+      id: '100',
+      url: 'http://localhost:5000',
+      created: expect.stringMatching(TIMESTAMP),
+      modified: first.json.created,
+    });
+    const second = await call('POST', `/v1/applications/${APP2}/webhooks/`, {
+      body: { url: 'https://hooks.example.com/k' },
+    });
     expect(second.json.id).toBe('101');
     expect((await call('GET', `/v1/applications/${APP1}/webhooks/100`)).json).toEqual(first.json);
-    expect((await call('GET', `/v1/applications/${APP1}/webhooks`)).json).toEqual({ total: 1, count: 1, page: 1, objects: [first.json] });
+    expect((await call('GET', `/v1/applications/${APP1}/webhooks`)).json).toEqual({
+      total: 1,
+      count: 1,
+      page: 1,
+      objects: [first.json],
+    });
     expectError(await call('GET', `/v1/applications/${APP2}/webhooks/100`), 404, 'not_found');
   });
 
@@ -437,7 +515,11 @@ describe('webhooks', () => {
   test('when the application is unknown, then every webhook operation is 404', async () => {
     await start();
     expectError(await call('GET', '/v1/applications/nope/webhooks'), 404, 'not_found');
-    expectError(await call('POST', '/v1/applications/nope/webhooks', { body: { url: 'https://h.example' } }), 404, 'not_found');
+    expectError(
+      await call('POST', '/v1/applications/nope/webhooks', { body: { url: 'https://h.example' } }),
+      404,
+      'not_found',
+    );
     expectError(await call('GET', '/v1/applications/nope/webhooks/100'), 404, 'not_found');
     expectError(await call('DELETE', '/v1/applications/nope/webhooks/100'), 404, 'not_found');
   });
@@ -455,13 +537,16 @@ describe('routing', () => {
     ['GET', `/v1/applications/${APP1}/webhooks`, 200, undefined],
     ['POST', `/v1/applications/${APP1}/webhooks`, 201, { url: 'https://h.example' }],
     ['DELETE', `/v1/applications/${APP1}`, 204, undefined],
-  ])('when %s %s is called with and without a trailing slash, then both answer %i', async (method, path, status, body) => {
-    for (const variant of [path, `${path}/`]) {
-      await start();
-      expect((await call(method, variant, { body })).status).toBe(status);
-      await sim?.close();
-    }
-  });
+  ])(
+    'when %s %s is called with and without a trailing slash, then both answer %i',
+    async (method, path, status, body) => {
+      for (const variant of [path, `${path}/`]) {
+        await start();
+        expect((await call(method, variant, { body })).status).toBe(status);
+        await sim?.close();
+      }
+    },
+  );
 
   test('when a webhook is retrieved and deleted with a trailing slash, then both work', async () => {
     await start();
@@ -472,7 +557,13 @@ describe('routing', () => {
 
   test('when a path is unknown, then 404 not_found', async () => {
     await start();
-    for (const path of ['/v1/nothing', '/v2/applications', '/v1/applications//', `/v1/applications/${APP1}/other`, '/']) {
+    for (const path of [
+      '/v1/nothing',
+      '/v2/applications',
+      '/v1/applications//',
+      `/v1/applications/${APP1}/other`,
+      '/',
+    ]) {
       expectError(await call('GET', path), 404, 'not_found');
     }
   });
@@ -505,7 +596,13 @@ describe('recorded requests', () => {
       receivedAt: expect.any(Date),
     });
     expect(post!.receivedAt.getTime()).toBeGreaterThanOrEqual(before.getTime());
-    expect(rejected).toMatchObject({ method: 'GET', path: '/v1/applications', query: {}, body: undefined, rawBody: '' });
+    expect(rejected).toMatchObject({
+      method: 'GET',
+      path: '/v1/applications',
+      query: {},
+      body: undefined,
+      rawBody: '',
+    });
     expect(invalid).toMatchObject({ method: 'PATCH', body: undefined, rawBody: '{oops' });
   });
 
@@ -527,7 +624,9 @@ describe('recorded requests', () => {
     const list = await call('GET', '/v1/applications');
     expect(list.status).toBe(200);
     expect(list.json.total).toBe(3);
-    expect((await call('POST', `/v1/applications/${APP1}/webhooks`, { body: { url: 'https://h.example' } })).json.id).toBe('100');
+    expect(
+      (await call('POST', `/v1/applications/${APP1}/webhooks`, { body: { url: 'https://h.example' } })).json.id,
+    ).toBe('100');
   });
 });
 
@@ -558,7 +657,12 @@ describe('faults', () => {
 
   test('when a status fault has a body and headers, then exactly those are answered', async () => {
     const s = await start();
-    s.setFault({ kind: 'status', status: 503, body: { status_code: 503, error_code: 'service_unavailable', message: 'down' }, headers: { 'retry-after': '7' } });
+    s.setFault({
+      kind: 'status',
+      status: 503,
+      body: { status_code: 503, error_code: 'service_unavailable', message: 'down' },
+      headers: { 'retry-after': '7' },
+    });
     const res = await call('GET', '/v1/applications');
     expect(res.status).toBe(503);
     expect(res.json).toEqual({ status_code: 503, error_code: 'service_unavailable', message: 'down' });
@@ -574,7 +678,12 @@ describe('faults', () => {
 
   test('when a fault has times and match, then only matching requests get it, that many times', async () => {
     const s = await start();
-    s.setFault({ kind: 'status', status: 502, times: 2, match: { method: 'post', pathPrefix: `/v1/applications/${APP1}/webhooks` } });
+    s.setFault({
+      kind: 'status',
+      status: 502,
+      times: 2,
+      match: { method: 'post', pathPrefix: `/v1/applications/${APP1}/webhooks` },
+    });
     expect((await call('GET', `/v1/applications/${APP1}/webhooks`)).status).toBe(200);
     expect((await call('POST', '/v1/applications', { body: { name: 'x' } })).status).toBe(201);
     const hook = { body: { url: 'https://h.example' } };
@@ -617,16 +726,19 @@ describe('faults', () => {
     expect(() => JSON.parse(res.text)).toThrow();
   });
 
-  test.each([200_000, 13, 2])('when an oversized fault of %i bytes is set, then a JSON body of exactly that size is answered', async (bytes) => {
-    const s = await start();
-    s.setFault({ kind: 'oversized', bytes });
-    const res = await call('GET', '/v1/applications');
-    expect(res.status).toBe(200);
-    expect(Buffer.byteLength(res.text)).toBe(bytes);
-    expect(res.headers.get('content-length')).toBe(String(bytes));
-    expect(() => JSON.parse(res.text)).not.toThrow();
-    expect(jsonOfSize(bytes)).toHaveLength(bytes);
-  });
+  test.each([200_000, 13, 2])(
+    'when an oversized fault of %i bytes is set, then a JSON body of exactly that size is answered',
+    async (bytes) => {
+      const s = await start();
+      s.setFault({ kind: 'oversized', bytes });
+      const res = await call('GET', '/v1/applications');
+      expect(res.status).toBe(200);
+      expect(Buffer.byteLength(res.text)).toBe(bytes);
+      expect(res.headers.get('content-length')).toBe(String(bytes));
+      expect(() => JSON.parse(res.text)).not.toThrow();
+      expect(jsonOfSize(bytes)).toHaveLength(bytes);
+    },
+  );
 
   test.each([
     [302, 'http://elsewhere.example/collect'],
@@ -668,7 +780,15 @@ describe('control API', () => {
     await call('POST', '/v1/applications?q=1', { body: { name: 'Rec' } });
     const res = await call('GET', '/_simulator/requests', { auth: null });
     expect(res.status).toBe(200);
-    expect(res.json).toEqual([expect.objectContaining({ method: 'POST', path: '/v1/applications', query: { q: '1' }, body: { name: 'Rec' }, rawBody: '{"name":"Rec"}' })]);
+    expect(res.json).toEqual([
+      expect.objectContaining({
+        method: 'POST',
+        path: '/v1/applications',
+        query: { q: '1' },
+        body: { name: 'Rec' },
+        rawBody: '{"name":"Rec"}',
+      }),
+    ]);
     expect(new Date(res.json[0].receivedAt).getTime()).toBe(s.requests[0]!.receivedAt.getTime());
     expect((await call('DELETE', '/_simulator/requests/', { auth: null })).status).toBe(204);
     expect(s.requests).toHaveLength(0);

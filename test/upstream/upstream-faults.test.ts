@@ -45,7 +45,11 @@ test('when a GET meets one reset connection, then it is retried once and succeed
 
 test('when a mutation meets a reset connection, then it is never retried', async () => {
   h.simulator.setFault({ kind: 'reset', times: 1 });
-  const res = await h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${admin}`).send({ url: 'https://example.com/h' });
+  const res = await h
+    .api()
+    .post(`/v1/applications/${APP}/webhooks`)
+    .set('Authorization', `Bearer ${admin}`)
+    .send({ url: 'https://example.com/h' });
   expect(res.status).toBe(502);
   expect(h.simulator.requests).toHaveLength(1);
 });
@@ -58,14 +62,23 @@ test('when the upstream body is larger than UPSTREAM_MAX_RESPONSE_BYTES, then 50
 });
 
 test('when the upstream answers 5xx, then status and body pass through unchanged', async () => {
-  h.simulator.setFault({ kind: 'status', status: 503, body: { status_code: 503, error_code: 'service_unavailable', message: 'down' } });
+  h.simulator.setFault({
+    kind: 'status',
+    status: 503,
+    body: { status_code: 503, error_code: 'service_unavailable', message: 'down' },
+  });
   const res = await get();
   expect(res.status).toBe(503);
   expect(res.body).toEqual({ status_code: 503, error_code: 'service_unavailable', message: 'down' });
 });
 
 test('when the upstream sets a cookie, then it does not reach the client', async () => {
-  h.simulator.setFault({ kind: 'status', status: 200, body: { ok: 1 }, headers: { 'set-cookie': 'upstream=1', 'x-internal': 'y' } });
+  h.simulator.setFault({
+    kind: 'status',
+    status: 200,
+    body: { ok: 1 },
+    headers: { 'set-cookie': 'upstream=1', 'x-internal': 'y' },
+  });
   const res = await get();
   expect(res.headers['set-cookie']).toBeUndefined();
   expect(res.headers['x-internal']).toBeUndefined();

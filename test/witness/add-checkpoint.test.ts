@@ -14,9 +14,12 @@ const stranger = signerFor('example.test/log', generateKeyPairSync('ed25519').pr
 const witness = signerFor('witness.test/w', generateKeyPairSync('ed25519').privateKey, COSIGNATURE_V1);
 const leaves = Array.from({ length: 20 }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
 const nodes = completeNodes(leaves);
-const note = (size: number, signer = log, root = naiveRoot(leaves.slice(0, size))) => signNote(checkpointBody({ origin: 'example.test/log', size, root }), signer);
-const proof = (from: number, to: number) => planRanges(consistencyRanges(from, to)).assemble((id) => nodes.get(nodeKey(id)) as Buffer);
-const request = (old: number, hashes: Buffer[], checkpoint: string) => `old ${old}\n${hashes.map((h) => `${h.toString('base64')}\n`).join('')}\n${checkpoint}`;
+const note = (size: number, signer = log, root = naiveRoot(leaves.slice(0, size))) =>
+  signNote(checkpointBody({ origin: 'example.test/log', size, root }), signer);
+const proof = (from: number, to: number) =>
+  planRanges(consistencyRanges(from, to)).assemble((id) => nodes.get(nodeKey(id)) as Buffer);
+const request = (old: number, hashes: Buffer[], checkpoint: string) =>
+  `old ${old}\n${hashes.map((h) => `${h.toString('base64')}\n`).join('')}\n${checkpoint}`;
 
 describe('a witness answering add-checkpoint', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'witness-')), 'state.json');
@@ -33,7 +36,11 @@ describe('a witness answering add-checkpoint', () => {
 
   test('when a later checkpoint comes with a valid consistency proof, then 200; with a wrong proof, 422 and nothing changes', () => {
     expect(add(request(5, proof(5, 9), note(9))).status).toBe(200);
-    const forged = note(12, log, naiveRoot([...leaves.slice(0, 3), leafHash(Buffer.from('forged')), ...leaves.slice(4, 12)]));
+    const forged = note(
+      12,
+      log,
+      naiveRoot([...leaves.slice(0, 3), leafHash(Buffer.from('forged')), ...leaves.slice(4, 12)]),
+    );
     expect(add(request(9, proof(9, 12), forged)).status).toBe(422);
     expect(state.get('example.test/log')?.size).toBe(9);
   });
@@ -48,7 +55,18 @@ describe('a witness answering add-checkpoint', () => {
   });
 
   test('when the origin is unknown, the signature is not the log key, the old size exceeds the size or the body is malformed, then 404, 403, 400, 400', () => {
-    expect(add(request(0, [], signNote(checkpointBody({ origin: 'other.test/log', size: 1, root: leaves[0]! }), signerFor('other.test/log', generateKeyPairSync('ed25519').privateKey)))).status).toBe(404);
+    expect(
+      add(
+        request(
+          0,
+          [],
+          signNote(
+            checkpointBody({ origin: 'other.test/log', size: 1, root: leaves[0]! }),
+            signerFor('other.test/log', generateKeyPairSync('ed25519').privateKey),
+          ),
+        ),
+      ).status,
+    ).toBe(404);
     expect(add(request(9, proof(9, 12), note(12, stranger))).status).toBe(403);
     expect(add(request(13, [], note(12))).status).toBe(400);
     expect(add('old nine\n\n').status).toBe(400);

@@ -18,7 +18,10 @@ class ApiError extends Error {
 
 function detailText(details) {
   if (!Array.isArray(details) || details.length === 0) return '';
-  const parts = details.slice(0, 5).map((d) => [d.field, d.message, d.reason].filter(Boolean).join(': ')).filter(Boolean);
+  const parts = details
+    .slice(0, 5)
+    .map((d) => [d.field, d.message, d.reason].filter(Boolean).join(': '))
+    .filter(Boolean);
   return parts.length > 0 ? `; ${parts.join('; ')}` : '';
 }
 
@@ -85,7 +88,8 @@ async function start() {
   const { body } = await call('../auth/session');
   if (!body.authenticated) return showSignIn('');
   state.me = (await call('me')).body;
-  $('whoami').textContent = `${body.name || body.sub} (${body.roles.join(', ') || 'no role'}${body.teams.length ? `; team ${body.teams.join(', ')}` : ''})`;
+  $('whoami').textContent =
+    `${body.name || body.sub} (${body.roles.join(', ') || 'no role'}${body.teams.length ? `; team ${body.teams.join(', ')}` : ''})`;
   $('identity').hidden = false;
   $('sign-in').hidden = true;
   $('workspace').hidden = false;
@@ -120,10 +124,22 @@ async function loadApps() {
   const pages = Math.max(1, Math.ceil(state.total / PAGE_SIZE));
   $('apps').tBodies[0].replaceChildren(
     ...body.objects.map((app) =>
-      el('tr', {}, el('td', { textContent: app.name }), el('td', {}, el('code', { textContent: app.id })), el('td', { textContent: app.active === false ? 'no' : 'yes' }), el('td', {}, button('Open', `Open ${app.name}`, () => openApp(app.id)))),
+      el(
+        'tr',
+        {},
+        el('td', { textContent: app.name }),
+        el('td', {}, el('code', { textContent: app.id })),
+        el('td', { textContent: app.active === false ? 'no' : 'yes' }),
+        el(
+          'td',
+          {},
+          button('Open', `Open ${app.name}`, () => openApp(app.id)),
+        ),
+      ),
     ),
   );
-  if (body.objects.length === 0) $('apps').tBodies[0].append(el('tr', {}, el('td', { colSpan: 4, textContent: 'No applications.' })));
+  if (body.objects.length === 0)
+    $('apps').tBodies[0].append(el('tr', {}, el('td', { colSpan: 4, textContent: 'No applications.' })));
   $('page-info').textContent = `Page ${state.page} of ${pages} (${state.total} applications)`;
   $('prev-page').disabled = state.page <= 1;
   $('next-page').disabled = state.page >= pages;
@@ -162,7 +178,11 @@ async function openApp(id) {
 }
 
 async function saveApp() {
-  const body = { name: $('edit-name').value.trim(), description: $('edit-description').value, active: $('edit-active').checked };
+  const body = {
+    name: $('edit-name').value.trim(),
+    description: $('edit-description').value,
+    active: $('edit-active').checked,
+  };
   const { body: app } = await call(`applications/${encodeURIComponent(state.app.id)}`, { method: 'PATCH', body });
   setStatus(`Saved ${app.name}.`);
   await loadApps();
@@ -175,7 +195,12 @@ async function loadWebhooks() {
   const { body } = await call(`applications/${encodeURIComponent(state.app.id)}/webhooks?page_size=100`);
   list.replaceChildren(
     ...body.objects.map((hook) =>
-      el('li', {}, el('code', { textContent: hook.url }), ...(may('webhooks.delete') ? [button('Remove', `Remove webhook ${hook.url}`, () => removeWebhook(hook))] : [])),
+      el(
+        'li',
+        {},
+        el('code', { textContent: hook.url }),
+        ...(may('webhooks.delete') ? [button('Remove', `Remove webhook ${hook.url}`, () => removeWebhook(hook))] : []),
+      ),
     ),
   );
   if (body.objects.length === 0) list.append(el('li', { textContent: 'No webhooks.' }));
@@ -190,7 +215,9 @@ async function addWebhook(form) {
 }
 
 async function removeWebhook(hook) {
-  await call(`applications/${encodeURIComponent(state.app.id)}/webhooks/${encodeURIComponent(hook.id)}`, { method: 'DELETE' });
+  await call(`applications/${encodeURIComponent(state.app.id)}/webhooks/${encodeURIComponent(hook.id)}`, {
+    method: 'DELETE',
+  });
   setStatus(`Removed webhook ${hook.url}.`);
   await loadWebhooks();
 }
@@ -201,13 +228,22 @@ async function loadKeys() {
     $('keys-hint').textContent = 'Your roles do not show API keys.';
     return list.replaceChildren();
   }
-  $('keys-hint').textContent = may('apikeys.reveal') ? 'Shown in full: your roles may reveal them. Treat them as passwords.' : 'Masked: your roles may not reveal key values.';
+  $('keys-hint').textContent = may('apikeys.reveal')
+    ? 'Shown in full: your roles may reveal them. Treat them as passwords.'
+    : 'Masked: your roles may not reveal key values.';
   const { body } = await call(`applications/${encodeURIComponent(state.app.id)}/apikeys?page_size=100`);
   list.replaceChildren(
     ...body.objects.map((key) => {
       const masked = key.key.startsWith('****');
       const canDelete = may('apikeys.delete') && !masked;
-      return el('li', {}, el('code', { textContent: key.key }), ...(canDelete ? [button('Delete', `Delete API key ending ${key.key.slice(-4)}`, () => deleteKey(key.key))] : []));
+      return el(
+        'li',
+        {},
+        el('code', { textContent: key.key }),
+        ...(canDelete
+          ? [button('Delete', `Delete API key ending ${key.key.slice(-4)}`, () => deleteKey(key.key))]
+          : []),
+      );
     }),
   );
   if (body.objects.length === 0) list.append(el('li', { textContent: 'No API keys.' }));
@@ -220,14 +256,19 @@ async function createKey() {
 }
 
 async function deleteKey(key) {
-  const res = await call(`applications/${encodeURIComponent(state.app.id)}/apikeys/${encodeURIComponent(key)}`, { method: 'DELETE' });
+  const res = await call(`applications/${encodeURIComponent(state.app.id)}/apikeys/${encodeURIComponent(key)}`, {
+    method: 'DELETE',
+  });
   if (!guarded(res, 'Deleting the API key')) setStatus('Deleted the API key.');
   await Promise.all([loadKeys(), loadApprovals()]);
 }
 
 async function deleteApp() {
   const reason = $('delete-reason').value.trim();
-  const res = await call(`applications/${encodeURIComponent(state.app.id)}`, { method: 'DELETE', headers: reason ? { 'X-Approval-Reason': reason } : {} });
+  const res = await call(`applications/${encodeURIComponent(state.app.id)}`, {
+    method: 'DELETE',
+    headers: reason ? { 'X-Approval-Reason': reason } : {},
+  });
   if (!guarded(res, `Deleting ${state.app.name}`)) {
     setStatus(`Deleted ${state.app.name}.`);
     $('detail').hidden = true;
@@ -258,8 +299,13 @@ async function loadApprovals() {
         el('span', { className: a.state === 'pending' ? 'state-pending' : '', textContent: `${a.state}` }),
         ` ${a.operation} ${a.target} · asked by ${who}${a.reason ? ` (“${a.reason}”)` : ''} · ${a.approvals.length}/${a.approvals_needed} approvals`,
       );
-      if (a.state === 'pending' && a.requested_by.sub !== mine) line.append(button('Approve', `Approve ${a.operation} ${a.target}`, () => decide(a, 'approve'), ''), button('Deny', `Deny ${a.operation} ${a.target}`, () => decide(a, 'deny')));
-      if (a.state === 'pending' && a.requested_by.sub === mine) line.append(button('Cancel', `Cancel ${a.operation} ${a.target}`, () => decide(a, 'cancel')));
+      if (a.state === 'pending' && a.requested_by.sub !== mine)
+        line.append(
+          button('Approve', `Approve ${a.operation} ${a.target}`, () => decide(a, 'approve'), ''),
+          button('Deny', `Deny ${a.operation} ${a.target}`, () => decide(a, 'deny')),
+        );
+      if (a.state === 'pending' && a.requested_by.sub === mine)
+        line.append(button('Cancel', `Cancel ${a.operation} ${a.target}`, () => decide(a, 'cancel')));
       return line;
     }),
   );
@@ -268,7 +314,10 @@ async function loadApprovals() {
 
 async function decide(approval, action) {
   const body = action === 'deny' ? { reason: window.prompt('Why do you deny this request?') || '' } : {};
-  const { body: result } = await call(`approvals/${encodeURIComponent(approval.id)}/${action}`, { method: 'POST', body });
+  const { body: result } = await call(`approvals/${encodeURIComponent(approval.id)}/${action}`, {
+    method: 'POST',
+    body,
+  });
   setStatus(`Request ${approval.id} is now ${result.approval ? result.approval.state : 'updated'}.`);
   await Promise.all([loadApprovals(), loadApps()]);
 }
@@ -276,11 +325,30 @@ async function decide(approval, action) {
 // ---- wiring ------------------------------------------------------------------------------------------------
 
 $('sign-out').addEventListener('click', () => run(signOut, $('sign-out')));
-$('prev-page').addEventListener('click', () => run(async () => { state.page -= 1; await loadApps(); }, $('prev-page')));
-$('next-page').addEventListener('click', () => run(async () => { state.page += 1; await loadApps(); }, $('next-page')));
-$('create-form').addEventListener('submit', (e) => { e.preventDefault(); run(() => createApp(e.target), e.submitter); });
-$('edit-form').addEventListener('submit', (e) => { e.preventDefault(); run(saveApp, e.submitter); });
-$('webhook-form').addEventListener('submit', (e) => { e.preventDefault(); run(() => addWebhook(e.target), e.submitter); });
+$('prev-page').addEventListener('click', () =>
+  run(async () => {
+    state.page -= 1;
+    await loadApps();
+  }, $('prev-page')),
+);
+$('next-page').addEventListener('click', () =>
+  run(async () => {
+    state.page += 1;
+    await loadApps();
+  }, $('next-page')),
+);
+$('create-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  run(() => createApp(e.target), e.submitter);
+});
+$('edit-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  run(saveApp, e.submitter);
+});
+$('webhook-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  run(() => addWebhook(e.target), e.submitter);
+});
 $('create-key').addEventListener('click', () => run(createKey, $('create-key')));
 $('delete-app').addEventListener('click', () => run(deleteApp, $('delete-app')));
 $('refresh-approvals').addEventListener('click', () => run(loadApprovals, $('refresh-approvals')));

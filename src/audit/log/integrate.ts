@@ -26,7 +26,12 @@ interface Node {
  * (the entry is committed first, the tree follows within AUDIT_CHECKPOINT_INTERVAL_S), so an append costs
  * what it cost before; nothing is committed to anyone until a checkpoint is signed over it.
  */
-export async function integrateBatch(store: AuditStore, tree: TreeStore, batch: number, timeoutMs: number): Promise<Integration> {
+export async function integrateBatch(
+  store: AuditStore,
+  tree: TreeStore,
+  batch: number,
+  timeoutMs: number,
+): Promise<Integration> {
   // Entries never change, so they are read before the transaction (the embedded database has one connection:
   // a read beside an open transaction would wait for it); under the lock the size they follow is checked again.
   const { treeSize } = await tree.state();

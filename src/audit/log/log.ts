@@ -4,7 +4,14 @@ import type { AuditKeys } from '../keys';
 import type { AuditStore } from '../store';
 import { integrateBatch } from './integrate';
 import {
-  consistencyRanges, EMPTY_ROOT, inclusionRanges, nodeKey, planRanges, rootRange, type NodeId, type Range,
+  consistencyRanges,
+  EMPTY_ROOT,
+  inclusionRanges,
+  nodeKey,
+  planRanges,
+  rootRange,
+  type NodeId,
+  type Range,
 } from './merkle';
 import { checkpointBody, signNote } from './note';
 import type { LogIdentity } from './signing-key';
@@ -57,7 +64,10 @@ export interface Proven<P> {
 
 /** A proof asked for a tree size the log does not (yet) have, or a leaf outside it. */
 export class LogRangeError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -113,7 +123,10 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
       const step = await integrateBatch(o.store, tree, BATCH, Math.max(o.writeTimeoutMs, 10_000));
       if (step.gapAt !== undefined && step.gapAt !== reportedGap) {
         reportedGap = step.gapAt;
-        o.logger.error({ sequence: step.gapAt.toString() }, 'the audit trail skips an entry: the transparency log stops before it');
+        o.logger.error(
+          { sequence: step.gapAt.toString() },
+          'the audit trail skips an entry: the transparency log stops before it',
+        );
       }
       if (step.busy && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 25)); // another instance is integrating: wait for it
@@ -151,7 +164,10 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
     try {
       await signNow();
     } catch (err) {
-      o.logger.warn({ err: (err as Error).message }, 'transparency log: integration or checkpoint failed; retried next interval');
+      o.logger.warn(
+        { err: (err as Error).message },
+        'transparency log: integration or checkpoint failed; retried next interval',
+      );
     }
   }
 
@@ -178,7 +194,8 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
     },
     async inclusion(sequence, treeSize) {
       const size = treeSize ?? (await tree.latestCheckpoint())?.treeSize ?? (await integrate()).size;
-      if (sequence > size) throw new LogRangeError('sequence', `Entry ${sequence} is not in a tree of ${size} entries.`);
+      if (sequence > size)
+        throw new LogRangeError('sequence', `Entry ${sequence} is not in a tree of ${size} entries.`);
       // The leaf is a stored node too: it, its audit path, the tree size and the checkpoint in one read.
       const leafId = { level: 0, index: sequence - 1 };
       const plan = planRanges(inclusionRanges(sequence - 1, size));
@@ -208,7 +225,14 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
     async verify(full) {
       const { gapAt } = await integrate();
       if (gapAt !== undefined) {
-        return { ok: false, entries: Number(gapAt) - 1, first_bad_sequence: gapAt.toString(), problem: 'missing', message: `Entry ${gapAt} is missing from the trail.`, mode: full ? 'full' : 'incremental' };
+        return {
+          ok: false,
+          entries: Number(gapAt) - 1,
+          first_bad_sequence: gapAt.toString(),
+          problem: 'missing',
+          message: `Entry ${gapAt} is missing from the trail.`,
+          mode: full ? 'full' : 'incremental',
+        };
       }
       return verifyLog({ store: o.store, tree, keys: o.keys, rootAt, consistency: consistencyHashes }, full);
     },

@@ -127,7 +127,13 @@ const odd = (x: number) => x % 2 === 1;
 const half = (x: number) => Math.floor(x / 2);
 
 /** RFC 9162 §2.1.3.2: whether `proof` shows leaf `index` with `leaf` hash is in the tree of `size` with `root`. */
-export function verifyInclusion(index: number, size: number, leaf: Uint8Array, proof: Uint8Array[], root: Uint8Array): boolean {
+export function verifyInclusion(
+  index: number,
+  size: number,
+  leaf: Uint8Array,
+  proof: Uint8Array[],
+  root: Uint8Array,
+): boolean {
   if (!(index >= 0 && index < size) || ![leaf, root, ...proof].every(isHash)) return false;
   let fn = index;
   let sn = size - 1;
@@ -152,7 +158,13 @@ export function verifyInclusion(index: number, size: number, leaf: Uint8Array, p
 }
 
 /** RFC 9162 §2.1.4.2: whether `proof` shows the tree (size1, root1) is a prefix of (size2, root2). */
-export function verifyConsistency(size1: number, size2: number, proof: Uint8Array[], root1: Uint8Array, root2: Uint8Array): boolean {
+export function verifyConsistency(
+  size1: number,
+  size2: number,
+  proof: Uint8Array[],
+  root1: Uint8Array,
+  root2: Uint8Array,
+): boolean {
   // A proof from the empty tree proves nothing: the reference vectors refuse it (the witness handles `old 0` itself).
   if (!(size1 > 0 && size1 <= size2)) return false;
   if (size1 === size2) return proof.length === 0 && same(root1, root2);

@@ -46,11 +46,20 @@ export function rawPublicKey(key: KeyObject): Buffer {
 }
 
 export function keyIdOf(name: string, type: number, publicKey: Buffer): Buffer {
-  return createHash('sha256').update(name, 'utf8').update(Buffer.of(0x0a, type)).update(publicKey).digest().subarray(0, 4);
+  return createHash('sha256')
+    .update(name, 'utf8')
+    .update(Buffer.of(0x0a, type))
+    .update(publicKey)
+    .digest()
+    .subarray(0, 4);
 }
 
 /** `<name>+<hex key id>+<base64(type ‖ public key)>`, the verifier key string of golang.org/x/mod/sumdb/note. */
-export function signerFor(name: string, privateKey: KeyObject, type: typeof ED25519 | typeof COSIGNATURE_V1 = ED25519): NoteSigner {
+export function signerFor(
+  name: string,
+  privateKey: KeyObject,
+  type: typeof ED25519 | typeof COSIGNATURE_V1 = ED25519,
+): NoteSigner {
   assertKeyName(name);
   const raw = rawPublicKey(privateKey);
   const keyId = keyIdOf(name, type, raw);
@@ -65,11 +74,15 @@ export function parseVkey(vkey: string): NoteVerifier {
   const [, name, hexId, material] = match as unknown as [string, string, string, string];
   const bytes = Buffer.from(material, 'base64');
   const type = bytes[0];
-  if ((type !== ED25519 && type !== COSIGNATURE_V1) || bytes.length !== 33) throw new NoteError('verifier key is not Ed25519 (type 0x01 or 0x04)');
+  if ((type !== ED25519 && type !== COSIGNATURE_V1) || bytes.length !== 33)
+    throw new NoteError('verifier key is not Ed25519 (type 0x01 or 0x04)');
   const raw = bytes.subarray(1);
   const keyId = keyIdOf(name, type, raw);
   if (keyId.toString('hex') !== hexId) throw new NoteError('verifier key id does not match its key');
-  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+  const publicKey = createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') },
+    format: 'jwk',
+  });
   return { name, keyId, type, publicKey, vkey: vkey.trim() };
 }
 
@@ -84,10 +97,12 @@ export function checkpointBody({ origin, size, root }: Checkpoint): string {
 export function parseCheckpointBody(body: string): Checkpoint {
   const lines = body.split('\n');
   const [origin, sizeText, rootText] = lines;
-  if (lines.length < 4 || lines.at(-1) !== '' || !origin || !sizeText || !rootText) throw new NoteError('a checkpoint has an origin, a size and a root hash line');
+  if (lines.length < 4 || lines.at(-1) !== '' || !origin || !sizeText || !rootText)
+    throw new NoteError('a checkpoint has an origin, a size and a root hash line');
   if (!/^(0|[1-9]\d{0,15})$/.test(sizeText)) throw new NoteError('the tree size is a decimal without leading zeroes');
   const root = Buffer.from(rootText, 'base64');
-  if (root.length !== 32 || root.toString('base64') !== rootText) throw new NoteError('the root hash is 32 bytes of base64');
+  if (root.length !== 32 || root.toString('base64') !== rootText)
+    throw new NoteError('the root hash is 32 bytes of base64');
   return { origin, size: Number(sizeText), root };
 }
 
@@ -115,7 +130,12 @@ export function parseSignatureLine(line: string): NoteSignature {
   if (!match) throw new NoteError('malformed signature line');
   const bytes = Buffer.from(match[2] as string, 'base64');
   if (bytes.length < 5) throw new NoteError('signature too short');
-  return { name: match[1] as string, keyId: bytes.subarray(0, 4), signature: bytes.subarray(4), line: `${line.replace(/\n$/, '')}\n` };
+  return {
+    name: match[1] as string,
+    keyId: bytes.subarray(0, 4),
+    signature: bytes.subarray(4),
+    line: `${line.replace(/\n$/, '')}\n`,
+  };
 }
 
 /** The message a cosignature/v1 signs: a header line, the time line, then the checkpoint text. */
@@ -133,7 +153,8 @@ export function cosign(body: string, witness: NoteSigner, timestamp: number): st
 /** Whether one signature line is a valid signature of `body` by `verifier` (a log key or a cosigner). */
 export function signatureVerifies(body: string, sig: NoteSignature, verifier: NoteVerifier): boolean {
   if (sig.name !== verifier.name || !sig.keyId.equals(verifier.keyId)) return false;
-  if (verifier.type === ED25519) return sig.signature.length === 64 && verify(null, Buffer.from(body, 'utf8'), verifier.publicKey, sig.signature);
+  if (verifier.type === ED25519)
+    return sig.signature.length === 64 && verify(null, Buffer.from(body, 'utf8'), verifier.publicKey, sig.signature);
   if (sig.signature.length !== 72) return false;
   const timestamp = sig.signature.readBigUInt64BE(0);
   if (timestamp >= 2n ** 63n) return false;

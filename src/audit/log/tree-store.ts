@@ -64,13 +64,27 @@ export class TreeDamaged extends Error {}
 export function createTreeStore(prisma: PrismaClient): TreeStore {
   // One round trip: proof answers carry the checkpoint of their tree size, so this is on the proof path.
   const checkpointWhere = async (where: Prisma.Sql): Promise<StoredCheckpoint | undefined> => {
-    const [row] = await prisma.$queryRaw<{ tree_size: bigint; root: Uint8Array; note: string; signed_at: string; cosignatures: { witness: string; line: string }[] }[]>`
+    const [row] = await prisma.$queryRaw<
+      {
+        tree_size: bigint;
+        root: Uint8Array;
+        note: string;
+        signed_at: string;
+        cosignatures: { witness: string; line: string }[];
+      }[]
+    >`
       SELECT c.tree_size, c.root, c.note, to_char(c.signed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS signed_at,
              COALESCE((SELECT json_agg(json_build_object('witness', s.witness, 'line', s.line) ORDER BY s.witness)
                        FROM audit_cosignature s WHERE s.tree_size = c.tree_size), '[]'::json) AS cosignatures
       FROM audit_checkpoint c ${where} ORDER BY c.tree_size DESC LIMIT 1`;
     if (!row) return undefined;
-    return { treeSize: Number(row.tree_size), root: Buffer.from(row.root), note: row.note, signedAt: row.signed_at, cosignatures: row.cosignatures };
+    return {
+      treeSize: Number(row.tree_size),
+      root: Buffer.from(row.root),
+      note: row.note,
+      signedAt: row.signed_at,
+      cosignatures: row.cosignatures,
+    };
   };
 
   return {
@@ -104,7 +118,14 @@ export function createTreeStore(prisma: PrismaClient): TreeStore {
       };
     },
     async state(client = prisma) {
-      const [row] = await client.$queryRaw<{ tree_size: bigint; verified_size: bigint; verified_root: Uint8Array | null; verified_hash: Uint8Array | null }[]>`
+      const [row] = await client.$queryRaw<
+        {
+          tree_size: bigint;
+          verified_size: bigint;
+          verified_root: Uint8Array | null;
+          verified_hash: Uint8Array | null;
+        }[]
+      >`
         SELECT tree_size, verified_size, verified_root, verified_hash FROM audit_log_state WHERE id = 1`;
       if (!row) return { treeSize: 0, verifiedSize: 0, verifiedRoot: null, verifiedHash: null };
       return {
@@ -128,13 +149,16 @@ export function createTreeStore(prisma: PrismaClient): TreeStore {
     async leaves(from, to) {
       const rows = await prisma.$queryRaw<{ idx: bigint; hash: Uint8Array }[]>`
         SELECT idx, hash FROM audit_tree_node WHERE level = 0 AND idx >= ${from}::bigint AND idx < ${to}::bigint ORDER BY idx`;
-      if (rows.length !== to - from || rows.some((r, i) => Number(r.idx) !== from + i)) throw new TreeDamaged(`leaves ${from} to ${to} are not all stored`);
+      if (rows.length !== to - from || rows.some((r, i) => Number(r.idx) !== from + i))
+        throw new TreeDamaged(`leaves ${from} to ${to} are not all stored`);
       return rows.map((r) => Buffer.from(r.hash));
     },
     async exclusively(work, timeoutMs) {
       return prisma.$transaction(
         async (tx) => {
-          const [{ locked }] = (await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${TREE_LOCK}::bigint) AS locked`) as [{ locked: boolean }];
+          const [{ locked }] = (await tx.$queryRaw<
+            { locked: boolean }[]
+          >`SELECT pg_try_advisory_xact_lock(${TREE_LOCK}::bigint) AS locked`) as [{ locked: boolean }];
           return locked ? work(tx) : undefined;
         },
         { maxWait: timeoutMs, timeout: timeoutMs },
@@ -142,7 +166,9 @@ export function createTreeStore(prisma: PrismaClient): TreeStore {
     },
     async appendNodes(tx, nodes, newSize) {
       if (nodes.length > 0) {
-        const rows = JSON.stringify(nodes.map((n) => ({ level: n.level, idx: String(n.index), hash: n.hash.toString('hex') })));
+        const rows = JSON.stringify(
+          nodes.map((n) => ({ level: n.level, idx: String(n.index), hash: n.hash.toString('hex') })),
+        );
         await tx.$executeRaw`
           INSERT INTO audit_tree_node (level, idx, hash)
           SELECT r.level, r.idx, decode(r.hash, 'hex') FROM jsonb_to_recordset(${rows}::jsonb) AS r(level smallint, idx bigint, hash text)`;
@@ -169,7 +195,9 @@ export function createTreeStore(prisma: PrismaClient): TreeStore {
         ON CONFLICT (tree_size, witness) DO NOTHING`;
     },
     async lastCosigned(witness) {
-      const [row] = await prisma.$queryRaw<{ size: bigint | null }[]>`SELECT max(tree_size) AS size FROM audit_cosignature WHERE witness = ${witness}`;
+      const [row] = await prisma.$queryRaw<
+        { size: bigint | null }[]
+      >`SELECT max(tree_size) AS size FROM audit_cosignature WHERE witness = ${witness}`;
       return Number(row?.size ?? 0);
     },
   };

@@ -52,7 +52,9 @@ export function checkCosignatures(
     const id = (name: string, keyId: Buffer) => `${name}+${keyId.toString('hex')}`;
     if (line.name !== key.name || !line.keyId.equals(key.keyId)) {
       const configured = id(key.name, key.keyId);
-      invalid.push(`signed by ${id(line.name, line.keyId)}, not by the key configured for this witness (${configured})`);
+      invalid.push(
+        `signed by ${id(line.name, line.keyId)}, not by the key configured for this witness (${configured})`,
+      );
     } else if (!signatureVerifies(body, line, key)) invalid.push(`the cosignature of ${line.name} does not verify`);
     else valid.push(line.line);
   }
@@ -80,7 +82,10 @@ export async function pushCheckpoint(
         signal: AbortSignal.timeout(deps.timeoutMs),
       });
     } catch (err) {
-      deps.logger.warn({ witness, size, err: (err as Error).message }, 'witness unreachable; the checkpoint goes uncosigned by it for now');
+      deps.logger.warn(
+        { witness, size, err: (err as Error).message },
+        'witness unreachable; the checkpoint goes uncosigned by it for now',
+      );
       return { witness, ok: false, status: 'unreachable', refused: false };
     }
     const text = await res.text();
@@ -96,7 +101,10 @@ export async function pushCheckpoint(
     // 409 with the size it holds: this log's idea of the witness was stale; prove from there instead. The size itself
     // when another instance (or worker) on this database sent the same checkpoint first: then old = size asks the
     // witness to compare roots, and it cosigns if they match.
-    const held = res.status === 409 && /^text\/x\.tlog\.size/.test(res.headers.get('content-type') ?? '') ? Number(text.trim()) : NaN;
+    const held =
+      res.status === 409 && /^text\/x\.tlog\.size/.test(res.headers.get('content-type') ?? '')
+        ? Number(text.trim())
+        : NaN;
     if (Number.isSafeInteger(held) && held !== old && held <= size) {
       old = held;
       continue;
@@ -106,7 +114,11 @@ export async function pushCheckpoint(
     const refused = res.status === 422 || res.status === 409;
     const details = { status: res.status, size, old, held: Number.isSafeInteger(held) ? held : null };
     if (refused) await deps.refused(witness, 'inconsistent_history', details);
-    else deps.logger.error({ witness, size, status: res.status, body: text.slice(0, 200) }, 'witness did not accept the checkpoint (check its configuration of this log)');
+    else
+      deps.logger.error(
+        { witness, size, status: res.status, body: text.slice(0, 200) },
+        'witness did not accept the checkpoint (check its configuration of this log)',
+      );
     return { witness, ok: false, status: res.status, refused };
   }
   await deps.refused(witness, 'inconsistent_history', { status: 409, size, old, held: old });

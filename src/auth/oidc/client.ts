@@ -37,7 +37,8 @@ const RETRY_DISCOVERY_AFTER_MS = 5_000;
 export function createOidcClient(oidc: NonNullable<Config['oidc']>, env: Config['env']): OidcClient {
   const issuer = new URL(oidc.issuer);
   const insecure = issuer.protocol === 'http:';
-  if (insecure && (env === 'production' || !LOOPBACK.has(issuer.hostname))) throw new Error('OIDC_ISSUER may be http only on loopback, outside production');
+  if (insecure && (env === 'production' || !LOOPBACK.has(issuer.hostname)))
+    throw new Error('OIDC_ISSUER may be http only on loopback, outside production');
   let discovered: { lib: typeof OpenIdClient; config: OpenIdClient.Configuration } | undefined;
   let failedAt = 0;
 
@@ -47,7 +48,10 @@ export function createOidcClient(oidc: NonNullable<Config['oidc']>, env: Config[
     try {
       const lib = await importEsm<typeof OpenIdClient>('openid-client');
       const auth = oidc.clientSecret ? lib.ClientSecretBasic(oidc.clientSecret) : lib.None();
-      const config = await lib.discovery(issuer, oidc.clientId, undefined, auth, { timeout: 5, ...(insecure ? { execute: [lib.allowInsecureRequests] } : {}) });
+      const config = await lib.discovery(issuer, oidc.clientId, undefined, auth, {
+        timeout: 5,
+        ...(insecure ? { execute: [lib.allowInsecureRequests] } : {}),
+      });
       discovered = { lib, config };
       return discovered;
     } catch {
@@ -59,7 +63,11 @@ export function createOidcClient(oidc: NonNullable<Config['oidc']>, env: Config[
   return {
     async start() {
       const { lib, config } = await discover();
-      const transaction = { state: lib.randomState(), nonce: lib.randomNonce(), verifier: lib.randomPKCECodeVerifier() };
+      const transaction = {
+        state: lib.randomState(),
+        nonce: lib.randomNonce(),
+        verifier: lib.randomPKCECodeVerifier(),
+      };
       const url = lib.buildAuthorizationUrl(config, {
         redirect_uri: oidc.redirectUri,
         scope: oidc.scopes.join(' '),
@@ -90,7 +98,10 @@ export function createOidcClient(oidc: NonNullable<Config['oidc']>, env: Config[
           ? ((await lib.fetchUserInfo(config, tokens.access_token, idClaims.sub as string)) as Record<string, unknown>)
           : {};
         // Roles and teams may sit in either (JWT_ROLES_CLAIM, JWT_TEAMS_CLAIM); the ID token's win, its checks having passed.
-        return { claims: { ...userinfo, ...idClaims, ...pick(userinfo, PROFILE_CLAIMS) }, idToken: tokens.id_token ?? null };
+        return {
+          claims: { ...userinfo, ...idClaims, ...pick(userinfo, PROFILE_CLAIMS) },
+          idToken: tokens.id_token ?? null,
+        };
       } catch (err) {
         throw classify(err, lib);
       }
@@ -100,7 +111,10 @@ export function createOidcClient(oidc: NonNullable<Config['oidc']>, env: Config[
       const { lib, config } = await discover();
       if (!config.serverMetadata().end_session_endpoint) return undefined;
       // client_id, not id_token_hint: the ID token stays on the server (RP-Initiated Logout 1.0 §2 allows either).
-      return lib.buildEndSessionUrl(config, { client_id: oidc.clientId, post_logout_redirect_uri: postLogoutRedirectUri }).href;
+      return lib.buildEndSessionUrl(config, {
+        client_id: oidc.clientId,
+        post_logout_redirect_uri: postLogoutRedirectUri,
+      }).href;
     },
   };
 }
@@ -113,7 +127,9 @@ function pick(source: Record<string, unknown>, keys: string[]): Record<string, u
 }
 
 function unavailable(): GatewayError {
-  return new GatewayError('sign_in_unavailable', undefined, [{ reason: 'identity_provider_unreachable' }], { 'Retry-After': '5' });
+  return new GatewayError('sign_in_unavailable', undefined, [{ reason: 'identity_provider_unreachable' }], {
+    'Retry-After': '5',
+  });
 }
 
 export function signInFailed(reason: ErrorReason, message?: string, extra: ErrorDetail = {}): GatewayError {
@@ -123,8 +139,10 @@ export function signInFailed(reason: ErrorReason, message?: string, extra: Error
 /** By class and code, never by message: the IdP's own refusal, a failed check of its answer, or no answer at all. */
 function classify(err: unknown, lib: typeof OpenIdClient): GatewayError {
   if (err instanceof GatewayError) return err;
-  if (err instanceof lib.AuthorizationResponseError) return signInFailed('identity_provider_refused', `The identity provider answered ${err.error}.`);
-  if (err instanceof lib.ResponseBodyError) return signInFailed('token_request_refused', `The identity provider refused the code exchange (${err.error}).`);
+  if (err instanceof lib.AuthorizationResponseError)
+    return signInFailed('identity_provider_refused', `The identity provider answered ${err.error}.`);
+  if (err instanceof lib.ResponseBodyError)
+    return signInFailed('token_request_refused', `The identity provider refused the code exchange (${err.error}).`);
   // Every check openid-client makes on an answer (state, nonce, PKCE, issuer, signature, claims) is one reason; its own
   // error code says which check failed.
   if (err instanceof lib.ClientError) return signInFailed('invalid_response', undefined, { check: checkOf(err.code) });

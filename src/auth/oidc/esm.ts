@@ -9,4 +9,6 @@ import { randomUUID } from 'node:crypto';
  * dynamic-import hook of the jest environment that compiled it first, so after that test file was torn down the
  * import failed ("import a file after the Jest environment has been torn down", seen with 60 files in one run).
  */
-export const importEsm = new Function('specifier', `return import(specifier); // ${randomUUID()}`) as <T>(specifier: string) => Promise<T>;
+export const importEsm = new Function('specifier', `return import(specifier); // ${randomUUID()}`) as <T>(
+  specifier: string,
+) => Promise<T>;

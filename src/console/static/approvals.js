@@ -47,7 +47,11 @@ export function approvalsView(ui) {
   }
 
   function openButton(a) {
-    const button = el('button', { type: 'button', class: 'secondary', 'aria-label': `Open the request to ${describe(a)}` }, 'Open');
+    const button = el(
+      'button',
+      { type: 'button', class: 'secondary', 'aria-label': `Open the request to ${describe(a)}` },
+      'Open',
+    );
     button.addEventListener('click', () => ui.run(() => open(a.id), button));
     return button;
   }
@@ -59,7 +63,12 @@ export function approvalsView(ui) {
       el('td', {}, a.operation, sub(a.method)),
       el('td', { class: 'mono' }, a.target),
       el('td', {}, a.team || '—'),
-      el('td', {}, ui.personLabel(a.requested_by), sub(a.requested_by.sub !== ui.personLabel(a.requested_by) ? a.requested_by.sub : '')),
+      el(
+        'td',
+        {},
+        ui.personLabel(a.requested_by),
+        sub(a.requested_by.sub !== ui.personLabel(a.requested_by) ? a.requested_by.sub : ''),
+      ),
       el('td', { class: 'reason' }, a.reason || '—'),
       el('td', {}, relativeTime(a.created_at), sub(`expires ${relative(a.expires_at)}`)),
       el('td', { class: 'num' }, `${a.approvals.length} of ${a.approvals_needed}`),
@@ -108,11 +117,20 @@ export function approvalsView(ui) {
       ['Approvals', a.approver_roles.length ? `${votes}, by ${a.approver_roles.join(' or ')}` : votes],
       ['Ended', a.ended_at ? `${a.ended_at} by ${a.ended_by}` : ''],
       ['End reason', a.end_reason],
-      ['Result', a.result ? [a.result.status != null && `Management API answered ${a.result.status}`, a.result.error].filter(Boolean).join(' · ') : ''],
+      [
+        'Result',
+        a.result
+          ? [a.result.status != null && `Management API answered ${a.result.status}`, a.result.error]
+              .filter(Boolean)
+              .join(' · ')
+          : '',
+      ],
       ['Input hash', a.input_hash],
       ['Id', a.id],
     ];
-    $('approval-summary').replaceChildren(...rows.filter(([, v]) => v).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+    $('approval-summary').replaceChildren(
+      ...rows.filter(([, v]) => v).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]),
+    );
     $('approval-votes').replaceChildren(
       ...(a.approvals.length
         ? a.approvals.map((v) => el('li', {}, `${ui.personLabel(v.by)} at ${v.at}`, v.reason ? `: ${v.reason}` : ''))
@@ -151,7 +169,9 @@ export function approvalsView(ui) {
     $('approvals-split').classList.remove('with-detail');
     markOpen();
     if (restoreFocus && id) {
-      const row = document.querySelector(`#pending tbody tr[data-id="${CSS.escape(id)}"], #history tbody tr[data-id="${CSS.escape(id)}"]`);
+      const row = document.querySelector(
+        `#pending tbody tr[data-id="${CSS.escape(id)}"], #history tbody tr[data-id="${CSS.escape(id)}"]`,
+      );
       row?.querySelector('button')?.focus();
     }
   }
@@ -172,8 +192,10 @@ export function approvalsView(ui) {
     if (action === 'deny') return `Denied: ${a.operation} on ${a.target} will not run.`;
     if (action === 'cancel') return `Cancelled: ${a.operation} on ${a.target} will not run.`;
     const upstream = answer.upstream;
-    if (a.state === 'executed') return `Approved and executed: the Management API answered ${upstream?.status ?? a.result?.status}.`;
-    if (a.state === 'failed') return `Approved, but the execution failed: ${upstream?.error || `the Management API answered ${upstream?.status ?? a.result?.status}`}. It is never retried: ask again.`;
+    if (a.state === 'executed')
+      return `Approved and executed: the Management API answered ${upstream?.status ?? a.result?.status}.`;
+    if (a.state === 'failed')
+      return `Approved, but the execution failed: ${upstream?.error || `the Management API answered ${upstream?.status ?? a.result?.status}`}. It is never retried: ask again.`;
     return `Approved: ${a.approvals.length} of ${a.approvals_needed} approvals.`;
   }
 
@@ -197,13 +219,17 @@ export function approvalsView(ui) {
   });
   $('approval-cancel').addEventListener('click', (e) => ui.run(() => act('cancel'), e.currentTarget));
   $('approval-close').addEventListener('click', () => close());
-  $('approvals-refresh').addEventListener('click', (e) => ui.run(async () => announce(await refresh()), e.currentTarget));
+  $('approvals-refresh').addEventListener('click', (e) =>
+    ui.run(async () => announce(await refresh()), e.currentTarget),
+  );
   $('history-filter').addEventListener('submit', (e) => {
     e.preventDefault();
     ui.run(async () => {
       await refresh();
       const n = $('history').tBodies[0].rows.length;
-      ui.setStatus(`${n} ${n === 1 ? 'request' : 'requests'} in the history${$('h-state').value ? ` in state ${$('h-state').value}` : ''}.`);
+      ui.setStatus(
+        `${n} ${n === 1 ? 'request' : 'requests'} in the history${$('h-state').value ? ` in state ${$('h-state').value}` : ''}.`,
+      );
     }, e.submitter);
   });
   $('approval-events-link').addEventListener('click', (e) => {
@@ -212,7 +238,11 @@ export function approvalsView(ui) {
   });
 
   function announce(pending) {
-    ui.setStatus(pending ? `${pending} ${pending === 1 ? 'request is' : 'requests are'} waiting for approval.` : 'Nothing is waiting for approval.');
+    ui.setStatus(
+      pending
+        ? `${pending} ${pending === 1 ? 'request is' : 'requests are'} waiting for approval.`
+        : 'Nothing is waiting for approval.',
+    );
   }
 
   function reset() {
@@ -250,7 +280,12 @@ const RELATIVE = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
 /** "3 minutes ago", "in 57 minutes": the age of a request and the time left to approve it. */
 function relative(iso) {
   const seconds = Math.round((new Date(iso).getTime() - Date.now()) / 1000);
-  const units = [['day', 86_400], ['hour', 3_600], ['minute', 60]];
-  for (const [unit, size] of units) if (Math.abs(seconds) >= size) return RELATIVE.format(Math.round(seconds / size), unit);
+  const units = [
+    ['day', 86_400],
+    ['hour', 3_600],
+    ['minute', 60],
+  ];
+  for (const [unit, size] of units)
+    if (Math.abs(seconds) >= size) return RELATIVE.format(Math.round(seconds / size), unit);
   return RELATIVE.format(seconds, 'second');
 }

@@ -9,7 +9,17 @@ import { approvalsView } from './approvals.js';
 const TOKEN_KEY = 'audit-console.token';
 const API_BASE = new URL('../v1/', location.href); // relative, so a path-prefixing proxy keeps working
 const PAGE_SIZE = 100;
-const FILTER_FIELDS = ['operation', 'application_id', 'team', 'actor', 'outcome', 'decision', 'kind', 'approval_id', 'request_id'];
+const FILTER_FIELDS = [
+  'operation',
+  'application_id',
+  'team',
+  'actor',
+  'outcome',
+  'decision',
+  'kind',
+  'approval_id',
+  'request_id',
+];
 
 /** How each outcome reads at a glance; the badge always spells the outcome out too. */
 const OUTCOME_TONE = {
@@ -27,7 +37,16 @@ const OUTCOME_TONE = {
 };
 
 const $ = (id) => document.getElementById(id);
-const state = { token: null, me: null, canReadEvents: false, params: new URLSearchParams(), cursor: null, openSequence: null, note: '', quietReset: false };
+const state = {
+  token: null,
+  me: null,
+  canReadEvents: false,
+  params: new URLSearchParams(),
+  cursor: null,
+  openSequence: null,
+  note: '',
+  quietReset: false,
+};
 
 // ---- talking to the gateway ------------------------------------------------------------------------------
 
@@ -69,7 +88,9 @@ async function run(action, button) {
   } catch (err) {
     const refused = err instanceof ApiError && err.status === 401;
     if (refused) signOut('The token was refused; it has been forgotten.');
-    showAlert(refused ? `Your token was refused: ${err.message} Paste a fresh one to continue.` : String(err?.message ?? err));
+    showAlert(
+      refused ? `Your token was refused: ${err.message} Paste a fresh one to continue.` : String(err?.message ?? err),
+    );
   } finally {
     if (button) button.disabled = false;
   }
@@ -123,7 +144,9 @@ function setEventsAvailable(available, roles) {
   $('tab-events').hidden = !available;
   $('events-view').hidden = !available;
   $('events-unavailable').hidden = available;
-  $('events-unavailable').textContent = available ? '' : `Your roles (${roles}) do not grant audit.read, so the audit events are hidden; the approval requests you asked for or may approve are below.`;
+  $('events-unavailable').textContent = available
+    ? ''
+    : `Your roles (${roles}) do not grant audit.read, so the audit events are hidden; the approval requests you asked for or may approve are below.`;
 }
 
 // ---- the two views --------------------------------------------------------------------------------------------
@@ -270,7 +293,11 @@ function describeFilter(params) {
 function eventRow(event) {
   const tr = el('tr');
   tr.dataset.sequence = event.sequence;
-  const view = el('button', { type: 'button', class: 'secondary', 'aria-label': `View event ${event.sequence}` }, 'View');
+  const view = el(
+    'button',
+    { type: 'button', class: 'secondary', 'aria-label': `View event ${event.sequence}` },
+    'View',
+  );
   view.addEventListener('click', () => run(() => openEvent(event.sequence), view));
   const actor = event.actor || {};
   const target = targetParts(event.target || {});
@@ -281,7 +308,12 @@ function eventRow(event) {
     el('td', { class: 'mono' }, target[0] || '—', sub(target.slice(1).join(' · '))),
     el('td', {}, event.team || '—'),
     el('td', {}, outcomeBadge(event.outcome)),
-    el('td', { class: 'num' }, event.upstream_status == null ? '—' : String(event.upstream_status), sub(event.error_code || '')),
+    el(
+      'td',
+      { class: 'num' },
+      event.upstream_status == null ? '—' : String(event.upstream_status),
+      sub(event.error_code || ''),
+    ),
     el('td', {}, view),
   );
   return tr;
@@ -322,7 +354,9 @@ async function openEvent(sequence) {
     ['Client request id', event.client_request_id ? `${event.client_request_id} (sent by the client, not unique)` : ''],
     ['Event id', event.event_id],
   ];
-  $('detail-summary').replaceChildren(...rows.filter(([, v]) => v).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  $('detail-summary').replaceChildren(
+    ...rows.filter(([, v]) => v).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]),
+  );
   $('detail-entries').replaceChildren(...entries.map(entryBlock));
   state.openSequence = event.sequence;
   for (const tr of $('events').tBodies[0].rows) {
@@ -332,12 +366,19 @@ async function openEvent(sequence) {
   $('detail').hidden = false;
   document.querySelector('.split').classList.add('with-detail');
   $('detail-heading').focus();
-  setStatus(`Showing event ${event.sequence} with ${entries.length} raw ${entries.length === 1 ? 'entry' : 'entries'}.`);
+  setStatus(
+    `Showing event ${event.sequence} with ${entries.length} raw ${entries.length === 1 ? 'entry' : 'entries'}.`,
+  );
 }
 
 function entryBlock(entry) {
   const label = [`Entry ${entry.sequence}`, entry.kind, entry.outcome].filter(Boolean).join(' · ');
-  return el('details', { class: 'entry', open: '' }, el('summary', {}, label), el('pre', {}, JSON.stringify(entry, null, 2)));
+  return el(
+    'details',
+    { class: 'entry', open: '' },
+    el('summary', {}, label),
+    el('pre', {}, JSON.stringify(entry, null, 2)),
+  );
 }
 
 function closeDetail(restoreFocus = true) {
@@ -421,7 +462,11 @@ function timeEl(iso) {
 function outcomeBadge(outcome) {
   if (!outcome) return el('span', { class: 'badge neutral' }, 'n/a');
   const text = outcome.replace(/_/g, ' ');
-  return el('span', { class: `badge ${OUTCOME_TONE[outcome] || 'neutral'}` }, text.charAt(0).toUpperCase() + text.slice(1));
+  return el(
+    'span',
+    { class: `badge ${OUTCOME_TONE[outcome] || 'neutral'}` },
+    text.charAt(0).toUpperCase() + text.slice(1),
+  );
 }
 
 function personLabel(person) {
@@ -463,7 +508,9 @@ const approvals = approvalsView({
 
 $('sign-in-form').addEventListener('submit', (e) => {
   e.preventDefault();
-  const token = $('token').value.trim().replace(/^Bearer\s+/i, '');
+  const token = $('token')
+    .value.trim()
+    .replace(/^Bearer\s+/i, '');
   if (token) run(() => signIn(token), e.submitter);
 });
 $('sign-out').addEventListener('click', () => signOut());

@@ -12,8 +12,14 @@ describe('the audit log endpoints', () => {
   let h: Harness;
   const auditor = tokenFor('auditor', 'aud');
   const get = (path: string) => h.api().get(path).set('Authorization', `Bearer ${auditor}`);
-  const mutate = (i: number) => h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${tokenFor('admin')}`).send({ url: `https://hooks.example.com/${i}` });
-  const sign = async () => (await h.api().post('/v1/audit/checkpoint').set('Authorization', `Bearer ${auditor}`).expect(200)).text;
+  const mutate = (i: number) =>
+    h
+      .api()
+      .post(`/v1/applications/${APP}/webhooks`)
+      .set('Authorization', `Bearer ${tokenFor('admin')}`)
+      .send({ url: `https://hooks.example.com/${i}` });
+  const sign = async () =>
+    (await h.api().post('/v1/audit/checkpoint').set('Authorization', `Bearer ${auditor}`).expect(200)).text;
 
   beforeAll(async () => {
     h = await startHarness({ unowned: true });
@@ -26,7 +32,10 @@ describe('the audit log endpoints', () => {
     for (let i = 2; i < 6; i++) await mutate(i);
     const second = await sign();
     const key = (await get('/v1/audit/public-key').expect(200)).body;
-    expect(key).toMatchObject({ origin: expect.stringMatching(/^kloudless-gateway\.audit\/[0-9a-f]{16}$/), algorithm: 'Ed25519' });
+    expect(key).toMatchObject({
+      origin: expect.stringMatching(/^kloudless-gateway\.audit\/[0-9a-f]{16}$/),
+      algorithm: 'Ed25519',
+    });
     const verifier = parseVkey(key.verifier_key);
     const old = parseCheckpointBody(verifyNote(first, [verifier]).body);
     const now = parseCheckpointBody(verifyNote(second, [verifier]).body);
@@ -48,7 +57,15 @@ describe('the audit log endpoints', () => {
     expect(read.headers['content-type']).toMatch(/^text\/plain/);
     expect(read.text).toBe(second);
     const recorded = (await allEntries(h)).filter((e) => e.kind === 'access').map((e) => e.operation);
-    expect(recorded).toEqual(expect.arrayContaining(['audit.checkpoint', 'audit.public_key', 'audit.proof_consistency', 'audit.proof_inclusion', 'audit.export_log']));
+    expect(recorded).toEqual(
+      expect.arrayContaining([
+        'audit.checkpoint',
+        'audit.public_key',
+        'audit.proof_consistency',
+        'audit.proof_inclusion',
+        'audit.export_log',
+      ]),
+    );
   });
 
   test('when a proof is asked beyond the log or with bad numbers, then 400 names the field', async () => {
@@ -61,7 +78,11 @@ describe('the audit log endpoints', () => {
   });
 
   test('when a viewer asks for a proof, then 403', async () => {
-    await h.api().get('/v1/audit/proof/inclusion?sequence=1').set('Authorization', `Bearer ${tokenFor('viewer')}`).expect(403);
+    await h
+      .api()
+      .get('/v1/audit/proof/inclusion?sequence=1')
+      .set('Authorization', `Bearer ${tokenFor('viewer')}`)
+      .expect(403);
   });
 
   test('when the trail is verified, then the log checks only what it took in since, and full=true walks everything', async () => {

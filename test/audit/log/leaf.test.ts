@@ -5,16 +5,52 @@ import { nodeHash } from '../../../src/audit/log/merkle';
 
 /** The test vectors of docs/audit-format.md: change one here and there together, never one alone. */
 const FIRST: StoredEntry = {
-  seq: 1n, at: '2026-11-27T07:26:12.123456Z', kind: 'request', eventId: '0b7f5c1e-4d2a-4c3b-9a8e-1f2e3d4c5b6a', requestId: 'req-1',
-  actorSub: 'alice', actorName: null, actorEmail: 'alice@example.com', actorRoles: ['admin'], actorJti: null, actorIssuer: 'https://idp.example.com/',
-  clientIp: '203.0.113.7', userAgent: 'curl/8.5', operation: 'webhooks.create', method: 'POST', path: '/v1/applications/app1/webhooks',
-  applicationId: 'app1', webhookId: null, apikeyFingerprint: null, requestBody: { url: 'https://hooks.example.com/é', retries: 3, ratio: 0.5, z: null, a: [true, false] },
-  details: null, decision: 'allowed', reason: 'role_grants_permission', outcome: null, upstreamStatus: null, errorCode: null, latencyMs: null,
-  fingerprints: [], team: null, approvalId: null, clientRequestId: null, keyId: 'abc', hash: Buffer.alloc(32),
+  seq: 1n,
+  at: '2026-11-27T07:26:12.123456Z',
+  kind: 'request',
+  eventId: '0b7f5c1e-4d2a-4c3b-9a8e-1f2e3d4c5b6a',
+  requestId: 'req-1',
+  actorSub: 'alice',
+  actorName: null,
+  actorEmail: 'alice@example.com',
+  actorRoles: ['admin'],
+  actorJti: null,
+  actorIssuer: 'https://idp.example.com/',
+  clientIp: '203.0.113.7',
+  userAgent: 'curl/8.5',
+  operation: 'webhooks.create',
+  method: 'POST',
+  path: '/v1/applications/app1/webhooks',
+  applicationId: 'app1',
+  webhookId: null,
+  apikeyFingerprint: null,
+  requestBody: { url: 'https://hooks.example.com/é', retries: 3, ratio: 0.5, z: null, a: [true, false] },
+  details: null,
+  decision: 'allowed',
+  reason: 'role_grants_permission',
+  outcome: null,
+  upstreamStatus: null,
+  errorCode: null,
+  latencyMs: null,
+  fingerprints: [],
+  team: null,
+  approvalId: null,
+  clientRequestId: null,
+  keyId: 'abc',
+  hash: Buffer.alloc(32),
 };
 const SECOND: StoredEntry = {
-  ...FIRST, seq: 2n, kind: 'response', at: '2026-11-27T07:26:12.201004Z', requestBody: null, outcome: 'success', upstreamStatus: 201, latencyMs: 77.125,
-  webhookId: 'wh_9', team: 'payments', details: { note: 'line\nbreak "quoted" \u0001 😀' },
+  ...FIRST,
+  seq: 2n,
+  kind: 'response',
+  at: '2026-11-27T07:26:12.201004Z',
+  requestBody: null,
+  outcome: 'success',
+  upstreamStatus: 201,
+  latencyMs: 77.125,
+  webhookId: 'wh_9',
+  team: 'payments',
+  details: { note: 'line\nbreak "quoted" \u0001 😀' },
 };
 
 const VECTORS = [
@@ -33,12 +69,15 @@ const VECTORS = [
 ];
 
 describe('the canonical bytes of a leaf (docs/audit-format.md)', () => {
-  test.each(VECTORS.map((v) => [v.entry.seq.toString(), v] as const))('when entry %s is written as a leaf, then its bytes and leaf hash are the pinned vector', (_seq, v) => {
-    const text = leafText(leafRecord(v.entry));
-    expect(text).toBe(v.text);
-    expect(Buffer.byteLength(text, 'utf8')).toBe(v.bytes);
-    expect(leafHashOf(leafRecord(v.entry)).toString('hex')).toBe(v.leaf);
-  });
+  test.each(VECTORS.map((v) => [v.entry.seq.toString(), v] as const))(
+    'when entry %s is written as a leaf, then its bytes and leaf hash are the pinned vector',
+    (_seq, v) => {
+      const text = leafText(leafRecord(v.entry));
+      expect(text).toBe(v.text);
+      expect(Buffer.byteLength(text, 'utf8')).toBe(v.bytes);
+      expect(leafHashOf(leafRecord(v.entry)).toString('hex')).toBe(v.leaf);
+    },
+  );
 
   test('when the two vectors are the whole log, then its root is the pinned one', () => {
     const root = nodeHash(Buffer.from(VECTORS[0]!.leaf, 'hex'), Buffer.from(VECTORS[1]!.leaf, 'hex'));

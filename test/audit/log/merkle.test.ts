@@ -1,7 +1,18 @@
 import { createHash } from 'node:crypto';
 import {
-  completeNodes, consistencyRanges, EMPTY_ROOT, inclusionRanges, leafHash, naiveRoot, nodeHash, nodeKey, planRanges, splitPoint,
-  verifyConsistency, verifyInclusion, type NodeId,
+  completeNodes,
+  consistencyRanges,
+  EMPTY_ROOT,
+  inclusionRanges,
+  leafHash,
+  naiveRoot,
+  nodeHash,
+  nodeKey,
+  planRanges,
+  splitPoint,
+  verifyConsistency,
+  verifyInclusion,
+  type NodeId,
 } from '../../../src/audit/log/merkle';
 import rfc6962 from './vectors/rfc6962.json';
 import inclusion from './vectors/inclusion.json';
@@ -12,7 +23,12 @@ const b64 = (s: string | null | undefined) => Buffer.from(s ?? '', 'base64');
 
 describe('RFC 6962 hashing, against the reference vectors', () => {
   test.each(rfc6962.hashes)('$desc', (v) => {
-    const got = 'emptyRoot' in v ? EMPTY_ROOT : 'leafHex' in v ? leafHash(hex(v.leafHex as string)) : nodeHash(hex(v.leftHex as string), hex(v.rightHex as string));
+    const got =
+      'emptyRoot' in v
+        ? EMPTY_ROOT
+        : 'leafHex' in v
+          ? leafHash(hex(v.leafHex as string))
+          : nodeHash(hex(v.leftHex as string), hex(v.rightHex as string));
     expect(got.toString('hex')).toBe(v.want);
   });
 
@@ -20,7 +36,9 @@ describe('RFC 6962 hashing, against the reference vectors', () => {
     const leaves = rfc6962.leafInputs.map((l) => leafHash(hex(l)));
     rfc6962.rootHashes.forEach((root, size) => expect(naiveRoot(leaves.slice(0, size)).toString('hex')).toBe(root));
     const nodes = completeNodes(leaves);
-    rfc6962.nodeHashes.forEach((level, l) => level.forEach((h, i) => expect(nodes.get(nodeKey({ level: l, index: i }))?.toString('hex')).toBe(h)));
+    rfc6962.nodeHashes.forEach((level, l) =>
+      level.forEach((h, i) => expect(nodes.get(nodeKey({ level: l, index: i }))?.toString('hex')).toBe(h)),
+    );
   });
 });
 
@@ -43,7 +61,10 @@ function naive(leaves: Buffer[]) {
     const key = `${start}:${end}`;
     let h = memo.get(key);
     if (!h) {
-      h = end - start === 1 ? (leaves[start] as Buffer) : nodeHash(mth(start, start + splitPoint(end - start)), mth(start + splitPoint(end - start), end));
+      h =
+        end - start === 1
+          ? (leaves[start] as Buffer)
+          : nodeHash(mth(start, start + splitPoint(end - start)), mth(start + splitPoint(end - start), end));
       memo.set(key, h);
     }
     return h;
@@ -51,14 +72,22 @@ function naive(leaves: Buffer[]) {
   const path = (m: number, start: number, end: number): Buffer[] => {
     if (end - start <= 1) return [];
     const k = splitPoint(end - start);
-    return m < k ? [...path(m, start, start + k), mth(start + k, end)] : [...path(m - k, start + k, end), mth(start, start + k)];
+    return m < k
+      ? [...path(m, start, start + k), mth(start + k, end)]
+      : [...path(m - k, start + k, end), mth(start, start + k)];
   };
   const subproof = (m: number, start: number, end: number, whole: boolean): Buffer[] => {
     if (m === end - start) return whole ? [] : [mth(start, end)];
     const k = splitPoint(end - start);
-    return m <= k ? [...subproof(m, start, start + k, whole), mth(start + k, end)] : [...subproof(m - k, start + k, end, false), mth(start, start + k)];
+    return m <= k
+      ? [...subproof(m, start, start + k, whole), mth(start + k, end)]
+      : [...subproof(m - k, start + k, end, false), mth(start, start + k)];
   };
-  return { root: (n: number) => mth(0, n), path: (i: number, n: number) => path(i, 0, n), consistency: (m: number, n: number) => subproof(m, 0, n, true) };
+  return {
+    root: (n: number) => mth(0, n),
+    path: (i: number, n: number) => path(i, 0, n),
+    consistency: (m: number, n: number) => subproof(m, 0, n, true),
+  };
 }
 
 describe('proofs from stored subtrees, every tree size 1..300 against a naive recomputation', () => {
@@ -81,7 +110,8 @@ describe('proofs from stored subtrees, every tree size 1..300 against a naive re
         if (hexes(proof) !== hexes(ref.path(i, n))) wrong.push(`path ${i} of ${n}`);
         if (proof.length > bound(n)) wrong.push(`long path ${i} of ${n}`);
         if (!verifyInclusion(i, n, leaves[i] as Buffer, proof, root)) wrong.push(`refused ${i} of ${n}`);
-        if (n > 1 && verifyInclusion(i, n, leaves[(i + 1) % n] as Buffer, proof, root)) wrong.push(`accepted another leaf at ${i} of ${n}`);
+        if (n > 1 && verifyInclusion(i, n, leaves[(i + 1) % n] as Buffer, proof, root))
+          wrong.push(`accepted another leaf at ${i} of ${n}`);
       }
     }
     expect(wrong).toEqual([]);
@@ -95,8 +125,10 @@ describe('proofs from stored subtrees, every tree size 1..300 against a naive re
         if (hexes(proof) !== hexes(ref.consistency(m, n))) wrong.push(`proof ${m} to ${n}`);
         if (proof.length > bound(n)) wrong.push(`long proof ${m} to ${n}`);
         if (!verifyConsistency(m, n, proof, ref.root(m), ref.root(n))) wrong.push(`refused ${m} to ${n}`);
-        if (m < n && verifyConsistency(m, n, proof, ref.root(m), nodeHash(ref.root(n), ref.root(m)))) wrong.push(`accepted a wrong root ${m} to ${n}`);
-        if (m < n && m > 1 && verifyConsistency(m, n, proof, ref.root(m - 1), ref.root(n))) wrong.push(`accepted a wrong old root ${m} to ${n}`);
+        if (m < n && verifyConsistency(m, n, proof, ref.root(m), nodeHash(ref.root(n), ref.root(m))))
+          wrong.push(`accepted a wrong root ${m} to ${n}`);
+        if (m < n && m > 1 && verifyConsistency(m, n, proof, ref.root(m - 1), ref.root(n)))
+          wrong.push(`accepted a wrong old root ${m} to ${n}`);
       }
     }
     expect(wrong).toEqual([]);
@@ -104,7 +136,8 @@ describe('proofs from stored subtrees, every tree size 1..300 against a naive re
 
   test('when a proof needs stored nodes, then it reads at most 2·log2(n) of them', () => {
     for (const n of [1, 2, 3, 7, 8, 255, 256, 257, 300]) {
-      for (let i = 0; i < n; i += 17) expect(planRanges(inclusionRanges(i, n)).nodes.length).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(n)) + 1);
+      for (let i = 0; i < n; i += 17)
+        expect(planRanges(inclusionRanges(i, n)).nodes.length).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(n)) + 1);
     }
   });
 });

@@ -35,7 +35,12 @@ describe.each(BACKENDS)('proofs read in one round trip (%s)', (backend) => {
       const root = naiveRoot(leaves.slice(0, n));
       for (let seq = 1; seq <= n; seq++) {
         const { proof } = await log.inclusion(seq, n);
-        expect(proof).toMatchObject({ sequence: String(seq), leaf_index: seq - 1, tree_size: n, leaf_hash: (leaves[seq - 1] as Buffer).toString('base64') });
+        expect(proof).toMatchObject({
+          sequence: String(seq),
+          leaf_index: seq - 1,
+          tree_size: n,
+          leaf_hash: (leaves[seq - 1] as Buffer).toString('base64'),
+        });
         expect(verifyInclusion(seq - 1, n, leaves[seq - 1] as Buffer, b64(proof.proof), root)).toBe(true);
       }
       for (let m = 1; m <= n; m++) {
@@ -58,7 +63,7 @@ describe.each(BACKENDS)('proofs read in one round trip (%s)', (backend) => {
     expect((await log.inclusion(5)).proof.tree_size).toBe(ENTRIES);
   });
 
-  test('when a proof is for a tree larger than the log, then it is the caller\'s range error; when a node is gone, the tree is damaged', async () => {
+  test("when a proof is for a tree larger than the log, then it is the caller's range error; when a node is gone, the tree is damaged", async () => {
     const log = h.deps.audit.log;
     await expect(log.inclusion(1, ENTRIES + 1)).rejects.toEqual(expect.objectContaining({ field: 'tree_size' }));
     await expect(log.inclusion(ENTRIES + 1, ENTRIES)).rejects.toEqual(expect.objectContaining({ field: 'sequence' }));
@@ -76,12 +81,19 @@ describe.each(BACKENDS)('proofs read in one round trip (%s)', (backend) => {
   test('when a proof is asked over HTTP, then its access entry is committed before the answer; when the tree was rebuilt smaller underneath, the refusal is recorded too', async () => {
     const auditor = tokenFor('auditor', 'aud');
     const get = (path: string) => h.api().get(path).set('Authorization', `Bearer ${auditor}`);
-    const accessOf = async (operation: string) => (await allEntries(h)).filter((e) => e.kind === 'access' && e.operation === operation);
+    const accessOf = async (operation: string) =>
+      (await allEntries(h)).filter((e) => e.kind === 'access' && e.operation === operation);
     expect(h.deps.audit.log.knownSize()).toBe(ENTRIES);
     await get(`/v1/audit/proof/inclusion?sequence=3&tree_size=${ENTRIES}`).expect(200);
-    expect((await accessOf('audit.proof_inclusion')).at(-1)).toMatchObject({ outcome: 'success', details: expect.objectContaining({ sequence: '3', tree_size: ENTRIES }) });
+    expect((await accessOf('audit.proof_inclusion')).at(-1)).toMatchObject({
+      outcome: 'success',
+      details: expect.objectContaining({ sequence: '3', tree_size: ENTRIES }),
+    });
     await get(`/v1/audit/proof/consistency?from=8&to=${ENTRIES}`).expect(200);
-    expect((await accessOf('audit.proof_consistency')).at(-1)).toMatchObject({ outcome: 'success', details: expect.objectContaining({ from: 8, to: ENTRIES }) });
+    expect((await accessOf('audit.proof_consistency')).at(-1)).toMatchObject({
+      outcome: 'success',
+      details: expect.objectContaining({ from: 8, to: ENTRIES }),
+    });
 
     // Beyond what this instance has seen: checked first, refused, recorded once as refused.
     const refusedBefore = (await accessOf('audit.refused')).length;

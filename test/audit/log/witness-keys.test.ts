@@ -21,7 +21,8 @@ import { fileState } from '../../../src/witness/state';
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '../../..');
 const APP = 'wSPk9y5D7p5o87k0ACGKxR';
-const pem = (key = generateKeyPairSync('ed25519').privateKey) => key.export({ type: 'pkcs8', format: 'pem' }).toString();
+const pem = (key = generateKeyPairSync('ed25519').privateKey) =>
+  key.export({ type: 'pkcs8', format: 'pem' }).toString();
 const listen = async (server: Server) => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -49,21 +50,42 @@ describe('witness cosignatures checked before they are stored', () => {
   writeFileSync(honestKeyFile, honestPem);
   const honestProcessKey = signerFor('witness.test/process', createPrivateKey(honestPem), COSIGNATURE_V1);
   // What the operator configured for the second witness, and the key that witness really signs with.
-  const configuredForImpostor = signerFor('witness.test/impostor', generateKeyPairSync('ed25519').privateKey, COSIGNATURE_V1);
+  const configuredForImpostor = signerFor(
+    'witness.test/impostor',
+    generateKeyPairSync('ed25519').privateKey,
+    COSIGNATURE_V1,
+  );
   const impostorKey = signerFor('witness.test/impostor', generateKeyPairSync('ed25519').privateKey, COSIGNATURE_V1);
   const behindProxy = signerFor('witness.test/proxied', generateKeyPairSync('ed25519').privateKey, COSIGNATURE_V1);
   const auditor = tokenFor('auditor', 'aud');
   const get = (path: string) => h.api().get(path).set('Authorization', `Bearer ${auditor}`);
-  const mutate = (i: number) => h.api().post(`/v1/applications/${APP}/webhooks`).set('Authorization', `Bearer ${tokenFor('admin')}`).send({ url: `https://hooks.example.com/k/${i}` }).expect(201);
-  const sign = async () => (await h.api().post('/v1/audit/checkpoint').set('Authorization', `Bearer ${auditor}`).expect(200)).text;
+  const mutate = (i: number) =>
+    h
+      .api()
+      .post(`/v1/applications/${APP}/webhooks`)
+      .set('Authorization', `Bearer ${tokenFor('admin')}`)
+      .send({ url: `https://hooks.example.com/k/${i}` })
+      .expect(201);
+  const sign = async () =>
+    (await h.api().post('/v1/audit/checkpoint').set('Authorization', `Bearer ${auditor}`).expect(200)).text;
   const alerts = async (witness: string) =>
-    (await h.gateway.metrics.auditWitnessRefusals.get()).values.filter((v) => v.labels.witness === witness && v.labels.reason === 'invalid_cosignature').reduce((n, v) => n + v.value, 0);
+    (await h.gateway.metrics.auditWitnessRefusals.get()).values
+      .filter((v) => v.labels.witness === witness && v.labels.reason === 'invalid_cosignature')
+      .reduce((n, v) => n + v.value, 0);
 
   beforeAll(async () => {
     // The real witness process, on a port of its choosing (read from its start-up log line).
     witnessProcess = spawn(process.execPath, ['--import', 'tsx', 'src/witness/main.ts'], {
       cwd: ROOT,
-      env: { ...process.env, WITNESS_NAME: 'witness.test/process', WITNESS_KEY_FILE: honestKeyFile, WITNESS_DATA_DIR: join(dir, 'process'), WITNESS_LOG_KEYS: log.signer.vkey, WITNESS_PORT: '0', LOG_LEVEL: 'info' },
+      env: {
+        ...process.env,
+        WITNESS_NAME: 'witness.test/process',
+        WITNESS_KEY_FILE: honestKeyFile,
+        WITNESS_DATA_DIR: join(dir, 'process'),
+        WITNESS_LOG_KEYS: log.signer.vkey,
+        WITNESS_PORT: '0',
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     honestUrl = await new Promise<string>((resolvePort, reject) => {
@@ -75,7 +97,12 @@ describe('witness cosignatures checked before they are stored', () => {
     });
     const logs = [parseVkey(log.signer.vkey)];
     const witnessOf = (signer: typeof impostorKey, name: string) =>
-      createWitness({ signer, logs, state: fileState(join(dir, name, 'state.json')), logger: pino({ level: 'silent' }) });
+      createWitness({
+        signer,
+        logs,
+        state: fileState(join(dir, name, 'state.json')),
+        logger: pino({ level: 'silent' }),
+      });
     const impostor = witnessOf(impostorKey, 'impostor');
     const proxied = witnessOf(behindProxy, 'proxied');
     const proxiedUrl = await listen(proxied);
@@ -84,7 +111,10 @@ describe('witness cosignatures checked before they are stored', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', async () => {
-        const answer = await fetch(new URL('add-checkpoint', proxiedUrl), { method: 'POST', body: Buffer.concat(chunks) });
+        const answer = await fetch(new URL('add-checkpoint', proxiedUrl), {
+          method: 'POST',
+          body: Buffer.concat(chunks),
+        });
         let text = await answer.text();
         if (answer.status === 200) {
           const [, name, b64] = /^\u2014 (\S+) (\S+)\n$/.exec(text) as unknown as [string, string, string];
@@ -120,42 +150,103 @@ describe('witness cosignatures checked before they are stored', () => {
     await mutate(1);
     const note = await sign();
     expect(h.deps.audit.log.lastPush()[0]).toMatchObject({ witness: honestUrl, ok: true });
-    expect(parseNote(note).signatures.map((s) => s.name)).toEqual(['gateway.test/witness-keys', 'witness.test/process']);
+    expect(parseNote(note).signatures.map((s) => s.name)).toEqual([
+      'gateway.test/witness-keys',
+      'witness.test/process',
+    ]);
     expect((await get('/v1/audit/checkpoint').expect(200)).text).toBe(note);
-    const policy = { log: parseVkey(log.signer.vkey), witnesses: [parseVkey(honestProcessKey.vkey)], minCosignatures: 1 };
+    const policy = {
+      log: parseVkey(log.signer.vkey),
+      witnesses: [parseVkey(honestProcessKey.vkey)],
+      minCosignatures: 1,
+    };
     expect(checkCheckpoint(note, policy).cosignedBy).toEqual(['witness.test/process']);
-    const rows = await h.gateway.database.prisma.$queryRawUnsafe<{ witness: string }[]>('SELECT witness FROM audit_cosignature ORDER BY tree_size, witness');
+    const rows = await h.gateway.database.prisma.$queryRawUnsafe<{ witness: string }[]>(
+      'SELECT witness FROM audit_cosignature ORDER BY tree_size, witness',
+    );
     expect(new Set(rows.map((r) => r.witness))).toEqual(new Set([honestUrl]));
   });
 
   test.each([
-    ['signed by another key than the one configured for the witness (same name)', () => impostorUrl, /not by the key configured for this witness/],
+    [
+      'signed by another key than the one configured for the witness (same name)',
+      () => impostorUrl,
+      /not by the key configured for this witness/,
+    ],
     ['altered on its way (one bit of the signature flipped)', () => tamperedUrl, /does not verify/],
-  ])('when a cosignature is %s, then it is not stored and alerted: error log, metric, system entry', async (_label, url, problem) => {
-    const before = await alerts(url());
-    await mutate(2);
-    const note = await sign();
-    const size = checkCheckpoint(note, { log: parseVkey(log.signer.vkey), witnesses: [], minCosignatures: 0 }).size;
-    expect(h.deps.audit.log.lastPush().find((p) => p.witness === url())).toMatchObject({ ok: false, refused: false, invalid: [expect.stringMatching(problem)] });
-    // Not served, not stored.
-    expect(parseNote(note).signatures.map((s) => s.name)).toEqual(['gateway.test/witness-keys', 'witness.test/process']);
-    const stored = await h.gateway.database.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM audit_cosignature WHERE witness = $1`, url());
-    expect(Number(stored[0]!.n)).toBe(0);
-    // Loud.
-    expect(await alerts(url())).toBe(before + 1);
-    expect(h.logs.entries()).toEqual(expect.arrayContaining([expect.objectContaining({ level: 50, witness: url(), reason: 'invalid_cosignature', size, msg: expect.stringMatching(/does not verify with its key/) })]));
-    const entry = (await allEntries(h)).filter((e) => e.kind === 'system' && e.operation === 'audit.witness_cosignature_invalid' && (e.details as { witness?: string }).witness === url()).at(-1);
-    expect(entry).toMatchObject({ details: expect.objectContaining({ reason: 'invalid_cosignature', size, problems: [expect.stringMatching(problem)] }) });
-  });
+  ])(
+    'when a cosignature is %s, then it is not stored and alerted: error log, metric, system entry',
+    async (_label, url, problem) => {
+      const before = await alerts(url());
+      await mutate(2);
+      const note = await sign();
+      const size = checkCheckpoint(note, { log: parseVkey(log.signer.vkey), witnesses: [], minCosignatures: 0 }).size;
+      expect(h.deps.audit.log.lastPush().find((p) => p.witness === url())).toMatchObject({
+        ok: false,
+        refused: false,
+        invalid: [expect.stringMatching(problem)],
+      });
+      // Not served, not stored.
+      expect(parseNote(note).signatures.map((s) => s.name)).toEqual([
+        'gateway.test/witness-keys',
+        'witness.test/process',
+      ]);
+      const stored = await h.gateway.database.prisma.$queryRawUnsafe<{ n: bigint }[]>(
+        `SELECT count(*) AS n FROM audit_cosignature WHERE witness = $1`,
+        url(),
+      );
+      expect(Number(stored[0]!.n)).toBe(0);
+      // Loud.
+      expect(await alerts(url())).toBe(before + 1);
+      expect(h.logs.entries()).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            level: 50,
+            witness: url(),
+            reason: 'invalid_cosignature',
+            size,
+            msg: expect.stringMatching(/does not verify with its key/),
+          }),
+        ]),
+      );
+      const entry = (await allEntries(h))
+        .filter(
+          (e) =>
+            e.kind === 'system' &&
+            e.operation === 'audit.witness_cosignature_invalid' &&
+            (e.details as { witness?: string }).witness === url(),
+        )
+        .at(-1);
+      expect(entry).toMatchObject({
+        details: expect.objectContaining({
+          reason: 'invalid_cosignature',
+          size,
+          problems: [expect.stringMatching(problem)],
+        }),
+      });
+    },
+  );
 
   test('when the verifier (npm run audit:verify) trusts all three witnesses, then the served checkpoint verifies with N=1 and fails with N=2', async () => {
     await mutate(3);
     const file = join(dir, 'checkpoint.txt');
     writeFileSync(file, await sign());
-    const args = ['tsx', 'scripts/audit-verify.ts', 'checkpoint', '--key', log.signer.vkey, '--checkpoint', file, ...[honestProcessKey, configuredForImpostor, impostorKey, behindProxy].flatMap((k) => ['--witness-key', k.vkey])];
+    const args = [
+      'tsx',
+      'scripts/audit-verify.ts',
+      'checkpoint',
+      '--key',
+      log.signer.vkey,
+      '--checkpoint',
+      file,
+      ...[honestProcessKey, configuredForImpostor, impostorKey, behindProxy].flatMap((k) => ['--witness-key', k.vkey]),
+    ];
     const one = await run('npx', [...args, '--min-cosignatures', '1'], { cwd: ROOT });
     expect(one.stdout).toMatch(/signature ok, cosigned by witness.test\/process/);
-    const two = await run('npx', [...args, '--min-cosignatures', '2'], { cwd: ROOT }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    const two = await run('npx', [...args, '--min-cosignatures', '2'], { cwd: ROOT }).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(two).toMatchObject({ code: 1, stderr: expect.stringMatching(/1 trusted cosignature\(s\), 2 required/) });
   }, 30_000);
 });
@@ -177,7 +268,9 @@ describe('checkCosignatures', () => {
     const line = cosign(body, witness, 1_700_000_000);
     const bytes = Buffer.from(line.split(' ')[2]!.trim(), 'base64');
     bytes.writeBigUInt64BE(1_800_000_000n, 4);
-    expect(checkCosignatures(`\u2014 witness.test/w ${bytes.toString('base64')}\n`, body, key).invalid).toEqual([expect.stringMatching(/does not verify/)]);
+    expect(checkCosignatures(`\u2014 witness.test/w ${bytes.toString('base64')}\n`, body, key).invalid).toEqual([
+      expect.stringMatching(/does not verify/),
+    ]);
     expect(checkCosignatures('', body, key)).toEqual({ valid: [], invalid: ['no cosignature line in the answer'] });
     expect(checkCosignatures('hello\n', body, key).invalid).toEqual([expect.stringMatching(/not a signature line/)]);
   });
