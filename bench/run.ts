@@ -17,7 +17,7 @@
  * redis://127.0.0.1:6379) a Redis it may write keys under a prefix of its own to.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
@@ -40,6 +40,7 @@ import {
   ratioLines,
   targetsTable,
   writeReport,
+  carryLongSections,
   type BenchResults,
   type Measured,
   type MemoryFigures,
@@ -444,7 +445,11 @@ async function main(): Promise<void> {
       );
       return;
     }
-    writeReport(results);
+    const previousFile = join(ROOT, 'docs/benchmarks.json');
+    const previous = existsSync(previousFile)
+      ? (JSON.parse(readFileSync(previousFile, 'utf8')) as BenchResults)
+      : undefined;
+    writeReport(carryLongSections(results, previous));
     process.stdout.write(`\n${targetsTable(results)}\n\n${ratioLines(results)}\n\n`);
     progress(
       `done in ${((performance.now() - started) / 60000).toFixed(1)} min: docs/benchmarks.md, docs/benchmarks.json, docs/images/latency.svg`,

@@ -54,6 +54,24 @@ export interface BenchResults {
   /** bench/audit-hostile.ts (issue 18). */
   hostile?: HostileFigures;
   profile?: { file: string; totalMs: number; idleShare: number; spots: HotSpot[] };
+  /** Sections a `--quick` run did not measure, kept from the run (date) that did, so the report loses nothing. */
+  carried?: Partial<Record<CarriedSection, string>>;
+}
+
+export const CARRIED_SECTIONS = ['review', 'log', 'ownershipList', 'hostile'] as const;
+export type CarriedSection = (typeof CARRIED_SECTIONS)[number];
+
+/** A `--quick` run keeps the long sections of the previous report, each with the date of the run that measured it. */
+export function carryLongSections(r: BenchResults, previous: BenchResults | undefined): BenchResults {
+  if (!previous) return r;
+  const carried: Partial<Record<CarriedSection, string>> = { ...r.carried };
+  const next: BenchResults = { ...r };
+  for (const section of CARRIED_SECTIONS) {
+    if (r[section] !== undefined || previous[section] === undefined) continue;
+    (next as unknown as Record<string, unknown>)[section] = previous[section];
+    carried[section] = previous.carried?.[section] ?? previous.date;
+  }
+  return Object.keys(carried).length > 0 ? { ...next, carried } : next;
 }
 
 export interface Target {
@@ -200,6 +218,13 @@ const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
 
 const COLORS = { direct: '#1b9e77', bare: '#7570b3', floor: '#66a61e', gateway: '#d95f02', redis: '#e7298a' };
 
+const CARRIED_NAMES: Record<CarriedSection, string> = {
+  review: 'the audit review',
+  log: 'the audit log on 2,000,000 entries',
+  ownershipList: "a team's application list",
+  hostile: 'the audit trail under hostile input',
+};
+
 export function writeReport(r: BenchResults): void {
   mkdirSync(join(ROOT, 'docs/images'), { recursive: true });
   writeFileSync(join(ROOT, 'docs/benchmarks.json'), `${JSON.stringify(r, null, 2)}\n`);
@@ -261,6 +286,14 @@ function markdown(r: BenchResults): string {
     `What the gateway costs, measured against the floor, on one machine in one run (\`npm run bench\`, ${r.date.slice(0, 16).replace('T', ' ')} UTC, ${(r.runtimeS / 60).toFixed(1)} min${r.quick ? ', `--quick`' : ''}).`,
     'Compare the **ratios**, not the absolute numbers: every target ran on the same machine at the same time of day, and this machine is shared.',
     '',
+    ...(r.carried
+      ? [
+          `Not measured in this run and kept from the run that measured them: ${Object.entries(r.carried)
+            .map(([s, d]) => `${CARRIED_NAMES[s as CarriedSection]} (${d.slice(0, 10)})`)
+            .join(', ')}.`,
+          '',
+        ]
+      : []),
     '## Targets',
     '',
     "Issue 16: the gateway against the **Express floor** (`bench/express-floor.ts`: Express 5, one route doing the bare proxy's work), so the cost of the features can be told apart from the framework's.",
