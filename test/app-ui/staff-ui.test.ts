@@ -115,6 +115,7 @@ describeInBrowser("the staff UI's browser test")('the staff UI at /app/', () => 
     await auditor.page.goto(`${gatewayUrl()}/console/`);
     await auditor.page.getByLabel('Bearer token').fill(tokenFor('auditor'));
     await auditor.page.getByRole('button', { name: 'Sign in' }).click();
+    await auditor.page.locator('#workspace').waitFor(); // signed in: the filters are live
     await auditor.page.getByLabel('Application id').fill(appId);
     await auditor.page.getByLabel('Application id').press('Enter');
     await auditor.page

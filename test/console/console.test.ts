@@ -492,7 +492,7 @@ describeInBrowser("the review console's browser test")('the audit review console
     // Keyboard: the tabs follow the WAI-ARIA pattern (arrow keys move and select).
     await page.getByRole('tab', { name: 'Events' }).focus();
     await page.keyboard.press('ArrowRight');
-    await expect(approvalsTab(page).getAttribute('aria-selected')).resolves.toBe('true');
+    await page.locator('#tab-approvals[aria-selected="true"]').waitFor(); // the handler runs as the key is handled
     await expect(inPage(page, 'document.activeElement?.id')).resolves.toBe('tab-approvals');
     await page
       .getByRole('status')
