@@ -2,30 +2,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config/load';
+import { loadConfig } from '../../src/config/load';
 import { createTokenVerifier } from '../../src/auth/verifier';
 import { rsaKeyPair } from '../helpers/tokens';
-
-const PRODUCTION = {
-  NODE_ENV: 'production',
-  KLOUDLESS_DEVELOPER_KEY: 'dk-prod',
-  JWT_SECRET: 'x'.repeat(40),
-  JWT_ISSUER: 'https://idp.example.com/',
-  JWT_AUDIENCE: 'gateway',
-  DATABASE_URL: 'postgres://gateway@db:5432/gateway',
-  AUDIT_HMAC_KEY: 'y'.repeat(40),
-  AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-};
-
-const problemsOf = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-};
+import { PRODUCTION, problemsOf } from '../helpers/config';
 
 test('when nothing is set outside production, then defaults apply and the config is frozen', () => {
   const config = loadConfig({});

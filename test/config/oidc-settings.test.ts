@@ -1,33 +1,13 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { ConfigError, loadConfig } from '../../src/config/load';
+import { loadConfig } from '../../src/config/load';
 import { devAccount, startDevIdentityProvider, withLocalIdentityProvider } from '../../src/dev/identity-provider';
+import { PRODUCTION, problemsOf } from '../helpers/config';
 
-const PRODUCTION = {
-  NODE_ENV: 'production',
-  KLOUDLESS_DEVELOPER_KEY: 'dk-prod',
-  JWT_SECRET: 'x'.repeat(40),
-  JWT_ISSUER: 'https://idp.example.com/',
-  JWT_AUDIENCE: 'gateway',
-  DATABASE_URL: 'postgres://gateway@db:5432/gateway',
-  AUDIT_HMAC_KEY: 'y'.repeat(40),
-  AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-};
 const OIDC = {
   OIDC_ISSUER: 'https://idp.example.com/',
   OIDC_CLIENT_ID: 'kloudless-gateway',
   OIDC_CLIENT_SECRET: 'client-secret',
   OIDC_REDIRECT_URI: 'https://gateway.example.com/auth/callback',
   SESSION_SECRET: 's'.repeat(40),
-};
-
-const problemsOf = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
 };
 
 test('when OIDC is configured completely in production, then it loads with the documented defaults', () => {

@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { ConfigError, loadConfig } from '../../src/config/load';
+import { loadConfig } from '../../src/config/load';
 import { COSIGNATURE_V1, ED25519, signerFor } from '../../src/audit/log/note';
+import { PRODUCTION, problemsOf } from '../helpers/config';
 
 /** AUDIT_WITNESS_KEYS: one cosignature/v1 verifier key per witness URL, checked once at start-up. */
 const key = (name: string, type: typeof ED25519 | typeof COSIGNATURE_V1 = COSIGNATURE_V1) =>
@@ -8,27 +9,6 @@ const key = (name: string, type: typeof ED25519 | typeof COSIGNATURE_V1 = COSIGN
 const W1 = key('witness.example.com/w1');
 const W2 = key('witness.example.org/w2');
 const URLS = 'https://witness.example.com/,https://witness.example.org/';
-
-const PRODUCTION = {
-  NODE_ENV: 'production',
-  KLOUDLESS_DEVELOPER_KEY: 'dk-prod',
-  JWT_SECRET: 'x'.repeat(40),
-  JWT_ISSUER: 'https://idp.example.com/',
-  JWT_AUDIENCE: 'gateway',
-  DATABASE_URL: 'postgres://gateway@db:5432/gateway',
-  AUDIT_HMAC_KEY: 'y'.repeat(40),
-  AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-};
-
-const problemsOf = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-};
 
 test('when each witness URL has its verifier key, in order, then it loads (production and the local default alike)', () => {
   expect(problemsOf({ ...PRODUCTION, AUDIT_WITNESS_URLS: URLS, AUDIT_WITNESS_KEYS: `${W1}, ${W2}` })).toEqual([]);

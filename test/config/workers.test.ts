@@ -1,21 +1,12 @@
-import { ConfigError, loadConfig } from '../../src/config/load';
+import { loadConfig } from '../../src/config/load';
 import { parseWorkers } from '../../src/config/workers';
+import { problemsOf } from '../helpers/config';
 
 /** What several workers need: a server database, shared counters, a real upstream key. */
 const SHAREABLE = {
   KLOUDLESS_DEVELOPER_KEY: 'dk-workers',
   DATABASE_URL: 'postgres://gateway@db:5432/gateway',
   REDIS_URL: 'redis://redis:6379',
-};
-
-const problemsOf = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
 };
 
 test('when WORKERS is unset, then one process serves (no cluster), whatever else is set', () => {
