@@ -54,12 +54,10 @@ export function approvalRoutes(deps: ApprovalRoutesDeps, policy: () => Policy): 
   router.get('/v1/approvals/:id', async (req, res) => {
     await deps.approvals.expireDue();
     const approval = await visibleApproval(deps, policy(), req, res);
-    res
-      .set('Cache-Control', 'no-store')
-      .json({
-        approval: presentApproval(approval),
-        result_body: approval.result.body === null ? null : parseBody(Buffer.from(approval.result.body)),
-      });
+    res.set('Cache-Control', 'no-store').json({
+      approval: presentApproval(approval),
+      result_body: approval.result.body === null ? null : parseBody(Buffer.from(approval.result.body)),
+    });
   });
 
   router.post(

@@ -85,14 +85,12 @@ export function registerLogRoutes(router: Router, audit: AuditDeps): void {
 
   router.get('/v1/audit/public-key', async (req, res) => {
     await audit.recorder.recordAccess(requestFacts(req, res), 'audit.public_key', {});
-    res
-      .set('Cache-Control', 'no-store')
-      .json({
-        origin: log.origin,
-        algorithm: 'Ed25519',
-        public_key: log.identity.publicKeyPem,
-        verifier_key: log.identity.signer.vkey,
-      });
+    res.set('Cache-Control', 'no-store').json({
+      origin: log.origin,
+      algorithm: 'Ed25519',
+      public_key: log.identity.publicKeyPem,
+      verifier_key: log.identity.signer.vkey,
+    });
   });
 
   // The proof, its tree size's checkpoint and the range check come from one read of the database. A proof within the

@@ -116,9 +116,7 @@ export function processEnv(
 }
 
 /** Every audit row of a database, oldest first, read as the superuser (for gateways running as processes). */
-export async function auditRows(
-  databaseUrl: string,
-): Promise<
+export async function auditRows(databaseUrl: string): Promise<
   {
     seq: string;
     kind: string;
