@@ -15,7 +15,9 @@ describeInBrowser("the staff UI's browser test")('the staff UI at /app/', () => 
   const gatewayUrl = () => setup.gateways[0]!.gatewayUrl;
 
   beforeAll(async () => {
-    setup = await startWithSignIn();
+    // One audit read at a time per caller: the console's own reads (events, approvals, a search typed meanwhile) must
+    // take turns rather than fail (the full suite's load made them collide at the default of 2).
+    setup = await startWithSignIn({ env: { AUDIT_READS_PER_CALLER: '1' } });
     browser = await launchChromium('the staff UI');
   }, 60_000);
 
@@ -118,10 +120,15 @@ describeInBrowser("the staff UI's browser test")('the staff UI at /app/', () => 
     await auditor.page.locator('#workspace').waitFor(); // signed in: the filters are live
     await auditor.page.getByLabel('Application id').fill(appId);
     await auditor.page.getByLabel('Application id').press('Enter');
+    // The console's status line says what it found, or why not: shown if the wait fails.
     await auditor.page
       .getByRole('status')
       .getByText(/events? matching the filter/)
-      .waitFor();
+      .waitFor({ timeout: 20_000 })
+      .catch(async (err: Error) => {
+        const said = await auditor.page.locator('#status, #alert').allTextContents();
+        throw new Error(`${err.message}\nthe console said: ${JSON.stringify(said)}`);
+      });
     const text = (await auditor.page.locator('#events tbody').textContent()) as string;
     for (const seen of [
       'applications.create',

@@ -59,22 +59,35 @@ class ApiError extends Error {
   }
 }
 
-/** One call to `/v1/…` with the bearer token; throws ApiError unless the answer is 2xx. */
+/** Times an audit read refused for the caller's reads in progress (`audit_reads_in_flight`) is tried again. */
+const IN_FLIGHT_RETRIES = 5;
+
+/**
+ * One call to `/v1/…` with the bearer token; throws ApiError unless the answer is 2xx. The console runs several
+ * reads at once (events, approvals, a search typed meanwhile): one refused because the caller's other reads are still
+ * running waits for its Retry-After and is sent again, instead of failing the search.
+ */
 async function api(path, { method = 'GET', query, body } = {}) {
   const url = new URL(path, API_BASE);
   if (query) url.search = query.toString();
   const headers = { Authorization: `Bearer ${state.token}` };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(url, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    cache: 'no-store',
-    credentials: 'omit',
-    referrerPolicy: 'no-referrer',
-  });
-  if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
-  return res;
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+    });
+    if (res.ok) return res;
+    const error = await res.json().catch(() => null);
+    const busy = res.status === 429 && error?.error?.details?.[0]?.reason === 'audit_reads_in_flight';
+    if (!busy || attempt >= IN_FLIGHT_RETRIES) throw new ApiError(res.status, error);
+    const wait = Math.min(5, Number(res.headers.get('Retry-After')) || 1);
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+  }
 }
 
 const getJson = async (path, options) => (await api(path, options)).json();
