@@ -117,10 +117,20 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
   const rootAt = async (size: number) => (size === 0 ? EMPTY_ROOT : ((await hashes([rootRange(size)]))[0] as Buffer));
   const consistencyHashes = (from: number, to: number) => hashes(consistencyRanges(from, to));
 
-  async function integrate(): Promise<{ size: number; gapAt?: bigint }> {
+  /**
+   * Set by stop(): the background pass in progress ends after the batch it is on (each batch commits whole) instead
+   * of integrating the rest of the trail first, so a shutdown during a long back-fill is not held for minutes.
+   */
+  let stopping = false;
+
+  async function integrate(interrupted: () => boolean = () => false): Promise<{ size: number; gapAt?: bigint }> {
     const deadline = Date.now() + 4 * o.writeTimeoutMs;
     for (;;) {
       const step = await integrateBatch(o.store, tree, BATCH, Math.max(o.writeTimeoutMs, 10_000));
+      if (interrupted()) {
+        saw(step.size);
+        return { size: step.size };
+      }
       if (step.gapAt !== undefined && step.gapAt !== reportedGap) {
         reportedGap = step.gapAt;
         o.logger.error(
@@ -148,8 +158,9 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
     refused: (w: string, reason: AlertReason, details: Record<string, unknown>) => o.onRefusal(w, reason, details),
   };
 
-  async function signNow(): Promise<StoredCheckpoint | undefined> {
-    const { size } = await integrate();
+  async function signNow(background = false): Promise<StoredCheckpoint | undefined> {
+    const { size } = await integrate(background ? () => stopping : undefined);
+    if (background && stopping) return undefined; // stopping: the next start signs what this pass integrated
     const latest = await tree.latestCheckpoint();
     if (latest && latest.treeSize >= size) return latest;
     const root = await rootAt(size);
@@ -162,7 +173,7 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
 
   async function tick(): Promise<void> {
     try {
-      await signNow();
+      await signNow(true);
     } catch (err) {
       o.logger.warn(
         { err: (err as Error).message },
@@ -186,7 +197,7 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
     identity: o.identity,
     tree,
     integrate,
-    signNow,
+    signNow: () => signNow(),
     async latest() {
       const latest = await tree.latestCheckpoint();
       const stale = !latest || Date.now() - Date.parse(latest.signedAt) >= o.intervalS * 1000;
@@ -239,6 +250,7 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
     knownSize: () => seenSize,
     lastPush: () => pushes,
     start() {
+      stopping = false;
       // A pass that outlasts the interval (the start-up back-fill of a large trail) is not queued behind.
       let running = false;
       const pass = () => {
@@ -251,6 +263,7 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
       timer.unref();
     },
     async stop() {
+      stopping = true;
       if (timer) clearInterval(timer);
       await ticking;
     },
