@@ -14,9 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import jwt from 'jsonwebtoken';
 import { runLoad, warmUp, type BenchRequest } from './lib/load';
-import { mutations } from './lib/scenarios';
+import { adminHeaders, shapeRequests } from './lib/scenarios';
 import { cpuMsOf, createDatabase, freePort, ROOT, spawnService, type Service } from './lib/services';
 
 const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -105,17 +104,8 @@ async function main(): Promise<void> {
       services.push(gw);
       gateways.push(gw);
     }
-    const token = jwt.sign({ sub: 'ab', roles: ['admin'] }, SECRET, {
-      algorithm: 'HS256',
-      expiresIn: 3600,
-      issuer: 'https://idp.ab.invalid/',
-      audience: 'kloudless-gateway',
-    });
-    const headers = { authorization: `Bearer ${token}` };
-    const requests = (gw: Service): BenchRequest[] =>
-      SHAPE === 'mutations'
-        ? mutations({ url: gw.url, headers, service: gw }, `ab-${randomBytes(3).toString('hex')}-`, new Set())
-        : [{ method: 'GET', path: '/v1/applications' }];
+    const headers = adminHeaders('ab', SECRET, 'https://idp.ab.invalid/');
+    const requests = (gw: Service): BenchRequest[] => shapeRequests(SHAPE, gw, headers, 'ab');
     for (const gw of gateways)
       await warmUp({ label: gw.name, url: gw.url, headers, requests: requests(gw), connections: 10, durationS: 3 }, 3);
     const figures = gateways.map(() => ({

@@ -10,9 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import jwt from 'jsonwebtoken';
 import { runLoad, warmUp, type BenchRequest } from './lib/load';
-import { mutations } from './lib/scenarios';
+import { adminHeaders, shapeRequests } from './lib/scenarios';
 import { buildGateway, cpuMsOf, createDatabase, freePort, ROOT, spawnService, type Service } from './lib/services';
 import { hotSpots } from './profile';
 
@@ -84,17 +83,8 @@ async function main(): Promise<void> {
       logFile: join(work, 'gateway.log'),
     });
     services.push(gw);
-    const token = jwt.sign({ sub: 'hot', roles: ['admin'] }, SECRET, {
-      algorithm: 'HS256',
-      expiresIn: 3600,
-      issuer: 'https://idp.hot.invalid/',
-      audience: 'kloudless-gateway',
-    });
-    const headers = { authorization: `Bearer ${token}` };
-    const requests = (target: Service): BenchRequest[] =>
-      SHAPE === 'mutations'
-        ? mutations({ url: target.url, headers, service: target }, `hot-${randomBytes(3).toString('hex')}-`, new Set())
-        : [{ method: 'GET', path: '/v1/applications' }];
+    const headers = adminHeaders('hot', SECRET, 'https://idp.hot.invalid/');
+    const requests = (target: Service): BenchRequest[] => shapeRequests(SHAPE, target, headers, 'hot');
     const targets = SHAPE === 'mutations' ? [gw] : [bare, gw];
     for (const t of targets)
       await warmUp({ label: t.name, url: t.url, headers, requests: requests(t), connections: 10, durationS: 2 }, 2);

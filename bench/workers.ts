@@ -16,9 +16,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import jwt from 'jsonwebtoken';
 import { runLoad, type BenchRequest } from './lib/load';
-import { mutations } from './lib/scenarios';
+import { adminHeaders, shapeRequests } from './lib/scenarios';
 import {
   buildGateway,
   cpuMsOf,
@@ -128,17 +127,10 @@ async function main(): Promise<void> {
         services: [await gateway('replica-a', 1, dbs[2]!, 'r'), await gateway('replica-b', 1, dbs[2]!, 'r')],
       });
     services.push(...targets.flatMap((t) => t.services));
-    const token = jwt.sign({ sub: 'workers', roles: ['admin'] }, SECRET, {
-      algorithm: 'HS256',
-      expiresIn: 3600,
-      issuer: 'https://idp.workers.invalid/',
-      audience: 'kloudless-gateway',
-    });
-    const headers = { authorization: `Bearer ${token}` };
+    const headers = adminHeaders('workers', SECRET, 'https://idp.workers.invalid/');
     const shapes: Record<string, (t: Service) => BenchRequest[]> = {
       reads: () => [{ method: 'GET', path: '/v1/applications' }],
-      mutations: (t) =>
-        mutations({ url: t.url, headers, service: t }, `w-${randomBytes(3).toString('hex')}-`, new Set()),
+      mutations: (t) => shapeRequests('mutations', t, headers, 'w'),
     };
     const drive = (t: (typeof targets)[number], requests: (s: Service) => BenchRequest[], durationS: number) =>
       Promise.all(

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import jwt from 'jsonwebtoken';
 import { join } from 'node:path';
 import type { HostileFigures } from '../audit-hostile';
 import type { ReviewFigures } from '../audit-review';
@@ -113,4 +115,27 @@ export function runAuditHostile(serverUrl: string): HostileFigures {
   );
   if (child.status !== 0) throw new Error(`audit hostile-input bench failed:\n${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as HostileFigures;
+}
+
+/** An admin's Authorization header for a bench gateway configured with this HS256 secret and issuer (an hour). */
+export function adminHeaders(sub: string, secret: string, issuer: string): Record<string, string> {
+  const token = jwt.sign({ sub, roles: ['admin'] }, secret, {
+    algorithm: 'HS256',
+    expiresIn: 3600,
+    issuer,
+    audience: 'kloudless-gateway',
+  });
+  return { authorization: `Bearer ${token}` };
+}
+
+/** One shape of load against a gateway: list reads, or webhook create + delete with ids of the run's own. */
+export function shapeRequests(
+  shape: string,
+  target: Service,
+  headers: Record<string, string>,
+  label: string,
+): BenchRequest[] {
+  return shape === 'mutations'
+    ? mutations({ url: target.url, headers, service: target }, `${label}-${randomBytes(3).toString('hex')}-`, new Set())
+    : [{ method: 'GET', path: '/v1/applications' }];
 }
