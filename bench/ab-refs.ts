@@ -6,12 +6,13 @@
  *   npx tsx bench/ab-refs.ts <refA> [refB] [--shape=reads|mutations] [--rounds=4] [--seconds=6] [--rate=200]
  *                            [--node-a="--max-semi-space-size=4"] [--node-b=…] [--env-a=K=V,K=V] [--env-b=…]
  *
- * refA / refB: a git commit (extracted with `git archive` into a temporary directory) or `.` for the working tree
+ * refA / refB: a git commit (extracted with `git archive` into a temporary directory, with its own dependencies when
+ * its lockfile differs from this checkout's) or `.` for the working tree
  * (refB defaults to `.`). `--rate` paces the load (latency at a moderate rate) instead of saturating.
  */
 import { execSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad, warmUp, type BenchRequest } from './lib/load';
@@ -45,8 +46,30 @@ function treeOf(ref: string, work: string, name: string): { dir: string; label: 
     };
   const dir = join(work, name);
   execSync(`mkdir -p ${dir} && git archive ${ref} | tar -x -C ${dir}`, { cwd: ROOT });
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  symlinkSync(modulesFor(ref, dir), join(dir, 'node_modules'));
   return { dir, label: `${ref} (${execSync(`git rev-parse --short ${ref}`, { cwd: ROOT }).toString().trim()})` };
+}
+
+/**
+ * node_modules for `ref`: this checkout's when the lockfiles match, else the ref's own, installed once per lockfile
+ * (kept under node_modules/.cache/ab-installs), so a commit from before a dependency changed still runs.
+ */
+function modulesFor(ref: string, dir: string): string {
+  const lock = readFileSync(join(dir, 'package-lock.json'));
+  if (lock.equals(readFileSync(join(ROOT, 'package-lock.json')))) return join(ROOT, 'node_modules');
+  const installed = join(
+    ROOT,
+    'node_modules/.cache/ab-installs',
+    createHash('sha256').update(lock).digest('hex').slice(0, 16),
+  );
+  if (!existsSync(join(installed, 'node_modules'))) {
+    process.stdout.write(`installing ${ref}'s dependencies (its lockfile differs) into ${installed}\n`);
+    mkdirSync(installed, { recursive: true });
+    copyFileSync(join(dir, 'package.json'), join(installed, 'package.json'));
+    copyFileSync(join(dir, 'package-lock.json'), join(installed, 'package-lock.json'));
+    execSync('npm ci --no-audit --no-fund --ignore-scripts', { cwd: installed, stdio: 'ignore' });
+  }
+  return join(installed, 'node_modules');
 }
 
 async function main(): Promise<void> {
