@@ -16,6 +16,8 @@ const MAX_BATCH = 256;
 export const DEFAULT_QUEUE_LIMIT = 1024;
 /** Attempts at one locked append (a conflict there needs a writer from before the insert lock existed). */
 const MAX_ATTEMPTS = 3;
+/** Appends sent again chained to the head another writer left, before one is made in a locked transaction. */
+const MAX_CHASES = 4;
 
 const COLUMNS = Prisma.raw(COLUMN_LIST);
 export const SELECT_COLUMNS = Prisma.raw(SELECT_LIST);
@@ -25,6 +27,13 @@ type Tx = Pick<PrismaClient, '$queryRaw' | '$executeRaw'>;
 interface Head {
   seq: bigint;
   hash: Buffer;
+}
+
+/** What an append statement answers: how many entries it inserted, and the head it found before inserting. */
+interface AppendRow {
+  inserted: bigint | number;
+  seq: bigint | null;
+  hash: Uint8Array | null;
 }
 
 interface Pending {
@@ -91,11 +100,11 @@ export function createAuditStore({
   let queue: Pending[] = [];
   let flushing = false;
   /**
-   * The chain head as this instance last committed or read it: a hint, not a lock. Integrity rests on the
-   * primary key: an entry is inserted as seq = head + 1 chained to the head's hash, only while that head is
-   * still in the table; if another instance (or a late commit of this one) took that seq first, the insert
-   * writes nothing and the group is appended again under the chain lock, on the head read afresh. So the
-   * common case is one INSERT per group commit, one round trip.
+   * The chain head as this instance last committed or read it: a hint, not a lock. An entry is inserted as
+   * seq = head + 1 chained to the head's hash, by a statement that takes the chain lock, reads the head and inserts
+   * only if it is still this one; if another instance (or a late commit of this one) appended first, the statement
+   * returns the head it found and the group is chained to that one and sent again. So a group commit is one
+   * round trip, and one more each time another writer got there first.
    */
   let head: Head | undefined;
   /** Bumped whenever the flush loop stops waiting for a commit: a commit from before may no longer set the hint. */
@@ -122,29 +131,35 @@ export function createAuditStore({
   }
 
   /**
-   * Commits a group: one INSERT chained to the head this instance knows, or under the chain lock if another writer
-   * took that place. Entries whose caller has stopped waiting are dropped up to the moment the INSERT is sent, and
-   * nothing is sent once the flush loop has given up on the group (its callers were told it failed).
+   * Commits a group: one INSERT chained to the head this instance knows, sent again chained to the head it finds
+   * when another writer appended first. Entries whose caller has stopped waiting are dropped up to the moment the
+   * INSERT is sent, and nothing is sent once the flush loop has given up on the group (its callers were told it failed).
    */
   async function commitGroup(group: Pending[], gen: number): Promise<void> {
     let sending = stillWanted(group, gen);
     if (sending.length === 0) return;
     try {
-      const from = gen === generation && head ? head : await readHead(prisma);
-      sending = stillWanted(sending, gen);
-      if (sending.length === 0) return;
-      const stored = chain(
-        from,
-        sending.map((p) => p.content),
-      );
-      if (await insertedAfter(from, stored)) {
-        if (gen === generation) head = stored.at(-1);
-        sending.forEach((p, i) => p.resolve(stored[i] as StoredEntry));
-        return;
+      let from = gen === generation && head ? head : await readHead(prisma);
+      for (let attempt = 1; ; attempt++) {
+        sending = stillWanted(sending, gen);
+        if (sending.length === 0) return;
+        const stored = chain(
+          from,
+          sending.map((p) => p.content),
+        );
+        const found = await insertAfter(from, stored);
+        if (found === 'inserted') {
+          if (gen === generation) head = stored.at(-1);
+          sending.forEach((p, i) => p.resolve(stored[i] as StoredEntry));
+          return;
+        }
+        // Another writer appended first: chain to the head it left, which the statement read under the chain lock.
+        from = found;
+        if (gen === generation) head = found;
+        if (attempt >= MAX_CHASES) break;
       }
-      // Another writer appended first, or the head this instance knew is gone (a restored or emptied table).
-      // Under the lock, which every insert takes (migration audit_append_serialised), the head read is the
-      // one these entries will follow.
+      // Still overtaken after MAX_CHASES tries (writers that keep appending between ours): hold the lock from
+      // before reading the head, so this append cannot be overtaken.
       sending = stillWanted(sending, gen);
       if (sending.length === 0) return;
       head = undefined;
@@ -172,25 +187,29 @@ export function createAuditStore({
     });
   }
 
-  /** Whether the entries were inserted: only if `from` is still in the table as the entry they chain to. */
-  async function insertedAfter(from: Head | undefined, entries: StoredEntry[]): Promise<boolean> {
+  /**
+   * One statement, one round trip: takes the chain lock, reads the head (audit_chain_head(), migration
+   * *_audit_chain_head) and inserts the entries only if that head is `from`, the entry they are chained to.
+   * 'inserted', or the head found instead (undefined: the trail is empty).
+   */
+  async function insertAfter(from: Head | undefined, entries: StoredEntry[]): Promise<'inserted' | Head | undefined> {
+    const matches = from
+      ? Prisma.sql`EXISTS (SELECT 1 FROM head WHERE head.seq = ${from.seq}::bigint AND head.hash = ${from.hash}::bytea)`
+      : Prisma.sql`NOT EXISTS (SELECT 1 FROM head)`;
+    let row: AppendRow | undefined;
     try {
-      return await insertAfter(from, entries);
+      [row] = await prisma.$queryRaw<AppendRow[]>`
+      WITH head AS MATERIALIZED (SELECT seq, hash FROM audit_chain_head()),
+        ins AS (INSERT INTO audit_entry (${COLUMNS}) ${selectRows(entries)} WHERE ${matches} RETURNING 1)
+      SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT seq FROM head) AS seq, (SELECT hash FROM head) AS hash`;
     } catch (err) {
-      // Another writer committed the seq these entries took: the only unique index on audit_entry is its primary key.
-      if (isUniqueViolation(err)) return false;
+      // Only a writer that inserts without the chain lock can take the seq between the head read and the insert;
+      // the primary key refuses the duplicate, and the head is read again.
+      if (isUniqueViolation(err)) return readHead(prisma);
       throw err;
     }
-  }
-
-  /** Inserts the entries only if `from` is still in the table as the entry they chain to; false if not. */
-  async function insertAfter(from: Head | undefined, entries: StoredEntry[]): Promise<boolean> {
-    const chainsTo = from
-      ? Prisma.sql`EXISTS (SELECT 1 FROM audit_entry WHERE seq = ${from.seq}::bigint AND hash = ${from.hash}::bytea)`
-      : Prisma.sql`NOT EXISTS (SELECT 1 FROM audit_entry)`;
-    const inserted =
-      await prisma.$executeRaw`INSERT INTO audit_entry (${COLUMNS}) ${selectRows(entries)} WHERE ${chainsTo}`;
-    return inserted === entries.length;
+    if (Number(row?.inserted) === entries.length) return 'inserted';
+    return row?.seq == null || row.hash == null ? undefined : { seq: BigInt(row.seq), hash: Buffer.from(row.hash) };
   }
 
   function chain(from: Head | undefined, contents: EntryContent[]): StoredEntry[] {

@@ -81,11 +81,31 @@ describeWithServer('the audit store under database faults', () => {
     expect((await verifyChain(store, keys)).ok).toBe(true);
   });
 
+  test('when another writer appended since this store last did, then the next group is chained to the new head and sent once more, without a locked transaction', async () => {
+    const store = storeOn(proxied);
+    await store.append(entry('chase-warm')); // this store knows the head
+    await storeOn(direct).append(entry('chase-other')); // and another writer has moved it
+    const inserts = proxy.countRequestsContaining('INSERT INTO audit_entry');
+    const transactions = proxy.countRequestsContaining('pg_advisory_xact_lock');
+    const appended = await store.append(entry('chase-after'));
+    // The first statement found another head and inserted nothing; the second, chained to that head, inserted.
+    expect([inserts(), transactions()]).toEqual([2, 0]);
+    const chain = await store.readChain(0n, 10_000);
+    expect(chain.map((e) => e.operation).filter((o) => o?.startsWith('test.chase'))).toEqual([
+      'test.chase-warm',
+      'test.chase-other',
+      'test.chase-after',
+    ]);
+    expect(appended.seq).toBe(chain.at(-1)!.seq);
+    expect((await verifyChain(store, keys)).ok).toBe(true);
+  });
+
   test('when the connection drops after a group commit was sent, then its entries are in the trail exactly once', async () => {
     const store = storeOn(proxied);
     await store.append(entry('d6-warm'));
     // One group of three (the loop that committed `d6-warm` takes them together), whose answer is lost.
-    proxy.dropReplyContaining('INSERT 0 3\0');
+    // The append statement answers with a row whose first column is `inserted`: its description is in the reply.
+    proxy.dropReplyContaining('inserted\0');
     const lost = [store.append(entry('d6-lost-0')), store.append(entry('d6-lost-1')), store.append(entry('d6-lost-2'))];
     const results = await settle(lost);
     await store.append(entry('d6-after'));

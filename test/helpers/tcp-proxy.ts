@@ -15,6 +15,7 @@ export class TcpProxy {
   private dropMarker?: Buffer;
   private holdMarker?: Buffer;
   private releases: (() => void)[] = [];
+  private counters: { marker: Buffer; count: number }[] = [];
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
@@ -51,6 +52,13 @@ export class TcpProxy {
     this.holdMarker = Buffer.from(marker, 'utf8');
   }
 
+  /** From now on, counts what clients send that contains `marker` (one per chunk read); read with the function returned. */
+  countRequestsContaining(marker: string): () => number {
+    const counter = { marker: Buffer.from(marker, 'utf8'), count: 0 };
+    this.counters.push(counter);
+    return () => counter.count;
+  }
+
   /** Sends what was held, in the order the connections were held. */
   releaseHeld(): void {
     this.holdMarker = undefined;
@@ -79,6 +87,7 @@ export class TcpProxy {
     client.on('close', () => upstream.destroy());
     const held: Buffer[] = [];
     client.on('data', (d: Buffer) => {
+      for (const c of this.counters) if (d.includes(c.marker)) c.count++;
       if (held.length === 0 && !(this.holdMarker && d.includes(this.holdMarker))) return void upstream.write(d);
       if (held.length === 0) this.releases.push(() => upstream.write(Buffer.concat(held.splice(0))));
       held.push(d);
