@@ -28,3 +28,12 @@ export async function inFlight<T>(total: number, concurrency: number, call: (i: 
   );
   return results;
 }
+
+/**
+ * An answer as a test failure should show it: the status, with the error code and first reason of a refusal (the
+ * gateway's error envelope), so a failed run says which limit or deadline was hit.
+ */
+export function outcomeOf(status: number, body: unknown): string {
+  const error = (body as { error?: { code?: string; details?: { reason?: string }[] } } | undefined)?.error;
+  return error ? `${status} ${error.code ?? '?'}/${error.details?.[0]?.reason ?? '-'}` : String(status);
+}
