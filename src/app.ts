@@ -75,33 +75,44 @@ export function buildApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
 
-  app.use(requestId());
-  app.use(requestLogger(deps.logger));
+  // Each app.use is a router layer that Express 5 re-matches and re-slices the URL for on every request, so the
+  // steps every request takes run as one layer (src/http/chain.ts), and each group of routes as one more.
   const proxyWarning = warnOnUntrustedProxy(config, deps.logger);
-  if (proxyWarning) app.use(proxyWarning);
-  if (deps.metrics) app.use(observeRequests(deps.metrics));
-  app.use(securityHeaders());
   app.use(
-    cors({
-      origin: config.corsOrigins,
-      allowedHeaders: [
-        'Authorization',
-        'Content-Type',
-        'X-Request-Id',
-        'X-Team',
-        'X-Approval-Reason',
-        'X-Approval-Bypass',
-      ],
-      exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit', 'RateLimit-Policy', 'Location'],
-      maxAge: 600,
-    }),
+    chain(
+      requestId(),
+      requestLogger(deps.logger),
+      ...(proxyWarning ? [proxyWarning] : []),
+      ...(deps.metrics ? [observeRequests(deps.metrics)] : []),
+      securityHeaders(),
+      cors({
+        origin: config.corsOrigins,
+        allowedHeaders: [
+          'Authorization',
+          'Content-Type',
+          'X-Request-Id',
+          'X-Team',
+          'X-Approval-Reason',
+          'X-Approval-Bypass',
+        ],
+        exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit', 'RateLimit-Policy', 'Location'],
+        maxAge: 600,
+      }),
+    ),
   );
   // The public routes (health, console, reference) are skipped without a look at their routes by API requests.
-  app.use(unlessUnder('/v1/', healthRoutes(deps.readiness ?? [], deps.lifecycle ?? { draining: false }, deps.logger)));
-  app.use(unlessUnder('/v1/', consoleRoutes()));
-  app.use(unlessUnder('/v1/', docsRoutes()));
-  if (deps.sessions) app.use(unlessUnder('/v1/', sessionRoutes(deps.sessions, deps.audit.recorder)));
-  app.use(unlessUnder('/v1/', staffUiRoutes()));
+  app.use(
+    unlessUnder(
+      '/v1/',
+      chain(
+        healthRoutes(deps.readiness ?? [], deps.lifecycle ?? { draining: false }, deps.logger),
+        consoleRoutes(),
+        docsRoutes(),
+        ...(deps.sessions ? [sessionRoutes(deps.sessions, deps.audit.recorder)] : []),
+        staffUiRoutes(),
+      ),
+    ),
+  );
 
   const { limiters } = deps;
   // A signed-in browser's session cookie (with the CSRF header) or a bearer token: the same Principal either way.
@@ -111,28 +122,33 @@ export function buildApp(deps: AppDeps): Express {
   app.use('/v1', authenticated, limiters.unauthenticated.countFailure);
   app.get('/v1/me', limiters.perPrincipal, me(deps.policy));
   app.get('/v1/policy/explain', limiters.perPrincipal, explainPolicy(deps.policy, deps.ownership.store));
-  app.use('/v1/audit', limiters.perPrincipal);
-  app.use(onlyUnder('/v1/audit', auditRoutes(deps.audit, deps.policy, config.bodyLimitBytes)));
-  app.use('/v1/approvals', limiters.perPrincipal);
+  app.use(
+    onlyUnder('/v1/audit', chain(limiters.perPrincipal, auditRoutes(deps.audit, deps.policy, config.bodyLimitBytes))),
+  );
   app.use(
     onlyUnder(
       '/v1/approvals',
-      approvalRoutes(
-        {
-          approvals: deps.approvals.service,
-          store: deps.approvals.store,
-          ownership: deps.ownership.store,
-          recorder: deps.audit.recorder,
-        },
-        deps.policy,
+      chain(
+        limiters.perPrincipal,
+        approvalRoutes(
+          {
+            approvals: deps.approvals.service,
+            store: deps.approvals.store,
+            ownership: deps.ownership.store,
+            recorder: deps.audit.recorder,
+          },
+          deps.policy,
+        ),
       ),
     ),
   );
-  app.use('/v1/ownership', limiters.perPrincipal);
   app.use(
     onlyUnder(
       '/v1/ownership',
-      ownershipRoutes({ ...deps.ownership, recorder: deps.audit.recorder, upstream: deps.upstream }, deps.policy),
+      chain(
+        limiters.perPrincipal,
+        ownershipRoutes({ ...deps.ownership, recorder: deps.audit.recorder, upstream: deps.upstream }, deps.policy),
+      ),
     ),
   );
   app.use(
