@@ -109,5 +109,5 @@ describe('when 10,000 unauthenticated requests each name a different junk path',
     expect({ added: added.length, firstAdded: added.slice(0, 3) }).toEqual({ added: 0, firstAdded: [] });
     // About 7 MB with labels cut from the path, about 2 MB (sockets, compiled code) without.
     expect(grownMb).toBeLessThan(4);
-  }, 120_000); // 110,000 requests: about 40 s on a quiet machine, twice that when it is shared
+  }, 120_000); // 11,000 requests: about 40 s on a quiet machine, twice that when it is shared
 });
