@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from '../config/load';
 import type { Simulator } from '../simulator/server';
 import type { AuditRecorder } from '../audit/recorder';
 import type { OwnershipStore } from '../ownership/store';
+import { keptSecret } from '../secrets/kept';
 
 /** The team the local default's example applications belong to: `npm run token -- --teams demo` reaches them. */
 export const DEMO_TEAM = 'demo';
@@ -49,15 +48,7 @@ export function withLocalAuditKey(config: Config): Config {
 
 /** A secret made once and kept in DATA_DIR with owner-only permissions. */
 export function localSecret(dataDir: string, name: string): string {
-  const file = join(dataDir, name);
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const secret = randomBytes(32).toString('base64url');
-    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-    return secret;
-  }
+  return keptSecret(dataDir, name, () => `${randomBytes(32).toString('base64url')}\n`).trim();
 }
 
 /** Gives the simulator's example applications to the demo team (once: ownership is kept in DATA_DIR), through the trail. */

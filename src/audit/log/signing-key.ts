@@ -1,6 +1,5 @@
 import { createHash, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { keptSecret } from '../../secrets/kept';
 import { rawPublicKey, signerFor, type NoteSigner } from './note';
 
 const LOCAL_KEY_FILE = 'local-audit-signing-key.pem';
@@ -20,19 +19,9 @@ export function parseSigningKey(pem: string): KeyObject | string {
  * so checkpoints signed by one run verify with the public key of the next.
  */
 export function localSigningKeyPem(dataDir: string, name = LOCAL_KEY_FILE): string {
-  const file = join(dataDir, name);
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    try {
-      writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
-      return pem;
-    } catch {
-      return readFileSync(file, 'utf8'); // another process made it first
-    }
-  }
+  return keptSecret(dataDir, name, () =>
+    generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  );
 }
 
 /** The default origin: stable for one signing key, so two deployments never share a log identity by accident. */
