@@ -13,7 +13,8 @@
  * uses them again next time: the trail is seeded and back-filled once (~2.5 min at 2,000,000), later runs only take in
  * what the previous run appended. --proofs-only skips the append-cost and verify phases (proof latency only).
  */
-import { mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -22,6 +23,8 @@ import { Pool } from 'undici';
 import { startHarness, type Harness } from '../test/helpers/harness';
 import { createTestDatabase, SERVER_URL, type TestDatabase } from '../test/helpers/database';
 import { tokenFor } from '../test/helpers/tokens';
+import { checkCheckpoint, checkConsistency, checkInclusion } from '../src/audit/log/offline';
+import { parseVkey } from '../src/audit/log/note';
 import { exitWhenDone, fmt } from './ab';
 
 const APP = 'wSPk9y5D7p5o87k0ACGKxR';
@@ -61,6 +64,17 @@ export interface LogFigures {
   maxProofHashes: number;
   bound: number;
   verify: { newEntries: number; ms: number[] };
+  /** `npm run audit:verify` on files fetched from this trail: (a) checkpoint, (b) inclusion, (c) consistency. */
+  offline?: OfflineFigures;
+}
+
+export interface OfflineFigures {
+  treeSize: number;
+  oldSize: number;
+  /** Each check as a reviewer runs it: a process of its own (node and tsx starting included), median of 5, ms. */
+  cli: { checkpoint: number; inclusion: number; consistency: number; nothing: number };
+  /** The check alone in this process, the files already read: median of 1,000, ms. */
+  inProcess: { checkpoint: number; inclusion: number; consistency: number };
 }
 
 function pct(xs: number[]): Pct {
@@ -111,6 +125,80 @@ async function timed(pool: Pool, path: string, auth: Record<string, string>): Pr
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`${path}: ${res.statusCode} ${text}`);
   return [performance.now() - started, text];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+
+/**
+ * The offline verifier on this trail, as a reviewer uses it: the public key, a checkpoint kept at `oldSize`, the
+ * current checkpoint, an inclusion proof with its exported entry and a consistency proof, each fetched over HTTP
+ * into files; then `scripts/audit-verify.ts` run on them (every run must say ok), and the same checks in-process.
+ */
+async function offlineChecks(
+  pool: Pool,
+  auth: Record<string, string>,
+  oldNote: string,
+  oldSize: number,
+): Promise<OfflineFigures> {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-bench-offline-'));
+  const file = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+  const post = await pool.request({ method: 'POST', path: '/v1/audit/checkpoint', headers: auth });
+  const nowNote = await post.body.text();
+  const size = Number(nowNote.split('\n')[1]);
+  const sequence = 1 + Math.floor(Math.random() * size);
+  const [, keyJson] = await timed(pool, '/v1/audit/public-key', auth);
+  const [, inclusionJson] = await timed(pool, `/v1/audit/proof/inclusion?sequence=${sequence}&tree_size=${size}`, auth);
+  const [, entry] = await timed(pool, `/v1/audit/log/entries?from=${sequence - 1}&to=${sequence}`, auth);
+  const [, consistencyJson] = await timed(pool, `/v1/audit/proof/consistency?from=${oldSize}&to=${size}`, auth);
+  const key = file('key.json', keyJson);
+  const now = file('now.txt', nowNote);
+  const args = {
+    checkpoint: ['checkpoint', '--key', key, '--checkpoint', now],
+    inclusion: ['inclusion', '--key', key, '--checkpoint', now, '--proof', file('inclusion.json', inclusionJson)],
+    consistency: ['consistency', '--key', key, '--old', file('kept.txt', oldNote), '--checkpoint', now],
+  };
+  args.inclusion.push('--entry', file('entry.ndjson', entry));
+  args.consistency.push('--proof', file('consistency.json', consistencyJson));
+  const run = (argv: string[]) => {
+    const started = performance.now();
+    const out = spawnSync(process.execPath, ['--import', 'tsx', ...argv], {
+      cwd: join(__dirname, '..'),
+      encoding: 'utf8',
+    });
+    if (out.status !== 0) throw new Error(`${argv.join(' ')}: ${out.stderr}`);
+    return performance.now() - started;
+  };
+  const cliMs = (argv: string[]) => median(Array.from({ length: 5 }, () => run(['scripts/audit-verify.ts', ...argv])));
+  const cli = {
+    checkpoint: cliMs(args.checkpoint),
+    inclusion: cliMs(args.inclusion),
+    consistency: cliMs(args.consistency),
+    nothing: median(Array.from({ length: 5 }, () => run(['-e', '']))),
+  };
+  const policy = {
+    log: parseVkey((JSON.parse(keyJson) as { verifier_key: string }).verifier_key),
+    witnesses: [],
+    minCosignatures: 0,
+  };
+  const timesOf = (check: () => void) =>
+    median(
+      Array.from({ length: 1000 }, () => {
+        const started = performance.now();
+        check();
+        return performance.now() - started;
+      }),
+    );
+  const current = checkCheckpoint(nowNote, policy);
+  const kept = checkCheckpoint(oldNote, policy);
+  const inclusionProof = (JSON.parse(inclusionJson) as { proof: string[] }).proof;
+  const consistencyProof = (JSON.parse(consistencyJson) as { proof: string[] }).proof;
+  const inProcess = {
+    checkpoint: timesOf(() => checkCheckpoint(nowNote, policy)),
+    inclusion: timesOf(() => checkInclusion(current, entry.trim(), inclusionProof)),
+    consistency: timesOf(() => checkConsistency(kept, current, consistencyProof)),
+  };
+  rmSync(dir, { recursive: true, force: true });
+  return { treeSize: size, oldSize, cli, inProcess };
 }
 
 /** A database and data directory kept between runs (--reuse), created empty the first time. */
@@ -202,6 +290,7 @@ export async function auditLog(
   let maxProofHashes = 0;
   const random = (n: number) => 1 + Math.floor(Math.random() * n);
   auth = { authorization: `Bearer ${tokenFor('auditor')}` };
+  const [, keptNote] = await timed(pool, '/v1/audit/checkpoint', auth); // what a reviewer keeps today
   // Warm-up (JIT, connections), then the floor every audit read stands on, then the proofs.
   for (let i = 0; i < 100; i++)
     await timed(pool, `/v1/audit/proof/inclusion?sequence=${random(size)}&tree_size=${size}`, auth);
@@ -227,6 +316,8 @@ export async function auditLog(
     maxProofHashes = Math.max(maxProofHashes, (JSON.parse(text) as { proof: string[] }).proof.length);
   }
   for (let i = 0; i < 200; i++) checkpoint.push((await timed(pool, '/v1/audit/checkpoint', auth))[0]);
+  // Later, the reviewer checks with the public key alone that the log only grew and an entry is in it.
+  const offline = await offlineChecks(pool, auth, keptNote, Number(keptNote.split('\n')[1]));
 
   // Incremental verify: the log verified up to now (set directly: the seeded rows' HMACs are placeholders), then
   // 1,000 new entries (500 audited mutations), then one /v1/audit/verify.
@@ -276,6 +367,7 @@ export async function auditLog(
     maxProofHashes,
     bound: Math.ceil(Math.log2(size)) + 1,
     verify: { newEntries: 1000, ms: verifyMs },
+    offline,
   };
 }
 
@@ -304,6 +396,8 @@ if (require.main === module) {
         `latest checkpoint: ${p(f.checkpoint)}`,
         `longest proof: ${f.maxProofHashes} hashes (bound ceil(log2 n)+1 = ${f.bound})`,
         `incremental verify after ${f.verify.newEntries} new entries: ${f.verify.ms.map((m) => `${m.toFixed(0)} ms`).join(', ')}`,
+        `offline verifier, tree of ${f.offline!.treeSize} (kept checkpoint ${f.offline!.oldSize}), npm run audit:verify as a process: checkpoint ${fmt(f.offline!.cli.checkpoint)} ms, inclusion ${fmt(f.offline!.cli.inclusion)} ms, consistency ${fmt(f.offline!.cli.consistency)} ms (node and tsx starting with nothing to run: ${fmt(f.offline!.cli.nothing)} ms)`,
+        `offline checks in the process: checkpoint ${fmt(f.offline!.inProcess.checkpoint)} ms, inclusion ${fmt(f.offline!.inProcess.inclusion)} ms, consistency ${fmt(f.offline!.inProcess.consistency)} ms`,
         '',
       ].join('\n'),
     );

@@ -506,6 +506,11 @@ export function logSection(v?: LogFigures): string[] {
     `- latest checkpoint: ${p(v.checkpoint)}`,
     `- longest proof: ${v.maxProofHashes} hashes (bound ceil(log2 n) + 1 = ${v.bound})`,
     `- incremental \`/v1/audit/verify\` after ${n0(v.verify.newEntries)} new entries: ${v.verify.ms.map((m) => `${m.toFixed(0)} ms`).join(', ')}`,
+    ...(v.offline
+      ? [
+          `- the offline verifier (\`npm run audit:verify\`, no database, no secret) on the tree of ${n0(v.offline.treeSize)} entries, a checkpoint kept at ${n0(v.offline.oldSize)}: each check as a process of its own, median of 5: (a) checkpoint ${v.offline.cli.checkpoint.toFixed(0)} ms, (b) inclusion ${v.offline.cli.inclusion.toFixed(0)} ms, (c) consistency ${v.offline.cli.consistency.toFixed(0)} ms, of which node and tsx starting take ${v.offline.cli.nothing.toFixed(0)} ms; the checks alone: ${v.offline.inProcess.checkpoint.toFixed(3)} / ${v.offline.inProcess.inclusion.toFixed(3)} / ${v.offline.inProcess.consistency.toFixed(3)} ms`,
+        ]
+      : []),
     '',
   ];
 }
