@@ -169,6 +169,7 @@ export function targets(r: BenchResults): Target[] {
       met: d.auditExact && r.verification.ok,
     },
     ...teamListTarget(r.ownershipList),
+    ...proofTargets(r.log),
   ];
 }
 
@@ -206,6 +207,23 @@ function teamListTarget(o?: OwnershipListFigures): Target[] {
       what: `a team's application list, ${n0(s.applications)} applications / ${s.teams} teams, p95 ≤ 100 ms`,
       measured: `${s.warm.p95Ms.toFixed(1)} ms warm, ${s.paced.p95Ms.toFixed(1)} ms at the default max age, ${s.cold.p95Ms.toFixed(1)} ms walking on every call`,
       met: worst <= 100,
+    },
+  ];
+}
+
+/** Issue 15: proofs over HTTP (each answer records its access entry first), and their length. */
+function proofTargets(v?: LogFigures): Target[] {
+  if (!v) return [];
+  return [
+    {
+      what: `an inclusion proof over HTTP at ${n0(v.rows)} entries, p99 ≤ 10 ms`,
+      measured: `${v.inclusion.p99Ms.toFixed(2)} ms (consistency ${v.consistency.p99Ms.toFixed(2)} ms)`,
+      met: v.inclusion.p99Ms <= 10,
+    },
+    {
+      what: 'a proof holds at most ceil(log2 n) + 1 hashes',
+      measured: `${v.maxProofHashes} (bound ${v.bound})`,
+      met: v.maxProofHashes <= v.bound,
     },
   ];
 }
