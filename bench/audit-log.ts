@@ -127,38 +127,44 @@ async function timed(pool: Pool, path: string, auth: Record<string, string>): Pr
   return [performance.now() - started, text];
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-
 /**
- * The offline verifier on this trail, as a reviewer uses it: the public key, a checkpoint kept at `oldSize`, the
- * current checkpoint, an inclusion proof with its exported entry and a consistency proof, each fetched over HTTP
- * into files; then `scripts/audit-verify.ts` run on them (every run must say ok), and the same checks in-process.
+ * The offline verifier on this trail, as a reviewer uses it: the public key, a checkpoint kept earlier, the current
+ * checkpoint, an inclusion proof with its exported entry and a consistency proof, each fetched over HTTP into files;
+ * then `scripts/audit-verify.ts` run on them (every run must say ok), and the same checks in-process.
  */
-async function offlineChecks(
-  pool: Pool,
-  auth: Record<string, string>,
-  oldNote: string,
-  oldSize: number,
-): Promise<OfflineFigures> {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-bench-offline-'));
-  const file = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+async function offlineChecks(pool: Pool, auth: Record<string, string>, keptNote: string): Promise<OfflineFigures> {
+  const [, keyJson] = await timed(pool, '/v1/audit/public-key', auth);
+  const policy = {
+    log: parseVkey((JSON.parse(keyJson) as { verifier_key: string }).verifier_key),
+    witnesses: [],
+    minCosignatures: 0,
+  };
   const post = await pool.request({ method: 'POST', path: '/v1/audit/checkpoint', headers: auth });
   const nowNote = await post.body.text();
-  const size = Number(nowNote.split('\n')[1]);
-  const sequence = 1 + Math.floor(Math.random() * size);
-  const [, keyJson] = await timed(pool, '/v1/audit/public-key', auth);
-  const [, inclusionJson] = await timed(pool, `/v1/audit/proof/inclusion?sequence=${sequence}&tree_size=${size}`, auth);
+  const current = checkCheckpoint(nowNote, policy);
+  const kept = checkCheckpoint(keptNote, policy);
+  const sequence = 1 + Math.floor(Math.random() * current.size);
+  const inclusion = `/v1/audit/proof/inclusion?sequence=${sequence}&tree_size=${current.size}`;
+  const [, inclusionJson] = await timed(pool, inclusion, auth);
   const [, entry] = await timed(pool, `/v1/audit/log/entries?from=${sequence - 1}&to=${sequence}`, auth);
-  const [, consistencyJson] = await timed(pool, `/v1/audit/proof/consistency?from=${oldSize}&to=${size}`, auth);
-  const key = file('key.json', keyJson);
-  const now = file('now.txt', nowNote);
+  const consistency = `/v1/audit/proof/consistency?from=${kept.size}&to=${current.size}`;
+  const [, consistencyJson] = await timed(pool, consistency, auth);
+
+  const dir = mkdtempSync(join(tmpdir(), 'gw-bench-offline-'));
+  const file = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+  const key = ['--key', file('key.json', keyJson), '--checkpoint', file('now.txt', nowNote)];
   const args = {
-    checkpoint: ['checkpoint', '--key', key, '--checkpoint', now],
-    inclusion: ['inclusion', '--key', key, '--checkpoint', now, '--proof', file('inclusion.json', inclusionJson)],
-    consistency: ['consistency', '--key', key, '--old', file('kept.txt', oldNote), '--checkpoint', now],
+    checkpoint: ['checkpoint', ...key],
+    inclusion: ['inclusion', ...key, '--proof', file('inclusion.json', inclusionJson), '--entry', file('entry', entry)],
+    consistency: [
+      'consistency',
+      ...key,
+      '--old',
+      file('kept.txt', keptNote),
+      '--proof',
+      file('c.json', consistencyJson),
+    ],
   };
-  args.inclusion.push('--entry', file('entry.ndjson', entry));
-  args.consistency.push('--proof', file('consistency.json', consistencyJson));
   const run = (argv: string[]) => {
     const started = performance.now();
     const out = spawnSync(process.execPath, ['--import', 'tsx', ...argv], {
@@ -168,37 +174,33 @@ async function offlineChecks(
     if (out.status !== 0) throw new Error(`${argv.join(' ')}: ${out.stderr}`);
     return performance.now() - started;
   };
-  const cliMs = (argv: string[]) => median(Array.from({ length: 5 }, () => run(['scripts/audit-verify.ts', ...argv])));
-  const cli = {
-    checkpoint: cliMs(args.checkpoint),
-    inclusion: cliMs(args.inclusion),
-    consistency: cliMs(args.consistency),
-    nothing: median(Array.from({ length: 5 }, () => run(['-e', '']))),
-  };
-  const policy = {
-    log: parseVkey((JSON.parse(keyJson) as { verifier_key: string }).verifier_key),
-    witnesses: [],
-    minCosignatures: 0,
-  };
-  const timesOf = (check: () => void) =>
-    median(
-      Array.from({ length: 1000 }, () => {
-        const started = performance.now();
-        check();
-        return performance.now() - started;
-      }),
-    );
-  const current = checkCheckpoint(nowNote, policy);
-  const kept = checkCheckpoint(oldNote, policy);
+  const medianOf = (times: number, measure: () => number) => pct(Array.from({ length: times }, measure)).p50Ms;
+  const cli = (argv: string[]) => medianOf(5, () => run(['scripts/audit-verify.ts', ...argv]));
+  const alone = (check: () => void) =>
+    medianOf(1000, () => {
+      const started = performance.now();
+      check();
+      return performance.now() - started;
+    });
   const inclusionProof = (JSON.parse(inclusionJson) as { proof: string[] }).proof;
   const consistencyProof = (JSON.parse(consistencyJson) as { proof: string[] }).proof;
-  const inProcess = {
-    checkpoint: timesOf(() => checkCheckpoint(nowNote, policy)),
-    inclusion: timesOf(() => checkInclusion(current, entry.trim(), inclusionProof)),
-    consistency: timesOf(() => checkConsistency(kept, current, consistencyProof)),
+  const figures: OfflineFigures = {
+    treeSize: current.size,
+    oldSize: kept.size,
+    cli: {
+      checkpoint: cli(args.checkpoint),
+      inclusion: cli(args.inclusion),
+      consistency: cli(args.consistency),
+      nothing: medianOf(5, () => run(['-e', ''])),
+    },
+    inProcess: {
+      checkpoint: alone(() => checkCheckpoint(nowNote, policy)),
+      inclusion: alone(() => checkInclusion(current, entry.trim(), inclusionProof)),
+      consistency: alone(() => checkConsistency(kept, current, consistencyProof)),
+    },
   };
   rmSync(dir, { recursive: true, force: true });
-  return { treeSize: size, oldSize, cli, inProcess };
+  return figures;
 }
 
 /** A database and data directory kept between runs (--reuse), created empty the first time. */
@@ -317,7 +319,7 @@ export async function auditLog(
   }
   for (let i = 0; i < 200; i++) checkpoint.push((await timed(pool, '/v1/audit/checkpoint', auth))[0]);
   // Later, the reviewer checks with the public key alone that the log only grew and an entry is in it.
-  const offline = await offlineChecks(pool, auth, keptNote, Number(keptNote.split('\n')[1]));
+  const offline = await offlineChecks(pool, auth, keptNote);
 
   // Incremental verify: the log verified up to now (set directly: the seeded rows' HMACs are placeholders), then
   // 1,000 new entries (500 audited mutations), then one /v1/audit/verify.
