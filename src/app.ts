@@ -11,30 +11,29 @@ import { requestId } from './http/request-id';
 import { warnOnUntrustedProxy } from './http/proxy-warning';
 import { securityHeaders } from './http/security-headers';
 import { chain } from './http/chain';
-import { onlyUnder, unlessUnder } from './http/mount-guards';
-import { authorize, authorizeInput } from './pipeline/authorize';
-import { forwardToUpstream } from './pipeline/forward';
-import { resolveOperation } from './pipeline/resolve-operation';
 import { validate } from './pipeline/validate';
+import { unlessUnder } from './http/mount-guards';
+import { forwardToUpstream } from './pipeline/forward';
+import { refuseUnmatched, resolveAction } from './pipeline/resolve-action';
+import { decideAction, decideInput } from './pipeline/decide-action';
+import { dispatch } from './pipeline/dispatch';
+import { recordRefusal } from './pipeline/record-refusal';
+import { policyHandlers } from './routes/policy-explain';
+import { auditHandlers, type AuditDeps } from './routes/audit';
+import { ownershipHandlers } from './routes/ownership';
+import { approvalHandlers } from './routes/approvals';
 import type { Policy } from './policy/policy';
 import { healthRoutes, type Lifecycle, type ReadinessCheck } from './routes/health';
-import { me } from './routes/me';
-import { explainPolicy } from './routes/policy-explain';
 import { consoleRoutes } from './console/serve';
 import { docsRoutes } from './openapi/routes';
 import type { Upstream } from './upstream/client';
-import { recordMutationIntent, recordRefusedMutation } from './pipeline/audit';
-import { auditRoutes, type AuditDeps } from './routes/audit';
-import { ownershipRoutes } from './routes/ownership';
 import type { Limiters } from './ratelimit/limiters';
 import type { Metrics } from './metrics/metrics';
 import { observeRequests } from './metrics/observe';
 import type { OwnershipStore } from './ownership/store';
 import type { ApplicationDirectory } from './ownership/directory';
-import { authorizeSource, authorizeTarget } from './pipeline/authorize-target';
 import { serveTeamList } from './pipeline/team-list';
 import { requireApproval } from './pipeline/require-approval';
-import { approvalRoutes } from './routes/approvals';
 import type { Approvals } from './approvals/service';
 import type { ApprovalStore } from './approvals/store';
 import type { Sessions } from './session/sessions';
@@ -61,12 +60,13 @@ export interface AppDeps {
 }
 
 /**
- * The whole gateway, not listening. Each request goes, in this order:
- * request id → log → authenticate (a refused token counts against the address: the failed-auth limit) → resolve operation → per-person limit → authorize
- * → authorize target (team ownership) → read body → validate → (two-person rule: a guarded operation becomes an
- * approval request, 202) → upstream budget → audit (intent) → forward
- * (or, for a team's list, the team's applications) → audit (outcome) → respond; a refused mutation, and any
- * request refused for its target, is audited on the way out.
+ * The whole gateway, not listening. Each request under /v1 goes, in this order:
+ * request id → log → authenticate (a refused token counts against the address: the failed-auth limit) → resolve the
+ * catalogue's action → per-person limit (the row's class) → decide (the row's permission; a Management operation's
+ * application as owned now) → read body (the row's limit) → validate (the row's schemas) → then either the
+ * gateway's own action's handler, or for a Management operation: decide its input → (two-person rule: a guarded
+ * operation becomes an approval request, 202) → perform (upstream budget → audit intent → forward → audit outcome;
+ * an approved request's execution takes this same path) → respond. Any refusal is recorded once on the way out.
  */
 export function buildApp(deps: AppDeps): Express {
   const { config } = deps;
@@ -117,61 +117,53 @@ export function buildApp(deps: AppDeps): Express {
   const { limiters } = deps;
   // A signed-in browser's session cookie (with the CSRF header) or a bearer token: the same Principal either way.
   const authenticated = deps.sessions
-    ? sessionOrBearer(deps.sessions, authenticate(deps.verifier), deps.audit.recorder)
+    ? sessionOrBearer(deps.sessions, authenticate(deps.verifier))
     : authenticate(deps.verifier);
-  app.use('/v1', authenticated, limiters.unauthenticated.countFailure);
-  app.get('/v1/me', limiters.perPrincipal, me(deps.policy));
-  app.get('/v1/policy/explain', limiters.perPrincipal, explainPolicy(deps.policy, deps.ownership.store));
-  app.use(
-    onlyUnder('/v1/audit', chain(limiters.perPrincipal, auditRoutes(deps.audit, deps.policy, config.bodyLimitBytes))),
-  );
-  app.use(
-    onlyUnder(
-      '/v1/approvals',
-      chain(
-        limiters.perPrincipal,
-        approvalRoutes(
-          {
-            approvals: deps.approvals.service,
-            store: deps.approvals.store,
-            ownership: deps.ownership.store,
-            recorder: deps.audit.recorder,
-          },
-          deps.policy,
-        ),
-      ),
-    ),
-  );
-  app.use(
-    onlyUnder(
-      '/v1/ownership',
-      chain(
-        limiters.perPrincipal,
-        ownershipRoutes({ ...deps.ownership, recorder: deps.audit.recorder, upstream: deps.upstream }, deps.policy),
-      ),
-    ),
-  );
+  const ownership = deps.ownership.store;
+  const perform = {
+    recorder: deps.audit.recorder,
+    upstream: deps.upstream,
+    budget: limiters.upstream,
+    onApplicationsChanged: () => deps.ownership.directory.invalidate(),
+  };
+  // Every action under /v1, the gateway's own and the 12 Management operations, takes the same steps: one catalogue
+  // row (src/catalogue/actions.ts), one meter, one decision, one body reader, one input check, one refusal recorder.
   app.use(
     '/v1',
     chain(
-      resolveOperation(),
+      authenticated,
+      resolveAction(),
       limiters.perPrincipal,
-      authorize(deps.policy),
-      authorizeTarget(deps.ownership.store),
+      refuseUnmatched(),
+      decideAction(deps.policy, ownership),
       jsonBody(config.bodyLimitBytes),
       validate(),
-      authorizeInput(deps.policy),
-      authorizeSource(deps.ownership.store),
-      requireApproval(deps.policy, deps.approvals.service),
-      limiters.upstream,
-      recordMutationIntent(deps.audit.recorder),
-      serveTeamList(deps.ownership.store, deps.ownership.directory),
-      forwardToUpstream(deps.upstream, deps.audit.recorder, deps.policy, () => deps.ownership.directory.invalidate()),
+      dispatch(
+        chain(
+          decideInput(deps.policy, ownership),
+          requireApproval(deps.policy, deps.approvals.service),
+          serveTeamList(ownership, deps.ownership.directory, limiters.upstream),
+          forwardToUpstream(perform, limiters, deps.policy, ownership),
+        ),
+        {
+          ...policyHandlers(deps.policy, ownership),
+          ...approvalHandlers(
+            { approvals: deps.approvals.service, store: deps.approvals.store, ownership },
+            deps.policy,
+          ),
+          ...ownershipHandlers(
+            { ...deps.ownership, recorder: deps.audit.recorder, upstream: deps.upstream },
+            deps.policy,
+          ),
+          ...auditHandlers(deps.audit),
+        },
+      ),
     ),
+    limiters.unauthenticated.countFailure,
   );
 
   app.use(notFound());
-  app.use(recordRefusedMutation(deps.audit.recorder, deps.ownership.store));
+  app.use(recordRefusal(deps.audit.recorder, deps.ownership.store));
   app.use(errorHandler(deps.logger));
   return app;
 }

@@ -42,13 +42,20 @@ export interface Gateway {
  * migrations, completes request entries an earlier run left without an outcome. Tests build the same
  * gateway around their own simulator and database.
  */
-export async function composeGateway(config: Config, logger: Logger): Promise<Gateway> {
+/** What tests pass in instead of the real thing: the clock approval expiry and execution read. */
+export interface Seams {
+  clock?: () => Date;
+}
+
+export async function composeGateway(config: Config, logger: Logger, seams: Seams = {}): Promise<Gateway> {
+  const clock = seams.clock ?? (() => new Date());
   const developerKey = config.upstream.developerKey;
   const hmacKey = config.audit.hmacKey;
   if (!developerKey || !hmacKey)
     throw new Error('composeGateway needs a DeveloperKey and an AUDIT_HMAC_KEY (the local default provides them)');
   // What rotation may replace while the gateway runs; everything reads it through a getter.
   const state = { developerKey, policy: loadPolicy(config.policyFile) };
+  for (const warning of state.policy.warnings) logger.warn({ policy: config.policyFile ?? 'built-in' }, warning);
   const policy = () => state.policy;
   const metrics = createMetrics();
   const verifier = createTokenVerifier(config.jwt);
@@ -136,17 +143,30 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     connections: config.upstream.connections,
     maxResponseBytes: config.upstream.maxResponseBytes,
   });
+  const limiters = createLimiters(config, policy, logger, redis);
+  const ownership = {
+    store: createOwnershipStore(database.prisma, config.audit.writeTimeoutMs),
+    directory: createApplicationDirectory({ upstream, maxAgeMs: config.ownershipListMaxAgeMs }),
+  };
   const approvalStore = createApprovalStore(database.prisma, config.audit.writeTimeoutMs);
   const notifier = createNotifier({ url: config.approvals.notifyUrl, logger });
   const approvals = createApprovals({
     store: approvalStore,
     recorder,
     keys,
-    upstream,
+    // An approved request executes through the same forward-and-audit path, and budget, as a direct one.
+    perform: {
+      recorder,
+      upstream,
+      budget: limiters.upstream,
+      onApplicationsChanged: () => ownership.directory.invalidate(),
+    },
+    ownership: ownership.store,
+    policy,
     notifier,
     logger,
     defaultTtlS: config.approvals.ttlS,
-    clock: () => new Date(),
+    clock,
   });
   // An execution claimed longer ago than any execution can take (its request entry, the upstream call, its outcome
   // entry and its final state, each bounded) was cut short by a crash: never run again.
@@ -170,13 +190,10 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
       readsPerCaller: config.audit.read.perCaller,
       log,
     },
-    limiters: createLimiters(config, policy, logger, redis),
+    limiters,
     approvals: { service: approvals, store: approvalStore },
     sessions: createSessions(config, database.prisma, keys),
-    ownership: {
-      store: createOwnershipStore(database.prisma, config.audit.writeTimeoutMs),
-      directory: createApplicationDirectory({ upstream, maxAgeMs: config.ownershipListMaxAgeMs }),
-    },
+    ownership,
     readiness: [
       upstreamReachable(config.upstream.baseUrl),
       { name: 'audit_store', critical: false, check: () => store.ping() },

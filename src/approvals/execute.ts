@@ -1,21 +1,24 @@
-import type { AuditKeys } from '../audit/keys';
+import { perform, type PerformDeps } from '../actions/perform';
 import { entryFromFacts } from '../audit/facts';
-import { createdTarget, type AuditRecorder } from '../audit/recorder';
-import { nowMicros } from '../audit/entry';
-import type { Principal } from '../auth/principal';
-import { operationById, type OperationId } from '../catalogue/operations';
+import type { AuditKeys } from '../audit/keys';
+import type { AuditRecorder } from '../audit/recorder';
 import { upstreamPath } from '../catalogue/match';
+import { operationById, type OperationId } from '../catalogue/operations';
 import { GatewayError } from '../errors/codes';
-import { redactPath } from '../secrets/mask';
-import { maskApiKeys } from '../secrets/mask';
-import type { Upstream, UpstreamResponse } from '../upstream/client';
+import type { OwnershipStore } from '../ownership/store';
+import type { Policy } from '../policy/policy';
+import { maskApiKeys, redactPath } from '../secrets/mask';
+import type { UpstreamResponse } from '../upstream/client';
+import { executionRefusal } from './rules';
 import type { Approval, ApprovalStore } from './store';
 
 export interface ExecutionDeps {
   store: ApprovalStore;
   recorder: AuditRecorder;
   keys: AuditKeys;
-  upstream: Upstream;
+  perform: PerformDeps;
+  ownership: OwnershipStore;
+  policy: () => Policy;
   clock: () => Date;
 }
 
@@ -25,85 +28,99 @@ export interface Execution {
   error?: GatewayError;
 }
 
-/** The requester as the trail names them, from what the request stored. */
-function requesterOf(a: Approval): Principal {
-  return {
-    sub: a.requester.sub,
-    email: a.requester.email ?? undefined,
-    name: a.requester.name ?? undefined,
-    roles: a.requester.roles,
-    teams: a.requester.teams,
-  };
+/** An execution that did not start: the request went back to pending (the upstream budget, the trail). */
+export class ExecutionDeferred extends Error {
+  constructor(readonly refusal: GatewayError) {
+    super(refusal.message);
+    this.name = 'ExecutionDeferred';
+  }
 }
 
+const NOT_STARTED = new Set(['rate_limited', 'rate_limit_unavailable', 'audit_unavailable']);
+
 /**
- * Runs a claimed request (state `executing`, so no other instance will) exactly as it was stored: a request entry
- * naming the requester and every approver first, then the upstream call with the DeveloperKey, then the outcome
- * entry, then the final state. Never retried: a failure ends it `failed`, and a new request is needed.
+ * Runs a claimed request (state `executing`, so no other instance will). First it is decided again, as things stand
+ * now (issue 23, finding 4); then it goes through the one forward-and-audit path (src/actions/perform.ts), with the
+ * shared upstream budget and the same entries as a direct request, filed under the application's owner now. Never
+ * retried once sent: a failure ends it `failed`, and a new request is needed.
  */
 export async function executeApproved(deps: ExecutionDeps, approval: Approval, requestId: string): Promise<Execution> {
   const operation = operationById(approval.operation as OperationId);
+  const source = typeof approval.body?.source === 'string' ? approval.body.source : undefined;
+  let owner, sourceOwner;
+  try {
+    [owner, sourceOwner] = await Promise.all([
+      approval.applicationId ? deps.ownership.ownerOf(approval.applicationId) : undefined,
+      source ? deps.ownership.ownerOf(source) : undefined,
+    ]);
+  } catch (err) {
+    // Not decided, so not run: back to pending until ownership can be read.
+    await deps.store.unclaim(approval.id);
+    throw err;
+  }
+  const currentTeam = approval.applicationId ? (owner?.team ?? null) : approval.team;
   const facts = {
     requestId,
-    actor: requesterOf(approval),
+    actor: actorOf(approval),
     operation: operation.id,
     method: operation.method,
     path: redactPath(`/v1${upstreamPath(operation, approval.params)}`),
     params: approval.params,
-    details: {
-      approval_id: approval.id,
-      approved_by: approval.votes.map((v) => v.approverSub),
-      input_hash: approval.inputHash,
-    },
-    decision: 'allowed' as const,
-    reason: 'approval_granted',
-    team: approval.team,
+    team: currentTeam,
     approvalId: approval.id,
   };
-  const intent = entryFromFacts(deps.keys, { ...facts, kind: 'request', body: approval.body ?? undefined });
-  const started = performance.now();
-  try {
-    await deps.recorder.commit(intent);
-  } catch (err) {
+  if (currentTeam !== approval.team) await recordTargetMoved(deps, approval, currentTeam, requestId);
+  const refusal = executionRefusal(deps.policy(), approval, currentTeam, sourceOwner?.team ?? null);
+  if (refusal) {
+    await deps.recorder.recordRefusal(
+      {
+        ...facts,
+        decision: 'denied',
+        reason: refusal.reason,
+        details: { approval_id: approval.id, refused: refusal.who },
+      },
+      new GatewayError('forbidden', undefined, [{ reason: refusal.reason }]),
+    );
     await deps.store.finish(
       approval.id,
       'failed',
-      { status: null, body: null, error: 'audit_unavailable' },
+      { status: null, body: null, error: 'no_longer_allowed' },
       deps.clock(),
     );
-    throw err;
+    return {
+      error: new GatewayError('forbidden', 'The request is no longer allowed as things stand now.', [
+        { reason: refusal.reason },
+      ]),
+    };
   }
   let response: UpstreamResponse | undefined;
   let error: GatewayError | undefined;
   try {
-    response = await deps.upstream.forward({
-      method: operation.method,
-      path: upstreamPath(operation, approval.params),
+    ({ response } = await perform(deps.perform, {
+      operation,
+      params: approval.params,
       query: approval.query,
       body: approval.body ?? undefined,
-      requestId,
-    });
+      facts: {
+        ...facts,
+        decision: 'allowed',
+        reason: 'approval_granted',
+        details: {
+          approval_id: approval.id,
+          approved_by: approval.votes.map((v) => ({ issuer: v.approverIssuer || null, sub: v.approverSub })),
+          input_hash: approval.inputHash,
+        },
+      },
+    }));
   } catch (err) {
-    error = err instanceof GatewayError ? err : new GatewayError('upstream_unavailable');
+    const gatewayError = err instanceof GatewayError ? err : undefined;
+    // Refused before anything was recorded or sent: back to pending, its votes kept; approving again runs it.
+    if (gatewayError && NOT_STARTED.has(gatewayError.code)) {
+      await deps.store.unclaim(approval.id);
+      throw new ExecutionDeferred(gatewayError);
+    }
+    error = gatewayError ?? new GatewayError('upstream_unavailable');
   }
-  const outcome = response
-    ? response.status < 400
-      ? 'success'
-      : 'upstream_error'
-    : (error?.code ?? 'outcome_unknown');
-  const created = createdTarget(operation.id, response, deps.keys);
-  await deps.recorder.commitQuietly({
-    ...intent,
-    ...created,
-    kind: 'response',
-    at: nowMicros(),
-    requestBody: null,
-    fingerprints: created.apikeyFingerprint ? [...intent.fingerprints, created.apikeyFingerprint] : intent.fingerprints,
-    outcome: outcome as never,
-    upstreamStatus: response?.status ?? null,
-    errorCode: error?.code ?? null,
-    latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-  });
   // The stored result never holds an API key in full: it is kept for the requester to read later.
   const storedBody =
     response && response.body.length > 0
@@ -117,4 +134,35 @@ export async function executeApproved(deps: ExecutionDeps, approval: Approval, r
     deps.clock(),
   );
   return { response, error };
+}
+
+/** The requester as the trail names them, from what the request stored. */
+function actorOf(a: Approval) {
+  const r = a.requester;
+  return {
+    sub: r.sub,
+    issuer: r.issuer || undefined,
+    email: r.email ?? undefined,
+    name: r.name ?? undefined,
+    roles: r.roles,
+  };
+}
+
+/**
+ * The application changed hands after the request: its execution's entries are filed under the owner now, and this
+ * entry, filed under the team that asked, tells that team's auditors where to look.
+ */
+async function recordTargetMoved(deps: ExecutionDeps, a: Approval, now: string | null, requestId: string) {
+  await deps.recorder.commitQuietly(
+    entryFromFacts(deps.keys, {
+      kind: 'approval',
+      requestId,
+      actor: null,
+      operation: 'approval.target_moved',
+      params: a.params,
+      details: { approval_id: a.id, operation: a.operation, requested_team: a.team, current_team: now },
+      team: a.team,
+      approvalId: a.id,
+    }),
+  );
 }

@@ -1,25 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { entryFromFacts, type EntryFacts } from '../audit/facts';
-import type { AuditKeys } from '../audit/keys';
-import type { AuditRecorder } from '../audit/recorder';
+import { canonicalEmail, issuerOf } from '../auth/person';
 import type { Principal } from '../auth/principal';
 import type { ApprovalRule } from '../policy/policy';
-import type { Upstream } from '../upstream/client';
-import { executeApproved, type Execution } from './execute';
+import { executeApproved, type Execution, type ExecutionDeps } from './execute';
 import type { Notifier } from './notify';
 import { inputHash } from './rules';
-import type { Approval, ApprovalStore } from './store';
+import type { Approval } from './store';
 
-export interface ApprovalsDeps {
-  store: ApprovalStore;
-  recorder: AuditRecorder;
-  keys: AuditKeys;
-  upstream: Upstream;
+export interface ApprovalsDeps extends ExecutionDeps {
   notifier: Notifier;
   logger: Logger;
   defaultTtlS: number;
-  clock: () => Date;
 }
 
 /** Where a lifecycle entry comes from: the person and the HTTP request, or the gateway itself. */
@@ -44,16 +37,20 @@ export interface GuardedCall {
   reason: string | null;
 }
 
-/** The two-person rule's actions. Each commits its audit entry; a failed commit undoes the step or refuses it. */
+/**
+ * The two-person rule's state changes. Each changes the request first, conditionally (so of two racing people
+ * exactly one changes it), then commits its audit entry; a change whose entry cannot be committed is undone. So
+ * the trail holds an `approval.*` entry for every change that happened and for no other (issue 23, finding 7).
+ * Who may do what is decided by the caller, with src/approvals/rules.ts.
+ */
 export function createApprovals(deps: ApprovalsDeps) {
-  /** An `approval` entry from where it came from: the person and their HTTP request, or the gateway itself. */
-  const fromOrigin = (
+  const lifecycle = (
     origin: Origin,
+    a: Approval,
     operation: string,
-  ): Pick<
-    EntryFacts,
-    'kind' | 'requestId' | 'actor' | 'clientIp' | 'userAgent' | 'method' | 'path' | 'operation' | 'decision'
-  > => ({
+    details: Record<string, unknown>,
+    body?: unknown,
+  ): EntryFacts => ({
     kind: 'approval',
     requestId: origin.requestId,
     actor: origin.actor,
@@ -63,22 +60,22 @@ export function createApprovals(deps: ApprovalsDeps) {
     path: origin.path,
     operation,
     decision: 'allowed',
-  });
-  const lifecycle = (
-    origin: Origin,
-    a: Approval,
-    operation: string,
-    details: Record<string, unknown>,
-    body?: unknown,
-  ): EntryFacts => ({
-    ...fromOrigin(origin, operation),
     params: a.params,
     body,
-    details: { approval_id: a.id, operation: a.operation, requested_by: a.requester.sub, ...details },
+    details: {
+      approval_id: a.id,
+      operation: a.operation,
+      requested_by: { issuer: a.requester.issuer, sub: a.requester.sub },
+      ...details,
+    },
     team: a.team,
     approvalId: a.id,
   });
   const record = (facts: EntryFacts) => deps.recorder.commit(entryFromFacts(deps.keys, facts));
+  const system = (a: Approval, operation: string, details: Record<string, unknown>) =>
+    deps.recorder.commitQuietly(
+      entryFromFacts(deps.keys, lifecycle({ actor: null, requestId: 'system' }, a, operation, details)),
+    );
 
   return {
     /** Records a guarded call as a pending request (row, then its entry; without the entry, no request). */
@@ -97,11 +94,12 @@ export function createApprovals(deps: ApprovalsDeps) {
         applicationId: call.params.application_id ?? null,
         team: call.team,
         requester: {
+          issuer: issuerOf(requester),
           sub: requester.sub,
           email: requester.email ?? null,
           name: requester.name ?? null,
-          roles: requester.roles,
-          teams: requester.teams,
+          roles: [...requester.roles],
+          teams: [...requester.teams],
         },
         reason: call.reason,
         approvalsNeeded: rule.needed,
@@ -121,42 +119,61 @@ export function createApprovals(deps: ApprovalsDeps) {
           reason: 'approval_required',
         });
       } catch (err) {
-        await deps.store.end(approval.id, 'cancelled', 'gateway', 'the audit entry could not be written', deps.clock());
+        await deps.store.end(
+          approval.id,
+          'cancelled',
+          { issuer: '', sub: 'gateway' },
+          'the audit entry could not be written',
+          deps.clock(),
+        );
         throw err;
       }
       deps.notifier.notify('approval.requested', approval);
       return approval;
     },
 
-    /** Records one approval, then runs the request if it was the last one needed and this instance claims it. */
+    /**
+     * Counts one approval (the vote first, then its entry; a vote whose entry is not committed is taken back), then
+     * runs the request if that was the last one needed and this instance claims it. `counted` is false when this
+     * person had already approved or the request ended meanwhile: nothing was recorded.
+     */
     async approve(
       origin: Origin,
       approver: Principal,
       approval: Approval,
       reason: string | null,
-    ): Promise<{ approval: Approval; execution?: Execution }> {
-      if (!approval.votes.some((v) => v.approverSub === approver.sub)) {
-        await record(
-          lifecycle(origin, approval, 'approval.approve', { reason, approvals_so_far: approval.votes.length + 1 }),
-        );
-        await deps.store.addVote(approval.id, {
-          approverSub: approver.sub,
-          approverEmail: approver.email ?? null,
-          approverName: approver.name ?? null,
-          reason,
-          at: deps.clock(),
-        });
+    ): Promise<{ approval: Approval; counted: boolean; execution?: Execution }> {
+      const vote = {
+        approverIssuer: issuerOf(approver),
+        approverSub: approver.sub,
+        approverRoles: [...approver.roles],
+        approverTeams: [...approver.teams],
+        approverEmail: approver.email ?? null,
+        approverName: approver.name ?? null,
+        reason,
+        at: deps.clock(),
+      };
+      const counted = await deps.store.addVote(approval.id, vote, canonicalEmail(approver.email) ?? null);
+      if (counted) {
+        try {
+          await record(
+            lifecycle(origin, approval, 'approval.approve', { reason, approvals_so_far: approval.votes.length + 1 }),
+          );
+        } catch (err) {
+          await deps.store.removeVote(approval.id, vote);
+          throw err;
+        }
       }
       if (!(await deps.store.claim(approval.id, deps.clock())))
-        return { approval: (await deps.store.get(approval.id)) as Approval };
+        return { approval: (await deps.store.get(approval.id)) as Approval, counted };
       const claimed = (await deps.store.get(approval.id)) as Approval;
       const execution = await executeApproved(deps, claimed, origin.requestId);
       const ended = (await deps.store.get(approval.id)) as Approval;
       deps.notifier.notify('approval.ended', ended);
-      return { approval: ended, execution };
+      return { approval: ended, counted, execution };
     },
 
-    /** pending → denied or cancelled, recorded first; false if it had already ended. */
+    /** pending → denied or cancelled, then its entry (undone if the entry fails); undefined if it was no longer pending. */
     async end(
       origin: Origin,
       approval: Approval,
@@ -164,8 +181,21 @@ export function createApprovals(deps: ApprovalsDeps) {
       by: Principal,
       reason: string | null,
     ): Promise<Approval | undefined> {
-      await record(lifecycle(origin, approval, state === 'denied' ? 'approval.deny' : 'approval.cancel', { reason }));
-      if (!(await deps.store.end(approval.id, state, by.sub, reason, deps.clock()))) return undefined;
+      if (!(await deps.store.end(approval.id, state, { issuer: issuerOf(by), sub: by.sub }, reason, deps.clock())))
+        return undefined;
+      try {
+        await record(lifecycle(origin, approval, state === 'denied' ? 'approval.deny' : 'approval.cancel', { reason }));
+      } catch (err) {
+        await deps.store
+          .reopen(approval, state)
+          .catch((reopenErr: unknown) =>
+            deps.logger.error(
+              { err: { message: (reopenErr as Error).message }, approval_id: approval.id },
+              'approval ended without its audit entry, and could not be reopened',
+            ),
+          );
+        throw err;
+      }
       const ended = (await deps.store.get(approval.id)) as Approval;
       deps.notifier.notify('approval.ended', ended);
       return ended;
@@ -175,14 +205,7 @@ export function createApprovals(deps: ApprovalsDeps) {
     async expireDue(): Promise<Approval[]> {
       const expired = await deps.store.expireDue(deps.clock());
       for (const a of expired) {
-        await deps.recorder.commitQuietly(
-          entryFromFacts(
-            deps.keys,
-            lifecycle({ actor: null, requestId: 'system' }, a, 'approval.expire', {
-              expired_at: a.expiresAt.toISOString(),
-            }),
-          ),
-        );
+        await system(a, 'approval.expire', { expired_at: a.expiresAt.toISOString() });
         deps.notifier.notify('approval.ended', a);
       }
       return expired;
@@ -192,12 +215,7 @@ export function createApprovals(deps: ApprovalsDeps) {
     async abandonStale(olderThanMs: number): Promise<Approval[]> {
       const abandoned = await deps.store.abandonStale(olderThanMs, deps.clock());
       for (const a of abandoned) {
-        await deps.recorder.commitQuietly(
-          entryFromFacts(
-            deps.keys,
-            lifecycle({ actor: null, requestId: 'system' }, a, 'approval.outcome_unknown', { reason: a.result.error }),
-          ),
-        );
+        await system(a, 'approval.outcome_unknown', { reason: a.result.error });
         deps.notifier.notify('approval.ended', a);
       }
       return abandoned;
@@ -205,15 +223,22 @@ export function createApprovals(deps: ApprovalsDeps) {
 
     /** Break-glass: an entry flagging that a guarded operation runs without approval, with its reason. */
     async bypass(origin: Origin, call: GuardedCall, reason: string): Promise<void> {
-      const facts: EntryFacts = {
-        ...fromOrigin(origin, 'approval.bypass'),
+      await record({
+        kind: 'approval',
+        requestId: origin.requestId,
+        actor: origin.actor,
+        clientIp: origin.clientIp,
+        userAgent: origin.userAgent,
+        method: origin.method,
+        path: origin.path,
+        operation: 'approval.bypass',
+        decision: 'allowed',
         params: call.params,
         details: { operation: call.operation, target: call.target, reason },
         reason: 'approval_bypassed',
         team: call.team,
         approvalId: null,
-      };
-      await record(facts);
+      });
       deps.notifier.notifyBypass({
         by: origin.actor?.sub ?? 'unknown',
         operation: call.operation,

@@ -3,6 +3,8 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import type { ApprovalState } from './states';
 
 export interface Requester {
+  /** '' for a token without `iss`: a person is (issuer, subject). */
+  issuer: string;
   sub: string;
   email: string | null;
   name: string | null;
@@ -11,7 +13,11 @@ export interface Requester {
 }
 
 export interface Vote {
+  approverIssuer: string;
   approverSub: string;
+  /** The approver's roles and teams when voting: decided again when the request executes. */
+  approverRoles: string[];
+  approverTeams: string[];
   approverEmail: string | null;
   approverName: string | null;
   reason: string | null;
@@ -37,7 +43,7 @@ export interface Approval {
   createdAt: Date;
   expiresAt: Date;
   endedAt: Date | null;
-  endedBy: string | null;
+  endedBy: { issuer: string; sub: string } | null;
   endReason: string | null;
   result: { status: number | null; body: string | null; error: string | null };
   votes: Vote[];
@@ -62,9 +68,33 @@ export class PendingExists extends Error {
   }
 }
 
+/**
+ * Who is listing, as much as SQL needs to leave out what they may not see: a superset of what src/approvals/rules.ts
+ * decides, which then decides every row (the SQL narrows, the one rule decides).
+ */
+export interface Viewer {
+  issuer: string;
+  sub: string;
+  roles: string[];
+  teams: string[];
+  /** Holds `audit.read` with an `any` scope, or a `team` scope (then only its teams' requests). */
+  auditRead: 'any' | 'team' | null;
+  /** Guarded operations this viewer's roles grant, with an `any` scope and with a `team` scope. */
+  operationsAny: string[];
+  operationsTeam: string[];
+}
+
+export interface ApprovalPage {
+  /** Newest first; each with its application's owner now. */
+  rows: { approval: Approval; owner: string | null }[];
+  /** Where the next page starts, when there may be one. */
+  next: { createdAt: Date; id: string } | undefined;
+}
+
 export interface ApprovalListFilter {
   state?: ApprovalState;
-  requesterSub?: string;
+  viewer: Viewer;
+  after?: { createdAt: Date; id: string };
   limit: number;
 }
 
@@ -72,9 +102,19 @@ export interface ApprovalListFilter {
 export interface ApprovalStore {
   create(approval: NewApproval): Promise<Approval>;
   get(id: string): Promise<Approval | undefined>;
-  list(filter: ApprovalListFilter): Promise<Approval[]>;
-  /** Records one approval; false if this person had approved already (counted once). */
-  addVote(id: string, vote: Vote): Promise<boolean>;
+  /** Requests the viewer may see, newest first, filtered before they are limited (issue 23, finding 8). */
+  list(filter: ApprovalListFilter): Promise<ApprovalPage>;
+  /**
+   * Records one approval, only while the request is pending; false if this person (the same issuer and subject, or
+   * the same canonical email) has approved already, or the request is no longer pending.
+   */
+  addVote(id: string, vote: Vote, emailKey: string | null): Promise<boolean>;
+  /** Takes back a vote whose audit entry could not be committed (the vote then never happened). */
+  removeVote(id: string, vote: Pick<Vote, 'approverIssuer' | 'approverSub'>): Promise<void>;
+  /** executing → pending: an execution stopped before anything was recorded or sent (the upstream budget). */
+  unclaim(id: string): Promise<void>;
+  /** denied | cancelled → pending, as `before` was: a step whose audit entry could not be committed is undone. */
+  reopen(before: Approval, state: 'denied' | 'cancelled'): Promise<void>;
   /** pending → executing, only while unexpired and with enough votes; true for the one caller that wins. */
   claim(id: string, now: Date): Promise<boolean>;
   /** executing → executed | failed | outcome_unknown, with the upstream's answer. */
@@ -85,7 +125,13 @@ export interface ApprovalStore {
     now: Date,
   ): Promise<void>;
   /** pending → denied | cancelled; false if it was no longer pending. */
-  end(id: string, state: 'denied' | 'cancelled', by: string, reason: string | null, now: Date): Promise<boolean>;
+  end(
+    id: string,
+    state: 'denied' | 'cancelled',
+    by: { issuer: string; sub: string },
+    reason: string | null,
+    now: Date,
+  ): Promise<boolean>;
   /** Every pending request past its expiry becomes expired; returns those this call changed. */
   expireDue(now: Date): Promise<Approval[]>;
   /**
@@ -118,6 +164,7 @@ export function createApprovalStore(prisma: PrismaClient, timeoutMs: number): Ap
 }
 
 function createUnguardedStore(prisma: PrismaClient): ApprovalStore {
+  // Spelled again in SQL by unclaim and reopen: operation || ' ' || target.
   const pendingKey = (a: { operation: string; target: string }) => `${a.operation} ${a.target}`;
   return {
     async create(a) {
@@ -134,6 +181,7 @@ function createUnguardedStore(prisma: PrismaClient): ApprovalStore {
             target: a.target,
             applicationId: a.applicationId,
             team: a.team,
+            requesterIssuer: a.requester.issuer,
             requesterSub: a.requester.sub,
             requesterEmail: a.requester.email,
             requesterName: a.requester.name,
@@ -163,32 +211,67 @@ function createUnguardedStore(prisma: PrismaClient): ApprovalStore {
       const row = await prisma.approvalRequest.findUnique({ where: { id }, include: WITH_VOTES });
       return row ? fromRow(row) : undefined;
     },
-    async list({ state, requesterSub, limit }) {
-      const rows = await prisma.approvalRequest.findMany({
-        where: { ...(state ? { state } : {}), ...(requesterSub ? { requesterSub } : {}) },
-        orderBy: { createdAt: 'desc' },
-        take: limit,
-        include: WITH_VOTES,
-      });
-      return rows.map(fromRow);
+    async list({ state, viewer, after, limit }) {
+      const v = viewer;
+      const visible = Prisma.sql`(
+        (r.requester_issuer = ${v.issuer} AND r.requester_sub = ${v.sub})
+        OR (r.ended_by_issuer = ${v.issuer} AND r.ended_by = ${v.sub})
+        OR EXISTS (SELECT 1 FROM approval_vote w WHERE w.approval_id = r.id AND w.approver_issuer = ${v.issuer} AND w.approver_sub = ${v.sub})
+        OR ${v.auditRead === 'any'}
+        OR (${v.auditRead === 'team'} AND (r.team = ANY(${v.teams}::text[]) OR o.team = ANY(${v.teams}::text[])))
+        OR ((cardinality(r.approver_roles) = 0 OR r.approver_roles && ${v.roles}::text[]) AND (
+          r.operation = ANY(${v.operationsAny}::text[])
+          OR (r.operation = ANY(${v.operationsTeam}::text[]) AND (o.team = ANY(${v.teams}::text[])
+            OR (r.application_id IS NULL AND r.team = ANY(${v.teams}::text[]))))))
+      )`;
+      const rows = await prisma.$queryRaw<{ id: string; owner: string | null; created_at: Date }[]>`
+        SELECT r.id::text AS id, o.team AS owner, r.created_at FROM approval_request r
+        LEFT JOIN application_owner o ON o.application_id = r.application_id AND o.retired_at IS NULL
+        WHERE ${state ? Prisma.sql`r.state = ${state}` : Prisma.sql`TRUE`}
+          AND ${after ? Prisma.sql`(r.created_at, r.id) < (${after.createdAt}, ${after.id}::uuid)` : Prisma.sql`TRUE`}
+          AND ${visible}
+        ORDER BY r.created_at DESC, r.id DESC LIMIT ${limit + 1}`;
+      const page = rows.slice(0, limit);
+      const full = new Map(
+        (
+          await prisma.approvalRequest.findMany({ where: { id: { in: page.map((r) => r.id) } }, include: WITH_VOTES })
+        ).map((row) => [row.id, fromRow(row)]),
+      );
+      const last = page.at(-1);
+      return {
+        rows: page.flatMap((r) => {
+          const approval = full.get(r.id);
+          return approval ? [{ approval, owner: r.owner }] : [];
+        }),
+        next: rows.length > limit && last ? { createdAt: last.created_at, id: last.id } : undefined,
+      };
     },
-    async addVote(id, v) {
-      try {
-        await prisma.approvalVote.create({
-          data: {
-            approvalId: id,
-            approverSub: v.approverSub,
-            approverEmail: v.approverEmail,
-            approverName: v.approverName,
-            reason: v.reason,
-            at: v.at,
-          },
-        });
-        return true;
-      } catch (err) {
-        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') return false;
-        throw err;
-      }
+    async addVote(id, v, emailKey) {
+      // Only while pending, and holding the row against a concurrent deny or cancel until the vote commits: a vote
+      // after the request ended never counts, and one before it is a change that happened.
+      const inserted = await prisma.$executeRaw`
+        INSERT INTO approval_vote (approval_id, approver_issuer, approver_sub, approver_roles, approver_teams,
+          approver_email_key, approver_email, approver_name, reason, at)
+        SELECT id, ${v.approverIssuer}, ${v.approverSub}, ${v.approverRoles}::text[], ${v.approverTeams}::text[],
+          ${emailKey}, ${v.approverEmail}, ${v.approverName}, ${v.reason}, ${v.at}
+        FROM approval_request WHERE id = ${id}::uuid AND state = 'pending' FOR SHARE
+        ON CONFLICT DO NOTHING`;
+      return inserted === 1;
+    },
+    async removeVote(id, v) {
+      await prisma.$executeRaw`
+        DELETE FROM approval_vote WHERE approval_id = ${id}::uuid AND approver_issuer = ${v.approverIssuer} AND approver_sub = ${v.approverSub}`;
+    },
+    async unclaim(id) {
+      await prisma.$executeRaw`
+        UPDATE approval_request SET state = 'pending', claimed_at = NULL, pending_key = operation || ' ' || target
+        WHERE id = ${id}::uuid AND state = 'executing'`;
+    },
+    async reopen(before, state) {
+      await prisma.$executeRaw`
+        UPDATE approval_request SET state = 'pending', ended_at = NULL, ended_by = NULL, ended_by_issuer = NULL,
+          end_reason = NULL, params = ${JSON.stringify(before.params)}::jsonb, pending_key = operation || ' ' || target
+        WHERE id = ${before.id}::uuid AND state = ${state}`;
     },
     async claim(id, now) {
       const claimed = await prisma.$executeRaw`
@@ -205,7 +288,8 @@ function createUnguardedStore(prisma: PrismaClient): ApprovalStore {
     },
     async end(id, state, by, reason, now) {
       const changed = await prisma.$executeRaw`
-        UPDATE approval_request SET state = ${state}, ended_at = ${now}, ended_by = ${by}, end_reason = ${reason}, pending_key = NULL, ${FORGET_KEY}
+        UPDATE approval_request SET state = ${state}, ended_at = ${now}, ended_by = ${by.sub}, ended_by_issuer = ${by.issuer},
+          end_reason = ${reason}, pending_key = NULL, ${FORGET_KEY}
         WHERE id = ${id}::uuid AND state = 'pending'`;
       return changed === 1;
     },
@@ -248,6 +332,7 @@ function fromRow(r: Row): Approval {
     applicationId: r.applicationId,
     team: r.team,
     requester: {
+      issuer: r.requesterIssuer,
       sub: r.requesterSub,
       email: r.requesterEmail,
       name: r.requesterName,
@@ -261,11 +346,14 @@ function fromRow(r: Row): Approval {
     createdAt: r.createdAt,
     expiresAt: r.expiresAt,
     endedAt: r.endedAt,
-    endedBy: r.endedBy,
+    endedBy: r.endedBy === null ? null : { issuer: r.endedByIssuer ?? '', sub: r.endedBy },
     endReason: r.endReason,
     result: { status: r.resultStatus, body: r.resultBody, error: r.resultError },
     votes: r.votes.map((v) => ({
+      approverIssuer: v.approverIssuer,
       approverSub: v.approverSub,
+      approverRoles: v.approverRoles,
+      approverTeams: v.approverTeams,
       approverEmail: v.approverEmail,
       approverName: v.approverName,
       reason: v.reason,

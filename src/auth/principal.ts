@@ -12,6 +12,9 @@ export interface Principal {
   session?: string;
 }
 
+/** The claims that name a person: refused whole when their text is not clean (src/auth/claim-text.ts). */
+export const IDENTITY_CLAIMS = ['sub', 'iss', 'email', 'name', 'preferred_username'] as const;
+
 const ROLE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** Reads roles from a claim path such as `roles` or `realm_access.roles`; a string may hold several, space- or comma-separated. */

@@ -5,7 +5,8 @@ import { GatewayError } from '../errors/codes';
 import { createJwksResolver, UnknownKey, type KeyResolver } from './jwks';
 import { algorithmFamily, jwksAlgorithms, loadStaticKey } from './keys';
 import { teamsFromClaims } from '../ownership/teams';
-import { principalFromClaims, type Principal } from './principal';
+import { IDENTITY_CLAIMS, principalFromClaims, type Principal } from './principal';
+import { uncleanClaim } from './claim-text';
 import { TokenCache } from './token-cache';
 
 export interface TokenVerifier {
@@ -27,7 +28,8 @@ export type TokenRejection =
   | 'wrong_audience'
   | 'missing_sub'
   | 'unsupported_critical_header'
-  | 'invalid_teams_claim';
+  | 'invalid_teams_claim'
+  | 'invalid_claim_text';
 
 export function tokenRejected(reason: TokenRejection, message: string): GatewayError {
   return new GatewayError('invalid_token', message, [{ reason }], {
@@ -113,6 +115,12 @@ export function createTokenVerifier(
       assertTimes(claims, jwtConfig.clockToleranceS, now());
       assertAudienceAndIssuer(claims, jwtConfig);
       assertClaims(claims, jwtConfig, now());
+      const unclean = uncleanClaim(claims as Record<string, unknown>, IDENTITY_CLAIMS);
+      if (unclean)
+        throw tokenRejected(
+          'invalid_claim_text',
+          `The token's ${unclean} holds a control character or invalid Unicode.`,
+        );
       const teams = teamsFromClaims(claims as Record<string, unknown>, jwtConfig.teamsClaim);
       if (!teams.ok) throw tokenRejected('invalid_teams_claim', `The token's teams cannot be read: ${teams.problem}.`);
       // Shared by every request that presents the token: frozen, so no request can change another's caller.

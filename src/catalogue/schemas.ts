@@ -2,6 +2,9 @@ import { z } from 'zod';
 
 /** Ids as the Management API issues them (`wSPk9y5D7p5o87k0ACGKxR`, `100`); nothing that could change the path. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+/** Team names, as tokens carry them and as ownership records and audit entries store them. */
+export const TEAM_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
 export const id = z.string().regex(ID_PATTERN, 'must be 1-128 letters, digits, "_" or "-"');
 
 /** The reference spells booleans `True`/`False`; JSON clients send true/false. Both are accepted. */

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { hasUnstorableText } from '../db/text';
 import { GatewayError, type ErrorDetail } from '../errors/codes';
+import type { Action } from './actions';
 import type { Operation } from './operations';
 import { emptyBody, FIELD_HINTS, ID_PATTERN } from './schemas';
 
@@ -30,13 +31,7 @@ export function validateInput(
       });
     }
   }
-  if (hasUnstorableText(body) || hasUnstorableText(query)) {
-    details.push({
-      location: 'body',
-      code: 'invalid_characters',
-      message: 'text must not contain NUL characters or unpaired UTF-16 surrogates',
-    });
-  }
+  details.push(...unstorableText(query, body));
   const parsedQuery = parseWith(operation.query, query ?? {}, 'query', details);
   let parsedBody: Record<string, unknown> | undefined;
   if (operation.body) {
@@ -50,6 +45,38 @@ export function validateInput(
   if (details.length > 0) throw new GatewayError('validation_failed', 'The request is not valid.', details);
   // An operation whose body must be empty forwards none, as the reference's example sends none.
   return { query: stringify(parsedQuery ?? {}), body: operation.body === emptyBody ? undefined : parsedBody };
+}
+
+/**
+ * The input of one of the gateway's own actions, against its catalogue row's schemas, reported as the Management
+ * operations' are. Text no database could store as sent (NUL, a lone surrogate) is refused in every action's query
+ * and body (issue 23, finding 10): never a 5xx for what the client sent.
+ */
+export interface ActionInput {
+  query: Record<string, unknown>;
+  body: Record<string, unknown> | undefined;
+}
+
+export function validateActionInput(action: Action, query: unknown, body: unknown): ActionInput {
+  const details: ErrorDetail[] = unstorableText(query, body);
+  if (details.length > 0) throw new GatewayError('validation_failed', 'The request is not valid.', details);
+  const parsedQuery = action.query ? parseWith(action.query, query ?? {}, 'query', details) : undefined;
+  const parsedBody = action.body ? parseWith(action.body, body ?? {}, 'body', details) : undefined;
+  if (details.length > 0) throw new GatewayError('validation_failed', 'The request is not valid.', details);
+  return { query: parsedQuery ?? {}, body: parsedBody };
+}
+
+function unstorableText(query: unknown, body: unknown): ErrorDetail[] {
+  const where = hasUnstorableText(query) ? 'query' : hasUnstorableText(body) ? 'body' : undefined;
+  if (!where) return [];
+  return [
+    {
+      location: where,
+      code: 'invalid_characters',
+      reason: 'invalid_characters',
+      message: 'text must not contain NUL characters or unpaired UTF-16 surrogates',
+    },
+  ];
 }
 
 function parseWith(

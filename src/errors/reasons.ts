@@ -26,7 +26,12 @@ export const DECISION_REASONS = {
     "The entries of an approved request's execution: every needed approval arrived (the approvers are named in the details).",
   approval_bypassed:
     'A holder of `approvals.bypass` ran a guarded operation at once, with a reason (break-glass; notified).',
-  self_approval: 'The requester (same `sub`, or the same email) tried to approve or deny their own request.',
+  self_approval:
+    'The requester (the same issuer and subject, or the same email in canonical form) tried to approve or deny their own request.',
+  already_approved:
+    'Someone who already approved the request under another account (the same email in canonical form) tried to approve or deny it again.',
+  no_longer_allowed:
+    'An approved request was decided again when it ran: the requester, or enough of its approvers, are no longer allowed it on the target as it stands now (owner, template, policy). It ended `failed`; nothing was forwarded.',
   not_an_approver: "The approver holds none of the roles the operation's rule names in `approvers`.",
   not_requester: 'Only the person who asked may cancel an approval request.',
   approval_pending: 'A request for the same operation and target is already pending (its id is in the details).',
@@ -61,6 +66,11 @@ export const ERROR_REASONS = {
   invalid_teams_claim: {
     codes: [TOKEN, SIGN_IN],
     meaning: 'The teams claim (JWT_TEAMS_CLAIM) is not a list of team names.',
+  },
+  invalid_claim_text: {
+    codes: [TOKEN, SIGN_IN],
+    meaning:
+      'An identity claim (`sub`, `iss`, `email`, `name`, `preferred_username`) holds NUL, another control character or a lone surrogate.',
   },
   session_ended: {
     codes: ['unauthenticated'],
@@ -98,6 +108,10 @@ export const ERROR_REASONS = {
   invalid_team: {
     codes: ['validation_failed'],
     meaning: '`X-Team` is not a team name (1-64 letters, digits, `_`, `.`, `:` or `-`).',
+  },
+  invalid_characters: {
+    codes: ['validation_failed'],
+    meaning: 'A query or body holds NUL or a lone UTF-16 surrogate, which no database stores as sent.',
   },
   fragment_in_target: { codes: ['validation_failed'], meaning: 'The request target has a `#fragment`.' },
   content_type: { codes: ['unsupported_media_type'], meaning: 'The body is not `application/json`.' },

@@ -8,26 +8,35 @@ function hasBody(headers: Record<string, string | string[] | undefined>): boolea
 }
 
 /**
- * Reads a JSON body only once the caller is known to be allowed, and only for operations that
- * take one. Anything but application/json is refused (415); invalid UTF-8 is refused rather than
+ * Reads a JSON body only once the caller is known to be allowed, and only for actions that
+ * take one, up to the action's limit: the one body reader of every action. Anything but application/json is refused (415); invalid UTF-8 is refused rather than
  * silently replaced.
  */
-export function jsonBody(limitBytes: number): RequestHandler {
-  const parse = express.json({
-    limit: limitBytes,
-    strict: true,
-    type: () => true,
-    verify: (_req, _res, buf) => {
-      if (!isUtf8(buf)) throw Object.assign(new Error('invalid UTF-8'), { type: 'entity.verify.failed' });
-    },
-  });
+export function jsonBody(defaultLimitBytes: number): RequestHandler {
+  // One parser per body limit a catalogue row sets (src/catalogue/actions.ts); the default is BODY_LIMIT.
+  const parsers = new Map<number, RequestHandler>();
+  const parserFor = (limit: number): RequestHandler => {
+    let parse = parsers.get(limit);
+    if (!parse) {
+      parse = express.json({
+        limit,
+        strict: true,
+        type: () => true,
+        verify: (_req, _res, buf) => {
+          if (!isUtf8(buf)) throw Object.assign(new Error('invalid UTF-8'), { type: 'entity.verify.failed' });
+        },
+      });
+      parsers.set(limit, parse);
+    }
+    return parse;
+  };
   return (req, res, next) => {
-    const operation = res.locals.operation;
+    const action = res.locals.action;
     if (!hasBody(req.headers)) {
       req.body = undefined;
       return next();
     }
-    if (!operation?.body) {
+    if (!action?.body) {
       throw new GatewayError('validation_failed', 'This operation takes no request body.', [
         { location: 'body', code: 'unexpected_body', reason: 'unexpected_body' },
       ]);
@@ -44,7 +53,7 @@ export function jsonBody(limitBytes: number): RequestHandler {
         { reason: 'charset_unsupported', received: charset },
       ]);
     }
-    parse(req, res, refuseUndecodable(req, next));
+    void parserFor(action.bodyLimitBytes ?? defaultLimitBytes)(req, res, refuseUndecodable(req, next));
   };
 }
 

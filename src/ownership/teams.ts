@@ -1,5 +1,6 @@
-/** Team names, as tokens carry them and as ownership records and audit entries store them. */
-export const TEAM_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+import { TEAM_PATTERN } from '../catalogue/schemas';
+
+export { TEAM_PATTERN };
 /** A token naming more teams than this is refused rather than trimmed: a silent cut would hide a team. */
 export const MAX_TEAMS = 64;
 

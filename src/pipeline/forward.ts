@@ -1,53 +1,53 @@
-import type { RequestHandler } from 'express';
-import type { AuditRecorder } from '../audit/recorder';
-import { upstreamPath } from '../catalogue/match';
-import { decide, type Policy } from '../policy/policy';
-import type { Upstream, UpstreamResponse } from '../upstream/client';
-import { GatewayError } from '../errors/codes';
+import type { RequestHandler, Response } from 'express';
+import { perform, type PerformDeps } from '../actions/perform';
+import type { Principal } from '../auth/principal';
+import { decide } from '../policy/decide';
+import { roleDecision, type Policy } from '../policy/policy';
+import type { OwnershipStore } from '../ownership/store';
+import type { Limiters } from '../ratelimit/limiters';
 import { sendKnown } from '../http/send';
 import { maskApiKeys } from '../secrets/mask';
 import { requestFacts } from './audit-facts';
+import { failClosed } from './decide-action';
 
 /**
- * Sends the validated request upstream with the server-held key, appends the audit outcome of a
- * mutation, and relays the answer as it came (API key values masked for callers without `apikeys.reveal`).
+ * Sends the decided request through the one forward-and-audit path (src/actions/perform.ts) and relays the answer
+ * as it came, API key values masked unless the caller may reveal them on this application.
  */
 export function forwardToUpstream(
-  upstream: Upstream,
-  recorder: AuditRecorder,
+  deps: PerformDeps,
+  limiters: Limiters,
   policy: () => Policy,
-  onApplicationsChanged: () => void = () => undefined,
+  ownership: OwnershipStore,
 ): RequestHandler {
   return async (req, res) => {
-    const { operation, params, input, requestId, intent, principal } = res.locals;
+    const { operation, params, input, principal } = res.locals;
     if (!operation || !params || !input || !principal) throw new Error('forward runs after validate');
-    let response: UpstreamResponse;
-    const started = performance.now();
-    try {
-      response = await upstream.forward({
-        method: operation.method,
-        path: upstreamPath(operation, params),
-        query: input.query,
-        body: input.body,
-        requestId,
-      });
-    } catch (error) {
-      res.locals.upstream = { statusClass: 'error', seconds: (performance.now() - started) / 1000 };
-      if (intent)
-        await recorder.recordOutcome(intent, requestFacts(req, res), {
-          failure: error instanceof GatewayError ? error : undefined,
-        });
-      throw error;
-    }
-    res.locals.upstream = {
-      statusClass: `${Math.floor(response.status / 100)}xx`,
-      seconds: (performance.now() - started) / 1000,
-    };
-    if (operation.mutates && operation.id.startsWith('applications.')) onApplicationsChanged();
-    if (intent) await recorder.recordOutcome(intent, requestFacts(req, res), { response });
-    const reveal = !operation.returnsSecrets || decide(policy(), principal.roles, 'apikeys.reveal').allowed;
+    const { response, budget } = await perform(
+      deps,
+      { operation, params, query: input.query, body: input.body, facts: requestFacts(req, res) },
+      {
+        intent: (intent) => (res.locals.intent = intent),
+        upstream: (statusClass, seconds) => (res.locals.upstream = { statusClass, seconds }),
+      },
+    );
+    if (budget) limiters.upstreamHeaders(res, budget);
+    const reveal = !operation.returnsSecrets || (await mayReveal(policy(), principal, res, ownership));
     const body = reveal || response.status >= 300 ? response.body : maskApiKeys(response.body);
     // Management data is private to the company and API keys are credentials: never cached on the way (no-store).
     sendKnown(req, res, response.status, response.headers, body);
   };
+}
+
+/** `apikeys.reveal` is decided like any permission: its scope reaches only the holder's teams' applications. */
+async function mayReveal(policy: Policy, principal: Principal, res: Response, ownership: OwnershipStore) {
+  const role = roleDecision(policy, principal.roles, 'apikeys.reveal');
+  if (!role.allowed || role.scope === 'any') return role.allowed;
+  const applicationId = res.locals.params?.application_id;
+  if (!applicationId) return false;
+  const owner =
+    res.locals.team !== undefined
+      ? res.locals.team
+      : ((await failClosed(() => ownership.ownerOf(applicationId)))?.team ?? null);
+  return decide(policy, principal, 'apikeys.reveal', { kind: 'application', owner }).allowed;
 }

@@ -4,7 +4,9 @@ import { presentApproval } from '../approvals/present';
 import { PendingExists } from '../approvals/store';
 import { GatewayError } from '../errors/codes';
 import { redactPath } from '../secrets/mask';
-import { decide, type Policy } from '../policy/policy';
+import { decide } from '../policy/decide';
+import type { Policy } from '../policy/policy';
+import { NO_TARGET, type Target } from '../policy/decide';
 
 const MAX_REASON = 500;
 
@@ -31,9 +33,12 @@ export function requireApproval(policy: () => Policy, approvals: Approvals): Req
     };
     const bypass = headerText(req, 'x-approval-bypass', 'X-Approval-Bypass');
     if (bypass !== undefined) {
-      if (!decide(policy(), principal.roles, 'approvals.bypass').allowed) {
+      const target = res.locals.team == null ? NO_TARGET : targetOf(operation.id, res.locals.team);
+      const breakGlass = decide(policy(), principal, 'approvals.bypass', target);
+      if (!breakGlass.allowed) {
+        res.locals.decision = breakGlass;
         throw new GatewayError('forbidden', 'Running a guarded operation without approval needs approvals.bypass.', [
-          { reason: 'no_role_grants_permission', permission: 'approvals.bypass' },
+          { reason: breakGlass.reason, permission: 'approvals.bypass' },
         ]);
       }
       await approvals.bypass(originOf(req, res), call, bypass);
@@ -56,6 +61,10 @@ export function requireApproval(policy: () => Policy, approvals: Approvals): Req
       .set({ Location: `/v1/approvals/${approval.id}`, 'Cache-Control': 'no-store' })
       .json({ approval: presentApproval(approval) });
   };
+}
+
+function targetOf(operation: string, team: string): Target {
+  return operation === 'applications.create' ? { kind: 'new_application', team } : { kind: 'application', owner: team };
 }
 
 export function originOf(req: Request, res: Response): Origin {

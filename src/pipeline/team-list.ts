@@ -1,7 +1,8 @@
 import type { RequestHandler } from 'express';
 import type { ApplicationDirectory } from '../ownership/directory';
 import type { OwnershipStore } from '../ownership/store';
-import { failClosed } from './authorize-target';
+import type { UpstreamBudget } from '../ratelimit/upstream-budget';
+import { failClosed } from './decide-action';
 
 const DEFAULT_PAGE_SIZE = 10;
 
@@ -9,11 +10,17 @@ const DEFAULT_PAGE_SIZE = 10;
  * `GET /v1/applications` for a `team`-scoped caller: the caller's teams' applications only, paged by the gateway
  * with the reference's envelope, so `total`, short pages and page numbers say nothing about other teams.
  */
-export function serveTeamList(ownership: OwnershipStore, directory: ApplicationDirectory): RequestHandler {
+export function serveTeamList(
+  ownership: OwnershipStore,
+  directory: ApplicationDirectory,
+  budget: UpstreamBudget,
+): RequestHandler {
   return async (_req, res, next) => {
     const { principal, operation, decision, input } = res.locals;
     if (operation?.id !== 'applications.list' || !decision?.allowed || decision.scope !== 'team') return next();
     if (!principal || !input) throw new Error('serveTeamList runs after validate');
+    // Served from the gateway's own walk of the Management API, which the shared budget meters like a forward.
+    await budget.take(false);
     const page = Number(input.query.page ?? 1);
     const pageSize = Number(input.query.page_size ?? DEFAULT_PAGE_SIZE);
     const active = input.query.active === undefined ? undefined : input.query.active === 'True';

@@ -32,7 +32,8 @@ export const DEFAULT_POLICY: PolicyDocument = {
     admin: {
       description:
         'Every operation on every application, including API keys (they are credentials, shown in full), deleting applications and managing ownership; reads the audit trail.',
-      allow: ['*'],
+      // Wildcards reach Management operations only: the gateway's own permissions are named.
+      allow: ['*', 'apikeys.reveal', 'audit.read', 'ownership.manage'],
       scope: 'any',
     },
     auditor: {

@@ -14,14 +14,29 @@ export const GATEWAY_PERMISSIONS = [
 
 export const PERMISSIONS: readonly string[] = [...OPERATION_IDS, ...GATEWAY_PERMISSIONS];
 
-/** Granted only by name, never by a wildcard: `*` for an admin must not quietly include break-glass. */
-export const EXPLICIT_ONLY: readonly string[] = ['approvals.bypass'];
+/**
+ * Wildcards reach the 12 Management operations only. The gateway's own permissions reveal credentials, open the trail,
+ * move applications between teams or skip the two-person rule: each is granted by name, never by `*`, `*.read` or
+ * `apikeys.*` (issue 23, finding 11).
+ */
+const WILDCARD_REACHABLE: readonly string[] = OPERATION_IDS;
 
-/** Expands `applications.*`, `*.list` or `*` against the known permissions (never to an explicit-only one). */
+/** Expands `applications.*`, `*.list` or `*` against the Management operations; a plain name stands for itself. */
 export function expandPattern(pattern: string): string[] {
   if (!pattern.includes('*')) return PERMISSIONS.includes(pattern) ? [pattern] : [];
-  const regex = new RegExp(`^${pattern.split('*').map(escapeRegex).join('[a-z_.]*')}$`);
-  return PERMISSIONS.filter((p) => regex.test(p) && !EXPLICIT_ONLY.includes(p));
+  const regex = wildcard(pattern);
+  return WILDCARD_REACHABLE.filter((p) => regex.test(p));
+}
+
+/** The gateway permissions a wildcard matches by its spelling but does not grant (for the start-up warning). */
+export function gatewayPermissionsSpelledBy(pattern: string): string[] {
+  if (!pattern.includes('*')) return [];
+  const regex = wildcard(pattern);
+  return GATEWAY_PERMISSIONS.filter((p) => regex.test(p));
+}
+
+function wildcard(pattern: string): RegExp {
+  return new RegExp(`^${pattern.split('*').map(escapeRegex).join('[a-z_.]*')}$`);
 }
 
 function escapeRegex(text: string): string {

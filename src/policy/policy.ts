@@ -6,7 +6,7 @@ import { DEFAULT_APPROVALS, DEFAULT_POLICY } from './default-policy';
 import { OPERATIONS } from '../catalogue/operations';
 
 const MUTATING_OPERATIONS: string[] = OPERATIONS.filter((o) => o.mutates).map((o) => o.id);
-import { expandPattern, PERMISSIONS } from './permissions';
+import { expandPattern, gatewayPermissionsSpelledBy, PERMISSIONS } from './permissions';
 import type { DenialReason } from '../errors/reasons';
 
 const ROLE_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -65,6 +65,8 @@ export interface Policy {
   /** role → the scope of its grants. */
   readonly scopes: ReadonlyMap<string, Scope>;
   readonly document: PolicyDocument;
+  /** What start-up and every reload log as warnings (a wildcard that no longer grants a gateway permission). */
+  readonly warnings: readonly string[];
 }
 
 /** A decision and the stable reason id recorded with it (in logs, and in the audit trail). */
@@ -82,6 +84,7 @@ export function compilePolicy(input: unknown, source: string): Policy {
     throw new ConfigError(parsed.error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}`));
   }
   const problems: string[] = [];
+  const warnings: string[] = [];
   const grants = new Map<string, Set<string>>();
   const scopes = new Map<string, Scope>();
   for (const [role, { allow, scope }] of Object.entries(parsed.data.roles)) {
@@ -91,15 +94,20 @@ export function compilePolicy(input: unknown, source: string): Policy {
     const granted = new Set<string>();
     for (const pattern of allow) {
       const expanded = expandPattern(pattern);
-      if (expanded.length === 0)
+      if (expanded.length === 0 && gatewayPermissionsSpelledBy(pattern).length === 0)
         problems.push(`${source}: roles.${role}.allow: "${pattern}" names no known permission`);
       expanded.forEach((p) => granted.add(p));
+      for (const spelled of gatewayPermissionsSpelledBy(pattern))
+        if (!allow.includes(spelled))
+          warnings.push(
+            `${source}: roles.${role}.allow: "${pattern}" does not grant ${spelled} (wildcards reach Management operations only); name it to grant it`,
+          );
     }
     grants.set(role, granted);
   }
   if (problems.length > 0) throw new ConfigError([...problems, `known permissions: ${PERMISSIONS.join(', ')}`]);
   const approvals = compileApprovals(parsed.data.approvals ?? DEFAULT_APPROVALS, grants, source);
-  return { grants, scopes, approvals, document: parsed.data };
+  return { grants, scopes, approvals, document: parsed.data, warnings };
 }
 
 function compileApprovals(
@@ -148,10 +156,11 @@ export function loadPolicy(file: string | undefined): Policy {
 }
 
 /**
- * Default deny: allowed only when one of the caller's roles grants the permission. The widest scope among the
+ * The role half of a decision (src/policy/decide.ts adds the target): allowed only when one of the caller's roles
+ * grants the permission. The widest scope among the
  * roles that grant it applies (a role granting it with `any` is named over one granting it with `team`).
  */
-export function decide(policy: Policy, roles: readonly string[], permission: string): Decision {
+export function roleDecision(policy: Policy, roles: readonly string[], permission: string): Decision {
   if (roles.length === 0) return { allowed: false, reason: 'no_roles_in_token' };
   const granting = roles.filter((r) => policy.grants.get(r)?.has(permission));
   if (granting.length === 0) return { allowed: false, reason: 'no_role_grants_permission' };

@@ -8,6 +8,8 @@ import { budgetOf, type Policy } from '../policy/policy';
 import type { SharedCounters } from './redis';
 import { createFailedAuthLimiter, type FailedAuthLimiter } from './failed-auth';
 import { budgetExhausted, countersUnavailable } from './refusals';
+import { createUpstreamBudget, type BudgetInfo, type UpstreamBudget } from './upstream-budget';
+import { personKey } from '../auth/person';
 
 export interface Limiters {
   /** Around authentication: requests without a valid token, per client address. */
@@ -15,7 +17,9 @@ export interface Limiters {
   /** After the operation is known: the caller's own read or write budget, keyed by `sub`. */
   perPrincipal: RequestHandler;
   /** Just before forwarding: the shared DeveloperKey's budget, across everyone and every instance. */
-  upstream: RequestHandler;
+  upstream: UpstreamBudget;
+  /** The budget's draft-8 headers, on a response the budget was taken for. */
+  upstreamHeaders(res: Response, info: BudgetInfo): void;
 }
 
 type Counter = 'reads' | 'writes' | 'unauthenticated' | 'upstream';
@@ -28,7 +32,8 @@ type Counter = 'reads' | 'writes' | 'unauthenticated' | 'upstream';
  */
 export function createLimiters(config: Config, policy: () => Policy, logger: Logger, redis?: SharedCounters): Limiters {
   const rl = config.rateLimit;
-  const isWrite = (res: Response) => Boolean(res.locals.operation?.mutates);
+  // The catalogue row's class; a path that names no action is metered by its method.
+  const isWrite = (res: Response) => res.locals.action?.mutates ?? res.locals.mutatesByMethod ?? false;
   const passesWhenStoreFails = (res: Response) =>
     rl.onStoreFailure === 'open' || (rl.onStoreFailure === 'open-reads' && !isWrite(res));
 
@@ -72,7 +77,7 @@ export function createLimiters(config: Config, policy: () => Policy, logger: Log
         next(countersUnavailable(logger, counter, err));
       });
   };
-  const bySub = (_req: Request, res: Response) => res.locals.principal?.sub ?? '';
+  const bySub = (_req: Request, res: Response) => (res.locals.principal ? personKey(res.locals.principal) : '');
   const budget = (kind: 'reads' | 'writes', fallback: number) => (_req: Request, res: Response) =>
     budgetOf(policy(), res.locals.principal?.roles ?? [], kind, fallback);
 
@@ -88,10 +93,17 @@ export function createLimiters(config: Config, policy: () => Policy, logger: Log
       logger,
     }),
     perPrincipal: (req, res, next) => (isWrite(res) ? writes(req, res, next) : reads(req, res, next)),
-    upstream:
-      rl.upstreamPerSecond > 0
-        ? limiter('upstream', { limit: rl.upstreamPerSecond, keyGenerator: () => 'developer-key' })
-        : (_req, _res, next) => next(),
+    upstream: createUpstreamBudget({
+      store: failingLoudly(storeFor('upstream')),
+      perSecond: rl.upstreamPerSecond,
+      passesWhenStoreFails: (mutates) =>
+        rl.onStoreFailure === 'open' || (rl.onStoreFailure === 'open-reads' && !mutates),
+      logger,
+    }),
+    upstreamHeaders: (() => {
+      const write = draft8Headers('upstream', 1000);
+      return (res: Response, info: BudgetInfo) => write(res, { ...info, key: 'developer-key' });
+    })(),
   };
 }
 

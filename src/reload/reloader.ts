@@ -90,6 +90,7 @@ export function createReloader(o: ReloaderOptions): Reloader {
       { trigger, file: o.policyFile, roles: Object.keys(o.state.policy.document.roles) },
       'policy reloaded',
     );
+    for (const warning of o.state.policy.warnings) o.logger.warn({ file: o.policyFile }, warning);
     count('policy', 'reloaded');
     await o.recorder
       .recordSystem('rotation.policy', {

@@ -1,131 +1,167 @@
-import express, { Router, type Request, type Response } from 'express';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { approverRefusal, samePerson } from '../approvals/rules';
 import { presentApproval } from '../approvals/present';
+import { approverRefusal, mayView, targetOf, voterOf } from '../approvals/rules';
 import type { Approvals } from '../approvals/service';
-import { APPROVAL_STATES, type ApprovalState } from '../approvals/states';
-import type { Approval, ApprovalStore } from '../approvals/store';
-import type { AuditRecorder } from '../audit/recorder';
+import { ExecutionDeferred } from '../approvals/execute';
+import type { ApprovalState } from '../approvals/states';
+import type { Approval, ApprovalStore, Viewer } from '../approvals/store';
+import { issuerOf, samePerson } from '../auth/person';
 import type { Principal } from '../auth/principal';
+import { OPERATION_IDS } from '../catalogue/operations';
 import { GatewayError } from '../errors/codes';
+import type { DenialReason } from '../errors/reasons';
 import type { OwnershipStore } from '../ownership/store';
-import { failClosed } from '../pipeline/authorize-target';
+import { decide } from '../policy/decide';
+import { roleDecision, type Policy } from '../policy/policy';
+import { failClosed } from '../pipeline/decide-action';
 import { originOf } from '../pipeline/require-approval';
 import { maskApiKeys } from '../secrets/mask';
-import { decide, type Policy } from '../policy/policy';
-import { parseOrFail } from './parse';
-import { refusalsAudited } from './refusals';
+import type { ActionHandlers } from '../pipeline/handlers';
 
 export interface ApprovalRoutesDeps {
   approvals: Approvals;
   store: ApprovalStore;
   ownership: OwnershipStore;
-  recorder: AuditRecorder;
 }
 
-const listQuery = z.strictObject({
-  state: z.enum(APPROVAL_STATES).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
-const approveBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });
-const denyBody = z.strictObject({ reason: z.string().trim().min(1, 'a reason is required to deny').max(500) });
-const body = express.json({ limit: '8kb', strict: true });
+/** Rows read per query while filling a page; the SQL filter already leaves out nearly every invisible one. */
+const MAX_BATCHES = 20;
 
 /**
- * `/v1/approvals`: the two-person rule's requests. Requesters see their own, approvers what they may approve,
- * holders of `audit.read` all of them (their teams' with a `team` scope). Approve, deny and cancel are recorded in
- * the trail; a refused attempt is recorded too.
+ * `/v1/approvals`: the two-person rule's requests, as catalogue actions (src/catalogue/actions.ts). Who may see,
+ * approve, deny or cancel each request is decided by src/approvals/rules.ts against the request's target as it
+ * stands; the state changes and their entries are src/approvals/service.ts's; every refusal is recorded by the
+ * one refusal recorder.
  */
-export function approvalRoutes(deps: ApprovalRoutesDeps, policy: () => Policy): Router {
-  const router = Router();
-
-  router.get('/v1/approvals', async (req, res) => {
-    const { state, limit } = parseOrFail(listQuery, req.query, 'query');
-    await deps.approvals.expireDue();
-    const found = await deps.store.list({ state, limit: 500 });
-    const visible: Approval[] = [];
-    // The owners of every listed request's application in one read, not one per request.
-    const ids = [...new Set(found.map((a) => a.applicationId).filter((id): id is string => id !== null))];
-    const owners = await failClosed(() => deps.ownership.ownersOf(ids));
-    for (const a of found) if (await mayView(deps, policy(), principalOf(res), a, owners)) visible.push(a);
-    res.set('Cache-Control', 'no-store').json({ approvals: visible.slice(0, limit).map(presentApproval) });
-  });
-
-  router.get('/v1/approvals/:id', async (req, res) => {
-    await deps.approvals.expireDue();
-    const approval = await visibleApproval(deps, policy(), req, res);
-    res.set('Cache-Control', 'no-store').json({
-      approval: presentApproval(approval),
-      result_body: approval.result.body === null ? null : parseBody(Buffer.from(approval.result.body)),
-    });
-  });
-
-  router.post(
-    '/v1/approvals/:id/approve',
-    body,
-    refusalsAudited(deps.recorder, 'approval.approve', async (req, res) => {
-      const { reason } = parseOrFail(approveBody, req.body ?? {}, 'body');
-      const approval = await actionable(deps, policy(), req, res);
+export function approvalHandlers(deps: ApprovalRoutesDeps, policy: () => Policy): ActionHandlers {
+  return {
+    async 'approvals.list'(_req, res) {
+      const { state, limit, cursor } = res.locals.actionInput?.query as {
+        state?: ApprovalState;
+        limit: number;
+        cursor?: string;
+      };
+      await deps.approvals.expireDue();
       const me = principalOf(res);
-      const voted = approval.votes.some((v) => v.approverSub === me.sub);
+      const current = policy();
+      const viewer = viewerOf(current, me);
+      let after = cursor === undefined ? undefined : readCursor(cursor);
+      const visible: Approval[] = [];
+      let next: string | null = null;
+      for (let batch = 0; batch < MAX_BATCHES; batch++) {
+        const page = await deps.store.list({ state, viewer, after, limit });
+        for (const { approval, owner } of page.rows) {
+          after = { createdAt: approval.createdAt, id: approval.id };
+          if (mayView(current, me, approval, owner)) visible.push(approval);
+          if (visible.length === limit) break;
+        }
+        const more = page.next !== undefined || page.rows.at(-1)?.approval.id !== after?.id;
+        if (visible.length === limit || !more) {
+          next = more && after ? writeCursor(after) : null;
+          break;
+        }
+        if (batch === MAX_BATCHES - 1 && after) next = writeCursor(after);
+      }
+      res.set('Cache-Control', 'no-store').json({ approvals: visible.map(presentApproval), next_cursor: next });
+    },
+
+    async 'approvals.get'(req, res) {
+      await deps.approvals.expireDue();
+      const { approval } = await visibleApproval(deps, policy(), req, res);
+      res.set('Cache-Control', 'no-store').json({
+        approval: presentApproval(approval),
+        result_body: approval.result.body === null ? null : parseBody(Buffer.from(approval.result.body)),
+      });
+    },
+
+    async 'approvals.approve'(req, res) {
+      const { reason } = res.locals.actionInput?.body as { reason?: string };
+      const { approval, owner } = await actionable(deps, policy(), req, res);
+      const me = principalOf(res);
+      const voted = approval.votes.some((v) => samePerson(voterOf(v), me));
       if (approval.state !== 'pending' && !voted) throw notPending(approval);
-      if (approval.state === 'pending') await assertMayApprove(deps, policy(), approval, me);
-      const { approval: after, execution } =
-        approval.state === 'pending'
-          ? await deps.approvals.approve(originOf(req, res), me, approval, reason ?? null)
-          : { approval, execution: undefined };
-      const reveal = decide(policy(), me.roles, 'apikeys.reveal').allowed;
+      if (approval.state === 'pending' && !voted)
+        refuseUnless(res, approverRefusal(policy(), approval, me, owner), approval);
+      let outcome;
+      try {
+        outcome =
+          approval.state === 'pending'
+            ? await deps.approvals.approve(originOf(req, res), me, approval, reason ?? null)
+            : { approval, counted: false, execution: undefined };
+      } catch (err) {
+        throw err instanceof ExecutionDeferred ? err.refusal : err;
+      }
+      const { approval: after, counted, execution } = outcome;
+      if (!counted && !voted) {
+        if (after.state !== 'pending') throw notPending(after);
+        refuseUnless(res, 'already_approved', after);
+      }
+      const reveal = decide(policy(), me, 'apikeys.reveal', targetOf(after, owner)).allowed;
       const upstream = execution?.response
         ? {
             status: execution.response.status,
             body: parseBody(reveal ? execution.response.body : maskApiKeys(execution.response.body)),
           }
         : execution?.error
-          ? { status: null, error: execution.error.code }
+          ? { status: null, error: execution.error.code, reason: execution.error.details[0]?.reason ?? null }
           : undefined;
       res
         .set('Cache-Control', 'no-store')
         .json({ approval: presentApproval(after), ...(upstream ? { upstream } : {}) });
-    }),
-  );
+    },
 
-  router.post(
-    '/v1/approvals/:id/deny',
-    body,
-    refusalsAudited(deps.recorder, 'approval.deny', async (req, res) => {
-      const { reason } = parseOrFail(denyBody, req.body ?? {}, 'body');
-      const approval = await actionable(deps, policy(), req, res);
+    async 'approvals.deny'(req, res) {
+      const { reason } = res.locals.actionInput?.body as { reason: string };
+      const { approval, owner } = await actionable(deps, policy(), req, res);
       if (approval.state !== 'pending') throw notPending(approval);
-      await assertMayApprove(deps, policy(), approval, principalOf(res));
+      refuseUnless(res, approverRefusal(policy(), approval, principalOf(res), owner), approval);
       const ended = await deps.approvals.end(originOf(req, res), approval, 'denied', principalOf(res), reason);
       if (!ended) throw notPending((await deps.store.get(approval.id)) as Approval);
       res.set('Cache-Control', 'no-store').json({ approval: presentApproval(ended) });
-    }),
-  );
+    },
 
-  router.post(
-    '/v1/approvals/:id/cancel',
-    body,
-    refusalsAudited(deps.recorder, 'approval.cancel', async (req, res) => {
-      const approval = await actionable(deps, policy(), req, res);
+    async 'approvals.cancel'(req, res) {
+      const { reason } = res.locals.actionInput?.body as { reason?: string };
+      const { approval } = await actionable(deps, policy(), req, res);
       const me = principalOf(res);
-      if (!samePerson(approval.requester, me))
+      if (!samePerson(approval.requester, me)) {
+        res.locals.decision = { allowed: false, reason: 'not_requester' };
         throw new GatewayError('forbidden', 'Only the person who asked may cancel a request.', [
           { reason: 'not_requester' },
         ]);
+      }
       if (approval.state !== 'pending') throw notPending(approval);
-      const ended = await deps.approvals.end(originOf(req, res), approval, 'cancelled', me, null);
+      const ended = await deps.approvals.end(originOf(req, res), approval, 'cancelled', me, reason ?? null);
       if (!ended) throw notPending((await deps.store.get(approval.id)) as Approval);
       res.set('Cache-Control', 'no-store').json({ approval: presentApproval(ended) });
-    }),
-  );
-  return router;
+    },
+  };
 }
 
 function principalOf(res: Response): Principal {
   const principal = res.locals.principal;
-  if (!principal) throw new Error('approval routes run after authenticate');
+  if (!principal) throw new Error('approval actions run after authenticate');
   return principal;
+}
+
+/** What SQL needs to narrow a listing to what this person may see (the rule then decides each row). */
+function viewerOf(policy: Policy, me: Principal): Viewer {
+  const reader = roleDecision(policy, me.roles, 'audit.read');
+  const scoped = (scope: 'any' | 'team') =>
+    OPERATION_IDS.filter((op) => {
+      const d = roleDecision(policy, me.roles, op);
+      return d.allowed && d.scope === scope;
+    });
+  return {
+    issuer: issuerOf(me),
+    sub: me.sub,
+    roles: [...me.roles],
+    teams: [...me.teams],
+    auditRead: reader.allowed ? reader.scope : null,
+    operationsAny: scoped('any'),
+    operationsTeam: scoped('team'),
+  };
 }
 
 async function visibleApproval(
@@ -133,65 +169,65 @@ async function visibleApproval(
   policy: Policy,
   req: Request,
   res: Response,
-): Promise<Approval> {
-  const id = String(req.params.id);
+): Promise<{ approval: Approval; owner: string | null }> {
+  const id = String(res.locals.params?.id ?? req.params.id);
   const approval = z.uuid().safeParse(id).success ? await deps.store.get(id) : undefined;
-  if (!approval || !(await mayView(deps, policy, principalOf(res), approval)))
+  const owner =
+    approval?.applicationId != null
+      ? ((await failClosed(() => deps.ownership.ownerOf(approval.applicationId as string)))?.team ?? null)
+      : (approval?.team ?? null);
+  if (!approval || !mayView(policy, principalOf(res), approval, owner))
     throw new GatewayError('not_found', 'No such approval request.');
   res.locals.approvalId = approval.id;
   res.locals.team = approval.team;
-  return approval;
+  return { approval, owner };
 }
 
 /** The approval an action names, after expiring it if its time has come (an expired request cannot be approved). */
-async function actionable(deps: ApprovalRoutesDeps, policy: Policy, req: Request, res: Response): Promise<Approval> {
+async function actionable(deps: ApprovalRoutesDeps, policy: Policy, req: Request, res: Response) {
   await deps.approvals.expireDue();
-  const approval = await visibleApproval(deps, policy, req, res);
-  if (approval.state === 'expired')
+  const found = await visibleApproval(deps, policy, req, res);
+  if (found.approval.state === 'expired')
     throw new GatewayError('approval_expired', undefined, [
-      { reason: 'approval_expired', expired_at: approval.expiresAt.toISOString() },
+      { reason: 'approval_expired', expired_at: found.approval.expiresAt.toISOString() },
     ]);
-  return approval;
+  return found;
 }
 
-/** `owners`, when given, holds the current owner of the request's application (read beforehand, in bulk). */
-async function mayView(
-  deps: ApprovalRoutesDeps,
-  policy: Policy,
-  me: Principal,
-  a: Approval,
-  owners?: ReadonlyMap<string, string>,
-): Promise<boolean> {
-  if (samePerson(a.requester, me)) return true;
-  // Whoever approved or ended it keeps sight of it, also once the target (and so its owner) is gone.
-  if (a.votes.some((v) => v.approverSub === me.sub) || a.endedBy === me.sub) return true;
-  const reader = decide(policy, me.roles, 'audit.read');
-  if (reader.allowed && (reader.scope === 'any' || (a.team !== null && me.teams.includes(a.team)))) return true;
-  const owner =
-    a.applicationId === null
-      ? null
-      : owners
-        ? (owners.get(a.applicationId) ?? null)
-        : ((await failClosed(() => deps.ownership.ownerOf(a.applicationId as string)))?.team ?? null);
-  return approverRefusal(a, me, policy, owner) === undefined;
-}
-
-async function assertMayApprove(deps: ApprovalRoutesDeps, policy: Policy, a: Approval, me: Principal): Promise<void> {
-  const owner = a.applicationId
-    ? ((await failClosed(() => deps.ownership.ownerOf(a.applicationId as string)))?.team ?? null)
-    : null;
-  const refusal = approverRefusal(a, me, policy, owner);
-  if (refusal === 'self_approval')
-    throw new GatewayError('forbidden', 'You asked for this: someone else must approve or deny it.', [
-      { reason: refusal },
-    ]);
-  if (refusal)
-    throw new GatewayError('forbidden', `You may not approve ${a.operation} on ${a.target}.`, [{ reason: refusal }]);
+function refuseUnless(res: Response, refusal: DenialReason | undefined, a: Approval): void {
+  if (refusal === undefined) return;
+  res.locals.decision = { allowed: false, reason: refusal };
+  const message =
+    refusal === 'self_approval'
+      ? 'You asked for this: someone else must approve or deny it.'
+      : refusal === 'already_approved'
+        ? 'You have approved this request already, under another account.'
+        : `You may not approve ${a.operation} on ${a.target}.`;
+  throw new GatewayError('forbidden', message, [{ reason: refusal }]);
 }
 
 function notPending(a: Approval): GatewayError {
   return new GatewayError('conflict', `This request is ${a.state}.`, [
-    { reason: 'approval_not_pending', state: a.state as ApprovalState },
+    { reason: 'approval_not_pending', state: a.state },
+  ]);
+}
+
+/** Opaque to clients: where the next page starts (the last request examined: its creation time and id). */
+function writeCursor(at: { createdAt: Date; id: string }): string {
+  return Buffer.from(JSON.stringify({ c: at.createdAt.toISOString(), i: at.id })).toString('base64url');
+}
+
+function readCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { c?: unknown; i?: unknown };
+    const createdAt = typeof parsed.c === 'string' ? new Date(parsed.c) : undefined;
+    if (createdAt && !Number.isNaN(createdAt.getTime()) && z.uuid().safeParse(parsed.i).success)
+      return { createdAt, id: parsed.i as string };
+  } catch {
+    // refused below
+  }
+  throw new GatewayError('validation_failed', undefined, [
+    { location: 'query', field: 'cursor', code: 'invalid_cursor', message: 'not a cursor from this listing' },
   ]);
 }
 

@@ -1,4 +1,4 @@
-import type { Request, Response, Router } from 'express';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { OUTCOMES } from '../audit/entry';
 import { streamEvents, type ExportFormat } from '../audit/export';
@@ -7,6 +7,7 @@ import type { EventFilter, Order } from '../audit/query';
 import { GatewayError } from '../errors/codes';
 import type { AuditDeps } from './audit';
 import { parseOrFail } from './parse';
+import type { ActionHandlers } from '../pipeline/handlers';
 import { TEAM_PATTERN } from '../ownership/teams';
 import { requestFacts } from '../pipeline/audit-facts';
 
@@ -59,41 +60,43 @@ type EventQuery = z.infer<typeof eventQuery>;
 const EXPORT_TYPES: Record<string, ExportFormat> = { 'text/csv': 'csv', 'application/x-ndjson': 'ndjson' };
 
 /** GET /v1/audit/events (JSON pages, or a CSV/NDJSON export of everything that matches) and one event in full. */
-export function registerEventRoutes(router: Router, audit: AuditDeps): void {
-  router.get('/v1/audit/events', async (req, res) => {
-    const query = parseOrFail(eventQuery, req.query, 'query');
-    const filter = toFilter(query, res);
-    const format = exportFormat(req, query);
-    if (format) return exportEvents(req, res, audit, query, format);
-    const after = query.cursor ? readCursor(query.cursor, query.order) : undefined;
-    const found = await audit.reader.findEvents(filter, query.order, query.limit + 1, after);
-    const events = found.slice(0, query.limit);
-    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.query', {
-      filter: describeFilter(query),
-      returned: events.length,
-    });
-    const last = events.at(-1);
-    res.set('Cache-Control', 'no-store').json({
-      events: events.map(presentEvent),
-      next_cursor: found.length > query.limit && last ? writeCursor(last.sequence, query.order) : null,
-    });
-  });
+export function eventHandlers(audit: AuditDeps): ActionHandlers {
+  return {
+    async 'audit.query'(req, res) {
+      const query = parseOrFail(eventQuery, req.query, 'query');
+      const filter = toFilter(query, res);
+      const format = exportFormat(req, query);
+      if (format) return exportEvents(req, res, audit, query, format);
+      const after = query.cursor ? readCursor(query.cursor, query.order) : undefined;
+      const found = await audit.reader.findEvents(filter, query.order, query.limit + 1, after);
+      const events = found.slice(0, query.limit);
+      await audit.recorder.recordAccess(requestFacts(req, res), 'audit.query', {
+        filter: describeFilter(query),
+        returned: events.length,
+      });
+      const last = events.at(-1);
+      res.set('Cache-Control', 'no-store').json({
+        events: events.map(presentEvent),
+        next_cursor: found.length > query.limit && last ? writeCursor(last.sequence, query.order) : null,
+      });
+    },
 
-  router.get('/v1/audit/events/:sequence', async (req, res) => {
-    const sequence = String(req.params.sequence);
-    const seq = readSequence(sequence);
-    if (seq === undefined)
-      throw new GatewayError('validation_failed', undefined, [
-        { location: 'path', field: 'sequence', ...INVALID_SEQUENCE },
-      ]);
-    const found = await audit.reader.eventWithEntries(seq);
-    const readable = found && (readerTeams(res) === undefined || readerTeams(res)?.includes(found.event.team ?? ''));
-    if (!found || !readable) throw new GatewayError('not_found', 'No audit entry has this sequence number.');
-    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.read_event', { sequence });
-    res
-      .set('Cache-Control', 'no-store')
-      .json({ event: presentEvent(found.event), entries: found.entries.map(presentEntry) });
-  });
+    async 'audit.read_event'(req, res) {
+      const sequence = String(res.locals.params?.sequence ?? req.params.sequence);
+      const seq = readSequence(sequence);
+      if (seq === undefined)
+        throw new GatewayError('validation_failed', undefined, [
+          { location: 'path', field: 'sequence', ...INVALID_SEQUENCE },
+        ]);
+      const found = await audit.reader.eventWithEntries(seq);
+      const readable = found && (readerTeams(res) === undefined || readerTeams(res)?.includes(found.event.team ?? ''));
+      if (!found || !readable) throw new GatewayError('not_found', 'No audit entry has this sequence number.');
+      await audit.recorder.recordAccess(requestFacts(req, res), 'audit.read_event', { sequence });
+      res
+        .set('Cache-Control', 'no-store')
+        .json({ event: presentEvent(found.event), entries: found.entries.map(presentEntry) });
+    },
+  };
 }
 
 async function exportEvents(

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Request, Response, Router } from 'express';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { signCheckpoint } from '../audit/checkpoint';
 import { nowMicros } from '../audit/entry';
@@ -9,6 +9,7 @@ import { GatewayError } from '../errors/codes';
 import type { AuditDeps } from './audit';
 import { readerTeams } from './audit-events';
 import { parseOrFail } from './parse';
+import type { ActionHandlers } from '../pipeline/handlers';
 import { requestFacts } from '../pipeline/audit-facts';
 
 const size = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
@@ -52,97 +53,98 @@ const plain = (res: Response, text: string) =>
  * the key that signs them, inclusion and consistency proofs, and the entries as the log's leaves. Each use
  * is recorded like every other read of the trail.
  */
-export function registerLogRoutes(router: Router, audit: AuditDeps): void {
+export function logHandlers(audit: AuditDeps): ActionHandlers {
   const { log } = audit;
-
-  // text/plain: the signed note with witness cosignatures. `Accept: application/json` (without text/plain) still
-  // gets the JSON checkpoint of before, deprecated, so tokens kept for `/v1/audit/verify?checkpoint=` go on working.
-  router.get('/v1/audit/checkpoint', async (req, res) => {
-    if (wantsLegacyJson(req)) {
-      const checkpoint = signCheckpoint(audit.keys, await audit.store.latest(), nowMicros());
+  return {
+    // text/plain: the signed note with witness cosignatures. `Accept: application/json` (without text/plain) still
+    // gets the JSON checkpoint of before, deprecated, so tokens kept for `/v1/audit/verify?checkpoint=` go on working.
+    async 'audit.checkpoint'(req, res) {
+      if (wantsLegacyJson(req)) {
+        const checkpoint = signCheckpoint(audit.keys, await audit.store.latest(), nowMicros());
+        await audit.recorder.recordAccess(requestFacts(req, res), 'audit.checkpoint', {
+          sequence: checkpoint.sequence,
+          format: 'legacy_json',
+        });
+        return res.set('Cache-Control', 'no-store').json(checkpoint);
+      }
+      const checkpoint = await log.latest();
       await audit.recorder.recordAccess(requestFacts(req, res), 'audit.checkpoint', {
-        sequence: checkpoint.sequence,
-        format: 'legacy_json',
+        tree_size: checkpoint?.treeSize ?? 0,
       });
-      return res.set('Cache-Control', 'no-store').json(checkpoint);
-    }
-    const checkpoint = await log.latest();
-    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.checkpoint', {
-      tree_size: checkpoint?.treeSize ?? 0,
-    });
-    plain(res, checkpoint ? servedNote(checkpoint) : '');
-  });
+      plain(res, checkpoint ? servedNote(checkpoint) : '');
+    },
 
-  // On demand: bring the tree up to date, sign if it grew, collect the witnesses' cosignatures, then answer.
-  router.post('/v1/audit/checkpoint', async (req, res) => {
-    const checkpoint = await log.signNow();
-    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.checkpoint', {
-      tree_size: checkpoint?.treeSize ?? 0,
-      on_demand: true,
-    });
-    plain(res, checkpoint ? servedNote(checkpoint) : '');
-  });
-
-  router.get('/v1/audit/public-key', async (req, res) => {
-    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.public_key', {});
-    res.set('Cache-Control', 'no-store').json({
-      origin: log.origin,
-      algorithm: 'Ed25519',
-      public_key: log.identity.publicKeyPem,
-      verifier_key: log.identity.signer.vkey,
-    });
-  });
-
-  // The proof, its tree size's checkpoint and the range check come from one read of the database. A proof within the
-  // tree this instance has seen cannot be refused for its input: its access entry is then committed while the proof
-  // is read, not after it (still before the answer).
-  router.get('/v1/audit/proof/inclusion', async (req, res) => {
-    const query = parseOrFail(inclusionQuery, req.query, 'query');
-    const size = query.tree_size;
-    const record = ({ sequence, tree_size }: { sequence: string; tree_size: number }) =>
-      audit.recorder.recordAccess(requestFacts(req, res), 'audit.proof_inclusion', { sequence, tree_size });
-    const known = size !== undefined && query.sequence <= size && size <= log.knownSize();
-    const early = known ? record({ sequence: String(query.sequence), tree_size: size }) : undefined;
-    const { proof, checkpoint } = await alongside(inRange(log.inclusion(query.sequence, size)), early);
-    if (!early) await record(proof);
-    res.set('Cache-Control', 'no-store').json({ ...proof, checkpoint: checkpoint ? servedNote(checkpoint) : null });
-  });
-
-  router.get('/v1/audit/proof/consistency', async (req, res) => {
-    const query = parseOrFail(consistencyQuery, req.query, 'query');
-    const record = () =>
-      audit.recorder.recordAccess(requestFacts(req, res), 'audit.proof_consistency', {
-        from: query.from,
-        to: query.to,
+    // On demand: bring the tree up to date, sign if it grew, collect the witnesses' cosignatures, then answer.
+    async 'audit.sign_checkpoint'(req, res) {
+      const checkpoint = await log.signNow();
+      await audit.recorder.recordAccess(requestFacts(req, res), 'audit.checkpoint', {
+        tree_size: checkpoint?.treeSize ?? 0,
+        on_demand: true,
       });
-    const early = query.from <= query.to && query.to <= log.knownSize() ? record() : undefined;
-    const { proof, checkpoint } = await alongside(inRange(log.consistency(query.from, query.to)), early);
-    if (!early) await record();
-    res.set('Cache-Control', 'no-store').json({ ...proof, checkpoint: checkpoint ? servedNote(checkpoint) : null });
-  });
+      plain(res, checkpoint ? servedNote(checkpoint) : '');
+    },
 
-  // The entries as the log's leaves, one canonical line each (docs/audit-format.md): what the offline verifier
-  // rebuilds the tree from. The whole log only: a team-scoped reader may not see other teams' entries.
-  router.get('/v1/audit/log/entries', async (req, res) => {
-    const query = parseOrFail(entriesQuery, req.query, 'query');
-    if (readerTeams(res) !== undefined)
-      throw new GatewayError(
-        'forbidden',
-        "The log export holds every team's entries: it needs audit.read on every team.",
-      );
-    const treeSize = (await log.tree.state()).treeSize;
-    const to = Math.min(query.to ?? treeSize, treeSize);
-    await audit.recorder.recordAccess(requestFacts(req, res), 'audit.export_log', { from: query.from, to });
-    res.set('Cache-Control', 'no-store').type('application/x-ndjson');
-    const closed = once(res, 'close');
-    for (let at = query.from; at < to && !res.destroyed; at += PAGE) {
-      const entries = await audit.store.readChain(BigInt(at), Math.min(PAGE, to - at));
-      const chunk = entries.map((e) => `${leafText(leafRecord(e))}\n`).join('');
-      if (!res.write(chunk) && !res.destroyed) await Promise.race([once(res, 'drain'), closed]);
-      if (entries.length === 0) break;
-    }
-    res.end();
-  });
+    async 'audit.public_key'(req, res) {
+      await audit.recorder.recordAccess(requestFacts(req, res), 'audit.public_key', {});
+      res.set('Cache-Control', 'no-store').json({
+        origin: log.origin,
+        algorithm: 'Ed25519',
+        public_key: log.identity.publicKeyPem,
+        verifier_key: log.identity.signer.vkey,
+      });
+    },
+
+    // The proof, its tree size's checkpoint and the range check come from one read of the database. A proof within the
+    // tree this instance has seen cannot be refused for its input: its access entry is then committed while the proof
+    // is read, not after it (still before the answer).
+    async 'audit.proof_inclusion'(req, res) {
+      const query = parseOrFail(inclusionQuery, req.query, 'query');
+      const size = query.tree_size;
+      const record = ({ sequence, tree_size }: { sequence: string; tree_size: number }) =>
+        audit.recorder.recordAccess(requestFacts(req, res), 'audit.proof_inclusion', { sequence, tree_size });
+      const known = size !== undefined && query.sequence <= size && size <= log.knownSize();
+      const early = known ? record({ sequence: String(query.sequence), tree_size: size }) : undefined;
+      const { proof, checkpoint } = await alongside(inRange(log.inclusion(query.sequence, size)), early);
+      if (!early) await record(proof);
+      res.set('Cache-Control', 'no-store').json({ ...proof, checkpoint: checkpoint ? servedNote(checkpoint) : null });
+    },
+
+    async 'audit.proof_consistency'(req, res) {
+      const query = parseOrFail(consistencyQuery, req.query, 'query');
+      const record = () =>
+        audit.recorder.recordAccess(requestFacts(req, res), 'audit.proof_consistency', {
+          from: query.from,
+          to: query.to,
+        });
+      const early = query.from <= query.to && query.to <= log.knownSize() ? record() : undefined;
+      const { proof, checkpoint } = await alongside(inRange(log.consistency(query.from, query.to)), early);
+      if (!early) await record();
+      res.set('Cache-Control', 'no-store').json({ ...proof, checkpoint: checkpoint ? servedNote(checkpoint) : null });
+    },
+
+    // The entries as the log's leaves, one canonical line each (docs/audit-format.md): what the offline verifier
+    // rebuilds the tree from. The whole log only: a team-scoped reader may not see other teams' entries.
+    async 'audit.export_log'(req, res) {
+      const query = parseOrFail(entriesQuery, req.query, 'query');
+      if (readerTeams(res) !== undefined)
+        throw new GatewayError(
+          'forbidden',
+          "The log export holds every team's entries: it needs audit.read on every team.",
+        );
+      const treeSize = (await log.tree.state()).treeSize;
+      const to = Math.min(query.to ?? treeSize, treeSize);
+      await audit.recorder.recordAccess(requestFacts(req, res), 'audit.export_log', { from: query.from, to });
+      res.set('Cache-Control', 'no-store').type('application/x-ndjson');
+      const closed = once(res, 'close');
+      for (let at = query.from; at < to && !res.destroyed; at += PAGE) {
+        const entries = await audit.store.readChain(BigInt(at), Math.min(PAGE, to - at));
+        const chunk = entries.map((e) => `${leafText(leafRecord(e))}\n`).join('');
+        if (!res.write(chunk) && !res.destroyed) await Promise.race([once(res, 'drain'), closed]);
+        if (entries.length === 0) break;
+      }
+      res.end();
+    },
+  };
 }
 
 function wantsLegacyJson(req: Request): boolean {

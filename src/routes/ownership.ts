@@ -1,20 +1,20 @@
-import express, { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
+import type { Request, Response } from 'express';
 import { AuditUnavailable } from '../audit/bounded';
 import type { AuditRecorder } from '../audit/recorder';
+import type { Principal } from '../auth/principal';
 import { ID_PATTERN } from '../catalogue/schemas';
-import { GatewayError } from '../errors/codes';
+import { GatewayError, type ErrorDetail } from '../errors/codes';
 import type { ApplicationDirectory } from '../ownership/directory';
-import { planImport, type PlannedChange } from '../ownership/import-plan';
+import { planImport, type Pair, type PlannedChange } from '../ownership/import-plan';
 import type { OwnershipStore } from '../ownership/store';
-import { TEAM_PATTERN } from '../ownership/teams';
-import { failClosed } from '../pipeline/authorize-target';
-import { requirePermission } from '../pipeline/authorize';
+import { decide, type Target } from '../policy/decide';
 import type { Policy } from '../policy/policy';
 import type { Upstream } from '../upstream/client';
-import { parseOrFail } from './parse';
-import { refusalsAudited } from './refusals';
+import { failClosed, NO_SUCH_APPLICATION } from '../pipeline/decide-action';
 import { requestFacts } from '../pipeline/audit-facts';
+import type { ActionHandlers } from '../pipeline/handlers';
+
+export { MAX_IMPORT_PAIRS } from '../catalogue/gateway-schemas';
 
 export interface OwnershipDeps {
   store: OwnershipStore;
@@ -23,57 +23,44 @@ export interface OwnershipDeps {
   upstream: Upstream;
 }
 
-export const MAX_IMPORT_PAIRS = 1_000;
-const team = z.string().regex(TEAM_PATTERN, 'must be a team name: 1-64 letters, digits, "_", ".", ":" or "-"');
-const applicationId = z.string().regex(ID_PATTERN, 'must be an application id');
-const assignBody = z.strictObject({ team, allow_new_team: z.boolean().default(false) });
-const importBody = z.strictObject({
-  pairs: z
-    .array(z.strictObject({ application_id: applicationId, team }))
-    .min(1)
-    .max(MAX_IMPORT_PAIRS),
-  allow_new_teams: z.boolean().default(false),
-});
-const pageQuery = z.strictObject({
-  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-  page_size: z.coerce.number().int().min(1).max(1000).default(100),
-});
-// An import of 1,000 pairs with the longest ids and team names is about 200 KB.
-const body = express.json({ limit: '256kb', strict: true });
-
 /**
- * `/v1/ownership`: who owns which application, for holders of `ownership.manage`. Every change is an audited
- * mutation (request entry first; the response entry's commit makes the change), and every refusal is recorded.
+ * `/v1/ownership`: who owns which application, for holders of `ownership.manage`, as catalogue actions. The
+ * permission's scope applies like every other's (issue 23, finding 1): a `team`-scoped holder reads and moves only
+ * its own teams' applications, between its own teams; another team's application is answered 404, as everywhere.
+ * Every change is an audited mutation (request entry first; the response entry's commit makes the change).
  */
-export function ownershipRoutes(deps: OwnershipDeps, policy: () => Policy): Router {
-  const router = Router();
-  const permitted = requirePermission(policy, 'ownership.manage');
-  router.use('/v1/ownership', async (req, res, next) => {
-    try {
-      permitted(req, res, next);
-    } catch (err) {
-      if (err instanceof GatewayError)
-        await deps.recorder.recordRefusal(requestFacts(req, res, req.body), err, actionOf(req));
-      throw err;
-    }
-  });
+export function ownershipHandlers(deps: OwnershipDeps, policy: () => Policy): ActionHandlers {
+  const permitted = (res: Response, target: Target) => {
+    const decision = decide(policy(), principalOf(res), 'ownership.manage', target);
+    if (!decision.allowed) res.locals.decision = decision;
+    return decision.allowed;
+  };
 
-  router.get('/v1/ownership/applications/:application_id', async (req, res) => {
-    const id = pathId(req);
-    const owner = await failClosed(() => deps.store.ownerOf(id));
-    res
-      .set('Cache-Control', 'no-store')
-      .json(presentOwner(id, owner?.team ?? null, owner?.assignedAt, owner?.assignedSeq));
-  });
+  return {
+    async 'ownership.get'(req, res) {
+      const id = pathId(req, res);
+      const owner = await failClosed(() => deps.store.ownerOf(id));
+      res.locals.team = owner?.team ?? null;
+      if (!permitted(res, { kind: 'application', owner: owner?.team ?? null }))
+        throw new GatewayError('not_found', NO_SUCH_APPLICATION);
+      res
+        .set('Cache-Control', 'no-store')
+        .json(presentOwner(id, owner?.team ?? null, owner?.assignedAt, owner?.assignedSeq));
+    },
 
-  router.put(
-    '/v1/ownership/applications/:application_id',
-    body,
-    refusalsAudited(deps.recorder, 'ownership.assign', async (req, res) => {
-      const id = pathId(req);
-      const { team: to, allow_new_team } = parseOrFail(assignBody, req.body, 'body');
+    async 'ownership.assign'(req, res) {
+      const id = pathId(req, res);
+      const { team: to, allow_new_team } = res.locals.actionInput?.body as { team: string; allow_new_team: boolean };
       const owner = await failClosed(() => deps.store.ownerOf(id));
       const from = owner?.team ?? null;
+      res.locals.team = from;
+      // An `any` holder may assign an unowned application; a `team` holder only moves its own teams' ones.
+      if (!permitted(res, { kind: 'application', owner: from }))
+        throw new GatewayError('not_found', NO_SUCH_APPLICATION);
+      if (!permitted(res, { kind: 'new_application', team: to }))
+        throw new GatewayError('forbidden', `You may give applications only to your own teams, not ${to}.`, [
+          { location: 'body', field: 'team', reason: 'not_team_member' },
+        ]);
       if (from === to)
         throw new GatewayError('conflict', `Team ${to} already owns ${id}.`, [{ reason: 'already_owner', team: to }]);
       if (!allow_new_team && !(await isKnownTeam(deps, res, to))) {
@@ -88,28 +75,45 @@ export function ownershipRoutes(deps: OwnershipDeps, policy: () => Policy): Rout
         ]);
       }
       await assertExistsUpstream(deps, id, res.locals.requestId);
-      res.locals.team = from;
       await deps.recorder.recordOwnershipChange(requestFacts(req, res), { applicationId: id, from, to, via: 'assign' });
       const now = await failClosed(() => deps.store.ownerOf(id));
       res
         .set('Cache-Control', 'no-store')
         .json({ ...presentOwner(id, now?.team ?? to, now?.assignedAt, now?.assignedSeq), previous_team: from });
-    }),
-  );
+    },
 
-  router.get('/v1/ownership/unowned', async (req, res) => {
-    const { page, page_size } = parseOrFail(pageQuery, req.query, 'query');
-    const [snapshot, owned] = await Promise.all([deps.directory.snapshot(), failClosed(() => deps.store.allOwned())]);
-    const unowned = snapshot.applications.filter((a) => !owned.has(a.id));
-    const objects = unowned.slice((page - 1) * page_size, page * page_size);
-    res.set('Cache-Control', 'no-store').json({ total: unowned.length, count: objects.length, page, objects });
-  });
+    async 'ownership.unowned'(_req, res) {
+      const query = res.locals.actionInput?.query as { page_size: number; cursor?: string; page?: number };
+      // Unowned applications are no team's: a `team`-scoped holder reaches none of them.
+      const reaches = decide(policy(), principalOf(res), 'ownership.manage', { kind: 'application', owner: null });
+      const [snapshot, owned] = reaches.allowed
+        ? await Promise.all([deps.directory.snapshot(), failClosed(() => deps.store.allOwned())])
+        : [{ applications: [] }, new Map<string, string>()];
+      // Filtered, then ordered by id and paged: a cursor names the last id returned.
+      const unowned = snapshot.applications
+        .filter((a) => !owned.has(a.id))
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const after = query.cursor === undefined ? undefined : readCursor(query.cursor);
+      const start =
+        after !== undefined
+          ? unowned.findIndex((a) => a.id > after)
+          : query.page !== undefined
+            ? (query.page - 1) * query.page_size
+            : 0;
+      const from = start < 0 ? unowned.length : start;
+      const objects = unowned.slice(from, from + query.page_size);
+      const last = objects.at(-1);
+      res.set('Cache-Control', 'no-store').json({
+        total: unowned.length,
+        count: objects.length,
+        ...(query.cursor === undefined ? { page: query.page ?? 1 } : {}),
+        objects,
+        next_cursor: last && from + objects.length < unowned.length ? writeCursor(last.id) : null,
+      });
+    },
 
-  router.post(
-    '/v1/ownership/import',
-    body,
-    refusalsAudited(deps.recorder, 'ownership.import', async (req, res) => {
-      const input = parseOrFail(importBody, req.body, 'body');
+    async 'ownership.import'(req, res) {
+      const input = res.locals.actionInput?.body as { pairs: Pair[]; allow_new_teams: boolean };
       const ids = input.pairs.map((p) => p.application_id);
       // A fresh walk: an import must not be refused for an application created a moment ago elsewhere.
       deps.directory.invalidate();
@@ -118,17 +122,21 @@ export function ownershipRoutes(deps: OwnershipDeps, policy: () => Policy): Rout
         failClosed(() => deps.store.ownersOf(ids)),
         failClosed(() => deps.store.teamsWithApplications([...new Set(input.pairs.map((p) => p.team))])),
       ]);
+      const unreachable = reachProblems(policy(), principalOf(res), input.pairs, owners);
+      // Another team's application is named as a missing one would be: the import does not tell them apart.
+      const reachable = new Set(snapshot.applications.map((a) => a.id).filter((a) => !unreachable.hidden.has(a)));
       const plan = planImport(input.pairs, {
-        existing: new Set(snapshot.applications.map((a) => a.id)),
+        existing: reachable,
         owners,
         knownTeams: new Set([...withApplications, ...(res.locals.principal?.teams ?? [])]),
         allowNewTeams: input.allow_new_teams,
       });
-      if (!plan.ok)
+      const problems = [...(plan.ok ? [] : plan.problems), ...unreachable.problems];
+      if (!plan.ok || problems.length > 0)
         throw new GatewayError(
           'validation_failed',
           'The import was not applied: every pair must be acceptable.',
-          plan.problems,
+          problems,
         );
       const results = await Promise.all(plan.changes.map((change) => applyChange(deps, req, res, change)));
       const count = (status: string) => results.filter((r) => r.status === status).length;
@@ -142,9 +150,31 @@ export function ownershipRoutes(deps: OwnershipDeps, policy: () => Policy): Rout
         failed,
         results,
       });
-    }),
-  );
-  return router;
+    },
+  };
+}
+
+/**
+ * For each pair, the one decision: the application as it is owned now (another team's, or an unowned one, is
+ * hidden: reported as not existing), and the team it goes to (one of the holder's own for a `team` scope).
+ */
+function reachProblems(policy: Policy, me: Principal, pairs: Pair[], owners: ReadonlyMap<string, string>) {
+  const hidden = new Set<string>();
+  const problems: ErrorDetail[] = [];
+  pairs.forEach((pair, row) => {
+    const owner = owners.get(pair.application_id) ?? null;
+    if (!decide(policy, me, 'ownership.manage', { kind: 'application', owner }).allowed)
+      hidden.add(pair.application_id);
+    if (!decide(policy, me, 'ownership.manage', { kind: 'new_application', team: pair.team }).allowed)
+      problems.push({
+        location: 'body',
+        field: `pairs.${row}`,
+        code: 'not_team_member',
+        reason: 'not_team_member',
+        message: `you may give applications only to your own teams, not ${pair.team}`,
+      });
+  });
+  return { hidden, problems };
 }
 
 async function applyChange(
@@ -168,14 +198,14 @@ async function applyChange(
   }
 }
 
-function actionOf(req: Request): string {
-  if (req.method === 'PUT') return 'ownership.assign';
-  if (req.method === 'POST') return 'ownership.import';
-  return 'ownership.read';
+function principalOf(res: Response): Principal {
+  const principal = res.locals.principal;
+  if (!principal) throw new Error('ownership actions run after authenticate');
+  return principal;
 }
 
-function pathId(req: Request): string {
-  const id = String(req.params.application_id);
+function pathId(req: Request, res: Response): string {
+  const id = String(res.locals.params?.application_id ?? req.params.application_id);
   if (!ID_PATTERN.test(id))
     throw new GatewayError('validation_failed', undefined, [
       {
@@ -208,4 +238,20 @@ function presentOwner(applicationId: string, owner: string | null, assignedAt?: 
     assigned_at: assignedAt?.toISOString() ?? null,
     assigned_by_sequence: assignedSeq?.toString() ?? null,
   };
+}
+
+function writeCursor(id: string): string {
+  return Buffer.from(JSON.stringify({ a: id })).toString('base64url');
+}
+
+function readCursor(cursor: string): string {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { a?: unknown };
+    if (typeof parsed.a === 'string' && ID_PATTERN.test(parsed.a)) return parsed.a;
+  } catch {
+    // refused below
+  }
+  throw new GatewayError('validation_failed', undefined, [
+    { location: 'query', field: 'cursor', code: 'invalid_cursor', message: 'not a cursor from this listing' },
+  ]);
 }

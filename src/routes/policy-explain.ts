@@ -1,100 +1,127 @@
-import type { RequestHandler } from 'express';
-import { z } from 'zod';
-import { ID_PATTERN } from '../catalogue/schemas';
+import type { Response } from 'express';
+import type { Principal } from '../auth/principal';
 import { GatewayError } from '../errors/codes';
 import type { OwnershipStore } from '../ownership/store';
 import { TEAM_PATTERN } from '../ownership/teams';
-import { failClosed } from '../pipeline/authorize-target';
-import { PERMISSIONS } from '../policy/permissions';
-import { decide, type Decision, type Policy } from '../policy/policy';
-import { parseOrFail } from './parse';
-
-const explainQuery = z.strictObject({
-  role: z.string().min(1).max(512),
-  operation: z.string().min(1).max(64),
-  teams: z.string().max(4096).optional(),
-  application_id: z.string().regex(ID_PATTERN, 'must be an application id').optional(),
-});
+import { failClosed, NO_SUCH_APPLICATION } from '../pipeline/decide-action';
+import { decide } from '../policy/decide';
+import { GATEWAY_PERMISSIONS, PERMISSIONS } from '../policy/permissions';
+import { permissionsOf, roleDecision, type Policy } from '../policy/policy';
+import { OPERATIONS } from '../catalogue/operations';
+import type { ActionHandlers } from '../pipeline/handlers';
 
 /**
  * `GET /v1/policy/explain?role=a,b&operation=…[&teams=x,y][&application_id=…]`: would these roles (in these teams)
- * be allowed, on which applications, and why. For any signed-in caller; naming an application reads its owner, so
- * that part needs `ownership.manage` (otherwise it would tell anyone which team owns what).
+ * be allowed, on which applications, and why — through the one decision (src/policy/decide.ts). For any signed-in
+ * caller; naming an application reads its owner, so that part is itself decided as `ownership.manage` on that
+ * application (otherwise it would tell anyone which team owns what). `GET /v1/me`: the caller's own.
  */
-export function explainPolicy(policy: () => Policy, ownership: OwnershipStore): RequestHandler {
-  return async (req, res) => {
-    const query = parseOrFail(explainQuery, req.query, 'query');
-    const { operation } = query;
-    if (!PERMISSIONS.includes(operation)) {
-      throw new GatewayError('validation_failed', undefined, [
-        {
-          location: 'query',
-          field: 'operation',
-          code: 'unknown_operation',
-          message: `known: ${PERMISSIONS.join(', ')}`,
-        },
-      ]);
-    }
-    const roles = splitList(query.role);
-    const teams = splitList(query.teams ?? '');
-    const badTeam = teams.find((t) => !TEAM_PATTERN.test(t));
-    if (badTeam !== undefined)
-      throw new GatewayError('validation_failed', undefined, [
-        { location: 'query', field: 'teams', code: 'invalid_team', message: `${badTeam} is not a team name` },
-      ]);
-    const current = policy();
-    const decision = decide(current, roles, operation);
-    const target =
-      query.application_id === undefined
-        ? undefined
-        : await explainTarget(
-            res.locals.principal?.roles ?? [],
-            current,
-            ownership,
-            decision,
-            query.application_id,
-            teams,
-          );
-    res.set('Cache-Control', 'no-store').json({
-      roles,
-      operation,
-      allowed: decision.allowed && (target === undefined || target.allowed),
-      reason: target && !target.allowed ? target.reason : decision.reason,
-      granted_by: decision.allowed ? decision.role : null,
-      scope: decision.allowed ? decision.scope : null,
-      reaches: decision.allowed
-        ? decision.scope === 'any'
-          ? 'every application'
-          : "applications owned by the caller's teams"
-        : null,
-      unknown_roles: roles.filter((r) => !current.grants.has(r)),
-      ...(target ? { teams, application: target.application } : {}),
-    });
+export function policyHandlers(policy: () => Policy, ownership: OwnershipStore): ActionHandlers {
+  return {
+    async 'policy.explain'(_req, res) {
+      const query = res.locals.actionInput?.query as {
+        role: string;
+        operation: string;
+        teams?: string;
+        application_id?: string;
+      };
+      const { operation } = query;
+      if (!PERMISSIONS.includes(operation)) {
+        throw new GatewayError('validation_failed', undefined, [
+          {
+            location: 'query',
+            field: 'operation',
+            code: 'unknown_operation',
+            message: `known: ${PERMISSIONS.join(', ')}`,
+          },
+        ]);
+      }
+      const roles = splitList(query.role);
+      const teams = splitList(query.teams ?? '');
+      const badTeam = teams.find((t) => !TEAM_PATTERN.test(t));
+      if (badTeam !== undefined)
+        throw new GatewayError('validation_failed', undefined, [
+          { location: 'query', field: 'teams', code: 'invalid_team', message: `${badTeam} is not a team name` },
+        ]);
+      const current = policy();
+      const role = roleDecision(current, roles, operation);
+      const application =
+        query.application_id === undefined
+          ? undefined
+          : { id: query.application_id, owner: await ownerForExplain(current, ownership, res, query.application_id) };
+      const decision = application
+        ? decide(current, { roles, teams }, operation, { kind: 'application', owner: application.owner })
+        : role;
+      res.set('Cache-Control', 'no-store').json({
+        roles,
+        operation,
+        allowed: decision.allowed,
+        reason: decision.reason,
+        granted_by: role.allowed ? role.role : null,
+        scope: role.allowed ? role.scope : null,
+        reaches: role.allowed
+          ? role.scope === 'any'
+            ? 'every application'
+            : "applications owned by the caller's teams"
+          : null,
+        // The gateway's own permissions are granted by name only: `*`, `*.read` or `apikeys.*` never include them.
+        granted_by_name_only: (GATEWAY_PERMISSIONS as readonly string[]).includes(operation),
+        unknown_roles: roles.filter((r) => !current.grants.has(r)),
+        ...(application ? { teams, application } : {}),
+      });
+    },
+
+    'me.read'(_req, res) {
+      const principal = principalOf(res);
+      const current = policy();
+      const permissions = permissionsOf(current, principal.roles);
+      res.set('Cache-Control', 'no-store').json({
+        sub: principal.sub,
+        issuer: principal.issuer ?? null,
+        name: principal.name ?? null,
+        email: principal.email ?? null,
+        roles: principal.roles,
+        teams: principal.teams,
+        permissions,
+        // Per permission, which applications it reaches: `team` (the caller's teams' applications) or `any`.
+        scopes: Object.fromEntries(
+          permissions.map((p) => [p, (roleDecision(current, principal.roles, p) as { scope: string }).scope]),
+        ),
+        operations: OPERATIONS.filter((o) => permissions.includes(o.id)).map((o) => ({
+          id: o.id,
+          method: o.method,
+          path: `/v1${o.path}`,
+        })),
+      });
+    },
   };
 }
 
-async function explainTarget(
-  callerRoles: string[],
-  current: Policy,
-  ownership: OwnershipStore,
-  decision: Decision,
-  applicationId: string,
-  teams: string[],
-) {
-  if (!decide(current, callerRoles, 'ownership.manage').allowed) {
+/** The owner, if the caller may read it: `ownership.manage` on this application, decided like any permission. */
+async function ownerForExplain(policy: Policy, ownership: OwnershipStore, res: Response, applicationId: string) {
+  const me = principalOf(res);
+  const role = roleDecision(policy, me.roles, 'ownership.manage');
+  if (!role.allowed) {
+    res.locals.decision = role;
     throw new GatewayError(
       'forbidden',
       'Explaining a decision about one application reads its owner, which needs ownership.manage.',
-      [{ reason: 'no_role_grants_permission', permission: 'ownership.manage' }],
+      [{ reason: role.reason, permission: 'ownership.manage' }],
     );
   }
   const owner = (await failClosed(() => ownership.ownerOf(applicationId)))?.team ?? null;
-  const application = { id: applicationId, owner };
-  if (!decision.allowed || decision.scope === 'any') return { allowed: true, reason: decision.reason, application };
-  if (owner === null) return { allowed: false, reason: 'unowned' as const, application };
-  return teams.includes(owner)
-    ? { allowed: true, reason: decision.reason, application }
-    : { allowed: false, reason: 'not_owner' as const, application };
+  const onTarget = decide(policy, me, 'ownership.manage', { kind: 'application', owner });
+  if (!onTarget.allowed) {
+    res.locals.decision = onTarget;
+    throw new GatewayError('not_found', NO_SUCH_APPLICATION);
+  }
+  return owner;
+}
+
+function principalOf(res: Response): Principal {
+  const principal = res.locals.principal;
+  if (!principal) throw new Error('policy actions run after authenticate');
+  return principal;
 }
 
 function splitList(text: string): string[] {

@@ -1,26 +1,21 @@
-import type { Request, RequestHandler, Response } from 'express';
-import type { AuditRecorder } from '../audit/recorder';
-import { matchOperation } from '../catalogue/match';
+import type { Request, RequestHandler } from 'express';
 import { GatewayError } from '../errors/codes';
 import { CSRF_HEADER, CSRF_VALUE } from './cookies';
 import type { Sessions } from './sessions';
-import { requestFacts } from '../pipeline/audit-facts';
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * The session half of authentication. A request with an Authorization header is the bearer authenticator's,
  * whatever cookies it carries; one with the session cookie is authenticated by its server-side session and must
  * carry the CSRF header. Either way the pipeline after this step sees one Principal.
  */
-export function sessionOrBearer(sessions: Sessions, bearer: RequestHandler, recorder: AuditRecorder): RequestHandler {
+export function sessionOrBearer(sessions: Sessions, bearer: RequestHandler): RequestHandler {
   return async (req, res, next) => {
     if (req.headers.authorization !== undefined) return bearer(req, res, next);
     const lookup = await sessions.resolve(req);
     if (lookup.kind === 'none') return bearer(req, res, next);
     if (lookup.kind === 'ended') throw sessionEnded();
     res.locals.principal = lookup.principal;
-    await requireCsrfHeader(req, res, recorder);
+    requireCsrfHeader(req);
     next();
   };
 }
@@ -33,21 +28,10 @@ export function sessionEnded(): GatewayError {
 
 /**
  * A cross-site form, link or simple fetch cannot set a custom header, and CORS never allows this one, so its
- * presence proves the request came from a page of this origin. A refused mutation is recorded in the trail.
+ * presence proves the request came from a page of this origin. A refused mutation is recorded in the trail by the
+ * one refusal recorder (src/pipeline/record-refusal.ts).
  */
-export async function requireCsrfHeader(req: Request, res: Response, recorder: AuditRecorder): Promise<void> {
+export function requireCsrfHeader(req: Request): void {
   if (req.get(CSRF_HEADER) === CSRF_VALUE) return;
-  const error = new GatewayError('csrf_header_missing', undefined, [
-    { reason: 'csrf_header_missing', header: CSRF_HEADER },
-  ]);
-  if (!SAFE_METHODS.has(req.method)) {
-    const match = matchOperation(req.method, `${req.baseUrl}${req.path}`);
-    if (match.kind === 'operation') res.locals.params = match.params;
-    await recorder.recordRefusal(
-      requestFacts(req, res, req.body),
-      error,
-      match.kind === 'operation' ? match.operation.id : undefined,
-    );
-  }
-  throw error;
+  throw new GatewayError('csrf_header_missing', undefined, [{ reason: 'csrf_header_missing', header: CSRF_HEADER }]);
 }

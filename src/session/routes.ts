@@ -1,7 +1,8 @@
 import { Router, type Request } from 'express';
 import type { AuditRecorder } from '../audit/recorder';
 import { signInFailed, type SignInTransaction } from '../auth/oidc/client';
-import { principalFromClaims, type Principal } from '../auth/principal';
+import { IDENTITY_CLAIMS, principalFromClaims, type Principal } from '../auth/principal';
+import { uncleanClaim } from '../auth/claim-text';
 import { teamsFromClaims } from '../ownership/teams';
 import { requireCsrfHeader, sessionEnded } from './authenticate';
 import { clearCookie, cookieValues, setCookie } from './cookies';
@@ -51,6 +52,9 @@ export function sessionRoutes(
     const transaction = openTransaction(req, sessions, clock());
     const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
     const { claims, idToken } = await sessions.oidc.complete(query, transaction);
+    const unclean = uncleanClaim(claims, IDENTITY_CLAIMS);
+    if (unclean)
+      throw signInFailed('invalid_claim_text', `Your ${unclean} holds a control character or invalid Unicode.`);
     const teams = teamsFromClaims(claims, sessions.claims.teamsClaim);
     if (!teams.ok) throw signInFailed('invalid_teams_claim', `Your teams cannot be read: ${teams.problem}.`);
     const { sub, name, email, roles, issuer } = principalFromClaims(claims, sessions.claims.rolesClaim, teams.teams);
@@ -78,7 +82,7 @@ export function sessionRoutes(
     if (lookup.kind === 'none') throw sessionEnded();
     if (lookup.kind === 'live') {
       res.locals.principal = lookup.principal;
-      await requireCsrfHeader(req, res, recorder);
+      requireCsrfHeader(req);
       await sessions.store.delete(lookup.token);
       await recorder.recordAccess(requestFacts(req, res), 'session.sign_out', {});
     }
@@ -95,7 +99,7 @@ export function sessionRoutes(
       return void res.json({ authenticated: false, login_url: '/auth/login' });
     }
     res.locals.principal = lookup.principal;
-    await requireCsrfHeader(req, res, recorder);
+    requireCsrfHeader(req);
     const { principal, session } = lookup;
     res.json({
       authenticated: true,

@@ -1,5 +1,8 @@
 import type { Intent } from '../audit/recorder';
 import type { Principal } from '../auth/principal';
+import type { Action } from '../catalogue/actions';
+import type { ActionInput } from '../catalogue/validate';
+import type { ActionMatch } from '../catalogue/resolve';
 import type { Operation } from '../catalogue/operations';
 import type { Decision } from '../policy/policy';
 
@@ -12,14 +15,21 @@ declare global {
       /** The caller's X-Request-Id, when well-formed: recorded as `client_request_id`, never trusted as unique. */
       clientRequestId?: string;
       principal?: Principal;
+      /** The catalogue row of what the request asks (src/catalogue/actions.ts). */
+      action?: Action;
+      /** Set instead of `action` for a path that names none: refused (404, or 405 for another method). */
+      unmatched?: Exclude<ActionMatch, { kind: 'action' }>;
+      /** For an unmatched path: metered as a mutation unless its method is a read's. */
+      mutatesByMethod?: boolean;
+      /** A Management operation's catalogue entry (the action's `operation`). */
       operation?: Operation;
       params?: Record<string, string>;
       input?: { query: Record<string, string>; body?: Record<string, unknown> };
+      /** The validated input of one of the gateway's own actions. */
+      actionInput?: ActionInput;
       decision?: Decision;
       /** The team owning the application the request is about (or, for a create, the team that will own it). */
       team?: string | null;
-      /** Set when the request was refused for its target (ownership): audited like a refused mutation. */
-      targetRefused?: boolean;
       /** The approval request an execution or lifecycle step belongs to (two-person rule). */
       approvalId?: string;
       /** Set once the audit request entry of a mutation is committed. */
@@ -28,8 +38,6 @@ declare global {
       upstream?: { statusClass: string; seconds: number };
       errorCode?: string;
       errorReason?: string;
-      /** Set once a read of the audit trail has its `access` entry (a refusal is then not recorded again). */
-      accessRecorded?: boolean;
     }
   }
 }

@@ -3,12 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { createApprovals } from '../../src/approvals/service';
-import { createNotifier } from '../../src/approvals/notify';
 import { allEntries } from '../helpers/audit';
 import { startHarness, type Harness } from '../helpers/harness';
 import { ownedApplication } from '../helpers/ownership';
-import { signToken, tokenFor } from '../helpers/tokens';
+import { signToken, TEST_ISSUER, tokenFor } from '../helpers/tokens';
 import { waitFor } from '../helpers/async';
 
 /** The two-person rule end to end: real gateway, real Postgres, the simulator as the upstream, a real notification receiver. */
@@ -21,8 +19,8 @@ writeFileSync(
     '  apikeys.create: { approvals: 2, approvers: [admin, security] }',
     '  webhooks.delete: { approvals: 1, ttl_s: 120 }',
     'roles:',
-    '  admin: { allow: ["*"], scope: any }',
-    '  security: { allow: ["apikeys.*", "applications.get"], scope: any }',
+    '  admin: { allow: ["*", "apikeys.reveal", "audit.read", "ownership.manage"], scope: any }',
+    '  security: { allow: ["apikeys.*", "apikeys.reveal", "applications.get"], scope: any }',
     '  editor: { allow: ["applications.*", "webhooks.*"], scope: team }',
     '  viewer: { allow: ["applications.get"], scope: team }',
     '  auditor: { allow: ["audit.read"], scope: any }',
@@ -52,23 +50,8 @@ beforeAll(async () => {
   const notifyUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   h = await startHarness({
     env: { POLICY_FILE: policyFile, APPROVAL_NOTIFY_URL: notifyUrl },
-    // The same service, with a clock the test can move forward (expiry without sleeping).
-    deps: (d) => ({
-      ...d,
-      approvals: {
-        store: d.approvals.store,
-        service: createApprovals({
-          store: d.approvals.store,
-          recorder: d.audit.recorder,
-          keys: d.audit.keys,
-          upstream: d.upstream,
-          notifier: createNotifier({ url: notifyUrl, logger: d.logger }),
-          logger: d.logger,
-          defaultTtlS: 3600,
-          clock: () => new Date(Date.now() + offsetMs),
-        }),
-      },
-    }),
+    // The real wiring, with a clock the test can move forward (expiry without sleeping).
+    seams: { clock: () => new Date(Date.now() + offsetMs) },
   });
 });
 afterAll(async () => {
@@ -143,7 +126,10 @@ test("when the requester approves their own request, then 403 self_approval, rec
     ['response', 'applications.delete', 'alice'],
     ['decision', 'approval.approve', 'carol'],
   ]);
-  expect(entries[3]!.details).toMatchObject({ approval_id: id, approved_by: ['alice-other-account'] });
+  expect(entries[3]!.details).toMatchObject({
+    approval_id: id,
+    approved_by: [{ issuer: TEST_ISSUER, sub: 'alice-other-account' }],
+  });
   expect(entries[4]).toMatchObject({ outcome: 'success', upstreamStatus: 204 });
   const byFilter = await h
     .api()

@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 /**
  * The request's path is readable from the folders, and each layer only leans on the ones below it:
  *   foundation  errors/ secrets/ db/ generated/      (the error table, secret masking, storage)
- *   domain      config/ catalogue/ policy/ auth/ audit/ ownership/ approvals/ upstream/ ratelimit/ metrics/ reload/
+ *   domain      config/ catalogue/ policy/ auth/ audit/ ownership/ approvals/ actions/ upstream/ ratelimit/ metrics/ reload/
  *               witness/ simulator/
  *   web         http/ pipeline/ routes/ openapi/ session/ console/ app-ui/ dev/ types/ cluster/ (WORKERS: the processes)
  *   entry       src/*.ts (bootstrap, app, compose, server)
@@ -23,6 +23,7 @@ const LAYERS: Record<string, number> = {
   audit: 1,
   ownership: 1,
   approvals: 1,
+  actions: 1,
   upstream: 1,
   ratelimit: 1,
   metrics: 1,

@@ -51,16 +51,16 @@ test('when bodies carry NUL or unpaired surrogates, then they are refused with 4
   expect((await verify()).ok).toBe(true);
 });
 
-test('when a token claim holds an unpaired surrogate or NUL, then the mutation is audited and the chain still verifies', async () => {
+test('when a token claim holds an unpaired surrogate or NUL, then the token is refused before anything is recorded (issue 23, finding 6)', async () => {
   const token = signToken({
     sub: 'eve',
     roles: ['admin'],
     claims: { name: 'Eve \ud83d', email: 'e\u0000ve@example.com' },
   });
   const res = await post(`/v1/applications/${APP}/webhooks`, { url: 'https://hooks.example.com/eve' }, token);
-  expect(res.status).toBe(201);
-  const [request] = await entriesFor(h, res.headers['x-request-id'] as string);
-  expect(request?.actorName).toBe('Eve \uFFFD');
+  expect(res.status).toBe(401);
+  expect(res.body.error.details[0].reason).toBe('invalid_claim_text');
+  expect(await entriesFor(h, res.headers['x-request-id'] as string)).toEqual([]);
   expect((await verify()).ok).toBe(true);
 });
 

@@ -8,7 +8,7 @@ const APP = 'wSPk9y5D7p5o87k0ACGKxR';
 const policyFile = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.yaml');
 writeFileSync(
   policyFile,
-  'roles:\n  key-operator:\n    allow: [apikeys.list, apikeys.create]\n  admin:\n    allow: ["*"]\n',
+  'roles:\n  key-operator:\n    allow: [apikeys.list, apikeys.create]\n  admin:\n    allow: ["*", apikeys.reveal, audit.read]\n',
 );
 
 let h: Harness;

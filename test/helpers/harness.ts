@@ -1,7 +1,7 @@
 import supertest from 'supertest';
 import type { Response } from 'supertest';
 import { buildApp, type AppDeps } from '../../src/app';
-import { composeGateway, type Gateway } from '../../src/compose';
+import { composeGateway, type Gateway, type Seams } from '../../src/compose';
 import { loadConfig, type Config } from '../../src/config/load';
 import { createLogger } from '../../src/http/logger';
 import { startWebServer, type RunningServer } from '../../src/server';
@@ -39,6 +39,8 @@ export interface HarnessOptions {
   unowned?: boolean;
   /** Wraps the composed dependencies, e.g. to swap the verifier or the policy. */
   deps?: (deps: AppDeps) => AppDeps;
+  /** Passed to composeGateway: a clock the test moves (expiry without sleeping). */
+  seams?: Seams;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -65,7 +67,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   });
   const logs = new LogCapture();
-  const gateway = await composeGateway(config, createLogger('info', logs.stream));
+  const gateway = await composeGateway(config, createLogger('info', logs.stream), options.seams);
   const deps = options.deps ? options.deps(gateway.deps) : gateway.deps;
   // A test that brings its own database (a second instance, a proxied one) counts its entries: it is not seeded.
   if (!options.unowned && !options.database) await ownDemoApplications(gateway.deps, simulator);

@@ -37,7 +37,7 @@ export function scopedPolicyFile(): string {
       '    allow: ["applications.*", "apikeys.*", "webhooks.*", "ownership.manage"]',
       '    scope: any',
       '  admin:',
-      '    allow: ["*"]',
+      '    allow: ["*", "apikeys.reveal", "audit.read", "ownership.manage"]',
       '    scope: any',
       '  team-auditor:',
       '    allow: ["audit.read"]',

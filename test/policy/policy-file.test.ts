@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/config/load';
-import { decide, loadPolicy } from '../../src/policy/policy';
+import { loadPolicy, roleDecision as decide } from '../../src/policy/policy';
 
 const dir = mkdtempSync(join(tmpdir(), 'policy-'));
 const file = (name: string, text: string) => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { entriesFor } from '../helpers/audit';
 import { startHarness, type Harness } from '../helpers/harness';
 import { COUNTER_STORES, redisEnv } from '../helpers/redis';
-import { tokenFor } from '../helpers/tokens';
+import { TEST_ISSUER, tokenFor } from '../helpers/tokens';
 
 const APP = 'wSPk9y5D7p5o87k0ACGKxR';
 const policyFile = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.yaml');
@@ -67,7 +67,9 @@ describe.each(COUNTER_STORES)('per-person rate limits with counters in %s', (sto
 
   test('every counted answer carries the draft-8 headers, the partition key being the hash of the caller as express-rate-limit writes it', async () => {
     const sub = `carol-${store}`;
-    const pk = Buffer.from(createHash('sha256').update(sub).digest('hex').slice(0, 12)).toString('base64');
+    // Counted per person: the pair of issuer and subject (src/auth/person.ts).
+    const key = JSON.stringify([TEST_ISSUER, sub]);
+    const pk = Buffer.from(createHash('sha256').update(key).digest('hex').slice(0, 12)).toString('base64');
     const first = await list(tokenFor('viewer', sub));
     const second = await list(tokenFor('viewer', sub));
     expect(first.status).toBe(200);

@@ -1275,6 +1275,7 @@ export const ApprovalRequestScalarFieldEnum = {
   target: 'target',
   applicationId: 'applicationId',
   team: 'team',
+  requesterIssuer: 'requesterIssuer',
   requesterSub: 'requesterSub',
   requesterEmail: 'requesterEmail',
   requesterName: 'requesterName',
@@ -1290,6 +1291,7 @@ export const ApprovalRequestScalarFieldEnum = {
   claimedAt: 'claimedAt',
   pendingKey: 'pendingKey',
   endedBy: 'endedBy',
+  endedByIssuer: 'endedByIssuer',
   endReason: 'endReason',
   resultStatus: 'resultStatus',
   resultBody: 'resultBody',
@@ -1301,7 +1303,11 @@ export type ApprovalRequestScalarFieldEnum = (typeof ApprovalRequestScalarFieldE
 
 export const ApprovalVoteScalarFieldEnum = {
   approvalId: 'approvalId',
+  approverIssuer: 'approverIssuer',
   approverSub: 'approverSub',
+  approverRoles: 'approverRoles',
+  approverTeams: 'approverTeams',
+  approverEmailKey: 'approverEmailKey',
   approverEmail: 'approverEmail',
   approverName: 'approverName',
   reason: 'reason',

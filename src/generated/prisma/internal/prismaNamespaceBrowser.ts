@@ -149,6 +149,7 @@ export const ApprovalRequestScalarFieldEnum = {
   target: 'target',
   applicationId: 'applicationId',
   team: 'team',
+  requesterIssuer: 'requesterIssuer',
   requesterSub: 'requesterSub',
   requesterEmail: 'requesterEmail',
   requesterName: 'requesterName',
@@ -164,6 +165,7 @@ export const ApprovalRequestScalarFieldEnum = {
   claimedAt: 'claimedAt',
   pendingKey: 'pendingKey',
   endedBy: 'endedBy',
+  endedByIssuer: 'endedByIssuer',
   endReason: 'endReason',
   resultStatus: 'resultStatus',
   resultBody: 'resultBody',
@@ -175,7 +177,11 @@ export type ApprovalRequestScalarFieldEnum = (typeof ApprovalRequestScalarFieldE
 
 export const ApprovalVoteScalarFieldEnum = {
   approvalId: 'approvalId',
+  approverIssuer: 'approverIssuer',
   approverSub: 'approverSub',
+  approverRoles: 'approverRoles',
+  approverTeams: 'approverTeams',
+  approverEmailKey: 'approverEmailKey',
   approverEmail: 'approverEmail',
   approverName: 'approverName',
   reason: 'reason',

@@ -45,6 +45,7 @@ export type ApprovalRequestMinAggregateOutputType = {
   target: string | null
   applicationId: string | null
   team: string | null
+  requesterIssuer: string | null
   requesterSub: string | null
   requesterEmail: string | null
   requesterName: string | null
@@ -57,6 +58,7 @@ export type ApprovalRequestMinAggregateOutputType = {
   claimedAt: Date | null
   pendingKey: string | null
   endedBy: string | null
+  endedByIssuer: string | null
   endReason: string | null
   resultStatus: number | null
   resultBody: string | null
@@ -71,6 +73,7 @@ export type ApprovalRequestMaxAggregateOutputType = {
   target: string | null
   applicationId: string | null
   team: string | null
+  requesterIssuer: string | null
   requesterSub: string | null
   requesterEmail: string | null
   requesterName: string | null
@@ -83,6 +86,7 @@ export type ApprovalRequestMaxAggregateOutputType = {
   claimedAt: Date | null
   pendingKey: string | null
   endedBy: string | null
+  endedByIssuer: string | null
   endReason: string | null
   resultStatus: number | null
   resultBody: string | null
@@ -100,6 +104,7 @@ export type ApprovalRequestCountAggregateOutputType = {
   target: number
   applicationId: number
   team: number
+  requesterIssuer: number
   requesterSub: number
   requesterEmail: number
   requesterName: number
@@ -115,6 +120,7 @@ export type ApprovalRequestCountAggregateOutputType = {
   claimedAt: number
   pendingKey: number
   endedBy: number
+  endedByIssuer: number
   endReason: number
   resultStatus: number
   resultBody: number
@@ -141,6 +147,7 @@ export type ApprovalRequestMinAggregateInputType = {
   target?: true
   applicationId?: true
   team?: true
+  requesterIssuer?: true
   requesterSub?: true
   requesterEmail?: true
   requesterName?: true
@@ -153,6 +160,7 @@ export type ApprovalRequestMinAggregateInputType = {
   claimedAt?: true
   pendingKey?: true
   endedBy?: true
+  endedByIssuer?: true
   endReason?: true
   resultStatus?: true
   resultBody?: true
@@ -167,6 +175,7 @@ export type ApprovalRequestMaxAggregateInputType = {
   target?: true
   applicationId?: true
   team?: true
+  requesterIssuer?: true
   requesterSub?: true
   requesterEmail?: true
   requesterName?: true
@@ -179,6 +188,7 @@ export type ApprovalRequestMaxAggregateInputType = {
   claimedAt?: true
   pendingKey?: true
   endedBy?: true
+  endedByIssuer?: true
   endReason?: true
   resultStatus?: true
   resultBody?: true
@@ -196,6 +206,7 @@ export type ApprovalRequestCountAggregateInputType = {
   target?: true
   applicationId?: true
   team?: true
+  requesterIssuer?: true
   requesterSub?: true
   requesterEmail?: true
   requesterName?: true
@@ -211,6 +222,7 @@ export type ApprovalRequestCountAggregateInputType = {
   claimedAt?: true
   pendingKey?: true
   endedBy?: true
+  endedByIssuer?: true
   endReason?: true
   resultStatus?: true
   resultBody?: true
@@ -315,6 +327,7 @@ export type ApprovalRequestGroupByOutputType = {
   target: string
   applicationId: string | null
   team: string | null
+  requesterIssuer: string
   requesterSub: string
   requesterEmail: string | null
   requesterName: string | null
@@ -330,6 +343,7 @@ export type ApprovalRequestGroupByOutputType = {
   claimedAt: Date | null
   pendingKey: string | null
   endedBy: string | null
+  endedByIssuer: string | null
   endReason: string | null
   resultStatus: number | null
   resultBody: string | null
@@ -370,6 +384,7 @@ export type ApprovalRequestWhereInput = {
   target?: Prisma.StringFilter<"ApprovalRequest"> | string
   applicationId?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
   team?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
+  requesterIssuer?: Prisma.StringFilter<"ApprovalRequest"> | string
   requesterSub?: Prisma.StringFilter<"ApprovalRequest"> | string
   requesterEmail?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
   requesterName?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
@@ -385,6 +400,7 @@ export type ApprovalRequestWhereInput = {
   claimedAt?: Prisma.DateTimeNullableFilter<"ApprovalRequest"> | Date | string | null
   pendingKey?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
   endedBy?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
+  endedByIssuer?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
   endReason?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
   resultStatus?: Prisma.IntNullableFilter<"ApprovalRequest"> | number | null
   resultBody?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
@@ -403,6 +419,7 @@ export type ApprovalRequestOrderByWithRelationInput = {
   target?: Prisma.SortOrder
   applicationId?: Prisma.SortOrderInput | Prisma.SortOrder
   team?: Prisma.SortOrderInput | Prisma.SortOrder
+  requesterIssuer?: Prisma.SortOrder
   requesterSub?: Prisma.SortOrder
   requesterEmail?: Prisma.SortOrderInput | Prisma.SortOrder
   requesterName?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -418,6 +435,7 @@ export type ApprovalRequestOrderByWithRelationInput = {
   claimedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   pendingKey?: Prisma.SortOrderInput | Prisma.SortOrder
   endedBy?: Prisma.SortOrderInput | Prisma.SortOrder
+  endedByIssuer?: Prisma.SortOrderInput | Prisma.SortOrder
   endReason?: Prisma.SortOrderInput | Prisma.SortOrder
   resultStatus?: Prisma.SortOrderInput | Prisma.SortOrder
   resultBody?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -440,6 +458,7 @@ export type ApprovalRequestWhereUniqueInput = Prisma.AtLeast<{
   target?: Prisma.StringFilter<"ApprovalRequest"> | string
   applicationId?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
   team?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
+  requesterIssuer?: Prisma.StringFilter<"ApprovalRequest"> | string
   requesterSub?: Prisma.StringFilter<"ApprovalRequest"> | string
   requesterEmail?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
   requesterName?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
@@ -454,6 +473,7 @@ export type ApprovalRequestWhereUniqueInput = Prisma.AtLeast<{
   endedAt?: Prisma.DateTimeNullableFilter<"ApprovalRequest"> | Date | string | null
   claimedAt?: Prisma.DateTimeNullableFilter<"ApprovalRequest"> | Date | string | null
   endedBy?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
+  endedByIssuer?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
   endReason?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
   resultStatus?: Prisma.IntNullableFilter<"ApprovalRequest"> | number | null
   resultBody?: Prisma.StringNullableFilter<"ApprovalRequest"> | string | null
@@ -472,6 +492,7 @@ export type ApprovalRequestOrderByWithAggregationInput = {
   target?: Prisma.SortOrder
   applicationId?: Prisma.SortOrderInput | Prisma.SortOrder
   team?: Prisma.SortOrderInput | Prisma.SortOrder
+  requesterIssuer?: Prisma.SortOrder
   requesterSub?: Prisma.SortOrder
   requesterEmail?: Prisma.SortOrderInput | Prisma.SortOrder
   requesterName?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -487,6 +508,7 @@ export type ApprovalRequestOrderByWithAggregationInput = {
   claimedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   pendingKey?: Prisma.SortOrderInput | Prisma.SortOrder
   endedBy?: Prisma.SortOrderInput | Prisma.SortOrder
+  endedByIssuer?: Prisma.SortOrderInput | Prisma.SortOrder
   endReason?: Prisma.SortOrderInput | Prisma.SortOrder
   resultStatus?: Prisma.SortOrderInput | Prisma.SortOrder
   resultBody?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -512,6 +534,7 @@ export type ApprovalRequestScalarWhereWithAggregatesInput = {
   target?: Prisma.StringWithAggregatesFilter<"ApprovalRequest"> | string
   applicationId?: Prisma.StringNullableWithAggregatesFilter<"ApprovalRequest"> | string | null
   team?: Prisma.StringNullableWithAggregatesFilter<"ApprovalRequest"> | string | null
+  requesterIssuer?: Prisma.StringWithAggregatesFilter<"ApprovalRequest"> | string
   requesterSub?: Prisma.StringWithAggregatesFilter<"ApprovalRequest"> | string
   requesterEmail?: Prisma.StringNullableWithAggregatesFilter<"ApprovalRequest"> | string | null
   requesterName?: Prisma.StringNullableWithAggregatesFilter<"ApprovalRequest"> | string | null
@@ -527,6 +550,7 @@ export type ApprovalRequestScalarWhereWithAggregatesInput = {
   claimedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"ApprovalRequest"> | Date | string | null
   pendingKey?: Prisma.StringNullableWithAggregatesFilter<"ApprovalRequest"> | string | null
   endedBy?: Prisma.StringNullableWithAggregatesFilter<"ApprovalRequest"> | string | null
+  endedByIssuer?: Prisma.StringNullableWithAggregatesFilter<"ApprovalRequest"> | string | null
   endReason?: Prisma.StringNullableWithAggregatesFilter<"ApprovalRequest"> | string | null
   resultStatus?: Prisma.IntNullableWithAggregatesFilter<"ApprovalRequest"> | number | null
   resultBody?: Prisma.StringNullableWithAggregatesFilter<"ApprovalRequest"> | string | null
@@ -544,6 +568,7 @@ export type ApprovalRequestCreateInput = {
   target: string
   applicationId?: string | null
   team?: string | null
+  requesterIssuer?: string
   requesterSub: string
   requesterEmail?: string | null
   requesterName?: string | null
@@ -559,6 +584,7 @@ export type ApprovalRequestCreateInput = {
   claimedAt?: Date | string | null
   pendingKey?: string | null
   endedBy?: string | null
+  endedByIssuer?: string | null
   endReason?: string | null
   resultStatus?: number | null
   resultBody?: string | null
@@ -577,6 +603,7 @@ export type ApprovalRequestUncheckedCreateInput = {
   target: string
   applicationId?: string | null
   team?: string | null
+  requesterIssuer?: string
   requesterSub: string
   requesterEmail?: string | null
   requesterName?: string | null
@@ -592,6 +619,7 @@ export type ApprovalRequestUncheckedCreateInput = {
   claimedAt?: Date | string | null
   pendingKey?: string | null
   endedBy?: string | null
+  endedByIssuer?: string | null
   endReason?: string | null
   resultStatus?: number | null
   resultBody?: string | null
@@ -610,6 +638,7 @@ export type ApprovalRequestUpdateInput = {
   target?: Prisma.StringFieldUpdateOperationsInput | string
   applicationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   team?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requesterIssuer?: Prisma.StringFieldUpdateOperationsInput | string
   requesterSub?: Prisma.StringFieldUpdateOperationsInput | string
   requesterEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requesterName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -625,6 +654,7 @@ export type ApprovalRequestUpdateInput = {
   claimedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   pendingKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  endedByIssuer?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   resultStatus?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   resultBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -643,6 +673,7 @@ export type ApprovalRequestUncheckedUpdateInput = {
   target?: Prisma.StringFieldUpdateOperationsInput | string
   applicationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   team?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requesterIssuer?: Prisma.StringFieldUpdateOperationsInput | string
   requesterSub?: Prisma.StringFieldUpdateOperationsInput | string
   requesterEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requesterName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -658,6 +689,7 @@ export type ApprovalRequestUncheckedUpdateInput = {
   claimedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   pendingKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  endedByIssuer?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   resultStatus?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   resultBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -676,6 +708,7 @@ export type ApprovalRequestCreateManyInput = {
   target: string
   applicationId?: string | null
   team?: string | null
+  requesterIssuer?: string
   requesterSub: string
   requesterEmail?: string | null
   requesterName?: string | null
@@ -691,6 +724,7 @@ export type ApprovalRequestCreateManyInput = {
   claimedAt?: Date | string | null
   pendingKey?: string | null
   endedBy?: string | null
+  endedByIssuer?: string | null
   endReason?: string | null
   resultStatus?: number | null
   resultBody?: string | null
@@ -708,6 +742,7 @@ export type ApprovalRequestUpdateManyMutationInput = {
   target?: Prisma.StringFieldUpdateOperationsInput | string
   applicationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   team?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requesterIssuer?: Prisma.StringFieldUpdateOperationsInput | string
   requesterSub?: Prisma.StringFieldUpdateOperationsInput | string
   requesterEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requesterName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -723,6 +758,7 @@ export type ApprovalRequestUpdateManyMutationInput = {
   claimedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   pendingKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  endedByIssuer?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   resultStatus?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   resultBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -740,6 +776,7 @@ export type ApprovalRequestUncheckedUpdateManyInput = {
   target?: Prisma.StringFieldUpdateOperationsInput | string
   applicationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   team?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requesterIssuer?: Prisma.StringFieldUpdateOperationsInput | string
   requesterSub?: Prisma.StringFieldUpdateOperationsInput | string
   requesterEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requesterName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -755,6 +792,7 @@ export type ApprovalRequestUncheckedUpdateManyInput = {
   claimedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   pendingKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  endedByIssuer?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   resultStatus?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   resultBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -772,6 +810,7 @@ export type ApprovalRequestCountOrderByAggregateInput = {
   target?: Prisma.SortOrder
   applicationId?: Prisma.SortOrder
   team?: Prisma.SortOrder
+  requesterIssuer?: Prisma.SortOrder
   requesterSub?: Prisma.SortOrder
   requesterEmail?: Prisma.SortOrder
   requesterName?: Prisma.SortOrder
@@ -787,6 +826,7 @@ export type ApprovalRequestCountOrderByAggregateInput = {
   claimedAt?: Prisma.SortOrder
   pendingKey?: Prisma.SortOrder
   endedBy?: Prisma.SortOrder
+  endedByIssuer?: Prisma.SortOrder
   endReason?: Prisma.SortOrder
   resultStatus?: Prisma.SortOrder
   resultBody?: Prisma.SortOrder
@@ -806,6 +846,7 @@ export type ApprovalRequestMaxOrderByAggregateInput = {
   target?: Prisma.SortOrder
   applicationId?: Prisma.SortOrder
   team?: Prisma.SortOrder
+  requesterIssuer?: Prisma.SortOrder
   requesterSub?: Prisma.SortOrder
   requesterEmail?: Prisma.SortOrder
   requesterName?: Prisma.SortOrder
@@ -818,6 +859,7 @@ export type ApprovalRequestMaxOrderByAggregateInput = {
   claimedAt?: Prisma.SortOrder
   pendingKey?: Prisma.SortOrder
   endedBy?: Prisma.SortOrder
+  endedByIssuer?: Prisma.SortOrder
   endReason?: Prisma.SortOrder
   resultStatus?: Prisma.SortOrder
   resultBody?: Prisma.SortOrder
@@ -832,6 +874,7 @@ export type ApprovalRequestMinOrderByAggregateInput = {
   target?: Prisma.SortOrder
   applicationId?: Prisma.SortOrder
   team?: Prisma.SortOrder
+  requesterIssuer?: Prisma.SortOrder
   requesterSub?: Prisma.SortOrder
   requesterEmail?: Prisma.SortOrder
   requesterName?: Prisma.SortOrder
@@ -844,6 +887,7 @@ export type ApprovalRequestMinOrderByAggregateInput = {
   claimedAt?: Prisma.SortOrder
   pendingKey?: Prisma.SortOrder
   endedBy?: Prisma.SortOrder
+  endedByIssuer?: Prisma.SortOrder
   endReason?: Prisma.SortOrder
   resultStatus?: Prisma.SortOrder
   resultBody?: Prisma.SortOrder
@@ -912,6 +956,7 @@ export type ApprovalRequestCreateWithoutVotesInput = {
   target: string
   applicationId?: string | null
   team?: string | null
+  requesterIssuer?: string
   requesterSub: string
   requesterEmail?: string | null
   requesterName?: string | null
@@ -927,6 +972,7 @@ export type ApprovalRequestCreateWithoutVotesInput = {
   claimedAt?: Date | string | null
   pendingKey?: string | null
   endedBy?: string | null
+  endedByIssuer?: string | null
   endReason?: string | null
   resultStatus?: number | null
   resultBody?: string | null
@@ -944,6 +990,7 @@ export type ApprovalRequestUncheckedCreateWithoutVotesInput = {
   target: string
   applicationId?: string | null
   team?: string | null
+  requesterIssuer?: string
   requesterSub: string
   requesterEmail?: string | null
   requesterName?: string | null
@@ -959,6 +1006,7 @@ export type ApprovalRequestUncheckedCreateWithoutVotesInput = {
   claimedAt?: Date | string | null
   pendingKey?: string | null
   endedBy?: string | null
+  endedByIssuer?: string | null
   endReason?: string | null
   resultStatus?: number | null
   resultBody?: string | null
@@ -992,6 +1040,7 @@ export type ApprovalRequestUpdateWithoutVotesInput = {
   target?: Prisma.StringFieldUpdateOperationsInput | string
   applicationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   team?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requesterIssuer?: Prisma.StringFieldUpdateOperationsInput | string
   requesterSub?: Prisma.StringFieldUpdateOperationsInput | string
   requesterEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requesterName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1007,6 +1056,7 @@ export type ApprovalRequestUpdateWithoutVotesInput = {
   claimedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   pendingKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  endedByIssuer?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   resultStatus?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   resultBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1024,6 +1074,7 @@ export type ApprovalRequestUncheckedUpdateWithoutVotesInput = {
   target?: Prisma.StringFieldUpdateOperationsInput | string
   applicationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   team?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requesterIssuer?: Prisma.StringFieldUpdateOperationsInput | string
   requesterSub?: Prisma.StringFieldUpdateOperationsInput | string
   requesterEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requesterName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1039,6 +1090,7 @@ export type ApprovalRequestUncheckedUpdateWithoutVotesInput = {
   claimedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   pendingKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endedBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  endedByIssuer?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   resultStatus?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   resultBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1087,6 +1139,7 @@ export type ApprovalRequestSelect<ExtArgs extends runtime.Types.Extensions.Inter
   target?: boolean
   applicationId?: boolean
   team?: boolean
+  requesterIssuer?: boolean
   requesterSub?: boolean
   requesterEmail?: boolean
   requesterName?: boolean
@@ -1102,6 +1155,7 @@ export type ApprovalRequestSelect<ExtArgs extends runtime.Types.Extensions.Inter
   claimedAt?: boolean
   pendingKey?: boolean
   endedBy?: boolean
+  endedByIssuer?: boolean
   endReason?: boolean
   resultStatus?: boolean
   resultBody?: boolean
@@ -1121,6 +1175,7 @@ export type ApprovalRequestSelectCreateManyAndReturn<ExtArgs extends runtime.Typ
   target?: boolean
   applicationId?: boolean
   team?: boolean
+  requesterIssuer?: boolean
   requesterSub?: boolean
   requesterEmail?: boolean
   requesterName?: boolean
@@ -1136,6 +1191,7 @@ export type ApprovalRequestSelectCreateManyAndReturn<ExtArgs extends runtime.Typ
   claimedAt?: boolean
   pendingKey?: boolean
   endedBy?: boolean
+  endedByIssuer?: boolean
   endReason?: boolean
   resultStatus?: boolean
   resultBody?: boolean
@@ -1153,6 +1209,7 @@ export type ApprovalRequestSelectUpdateManyAndReturn<ExtArgs extends runtime.Typ
   target?: boolean
   applicationId?: boolean
   team?: boolean
+  requesterIssuer?: boolean
   requesterSub?: boolean
   requesterEmail?: boolean
   requesterName?: boolean
@@ -1168,6 +1225,7 @@ export type ApprovalRequestSelectUpdateManyAndReturn<ExtArgs extends runtime.Typ
   claimedAt?: boolean
   pendingKey?: boolean
   endedBy?: boolean
+  endedByIssuer?: boolean
   endReason?: boolean
   resultStatus?: boolean
   resultBody?: boolean
@@ -1185,6 +1243,7 @@ export type ApprovalRequestSelectScalar = {
   target?: boolean
   applicationId?: boolean
   team?: boolean
+  requesterIssuer?: boolean
   requesterSub?: boolean
   requesterEmail?: boolean
   requesterName?: boolean
@@ -1200,13 +1259,14 @@ export type ApprovalRequestSelectScalar = {
   claimedAt?: boolean
   pendingKey?: boolean
   endedBy?: boolean
+  endedByIssuer?: boolean
   endReason?: boolean
   resultStatus?: boolean
   resultBody?: boolean
   resultError?: boolean
 }
 
-export type ApprovalRequestOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "operation" | "method" | "params" | "query" | "body" | "inputHash" | "target" | "applicationId" | "team" | "requesterSub" | "requesterEmail" | "requesterName" | "requesterRoles" | "requesterTeams" | "reason" | "state" | "approvalsNeeded" | "approverRoles" | "createdAt" | "expiresAt" | "endedAt" | "claimedAt" | "pendingKey" | "endedBy" | "endReason" | "resultStatus" | "resultBody" | "resultError", ExtArgs["result"]["approvalRequest"]>
+export type ApprovalRequestOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "operation" | "method" | "params" | "query" | "body" | "inputHash" | "target" | "applicationId" | "team" | "requesterIssuer" | "requesterSub" | "requesterEmail" | "requesterName" | "requesterRoles" | "requesterTeams" | "reason" | "state" | "approvalsNeeded" | "approverRoles" | "createdAt" | "expiresAt" | "endedAt" | "claimedAt" | "pendingKey" | "endedBy" | "endedByIssuer" | "endReason" | "resultStatus" | "resultBody" | "resultError", ExtArgs["result"]["approvalRequest"]>
 export type ApprovalRequestInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   votes?: boolean | Prisma.ApprovalRequest$votesArgs<ExtArgs>
   _count?: boolean | Prisma.ApprovalRequestCountOutputTypeDefaultArgs<ExtArgs>
@@ -1242,6 +1302,10 @@ export type $ApprovalRequestPayload<ExtArgs extends runtime.Types.Extensions.Int
      * The owning team of the target when requested.
      */
     team: string | null
+    /**
+     * A person is (issuer, subject): '' for a token without `iss`.
+     */
+    requesterIssuer: string
     requesterSub: string
     requesterEmail: string | null
     requesterName: string | null
@@ -1272,6 +1336,7 @@ export type $ApprovalRequestPayload<ExtArgs extends runtime.Types.Extensions.Int
      * Who ended it (denied, cancelled) and why.
      */
     endedBy: string | null
+    endedByIssuer: string | null
     endReason: string | null
     /**
      * The upstream's answer to the execution (API key values masked: never stored in full).
@@ -1713,6 +1778,7 @@ export interface ApprovalRequestFieldRefs {
   readonly target: Prisma.FieldRef<"ApprovalRequest", 'String'>
   readonly applicationId: Prisma.FieldRef<"ApprovalRequest", 'String'>
   readonly team: Prisma.FieldRef<"ApprovalRequest", 'String'>
+  readonly requesterIssuer: Prisma.FieldRef<"ApprovalRequest", 'String'>
   readonly requesterSub: Prisma.FieldRef<"ApprovalRequest", 'String'>
   readonly requesterEmail: Prisma.FieldRef<"ApprovalRequest", 'String'>
   readonly requesterName: Prisma.FieldRef<"ApprovalRequest", 'String'>
@@ -1728,6 +1794,7 @@ export interface ApprovalRequestFieldRefs {
   readonly claimedAt: Prisma.FieldRef<"ApprovalRequest", 'DateTime'>
   readonly pendingKey: Prisma.FieldRef<"ApprovalRequest", 'String'>
   readonly endedBy: Prisma.FieldRef<"ApprovalRequest", 'String'>
+  readonly endedByIssuer: Prisma.FieldRef<"ApprovalRequest", 'String'>
   readonly endReason: Prisma.FieldRef<"ApprovalRequest", 'String'>
   readonly resultStatus: Prisma.FieldRef<"ApprovalRequest", 'Int'>
   readonly resultBody: Prisma.FieldRef<"ApprovalRequest", 'String'>

@@ -26,7 +26,9 @@ export type AggregateApprovalVote = {
 
 export type ApprovalVoteMinAggregateOutputType = {
   approvalId: string | null
+  approverIssuer: string | null
   approverSub: string | null
+  approverEmailKey: string | null
   approverEmail: string | null
   approverName: string | null
   reason: string | null
@@ -35,7 +37,9 @@ export type ApprovalVoteMinAggregateOutputType = {
 
 export type ApprovalVoteMaxAggregateOutputType = {
   approvalId: string | null
+  approverIssuer: string | null
   approverSub: string | null
+  approverEmailKey: string | null
   approverEmail: string | null
   approverName: string | null
   reason: string | null
@@ -44,7 +48,11 @@ export type ApprovalVoteMaxAggregateOutputType = {
 
 export type ApprovalVoteCountAggregateOutputType = {
   approvalId: number
+  approverIssuer: number
   approverSub: number
+  approverRoles: number
+  approverTeams: number
+  approverEmailKey: number
   approverEmail: number
   approverName: number
   reason: number
@@ -55,7 +63,9 @@ export type ApprovalVoteCountAggregateOutputType = {
 
 export type ApprovalVoteMinAggregateInputType = {
   approvalId?: true
+  approverIssuer?: true
   approverSub?: true
+  approverEmailKey?: true
   approverEmail?: true
   approverName?: true
   reason?: true
@@ -64,7 +74,9 @@ export type ApprovalVoteMinAggregateInputType = {
 
 export type ApprovalVoteMaxAggregateInputType = {
   approvalId?: true
+  approverIssuer?: true
   approverSub?: true
+  approverEmailKey?: true
   approverEmail?: true
   approverName?: true
   reason?: true
@@ -73,7 +85,11 @@ export type ApprovalVoteMaxAggregateInputType = {
 
 export type ApprovalVoteCountAggregateInputType = {
   approvalId?: true
+  approverIssuer?: true
   approverSub?: true
+  approverRoles?: true
+  approverTeams?: true
+  approverEmailKey?: true
   approverEmail?: true
   approverName?: true
   reason?: true
@@ -155,7 +171,11 @@ export type ApprovalVoteGroupByArgs<ExtArgs extends runtime.Types.Extensions.Int
 
 export type ApprovalVoteGroupByOutputType = {
   approvalId: string
+  approverIssuer: string
   approverSub: string
+  approverRoles: string[]
+  approverTeams: string[]
+  approverEmailKey: string | null
   approverEmail: string | null
   approverName: string | null
   reason: string | null
@@ -185,7 +205,11 @@ export type ApprovalVoteWhereInput = {
   OR?: Prisma.ApprovalVoteWhereInput[]
   NOT?: Prisma.ApprovalVoteWhereInput | Prisma.ApprovalVoteWhereInput[]
   approvalId?: Prisma.UuidFilter<"ApprovalVote"> | string
+  approverIssuer?: Prisma.StringFilter<"ApprovalVote"> | string
   approverSub?: Prisma.StringFilter<"ApprovalVote"> | string
+  approverRoles?: Prisma.StringNullableListFilter<"ApprovalVote">
+  approverTeams?: Prisma.StringNullableListFilter<"ApprovalVote">
+  approverEmailKey?: Prisma.StringNullableFilter<"ApprovalVote"> | string | null
   approverEmail?: Prisma.StringNullableFilter<"ApprovalVote"> | string | null
   approverName?: Prisma.StringNullableFilter<"ApprovalVote"> | string | null
   reason?: Prisma.StringNullableFilter<"ApprovalVote"> | string | null
@@ -195,7 +219,11 @@ export type ApprovalVoteWhereInput = {
 
 export type ApprovalVoteOrderByWithRelationInput = {
   approvalId?: Prisma.SortOrder
+  approverIssuer?: Prisma.SortOrder
   approverSub?: Prisma.SortOrder
+  approverRoles?: Prisma.SortOrder
+  approverTeams?: Prisma.SortOrder
+  approverEmailKey?: Prisma.SortOrderInput | Prisma.SortOrder
   approverEmail?: Prisma.SortOrderInput | Prisma.SortOrder
   approverName?: Prisma.SortOrderInput | Prisma.SortOrder
   reason?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -204,22 +232,31 @@ export type ApprovalVoteOrderByWithRelationInput = {
 }
 
 export type ApprovalVoteWhereUniqueInput = Prisma.AtLeast<{
-  approvalId_approverSub?: Prisma.ApprovalVoteApprovalIdApproverSubCompoundUniqueInput
+  approvalId_approverEmailKey?: Prisma.ApprovalVoteApprovalIdApproverEmailKeyCompoundUniqueInput
+  approvalId_approverIssuer_approverSub?: Prisma.ApprovalVoteApprovalIdApproverIssuerApproverSubCompoundUniqueInput
   AND?: Prisma.ApprovalVoteWhereInput | Prisma.ApprovalVoteWhereInput[]
   OR?: Prisma.ApprovalVoteWhereInput[]
   NOT?: Prisma.ApprovalVoteWhereInput | Prisma.ApprovalVoteWhereInput[]
   approvalId?: Prisma.UuidFilter<"ApprovalVote"> | string
+  approverIssuer?: Prisma.StringFilter<"ApprovalVote"> | string
   approverSub?: Prisma.StringFilter<"ApprovalVote"> | string
+  approverRoles?: Prisma.StringNullableListFilter<"ApprovalVote">
+  approverTeams?: Prisma.StringNullableListFilter<"ApprovalVote">
+  approverEmailKey?: Prisma.StringNullableFilter<"ApprovalVote"> | string | null
   approverEmail?: Prisma.StringNullableFilter<"ApprovalVote"> | string | null
   approverName?: Prisma.StringNullableFilter<"ApprovalVote"> | string | null
   reason?: Prisma.StringNullableFilter<"ApprovalVote"> | string | null
   at?: Prisma.DateTimeFilter<"ApprovalVote"> | Date | string
   request?: Prisma.XOR<Prisma.ApprovalRequestScalarRelationFilter, Prisma.ApprovalRequestWhereInput>
-}, "approvalId_approverSub">
+}, "approvalId_approverIssuer_approverSub" | "approvalId_approverEmailKey">
 
 export type ApprovalVoteOrderByWithAggregationInput = {
   approvalId?: Prisma.SortOrder
+  approverIssuer?: Prisma.SortOrder
   approverSub?: Prisma.SortOrder
+  approverRoles?: Prisma.SortOrder
+  approverTeams?: Prisma.SortOrder
+  approverEmailKey?: Prisma.SortOrderInput | Prisma.SortOrder
   approverEmail?: Prisma.SortOrderInput | Prisma.SortOrder
   approverName?: Prisma.SortOrderInput | Prisma.SortOrder
   reason?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -234,7 +271,11 @@ export type ApprovalVoteScalarWhereWithAggregatesInput = {
   OR?: Prisma.ApprovalVoteScalarWhereWithAggregatesInput[]
   NOT?: Prisma.ApprovalVoteScalarWhereWithAggregatesInput | Prisma.ApprovalVoteScalarWhereWithAggregatesInput[]
   approvalId?: Prisma.UuidWithAggregatesFilter<"ApprovalVote"> | string
+  approverIssuer?: Prisma.StringWithAggregatesFilter<"ApprovalVote"> | string
   approverSub?: Prisma.StringWithAggregatesFilter<"ApprovalVote"> | string
+  approverRoles?: Prisma.StringNullableListFilter<"ApprovalVote">
+  approverTeams?: Prisma.StringNullableListFilter<"ApprovalVote">
+  approverEmailKey?: Prisma.StringNullableWithAggregatesFilter<"ApprovalVote"> | string | null
   approverEmail?: Prisma.StringNullableWithAggregatesFilter<"ApprovalVote"> | string | null
   approverName?: Prisma.StringNullableWithAggregatesFilter<"ApprovalVote"> | string | null
   reason?: Prisma.StringNullableWithAggregatesFilter<"ApprovalVote"> | string | null
@@ -242,7 +283,11 @@ export type ApprovalVoteScalarWhereWithAggregatesInput = {
 }
 
 export type ApprovalVoteCreateInput = {
+  approverIssuer?: string
   approverSub: string
+  approverRoles?: Prisma.ApprovalVoteCreateapproverRolesInput | string[]
+  approverTeams?: Prisma.ApprovalVoteCreateapproverTeamsInput | string[]
+  approverEmailKey?: string | null
   approverEmail?: string | null
   approverName?: string | null
   reason?: string | null
@@ -252,7 +297,11 @@ export type ApprovalVoteCreateInput = {
 
 export type ApprovalVoteUncheckedCreateInput = {
   approvalId: string
+  approverIssuer?: string
   approverSub: string
+  approverRoles?: Prisma.ApprovalVoteCreateapproverRolesInput | string[]
+  approverTeams?: Prisma.ApprovalVoteCreateapproverTeamsInput | string[]
+  approverEmailKey?: string | null
   approverEmail?: string | null
   approverName?: string | null
   reason?: string | null
@@ -260,7 +309,11 @@ export type ApprovalVoteUncheckedCreateInput = {
 }
 
 export type ApprovalVoteUpdateInput = {
+  approverIssuer?: Prisma.StringFieldUpdateOperationsInput | string
   approverSub?: Prisma.StringFieldUpdateOperationsInput | string
+  approverRoles?: Prisma.ApprovalVoteUpdateapproverRolesInput | string[]
+  approverTeams?: Prisma.ApprovalVoteUpdateapproverTeamsInput | string[]
+  approverEmailKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   approverEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   approverName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -270,7 +323,11 @@ export type ApprovalVoteUpdateInput = {
 
 export type ApprovalVoteUncheckedUpdateInput = {
   approvalId?: Prisma.StringFieldUpdateOperationsInput | string
+  approverIssuer?: Prisma.StringFieldUpdateOperationsInput | string
   approverSub?: Prisma.StringFieldUpdateOperationsInput | string
+  approverRoles?: Prisma.ApprovalVoteUpdateapproverRolesInput | string[]
+  approverTeams?: Prisma.ApprovalVoteUpdateapproverTeamsInput | string[]
+  approverEmailKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   approverEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   approverName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -279,7 +336,11 @@ export type ApprovalVoteUncheckedUpdateInput = {
 
 export type ApprovalVoteCreateManyInput = {
   approvalId: string
+  approverIssuer?: string
   approverSub: string
+  approverRoles?: Prisma.ApprovalVoteCreateapproverRolesInput | string[]
+  approverTeams?: Prisma.ApprovalVoteCreateapproverTeamsInput | string[]
+  approverEmailKey?: string | null
   approverEmail?: string | null
   approverName?: string | null
   reason?: string | null
@@ -287,7 +348,11 @@ export type ApprovalVoteCreateManyInput = {
 }
 
 export type ApprovalVoteUpdateManyMutationInput = {
+  approverIssuer?: Prisma.StringFieldUpdateOperationsInput | string
   approverSub?: Prisma.StringFieldUpdateOperationsInput | string
+  approverRoles?: Prisma.ApprovalVoteUpdateapproverRolesInput | string[]
+  approverTeams?: Prisma.ApprovalVoteUpdateapproverTeamsInput | string[]
+  approverEmailKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   approverEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   approverName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -296,7 +361,11 @@ export type ApprovalVoteUpdateManyMutationInput = {
 
 export type ApprovalVoteUncheckedUpdateManyInput = {
   approvalId?: Prisma.StringFieldUpdateOperationsInput | string
+  approverIssuer?: Prisma.StringFieldUpdateOperationsInput | string
   approverSub?: Prisma.StringFieldUpdateOperationsInput | string
+  approverRoles?: Prisma.ApprovalVoteUpdateapproverRolesInput | string[]
+  approverTeams?: Prisma.ApprovalVoteUpdateapproverTeamsInput | string[]
+  approverEmailKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   approverEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   approverName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -313,14 +382,24 @@ export type ApprovalVoteOrderByRelationAggregateInput = {
   _count?: Prisma.SortOrder
 }
 
-export type ApprovalVoteApprovalIdApproverSubCompoundUniqueInput = {
+export type ApprovalVoteApprovalIdApproverEmailKeyCompoundUniqueInput = {
   approvalId: string
+  approverEmailKey: string
+}
+
+export type ApprovalVoteApprovalIdApproverIssuerApproverSubCompoundUniqueInput = {
+  approvalId: string
+  approverIssuer: string
   approverSub: string
 }
 
 export type ApprovalVoteCountOrderByAggregateInput = {
   approvalId?: Prisma.SortOrder
+  approverIssuer?: Prisma.SortOrder
   approverSub?: Prisma.SortOrder
+  approverRoles?: Prisma.SortOrder
+  approverTeams?: Prisma.SortOrder
+  approverEmailKey?: Prisma.SortOrder
   approverEmail?: Prisma.SortOrder
   approverName?: Prisma.SortOrder
   reason?: Prisma.SortOrder
@@ -329,7 +408,9 @@ export type ApprovalVoteCountOrderByAggregateInput = {
 
 export type ApprovalVoteMaxOrderByAggregateInput = {
   approvalId?: Prisma.SortOrder
+  approverIssuer?: Prisma.SortOrder
   approverSub?: Prisma.SortOrder
+  approverEmailKey?: Prisma.SortOrder
   approverEmail?: Prisma.SortOrder
   approverName?: Prisma.SortOrder
   reason?: Prisma.SortOrder
@@ -338,7 +419,9 @@ export type ApprovalVoteMaxOrderByAggregateInput = {
 
 export type ApprovalVoteMinOrderByAggregateInput = {
   approvalId?: Prisma.SortOrder
+  approverIssuer?: Prisma.SortOrder
   approverSub?: Prisma.SortOrder
+  approverEmailKey?: Prisma.SortOrder
   approverEmail?: Prisma.SortOrder
   approverName?: Prisma.SortOrder
   reason?: Prisma.SortOrder
@@ -387,8 +470,30 @@ export type ApprovalVoteUncheckedUpdateManyWithoutRequestNestedInput = {
   deleteMany?: Prisma.ApprovalVoteScalarWhereInput | Prisma.ApprovalVoteScalarWhereInput[]
 }
 
+export type ApprovalVoteCreateapproverRolesInput = {
+  set: string[]
+}
+
+export type ApprovalVoteCreateapproverTeamsInput = {
+  set: string[]
+}
+
+export type ApprovalVoteUpdateapproverRolesInput = {
+  set?: string[]
+  push?: string | string[]
+}
+
+export type ApprovalVoteUpdateapproverTeamsInput = {
+  set?: string[]
+  push?: string | string[]
+}
+
 export type ApprovalVoteCreateWithoutRequestInput = {
+  approverIssuer?: string
   approverSub: string
+  approverRoles?: Prisma.ApprovalVoteCreateapproverRolesInput | string[]
+  approverTeams?: Prisma.ApprovalVoteCreateapproverTeamsInput | string[]
+  approverEmailKey?: string | null
   approverEmail?: string | null
   approverName?: string | null
   reason?: string | null
@@ -396,7 +501,11 @@ export type ApprovalVoteCreateWithoutRequestInput = {
 }
 
 export type ApprovalVoteUncheckedCreateWithoutRequestInput = {
+  approverIssuer?: string
   approverSub: string
+  approverRoles?: Prisma.ApprovalVoteCreateapproverRolesInput | string[]
+  approverTeams?: Prisma.ApprovalVoteCreateapproverTeamsInput | string[]
+  approverEmailKey?: string | null
   approverEmail?: string | null
   approverName?: string | null
   reason?: string | null
@@ -434,7 +543,11 @@ export type ApprovalVoteScalarWhereInput = {
   OR?: Prisma.ApprovalVoteScalarWhereInput[]
   NOT?: Prisma.ApprovalVoteScalarWhereInput | Prisma.ApprovalVoteScalarWhereInput[]
   approvalId?: Prisma.UuidFilter<"ApprovalVote"> | string
+  approverIssuer?: Prisma.StringFilter<"ApprovalVote"> | string
   approverSub?: Prisma.StringFilter<"ApprovalVote"> | string
+  approverRoles?: Prisma.StringNullableListFilter<"ApprovalVote">
+  approverTeams?: Prisma.StringNullableListFilter<"ApprovalVote">
+  approverEmailKey?: Prisma.StringNullableFilter<"ApprovalVote"> | string | null
   approverEmail?: Prisma.StringNullableFilter<"ApprovalVote"> | string | null
   approverName?: Prisma.StringNullableFilter<"ApprovalVote"> | string | null
   reason?: Prisma.StringNullableFilter<"ApprovalVote"> | string | null
@@ -442,7 +555,11 @@ export type ApprovalVoteScalarWhereInput = {
 }
 
 export type ApprovalVoteCreateManyRequestInput = {
+  approverIssuer?: string
   approverSub: string
+  approverRoles?: Prisma.ApprovalVoteCreateapproverRolesInput | string[]
+  approverTeams?: Prisma.ApprovalVoteCreateapproverTeamsInput | string[]
+  approverEmailKey?: string | null
   approverEmail?: string | null
   approverName?: string | null
   reason?: string | null
@@ -450,7 +567,11 @@ export type ApprovalVoteCreateManyRequestInput = {
 }
 
 export type ApprovalVoteUpdateWithoutRequestInput = {
+  approverIssuer?: Prisma.StringFieldUpdateOperationsInput | string
   approverSub?: Prisma.StringFieldUpdateOperationsInput | string
+  approverRoles?: Prisma.ApprovalVoteUpdateapproverRolesInput | string[]
+  approverTeams?: Prisma.ApprovalVoteUpdateapproverTeamsInput | string[]
+  approverEmailKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   approverEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   approverName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -458,7 +579,11 @@ export type ApprovalVoteUpdateWithoutRequestInput = {
 }
 
 export type ApprovalVoteUncheckedUpdateWithoutRequestInput = {
+  approverIssuer?: Prisma.StringFieldUpdateOperationsInput | string
   approverSub?: Prisma.StringFieldUpdateOperationsInput | string
+  approverRoles?: Prisma.ApprovalVoteUpdateapproverRolesInput | string[]
+  approverTeams?: Prisma.ApprovalVoteUpdateapproverTeamsInput | string[]
+  approverEmailKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   approverEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   approverName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -466,7 +591,11 @@ export type ApprovalVoteUncheckedUpdateWithoutRequestInput = {
 }
 
 export type ApprovalVoteUncheckedUpdateManyWithoutRequestInput = {
+  approverIssuer?: Prisma.StringFieldUpdateOperationsInput | string
   approverSub?: Prisma.StringFieldUpdateOperationsInput | string
+  approverRoles?: Prisma.ApprovalVoteUpdateapproverRolesInput | string[]
+  approverTeams?: Prisma.ApprovalVoteUpdateapproverTeamsInput | string[]
+  approverEmailKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   approverEmail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   approverName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -477,7 +606,11 @@ export type ApprovalVoteUncheckedUpdateManyWithoutRequestInput = {
 
 export type ApprovalVoteSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   approvalId?: boolean
+  approverIssuer?: boolean
   approverSub?: boolean
+  approverRoles?: boolean
+  approverTeams?: boolean
+  approverEmailKey?: boolean
   approverEmail?: boolean
   approverName?: boolean
   reason?: boolean
@@ -487,7 +620,11 @@ export type ApprovalVoteSelect<ExtArgs extends runtime.Types.Extensions.Internal
 
 export type ApprovalVoteSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   approvalId?: boolean
+  approverIssuer?: boolean
   approverSub?: boolean
+  approverRoles?: boolean
+  approverTeams?: boolean
+  approverEmailKey?: boolean
   approverEmail?: boolean
   approverName?: boolean
   reason?: boolean
@@ -497,7 +634,11 @@ export type ApprovalVoteSelectCreateManyAndReturn<ExtArgs extends runtime.Types.
 
 export type ApprovalVoteSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   approvalId?: boolean
+  approverIssuer?: boolean
   approverSub?: boolean
+  approverRoles?: boolean
+  approverTeams?: boolean
+  approverEmailKey?: boolean
   approverEmail?: boolean
   approverName?: boolean
   reason?: boolean
@@ -507,14 +648,18 @@ export type ApprovalVoteSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.
 
 export type ApprovalVoteSelectScalar = {
   approvalId?: boolean
+  approverIssuer?: boolean
   approverSub?: boolean
+  approverRoles?: boolean
+  approverTeams?: boolean
+  approverEmailKey?: boolean
   approverEmail?: boolean
   approverName?: boolean
   reason?: boolean
   at?: boolean
 }
 
-export type ApprovalVoteOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"approvalId" | "approverSub" | "approverEmail" | "approverName" | "reason" | "at", ExtArgs["result"]["approvalVote"]>
+export type ApprovalVoteOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"approvalId" | "approverIssuer" | "approverSub" | "approverRoles" | "approverTeams" | "approverEmailKey" | "approverEmail" | "approverName" | "reason" | "at", ExtArgs["result"]["approvalVote"]>
 export type ApprovalVoteInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   request?: boolean | Prisma.ApprovalRequestDefaultArgs<ExtArgs>
 }
@@ -532,7 +677,17 @@ export type $ApprovalVotePayload<ExtArgs extends runtime.Types.Extensions.Intern
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     approvalId: string
+    approverIssuer: string
     approverSub: string
+    /**
+     * The approver's roles and teams when voting: an execution decides again whether the vote still counts.
+     */
+    approverRoles: string[]
+    approverTeams: string[]
+    /**
+     * Canonical email (src/auth/person.ts): one vote per address.
+     */
+    approverEmailKey: string | null
     approverEmail: string | null
     approverName: string | null
     reason: string | null
@@ -962,7 +1117,11 @@ export interface Prisma__ApprovalVoteClient<T, Null = never, ExtArgs extends run
  */
 export interface ApprovalVoteFieldRefs {
   readonly approvalId: Prisma.FieldRef<"ApprovalVote", 'String'>
+  readonly approverIssuer: Prisma.FieldRef<"ApprovalVote", 'String'>
   readonly approverSub: Prisma.FieldRef<"ApprovalVote", 'String'>
+  readonly approverRoles: Prisma.FieldRef<"ApprovalVote", 'String[]'>
+  readonly approverTeams: Prisma.FieldRef<"ApprovalVote", 'String[]'>
+  readonly approverEmailKey: Prisma.FieldRef<"ApprovalVote", 'String'>
   readonly approverEmail: Prisma.FieldRef<"ApprovalVote", 'String'>
   readonly approverName: Prisma.FieldRef<"ApprovalVote", 'String'>
   readonly reason: Prisma.FieldRef<"ApprovalVote", 'String'>
