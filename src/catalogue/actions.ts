@@ -164,7 +164,7 @@ export const GATEWAY_ACTIONS: readonly Action[] = [
     body: g.ownershipImportBody,
     bodyLimitBytes: IMPORT_BODY_LIMIT,
   }),
-  audit('audit.query', 'GET', '/audit/events', 'Search, page or export the trail'),
+  audit('audit.query', 'GET', '/audit/events', 'Search, page or export the trail', { query: g.auditEventsQuery }),
   audit('audit.read_event', 'GET', '/audit/events/:sequence', 'Read one event with its entries'),
   audit('audit.verify', 'GET', '/audit/verify', 'Verify the trail', { query: g.verifyQuery }),
   audit('audit.lookup_key', 'POST', '/audit/lookup-key', 'Find the entries that name an API key', {
@@ -173,9 +173,13 @@ export const GATEWAY_ACTIONS: readonly Action[] = [
   audit('audit.checkpoint', 'GET', '/audit/checkpoint', 'The latest signed checkpoint'),
   audit('audit.sign_checkpoint', 'POST', '/audit/checkpoint', 'Sign a checkpoint now'),
   audit('audit.public_key', 'GET', '/audit/public-key', "The log's public key"),
-  audit('audit.proof_inclusion', 'GET', '/audit/proof/inclusion', 'An inclusion proof'),
-  audit('audit.proof_consistency', 'GET', '/audit/proof/consistency', 'A consistency proof'),
-  audit('audit.export_log', 'GET', '/audit/log/entries', "The log's leaves"),
+  audit('audit.proof_inclusion', 'GET', '/audit/proof/inclusion', 'An inclusion proof', {
+    query: g.inclusionProofQuery,
+  }),
+  audit('audit.proof_consistency', 'GET', '/audit/proof/consistency', 'A consistency proof', {
+    query: g.consistencyProofQuery,
+  }),
+  audit('audit.export_log', 'GET', '/audit/log/entries', "The log's leaves", { query: g.logEntriesQuery }),
 ];
 
 /** The browser session's endpoints that act for a signed-in person (outside /v1: the sign-in itself is not one). */

@@ -132,7 +132,7 @@ export const ERROR_REASONS = {
   },
   upstream_budget_exhausted: {
     codes: ['rate_limited'],
-    meaning: "The gateway's own budget towards the Management API (RATE_LIMIT_UPSTREAM_RPS) is spent.",
+    meaning: "The gateway's own budget towards the Management API (UPSTREAM_RATE_LIMIT) is spent.",
   },
   unauthenticated_budget_exhausted: {
     codes: ['rate_limited'],

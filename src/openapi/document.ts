@@ -1,17 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { OPERATIONS, type Operation } from '../catalogue/operations';
+import { ACTIONS } from '../catalogue/actions';
+import { API_PREFIX } from '../catalogue/match';
+import type { Operation } from '../catalogue/operations';
 import { emptyBody, ID_PATTERN } from '../catalogue/schemas';
 import type { ErrorCode } from '../errors/codes';
 import { SCHEMAS } from './components';
-import {
-  APPROVAL_ACCEPTED,
-  APPROVAL_HEADERS,
-  APPROVAL_OPERATIONS,
-  APPROVAL_REFUSALS,
-  APPROVAL_SCHEMAS,
-} from './approval-paths';
-import { GATEWAY_OPERATIONS, GATEWAY_SCHEMAS } from './gateway-paths';
+import { APPROVAL_ACCEPTED, APPROVAL_HEADERS, APPROVAL_REFUSALS, APPROVAL_SCHEMAS } from './approval-objects';
+import { gatewayOperation, templateOf } from './gateway-actions';
+import { GATEWAY_SCHEMAS, LOG_SCHEMAS } from './gateway-objects';
+import { PUBLIC_OPERATIONS } from './public-paths';
 import { BODY_EXAMPLES, BODY_RULES, inputSchema, queryParameters, type JsonSchema } from './input-schemas';
 import { TEAM_PATTERN } from '../ownership/teams';
 import {
@@ -100,7 +98,7 @@ const DESCRIPTION = `A gateway in front of the Kloudless Management API. Call it
 
 **Mutations** (\`x-mutates: true\`) are recorded in the audit trail before they are forwarded, and again with their outcome. If the trail cannot record one in time it is not made: \`503 audit_unavailable\`.
 
-**Two-person rule.** The policy may guard mutating operations (built-in: \`applications.delete\`): such a call, once authenticated, authorized and validated, is not forwarded but answered \`202 Accepted\` with \`Location: /v1/approvals/{approval_id}\` and the pending request. Since the policy decides which operations are guarded, every mutating operation documents the 202. A second person approves it (\`POST /v1/approvals/{approval_id}/approve\`) and the gateway then runs the stored request exactly once; the requester reads the result with \`GET /v1/approvals/{approval_id}\`. \`X-Approval-Reason\` tells approvers why; \`X-Approval-Bypass\` (break-glass, \`approvals.bypass\`) runs it at once. A second request for the same operation and target while one is pending is \`409 conflict\` (reason \`approval_pending\`, with the first one’s id).
+**Two-person rule.** The policy may guard mutating operations (built-in: \`applications.delete\`): such a call, once authenticated, authorized and validated, is not forwarded but answered \`202 Accepted\` with \`Location: /v1/approvals/{id}\` and the pending request. Since the policy decides which operations are guarded, every mutating operation documents the 202. A second person approves it (\`POST /v1/approvals/{id}/approve\`) and the gateway then runs the stored request exactly once; the requester reads the result with \`GET /v1/approvals/{id}\`. \`X-Approval-Reason\` tells approvers why; \`X-Approval-Bypass\` (break-glass, \`approvals.bypass\`) runs it at once. A second request for the same operation and target while one is pending is \`409 conflict\` (reason \`approval_pending\`, with the first one’s id).
 
 **Errors.** Everything the gateway itself refuses is answered in one envelope, \`{"error": {"code", "message", "request_id", "details"}}\`, with a stable \`code\`. A catalogued path called with another method is \`405 method_not_allowed\` with \`Allow\`; any other path is \`404 not_found\`. Errors of the Management API itself (\`{"status_code", "error_code", "message", "id"}\`) pass through unchanged, so the two are told apart by the envelope.
 
@@ -109,8 +107,9 @@ const DESCRIPTION = `A gateway in front of the Kloudless Management API. Call it
 Every response carries \`X-Request-Id\`; send your own (8–128 of \`A-Za-z0-9._:-\`) to correlate.`;
 
 /**
- * The OpenAPI 3.1 document: every catalogue operation (so a new one appears by itself), then the gateway's
- * own endpoints. Built from constants only, so every call returns the same document, as a fresh copy.
+ * The OpenAPI 3.1 document: every action of the catalogue under /v1 (src/catalogue/actions.ts: the Management
+ * operations, then the gateway's own), so a new row appears by itself, then the public endpoints outside /v1.
+ * Built from constants only, so every call returns the same document, as a fresh copy.
  */
 export function buildOpenApiDocument(options: { serverUrl?: string } = {}): OpenApiDocument {
   const paths: OpenApiDocument['paths'] = {};
@@ -119,9 +118,13 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Open
     if (paths[at][method]) throw new Error(`OpenAPI: ${method.toUpperCase()} ${at} is documented twice`);
     paths[at][method] = operation;
   };
-  for (const op of OPERATIONS) add(`/v1${op.path}`, op.method.toLowerCase(), catalogueOperation(op));
-  for (const { path: at, method, operation } of [...GATEWAY_OPERATIONS, ...APPROVAL_OPERATIONS])
-    add(at, method, operation);
+  for (const action of ACTIONS.filter((a) => a.path.startsWith(`${API_PREFIX}/`)))
+    add(
+      templateOf(action.path),
+      action.method.toLowerCase(),
+      action.operation ? catalogueOperation(action.operation) : gatewayOperation(action),
+    );
+  for (const { path: at, method, operation } of PUBLIC_OPERATIONS) add(at, method, operation);
 
   return structuredClone({
     openapi: '3.1.0',
@@ -141,7 +144,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Open
       },
       headers: HEADERS,
       responses: refusalComponents(paths),
-      schemas: { ...SCHEMAS, ...GATEWAY_SCHEMAS, ...APPROVAL_SCHEMAS },
+      schemas: { ...SCHEMAS, ...GATEWAY_SCHEMAS, ...LOG_SCHEMAS, ...APPROVAL_SCHEMAS },
     },
   });
 }

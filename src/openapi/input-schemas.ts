@@ -52,27 +52,32 @@ export const BODY_EXAMPLES: Partial<Record<OperationId, JsonSchema>> = {
   'webhooks.create': { url: 'http://localhost:5000' },
 };
 
-/** The JSON Schema of a request input; numbers that arrive as digits in a query string are stated as integers. */
-export function inputSchema(schema: z.ZodType): JsonSchema {
+/**
+ * The JSON Schema of a request input; numbers that arrive as digits in a query string are stated as integers.
+ * `fieldDocs` describes fields by name: the Management operations' from the reference (FIELD_DOCS); the gateway's
+ * own actions describe theirs in their zod schemas (`.meta()`, src/catalogue/gateway-schemas.ts).
+ */
+export function inputSchema(schema: z.ZodType, fieldDocs: Record<string, JsonSchema> = FIELD_DOCS): JsonSchema {
   const json: JsonSchema = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', override: digitsAsInteger });
   delete json.$schema; // the document's dialect is already JSON Schema 2020-12 (OpenAPI 3.1)
   const properties = (json.properties ?? {}) as Record<string, JsonSchema>;
-  for (const [name, property] of Object.entries(properties)) properties[name] = { ...property, ...FIELD_DOCS[name] };
+  for (const [name, property] of Object.entries(properties)) properties[name] = { ...property, ...fieldDocs[name] };
   return json;
 }
 
-/** An object schema of query parameters, as OpenAPI parameter objects. */
-export function queryParameters(schema: z.ZodType): JsonSchema[] {
-  const json = inputSchema(schema);
+/** An object schema of query parameters, as OpenAPI parameter objects (a field's description and example on the parameter). */
+export function queryParameters(schema: z.ZodType, fieldDocs?: Record<string, JsonSchema>): JsonSchema[] {
+  const json = inputSchema(schema, fieldDocs);
   const required = (json.required ?? []) as string[];
   return Object.entries((json.properties ?? {}) as Record<string, JsonSchema>).map(([name, property]) => {
-    const { description, ...rest } = property;
+    const { description, example, ...rest } = property;
     return {
       name,
       in: 'query',
       required: required.includes(name),
       ...(description ? { description } : {}),
       schema: asQueryText(rest),
+      ...(example === undefined ? {} : { example }),
     };
   });
 }

@@ -20,7 +20,7 @@ export const HEADERS: Record<string, JsonSchema> = {
     schema: { type: 'string' },
   },
   Location: {
-    description: 'The approval request that now holds the call: `/v1/approvals/{approval_id}`.',
+    description: 'The approval request that now holds the call: `/v1/approvals/{id}`.',
     schema: { type: 'string', pattern: '^/v1/approvals/[0-9a-f-]{36}$' },
   },
 };

@@ -1,26 +1,13 @@
 import type { Request, Response } from 'express';
-import { z } from 'zod';
-import { OUTCOMES } from '../audit/entry';
+import type { z } from 'zod';
 import { streamEvents, type ExportFormat } from '../audit/export';
 import { presentEntry, presentEvent } from '../audit/present';
 import type { EventFilter, Order } from '../audit/query';
 import { GatewayError } from '../errors/codes';
 import type { AuditDeps } from './audit';
-import { parseOrFail } from './parse';
 import type { ActionHandlers } from '../pipeline/handlers';
-import { TEAM_PATTERN } from '../ownership/teams';
+import type { auditEventsQuery } from '../catalogue/gateway-schemas';
 import { requestFacts } from '../pipeline/audit-facts';
-
-/**
- * A time Postgres's timestamptz takes as written: zod's ISO check lets through year 0000 and offsets past ±15:59,
- * which Postgres refuses, and that refusal was a 500 (issue 18, finding 5).
- */
-const reviewTime = z.iso
-  .datetime({ offset: true })
-  .refine(
-    (text) => !text.startsWith('0000-') && !/[+-](1[6-9]|[2-9]\d):\d\d$/.test(text),
-    'must be from year 0001 on, with an offset within ±15:59',
-  );
 
 /** Largest sequence number (bigint) the trail can hold. */
 export const MAX_SEQUENCE = 2n ** 63n - 1n;
@@ -33,29 +20,7 @@ export function readSequence(text: string): bigint | undefined {
   return seq <= MAX_SEQUENCE ? seq : undefined;
 }
 
-const eventQuery = z.strictObject({
-  actor: z.string().min(1).max(256).optional(),
-  operation: z.string().min(1).max(64).optional(),
-  application_id: z.string().min(1).max(128).optional(),
-  decision: z.enum(['allowed', 'denied']).optional(),
-  outcome: z.enum([...OUTCOMES, 'pending']).optional(),
-  request_id: z.string().min(1).max(128).optional(),
-  since: reviewTime.optional(),
-  until: reviewTime.optional(),
-  key_fingerprint: z
-    .string()
-    .regex(/^hmac-sha256:[0-9a-f]{64}$/, 'must be a fingerprint as /v1/audit/lookup-key returns it')
-    .optional(),
-  kind: z.enum(['mutation', 'decision', 'access', 'system', 'approval']).optional(),
-  approval_id: z.uuid().optional(),
-  team: z.string().regex(TEAM_PATTERN, 'must be a team name').optional(),
-  order: z.enum(['asc', 'desc']).default('desc'),
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
-  cursor: z.string().max(200).optional(),
-  format: z.enum(['json', 'csv', 'ndjson']).optional(),
-});
-
-type EventQuery = z.infer<typeof eventQuery>;
+type EventQuery = z.infer<typeof auditEventsQuery>;
 
 const EXPORT_TYPES: Record<string, ExportFormat> = { 'text/csv': 'csv', 'application/x-ndjson': 'ndjson' };
 
@@ -63,7 +28,8 @@ const EXPORT_TYPES: Record<string, ExportFormat> = { 'text/csv': 'csv', 'applica
 export function eventHandlers(audit: AuditDeps): ActionHandlers {
   return {
     async 'audit.query'(req, res) {
-      const query = parseOrFail(eventQuery, req.query, 'query');
+      // Validated against the catalogue row's schema by the pipeline's one input step.
+      const query = res.locals.actionInput?.query as EventQuery;
       const filter = toFilter(query, res);
       const format = exportFormat(req, query);
       if (format) return exportEvents(req, res, audit, query, format);

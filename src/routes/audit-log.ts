@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Request, Response } from 'express';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { signCheckpoint } from '../audit/checkpoint';
 import { nowMicros } from '../audit/entry';
 import { leafRecord, leafText } from '../audit/log/leaf';
@@ -8,17 +8,10 @@ import { LogRangeError, servedNote } from '../audit/log/log';
 import { GatewayError } from '../errors/codes';
 import type { AuditDeps } from './audit';
 import { readerTeams } from './audit-events';
-import { parseOrFail } from './parse';
+import type { consistencyProofQuery, inclusionProofQuery, logEntriesQuery } from '../catalogue/gateway-schemas';
 import type { ActionHandlers } from '../pipeline/handlers';
 import { requestFacts } from '../pipeline/audit-facts';
 
-const size = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
-const inclusionQuery = z.strictObject({ sequence: size, tree_size: size.optional() });
-const consistencyQuery = z.strictObject({ from: size, to: size });
-const entriesQuery = z.strictObject({
-  from: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
-  to: size.optional(),
-});
 const PAGE = 2000;
 
 /** A proof asked beyond the log: the caller's input, so a 400 naming the field. */
@@ -98,7 +91,7 @@ export function logHandlers(audit: AuditDeps): ActionHandlers {
     // tree this instance has seen cannot be refused for its input: its access entry is then committed while the proof
     // is read, not after it (still before the answer).
     async 'audit.proof_inclusion'(req, res) {
-      const query = parseOrFail(inclusionQuery, req.query, 'query');
+      const query = res.locals.actionInput?.query as z.infer<typeof inclusionProofQuery>;
       const size = query.tree_size;
       const record = ({ sequence, tree_size }: { sequence: string; tree_size: number }) =>
         audit.recorder.recordAccess(requestFacts(req, res), 'audit.proof_inclusion', { sequence, tree_size });
@@ -110,7 +103,7 @@ export function logHandlers(audit: AuditDeps): ActionHandlers {
     },
 
     async 'audit.proof_consistency'(req, res) {
-      const query = parseOrFail(consistencyQuery, req.query, 'query');
+      const query = res.locals.actionInput?.query as z.infer<typeof consistencyProofQuery>;
       const record = () =>
         audit.recorder.recordAccess(requestFacts(req, res), 'audit.proof_consistency', {
           from: query.from,
@@ -125,7 +118,7 @@ export function logHandlers(audit: AuditDeps): ActionHandlers {
     // The entries as the log's leaves, one canonical line each (docs/audit-format.md): what the offline verifier
     // rebuilds the tree from. The whole log only: a team-scoped reader may not see other teams' entries.
     async 'audit.export_log'(req, res) {
-      const query = parseOrFail(entriesQuery, req.query, 'query');
+      const query = res.locals.actionInput?.query as z.infer<typeof logEntriesQuery>;
       if (readerTeams(res) !== undefined)
         throw new GatewayError(
           'forbidden',

@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import type { z } from 'zod';
 import type { AuditKeys } from '../audit/keys';
 import { presentEntry } from '../audit/present';
 import type { AuditRecorder } from '../audit/recorder';
@@ -10,11 +11,10 @@ import type { TransparencyLog } from '../audit/log/log';
 import { personKey } from '../auth/person';
 import { GatewayError } from '../errors/codes';
 import { requestFacts } from '../pipeline/audit-facts';
-import { verifyQuery } from '../catalogue/gateway-schemas';
+import type { verifyQuery } from '../catalogue/gateway-schemas';
 import { eventHandlers, readerTeams } from './audit-events';
 import { logHandlers } from './audit-log';
 import type { ActionHandler, ActionHandlers } from '../pipeline/handlers';
-import { parseOrFail } from './parse';
 
 export interface AuditDeps {
   store: AuditStore;
@@ -49,7 +49,7 @@ export function auditHandlers(audit: AuditDeps): ActionHandlers {
 
     // Walking the chain reads every entry: one walk per instance at a time, shared by every caller it can serve.
     async 'audit.verify'(req, res) {
-      const query = parseOrFail(verifyQuery, req.query, 'query');
+      const query = res.locals.actionInput?.query as z.infer<typeof verifyQuery>;
       // A legacy JSON checkpoint token: the HMAC chain walk of before. Otherwise the log verifies what it took in
       // since the last verification (issue 15), or all with full=true.
       const full = query.full === 'true';
