@@ -1,7 +1,7 @@
 import cors from 'cors';
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
-import { authenticate } from './auth/authenticate';
+import { authenticate } from './pipeline/authenticate';
 import type { TokenVerifier } from './auth/verifier';
 import type { Config } from './config/load';
 import { errorHandler, notFound } from './http/error-handler';

@@ -33,7 +33,7 @@ export type TokenRejection =
 
 export function tokenRejected(reason: TokenRejection, message: string): GatewayError {
   return new GatewayError('invalid_token', message, [{ reason }], {
-    'WWW-Authenticate': `Bearer error="invalid_token", error_description="${reason}"`,
+    challenge: { scheme: 'Bearer', error: 'invalid_token', description: reason },
   });
 }
 

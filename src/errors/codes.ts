@@ -59,6 +59,21 @@ export interface ErrorDetail {
   [key: string]: unknown;
 }
 
+/**
+ * What a refusal tells the client beyond its code, as data: the web layer (src/http/refusal-headers.ts) turns it into
+ * headers. Domain code never writes an HTTP header.
+ */
+export interface RefusalHints {
+  /** Seconds before a retry can succeed (Retry-After). */
+  retryAfterS?: number;
+  /** The methods the path does take (Allow). */
+  allow?: readonly string[];
+  /** Where the resource the refusal names is (Location). */
+  location?: string;
+  /** The authentication challenge (WWW-Authenticate): a bearer token, or why the one sent was refused. */
+  challenge?: { scheme: 'Bearer'; error?: string; description?: string };
+}
+
 /** A refusal answered with the gateway's envelope. Thrown anywhere in the pipeline; one handler renders it. */
 export class GatewayError extends Error {
   readonly status: number;
@@ -67,7 +82,7 @@ export class GatewayError extends Error {
     readonly code: ErrorCode,
     message?: string,
     readonly details: ErrorDetail[] = [],
-    readonly headers: Record<string, string> = {},
+    readonly hints: RefusalHints = {},
   ) {
     super(message ?? ERROR_CODES[code].message);
     this.name = 'GatewayError';

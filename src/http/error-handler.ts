@@ -5,6 +5,7 @@ import { AuditReadUnavailable } from '../audit/reader';
 import { GatewayError, toEnvelope, type ErrorCode } from '../errors/codes';
 import type { ErrorReason } from '../errors/reasons';
 import { ApprovalsUnavailable } from '../approvals/store';
+import { refusalHeaders } from './refusal-headers';
 
 /** body-parser's error types, answered in the gateway's envelope. */
 const BODY_ERRORS: Record<string, { code: ErrorCode; reason: ErrorReason }> = {
@@ -24,13 +25,13 @@ export function toGatewayError(err: unknown): GatewayError {
       'approvals_unavailable',
       undefined,
       [{ reason: err.timedOut ? 'approvals_store_timeout' : 'approvals_store_failed' }],
-      { 'Retry-After': '5' },
+      { retryAfterS: 5 },
     );
   }
   if (err instanceof AuditUnavailable)
-    return new GatewayError('audit_unavailable', undefined, [{ reason: err.reason }], { 'Retry-After': '5' });
+    return new GatewayError('audit_unavailable', undefined, [{ reason: err.reason }], { retryAfterS: 5 });
   if (err instanceof AuditReadUnavailable)
-    return new GatewayError('audit_read_unavailable', undefined, [{ reason: err.reason }], { 'Retry-After': '5' });
+    return new GatewayError('audit_read_unavailable', undefined, [{ reason: err.reason }], { retryAfterS: 5 });
   const type = (err as { type?: string } | undefined)?.type;
   const mapped = type ? BODY_ERRORS[type] : undefined;
   if (mapped) return new GatewayError(mapped.code, undefined, [{ reason: mapped.reason }]);
@@ -51,7 +52,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
-    res.status(gatewayError.status).set(gatewayError.headers).set('Cache-Control', 'no-store');
+    res.status(gatewayError.status).set(refusalHeaders(gatewayError.hints)).set('Cache-Control', 'no-store');
     res.json(toEnvelope(gatewayError, res.locals.requestId ?? 'unknown'));
   };
 }

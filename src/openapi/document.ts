@@ -242,7 +242,10 @@ function refusalCodes(op: Operation): ErrorCode[] {
     ...AUTHENTICATED,
     'forbidden',
     'validation_failed',
-    ...(op.body ? (['invalid_json', 'payload_too_large', 'unsupported_media_type'] as const) : []),
+    // The one body reader of every action (src/http/json-body.ts).
+    ...(op.body
+      ? (['invalid_json', 'invalid_content_encoding', 'payload_too_large', 'unsupported_media_type'] as const)
+      : []),
     ...(op.mutates ? (['audit_unavailable', ...APPROVAL_REFUSALS] as const) : []),
     // Every operation may read ownership: the target's owner, a create's source template, a team's list.
     'ownership_unavailable',

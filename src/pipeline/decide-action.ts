@@ -105,7 +105,7 @@ export async function failClosed<T>(read: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof OwnershipUnavailable) {
       const reason = err.cause instanceof AuditTimeout ? 'ownership_read_timeout' : 'ownership_read_failed';
-      throw new GatewayError('ownership_unavailable', undefined, [{ reason }], { 'Retry-After': '5' });
+      throw new GatewayError('ownership_unavailable', undefined, [{ reason }], { retryAfterS: 5 });
     }
     throw err;
   }

@@ -53,7 +53,7 @@ export function requireApproval(policy: () => Policy, approvals: Approvals): Req
         'conflict',
         'A request for this operation on this target is already waiting for approval.',
         [{ reason: 'approval_pending', approval_id: err.existingId ?? null }],
-        err.existingId ? { Location: `/v1/approvals/${err.existingId}` } : {},
+        err.existingId ? { location: `/v1/approvals/${err.existingId}` } : {},
       );
     }
     res

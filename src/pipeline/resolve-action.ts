@@ -30,7 +30,7 @@ export function refuseUnmatched(): RequestHandler {
     const unmatched = res.locals.unmatched;
     if (unmatched?.kind === 'wrong_method') {
       throw new GatewayError('method_not_allowed', undefined, [{ allowed: unmatched.allowed }], {
-        Allow: unmatched.allowed.join(', '),
+        allow: unmatched.allowed,
       });
     }
     if (unmatched) throw new GatewayError('not_found');

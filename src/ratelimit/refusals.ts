@@ -12,7 +12,7 @@ export function budgetExhausted(
     'rate_limited',
     undefined,
     [{ reason: `${counter}_budget_exhausted` as const, retry_after_s: retryAfter }],
-    { 'Retry-After': String(retryAfter) },
+    { retryAfterS: retryAfter },
   );
 }
 
@@ -23,6 +23,6 @@ export function countersUnavailable(logger: Logger, counter: string, err: unknow
     'rate limit counters unavailable: request refused',
   );
   return new GatewayError('rate_limit_unavailable', undefined, [{ reason: 'rate_limit_store_unavailable' }], {
-    'Retry-After': '5',
+    retryAfterS: 5,
   });
 }

@@ -61,7 +61,7 @@ export function auditHandlers(audit: AuditDeps): ActionHandlers {
             'rate_limited',
             'A verification of the whole chain is in progress; retry when it is done.',
             [{ reason: 'verification_in_progress' }],
-            { 'Retry-After': String(walk.retryAfterS) },
+            { retryAfterS: walk.retryAfterS },
           );
         }
         result = await walk;
@@ -111,7 +111,7 @@ function readSlots(limit: number): (handler: ActionHandler) => ActionHandler {
         'rate_limited',
         `At most ${limit} audit reads of yours can run at once; retry when one is done.`,
         [{ reason: 'audit_reads_in_flight', limit }],
-        { 'Retry-After': '1' },
+        { retryAfterS: 1 },
       );
     }
     inFlight.set(who, count + 1);

@@ -45,7 +45,7 @@ export function mapUpstreamFailure(err: unknown, timedOut: boolean, upstreamStat
     mapped.code,
     mapped.message,
     [{ ...first, upstream_status: upstreamStatus }, ...rest],
-    mapped.headers,
+    mapped.hints,
   );
 }
 

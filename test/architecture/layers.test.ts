@@ -115,3 +115,28 @@ test('when the audit layer or the foundation is read, then it does not know Expr
     .map((p) => `${p.file} imports ${p.spec}`);
   expect(express).toEqual([]);
 });
+
+/**
+ * Errors are data until the edge (issue 23): below the web layer no module writes an HTTP header or answers with a
+ * status. A domain refusal is a GatewayError with a code and hints (RefusalHints); src/http/ turns those into the
+ * status (the error table) and headers (src/http/refusal-headers.ts).
+ */
+const DOMAIN_WITHOUT_HTTP = ['auth', 'catalogue', 'upstream', 'ownership', 'approvals', 'actions', 'policy', 'audit'];
+const HTTP_ANSWER = [
+  { what: 'an Express import', pattern: /from\s+'express'|import\(\s*'express'\s*\)/ },
+  {
+    what: 'a response header name',
+    pattern: /'(Retry-After|WWW-Authenticate|Allow|Location|Cache-Control)'|\bAllow:\s/,
+  },
+  { what: 'a response status written', pattern: /\bres\.status\(|\.writeHead\(|statusCode\s*=/ },
+];
+
+test('when a domain module refuses something, then it names no HTTP status or header and imports no Express', () => {
+  const found: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    if (!DOMAIN_WITHOUT_HTTP.includes(folderOf(file))) continue;
+    const text = readFileSync(file, 'utf8');
+    for (const { what, pattern } of HTTP_ANSWER) if (pattern.test(text)) found.push(`${relative(SRC, file)}: ${what}`);
+  }
+  expect(found).toEqual([]);
+});

@@ -857,7 +857,7 @@ describeInBrowser("the API reference's browser check")('the reference page in a 
     // Swagger UI's element ids escape the operation id's dot: found by the id it shows instead.
     const me = page
       .locator('.opblock')
-      .filter({ has: page.locator('.opblock-summary-operation-id', { hasText: /^me\.read$/ }) });
+      .filter({ has: page.locator('.opblock-summary-operation-id', { hasText: /^\s*me\.read\s*$/ }) });
     await me.locator('.opblock-summary').click();
     await me.getByRole('button', { name: 'Try it out' }).click();
     await me.getByRole('button', { name: 'Execute' }).click();

@@ -128,7 +128,7 @@ function pick(source: Record<string, unknown>, keys: string[]): Record<string, u
 
 function unavailable(): GatewayError {
   return new GatewayError('sign_in_unavailable', undefined, [{ reason: 'identity_provider_unreachable' }], {
-    'Retry-After': '5',
+    retryAfterS: 5,
   });
 }
 

@@ -1,12 +1,12 @@
 import type { RequestHandler } from 'express';
 import { GatewayError } from '../errors/codes';
-import { tokenRejected, type TokenVerifier } from './verifier';
+import { tokenRejected, type TokenVerifier } from '../auth/verifier';
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i;
 const MAX_TOKEN_LENGTH = 8192;
 
 function unauthenticated(message: string): GatewayError {
-  return new GatewayError('unauthenticated', message, [], { 'WWW-Authenticate': 'Bearer' });
+  return new GatewayError('unauthenticated', message, [], { challenge: { scheme: 'Bearer' } });
 }
 
 /**
