@@ -57,6 +57,8 @@ export interface AppDeps {
   metrics?: Metrics;
   readiness?: ReadinessCheck[];
   lifecycle?: Lifecycle;
+  /** The clock approval expiry, executions and sessions read (composeGateway's seam). */
+  clock?: () => Date;
 }
 
 /**
@@ -108,7 +110,7 @@ export function buildApp(deps: AppDeps): Express {
         healthRoutes(deps.readiness ?? [], deps.lifecycle ?? { draining: false }, deps.logger),
         consoleRoutes(),
         docsRoutes(),
-        ...(deps.sessions ? [sessionRoutes(deps.sessions, deps.audit.recorder)] : []),
+        ...(deps.sessions ? [sessionRoutes(deps.sessions, deps.audit.recorder, deps.clock)] : []),
         staffUiRoutes(),
       ),
     ),

@@ -192,7 +192,8 @@ export async function composeGateway(config: Config, logger: Logger, seams: Seam
     },
     limiters,
     approvals: { service: approvals, store: approvalStore },
-    sessions: createSessions(config, database.prisma, keys),
+    sessions: createSessions(config, database.prisma, keys, clock),
+    clock,
     ownership,
     readiness: [
       upstreamReachable(config.upstream.baseUrl),
