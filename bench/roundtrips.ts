@@ -3,10 +3,13 @@ import { Client } from 'pg';
 import { createTestDatabase } from '../test/helpers/database';
 import { startHarness } from '../test/helpers/harness';
 import { tokenFor } from '../test/helpers/tokens';
+import { own } from '../test/helpers/ownership';
 
 /**
- * How many statements a mutation sends to Postgres: the database is created with `log_statement = all`, N webhook
- * creates and deletes go through a real gateway, and the server's log lines for that database are counted by kind.
+ * How many statements a mutation, and an approval, send to Postgres: the database is created with
+ * `log_statement = all`, N webhook creates and deletes go through a real gateway, then N guarded deletes are asked
+ * for and approved (only the approving calls are counted: vote, execution, entries), and the server's log lines for
+ * that database are counted by kind.
  *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/roundtrips.ts [n=50] [log file]
  */
 const N = Number(process.argv[2] ?? 50);
@@ -32,14 +35,55 @@ async function main(): Promise<void> {
   };
   for (let i = 0; i < 5; i++) await once(); // warm-up
   await new Promise((r) => setTimeout(r, 1500));
-  const from = statSync(LOG).size;
-  for (let i = 0; i < N; i++) await once();
-  const lines = readFileSync(LOG)
+  report(
+    'mutation',
+    2 * N,
+    await counted(LOG, name, async () => {
+      for (let i = 0; i < N; i++) await once();
+    }),
+  );
+
+  // Approvals: the requests are made first (not counted), then each is approved by a second admin (counted).
+  const approver = tokenFor('admin', 'second-admin');
+  const ids: string[] = [];
+  for (let i = 0; i < N + 2; i++) {
+    const app = h.simulator.store.createApplication({ name: `rt-${i}` });
+    await own(h, app.id, 'demo');
+    const asked = await h.api().delete(`/v1/applications/${app.id}`).set('Authorization', `Bearer ${token}`);
+    ids.push(asked.body.approval.id as string);
+  }
+  const approve = (id: string) =>
+    h.api().post(`/v1/approvals/${id}/approve`).set('Authorization', `Bearer ${approver}`).send({});
+  for (const id of ids.splice(0, 2)) await approve(id); // warm-up
+  await new Promise((r) => setTimeout(r, 1500));
+  report(
+    'approval',
+    N,
+    await counted(LOG, name, async () => {
+      for (const id of ids) {
+        const res = await approve(id);
+        if (res.body.approval?.state !== 'executed') throw new Error(`approval not executed: ${res.text}`);
+      }
+    }),
+  );
+  await h.close();
+  await db.drop();
+}
+
+/** The statements the server logged for this database while `work` ran. */
+async function counted(log: string, database: string, work: () => Promise<void>): Promise<string[]> {
+  const from = statSync(log).size;
+  await work();
+  await new Promise((r) => setTimeout(r, 500));
+  return readFileSync(log)
     .subarray(from)
     .toString('utf8')
     .split('\n')
-    .filter((l) => l.includes(`${name}`) || /LOG: {2}(statement|execute)/.test(l));
-  const statements = lines.filter((l) => /LOG: {2}(statement|execute [^:]*):/.test(l));
+    .filter((l) => l.includes(database) || /LOG: {2}(statement|execute)/.test(l))
+    .filter((l) => /LOG: {2}(statement|execute [^:]*):/.test(l));
+}
+
+function report(what: string, n: number, statements: string[]): void {
   const kinds = new Map<string, number>();
   for (const l of statements) {
     const sql = l
@@ -48,13 +92,9 @@ async function main(): Promise<void> {
       .slice(0, 70);
     kinds.set(sql, (kinds.get(sql) ?? 0) + 1);
   }
-  console.log(
-    `${statements.length} statements for ${N} creates + ${N} deletes: ${(statements.length / (2 * N)).toFixed(1)} per mutation`,
-  );
-  for (const [sql, n] of [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 25))
-    console.log(`${(n / (2 * N)).toFixed(2).padStart(6)}  ${sql}`);
-  await h.close();
-  await db.drop();
+  console.log(`${statements.length} statements for ${n} ${what}s: ${(statements.length / n).toFixed(1)} per ${what}`);
+  for (const [sql, k] of [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 25))
+    console.log(`${(k / n).toFixed(2).padStart(6)}  ${sql}`);
 }
 
 main().then(

@@ -150,7 +150,12 @@ export function buildApp(deps: AppDeps): Express {
         {
           ...policyHandlers(deps.policy, ownership),
           ...approvalHandlers(
-            { approvals: deps.approvals.service, store: deps.approvals.store, ownership },
+            {
+              approvals: deps.approvals.service,
+              store: deps.approvals.store,
+              ownership,
+              clock: deps.clock ?? (() => new Date()),
+            },
             deps.policy,
           ),
           ...ownershipHandlers(

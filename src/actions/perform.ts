@@ -1,3 +1,4 @@
+import type { EntryContent } from '../audit/entry';
 import type { AuditRecorder, Intent, RequestFacts } from '../audit/recorder';
 import { upstreamPath } from '../catalogue/match';
 import type { Operation } from '../catalogue/operations';
@@ -21,6 +22,8 @@ export interface Call {
   body: Record<string, unknown> | undefined;
   /** Who, from where, filed under which team and approval; `details` and `reason` for an approved execution. */
   facts: RequestFacts;
+  /** Entries committed in one group with the request entry, before it (an approval's last vote). */
+  alongside?: EntryContent[];
 }
 
 export interface Performed {
@@ -44,7 +47,10 @@ export interface PerformHooks {
 export async function perform(deps: PerformDeps, call: Call, hooks: PerformHooks = {}): Promise<Performed> {
   const { operation } = call;
   const budget = await deps.budget.take(operation.mutates);
-  const intent = operation.mutates ? await deps.recorder.recordIntent({ ...call.facts, body: call.body }) : undefined;
+  if (call.alongside?.length && !operation.mutates) throw new Error('entries go alongside a mutation only');
+  const intent = operation.mutates
+    ? await deps.recorder.recordIntent({ ...call.facts, body: call.body }, call.alongside)
+    : undefined;
   if (intent) hooks.intent?.(intent);
   const started = performance.now();
   let response: UpstreamResponse;

@@ -1,4 +1,6 @@
 import { perform, type PerformDeps } from '../actions/perform';
+import { AuditUnavailable } from '../audit/bounded';
+import type { EntryContent } from '../audit/entry';
 import { entryFromFacts } from '../audit/facts';
 import type { AuditKeys } from '../audit/keys';
 import type { AuditRecorder } from '../audit/recorder';
@@ -26,6 +28,9 @@ export interface Execution {
   /** The upstream's answer, as it came (API key values in full: the caller decides whether to mask). */
   response?: UpstreamResponse;
   error?: GatewayError;
+  /** How the request ended, as stored. */
+  state: 'executed' | 'failed';
+  result: Approval['result'];
 }
 
 /** An execution that did not start: the request went back to pending (the upstream budget, the trail). */
@@ -36,29 +41,43 @@ export class ExecutionDeferred extends Error {
   }
 }
 
-const NOT_STARTED = new Set(['rate_limited', 'rate_limit_unavailable', 'audit_unavailable']);
+/** The last vote, whose entry is committed with the execution's request entry; taken back if that fails. */
+export interface LastVote {
+  entry: EntryContent;
+  undo(): Promise<void>;
+}
+
+const BUDGET_REFUSALS = new Set(['rate_limited', 'rate_limit_unavailable']);
 
 /**
  * Runs a claimed request (state `executing`, so no other instance will). First it is decided again, as things stand
- * now (issue 23, finding 4); then it goes through the one forward-and-audit path (src/actions/perform.ts), with the
- * shared upstream budget and the same entries as a direct request, filed under the application's owner now. Never
- * retried once sent: a failure ends it `failed`, and a new request is needed.
+ * now (issue 23, finding 4): `currentOwner` is the application's owner as read by the approving call, or undefined to
+ * read it here. Then it goes through the one forward-and-audit path (src/actions/perform.ts), with the shared
+ * upstream budget and the same entries as a direct request, filed under the application's owner now; the last
+ * vote's entry goes in the same group commit as the request entry. Never retried once sent: a failure ends it
+ * `failed`, and a new request is needed.
  */
-export async function executeApproved(deps: ExecutionDeps, approval: Approval, requestId: string): Promise<Execution> {
+export async function executeApproved(
+  deps: ExecutionDeps,
+  approval: Approval,
+  requestId: string,
+  currentOwner?: string | null,
+  lastVote?: LastVote,
+): Promise<Execution> {
   const operation = operationById(approval.operation as OperationId);
   const source = typeof approval.body?.source === 'string' ? approval.body.source : undefined;
-  let owner, sourceOwner;
+  let owner: string | null | undefined = currentOwner;
+  let sourceOwner: string | null = null;
   try {
-    [owner, sourceOwner] = await Promise.all([
-      approval.applicationId ? deps.ownership.ownerOf(approval.applicationId) : undefined,
-      source ? deps.ownership.ownerOf(source) : undefined,
-    ]);
+    if (owner === undefined && approval.applicationId)
+      owner = (await deps.ownership.ownerOf(approval.applicationId))?.team ?? null;
+    if (source) sourceOwner = (await deps.ownership.ownerOf(source))?.team ?? null;
   } catch (err) {
     // Not decided, so not run: back to pending until ownership can be read.
-    await deps.store.unclaim(approval.id);
+    await stopBeforeStarting(deps, approval, lastVote, false);
     throw err;
   }
-  const currentTeam = approval.applicationId ? (owner?.team ?? null) : approval.team;
+  const currentTeam = approval.applicationId ? (owner ?? null) : approval.team;
   const facts = {
     requestId,
     actor: actorOf(approval),
@@ -69,8 +88,12 @@ export async function executeApproved(deps: ExecutionDeps, approval: Approval, r
     team: currentTeam,
     approvalId: approval.id,
   };
+  const refusal = executionRefusal(deps.policy(), approval, currentTeam, sourceOwner);
+  if (refusal || currentTeam !== approval.team) {
+    if (lastVote) await commitVote(deps, approval, lastVote);
+    lastVote = undefined;
+  }
   if (currentTeam !== approval.team) await recordTargetMoved(deps, approval, currentTeam, requestId);
-  const refusal = executionRefusal(deps.policy(), approval, currentTeam, sourceOwner?.team ?? null);
   if (refusal) {
     await deps.recorder.recordRefusal(
       {
@@ -81,17 +104,12 @@ export async function executeApproved(deps: ExecutionDeps, approval: Approval, r
       },
       new GatewayError('forbidden', undefined, [{ reason: refusal.reason }]),
     );
-    await deps.store.finish(
-      approval.id,
-      'failed',
-      { status: null, body: null, error: 'no_longer_allowed' },
-      deps.clock(),
-    );
-    return {
-      error: new GatewayError('forbidden', 'The request is no longer allowed as things stand now.', [
-        { reason: refusal.reason },
-      ]),
-    };
+    const result = { status: null, body: null, error: 'no_longer_allowed' };
+    await deps.store.finish(approval.id, 'failed', result, deps.clock());
+    const error = new GatewayError('forbidden', 'The request is no longer allowed as things stand now.', [
+      { reason: refusal.reason },
+    ]);
+    return { error, state: 'failed', result };
   }
   let response: UpstreamResponse | undefined;
   let error: GatewayError | undefined;
@@ -111,13 +129,19 @@ export async function executeApproved(deps: ExecutionDeps, approval: Approval, r
           input_hash: approval.inputHash,
         },
       },
+      alongside: lastVote ? [lastVote.entry] : [],
     }));
   } catch (err) {
     const gatewayError = err instanceof GatewayError ? err : undefined;
-    // Refused before anything was recorded or sent: back to pending, its votes kept; approving again runs it.
-    if (gatewayError && NOT_STARTED.has(gatewayError.code)) {
-      await deps.store.unclaim(approval.id);
+    // Refused before anything was sent: back to pending; approving again runs it. A spent budget keeps the vote
+    // (its entry is committed on its own); a request entry the trail could not take took the vote's with it.
+    if (gatewayError && (BUDGET_REFUSALS.has(gatewayError.code) || gatewayError.code === 'audit_unavailable')) {
+      await stopBeforeStarting(deps, approval, lastVote, BUDGET_REFUSALS.has(gatewayError.code));
       throw new ExecutionDeferred(gatewayError);
+    }
+    if (err instanceof AuditUnavailable) {
+      await stopBeforeStarting(deps, approval, lastVote, false);
+      throw new ExecutionDeferred(new GatewayError('audit_unavailable', undefined, [{ reason: err.reason }]));
     }
     error = gatewayError ?? new GatewayError('upstream_unavailable');
   }
@@ -126,14 +150,28 @@ export async function executeApproved(deps: ExecutionDeps, approval: Approval, r
     response && response.body.length > 0
       ? (operation.returnsSecrets ? maskApiKeys(response.body) : response.body).toString('utf8').slice(0, 64 * 1024)
       : null;
-  const succeeded = response !== undefined && response.status < 400;
-  await deps.store.finish(
-    approval.id,
-    succeeded ? 'executed' : 'failed',
-    { status: response?.status ?? null, body: storedBody, error: error?.code ?? null },
-    deps.clock(),
-  );
-  return { response, error };
+  const state = response !== undefined && response.status < 400 ? 'executed' : 'failed';
+  const result = { status: response?.status ?? null, body: storedBody, error: error?.code ?? null };
+  await deps.store.finish(approval.id, state, result, deps.clock());
+  return { response, error, state, result };
+}
+
+/** An execution that stops before anything is sent: the request goes back to pending; the last vote stays or goes. */
+async function stopBeforeStarting(deps: ExecutionDeps, a: Approval, lastVote: LastVote | undefined, keepVote: boolean) {
+  if (lastVote && keepVote) await commitVote(deps, a, lastVote);
+  else if (lastVote) await lastVote.undo();
+  await deps.store.unclaim(a.id);
+}
+
+/** The last vote's entry on its own (the execution will not carry it); a vote whose entry fails is taken back. */
+async function commitVote(deps: ExecutionDeps, a: Approval, lastVote: LastVote): Promise<void> {
+  try {
+    await deps.recorder.commit(lastVote.entry);
+  } catch (err) {
+    await lastVote.undo();
+    await deps.store.unclaim(a.id);
+    throw err;
+  }
 }
 
 /** The requester as the trail names them, from what the request stored. */

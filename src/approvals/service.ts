@@ -7,7 +7,7 @@ import type { ApprovalRule } from '../policy/policy';
 import { executeApproved, type Execution, type ExecutionDeps } from './execute';
 import type { Notifier } from './notify';
 import { inputHash } from './rules';
-import type { Approval } from './store';
+import type { Approval, Vote } from './store';
 
 export interface ApprovalsDeps extends ExecutionDeps {
   notifier: Notifier;
@@ -133,17 +133,21 @@ export function createApprovals(deps: ApprovalsDeps) {
     },
 
     /**
-     * Counts one approval (the vote first, then its entry; a vote whose entry is not committed is taken back), then
-     * runs the request if that was the last one needed and this instance claims it. `counted` is false when this
-     * person had already approved or the request ended meanwhile: nothing was recorded.
+     * Counts one approval and, if it was the last one needed, claims and runs the request, the vote and the claim in
+     * one statement. The vote's entry is committed with the execution's request entry (or on its own when nothing
+     * runs); a vote whose entry cannot be committed is taken back. `counted` is false when this person had already
+     * approved or the request ended meanwhile: nothing was recorded. `owner` is the application's owner as the caller
+     * read it with the request. An approving call costs five statements: the read, the vote and claim, the two
+     * entries in one group and the outcome entry, and the final state.
      */
     async approve(
       origin: Origin,
       approver: Principal,
       approval: Approval,
+      owner: string | null,
       reason: string | null,
     ): Promise<{ approval: Approval; counted: boolean; execution?: Execution }> {
-      const vote = {
+      const vote: Vote = {
         approverIssuer: issuerOf(approver),
         approverSub: approver.sub,
         approverRoles: [...approver.roles],
@@ -153,22 +157,42 @@ export function createApprovals(deps: ApprovalsDeps) {
         reason,
         at: deps.clock(),
       };
-      const counted = await deps.store.addVote(approval.id, vote, canonicalEmail(approver.email) ?? null);
-      if (counted) {
-        try {
-          await record(
-            lifecycle(origin, approval, 'approval.approve', { reason, approvals_so_far: approval.votes.length + 1 }),
-          );
-        } catch (err) {
-          await deps.store.removeVote(approval.id, vote);
-          throw err;
+      const { counted, claimed } = await deps.store.voteAndClaim(
+        approval.id,
+        vote,
+        canonicalEmail(approver.email) ?? null,
+        deps.clock(),
+      );
+      if (!counted && !claimed) return { approval: (await deps.store.get(approval.id)) as Approval, counted };
+      const withVote: Approval = { ...approval, votes: counted ? [...approval.votes, vote] : approval.votes };
+      const lastVote = counted
+        ? {
+            entry: entryFromFacts(
+              deps.keys,
+              lifecycle(origin, approval, 'approval.approve', { reason, approvals_so_far: withVote.votes.length }),
+            ),
+            undo: () => deps.store.removeVote(approval.id, vote),
+          }
+        : undefined;
+      if (!claimed) {
+        if (lastVote) {
+          try {
+            await deps.recorder.commit(lastVote.entry);
+          } catch (err) {
+            await lastVote.undo();
+            throw err;
+          }
         }
+        return { approval: withVote, counted };
       }
-      if (!(await deps.store.claim(approval.id, deps.clock())))
-        return { approval: (await deps.store.get(approval.id)) as Approval, counted };
-      const claimed = (await deps.store.get(approval.id)) as Approval;
-      const execution = await executeApproved(deps, claimed, origin.requestId);
-      const ended = (await deps.store.get(approval.id)) as Approval;
+      const execution = await executeApproved(
+        deps,
+        { ...withVote, state: 'executing' },
+        origin.requestId,
+        approval.applicationId ? owner : undefined,
+        lastVote,
+      );
+      const ended: Approval = { ...withVote, state: execution.state, endedAt: deps.clock(), result: execution.result };
       deps.notifier.notify('approval.ended', ended);
       return { approval: ended, counted, execution };
     },

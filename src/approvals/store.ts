@@ -102,6 +102,19 @@ export interface ApprovalListFilter {
 export interface ApprovalStore {
   create(approval: NewApproval): Promise<Approval>;
   get(id: string): Promise<Approval | undefined>;
+  /** The request with its votes and its application's owner now, in one statement. */
+  getWithOwner(id: string): Promise<{ approval: Approval; owner: string | null } | undefined>;
+  /**
+   * Counts a vote and, when it is the last one needed, claims the request for execution (pending → executing), in
+   * one statement: `counted` is false when this person (issuer and subject, or canonical email) had voted already
+   * or the request is no longer pending; `claimed` is true for the one caller that wins the execution.
+   */
+  voteAndClaim(
+    id: string,
+    vote: Vote,
+    emailKey: string | null,
+    now: Date,
+  ): Promise<{ counted: boolean; claimed: boolean }>;
   /** Requests the viewer may see, newest first, filtered before they are limited (issue 23, finding 8). */
   list(filter: ApprovalListFilter): Promise<ApprovalPage>;
   /**
@@ -246,6 +259,34 @@ function createUnguardedStore(prisma: PrismaClient): ApprovalStore {
         next: rows.length > limit && last ? { createdAt: last.created_at, id: last.id } : undefined,
       };
     },
+    async getWithOwner(id) {
+      const [row] = await prisma.$queryRaw<RawRow[]>`
+        SELECT r.*, o.team AS current_owner,
+          COALESCE((SELECT json_agg(v ORDER BY v.at) FROM approval_vote v WHERE v.approval_id = r.id), '[]'::json) AS vote_rows
+        FROM approval_request r
+        LEFT JOIN application_owner o ON o.application_id = r.application_id AND o.retired_at IS NULL
+        WHERE r.id = ${id}::uuid`;
+      return row ? { approval: fromRawRow(row), owner: row.current_owner } : undefined;
+    },
+    async voteAndClaim(id, v, emailKey, now) {
+      // The vote holds the row against a concurrent deny or cancel until it commits; the claim counts the votes
+      // before this statement plus this one (a statement does not see its own insert).
+      const [row] = await prisma.$queryRaw<{ counted: bigint | number; claimed: bigint | number }[]>`
+        WITH vote AS (
+          INSERT INTO approval_vote (approval_id, approver_issuer, approver_sub, approver_roles, approver_teams,
+            approver_email_key, approver_email, approver_name, reason, at)
+          SELECT id, ${v.approverIssuer}, ${v.approverSub}, ${v.approverRoles}::text[], ${v.approverTeams}::text[],
+            ${emailKey}, ${v.approverEmail}, ${v.approverName}, ${v.reason}, ${v.at}
+          FROM approval_request WHERE id = ${id}::uuid AND state = 'pending' FOR UPDATE
+          ON CONFLICT DO NOTHING RETURNING 1),
+        claim AS (
+          UPDATE approval_request SET state = 'executing', pending_key = NULL, claimed_at = now()
+          WHERE id = ${id}::uuid AND state = 'pending' AND expires_at > ${now}
+            AND (SELECT count(*) FROM approval_vote w WHERE w.approval_id = ${id}::uuid) + (SELECT count(*) FROM vote) >= approvals_needed
+          RETURNING 1)
+        SELECT (SELECT count(*) FROM vote) AS counted, (SELECT count(*) FROM claim) AS claimed`;
+      return { counted: Number(row?.counted) === 1, claimed: Number(row?.claimed) === 1 };
+    },
     async addVote(id, v, emailKey) {
       // Only while pending, and holding the row against a concurrent deny or cancel until the vote commits: a vote
       // after the request ended never counts, and one before it is a change that happened.
@@ -316,6 +357,62 @@ function createUnguardedStore(prisma: PrismaClient): ApprovalStore {
       });
       return rows.map(fromRow);
     },
+  };
+}
+
+/** A row as `getWithOwner` reads it: the table's columns, the owner now, and the votes as JSON. */
+interface RawRow {
+  [column: string]: unknown;
+  current_owner: string | null;
+  vote_rows: Record<string, unknown>[];
+}
+
+function fromRawRow(r: RawRow): Approval {
+  const text = (c: string) => (r[c] as string | null) ?? null;
+  const date = (value: unknown) => (value instanceof Date ? value : new Date(value as string));
+  return {
+    id: r.id as string,
+    operation: r.operation as string,
+    method: r.method as string,
+    params: r.params as Record<string, string>,
+    query: r.query as Record<string, string>,
+    body: (r.body as Record<string, unknown> | null) ?? null,
+    inputHash: r.input_hash as string,
+    target: r.target as string,
+    applicationId: text('application_id'),
+    team: text('team'),
+    requester: {
+      issuer: r.requester_issuer as string,
+      sub: r.requester_sub as string,
+      email: text('requester_email'),
+      name: text('requester_name'),
+      roles: r.requester_roles as string[],
+      teams: r.requester_teams as string[],
+    },
+    reason: text('reason'),
+    state: r.state as ApprovalState,
+    approvalsNeeded: r.approvals_needed as number,
+    approverRoles: r.approver_roles as string[],
+    createdAt: date(r.created_at),
+    expiresAt: date(r.expires_at),
+    endedAt: r.ended_at == null ? null : date(r.ended_at),
+    endedBy: r.ended_by == null ? null : { issuer: text('ended_by_issuer') ?? '', sub: r.ended_by as string },
+    endReason: text('end_reason'),
+    result: {
+      status: (r.result_status as number | null) ?? null,
+      body: text('result_body'),
+      error: text('result_error'),
+    },
+    votes: r.vote_rows.map((v) => ({
+      approverIssuer: v.approver_issuer as string,
+      approverSub: v.approver_sub as string,
+      approverRoles: v.approver_roles as string[],
+      approverTeams: v.approver_teams as string[],
+      approverEmail: (v.approver_email as string | null) ?? null,
+      approverName: (v.approver_name as string | null) ?? null,
+      reason: (v.reason as string | null) ?? null,
+      at: date(v.at),
+    })),
   };
 }
 

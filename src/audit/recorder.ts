@@ -32,8 +32,11 @@ export interface Intent {
 }
 
 export interface AuditRecorder {
-  /** Commits the request entry of a mutation (its body from `facts.body`), or throws AuditUnavailable: then it must not be forwarded. */
-  recordIntent(facts: RequestFacts): Promise<Intent>;
+  /**
+   * Commits the request entry of a mutation (its body from `facts.body`), or throws AuditUnavailable: then it must
+   * not be forwarded. `alongside` entries (an approval's vote) are committed with it, in one group, before it.
+   */
+  recordIntent(facts: RequestFacts, alongside?: EntryContent[]): Promise<Intent>;
   /** Appends the response entry; a failure is logged (the request entry still proves the attempt). */
   recordOutcome(
     intent: Intent,
@@ -101,6 +104,21 @@ export function createAuditRecorder(
     return { pending, bounded };
   }
 
+  /** Several entries in one group commit; `pending` and `bounded` follow the last (the ones before it go with it). */
+  function appendTogether(contents: EntryContent[]): { pending: Promise<StoredEntry>; bounded: Promise<StoredEntry> } {
+    const started = performance.now();
+    const caller = new AbortController();
+    const all = store.appendAll(contents, { signal: caller.signal });
+    const pending = Promise.all(all).then((stored) => stored.at(-1) as StoredEntry);
+    pending.then(
+      () => contents.forEach((c) => observer?.committed(c.kind, (performance.now() - started) / 1000)),
+      () => undefined,
+    );
+    const bounded = withTimeout(pending, writeTimeoutMs);
+    bounded.catch(() => (caller.abort(), contents.forEach((c) => observer?.failed(c.kind))));
+    return { pending, bounded };
+  }
+
   /**
    * The `response` entry of a request entry that committed after its caller was refused. Never dropped nor refused
    * for a full queue (there is one per late commit at most), so the trail never claims an attempt that did not happen.
@@ -132,10 +150,10 @@ export function createAuditRecorder(
   }
 
   return {
-    async recordIntent(facts) {
+    async recordIntent(facts, alongside = []) {
       const eventId = randomUUID();
       const content = base(facts, 'request', eventId);
-      const { pending, bounded } = append(content);
+      const { pending, bounded } = alongside.length > 0 ? appendTogether([...alongside, content]) : append(content);
       try {
         const entry = await bounded;
         return { eventId, entry, startedAt: performance.now() };

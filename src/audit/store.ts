@@ -60,6 +60,11 @@ export interface AuditStore {
    * once (AuditQueueFull) when `queueLimit` entries already wait.
    */
   append(content: EntryContent, options?: AppendOptions): Promise<StoredEntry>;
+  /**
+   * Appends several entries queued together, so that (unless a group is already being committed) they go in one
+   * group commit: one statement for an approval's vote entry and its execution's request entry.
+   */
+  appendAll(contents: EntryContent[], options?: AppendOptions): Promise<StoredEntry>[];
   readChain(afterSeq: bigint, limit: number): Promise<StoredEntry[]>;
   latest(): Promise<StoredEntry | undefined>;
   entryAt(seq: bigint): Promise<StoredEntry | undefined>;
@@ -255,33 +260,44 @@ export function createAuditStore({
     }
   }
 
+  /** Queues an entry for the next group commit (the caller starts the flush). */
+  function enqueue(content: EntryContent, { signal, beyondLimit = false }: AppendOptions = {}): Promise<StoredEntry> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted)
+        return reject(new AuditDropped('the caller stopped waiting before the audit write was queued'));
+      if (!beyondLimit && queue.length >= queueLimit)
+        return reject(new AuditQueueFull(`${queue.length} audit entries are already waiting`));
+      const pending: Pending = { content: boundEntry(storable(content)), signal, resolve, reject };
+      queue.push(pending);
+      // Leaves the queue as soon as its caller gives up, making room at once.
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const at = queue.indexOf(pending);
+          if (at < 0) return;
+          queue.splice(at, 1);
+          reject(new AuditDropped('the caller stopped waiting before the audit write was sent'));
+        },
+        { once: true },
+      );
+    });
+  }
+
   const select = async (where: Prisma.Sql, tail: Prisma.Sql = Prisma.empty, client: Tx = prisma) =>
     (await client.$queryRaw<Record<string, unknown>[]>`SELECT ${SELECT_COLUMNS} FROM audit_entry ${where} ${tail}`).map(
       fromRow,
     );
 
   return {
-    append(content, { signal, beyondLimit = false } = {}) {
-      return new Promise((resolve, reject) => {
-        if (signal?.aborted)
-          return reject(new AuditDropped('the caller stopped waiting before the audit write was queued'));
-        if (!beyondLimit && queue.length >= queueLimit)
-          return reject(new AuditQueueFull(`${queue.length} audit entries are already waiting`));
-        const pending: Pending = { content: boundEntry(storable(content)), signal, resolve, reject };
-        queue.push(pending);
-        // Leaves the queue as soon as its caller gives up, making room at once.
-        signal?.addEventListener(
-          'abort',
-          () => {
-            const at = queue.indexOf(pending);
-            if (at < 0) return;
-            queue.splice(at, 1);
-            reject(new AuditDropped('the caller stopped waiting before the audit write was sent'));
-          },
-          { once: true },
-        );
-        void flush();
-      });
+    append(content, options) {
+      const appended = enqueue(content, options);
+      void flush();
+      return appended;
+    },
+    appendAll(contents, options) {
+      const appended = contents.map((content) => enqueue(content, options));
+      void flush();
+      return appended;
     },
     readChain: (afterSeq, limit) =>
       select(Prisma.sql`WHERE seq > ${afterSeq}`, Prisma.sql`ORDER BY seq LIMIT ${limit}`),

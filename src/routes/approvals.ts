@@ -14,7 +14,6 @@ import type { DenialReason } from '../errors/reasons';
 import type { OwnershipStore } from '../ownership/store';
 import { decide } from '../policy/decide';
 import { roleDecision, type Policy } from '../policy/policy';
-import { failClosed } from '../pipeline/decide-action';
 import { originOf } from '../pipeline/require-approval';
 import { maskApiKeys } from '../secrets/mask';
 import type { ActionHandlers } from '../pipeline/handlers';
@@ -23,6 +22,8 @@ export interface ApprovalRoutesDeps {
   approvals: Approvals;
   store: ApprovalStore;
   ownership: OwnershipStore;
+  /** The same clock the approvals service reads (expiry). */
+  clock: () => Date;
 }
 
 /** Rows read per query while filling a page; the SQL filter already leaves out nearly every invisible one. */
@@ -87,7 +88,7 @@ export function approvalHandlers(deps: ApprovalRoutesDeps, policy: () => Policy)
       try {
         outcome =
           approval.state === 'pending'
-            ? await deps.approvals.approve(originOf(req, res), me, approval, reason ?? null)
+            ? await deps.approvals.approve(originOf(req, res), me, approval, owner, reason ?? null)
             : { approval, counted: false, execution: undefined };
       } catch (err) {
         throw err instanceof ExecutionDeferred ? err.refusal : err;
@@ -171,22 +172,26 @@ async function visibleApproval(
   res: Response,
 ): Promise<{ approval: Approval; owner: string | null }> {
   const id = String(res.locals.params?.id ?? req.params.id);
-  const approval = z.uuid().safeParse(id).success ? await deps.store.get(id) : undefined;
-  const owner =
-    approval?.applicationId != null
-      ? ((await failClosed(() => deps.ownership.ownerOf(approval.applicationId as string)))?.team ?? null)
-      : (approval?.team ?? null);
-  if (!approval || !mayView(policy, principalOf(res), approval, owner))
+  // The request, its votes and its application's owner now: one read.
+  const found = z.uuid().safeParse(id).success ? await deps.store.getWithOwner(id) : undefined;
+  const owner = found?.approval.applicationId != null ? found.owner : (found?.approval.team ?? null);
+  if (!found || !mayView(policy, principalOf(res), found.approval, owner))
     throw new GatewayError('not_found', 'No such approval request.');
-  res.locals.approvalId = approval.id;
-  res.locals.team = approval.team;
-  return { approval, owner };
+  res.locals.approvalId = found.approval.id;
+  res.locals.team = found.approval.team;
+  return { approval: found.approval, owner };
 }
 
-/** The approval an action names, after expiring it if its time has come (an expired request cannot be approved). */
+/**
+ * The approval an action names. One past its expiry that the sweep has not marked yet is expired now (its entry
+ * written) and refused: an expired request cannot be approved.
+ */
 async function actionable(deps: ApprovalRoutesDeps, policy: Policy, req: Request, res: Response) {
-  await deps.approvals.expireDue();
-  const found = await visibleApproval(deps, policy, req, res);
+  let found = await visibleApproval(deps, policy, req, res);
+  if (found.approval.state === 'pending' && found.approval.expiresAt <= deps.clock()) {
+    await deps.approvals.expireDue();
+    found = await visibleApproval(deps, policy, req, res);
+  }
   if (found.approval.state === 'expired')
     throw new GatewayError('approval_expired', undefined, [
       { reason: 'approval_expired', expired_at: found.approval.expiresAt.toISOString() },
