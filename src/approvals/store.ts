@@ -154,6 +154,8 @@ export interface ApprovalStore {
   abandonStale(olderThanMs: number, now: Date): Promise<Approval[]>;
 }
 
+const PENDING_KEY_SQL = Prisma.sql`operation || ' ' || target || ' ' || coalesce(team, '') || ' ' || input_hash`;
+
 /** An API key named in a stored request (apikeys.delete) is needed until it ends, and masked from then on. */
 const FORGET_KEY = Prisma.sql`params = CASE WHEN params ? 'apikey_key' THEN jsonb_set(params, '{apikey_key}', to_jsonb('****' || right(params->>'apikey_key', 4))) ELSE params END`;
 
@@ -177,8 +179,11 @@ export function createApprovalStore(prisma: PrismaClient, timeoutMs: number): Ap
 }
 
 function createUnguardedStore(prisma: PrismaClient): ApprovalStore {
-  // Spelled again in SQL by unclaim and reopen: operation || ' ' || target.
-  const pendingKey = (a: { operation: string; target: string }) => `${a.operation} ${a.target}`;
+  // One pending request per operation, target, team and input: the same request is not asked twice, while two
+  // teams' creates (whose target is the collection) or two different webhooks wait side by side. Spelled again in
+  // SQL by unclaim and reopen (PENDING_KEY_SQL).
+  const pendingKey = (a: { operation: string; target: string; team: string | null; inputHash: string }) =>
+    `${a.operation} ${a.target} ${a.team ?? ''} ${a.inputHash}`;
   return {
     async create(a) {
       try {
@@ -305,13 +310,13 @@ function createUnguardedStore(prisma: PrismaClient): ApprovalStore {
     },
     async unclaim(id) {
       await prisma.$executeRaw`
-        UPDATE approval_request SET state = 'pending', claimed_at = NULL, pending_key = operation || ' ' || target
+        UPDATE approval_request SET state = 'pending', claimed_at = NULL, pending_key = ${PENDING_KEY_SQL}
         WHERE id = ${id}::uuid AND state = 'executing'`;
     },
     async reopen(before, state) {
       await prisma.$executeRaw`
         UPDATE approval_request SET state = 'pending', ended_at = NULL, ended_by = NULL, ended_by_issuer = NULL,
-          end_reason = NULL, params = ${JSON.stringify(before.params)}::jsonb, pending_key = operation || ' ' || target
+          end_reason = NULL, params = ${JSON.stringify(before.params)}::jsonb, pending_key = ${PENDING_KEY_SQL}
         WHERE id = ${before.id}::uuid AND state = ${state}`;
     },
     async claim(id, now) {

@@ -33,7 +33,7 @@ export function requireApproval(policy: () => Policy, approvals: Approvals): Req
     };
     const bypass = headerText(req, 'x-approval-bypass', 'X-Approval-Bypass');
     if (bypass !== undefined) {
-      const target = res.locals.team == null ? NO_TARGET : targetOf(operation.id, res.locals.team);
+      const target = targetOf(operation.id, params, res.locals.team ?? null);
       const breakGlass = decide(policy(), principal, 'approvals.bypass', target);
       if (!breakGlass.allowed) {
         res.locals.decision = breakGlass;
@@ -63,8 +63,10 @@ export function requireApproval(policy: () => Policy, approvals: Approvals): Req
   };
 }
 
-function targetOf(operation: string, team: string): Target {
-  return operation === 'applications.create' ? { kind: 'new_application', team } : { kind: 'application', owner: team };
+/** What a guarded call touches, as decided on arrival: a create's team, or the application and its owner (or none). */
+function targetOf(operation: string, params: Record<string, string>, team: string | null): Target {
+  if (operation === 'applications.create') return team === null ? NO_TARGET : { kind: 'new_application', team };
+  return params.application_id === undefined ? NO_TARGET : { kind: 'application', owner: team };
 }
 
 export function originOf(req: Request, res: Response): Origin {
