@@ -312,6 +312,22 @@ export const SETTINGS = {
     example: '1024',
     schema: int(1, 1_000_000, 1024),
   },
+  AUDIT_SINKS: {
+    doc: 'Where the audit trail is streamed (issue 25), comma list of URLs: `https://…` (and `http://` to loopback only) POSTs NDJSON batches (`?envelope=splunk-hec` for Splunk HEC; a password in the URL is sent as the token), `syslog+tls://host:port` and `syslog+tcp://host:port` send RFC 5424 over RFC 5425 framing, `file:///path` appends NDJSON rotated by size (`?max_bytes=`, `?keep=`). Each may add `?format=ocsf` (default `native`). Empty: none.',
+    example: 'https://siem.example.com/ingest?format=ocsf,syslog+tls://logs.example.com:6514',
+    schema: list,
+    secret: true,
+  },
+  AUDIT_SINK_BATCH_SIZE: {
+    doc: "Most audit entries one batch to a sink holds; a batch is acknowledged (and the sink's cursor moved) as a whole.",
+    example: '500',
+    schema: int(1, 10_000, 500),
+  },
+  AUDIT_FULL_VERIFY_INTERVAL_S: {
+    doc: 'How often one instance re-walks the whole audit chain in the background, in seconds (at least 5). The result is a metric, a `system` entry and `last_full_verification` in `GET /v1/audit/verify`.',
+    example: '86400',
+    schema: int(5, 30 * 86_400, 86_400),
+  },
   RATE_LIMIT_WINDOW_S: {
     doc: 'Length of the per-person rate-limit window, in seconds.',
     example: '60',

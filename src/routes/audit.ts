@@ -7,6 +7,7 @@ import type { AuditStore } from '../audit/store';
 import type { AuditReader } from '../audit/reader';
 import type { VerifyWalks } from '../audit/verify-walk';
 import type { Verification } from '../audit/verify';
+import { lastFull, type LastFullVerification } from '../audit/watch/store';
 import { GatewayError } from '../errors/codes';
 import { toGatewayError } from '../http/error-handler';
 import { refuseUndecodable } from '../http/json-body';
@@ -29,6 +30,8 @@ export interface AuditDeps {
   readsPerCaller: number;
   /** The trail as a transparency log (issue 15): tree, checkpoints, proofs. */
   log: TransparencyLog;
+  /** The background full verification's last result (issue 25). */
+  fullVerification?: { last(): Promise<LastFullVerification | null> };
 }
 
 const lookupBody = z.strictObject({ key: z.string().min(1).max(512) });
@@ -94,7 +97,7 @@ export function auditRoutes(audit: AuditDeps, policy: () => Policy, bodyLimitByt
       ...(full ? { full } : {}),
       ok: result.ok,
     });
-    res.set('Cache-Control', 'no-store').json(result);
+    res.set('Cache-Control', 'no-store').json({ ...result, last_full_verification: await lastFull(audit) });
   });
 
   registerLogRoutes(router, audit);
