@@ -93,7 +93,8 @@ export function startStreamer(deps: StreamerDeps): Streamer {
   async function turn(): Promise<number> {
     const leasedAt = Date.now();
     const state = await cursors.lease(sink, owner, t.leaseMs);
-    metrics.sinkLag.set({ sink }, Number((await cursors.head()) - state.ackedSeq));
+    const head = await cursors.head();
+    metrics.sinkLag.set({ sink }, Number(head - state.ackedSeq));
     if (!state.held) return t.pollMs;
     const entries = await deps.readChain(state.ackedSeq, deps.batchSize);
     if (entries.length === 0) {
@@ -125,7 +126,10 @@ export function startStreamer(deps: StreamerDeps): Streamer {
     }
     failures = 0;
     const last = batch[batch.length - 1]!.seq;
-    if (await cursors.advance(sink, owner, last)) metrics.sinkDelivered.inc({ sink }, batch.length);
+    if (await cursors.advance(sink, owner, last)) {
+      metrics.sinkDelivered.inc({ sink }, batch.length);
+      metrics.sinkLag.set({ sink }, Math.max(0, Number(head - last)));
+    }
     return entries.length < deps.batchSize ? t.pollMs : 0;
   }
 
