@@ -11,6 +11,7 @@ import { requestId } from './http/request-id';
 import { warnOnUntrustedProxy } from './http/proxy-warning';
 import { securityHeaders } from './http/security-headers';
 import { chain } from './http/chain';
+import { traced, traceRequests } from './http/trace-requests';
 import { onlyUnder, unlessUnder } from './http/mount-guards';
 import { authorize, authorizeInput } from './pipeline/authorize';
 import { forwardToUpstream } from './pipeline/forward';
@@ -81,6 +82,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(
     chain(
       requestId(),
+      traceRequests(),
       requestLogger(deps.logger),
       ...(proxyWarning ? [proxyWarning] : []),
       ...(deps.metrics ? [observeRequests(deps.metrics)] : []),
@@ -119,7 +121,7 @@ export function buildApp(deps: AppDeps): Express {
   const authenticated = deps.sessions
     ? sessionOrBearer(deps.sessions, authenticate(deps.verifier), deps.audit.recorder)
     : authenticate(deps.verifier);
-  app.use('/v1', authenticated, limiters.unauthenticated.countFailure);
+  app.use('/v1', traced('gateway.authenticate', authenticated), limiters.unauthenticated.countFailure);
   app.get('/v1/me', limiters.perPrincipal, me(deps.policy));
   app.get('/v1/policy/explain', limiters.perPrincipal, explainPolicy(deps.policy, deps.ownership.store));
   app.use(
@@ -156,7 +158,7 @@ export function buildApp(deps: AppDeps): Express {
     chain(
       resolveOperation(),
       limiters.perPrincipal,
-      authorize(deps.policy),
+      traced('gateway.decision', authorize(deps.policy)),
       authorizeTarget(deps.ownership.store),
       jsonBody(config.bodyLimitBytes),
       validate(),
@@ -164,9 +166,12 @@ export function buildApp(deps: AppDeps): Express {
       authorizeSource(deps.ownership.store),
       requireApproval(deps.policy, deps.approvals.service),
       limiters.upstream,
-      recordMutationIntent(deps.audit.recorder),
+      traced('gateway.audit.append', recordMutationIntent(deps.audit.recorder)),
       serveTeamList(deps.ownership.store, deps.ownership.directory),
-      forwardToUpstream(deps.upstream, deps.audit.recorder, deps.policy, () => deps.ownership.directory.invalidate()),
+      traced(
+        'gateway.forward',
+        forwardToUpstream(deps.upstream, deps.audit.recorder, deps.policy, () => deps.ownership.directory.invalidate()),
+      ),
     ),
   );
 

@@ -328,6 +328,47 @@ export const SETTINGS = {
     example: '86400',
     schema: int(5, 30 * 86_400, 86_400),
   },
+  // OpenTelemetry (issue 25): read by @opentelemetry/sdk-node itself (src/tracing/start.ts); declared here so a bad value
+  // stops start-up and the settings stay documented in one place.
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    doc: 'OTLP/HTTP collector base URL (`/v1/traces` is added); set it (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, the full URL) to turn tracing on. Unset: no tracing, no SDK loaded.',
+    example: 'http://otel-collector:4318',
+    schema: z.url({ protocol: /^https?$/ }).optional(),
+  },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: {
+    doc: 'The full URL traces are POSTed to, instead of `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`.',
+    example: 'http://otel-collector:4318/v1/traces',
+    schema: z.url({ protocol: /^https?$/ }).optional(),
+  },
+  OTEL_EXPORTER_OTLP_PROTOCOL: {
+    doc: 'OTLP encoding: `http/protobuf` or `http/json`.',
+    example: 'http/protobuf',
+    schema: z.enum(['http/protobuf', 'http/json']).default('http/protobuf'),
+  },
+  OTEL_SERVICE_NAME: {
+    doc: "The traces' `service.name`.",
+    example: 'kloudless-gateway',
+    schema: z.string().min(1).default('kloudless-gateway'),
+  },
+  OTEL_TRACES_SAMPLER: {
+    doc: "Which requests are traced: `parentbased_always_on` (default: all, or as the caller's `traceparent` says), `parentbased_traceidratio` with `OTEL_TRACES_SAMPLER_ARG`, `always_on`, `always_off`, `traceidratio`, `parentbased_always_off`.",
+    example: 'parentbased_traceidratio',
+    schema: z
+      .enum([
+        'always_on',
+        'always_off',
+        'traceidratio',
+        'parentbased_always_on',
+        'parentbased_always_off',
+        'parentbased_traceidratio',
+      ])
+      .default('parentbased_always_on'),
+  },
+  OTEL_TRACES_SAMPLER_ARG: {
+    doc: 'The ratio of the `*traceidratio` samplers, from 0 to 1 (e.g. `0.1`: one trace in ten).',
+    example: '0.1',
+    schema: z.coerce.number().min(0).max(1).optional(),
+  },
   RATE_LIMIT_WINDOW_S: {
     doc: 'Length of the per-person rate-limit window, in seconds.',
     example: '60',
