@@ -9,7 +9,7 @@ const APP = 'wSPk9y5D7p5o87k0ACGKxR';
 const testWithPostgres = SERVER_URL ? test : test.skip;
 
 testWithPostgres(
-  'when a mutation arrives with a traceparent, then each protocol (http/protobuf, http/json) exports its span tree, the upstream gets the propagated traceparent, and the log line carries the trace id',
+  'when a mutation arrives with a traceparent, then each protocol (http/protobuf, http/json) exports its span tree, the upstream gets the propagated traceparent, and the log line and the audit entries carry the trace id',
   async () => {
     const receiver = await startOtlpReceiver();
     const simulator = createSimulator({ developerKey: 'dk-trace', seed: true });
@@ -63,6 +63,22 @@ testWithPostgres(
         const forwarded = simulator.requests.filter((r) => r.method === 'POST').at(-1)!;
         expect(forwarded.headers.traceparent).toBe(`00-${traceId}-${call.spanId}-01`);
         expect(gateways[i]!.stdout()).toMatch(new RegExp(`"trace_id":"${traceId}".*"msg":"request completed"`));
+
+        // The audit trail names the trace: on the event as /v1/audit/events shows it, and in each entry's details.
+        const auditor = { Authorization: `Bearer ${signToken({ sub: 'reviewer', roles: ['auditor'] })}` };
+        const { events } = (await (
+          await fetch(`${url}/v1/audit/events?operation=webhooks.create&order=desc&limit=1`, { headers: auditor })
+        ).json()) as { events: { sequence: string; trace_id?: string }[] };
+        expect(events[0]!.trace_id).toBe(traceId);
+        const detail = (await (
+          await fetch(`${url}/v1/audit/events/${events[0]!.sequence}`, { headers: auditor })
+        ).json()) as {
+          entries: { kind: string; details: { trace_id?: string } }[];
+        };
+        expect(detail.entries.map((e) => [e.kind, e.details.trace_id])).toEqual([
+          ['request', traceId],
+          ['response', traceId],
+        ]);
       }
       expect(receiver.contentTypes).toEqual(new Set(['application/x-protobuf', 'application/json']));
     } finally {
