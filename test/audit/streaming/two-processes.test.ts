@@ -66,7 +66,12 @@ testWithPostgres(
       // Caught up: both receivers hold the newest entry, and the trail has stopped growing (the caught-up entries).
       const head = async () => Number((await pg.query('SELECT max(seq) AS head FROM audit_entry')).rows[0].head);
       let last = -1;
+      const giveUp = Date.now() + 60_000;
       for (let stable = 0; stable < 4;) {
+        if (Date.now() > giveUp)
+          throw new Error(
+            `not caught up in 60 s: trail at ${last}, https at ${Math.max(0, ...https.received.seqs)}, syslog at ${Math.max(0, ...syslog.received.seqs)}`,
+          );
         await new Promise((r) => setTimeout(r, 500));
         const now = await head();
         const arrived = Math.min(Math.max(0, ...https.received.seqs), Math.max(0, ...syslog.received.seqs));
