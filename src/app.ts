@@ -11,6 +11,7 @@ import { requestId } from './http/request-id';
 import { warnOnUntrustedProxy } from './http/proxy-warning';
 import { securityHeaders } from './http/security-headers';
 import { chain } from './http/chain';
+import { traced, traceRequests } from './http/trace-requests';
 import { validate } from './pipeline/validate';
 import { unlessUnder } from './http/mount-guards';
 import { forwardToUpstream } from './pipeline/forward';
@@ -83,6 +84,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(
     chain(
       requestId(),
+      traceRequests(),
       requestLogger(deps.logger),
       ...(proxyWarning ? [proxyWarning] : []),
       ...(deps.metrics ? [observeRequests(deps.metrics)] : []),
@@ -133,11 +135,11 @@ export function buildApp(deps: AppDeps): Express {
   app.use(
     '/v1',
     chain(
-      authenticated,
+      traced('gateway.authenticate', authenticated),
       resolveAction(),
       limiters.perPrincipal,
       refuseUnmatched(),
-      decideAction(deps.policy, ownership),
+      traced('gateway.decision', decideAction(deps.policy, ownership)),
       jsonBody(config.bodyLimitBytes),
       validate(),
       dispatch(
@@ -145,7 +147,7 @@ export function buildApp(deps: AppDeps): Express {
           decideInput(deps.policy, ownership),
           requireApproval(deps.policy, deps.approvals.service),
           serveTeamList(ownership, deps.ownership.directory, limiters.upstream),
-          forwardToUpstream(perform, limiters, deps.policy, ownership),
+          traced('gateway.forward', forwardToUpstream(perform, limiters, deps.policy, ownership)),
         ),
         {
           ...policyHandlers(deps.policy, ownership),

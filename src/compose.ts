@@ -26,6 +26,7 @@ import { createApprovals } from './approvals/service';
 import { createNotifier } from './approvals/notify';
 import { scheduleApprovalSweeps } from './approvals/sweep';
 import { createSessions } from './session/sessions';
+import { startAuditWatch } from './audit/watch/start';
 
 export interface Gateway {
   deps: AppDeps;
@@ -174,6 +175,17 @@ export async function composeGateway(config: Config, logger: Logger, seams: Seam
     staleAfterMs: config.upstream.timeoutMs + 4 * config.audit.writeTimeoutMs + 1_000,
   });
   await sweeps.first;
+  const walks = createVerifyWalks(reader, keys);
+  // Issue 25: the trail streamed to AUDIT_SINKS and verified in full in the background.
+  const watch = startAuditWatch({
+    settings: config.audit,
+    database,
+    reader,
+    recorder,
+    walks,
+    logger,
+    registry: metrics.registry,
+  });
   const deps: AppDeps = {
     config,
     logger,
@@ -186,7 +198,8 @@ export async function composeGateway(config: Config, logger: Logger, seams: Seam
       keys,
       recorder,
       reader,
-      walks: createVerifyWalks(reader, keys),
+      walks,
+      fullVerification: watch.fullVerification,
       readsPerCaller: config.audit.read.perCaller,
       log,
     },
@@ -210,6 +223,7 @@ export async function composeGateway(config: Config, logger: Logger, seams: Seam
     async close() {
       recovery.stop();
       sweeps.stop();
+      await watch.stop();
       await log.stop();
       await notifier.idle();
       reloader.stop();

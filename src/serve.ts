@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { startTracing } from './tracing/start';
 import pino from 'pino';
 import { buildApp } from './app';
 import { mintToken } from './auth/mint';
@@ -31,6 +32,7 @@ export async function serveGateway(config: Config): Promise<void> {
   let idp: DevIdentityProvider | undefined;
   if (local) ({ config, idp } = await withLocalIdentityProvider(config));
 
+  const tracing = await startTracing(process.env, logger);
   const gateway = await composeGateway(config, logger);
   const { deps } = gateway;
   if (worker) joinClusterMetrics(gateway.metrics);
@@ -65,6 +67,7 @@ export async function serveGateway(config: Config): Promise<void> {
     await gateway.close();
     await local?.simulator.close();
     await idp?.close();
+    await tracing?.shutdown();
     logger.info('stopped');
     process.exit(0);
   };

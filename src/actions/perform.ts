@@ -5,6 +5,7 @@ import type { Operation } from '../catalogue/operations';
 import { GatewayError } from '../errors/codes';
 import type { BudgetInfo, UpstreamBudget } from '../ratelimit/upstream-budget';
 import type { Upstream, UpstreamResponse } from '../upstream/client';
+import { withSpan } from '../tracing/tracing';
 
 export interface PerformDeps {
   recorder: AuditRecorder;
@@ -49,7 +50,9 @@ export async function perform(deps: PerformDeps, call: Call, hooks: PerformHooks
   const budget = await deps.budget.take(operation.mutates);
   if (call.alongside?.length && !operation.mutates) throw new Error('entries go alongside a mutation only');
   const intent = operation.mutates
-    ? await deps.recorder.recordIntent({ ...call.facts, body: call.body }, call.alongside)
+    ? await withSpan('gateway.audit.append', () =>
+        deps.recorder.recordIntent({ ...call.facts, body: call.body }, call.alongside),
+      )
     : undefined;
   if (intent) hooks.intent?.(intent);
   const started = performance.now();

@@ -4,6 +4,7 @@ import { nowMicros, type EntryContent, type EntryKind } from './entry';
 import type { AuditKeys } from './keys';
 import { redactForAudit } from './redact';
 import { withSessionMark } from './session-mark';
+import { withTraceMark } from './trace-mark';
 
 /** Who acted, as the trail names them (a verified token's or session's principal has these fields). */
 export interface Actor {
@@ -38,6 +39,8 @@ export interface EntryFacts {
   /** The input body; secrets in it are fingerprinted, never stored. */
   body?: unknown;
   details?: unknown;
+  /** The request's trace (OpenTelemetry), when tracing is on: `details.trace_id`. */
+  traceId?: string | null;
   decision?: 'allowed' | 'denied' | null;
   reason?: string | null;
   team: string | null;
@@ -69,7 +72,10 @@ export function entryFromFacts(keys: AuditKeys, f: EntryFacts): EntryContent {
     webhookId: f.params?.webhook_id ?? null,
     apikeyFingerprint: keyPrint,
     requestBody: redacted?.value ?? null,
-    details: withSessionMark(f.actor, withDroppedCount(f.details ?? null, redacted?.fingerprintsDropped ?? 0)),
+    details: withTraceMark(
+      f.traceId,
+      withSessionMark(f.actor, withDroppedCount(f.details ?? null, redacted?.fingerprintsDropped ?? 0)),
+    ),
     decision: f.decision ?? null,
     reason: f.reason ?? null,
     outcome: null,

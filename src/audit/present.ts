@@ -67,6 +67,7 @@ export function presentEvent(e: AuditEvent) {
     latency_ms: e.latencyMs,
     team: e.team,
     approval_id: e.approvalId,
+    ...(e.traceId ? { trace_id: e.traceId } : {}),
     entry_sequences: e.entrySequences.map(String),
   };
 }

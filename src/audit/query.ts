@@ -56,6 +56,8 @@ export interface AuditEvent {
   latencyMs: number | null;
   team: string | null;
   approvalId: string | null;
+  /** The request's OpenTelemetry trace, when tracing was on (`details.trace_id` of its opening entry). */
+  traceId: string | null;
   entrySequences: bigint[];
 }
 
@@ -69,7 +71,7 @@ const EVENTS = Prisma.sql`
          COALESCE(r.apikey_fingerprint, h.apikey_fingerprint) AS apikey_fingerprint, h.decision, h.reason,
          COALESCE(r.outcome, h.outcome, CASE WHEN h.kind = 'request' THEN 'pending' END) AS outcome,
          r.upstream_status, COALESCE(r.error_code, h.error_code) AS error_code, r.latency_ms, r.seq AS response_seq, r.at_text AS completed_at,
-         h.approval_id, h.team AS team -- the owner when the call was made (a transfer's response entry names the new one)
+         h.approval_id, h.details->>'trace_id' AS trace_id, h.team AS team -- the owner when the call was made (a transfer's response entry names the new one)
   FROM audit_entry h
   LEFT JOIN LATERAL (
     SELECT s.seq, ${AT('s')} AS at_text, s.application_id, s.webhook_id, s.apikey_fingerprint, s.outcome, s.upstream_status,
@@ -205,6 +207,7 @@ function toEvent(r: Row): AuditEvent {
     latencyMs: num(r.latency_ms),
     team: text(r.team),
     approvalId: text(r.approval_id),
+    traceId: text(r.trace_id),
     entrySequences:
       r.response_seq === null || r.response_seq === undefined
         ? [sequence]

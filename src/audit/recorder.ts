@@ -8,6 +8,7 @@ import type { AuditKeys } from './keys';
 import { AuditUnavailable, describe, withTimeout } from './bounded';
 import type { AuditStore } from './store';
 import { withSessionMark } from './session-mark';
+import { withTraceMark } from './trace-mark';
 
 /** Who asked what, as plain facts: the web layer builds them from a request (src/pipeline/audit-facts.ts). */
 export type RequestFacts = Omit<EntryFacts, 'kind' | 'eventId'>;
@@ -199,7 +200,10 @@ export function createAuditRecorder(
           upstreamStatus: response?.status ?? upstreamStatusOf(failure),
           errorCode: failure?.code ?? null,
           latencyMs: Math.round((performance.now() - intent.startedAt) * 1000) / 1000,
-          details: withSessionMark(facts.actor, failure ? { reason: failure.details[0]?.reason ?? null } : null),
+          details: withTraceMark(
+            facts.traceId,
+            withSessionMark(facts.actor, failure ? { reason: failure.details[0]?.reason ?? null } : null),
+          ),
         },
         'response',
       );
@@ -231,7 +235,12 @@ export function createAuditRecorder(
         ? { decision: 'denied' as const, outcome: REFUSAL_OUTCOMES[refused.code] ?? 'invalid', errorCode: refused.code }
         : { decision: 'allowed' as const, outcome: 'success' as const };
       await appendQuietly(
-        { ...content, operation: action, details: withSessionMark(facts.actor, details), ...outcome },
+        {
+          ...content,
+          operation: action,
+          details: withTraceMark(facts.traceId, withSessionMark(facts.actor, details)),
+          ...outcome,
+        },
         'access',
       );
     },

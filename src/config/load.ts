@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { COSIGNATURE_V1, parseVkey } from '../audit/log/note';
 import { parseSigningKey } from '../audit/log/signing-key';
+import { parseSinks, type SinkSpec } from '../audit/stream/sinks';
 import { SETTINGS, type Setting, type SettingName } from './settings';
 import { parseWorkers, workersProblems } from './workers';
 
@@ -65,6 +66,11 @@ export interface Config {
     witnessKeys: string[];
     /** The read pool (issue 18): its size, statement timeout and reads in flight per caller. */
     read: { poolSize: number; timeoutMs: number; perCaller: number };
+    /** Streaming (issue 25): the sinks of AUDIT_SINKS, parsed, and the largest batch. */
+    sinks: SinkSpec[];
+    sinkBatchSize: number;
+    /** AUDIT_FULL_VERIFY_INTERVAL_S. */
+    fullVerifyIntervalS: number;
   };
   rateLimit: {
     windowS: number;
@@ -188,6 +194,9 @@ function toConfig(p: Parsed, problems: string[]): Config {
       checkpointIntervalS: p.AUDIT_CHECKPOINT_INTERVAL_S,
       witnessUrls: p.AUDIT_WITNESS_URLS,
       witnessKeys: p.AUDIT_WITNESS_KEYS,
+      sinks: sinksOf(p.AUDIT_SINKS, problems),
+      sinkBatchSize: p.AUDIT_SINK_BATCH_SIZE,
+      fullVerifyIntervalS: p.AUDIT_FULL_VERIFY_INTERVAL_S,
     },
     rateLimit: {
       windowS: p.RATE_LIMIT_WINDOW_S,
@@ -224,6 +233,12 @@ function parseBytes(text: string): number {
   const match = /^(\d+)(b|kb|mb)?$/i.exec(text);
   const unit = { b: 1, kb: 1024, mb: 1024 * 1024 }[(match?.[2] ?? 'b').toLowerCase() as 'b' | 'kb' | 'mb'];
   return Number(match?.[1] ?? 0) * unit;
+}
+
+function sinksOf(urls: string[], problems: string[]): SinkSpec[] {
+  const parsed = parseSinks(urls);
+  problems.push(...parsed.problems);
+  return parsed.sinks;
 }
 
 function parseTrustProxy(text: string, problems: string[]): Config['trustProxy'] {

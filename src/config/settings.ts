@@ -312,6 +312,63 @@ export const SETTINGS = {
     example: '1024',
     schema: int(1, 1_000_000, 1024),
   },
+  AUDIT_SINKS: {
+    doc: 'Where the audit trail is streamed (issue 25), comma list of URLs: `https://…` (and `http://` to loopback only) POSTs NDJSON batches (`?envelope=splunk-hec` for Splunk HEC; a password in the URL is sent as the token), `syslog+tls://host:port` and `syslog+tcp://host:port` send RFC 5424 over RFC 5425 framing, `file:///path` appends NDJSON rotated by size (`?max_bytes=`, `?keep=`). Each may add `?format=ocsf` (default `native`). Empty: none.',
+    example: 'https://siem.example.com/ingest?format=ocsf,syslog+tls://logs.example.com:6514',
+    schema: list,
+    secret: true,
+  },
+  AUDIT_SINK_BATCH_SIZE: {
+    doc: "Most audit entries one batch to a sink holds; a batch is acknowledged (and the sink's cursor moved) as a whole.",
+    example: '500',
+    schema: int(1, 10_000, 500),
+  },
+  AUDIT_FULL_VERIFY_INTERVAL_S: {
+    doc: 'How often one instance re-walks the whole audit chain in the background, in seconds (at least 5). The result is a metric, a `system` entry and `last_full_verification` in `GET /v1/audit/verify`.',
+    example: '86400',
+    schema: int(5, 30 * 86_400, 86_400),
+  },
+  // OpenTelemetry (issue 25): read by @opentelemetry/sdk-node itself (src/tracing/start.ts); declared here so a bad value
+  // stops start-up and the settings stay documented in one place.
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    doc: 'OTLP/HTTP collector base URL (`/v1/traces` is added); set it (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, the full URL) to turn tracing on. Unset: no tracing, no SDK loaded.',
+    example: 'http://otel-collector:4318',
+    schema: z.url({ protocol: /^https?$/ }).optional(),
+  },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: {
+    doc: 'The full URL traces are POSTed to, instead of `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`.',
+    example: 'http://otel-collector:4318/v1/traces',
+    schema: z.url({ protocol: /^https?$/ }).optional(),
+  },
+  OTEL_EXPORTER_OTLP_PROTOCOL: {
+    doc: 'OTLP encoding: `http/protobuf` or `http/json`.',
+    example: 'http/protobuf',
+    schema: z.enum(['http/protobuf', 'http/json']).default('http/protobuf'),
+  },
+  OTEL_SERVICE_NAME: {
+    doc: "The traces' `service.name`.",
+    example: 'kloudless-gateway',
+    schema: z.string().min(1).default('kloudless-gateway'),
+  },
+  OTEL_TRACES_SAMPLER: {
+    doc: "Which requests are traced: `parentbased_always_on` (default: all, or as the caller's `traceparent` says), `parentbased_traceidratio` with `OTEL_TRACES_SAMPLER_ARG`, `always_on`, `always_off`, `traceidratio`, `parentbased_always_off`.",
+    example: 'parentbased_traceidratio',
+    schema: z
+      .enum([
+        'always_on',
+        'always_off',
+        'traceidratio',
+        'parentbased_always_on',
+        'parentbased_always_off',
+        'parentbased_traceidratio',
+      ])
+      .default('parentbased_always_on'),
+  },
+  OTEL_TRACES_SAMPLER_ARG: {
+    doc: 'The ratio of the `*traceidratio` samplers, from 0 to 1 (e.g. `0.1`: one trace in ten).',
+    example: '0.1',
+    schema: z.coerce.number().min(0).max(1).optional(),
+  },
   RATE_LIMIT_WINDOW_S: {
     doc: 'Length of the per-person rate-limit window, in seconds.',
     example: '60',

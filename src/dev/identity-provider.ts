@@ -50,6 +50,12 @@ export interface DevIdentityProviderOptions {
   postLogoutRedirectUris: string[];
   /** Default 0: any free port. */
   port?: number;
+  /** Default 127.0.0.1; the compose file's IdP listens on 0.0.0.0 in its own container. */
+  host?: string;
+  /** The issuer URL as browsers and gateways reach it; default http://127.0.0.1:<port>. */
+  issuer?: string;
+  /** Default: random per start (the local default hands it to its gateway in-process). */
+  clientSecret?: string;
 }
 
 interface ProviderLike {
@@ -71,11 +77,11 @@ export async function startDevIdentityProvider(o: DevIdentityProviderOptions): P
   const server = createServer((req, res) => (handler ? handler(req, res) : res.writeHead(503).end()));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port ?? 0, '127.0.0.1', () => resolve());
+    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
   });
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = o.issuer ?? `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const clientId = 'kloudless-gateway-dev';
-  const clientSecret = randomBytes(24).toString('base64url');
+  const clientSecret = o.clientSecret ?? randomBytes(24).toString('base64url');
   const { default: Provider } = await importEsm<{ default: new (issuer: string, config: object) => ProviderLike }>(
     'oidc-provider',
   );

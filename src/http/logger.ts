@@ -56,6 +56,7 @@ export function requestLogger(logger: Logger): RequestHandler {
       const failed = err !== undefined || res.statusCode >= 500;
       const line = {
         reqId: request.id,
+        trace_id: locals.traceId,
         req: request,
         sub: locals.principal?.sub,
         operation: locals.operation?.id,

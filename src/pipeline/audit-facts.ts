@@ -23,5 +23,6 @@ export function requestFacts(req: Request, res: Response, body?: unknown): Reque
     reason: decision?.reason ?? null,
     team: res.locals.team ?? null,
     approvalId: res.locals.approvalId ?? null,
+    traceId: res.locals.traceId ?? null,
   };
 }

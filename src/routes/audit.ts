@@ -8,6 +8,7 @@ import type { AuditReader } from '../audit/reader';
 import type { VerifyWalks } from '../audit/verify-walk';
 import type { Verification } from '../audit/verify';
 import type { TransparencyLog } from '../audit/log/log';
+import { lastFull, type LastFullVerification } from '../audit/watch/store';
 import { personKey } from '../auth/person';
 import { GatewayError } from '../errors/codes';
 import { requestFacts } from '../pipeline/audit-facts';
@@ -27,6 +28,8 @@ export interface AuditDeps {
   readsPerCaller: number;
   /** The trail as a transparency log (issue 15): tree, checkpoints, proofs. */
   log: TransparencyLog;
+  /** The background full verification's last result (issue 25). */
+  fullVerification?: { last(): Promise<LastFullVerification | null> };
 }
 
 /**
@@ -71,7 +74,7 @@ export function auditHandlers(audit: AuditDeps): ActionHandlers {
         ...(full ? { full } : {}),
         ok: result.ok,
       });
-      res.set('Cache-Control', 'no-store').json(result);
+      res.set('Cache-Control', 'no-store').json({ ...result, last_full_verification: await lastFull(audit) });
     },
 
     // POST, so a leaked key being looked up never sits in a URL (proxies and browsers log those).

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createSimulator } from './server';
 
 const FLAGS = new Map([
@@ -27,7 +28,9 @@ function port(): number {
 }
 
 async function main(): Promise<void> {
-  const developerKey = process.env.SIMULATOR_DEVELOPER_KEY;
+  // SIMULATOR_DEVELOPER_KEY_FILE: the key as a Docker secret (deploy/compose.yaml), as the gateway reads it.
+  const keyFile = process.env.SIMULATOR_DEVELOPER_KEY_FILE;
+  const developerKey = keyFile ? readFileSync(keyFile, 'utf8').trim() : process.env.SIMULATOR_DEVELOPER_KEY;
   if (!developerKey) fail('SIMULATOR_DEVELOPER_KEY is required: the DeveloperKey clients must send (make one up).');
   const controlApi = flag('SIMULATOR_CONTROL_API', false);
   const simulator = createSimulator({ developerKey, seed: flag('SIMULATOR_SEED', true), controlApi });

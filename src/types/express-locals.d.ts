@@ -1,3 +1,4 @@
+import type { Span } from '@opentelemetry/api';
 import type { Intent } from '../audit/recorder';
 import type { Principal } from '../auth/principal';
 import type { Action } from '../catalogue/actions';
@@ -12,6 +13,9 @@ declare global {
     interface Locals {
       /** The gateway's own id for this request, unique: what the trail's `request_id` holds. */
       requestId: string;
+      /** With tracing on (src/tracing/): the request's server span and its trace id, for the log line. */
+      span?: Span;
+      traceId?: string;
       /** The caller's X-Request-Id, when well-formed: recorded as `client_request_id`, never trusted as unique. */
       clientRequestId?: string;
       principal?: Principal;

@@ -1,4 +1,5 @@
 import { Pool } from 'undici';
+import { traceHeaders, withSpan } from '../tracing/tracing';
 import type { Dispatcher } from 'undici';
 import { badResponse, isRetryableForIdempotent, mapUpstreamFailure } from './failures';
 
@@ -56,6 +57,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       'accept-encoding': 'identity',
       'user-agent': options.userAgent ?? 'kloudless-management-gateway',
       'x-request-id': requestId,
+      ...traceHeaders(),
     };
     if (body !== undefined) headers['content-type'] = 'application/json';
     return pool.request({ method: method as Dispatcher.HttpMethod, path, headers, body, signal });
@@ -127,7 +129,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       const signal = deadline.signal;
       let status: number | undefined;
       try {
-        const response = await exchange(request, signal);
+        const response = await withSpan('gateway.upstream', () => exchange(request, signal));
         status = response.statusCode;
         const body = await readLimited(response.body, options.maxResponseBytes);
         // A 2xx that is not JSON (an intermediary's HTML page, a BOM, a JSONP prefix) is not the Management API's

@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path';
  * The request's path is readable from the folders, and each layer only leans on the ones below it:
  *   foundation  errors/ secrets/ db/ generated/      (the error table, secret masking, storage)
  *   domain      config/ catalogue/ policy/ auth/ audit/ ownership/ approvals/ actions/ upstream/ ratelimit/ metrics/ reload/
- *               witness/ simulator/
+ *               witness/ simulator/ tracing/
  *   web         http/ pipeline/ routes/ openapi/ session/ console/ app-ui/ dev/ types/ cluster/ (WORKERS: the processes)
  *   entry       src/*.ts (bootstrap, app, compose, server)
  * Inside a layer, folders do not import each other in a cycle. The audit layer takes plain data, never Express.
@@ -28,6 +28,7 @@ const LAYERS: Record<string, number> = {
   ratelimit: 1,
   metrics: 1,
   reload: 1,
+  tracing: 1,
   witness: 1,
   simulator: 1,
   http: 2,

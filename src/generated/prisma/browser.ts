@@ -77,3 +77,15 @@ export type AuditCheckpoint = Prisma.AuditCheckpointModel
  * A witness's cosignature line (C2SP tlog-cosignature) on a checkpoint, as the witness returned it.
  */
 export type AuditCosignature = Prisma.AuditCosignatureModel
+/**
+ * Model AuditSinkCursor
+ * Where each audit sink of AUDIT_SINKS has got to (issue 25; src/audit/stream/): the sequence it acknowledged, and
+ * the lease that lets one streamer send to it across instances and workers. Bookkeeping beside the trail.
+ */
+export type AuditSinkCursor = Prisma.AuditSinkCursorModel
+/**
+ * Model AuditFullVerification
+ * The background full verification of the trail (AUDIT_FULL_VERIFY_INTERVAL_S): one row, the lease of the instance
+ * walking the chain, and the last result.
+ */
+export type AuditFullVerification = Prisma.AuditFullVerificationModel

@@ -406,7 +406,9 @@ export const ModelName = {
   AuditTreeNode: 'AuditTreeNode',
   AuditLogState: 'AuditLogState',
   AuditCheckpoint: 'AuditCheckpoint',
-  AuditCosignature: 'AuditCosignature'
+  AuditCosignature: 'AuditCosignature',
+  AuditSinkCursor: 'AuditSinkCursor',
+  AuditFullVerification: 'AuditFullVerification'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -422,7 +424,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "auditEntry" | "auditRecoveryState" | "applicationOwner" | "approvalRequest" | "approvalVote" | "browserSession" | "auditTreeNode" | "auditLogState" | "auditCheckpoint" | "auditCosignature"
+    modelProps: "auditEntry" | "auditRecoveryState" | "applicationOwner" | "approvalRequest" | "approvalVote" | "browserSession" | "auditTreeNode" | "auditLogState" | "auditCheckpoint" | "auditCosignature" | "auditSinkCursor" | "auditFullVerification"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -1166,6 +1168,154 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    AuditSinkCursor: {
+      payload: Prisma.$AuditSinkCursorPayload<ExtArgs>
+      fields: Prisma.AuditSinkCursorFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AuditSinkCursorFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSinkCursorPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AuditSinkCursorFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSinkCursorPayload>
+        }
+        findFirst: {
+          args: Prisma.AuditSinkCursorFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSinkCursorPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AuditSinkCursorFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSinkCursorPayload>
+        }
+        findMany: {
+          args: Prisma.AuditSinkCursorFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSinkCursorPayload>[]
+        }
+        create: {
+          args: Prisma.AuditSinkCursorCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSinkCursorPayload>
+        }
+        createMany: {
+          args: Prisma.AuditSinkCursorCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AuditSinkCursorCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSinkCursorPayload>[]
+        }
+        delete: {
+          args: Prisma.AuditSinkCursorDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSinkCursorPayload>
+        }
+        update: {
+          args: Prisma.AuditSinkCursorUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSinkCursorPayload>
+        }
+        deleteMany: {
+          args: Prisma.AuditSinkCursorDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AuditSinkCursorUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AuditSinkCursorUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSinkCursorPayload>[]
+        }
+        upsert: {
+          args: Prisma.AuditSinkCursorUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSinkCursorPayload>
+        }
+        aggregate: {
+          args: Prisma.AuditSinkCursorAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAuditSinkCursor>
+        }
+        groupBy: {
+          args: Prisma.AuditSinkCursorGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditSinkCursorGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AuditSinkCursorCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditSinkCursorCountAggregateOutputType> | number
+        }
+      }
+    }
+    AuditFullVerification: {
+      payload: Prisma.$AuditFullVerificationPayload<ExtArgs>
+      fields: Prisma.AuditFullVerificationFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AuditFullVerificationFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditFullVerificationPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AuditFullVerificationFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditFullVerificationPayload>
+        }
+        findFirst: {
+          args: Prisma.AuditFullVerificationFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditFullVerificationPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AuditFullVerificationFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditFullVerificationPayload>
+        }
+        findMany: {
+          args: Prisma.AuditFullVerificationFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditFullVerificationPayload>[]
+        }
+        create: {
+          args: Prisma.AuditFullVerificationCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditFullVerificationPayload>
+        }
+        createMany: {
+          args: Prisma.AuditFullVerificationCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AuditFullVerificationCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditFullVerificationPayload>[]
+        }
+        delete: {
+          args: Prisma.AuditFullVerificationDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditFullVerificationPayload>
+        }
+        update: {
+          args: Prisma.AuditFullVerificationUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditFullVerificationPayload>
+        }
+        deleteMany: {
+          args: Prisma.AuditFullVerificationDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AuditFullVerificationUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AuditFullVerificationUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditFullVerificationPayload>[]
+        }
+        upsert: {
+          args: Prisma.AuditFullVerificationUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditFullVerificationPayload>
+        }
+        aggregate: {
+          args: Prisma.AuditFullVerificationAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAuditFullVerification>
+        }
+        groupBy: {
+          args: Prisma.AuditFullVerificationGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditFullVerificationGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AuditFullVerificationCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditFullVerificationCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -1370,6 +1520,35 @@ export const AuditCosignatureScalarFieldEnum = {
 export type AuditCosignatureScalarFieldEnum = (typeof AuditCosignatureScalarFieldEnum)[keyof typeof AuditCosignatureScalarFieldEnum]
 
 
+export const AuditSinkCursorScalarFieldEnum = {
+  sink: 'sink',
+  ackedSeq: 'ackedSeq',
+  leaseOwner: 'leaseOwner',
+  leaseUntil: 'leaseUntil',
+  failingSince: 'failingSince',
+  updatedAt: 'updatedAt'
+} as const
+
+export type AuditSinkCursorScalarFieldEnum = (typeof AuditSinkCursorScalarFieldEnum)[keyof typeof AuditSinkCursorScalarFieldEnum]
+
+
+export const AuditFullVerificationScalarFieldEnum = {
+  id: 'id',
+  leaseOwner: 'leaseOwner',
+  leaseUntil: 'leaseUntil',
+  at: 'at',
+  ok: 'ok',
+  entries: 'entries',
+  lastSequence: 'lastSequence',
+  firstBadSequence: 'firstBadSequence',
+  problem: 'problem',
+  message: 'message',
+  durationMs: 'durationMs'
+} as const
+
+export type AuditFullVerificationScalarFieldEnum = (typeof AuditFullVerificationScalarFieldEnum)[keyof typeof AuditFullVerificationScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
@@ -1519,6 +1698,13 @@ export type BytesFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, '
  * Reference to a field of type 'Bytes[]'
  */
 export type ListBytesFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Bytes[]'>
+    
+
+
+/**
+ * Reference to a field of type 'Boolean'
+ */
+export type BooleanFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Boolean'>
     
 
 /**
@@ -1682,6 +1868,8 @@ export type GlobalOmitConfig = {
   auditLogState?: Prisma.AuditLogStateOmit
   auditCheckpoint?: Prisma.AuditCheckpointOmit
   auditCosignature?: Prisma.AuditCosignatureOmit
+  auditSinkCursor?: Prisma.AuditSinkCursorOmit
+  auditFullVerification?: Prisma.AuditFullVerificationOmit
 }
 
 /* Types for Logging */

@@ -60,7 +60,9 @@ export const ModelName = {
   AuditTreeNode: 'AuditTreeNode',
   AuditLogState: 'AuditLogState',
   AuditCheckpoint: 'AuditCheckpoint',
-  AuditCosignature: 'AuditCosignature'
+  AuditCosignature: 'AuditCosignature',
+  AuditSinkCursor: 'AuditSinkCursor',
+  AuditFullVerification: 'AuditFullVerification'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -242,6 +244,35 @@ export const AuditCosignatureScalarFieldEnum = {
 } as const
 
 export type AuditCosignatureScalarFieldEnum = (typeof AuditCosignatureScalarFieldEnum)[keyof typeof AuditCosignatureScalarFieldEnum]
+
+
+export const AuditSinkCursorScalarFieldEnum = {
+  sink: 'sink',
+  ackedSeq: 'ackedSeq',
+  leaseOwner: 'leaseOwner',
+  leaseUntil: 'leaseUntil',
+  failingSince: 'failingSince',
+  updatedAt: 'updatedAt'
+} as const
+
+export type AuditSinkCursorScalarFieldEnum = (typeof AuditSinkCursorScalarFieldEnum)[keyof typeof AuditSinkCursorScalarFieldEnum]
+
+
+export const AuditFullVerificationScalarFieldEnum = {
+  id: 'id',
+  leaseOwner: 'leaseOwner',
+  leaseUntil: 'leaseUntil',
+  at: 'at',
+  ok: 'ok',
+  entries: 'entries',
+  lastSequence: 'lastSequence',
+  firstBadSequence: 'firstBadSequence',
+  problem: 'problem',
+  message: 'message',
+  durationMs: 'durationMs'
+} as const
+
+export type AuditFullVerificationScalarFieldEnum = (typeof AuditFullVerificationScalarFieldEnum)[keyof typeof AuditFullVerificationScalarFieldEnum]
 
 
 export const SortOrder = {
