@@ -549,6 +549,16 @@ async function start(
     nonRoot && process.getuid?.() === 0
       ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', ...argv]
       : argv;
+  // Migrations are their own step in production (MIGRATE_ON_START is off): the image's migration command first,
+  // as the schema's owner, as a deploy's Job or init step runs it.
+  const migrate = spawnSync(process.execPath, ['dist/db/migrate-command.js'], {
+    cwd: app,
+    env: { ...baseEnv(), ...imageEnv, DATABASE_URL: databaseUrl },
+    encoding: 'utf8',
+  });
+  if (migrate.status !== 0)
+    throw new Error(`node dist/db/migrate-command.js exited ${migrate.status}: ${migrate.stdout}${migrate.stderr}`);
+  say(`migration step: ${migrate.stdout.trim()}`);
   const cmd = asUser(stage.cmd!);
   say(`CMD ${JSON.stringify(stage.cmd)} as ${nonRoot ? 'an unprivileged user' : 'root'} in ${app}`);
   const startedAt = Date.now();
@@ -605,7 +615,9 @@ async function start(
       `migrations: recorded ${JSON.stringify(recorded)}, shipped ${JSON.stringify(shipped)}, in the repo ${JSON.stringify(inRepo)}`,
     );
   }
-  say(`migrations applied at start-up: ${recorded.length} recorded in _prisma_migrations, ${shipped.length} shipped`);
+  say(
+    `migrations applied by the migration step: ${recorded.length} recorded in _prisma_migrations, ${shipped.length} shipped`,
+  );
 
   // docker stop: SIGTERM, then SIGKILL after 10 s by default.
   const stopAt = Date.now();

@@ -49,7 +49,8 @@ export interface Config {
   trustProxy: boolean | number | string[];
   logLevel: string;
   dataDir: string;
-  database: { url?: string; poolSize: number };
+  /** migrateOnStart: apply pending migrations at start-up (else only check the schema is current). */
+  database: { url?: string; poolSize: number; migrateOnStart: boolean };
   /** `hmacKeys`: earlier keys (AUDIT_HMAC_KEYS), still used to verify and look up what they recorded. */
   audit: {
     hmacKey?: string;
@@ -124,13 +125,23 @@ function readRawSettings(env: NodeJS.ProcessEnv, problems: string[]): Record<str
   return raw;
 }
 
+/** Secret files owned by root with mode 0600 are the usual mistake: the image runs as uid 1000 (user `node`). */
+function unreadableHint(): string {
+  const uid = process.getuid?.();
+  return (
+    `: this process runs as uid ${uid ?? 'unknown'} and must be able to read it (the image's user \`node\` is uid 1000, ` +
+    'group 1000): make the file owned by that uid, or readable by its group (e.g. Kubernetes `fsGroup: 1000`)'
+  );
+}
+
 export function readSecretFile(name: string, path: string, problems: string[]): string | undefined {
   try {
     const value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
     if (value === '') problems.push(`${name}_FILE: ${path} is empty`);
     return value || undefined;
   } catch (err) {
-    problems.push(`${name}_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    problems.push(`${name}_FILE: cannot read ${path} (${code})${code === 'EACCES' ? unreadableHint() : ''}`);
     return undefined;
   }
 }
@@ -172,7 +183,11 @@ function toConfig(p: Parsed, problems: string[]): Config {
     trustProxy: parseTrustProxy(p.TRUST_PROXY, problems),
     logLevel: p.LOG_LEVEL,
     dataDir: p.DATA_DIR,
-    database: { url: p.DATABASE_URL, poolSize: p.DATABASE_POOL_SIZE },
+    database: {
+      url: p.DATABASE_URL,
+      poolSize: p.DATABASE_POOL_SIZE,
+      migrateOnStart: p.MIGRATE_ON_START ? p.MIGRATE_ON_START === 'true' : p.NODE_ENV !== 'production',
+    },
     audit: {
       hmacKey: p.AUDIT_HMAC_KEY,
       hmacKeys: p.AUDIT_HMAC_KEYS,

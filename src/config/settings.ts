@@ -233,6 +233,11 @@ export const SETTINGS = {
       .optional(),
     secret: true,
   },
+  MIGRATE_ON_START: {
+    doc: 'Whether start-up applies pending migrations to DATABASE_URL (`true` or `false`). Default `false` in production, where `npm run db:migrate` runs them as its own step under a role that owns the schema and the gateway only checks the schema is current (exit 78 naming what is missing); `true` elsewhere. The embedded database is always migrated.',
+    example: 'false',
+    schema: z.enum(['true', 'false']).optional(),
+  },
   DATABASE_POOL_SIZE: {
     doc: 'Connections in the audit store pool (audit writes, ownership); audit reads have their own.',
     example: '10',
