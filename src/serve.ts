@@ -55,11 +55,22 @@ export async function serveGateway(config: Config): Promise<void> {
   if (worker) announceListening(running.url);
 
   let stopping = false;
+  let endDrain = () => {};
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) return endDrain();
     stopping = true;
     deps.lifecycle!.draining = true;
-    logger.info({ signal }, 'draining: finishing in-flight requests');
+    // Load balancers learn from /readyz (503) that this replica is going, while it still serves what they send.
+    const drainPeriodMs = signal === 'SIGTERM' ? config.drainPeriodMs : 0;
+    logger.info({ signal, drain_period_ms: drainPeriodMs }, 'draining: finishing in-flight requests');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, drainPeriodMs);
+      endDrain = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    logger.info('drain period over: the listener closes');
     await running.stop();
     await metricsServer?.stop();
     await gateway.close();

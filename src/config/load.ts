@@ -78,6 +78,8 @@ export interface Config {
     redisPrefix: string;
   };
   metrics: { host: string; port: number };
+  /** SIGTERM: readiness fails for this long before the listener closes. */
+  drainPeriodMs: number;
   shutdownTimeoutMs: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
@@ -215,6 +217,7 @@ function toConfig(p: Parsed, problems: string[]): Config {
       redisPrefix: p.REDIS_PREFIX,
     },
     metrics: { host: p.METRICS_HOST, port: p.METRICS_PORT },
+    drainPeriodMs: p.DRAIN_PERIOD_MS,
     shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT_MS,
     headersTimeoutMs: p.HEADERS_TIMEOUT_MS,
     requestTimeoutMs: p.REQUEST_TIMEOUT_MS,

@@ -371,6 +371,11 @@ export const SETTINGS = {
     example: '9464',
     schema: int(0, 65535, 9464),
   },
+  DRAIN_PERIOD_MS: {
+    doc: 'On SIGTERM, how long `/readyz` answers 503 `draining` while the listener still serves new requests, so load balancers take the replica out before it stops accepting; then in-flight requests get SHUTDOWN_TIMEOUT_MS. Set it to the readiness probe period times its failure threshold. SIGINT, or a second signal, skips it.',
+    example: '5000',
+    schema: int(0, 300000, 5000),
+  },
   SHUTDOWN_TIMEOUT_MS: {
     doc: 'On SIGTERM, how long in-flight requests may take before the process exits anyway.',
     example: '10000',
