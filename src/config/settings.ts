@@ -69,7 +69,7 @@ export const SETTINGS = {
     secret: true,
   },
   JWT_PUBLIC_KEY: {
-    doc: 'PEM public key (RSA or EC) for RS256/ES256 tokens.',
+    doc: 'PEM public key (RSA, EC or Ed25519) for RS256, ES256/384/512 (by curve) or EdDSA tokens.',
     example: '',
     schema: optionalString,
     secret: true,
@@ -85,7 +85,7 @@ export const SETTINGS = {
     schema: int(10, 86400, 600),
   },
   JWT_ALGORITHMS: {
-    doc: 'Allowed token algorithms (comma list). Default: HS256 for a secret, RS256 or ES256 to match the public key, RS256,ES256 for JWKS.',
+    doc: 'Allowed token algorithms (comma list). Default: HS256 for a secret, RS256, ES256/384/512 or EdDSA to match the public key, RS256,ES256,EdDSA for JWKS.',
     example: 'RS256',
     schema: list,
   },
