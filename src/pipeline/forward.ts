@@ -41,6 +41,7 @@ export function forwardToUpstream(
     }
     res.locals.upstream = {
       statusClass: `${Math.floor(response.status / 100)}xx`,
+      status: response.status,
       seconds: (performance.now() - started) / 1000,
     };
     if (operation.mutates && operation.id.startsWith('applications.')) onApplicationsChanged();

@@ -25,7 +25,7 @@ declare global {
       /** Set once the audit request entry of a mutation is committed. */
       intent?: Intent;
       /** How the upstream call went, for the metrics. */
-      upstream?: { statusClass: string; seconds: number };
+      upstream?: { statusClass: string; seconds: number; status?: number };
       errorCode?: string;
       errorReason?: string;
       /** Set once a read of the audit trail has its `access` entry (a refusal is then not recorded again). */
