@@ -103,9 +103,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const config = toConfig(parsed.data as Parsed, problems);
   config.upstream.developerKeyFile = env.KLOUDLESS_DEVELOPER_KEY_FILE || undefined;
-  problems.push(...consistencyProblems(config), ...workersProblems(config), ...productionProblems(config));
+  problems.push(
+    ...consistencyProblems(config),
+    ...workersProblems(config),
+    ...productionProblems(config),
+    ...(config.env === 'production' ? examplesKept(raw) : []),
+  );
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/**
+ * Settings still holding the stand-in value `.env.example` shows for them (issue 28: a copy of it started with the
+ * example witness and log origin active, silently). Secrets are named, never shown.
+ */
+function examplesKept(raw: Record<string, string | undefined>): string[] {
+  const kept: string[] = [];
+  for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting][]) {
+    const value = raw[name];
+    if (!setting.placeholder || value === undefined) continue;
+    const items = value.split(',').map((v) => v.trim());
+    if (value.trim() === setting.example || items.includes(setting.example))
+      kept.push(
+        `${name} still holds the example value from .env.example${setting.secret ? '' : ` (${setting.example})`}: set this deployment's own, or unset it`,
+      );
+  }
+  return kept;
 }
 
 function schemaShape(): Record<string, z.ZodType> {

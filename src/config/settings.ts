@@ -9,6 +9,8 @@ export interface Setting {
   example: string;
   schema: z.ZodType;
   secret?: boolean;
+  /** The example is a stand-in (example.com, change-me…): production refuses a value still equal to it. */
+  placeholder?: boolean;
 }
 
 const optionalString = z.string().min(1).optional();
@@ -44,6 +46,7 @@ export const SETTINGS = {
   KLOUDLESS_DEVELOPER_KEY: {
     doc: 'The DeveloperKey the gateway injects upstream. Unset outside production: the local default starts the simulator.',
     example: 'change-me',
+    placeholder: true,
     schema: optionalString,
     secret: true,
   },
@@ -65,6 +68,7 @@ export const SETTINGS = {
   JWT_SECRET: {
     doc: 'HS256 shared secret (at least 32 bytes in production).',
     example: 'a-long-random-string-of-at-least-32-bytes',
+    placeholder: true,
     schema: optionalString,
     secret: true,
   },
@@ -77,6 +81,7 @@ export const SETTINGS = {
   JWT_JWKS_URL: {
     doc: 'JWKS endpoint of the identity provider; the whole key set is cached, and refetched on an unknown `kid` at most once per 10 s.',
     example: 'https://idp.example.com/.well-known/jwks.json',
+    placeholder: true,
     schema: z.url({ protocol: /^https?$/ }).optional(),
   },
   JWT_JWKS_CACHE_TTL_S: {
@@ -92,6 +97,7 @@ export const SETTINGS = {
   JWT_ISSUER: {
     doc: 'Required `iss` (comma list for several). Required in production.',
     example: 'https://idp.example.com/',
+    placeholder: true,
     schema: list,
   },
   JWT_AUDIENCE: {
@@ -130,6 +136,7 @@ export const SETTINGS = {
   APPROVAL_NOTIFY_URL: {
     doc: 'Where the gateway POSTs a small JSON message (Slack-compatible `text` plus structured fields, no secrets) when an approval request is created and when it ends. Unset: no notifications.',
     example: 'https://hooks.slack.com/services/…',
+    placeholder: true,
     schema: z.url({ protocol: /^https?$/ }).optional(),
   },
   OWNERSHIP_LIST_MAX_AGE_MS: {
@@ -149,6 +156,7 @@ export const SETTINGS = {
   OIDC_ISSUER: {
     doc: "Issuer URL of the company's OpenID Connect provider; set to turn on browser sign-in (`/auth/login`). Unset outside production with the local default: a development IdP on its own loopback port.",
     example: 'https://idp.example.com/',
+    placeholder: true,
     schema: z.url({ protocol: /^https?$/ }).optional(),
   },
   OIDC_CLIENT_ID: {
@@ -159,12 +167,14 @@ export const SETTINGS = {
   OIDC_CLIENT_SECRET: {
     doc: "The gateway's client secret (a confidential client: it never reaches the browser).",
     example: 'change-me',
+    placeholder: true,
     schema: optionalString,
     secret: true,
   },
   OIDC_REDIRECT_URI: {
     doc: "This gateway's `/auth/callback` URL as registered at the identity provider (https in production).",
     example: 'https://gateway.example.com/auth/callback',
+    placeholder: true,
     schema: z.url({ protocol: /^https?$/ }).optional(),
   },
   OIDC_SCOPES: {
@@ -178,6 +188,7 @@ export const SETTINGS = {
   SESSION_SECRET: {
     doc: 'Keys the browser-session ids kept in the database and seals the sign-in cookie (at least 32 bytes in production; generated into DATA_DIR otherwise).',
     example: 'a-third-long-random-string-of-at-least-32-bytes',
+    placeholder: true,
     schema: optionalString,
     secret: true,
   },
@@ -199,6 +210,7 @@ export const SETTINGS = {
   CORS_ORIGINS: {
     doc: 'Browser origins allowed to call the gateway (comma list). Empty: no CORS.',
     example: 'https://console.example.com',
+    placeholder: true,
     schema: list,
   },
   BODY_LIMIT: {
@@ -261,18 +273,21 @@ export const SETTINGS = {
   AUDIT_HMAC_KEY: {
     doc: 'Keys the audit chain, the fingerprints of secrets and checkpoint signatures (at least 32 bytes in production; generated into DATA_DIR otherwise).',
     example: 'another-long-random-string-of-at-least-32-bytes',
+    placeholder: true,
     schema: optionalString,
     secret: true,
   },
   AUDIT_SIGNING_KEY: {
     doc: "PEM (PKCS#8) Ed25519 private key that signs the audit log's checkpoints (C2SP signed notes); separate from AUDIT_HMAC_KEY. Required in production; generated into DATA_DIR otherwise.",
     example: '-----BEGIN PRIVATE KEY-----…',
+    placeholder: true,
     schema: optionalString,
     secret: true,
   },
   AUDIT_LOG_ORIGIN: {
     doc: "Origin line of the audit log's checkpoints and name of its signing key (no spaces or `+`). Default: `kloudless-gateway.audit/` and 16 hex digits of the public key's SHA-256.",
     example: 'gateway.example.com/audit',
+    placeholder: true,
     schema: z
       .string()
       .regex(/^[^\s+]{1,200}$/, 'must be a key name: no spaces or "+"')
@@ -286,11 +301,13 @@ export const SETTINGS = {
   AUDIT_WITNESS_URLS: {
     doc: 'Witnesses (c2sp.org/tlog-witness submission prefixes, comma list) each new checkpoint is sent to for a cosignature. Empty: none.',
     example: 'https://witness.example.com/',
+    placeholder: true,
     schema: list.pipe(z.array(z.url({ protocol: /^https?$/ }))),
   },
   AUDIT_WITNESS_KEYS: {
     doc: "The cosignature/v1 verifier key (`name+hash+base64`, as `npm run witness` prints it) of each witness in AUDIT_WITNESS_URLS, comma list in the same order. Required when AUDIT_WITNESS_URLS is set: a cosignature is stored only if it verifies with its witness's key.",
     example: 'witness.example.com+571fce53+BJDNcIvJGlTbQqW/DsHFysU/w9Y9U6cJz/DiQLIkvuV3',
+    placeholder: true,
     schema: list,
   },
   AUDIT_HMAC_KEYS: {
