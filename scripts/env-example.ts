@@ -34,6 +34,7 @@ const COMMENTED = new Set([
   'AUDIT_WITNESS_URLS',
   'AUDIT_WITNESS_KEYS',
   'MIGRATE_ON_START',
+  'UPSTREAM_CA_FILE',
 ]);
 
 const lines = [

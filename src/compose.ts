@@ -139,6 +139,7 @@ export async function composeGateway(config: Config, logger: Logger): Promise<Ga
     timeoutMs: config.upstream.timeoutMs,
     connections: config.upstream.connections,
     maxResponseBytes: config.upstream.maxResponseBytes,
+    ca: config.upstream.ca,
   });
   const approvalStore = createApprovalStore(database.prisma, config.audit.writeTimeoutMs);
   const notifier = createNotifier({ url: config.approvals.notifyUrl, logger });

@@ -20,6 +20,8 @@ export interface Config {
     developerKey?: string;
     /** Where the key was read from, so it can be re-read when rotated. */
     developerKeyFile?: string;
+    /** UPSTREAM_CA_FILE's certificates (PEM), trusted besides Node's own. */
+    ca?: string;
     timeoutMs: number;
     connections: number;
     maxResponseBytes: number;
@@ -150,6 +152,19 @@ function readRawSettings(env: NodeJS.ProcessEnv, problems: string[]): Record<str
   return raw;
 }
 
+function readCaFile(path: string, problems: string[]): string | undefined {
+  try {
+    const pem = readFileSync(path, 'utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+      problems.push(`UPSTREAM_CA_FILE: ${path} holds no PEM certificate`);
+    return pem;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    problems.push(`UPSTREAM_CA_FILE: cannot read ${path} (${code})${code === 'EACCES' ? unreadableHint() : ''}`);
+    return undefined;
+  }
+}
+
 /** Secret files owned by root with mode 0600 are the usual mistake: the image runs as uid 1000 (user `node`). */
 function unreadableHint(): string {
   const uid = process.getuid?.();
@@ -180,6 +195,7 @@ function toConfig(p: Parsed, problems: string[]): Config {
     workersSetting: p.WORKERS,
     upstream: {
       baseUrl: p.KLOUDLESS_API_URL.replace(/\/+$/, ''),
+      ...(p.UPSTREAM_CA_FILE ? { ca: readCaFile(p.UPSTREAM_CA_FILE, problems) } : {}),
       developerKey: p.KLOUDLESS_DEVELOPER_KEY,
       timeoutMs: p.UPSTREAM_TIMEOUT_MS,
       connections: p.UPSTREAM_CONNECTIONS,

@@ -39,7 +39,7 @@ export const SETTINGS = {
     schema: z.string().min(1).default('1'),
   },
   KLOUDLESS_API_URL: {
-    doc: 'Base URL of the Management API, including `/v1`.',
+    doc: 'Base URL of the Management API, including `/v1`; https in production (UPSTREAM_CA_FILE for a private CA).',
     example: 'https://api.kloudless.com/v1',
     schema: z.url({ protocol: /^https?$/ }).default('https://api.kloudless.com/v1'),
   },
@@ -49,6 +49,11 @@ export const SETTINGS = {
     placeholder: true,
     schema: optionalString,
     secret: true,
+  },
+  UPSTREAM_CA_FILE: {
+    doc: 'PEM file of CA certificates to trust for the Management API, besides the public ones: a private CA, or a TLS-inspecting egress proxy. (`NODE_EXTRA_CA_CERTS` works too, for every connection the process makes.)',
+    example: '/etc/gateway/upstream-ca.pem',
+    schema: optionalString,
   },
   UPSTREAM_TIMEOUT_MS: {
     doc: 'Deadline for one upstream request, in ms.',
