@@ -41,7 +41,7 @@ export interface Config {
   };
   /** Browser sign-in (OIDC_*); absent when OIDC_ISSUER is unset. */
   oidc?: { issuer: string; clientId: string; clientSecret?: string; redirectUri: string; scopes: string[] };
-  session: { secret?: string; ttlS: number; idleS: number };
+  session: { secret?: string; previousSecrets: string[]; ttlS: number; idleS: number };
   policyFile?: string;
   corsOrigins: string[];
   bodyLimitBytes: number;
@@ -215,7 +215,12 @@ function toConfig(p: Parsed, problems: string[]): Config {
       teamsClaim: p.JWT_TEAMS_CLAIM,
     },
     ...oidcConfig(p),
-    session: { secret: p.SESSION_SECRET, ttlS: p.SESSION_TTL_S, idleS: p.SESSION_IDLE_S },
+    session: {
+      secret: p.SESSION_SECRET,
+      previousSecrets: p.SESSION_SECRETS_PREVIOUS,
+      ttlS: p.SESSION_TTL_S,
+      idleS: p.SESSION_IDLE_S,
+    },
     policyFile: p.POLICY_FILE,
     corsOrigins: p.CORS_ORIGINS,
     bodyLimitBytes: parseBytes(p.BODY_LIMIT),

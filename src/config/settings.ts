@@ -197,6 +197,13 @@ export const SETTINGS = {
     schema: optionalString,
     secret: true,
   },
+  SESSION_SECRETS_PREVIOUS: {
+    doc: 'Earlier SESSION_SECRETs (comma list), kept during a rotation: a session signed in under one of them is found and moved to the current secret on its next request, so nobody is signed out. Remove them after SESSION_TTL_S.',
+    example: 'the-previous-session-secret-of-at-least-32-bytes',
+    placeholder: true,
+    schema: list,
+    secret: true,
+  },
   SESSION_TTL_S: {
     doc: 'Absolute lifetime of a browser session, in seconds: past it, sign in again however active.',
     example: '28800',

@@ -19,7 +19,7 @@ test('when OIDC is configured completely in production, then it loads with the d
     redirectUri: OIDC.OIDC_REDIRECT_URI,
     scopes: ['openid', 'profile', 'email'],
   });
-  expect(config.session).toEqual({ secret: OIDC.SESSION_SECRET, ttlS: 28800, idleS: 1800 });
+  expect(config.session).toEqual({ secret: OIDC.SESSION_SECRET, previousSecrets: [], ttlS: 28800, idleS: 1800 });
   expect(Object.isFrozen(config.oidc)).toBe(true);
 });
 
