@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ export interface PrivateCa {
 /** A private CA and a certificate it issued for 127.0.0.1, made with the machine's openssl. */
 export function createPrivateCa(): PrivateCa {
   const dir = mkdtempSync(join(tmpdir(), 'gw-ca-'));
+  chmodSync(dir, 0o755); // the CA certificate is public; the gateway may run as another user (container:check)
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   run(
     'req',
