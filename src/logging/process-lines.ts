@@ -8,7 +8,8 @@ import { hostname } from 'node:os';
  */
 export const PROCESS_LINE_CODES = {
   config_invalid: 'the configuration (or its fit with the database) was refused at start-up; exit 78',
-  startup_failed: 'start-up failed for another reason (a dependency it cannot start without); exit 1',
+  startup_failed:
+    'start-up failed for another reason (e.g. a database that refuses the role or does not exist); exit 1',
   uncaught_exception: 'an exception nothing caught; the process exits 1',
   unhandled_rejection: 'a rejected promise nothing handled; the process exits 1',
   process_warning: 'a warning Node emitted (a deprecation, a listener leak); the process goes on',
