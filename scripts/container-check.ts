@@ -550,13 +550,13 @@ async function start(
       : argv;
   // Migrations are their own step in production (MIGRATE_ON_START is off): the image's migration command first,
   // as the schema's owner, as a deploy's Job or init step runs it.
-  const migrate = spawnSync(process.execPath, ['dist/db/migrate-command.js'], {
+  const migrate = spawnSync(process.execPath, ['dist/commands/db-migrate.js'], {
     cwd: app,
     env: { ...baseEnv(), ...imageEnv, DATABASE_URL: databaseUrl },
     encoding: 'utf8',
   });
   if (migrate.status !== 0)
-    throw new Error(`node dist/db/migrate-command.js exited ${migrate.status}: ${migrate.stdout}${migrate.stderr}`);
+    throw new Error(`node dist/commands/db-migrate.js exited ${migrate.status}: ${migrate.stdout}${migrate.stderr}`);
   say(`migration step: ${migrate.stdout.trim()}`);
   grantRuntimeRole(databaseUrl);
   say('runtime role given `npm run db:grants` (no CREATE, no UPDATE or DELETE on the audit log)');

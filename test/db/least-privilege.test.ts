@@ -15,7 +15,7 @@ const APP = 'wSPk9y5D7p5o87k0ACGKxR';
 
 /** One of the project's npm commands, as an operator runs it (`npm run db:migrate` is `tsx <this file>`). */
 function runCommand(file: string, args: string[], env: Record<string, string>) {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'db', file), ...args], {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'commands', file), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     encoding: 'utf8',
@@ -56,18 +56,18 @@ describeWithPostgres('a least-privilege runtime role, migrations run as their ow
   });
 
   test('when db:migrate runs as the owner, then it applies every migration once and says so as JSON; again, nothing to do', () => {
-    const first = runCommand('migrate-command.ts', [], { DATABASE_URL: db.url! });
+    const first = runCommand('db-migrate.ts', [], { DATABASE_URL: db.url! });
     expect(first.status).toBe(0);
     const line = JSON.parse(first.stdout.trim()) as { level: string; migrations: string[]; msg: string };
     expect(line).toMatchObject({ level: 'info', msg: 'migrations applied' });
     expect(line.migrations).toEqual(readMigrations().map((m) => m.name));
-    const again = runCommand('migrate-command.ts', [], { DATABASE_URL: db.url! });
+    const again = runCommand('db-migrate.ts', [], { DATABASE_URL: db.url! });
     expect(again.status).toBe(0);
     expect(JSON.parse(again.stdout.trim())).toMatchObject({ migrations: [], msg: 'schema is current' });
   }, 60_000);
 
   test('when the printed GRANTs are applied, then they name every table the migrations created', async () => {
-    const grants = runCommand('grants-command.ts', ['--role', role], {});
+    const grants = runCommand('db-grants.ts', ['--role', role], {});
     expect(grants.status).toBe(0);
     await asSuperuser(db, (c) => c.query(grants.stdout));
     const tables = await asSuperuser(db, (c) =>
@@ -76,7 +76,7 @@ describeWithPostgres('a least-privilege runtime role, migrations run as their ow
       ),
     );
     expect(tables.rows.map((r) => r.table_name).sort()).toEqual(Object.keys(RUNTIME_TABLE_PRIVILEGES).sort());
-    expect(runCommand('grants-command.ts', ['--role', 'x; DROP TABLE audit_entry'], {}).status).toBe(64);
+    expect(runCommand('db-grants.ts', ['--role', 'x; DROP TABLE audit_entry'], {}).status).toBe(64);
   }, 30_000);
 
   test('when the gateway runs under exactly that role, then it starts, forwards, records, signs a checkpoint and verifies, with no privilege refused', async () => {

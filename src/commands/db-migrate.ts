@@ -1,12 +1,12 @@
 /**
- * `npm run db:migrate` (in the image: `node dist/db/migrate-command.js`): applies pending migrations to DATABASE_URL
+ * `npm run db:migrate` (in the image: `node dist/commands/db-migrate.js`): applies pending migrations to DATABASE_URL
  * (or DATABASE_URL_FILE) as its own step, under a role that owns the schema, before the gateway starts with
  * MIGRATE_ON_START=false under its least-privilege role. Reads nothing else: a migration job needs no gateway secrets.
  * Exit 0 applied or nothing to do, 78 (EX_CONFIG) no database named, 1 a migration failed. One JSON line on stdout.
  */
 import { readSecretFile } from '../config/load';
-import { openDatabase } from './client';
-import { applyMigrations } from './migrate';
+import { openDatabase } from '../db/client';
+import { applyMigrations } from '../db/migrate';
 
 async function main(): Promise<number> {
   const problems: string[] = [];

@@ -1,9 +1,9 @@
 /**
- * `npm run db:grants -- --role NAME` (in the image: `node dist/db/grants-command.js --role NAME`): prints the GRANTs
+ * `npm run db:grants -- --role NAME` (in the image: `node dist/commands/db-grants.js --role NAME`): prints the GRANTs
  * for the gateway's least-privilege runtime role, to run as the schema's owner after `db:migrate`.
  */
 import { parseArgs } from 'node:util';
-import { RoleNameError, runtimeGrants } from './grants';
+import { RoleNameError, runtimeGrants } from '../db/grants';
 
 try {
   const { values } = parseArgs({
