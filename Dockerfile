@@ -33,7 +33,8 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 METRICS_HOST=0.0.0.0 METRICS_PORT
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# Applied at start-up by the gateway itself (src/db/migrate.ts reads dist/../prisma/migrations).
+# Applied by `node dist/commands/db-migrate.js`, a step of its own before the gateway starts (MIGRATE_ON_START is off in
+# production); src/db/migrate.ts reads dist/../prisma/migrations.
 COPY --from=build /app/prisma/migrations ./prisma/migrations
 
 EXPOSE 8080 9464

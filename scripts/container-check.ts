@@ -3,8 +3,10 @@
  * without it. It parses the Dockerfile into a plan, then in a fresh temporary directory runs that plan
  * and nothing else: each stage is a directory standing for its WORKDIR; COPYs from the build context
  * take files from `git ls-files` less .dockerignore; RUNs go through `/bin/sh -c` like Docker's shell
- * form; the runtime CMD starts with the runtime ENV, as an unprivileged user, against a fresh Postgres
- * database; the HEALTHCHECK command must pass, every migration must be recorded, and SIGTERM must end
+ * form; the image's migration command runs as the schema's owner, then the runtime CMD starts with the
+ * runtime ENV, as an unprivileged user, under a least-privilege database role, with every secret a file owned
+ * by that user (scripts/container-deployment.ts); the HEALTHCHECK command must pass, a read and a mutation must
+ * be forwarded over TLS to the simulator and recorded, every migration must be recorded, and SIGTERM must end
  * the process with 0 within Docker's default stop grace period.
  *
  *   --print-plan    print the plan as JSON and run nothing (test/ship/dockerfile.test.ts compares it
@@ -17,7 +19,6 @@
  * so the Dockerfile cannot grow something CI silently skips.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import {
   chmodSync,
   cpSync,
@@ -30,6 +31,7 @@ import {
   statSync,
 } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { grantRuntimeRole, prepareDeployment } from './container-deployment';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, resolve } from 'node:path';
 
@@ -506,11 +508,6 @@ async function start(
   const app = here.dir;
   assertDevDependenciesPruned(app, dirs);
 
-  // The deployment supplies these (docker run -e …); the upstream is a bare TCP listener because /readyz
-  // only checks that the upstream accepts connections, and production insists on an https URL. It is closed
-  // once the gateway is healthy, to show the HEALTHCHECK (liveness, /healthz) does not depend on it.
-  const upstream = await listen(createServer((socket) => socket.destroy()));
-  cleanups.push(() => new Promise<void>((done) => upstream.close(() => done())));
   const adminUrl =
     process.env.CONTAINER_CHECK_DATABASE_URL ??
     process.env.TEST_DATABASE_URL ??
@@ -519,19 +516,23 @@ async function start(
   psql(adminUrl, `CREATE DATABASE "${database}"`);
   cleanups.push(() => void psql(adminUrl, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
   const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${database}` }).toString();
+  // USER: there is no `node` user here; what the image promises is "not root", so run as nobody.
+  const nonRoot = stage.user !== null && !/^(root|0)(:|$)/.test(stage.user);
+  const runsAs =
+    nonRoot && process.getuid?.() === 0
+      ? { uid: 65534, gid: 65534 }
+      : { uid: process.getuid!(), gid: process.getgid!() };
+  // The deployment supplies these (docker run -e … -v secrets:/run/secrets): the simulator over TLS from a private CA,
+  // every secret a file owned by the uid the gateway runs as (mode 0400), a least-privilege database role.
+  const prepared = await prepareDeployment({ ownerUrl: databaseUrl, owner: runsAs, cleanups });
+  const deployment = prepared.env;
   say(
-    `created database ${database}; upstream stand-in (TCP only) on 127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+    `created database ${database}; upstream: the simulator behind TLS on ${deployment.KLOUDLESS_API_URL}; secrets as files owned by uid ${runsAs.uid}, mode 0400: ${Object.keys(
+      deployment,
+    )
+      .filter((k) => k.endsWith('_FILE') && k !== 'UPSTREAM_CA_FILE')
+      .join(', ')}`,
   );
-  const deployment = {
-    KLOUDLESS_API_URL: `https://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`,
-    KLOUDLESS_DEVELOPER_KEY: `dk_${randomBytes(16).toString('hex')}`,
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    JWT_ISSUER: 'https://idp.container-check.invalid/',
-    JWT_AUDIENCE: 'kloudless-gateway',
-    AUDIT_HMAC_KEY: randomBytes(32).toString('hex'),
-    AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    DATABASE_URL: databaseUrl,
-  };
   // A container has its own network namespace, so its ports are always free; on a shared host they are not.
   const ports = { PORT: String(await freePort()), METRICS_PORT: String(await freePort()) };
   const env = { ...baseEnv(), ...imageEnv, ...deployment, ...ports };
@@ -543,12 +544,22 @@ async function start(
       .join(' ')}`,
   );
 
-  // USER: there is no `node` user here; what the image promises is "not root", so run as nobody.
-  const nonRoot = stage.user !== null && !/^(root|0)(:|$)/.test(stage.user);
   const asUser = (argv: string[]) =>
     nonRoot && process.getuid?.() === 0
       ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', ...argv]
       : argv;
+  // Migrations are their own step in production (MIGRATE_ON_START is off): the image's migration command first,
+  // as the schema's owner, as a deploy's Job or init step runs it.
+  const migrate = spawnSync(process.execPath, ['dist/commands/db-migrate.js'], {
+    cwd: app,
+    env: { ...baseEnv(), ...imageEnv, DATABASE_URL: databaseUrl },
+    encoding: 'utf8',
+  });
+  if (migrate.status !== 0)
+    throw new Error(`node dist/commands/db-migrate.js exited ${migrate.status}: ${migrate.stdout}${migrate.stderr}`);
+  say(`migration step: ${migrate.stdout.trim()}`);
+  grantRuntimeRole(databaseUrl);
+  say('runtime role given `npm run db:grants` (no CREATE, no UPDATE or DELETE on the audit log)');
   const cmd = asUser(stage.cmd!);
   say(`CMD ${JSON.stringify(stage.cmd)} as ${nonRoot ? 'an unprivileged user' : 'root'} in ${app}`);
   const startedAt = Date.now();
@@ -580,8 +591,9 @@ async function start(
   say(
     `HEALTHCHECK passed ${seconds(startedAt)} after start; /readyz says ${await (await fetch(`http://127.0.0.1:${ports.PORT}/readyz`)).text()}`,
   );
+  say(await prepared.forwardRealRequests(`http://127.0.0.1:${ports.PORT}`));
   // A Kloudless outage must not make every container unhealthy (an orchestrator would restart them all).
-  await new Promise<void>((done) => upstream.close(() => done()));
+  await prepared.stopUpstream();
   if (!(await healthcheckOnce(asUser(['/bin/sh', '-c', check.command]), app, env, attemptMs)))
     throw new Error('HEALTHCHECK failed once the upstream was gone: it must check liveness only');
   say('HEALTHCHECK still passes with the upstream gone (liveness only; /readyz is for the load balancer)');
@@ -605,7 +617,9 @@ async function start(
       `migrations: recorded ${JSON.stringify(recorded)}, shipped ${JSON.stringify(shipped)}, in the repo ${JSON.stringify(inRepo)}`,
     );
   }
-  say(`migrations applied at start-up: ${recorded.length} recorded in _prisma_migrations, ${shipped.length} shipped`);
+  say(
+    `migrations applied by the migration step: ${recorded.length} recorded in _prisma_migrations, ${shipped.length} shipped`,
+  );
 
   // docker stop: SIGTERM, then SIGKILL after 10 s by default.
   const stopAt = Date.now();

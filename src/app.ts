@@ -109,7 +109,10 @@ export function buildApp(deps: AppDeps): Express {
     unlessUnder(
       '/v1/',
       chain(
-        healthRoutes(deps.readiness ?? [], deps.lifecycle ?? { draining: false }, deps.logger),
+        healthRoutes(deps.readiness ?? [], deps.lifecycle ?? { draining: false }, deps.logger, (results, ready) => {
+          for (const { name, ok } of results) deps.metrics?.readiness.set({ check: name }, ok ? 1 : 0);
+          deps.metrics?.readiness.set({ check: 'ready' }, ready ? 1 : 0);
+        }),
         consoleRoutes(),
         docsRoutes(),
         ...(deps.sessions ? [sessionRoutes(deps.sessions, deps.audit.recorder, deps.clock)] : []),

@@ -15,6 +15,7 @@ import { createTokenVerifier } from './auth/verifier';
 import { ConfigError, type Config } from './config/load';
 import { openDatabase, type Database } from './db/client';
 import { applyMigrations } from './db/migrate';
+import { schemaProblem, schemaStatus } from './db/schema-status';
 import { loadPolicy } from './policy/policy';
 import { createUpstream } from './upstream/client';
 import { upstreamReachable } from './upstream/reachability';
@@ -69,8 +70,11 @@ export async function composeGateway(config: Config, logger: Logger, seams: Seam
     lockTimeoutMs: config.audit.writeTimeoutMs,
     read: { poolSize: config.audit.read.poolSize, statementTimeoutMs: config.audit.read.timeoutMs },
   });
-  const applied = await applyMigrations(database);
-  if (applied.length > 0) logger.info({ migrations: applied, database: database.kind }, 'database migrations applied');
+  const schemaRefusal = await prepareSchema(database, config.database.migrateOnStart, logger);
+  if (schemaRefusal) {
+    await database.close();
+    throw new ConfigError([schemaRefusal]);
+  }
   const keys = createAuditKeys(hmacKey, config.audit.hmacKeys);
   const reader = createAuditReader(database.readPrisma);
   const store = createAuditStore({
@@ -143,6 +147,7 @@ export async function composeGateway(config: Config, logger: Logger, seams: Seam
     timeoutMs: config.upstream.timeoutMs,
     connections: config.upstream.connections,
     maxResponseBytes: config.upstream.maxResponseBytes,
+    ca: config.upstream.ca,
   });
   const limiters = createLimiters(config, policy, logger, redis);
   const ownership = {
@@ -232,6 +237,21 @@ export async function composeGateway(config: Config, logger: Logger, seams: Seam
       await database.close();
     },
   };
+}
+
+/**
+ * MIGRATE_ON_START applies pending migrations (the embedded database always); otherwise the schema must already be
+ * current, as `npm run db:migrate` left it: a least-privilege runtime role cannot create tables, and a build newer
+ * than its schema would fail on its first query instead of at start-up. Returns why start-up stops, if it does.
+ */
+async function prepareSchema(database: Database, migrateOnStart: boolean, logger: Logger): Promise<string | undefined> {
+  if (migrateOnStart || database.kind === 'embedded') {
+    const applied = await applyMigrations(database);
+    if (applied.length > 0)
+      logger.info({ migrations: applied, database: database.kind }, 'database migrations applied');
+    return undefined;
+  }
+  return schemaProblem(await schemaStatus(database));
 }
 
 /**

@@ -1,6 +1,11 @@
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './config/load';
 import { createLogger } from './http/logger';
+import { installProcessLines, processLines } from './logging/process-lines';
+
+// Decided before the configuration is read: its refusal must be JSON in production too.
+const lines = processLines(process.env.NODE_ENV === 'production');
+if (process.env.NODE_ENV === 'production') installProcessLines(lines);
 
 /**
  * Bootstrap only: load the configuration, then serve in this process (WORKERS=1, or a forked worker) or run the
@@ -12,7 +17,7 @@ async function main(): Promise<void> {
     config = loadConfig(process.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
+    lines.refused(err.problems);
     process.exit(78); // EX_CONFIG
   }
   if (config.workers > 1 && cluster.isPrimary) {
@@ -27,9 +32,9 @@ async function main(): Promise<void> {
 main().catch((err) => {
   // A problem found at start-up in the configuration's fit with the database (e.g. an audit key missing): said plainly.
   if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
+    lines.refused(err.problems);
     process.exit(78); // EX_CONFIG
   }
-  process.stderr.write(`fatal: ${(err as Error).stack ?? err}\n`);
+  lines.fatal('startup_failed', err);
   process.exit(1);
 });

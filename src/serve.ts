@@ -8,6 +8,8 @@ import type { Config } from './config/load';
 import { DEMO_TEAM, ownDemoApplications, startLocalDefault, withLocalAuditKey } from './dev/local-default';
 import { createLogger } from './http/logger';
 import { startWebServer } from './server';
+import { startingApp, switchableApp } from './startup/starting-app';
+import { retryWhileDatabaseUnreachable } from './startup/wait-for-database';
 import { startMetricsServer } from './metrics/server';
 import { devAccountLines, withLocalIdentityProvider, type DevIdentityProvider } from './dev/identity-provider';
 import { announceListening, answerMetricsRequests, joinClusterMetrics } from './cluster/worker';
@@ -33,11 +35,15 @@ export async function serveGateway(config: Config): Promise<void> {
   if (local) ({ config, idp } = await withLocalIdentityProvider(config));
 
   const tracing = await startTracing(process.env, logger);
-  const gateway = await composeGateway(config, logger);
+  // The port answers from the start: /healthz 200 and /readyz 503 while the database is awaited, then the gateway.
+  const serving = switchableApp(startingApp(logger));
+  const running = await startWebServer(serving.app, config);
+  logger.debug({ url: running.url }, 'port open: /readyz answers 503 until the gateway has started');
+  const gateway = await retryWhileDatabaseUnreachable(() => composeGateway(config, logger), logger);
   const { deps } = gateway;
   if (worker) joinClusterMetrics(gateway.metrics);
   if (local) await ownDemoApplications(deps, local.simulator);
-  const running = await startWebServer(buildApp(deps), config);
+  serving.switchTo(buildApp(deps));
   // A worker's metrics are served by the primary, summed over every worker.
   const metricsServer = worker
     ? undefined
@@ -57,11 +63,22 @@ export async function serveGateway(config: Config): Promise<void> {
   if (worker) announceListening(running.url);
 
   let stopping = false;
+  let endDrain = () => {};
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) return endDrain();
     stopping = true;
     deps.lifecycle!.draining = true;
-    logger.info({ signal }, 'draining: finishing in-flight requests');
+    // Load balancers learn from /readyz (503) that this replica is going, while it still serves what they send.
+    const drainPeriodMs = signal === 'SIGTERM' ? config.drainPeriodMs : 0;
+    logger.info({ signal, drain_period_ms: drainPeriodMs }, 'draining: finishing in-flight requests');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, drainPeriodMs);
+      endDrain = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    logger.info('drain period over: the listener closes');
     await running.stop();
     await metricsServer?.stop();
     await gateway.close();

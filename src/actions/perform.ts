@@ -36,8 +36,8 @@ export interface Performed {
 export interface PerformHooks {
   /** The request entry is committed: from here the outcome entry records any failure. */
   intent?: (intent: Intent) => void;
-  /** How the upstream call went: `2xx`…`5xx`, or `error` when no answer came. */
-  upstream?: (statusClass: string, seconds: number) => void;
+  /** How the upstream call went: `2xx`…`5xx` (and the status), or `error` when no answer came. */
+  upstream?: (statusClass: string, seconds: number, status?: number) => void;
 }
 
 /**
@@ -73,7 +73,7 @@ export async function perform(deps: PerformDeps, call: Call, hooks: PerformHooks
       });
     throw error;
   }
-  hooks.upstream?.(`${Math.floor(response.status / 100)}xx`, (performance.now() - started) / 1000);
+  hooks.upstream?.(`${Math.floor(response.status / 100)}xx`, (performance.now() - started) / 1000, response.status);
   if (operation.mutates && operation.id.startsWith('applications.')) deps.onApplicationsChanged?.();
   if (intent) await deps.recorder.recordOutcome(intent, call.facts, { response });
   return { response, budget };

@@ -8,6 +8,11 @@ export interface KeyResolver {
    * with an earlier answer tells whether the set changed since.
    */
   current(kid: string | undefined): KeyObject | undefined;
+  /**
+   * For a token without `kid`: every key of the set `fits` accepts (its algorithm's type). Refetches when there is
+   * none, as for an unknown kid; UnknownKey when there is still none.
+   */
+  keysFitting(fits: (key: KeyObject) => boolean): Promise<KeyObject[]>;
 }
 
 /** The token names a key the identity provider does not publish (or it could not be asked, and none is known). */
@@ -66,7 +71,16 @@ export function createJwksResolver({
   const lookup = (kid: string | undefined) =>
     kid === undefined ? (keys.size === 1 ? [...keys.values()][0] : undefined) : keys.get(kid);
 
+  const fitting = (fits: (key: KeyObject) => boolean) => [...keys.values()].filter(fits);
+
   return {
+    async keysFitting(fits) {
+      if (now() - fetchedAt >= cacheTtlS * 1000) await refresh();
+      if (fitting(fits).length === 0) await refresh();
+      const found = fitting(fits);
+      if (found.length === 0) throw new UnknownKey('no kid, and no key of its algorithm');
+      return found;
+    },
     current: (kid) => (now() - fetchedAt >= cacheTtlS * 1000 ? undefined : lookup(kid)),
     async keyFor(kid) {
       if (now() - fetchedAt >= cacheTtlS * 1000) await refresh();
@@ -80,7 +94,7 @@ export function createJwksResolver({
   };
 }
 
-/** GET the JWKS and keep every signing key it holds that Node can use (RSA and EC; `use` absent or `sig`). */
+/** GET the JWKS and keep every signing key it holds that Node can use (RSA, EC, OKP Ed25519; `use` absent or `sig`). */
 async function fetchKeySet(url: string): Promise<Map<string, KeyObject>> {
   const res = await fetch(url, {
     headers: { accept: 'application/json' },
@@ -96,7 +110,7 @@ async function fetchKeySet(url: string): Promise<Map<string, KeyObject>> {
       typeof jwk !== 'object' ||
       jwk === null ||
       (jwk.use !== undefined && jwk.use !== 'sig') ||
-      (jwk.kty !== 'RSA' && jwk.kty !== 'EC')
+      (jwk.kty !== 'RSA' && jwk.kty !== 'EC' && !(jwk.kty === 'OKP' && jwk.crv === 'Ed25519'))
     )
       continue;
     try {

@@ -5,6 +5,7 @@ const FAMILIES: Record<string, string[]> = {
   secret: ['HS256', 'HS384', 'HS512'],
   rsa: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'],
   ec: ['ES256', 'ES384', 'ES512'],
+  okp: ['EdDSA'], // Ed25519 only (RFC 8037)
 };
 const EC_CURVE_ALGORITHM: Record<string, string> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
 
@@ -31,7 +32,8 @@ export function loadStaticKey(jwt: Config['jwt']): StaticKey | undefined {
     const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
     return withAlgorithms(key, 'ec', [EC_CURVE_ALGORITHM[curve] ?? 'ES256'], jwt.algorithms);
   }
-  throw new ConfigError([`JWT_PUBLIC_KEY: ${type} keys are not supported (RSA or EC)`]);
+  if (type === 'ed25519') return withAlgorithms(key, 'okp', ['EdDSA'], jwt.algorithms);
+  throw new ConfigError([`JWT_PUBLIC_KEY: ${type} keys are not supported (RSA, EC or Ed25519)`]);
 }
 
 function withAlgorithms(key: KeyObject, family: string, defaults: string[], configured: string[]): StaticKey {
@@ -40,10 +42,10 @@ function withAlgorithms(key: KeyObject, family: string, defaults: string[], conf
   return { key, algorithms };
 }
 
-/** JWKS keys are RSA or EC, never shared secrets. */
+/** JWKS keys are RSA, EC or Ed25519, never shared secrets; each token's key must still fit its algorithm. */
 export function jwksAlgorithms(configured: string[]): string[] {
-  const algorithms = configured.length > 0 ? configured : ['RS256', 'ES256'];
-  assertAlgorithmsFit(algorithms, [...(FAMILIES.rsa ?? []), ...(FAMILIES.ec ?? [])]);
+  const algorithms = configured.length > 0 ? configured : ['RS256', 'ES256', 'EdDSA'];
+  assertAlgorithmsFit(algorithms, [...(FAMILIES.rsa ?? []), ...(FAMILIES.ec ?? []), ...(FAMILIES.okp ?? [])]);
   return algorithms;
 }
 
@@ -56,6 +58,6 @@ function assertAlgorithmsFit(algorithms: string[], allowed: string[]): void {
   }
 }
 
-export function algorithmFamily(algorithm: string): 'rsa' | 'ec' | 'secret' | undefined {
-  return (Object.keys(FAMILIES) as ('rsa' | 'ec' | 'secret')[]).find((f) => FAMILIES[f]?.includes(algorithm));
+export function algorithmFamily(algorithm: string): 'rsa' | 'ec' | 'okp' | 'secret' | undefined {
+  return (Object.keys(FAMILIES) as ('rsa' | 'ec' | 'okp' | 'secret')[]).find((f) => FAMILIES[f]?.includes(algorithm));
 }

@@ -3,6 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Config } from '../config/load';
 import { GatewayError } from '../errors/codes';
 import { createJwksResolver, UnknownKey, type KeyResolver } from './jwks';
+import { SignatureRefused, verifiedClaims } from './signature';
 import { algorithmFamily, jwksAlgorithms, loadStaticKey } from './keys';
 import { teamsFromClaims } from '../ownership/teams';
 import { IDENTITY_CLAIMS, principalFromClaims, type Principal } from './principal';
@@ -68,10 +69,13 @@ export function createTokenVerifier(
   const cache = new TokenCache<Principal>(options.cacheSize ?? TOKEN_CACHE_SIZE, now);
   const currentKey = (kid: string | undefined) => (staticKey ? staticKey.key : (resolver as KeyResolver).current(kid));
 
-  async function keyFor(header: JwtHeader): Promise<KeyObject> {
-    if (staticKey) return staticKey.key;
+  /** The keys to try: the one the kid names, or (no kid) every key of the set whose type fits the algorithm. */
+  async function keysFor(header: JwtHeader): Promise<KeyObject[]> {
+    if (staticKey) return [staticKey.key];
     try {
-      return await (resolver as KeyResolver).keyFor(header.kid);
+      if (header.kid === undefined)
+        return await (resolver as KeyResolver).keysFitting((k) => keyFitsAlgorithm(k, header.alg));
+      return [await (resolver as KeyResolver).keyFor(header.kid)];
     } catch (err) {
       if (err instanceof UnknownKey)
         throw tokenRejected('unknown_key', 'The token was signed with a key the identity provider does not publish.');
@@ -93,25 +97,11 @@ export function createTokenVerifier(
           'unsupported_critical_header',
           'The token names critical header extensions this gateway does not support.',
         );
-      const key = await keyFor(header);
-      // A JWKS may hold RSA and EC keys: the kid's key must be of the algorithm's family (and curve).
-      if (!keyFitsAlgorithm(key, header.alg))
+      const candidates = await keysFor(header);
+      // A JWKS may hold RSA, EC and Ed25519 keys: the kid's key must be of the algorithm's family (and curve).
+      if (!candidates.every((k) => keyFitsAlgorithm(k, header.alg)))
         throw tokenRejected('algorithm_not_allowed', 'The token algorithm does not fit the key.');
-      let claims: JwtPayload;
-      try {
-        claims = jwt.verify(token, key, {
-          algorithms: [header.alg as jwt.Algorithm],
-          ignoreExpiration: true,
-          ignoreNotBefore: true,
-        }) as JwtPayload;
-      } catch (err) {
-        if (err instanceof jwt.JsonWebTokenError)
-          throw tokenRejected('bad_signature', 'The token signature does not verify.');
-        // jwa throws a TypeError for a signature of the wrong length or encoding for its algorithm.
-        if (err instanceof TypeError)
-          throw tokenRejected('malformed', 'The token signature is not in the form its algorithm requires.');
-        throw err;
-      }
+      const { claims, key } = await firstVerifying(token, header.alg, candidates);
       assertTimes(claims, jwtConfig.clockToleranceS, now());
       assertAudienceAndIssuer(claims, jwtConfig);
       assertClaims(claims, jwtConfig, now());
@@ -131,6 +121,30 @@ export function createTokenVerifier(
       return principal;
     },
   };
+}
+
+/**
+ * Tries each candidate key in turn (one, unless a kid-less token meets a set of several keys of its algorithm, as
+ * during an identity provider's rotation); the first whose signature verifies wins.
+ */
+async function firstVerifying(
+  token: string,
+  algorithm: string,
+  keys: KeyObject[],
+): Promise<{ claims: JwtPayload; key: KeyObject }> {
+  let refused: SignatureRefused | undefined;
+  for (const key of keys) {
+    try {
+      return { claims: await verifiedClaims(token, key, algorithm), key };
+    } catch (err) {
+      if (!(err instanceof SignatureRefused)) throw err;
+      refused = err;
+      if (err.reason === 'malformed') break; // no key can make it a signature
+    }
+  }
+  if (refused?.reason === 'malformed')
+    throw tokenRejected('malformed', 'The token signature is not in the form its algorithm requires.');
+  throw tokenRejected('bad_signature', 'The token signature does not verify.');
 }
 
 function freezePrincipal(p: Principal): Principal {
@@ -199,5 +213,6 @@ function keyFitsAlgorithm(key: KeyObject, algorithm: string): boolean {
   if (family === 'rsa') return key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss';
   if (family === 'ec')
     return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === EC_CURVES[algorithm];
+  if (family === 'okp') return key.asymmetricKeyType === 'ed25519';
   return false;
 }

@@ -106,10 +106,14 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     logger.info({ signal: reason, workers: workers.length }, 'draining: finishing in-flight requests');
     const exits = workers.map((w) => new Promise<number | null>((resolve) => w.once('exit', (code) => resolve(code))));
     // Each worker drains as a single gateway does on SIGTERM: stops accepting, finishes what it has, closes, exits 0.
-    for (const w of workers) w.process.kill('SIGTERM');
-    const killer = setTimeout(() => {
-      for (const w of live()) w.process.kill('SIGKILL');
-    }, config.shutdownTimeoutMs + CLOSE_GRACE_MS);
+    // SIGTERM: each worker keeps serving, unready, for DRAIN_PERIOD_MS first; anything else skips the drain period.
+    for (const w of workers) w.process.kill(reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+    const killer = setTimeout(
+      () => {
+        for (const w of live()) w.process.kill('SIGKILL');
+      },
+      config.drainPeriodMs + config.shutdownTimeoutMs + CLOSE_GRACE_MS,
+    );
     const codes = await Promise.all(exits);
     clearTimeout(killer);
     await metricsServer.stop();

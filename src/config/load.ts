@@ -21,6 +21,8 @@ export interface Config {
     developerKey?: string;
     /** Where the key was read from, so it can be re-read when rotated. */
     developerKeyFile?: string;
+    /** UPSTREAM_CA_FILE's certificates (PEM), trusted besides Node's own. */
+    ca?: string;
     timeoutMs: number;
     connections: number;
     maxResponseBytes: number;
@@ -40,7 +42,7 @@ export interface Config {
   };
   /** Browser sign-in (OIDC_*); absent when OIDC_ISSUER is unset. */
   oidc?: { issuer: string; clientId: string; clientSecret?: string; redirectUri: string; scopes: string[] };
-  session: { secret?: string; ttlS: number; idleS: number };
+  session: { secret?: string; previousSecrets: string[]; ttlS: number; idleS: number };
   policyFile?: string;
   corsOrigins: string[];
   bodyLimitBytes: number;
@@ -50,7 +52,8 @@ export interface Config {
   trustProxy: boolean | number | string[];
   logLevel: string;
   dataDir: string;
-  database: { url?: string; poolSize: number };
+  /** migrateOnStart: apply pending migrations at start-up (else only check the schema is current). */
+  database: { url?: string; poolSize: number; migrateOnStart: boolean };
   /** `hmacKeys`: earlier keys (AUDIT_HMAC_KEYS), still used to verify and look up what they recorded. */
   audit: {
     hmacKey?: string;
@@ -83,6 +86,8 @@ export interface Config {
     redisPrefix: string;
   };
   metrics: { host: string; port: number };
+  /** SIGTERM: readiness fails for this long before the listener closes. */
+  drainPeriodMs: number;
   shutdownTimeoutMs: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
@@ -106,9 +111,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const config = toConfig(parsed.data as Parsed, problems);
   config.upstream.developerKeyFile = env.KLOUDLESS_DEVELOPER_KEY_FILE || undefined;
-  problems.push(...consistencyProblems(config), ...workersProblems(config), ...productionProblems(config));
+  problems.push(
+    ...consistencyProblems(config),
+    ...workersProblems(config),
+    ...productionProblems(config),
+    ...(config.env === 'production' ? examplesKept(raw) : []),
+  );
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/**
+ * Settings still holding the stand-in value `.env.example` shows for them (issue 28: a copy of it started with the
+ * example witness and log origin active, silently). Secrets are named, never shown.
+ */
+function examplesKept(raw: Record<string, string | undefined>): string[] {
+  const kept: string[] = [];
+  for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting][]) {
+    const value = raw[name];
+    if (!setting.placeholder || value === undefined) continue;
+    const items = value.split(',').map((v) => v.trim());
+    if (value.trim() === setting.example || items.includes(setting.example))
+      kept.push(
+        `${name} still holds the example value from .env.example${setting.secret ? '' : ` (${setting.example})`}: set this deployment's own, or unset it`,
+      );
+  }
+  return kept;
 }
 
 function schemaShape(): Record<string, z.ZodType> {
@@ -130,13 +158,36 @@ function readRawSettings(env: NodeJS.ProcessEnv, problems: string[]): Record<str
   return raw;
 }
 
+function readCaFile(path: string, problems: string[]): string | undefined {
+  try {
+    const pem = readFileSync(path, 'utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+      problems.push(`UPSTREAM_CA_FILE: ${path} holds no PEM certificate`);
+    return pem;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    problems.push(`UPSTREAM_CA_FILE: cannot read ${path} (${code})${code === 'EACCES' ? unreadableHint() : ''}`);
+    return undefined;
+  }
+}
+
+/** Secret files owned by root with mode 0600 are the usual mistake: the image runs as uid 1000 (user `node`). */
+function unreadableHint(): string {
+  const uid = process.getuid?.();
+  return (
+    `: this process runs as uid ${uid ?? 'unknown'} and must be able to read it (the image's user \`node\` is uid 1000, ` +
+    'group 1000): make the file owned by that uid, or readable by its group (e.g. Kubernetes `fsGroup: 1000`)'
+  );
+}
+
 export function readSecretFile(name: string, path: string, problems: string[]): string | undefined {
   try {
     const value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
     if (value === '') problems.push(`${name}_FILE: ${path} is empty`);
     return value || undefined;
   } catch (err) {
-    problems.push(`${name}_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    problems.push(`${name}_FILE: cannot read ${path} (${code})${code === 'EACCES' ? unreadableHint() : ''}`);
     return undefined;
   }
 }
@@ -150,6 +201,7 @@ function toConfig(p: Parsed, problems: string[]): Config {
     workersSetting: p.WORKERS,
     upstream: {
       baseUrl: p.KLOUDLESS_API_URL.replace(/\/+$/, ''),
+      ...(p.UPSTREAM_CA_FILE ? { ca: readCaFile(p.UPSTREAM_CA_FILE, problems) } : {}),
       developerKey: p.KLOUDLESS_DEVELOPER_KEY,
       timeoutMs: p.UPSTREAM_TIMEOUT_MS,
       connections: p.UPSTREAM_CONNECTIONS,
@@ -169,7 +221,12 @@ function toConfig(p: Parsed, problems: string[]): Config {
       teamsClaim: p.JWT_TEAMS_CLAIM,
     },
     ...oidcConfig(p),
-    session: { secret: p.SESSION_SECRET, ttlS: p.SESSION_TTL_S, idleS: p.SESSION_IDLE_S },
+    session: {
+      secret: p.SESSION_SECRET,
+      previousSecrets: p.SESSION_SECRETS_PREVIOUS,
+      ttlS: p.SESSION_TTL_S,
+      idleS: p.SESSION_IDLE_S,
+    },
     policyFile: p.POLICY_FILE,
     corsOrigins: p.CORS_ORIGINS,
     bodyLimitBytes: parseBytes(p.BODY_LIMIT),
@@ -178,7 +235,11 @@ function toConfig(p: Parsed, problems: string[]): Config {
     trustProxy: parseTrustProxy(p.TRUST_PROXY, problems),
     logLevel: p.LOG_LEVEL,
     dataDir: p.DATA_DIR,
-    database: { url: p.DATABASE_URL, poolSize: p.DATABASE_POOL_SIZE },
+    database: {
+      url: p.DATABASE_URL,
+      poolSize: p.DATABASE_POOL_SIZE,
+      migrateOnStart: p.MIGRATE_ON_START ? p.MIGRATE_ON_START === 'true' : p.NODE_ENV !== 'production',
+    },
     audit: {
       hmacKey: p.AUDIT_HMAC_KEY,
       hmacKeys: p.AUDIT_HMAC_KEYS,
@@ -209,6 +270,7 @@ function toConfig(p: Parsed, problems: string[]): Config {
       redisPrefix: p.REDIS_PREFIX,
     },
     metrics: { host: p.METRICS_HOST, port: p.METRICS_PORT },
+    drainPeriodMs: p.DRAIN_PERIOD_MS,
     shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT_MS,
     headersTimeoutMs: p.HEADERS_TIMEOUT_MS,
     requestTimeoutMs: p.REQUEST_TIMEOUT_MS,

@@ -9,6 +9,8 @@ export interface Setting {
   example: string;
   schema: z.ZodType;
   secret?: boolean;
+  /** The example is a stand-in (example.com, change-me…): production refuses a value still equal to it. */
+  placeholder?: boolean;
 }
 
 const optionalString = z.string().min(1).optional();
@@ -37,15 +39,21 @@ export const SETTINGS = {
     schema: z.string().min(1).default('1'),
   },
   KLOUDLESS_API_URL: {
-    doc: 'Base URL of the Management API, including `/v1`.',
+    doc: 'Base URL of the Management API, including `/v1`; https in production (UPSTREAM_CA_FILE for a private CA).',
     example: 'https://api.kloudless.com/v1',
     schema: z.url({ protocol: /^https?$/ }).default('https://api.kloudless.com/v1'),
   },
   KLOUDLESS_DEVELOPER_KEY: {
     doc: 'The DeveloperKey the gateway injects upstream. Unset outside production: the local default starts the simulator.',
     example: 'change-me',
+    placeholder: true,
     schema: optionalString,
     secret: true,
+  },
+  UPSTREAM_CA_FILE: {
+    doc: 'PEM file of CA certificates to trust for the Management API, besides the public ones: a private CA, or a TLS-inspecting egress proxy. (`NODE_EXTRA_CA_CERTS` works too, for every connection the process makes.)',
+    example: '/etc/gateway/upstream-ca.pem',
+    schema: optionalString,
   },
   UPSTREAM_TIMEOUT_MS: {
     doc: 'Deadline for one upstream request, in ms.',
@@ -65,11 +73,12 @@ export const SETTINGS = {
   JWT_SECRET: {
     doc: 'HS256 shared secret (at least 32 bytes in production).',
     example: 'a-long-random-string-of-at-least-32-bytes',
+    placeholder: true,
     schema: optionalString,
     secret: true,
   },
   JWT_PUBLIC_KEY: {
-    doc: 'PEM public key (RSA or EC) for RS256/ES256 tokens.',
+    doc: 'PEM public key (RSA, EC or Ed25519) for RS256, ES256/384/512 (by curve) or EdDSA tokens.',
     example: '',
     schema: optionalString,
     secret: true,
@@ -77,6 +86,7 @@ export const SETTINGS = {
   JWT_JWKS_URL: {
     doc: 'JWKS endpoint of the identity provider; the whole key set is cached, and refetched on an unknown `kid` at most once per 10 s.',
     example: 'https://idp.example.com/.well-known/jwks.json',
+    placeholder: true,
     schema: z.url({ protocol: /^https?$/ }).optional(),
   },
   JWT_JWKS_CACHE_TTL_S: {
@@ -85,13 +95,14 @@ export const SETTINGS = {
     schema: int(10, 86400, 600),
   },
   JWT_ALGORITHMS: {
-    doc: 'Allowed token algorithms (comma list). Default: HS256 for a secret, RS256 or ES256 to match the public key, RS256,ES256 for JWKS.',
+    doc: 'Allowed token algorithms (comma list). Default: HS256 for a secret, RS256, ES256/384/512 or EdDSA to match the public key, RS256,ES256,EdDSA for JWKS.',
     example: 'RS256',
     schema: list,
   },
   JWT_ISSUER: {
     doc: 'Required `iss` (comma list for several). Required in production.',
     example: 'https://idp.example.com/',
+    placeholder: true,
     schema: list,
   },
   JWT_AUDIENCE: {
@@ -130,6 +141,7 @@ export const SETTINGS = {
   APPROVAL_NOTIFY_URL: {
     doc: 'Where the gateway POSTs a small JSON message (Slack-compatible `text` plus structured fields, no secrets) when an approval request is created and when it ends. Unset: no notifications.',
     example: 'https://hooks.slack.com/services/…',
+    placeholder: true,
     schema: z.url({ protocol: /^https?$/ }).optional(),
   },
   OWNERSHIP_LIST_MAX_AGE_MS: {
@@ -149,6 +161,7 @@ export const SETTINGS = {
   OIDC_ISSUER: {
     doc: "Issuer URL of the company's OpenID Connect provider; set to turn on browser sign-in (`/auth/login`). Unset outside production with the local default: a development IdP on its own loopback port.",
     example: 'https://idp.example.com/',
+    placeholder: true,
     schema: z.url({ protocol: /^https?$/ }).optional(),
   },
   OIDC_CLIENT_ID: {
@@ -159,12 +172,14 @@ export const SETTINGS = {
   OIDC_CLIENT_SECRET: {
     doc: "The gateway's client secret (a confidential client: it never reaches the browser).",
     example: 'change-me',
+    placeholder: true,
     schema: optionalString,
     secret: true,
   },
   OIDC_REDIRECT_URI: {
     doc: "This gateway's `/auth/callback` URL as registered at the identity provider (https in production).",
     example: 'https://gateway.example.com/auth/callback',
+    placeholder: true,
     schema: z.url({ protocol: /^https?$/ }).optional(),
   },
   OIDC_SCOPES: {
@@ -178,7 +193,15 @@ export const SETTINGS = {
   SESSION_SECRET: {
     doc: 'Keys the browser-session ids kept in the database and seals the sign-in cookie (at least 32 bytes in production; generated into DATA_DIR otherwise).',
     example: 'a-third-long-random-string-of-at-least-32-bytes',
+    placeholder: true,
     schema: optionalString,
+    secret: true,
+  },
+  SESSION_SECRETS_PREVIOUS: {
+    doc: 'Earlier SESSION_SECRETs (comma list), kept during a rotation: a session signed in under one of them is found and moved to the current secret on its next request, so nobody is signed out. Remove them after SESSION_TTL_S.',
+    example: 'the-previous-session-secret-of-at-least-32-bytes',
+    placeholder: true,
+    schema: list,
     secret: true,
   },
   SESSION_TTL_S: {
@@ -199,6 +222,7 @@ export const SETTINGS = {
   CORS_ORIGINS: {
     doc: 'Browser origins allowed to call the gateway (comma list). Empty: no CORS.',
     example: 'https://console.example.com',
+    placeholder: true,
     schema: list,
   },
   BODY_LIMIT: {
@@ -233,6 +257,11 @@ export const SETTINGS = {
       .optional(),
     secret: true,
   },
+  MIGRATE_ON_START: {
+    doc: 'Whether start-up applies pending migrations to DATABASE_URL (`true` or `false`). Default `false` in production, where `npm run db:migrate` runs them as its own step under a role that owns the schema and the gateway only checks the schema is current (exit 78 naming what is missing); `true` elsewhere. The embedded database is always migrated.',
+    example: 'false',
+    schema: z.enum(['true', 'false']).optional(),
+  },
   DATABASE_POOL_SIZE: {
     doc: 'Connections in the audit store pool (audit writes, ownership); audit reads have their own.',
     example: '10',
@@ -256,18 +285,21 @@ export const SETTINGS = {
   AUDIT_HMAC_KEY: {
     doc: 'Keys the audit chain, the fingerprints of secrets and checkpoint signatures (at least 32 bytes in production; generated into DATA_DIR otherwise).',
     example: 'another-long-random-string-of-at-least-32-bytes',
+    placeholder: true,
     schema: optionalString,
     secret: true,
   },
   AUDIT_SIGNING_KEY: {
     doc: "PEM (PKCS#8) Ed25519 private key that signs the audit log's checkpoints (C2SP signed notes); separate from AUDIT_HMAC_KEY. Required in production; generated into DATA_DIR otherwise.",
     example: '-----BEGIN PRIVATE KEY-----…',
+    placeholder: true,
     schema: optionalString,
     secret: true,
   },
   AUDIT_LOG_ORIGIN: {
     doc: "Origin line of the audit log's checkpoints and name of its signing key (no spaces or `+`). Default: `kloudless-gateway.audit/` and 16 hex digits of the public key's SHA-256.",
     example: 'gateway.example.com/audit',
+    placeholder: true,
     schema: z
       .string()
       .regex(/^[^\s+]{1,200}$/, 'must be a key name: no spaces or "+"')
@@ -281,11 +313,13 @@ export const SETTINGS = {
   AUDIT_WITNESS_URLS: {
     doc: 'Witnesses (c2sp.org/tlog-witness submission prefixes, comma list) each new checkpoint is sent to for a cosignature. Empty: none.',
     example: 'https://witness.example.com/',
+    placeholder: true,
     schema: list.pipe(z.array(z.url({ protocol: /^https?$/ }))),
   },
   AUDIT_WITNESS_KEYS: {
     doc: "The cosignature/v1 verifier key (`name+hash+base64`, as `npm run witness` prints it) of each witness in AUDIT_WITNESS_URLS, comma list in the same order. Required when AUDIT_WITNESS_URLS is set: a cosignature is stored only if it verifies with its witness's key.",
     example: 'witness.example.com+571fce53+BJDNcIvJGlTbQqW/DsHFysU/w9Y9U6cJz/DiQLIkvuV3',
+    placeholder: true,
     schema: list,
   },
   AUDIT_HMAC_KEYS: {
@@ -422,6 +456,11 @@ export const SETTINGS = {
     doc: 'Port of the Prometheus /metrics listener (never the API port).',
     example: '9464',
     schema: int(0, 65535, 9464),
+  },
+  DRAIN_PERIOD_MS: {
+    doc: 'On SIGTERM, how long `/readyz` answers 503 `draining` while the listener still serves new requests, so load balancers take the replica out before it stops accepting; then in-flight requests get SHUTDOWN_TIMEOUT_MS. Set it to the readiness probe period times its failure threshold. SIGINT, or a second signal, skips it.',
+    example: '5000',
+    schema: int(0, 300000, 5000),
   },
   SHUTDOWN_TIMEOUT_MS: {
     doc: 'On SIGTERM, how long in-flight requests may take before the process exits anyway.',

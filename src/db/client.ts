@@ -72,8 +72,14 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     }),
   });
   // A pooler that drops startup options (PgBouncer's ignore_startup_parameters) must not quietly lose them.
+  const disconnect = () => Promise.all([prisma.$disconnect(), readPrisma.$disconnect()]);
   const [session] = await prisma.$queryRaw<{ isolation: string; lock_timeout: string }[]>`
-    SELECT current_setting('transaction_isolation') AS isolation, current_setting('lock_timeout') AS lock_timeout`;
+    SELECT current_setting('transaction_isolation') AS isolation, current_setting('lock_timeout') AS lock_timeout`.catch(
+    async (err: unknown) => {
+      await disconnect().catch(() => undefined); // start-up may try again (src/startup/wait-for-database.ts)
+      throw err;
+    },
+  );
   if (session?.isolation !== 'read committed' || session.lock_timeout === '0') {
     await prisma.$disconnect();
     throw new Error(

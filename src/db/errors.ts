@@ -38,6 +38,34 @@ export function adapterErrorKind(err: unknown): string | undefined {
   return adapterCause(err)?.kind;
 }
 
+/** Network errors of `pg` itself (the migration runner's own client) when no Postgres answers. */
+const UNREACHABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+/**
+ * No database answered: not reachable (the adapter's `DatabaseNotReachable`, a refused or reset connection), or one
+ * that is starting or shutting down (SQLSTATE 57P03 cannot_connect_now, 57P01 admin_shutdown). Worth waiting for,
+ * unlike a wrong password or a missing database.
+ */
+export function isDatabaseUnreachable(err: unknown): boolean {
+  const kind = adapterErrorKind(err);
+  const state = sqlState(err);
+  const errno = (err as { code?: unknown })?.code;
+  return (
+    kind === 'DatabaseNotReachable' ||
+    kind === 'ConnectionClosed' ||
+    state === '57P03' ||
+    state === '57P01' ||
+    (typeof errno === 'string' && UNREACHABLE_ERRNOS.has(errno))
+  );
+}
+
 /** A unique violation (SQLSTATE 23505). */
 export function isUniqueViolation(err: unknown): boolean {
   return (

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The gateway's Prometheus metrics, on a registry of its own (so several gateways in one test process do not collide). */
 export interface Metrics {
@@ -13,6 +13,9 @@ export interface Metrics {
   rotations: Counter<'what' | 'result'>;
   /** Checkpoints a witness refused to cosign (issue 15): the log's history is not what it cosigned before. */
   auditWitnessRefusals: Counter<'witness' | 'reason'>;
+  upstreamUnauthorized: Counter;
+  /** Set by each /readyz answer: load balancers see readiness, alerts see it here (deploy/prometheus/alerts.yaml). */
+  readiness: Gauge<'check'>;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -73,6 +76,19 @@ export function createMetrics(): Metrics {
       name: 'gateway_rotations_total',
       help: 'Reloads of the DeveloperKey or the policy, by result.',
       labelNames: ['what', 'result'],
+    }),
+    upstreamUnauthorized: new Counter({
+      ...r,
+      name: 'gateway_upstream_unauthorized_total',
+      help: 'Upstream answers 401: the Management API refused the DeveloperKey (revoked, mistyped, or rotated without a reload).',
+    }),
+    readiness: new Gauge({
+      ...r,
+      name: 'gateway_readiness_check',
+      help: 'What the last /readyz found, by check (1 passed, 0 failed; check="ready" is the answer itself, 0 while draining).',
+      labelNames: ['check'],
+      // Across workers (WORKERS > 1) the least ready one: one worker failing a check is a failing check.
+      aggregator: 'min',
     }),
     auditWitnessRefusals: new Counter({
       ...r,

@@ -35,6 +35,7 @@ export function observeRequests(metrics: Metrics): RequestHandler {
             (byClass = { operation: l.operation.operation, status_class: upstream.statusClass }),
           );
         metrics.upstreamDuration.observe(byClass, upstream.seconds);
+        if (upstream.status === 401) metrics.upstreamUnauthorized.inc();
       }
       if (errorCode === 'invalid_token' || errorCode === 'unauthenticated')
         metrics.authFailures.inc({ reason: errorReason ?? errorCode });

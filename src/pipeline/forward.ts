@@ -28,7 +28,7 @@ export function forwardToUpstream(
       { operation, params, query: input.query, body: input.body, facts: requestFacts(req, res) },
       {
         intent: (intent) => (res.locals.intent = intent),
-        upstream: (statusClass, seconds) => (res.locals.upstream = { statusClass, seconds }),
+        upstream: (statusClass, seconds, status) => (res.locals.upstream = { statusClass, seconds, status }),
       },
     );
     if (budget) limiters.upstreamHeaders(res, budget);

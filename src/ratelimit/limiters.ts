@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { MemoryStore, rateLimit, type Options, type Store } from 'express-rate-limit';
-import { RedisStore } from 'rate-limit-redis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load';
 import { budgetOf, type Policy } from '../policy/policy';
 import type { SharedCounters } from './redis';
+import { redisCounterStore } from './redis-store';
 import { createFailedAuthLimiter, type FailedAuthLimiter } from './failed-auth';
 import { budgetExhausted, countersUnavailable } from './refusals';
 import { createUpstreamBudget, type BudgetInfo, type UpstreamBudget } from './upstream-budget';
@@ -38,12 +38,7 @@ export function createLimiters(config: Config, policy: () => Policy, logger: Log
     rl.onStoreFailure === 'open' || (rl.onStoreFailure === 'open-reads' && !isWrite(res));
 
   const storeFor = (counter: Counter): Store =>
-    redis
-      ? new RedisStore({
-          sendCommand: (...args: string[]) => redis.sendCommand(...args) as never,
-          prefix: `${rl.redisPrefix}rl:${counter}:`,
-        })
-      : new MemoryStore();
+    redis ? redisCounterStore(redis, `${rl.redisPrefix}rl:${counter}:`) : new MemoryStore();
   const limiter = (counter: Counter, options: Partial<Options>): RequestHandler => {
     const store = storeFor(counter);
     const windowMs = counter === 'upstream' ? 1000 : rl.windowS * 1000;

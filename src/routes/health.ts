@@ -18,7 +18,12 @@ export interface Lifecycle {
 }
 
 /** `/healthz`: the process is alive. `/readyz`: every dependency answered, and the gateway is not draining. */
-export function healthRoutes(checks: ReadinessCheck[], lifecycle: Lifecycle, logger: Logger): Router {
+export function healthRoutes(
+  checks: ReadinessCheck[],
+  lifecycle: Lifecycle,
+  logger: Logger,
+  observe: (results: { name: string; ok: boolean }[], ready: boolean) => void = () => {},
+): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -37,6 +42,7 @@ export function healthRoutes(checks: ReadinessCheck[], lifecycle: Lifecycle, log
       }),
     );
     const ready = !lifecycle.draining && results.every((r) => r.ok || !r.critical);
+    observe(results, ready);
     res
       .status(ready ? 200 : 503)
       .set('Cache-Control', 'no-store')

@@ -11,10 +11,12 @@ export interface Sealer {
   open(text: string): unknown;
 }
 
-export function createSealer(secret: string, purpose: string): Sealer {
-  const key = Buffer.from(
-    hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), `kloudless-gateway ${purpose}`, 32),
-  );
+/** Seals with `secret`; opens what `secret` or one of `previous` sealed (a sign-in begun before a rotation). */
+export function createSealer(secret: string, purpose: string, previous: string[] = []): Sealer {
+  const keyOf = (s: string) =>
+    Buffer.from(hkdfSync('sha256', Buffer.from(s, 'utf8'), Buffer.alloc(0), `kloudless-gateway ${purpose}`, 32));
+  const key = keyOf(secret);
+  const keys = [key, ...previous.map(keyOf)];
   return {
     seal(value) {
       const iv = randomBytes(12);
@@ -25,13 +27,16 @@ export function createSealer(secret: string, purpose: string): Sealer {
     open(text) {
       const raw = Buffer.from(text, 'base64url');
       if (raw.length < 29 || raw.length > 4096) return undefined;
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
-        decipher.setAuthTag(raw.subarray(12, 28));
-        return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'));
-      } catch {
-        return undefined;
+      for (const k of keys) {
+        try {
+          const decipher = createDecipheriv('aes-256-gcm', k, raw.subarray(0, 12));
+          decipher.setAuthTag(raw.subarray(12, 28));
+          return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'));
+        } catch {
+          // not this key's
+        }
       }
+      return undefined;
     },
   };
 }

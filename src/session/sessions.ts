@@ -40,11 +40,18 @@ export function createSessions(
   // Production requires SESSION_SECRET (loadConfig); elsewhere one is made once and kept in DATA_DIR.
   const secret = config.session.secret ?? localSecret(config.dataDir, 'local-session-secret');
   const names = cookieNames(config.oidc.redirectUri);
-  const store = createSessionStore({ prisma, secret, ttlS: config.session.ttlS, idleS: config.session.idleS, clock });
+  const store = createSessionStore({
+    prisma,
+    secret,
+    previousSecrets: config.session.previousSecrets,
+    ttlS: config.session.ttlS,
+    idleS: config.session.idleS,
+    clock,
+  });
   return {
     oidc: createOidcClient(config.oidc, config.env),
     store,
-    sealer: createSealer(secret, 'sign-in transaction'),
+    sealer: createSealer(secret, 'sign-in transaction', config.session.previousSecrets),
     names,
     ttlS: config.session.ttlS,
     claims: { rolesClaim: config.jwt.rolesClaim, teamsClaim: config.jwt.teamsClaim },

@@ -28,6 +28,8 @@ const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 export interface SessionStoreOptions {
   prisma: PrismaClient;
   secret: string;
+  /** SESSION_SECRETS_PREVIOUS: a session keyed under one of them is re-keyed under `secret` when next seen. */
+  previousSecrets?: string[];
   ttlS: number;
   idleS: number;
   clock?: () => Date;
@@ -35,11 +37,25 @@ export interface SessionStoreOptions {
 
 export function createSessionStore(o: SessionStoreOptions): SessionStore {
   const clock = o.clock ?? (() => new Date());
-  const key = Buffer.from(
-    hkdfSync('sha256', Buffer.from(o.secret, 'utf8'), Buffer.alloc(0), 'kloudless-gateway session id', 32),
-  );
+  const keyOf = (secret: string) =>
+    Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), 'kloudless-gateway session id', 32));
+  const key = keyOf(o.secret);
+  const previousKeys = (o.previousSecrets ?? []).map(keyOf);
   // The database holds only this: a stolen copy of the table signs no one in.
-  const idHash = (token: string) => createHmac('sha256', key).update(token, 'utf8').digest('hex');
+  const hashWith = (k: Buffer, token: string) => createHmac('sha256', k).update(token, 'utf8').digest('hex');
+  const idHash = (token: string) => hashWith(key, token);
+  /** The row of `token` under the current secret, or under a previous one, then moved to the current secret. */
+  async function rowOf(token: string) {
+    const id = idHash(token);
+    const row = await o.prisma.browserSession.findUnique({ where: { idHash: id } });
+    if (row) return row;
+    for (const previous of previousKeys) {
+      const old = hashWith(previous, token);
+      const moved = await o.prisma.browserSession.updateMany({ where: { idHash: old }, data: { idHash: id } });
+      if (moved.count > 0) return o.prisma.browserSession.findUnique({ where: { idHash: id } });
+    }
+    return null;
+  }
   // Restarting the idle clock is a write; once a minute (or a tenth of the idle time) is precise enough.
   const touchEveryMs = Math.min(60_000, (o.idleS * 1000) / 10);
 
@@ -79,7 +95,7 @@ export function createSessionStore(o: SessionStoreOptions): SessionStore {
     async find(token) {
       if (!TOKEN.test(token)) return undefined;
       const id = idHash(token);
-      const row = await o.prisma.browserSession.findUnique({ where: { idHash: id } });
+      const row = await rowOf(token);
       if (!row) return undefined;
       const now = clock();
       const session = toSession(row);
@@ -99,7 +115,7 @@ export function createSessionStore(o: SessionStoreOptions): SessionStore {
     async delete(token) {
       if (!TOKEN.test(token)) return undefined;
       const id = idHash(token);
-      const row = await o.prisma.browserSession.findUnique({ where: { idHash: id } });
+      const row = await rowOf(token);
       await o.prisma.browserSession.deleteMany({ where: { idHash: id } });
       return row ? toSession(row) : undefined;
     },

@@ -39,7 +39,7 @@ declare global {
       /** Set once the audit request entry of a mutation is committed. */
       intent?: Intent;
       /** How the upstream call went, for the metrics. */
-      upstream?: { statusClass: string; seconds: number };
+      upstream?: { statusClass: string; seconds: number; status?: number };
       errorCode?: string;
       errorReason?: string;
     }

@@ -1,3 +1,4 @@
+import { rootCertificates } from 'node:tls';
 import { Pool } from 'undici';
 import { traceHeaders, withSpan } from '../tracing/tracing';
 import type { Dispatcher } from 'undici';
@@ -32,6 +33,8 @@ export interface UpstreamOptions {
   connections: number;
   maxResponseBytes: number;
   userAgent?: string;
+  /** PEM certificates trusted besides Node's own (UPSTREAM_CA_FILE). */
+  ca?: string;
 }
 
 /** Response headers passed back to clients; everything else (Set-Cookie included) stays behind. */
@@ -48,6 +51,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     pipelining: 1,
     headersTimeout: 0,
     bodyTimeout: 0,
+    // Added to the public roots, not instead of them: the same setting works when the upstream's CA is public.
+    ...(options.ca ? { connect: { ca: [...rootCertificates, options.ca] } } : {}),
   });
 
   async function send(method: string, path: string, body: string | undefined, requestId: string, signal: AbortSignal) {

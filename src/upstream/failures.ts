@@ -49,6 +49,15 @@ export function mapUpstreamFailure(err: unknown, timedOut: boolean, upstreamStat
   );
 }
 
+/** OpenSSL's verification codes for a certificate no trusted CA vouches for (a private CA without UPSTREAM_CA_FILE). */
+const UNTRUSTED_CHAIN = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
+
 function classify(err: unknown, timedOut: boolean): GatewayError {
   if (err instanceof GatewayError) return err;
   if (timedOut || isTimeout(err))
@@ -56,7 +65,12 @@ function classify(err: unknown, timedOut: boolean): GatewayError {
   const code = errorCode(err);
   const mapped = code ? NETWORK_FAILURES[code] : undefined;
   if (mapped) return new GatewayError(mapped.code, undefined, [{ reason: mapped.reason }]);
-  if (code?.startsWith('CERT_') || code?.startsWith('ERR_TLS') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
+  if (
+    code?.startsWith('CERT_') ||
+    code?.startsWith('ERR_TLS') ||
+    code?.startsWith('ERR_SSL') ||
+    UNTRUSTED_CHAIN.has(code ?? '')
+  ) {
     return new GatewayError('upstream_unavailable', undefined, [{ reason: 'tls_failure' }]);
   }
   return new GatewayError('upstream_unavailable', undefined, [{ reason: 'network_error' }]);

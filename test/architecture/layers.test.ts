@@ -3,17 +3,19 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 /**
  * The request's path is readable from the folders, and each layer only leans on the ones below it:
- *   foundation  errors/ secrets/ db/ generated/      (the error table, secret masking, storage)
+ *   foundation  errors/ secrets/ db/ generated/ logging/  (the error table, secret masking, storage, process lines)
  *   domain      config/ catalogue/ policy/ auth/ audit/ ownership/ approvals/ actions/ upstream/ ratelimit/ metrics/ reload/
  *               witness/ simulator/ tracing/
  *   web         http/ pipeline/ routes/ openapi/ session/ console/ app-ui/ dev/ types/ cluster/ (WORKERS: the processes)
- *   entry       src/*.ts (bootstrap, app, compose, server)
+ *               startup/ (what the port answers before the gateway has started)
+ *   entry       src/*.ts (bootstrap, app, compose, server), commands/ (db:migrate, db:grants)
  * Inside a layer, folders do not import each other in a cycle. The audit layer takes plain data, never Express.
  */
 const SRC = join(__dirname, '..', '..', 'src');
 const LAYERS: Record<string, number> = {
   errors: 0,
   secrets: 0,
+  logging: 0,
   db: 0,
   generated: 0,
   config: 1,
@@ -41,7 +43,9 @@ const LAYERS: Record<string, number> = {
   dev: 2,
   types: 2,
   cluster: 2,
+  startup: 2,
   '.': 3,
+  commands: 3,
 };
 const NAMES = ['foundation', 'domain', 'web', 'entry'];
 

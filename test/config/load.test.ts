@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load';
@@ -115,5 +115,36 @@ describe('JWT key configuration', () => {
   test('when JWT_PUBLIC_KEY has escaped newlines (as in a .env file), then it loads', () => {
     const config = loadConfig({ JWT_PUBLIC_KEY: rsa.publicKey.replace(/\n/g, '\\n') });
     expect(() => createTokenVerifier(config.jwt)).not.toThrow();
+  });
+});
+
+describe('a production configuration copied from .env.example', () => {
+  test('when settings still hold its example values, then start-up refuses, naming each one (and showing no secret)', () => {
+    const problems = problemsOf({
+      ...PRODUCTION,
+      AUDIT_WITNESS_URLS: 'https://witness.example.com/',
+      AUDIT_WITNESS_KEYS: 'witness.example.com+571fce53+BJDNcIvJGlTbQqW/DsHFysU/w9Y9U6cJz/DiQLIkvuV3',
+      AUDIT_LOG_ORIGIN: 'gateway.example.com/audit',
+      KLOUDLESS_DEVELOPER_KEY: 'change-me',
+    });
+    const kept = problems.filter((p) => p.includes('still holds the example value from .env.example'));
+    expect(kept.map((p) => p.split(' ')[0]).sort()).toEqual([
+      'AUDIT_LOG_ORIGIN',
+      'AUDIT_WITNESS_KEYS',
+      'AUDIT_WITNESS_URLS',
+      'KLOUDLESS_DEVELOPER_KEY',
+    ]);
+    expect(kept.find((p) => p.startsWith('AUDIT_WITNESS_URLS'))).toContain('(https://witness.example.com/)');
+    expect(kept.find((p) => p.startsWith('KLOUDLESS_DEVELOPER_KEY'))).not.toContain('change-me');
+  });
+
+  test('when .env.example is used as it is, then only its commented-out lines differ from the defaults, and outside production it loads', () => {
+    const text = readFileSync(join(__dirname, '..', '..', '.env.example'), 'utf8');
+    const active = Object.fromEntries(
+      [...text.matchAll(/^([A-Z][A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
+    ) as Record<string, string>;
+    expect(Object.keys(active).some((k) => k.endsWith('_FILE'))).toBe(false);
+    expect(problemsOf(active)).toEqual([]);
+    expect(problemsOf({ ...PRODUCTION, ...active })).toEqual([]);
   });
 });

@@ -3,10 +3,10 @@ import { devAccount, startDevIdentityProvider, withLocalIdentityProvider } from 
 import { PRODUCTION, problemsOf } from '../helpers/config';
 
 const OIDC = {
-  OIDC_ISSUER: 'https://idp.example.com/',
+  OIDC_ISSUER: 'https://idp.company.test/',
   OIDC_CLIENT_ID: 'kloudless-gateway',
   OIDC_CLIENT_SECRET: 'client-secret',
-  OIDC_REDIRECT_URI: 'https://gateway.example.com/auth/callback',
+  OIDC_REDIRECT_URI: 'https://gateway.company.test/auth/callback',
   SESSION_SECRET: 's'.repeat(40),
 };
 
@@ -19,7 +19,7 @@ test('when OIDC is configured completely in production, then it loads with the d
     redirectUri: OIDC.OIDC_REDIRECT_URI,
     scopes: ['openid', 'profile', 'email'],
   });
-  expect(config.session).toEqual({ secret: OIDC.SESSION_SECRET, ttlS: 28800, idleS: 1800 });
+  expect(config.session).toEqual({ secret: OIDC.SESSION_SECRET, previousSecrets: [], ttlS: 28800, idleS: 1800 });
   expect(Object.isFrozen(config.oidc)).toBe(true);
 });
 
@@ -30,7 +30,7 @@ test('when OIDC_ISSUER is unset, then browser sign-in is off and nothing else is
 test('when OIDC is on in production without its secrets or with http URLs, then every problem is listed', () => {
   const problems = problemsOf({
     ...PRODUCTION,
-    OIDC_ISSUER: 'http://idp.example.com/',
+    OIDC_ISSUER: 'http://idp.company.test/',
     OIDC_CLIENT_ID: 'gw',
     OIDC_REDIRECT_URI: 'http://127.0.0.1:8080/auth/callback',
     SESSION_SECRET: 'short',
@@ -50,17 +50,17 @@ test('when OIDC is on in production without its secrets or with http URLs, then 
 });
 
 test('when the OIDC client is incomplete or inconsistent anywhere, then start-up is refused', () => {
-  expect(problemsOf({ OIDC_ISSUER: 'https://idp.example.com/' })).toEqual([
+  expect(problemsOf({ OIDC_ISSUER: 'https://idp.company.test/' })).toEqual([
     'OIDC_CLIENT_ID is required when OIDC_ISSUER is set',
     'OIDC_REDIRECT_URI is required when OIDC_ISSUER is set',
   ]);
-  expect(problemsOf({ ...OIDC, OIDC_REDIRECT_URI: 'http://gateway.example.com/auth/callback' })).toEqual([
+  expect(problemsOf({ ...OIDC, OIDC_REDIRECT_URI: 'http://gateway.company.test/auth/callback' })).toEqual([
     'OIDC_REDIRECT_URI may be http only on 127.0.0.1, [::1] or localhost',
   ]);
-  expect(problemsOf({ ...OIDC, OIDC_REDIRECT_URI: 'https://gateway.example.com/callback' })).toEqual([
+  expect(problemsOf({ ...OIDC, OIDC_REDIRECT_URI: 'https://gateway.company.test/callback' })).toEqual([
     'OIDC_REDIRECT_URI must end in /auth/callback, where the gateway completes sign-in',
   ]);
-  expect(problemsOf({ ...OIDC, OIDC_ISSUER: 'http://idp.example.com/' })).toEqual([
+  expect(problemsOf({ ...OIDC, OIDC_ISSUER: 'http://idp.company.test/' })).toEqual([
     'OIDC_ISSUER may be http only on 127.0.0.1, [::1] or localhost',
   ]);
   expect(problemsOf({ ...OIDC, OIDC_SCOPES: 'profile email' })).toEqual(['OIDC_SCOPES must include openid']);

@@ -6,9 +6,9 @@ import { PRODUCTION, problemsOf } from '../helpers/config';
 /** AUDIT_WITNESS_KEYS: one cosignature/v1 verifier key per witness URL, checked once at start-up. */
 const key = (name: string, type: typeof ED25519 | typeof COSIGNATURE_V1 = COSIGNATURE_V1) =>
   signerFor(name, generateKeyPairSync('ed25519').privateKey, type).vkey;
-const W1 = key('witness.example.com/w1');
+const W1 = key('witness.company.test/w1');
 const W2 = key('witness.example.org/w2');
-const URLS = 'https://witness.example.com/,https://witness.example.org/';
+const URLS = 'https://witness.company.test/,https://witness.example.org/';
 
 test('when each witness URL has its verifier key, in order, then it loads (production and the local default alike)', () => {
   expect(problemsOf({ ...PRODUCTION, AUDIT_WITNESS_URLS: URLS, AUDIT_WITNESS_KEYS: `${W1}, ${W2}` })).toEqual([]);
@@ -40,7 +40,7 @@ test.each([
 test.each([
   [
     'not a verifier key',
-    'witness.example.com/w1',
+    'witness.company.test/w1',
     /entry 2 is not a verifier key name\+hash\+base64: malformed verifier key/,
   ],
   [
@@ -55,8 +55,8 @@ test.each([
   ],
   [
     "the log's own kind of key (Ed25519 note key, type 0x01)",
-    key('gateway.example.com/audit', ED25519),
-    /entry 2 \(gateway.example.com\/audit\) is an Ed25519 note key \(type 0x01\), not a witness's cosignature\/v1 key/,
+    key('gateway.company.test/audit', ED25519),
+    /entry 2 \(gateway.company.test\/audit\) is an Ed25519 note key \(type 0x01\), not a witness's cosignature\/v1 key/,
   ],
 ])('when a witness key is %s, then start-up fails naming the entry', (_label, second, problem) => {
   expect(problemsOf({ AUDIT_WITNESS_URLS: URLS, AUDIT_WITNESS_KEYS: `${W1},${second}` })).toEqual([

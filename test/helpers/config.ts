@@ -6,7 +6,7 @@ export const PRODUCTION = {
   NODE_ENV: 'production',
   KLOUDLESS_DEVELOPER_KEY: 'dk-prod',
   JWT_SECRET: 'x'.repeat(40),
-  JWT_ISSUER: 'https://idp.example.com/',
+  JWT_ISSUER: 'https://idp.company.test/',
   JWT_AUDIENCE: 'gateway',
   DATABASE_URL: 'postgres://gateway@db:5432/gateway',
   AUDIT_HMAC_KEY: 'y'.repeat(40),

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 
 export const TEST_SECRET = 'test-hs256-secret-that-is-at-least-32-bytes-long';
@@ -71,6 +71,35 @@ export function rsaKeyPair() {
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
+}
+
+export function ed25519KeyPair() {
+  return generateKeyPairSync('ed25519', {
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+}
+
+/** An EdDSA (Ed25519) token, signed by hand: jsonwebtoken 9 cannot sign EdDSA. Same claims as signToken's. */
+export function signEdDsaToken(
+  privateKey: string,
+  o: { roles?: string[]; sub?: string; header?: Record<string, unknown> } = {},
+) {
+  const nowS = Math.floor(Date.now() / 1000);
+  const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const input = `${part({ alg: 'EdDSA', typ: 'JWT', ...o.header })}.${part({
+    sub: o.sub ?? 'alice',
+    roles: o.roles ?? ['viewer'],
+    teams: [DEMO_TEAM],
+    jti: randomUUID(),
+    iat: nowS,
+    exp: nowS + 300,
+    iss: TEST_ISSUER,
+    aud: TEST_AUDIENCE,
+  })}`;
+  const token = `${input}.${sign(null, Buffer.from(input), privateKey).toString('base64url')}`;
+  issuedTokens.push(token);
+  return token;
 }
 
 export function ecKeyPair() {

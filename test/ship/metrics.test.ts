@@ -111,3 +111,19 @@ describe('when 10,000 unauthenticated requests each name a different junk path',
     expect(grownMb).toBeLessThan(4);
   }, 120_000); // 11,000 requests: about 40 s on a quiet machine, twice that when it is shared
 });
+
+test('when the Management API refuses the DeveloperKey (401), then gateway_upstream_unauthorized_total counts it, and /readyz leaves its findings in gateway_readiness_check', async () => {
+  const before = value(await scrape(), 'gateway_upstream_unauthorized_total');
+  h.simulator.setFault({ kind: 'status', status: 401, times: 1 });
+  const refused = await h
+    .api()
+    .post('/v1/applications/wSPk9y5D7p5o87k0ACGKxR/webhooks')
+    .set('Authorization', `Bearer ${tokenFor('admin')}`)
+    .send({ url: 'https://hooks.example.com/dk-401' });
+  expect(refused.status).toBe(401);
+  expect(value(await scrape(), 'gateway_upstream_unauthorized_total')).toBe((Number.isNaN(before) ? 0 : before) + 1);
+  expect((await h.api().get('/readyz')).status).toBe(200);
+  const text = await scrape();
+  expect(value(text, 'gateway_readiness_check{check="upstream"}')).toBe(1);
+  expect(value(text, 'gateway_readiness_check{check="ready"}')).toBe(1);
+});
