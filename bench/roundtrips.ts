@@ -1,19 +1,19 @@
-import { readFileSync, statSync } from 'node:fs';
 import { Client } from 'pg';
 import { createTestDatabase } from '../test/helpers/database';
 import { startHarness } from '../test/helpers/harness';
 import { tokenFor } from '../test/helpers/tokens';
 import { own } from '../test/helpers/ownership';
+import { statementsDuring } from '../test/helpers/statements';
 
 /**
  * How many statements a mutation, and an approval, send to Postgres: the database is created with
  * `log_statement = all`, N webhook creates and deletes go through a real gateway, then N guarded deletes are asked
  * for and approved (only the approving calls are counted: vote, execution, entries), and the server's log lines for
  * that database are counted by kind.
- *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/roundtrips.ts [n=50] [log file]
+ *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres [POSTGRES_LOG=…] npx tsx bench/roundtrips.ts [n=50]
+ * test/approvals/statements.test.ts holds the approval's count.
  */
 const N = Number(process.argv[2] ?? 50);
-const LOG = process.argv[3] ?? '/var/log/postgresql/postgresql-15-main.log';
 const APP = 'wSPk9y5D7p5o87k0ACGKxR';
 
 async function main(): Promise<void> {
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   report(
     'mutation',
     2 * N,
-    await counted(LOG, name, async () => {
+    await statementsDuring(name, async () => {
       for (let i = 0; i < N; i++) await once();
     }),
   );
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   report(
     'approval',
     N,
-    await counted(LOG, name, async () => {
+    await statementsDuring(name, async () => {
       for (const id of ids) {
         const res = await approve(id);
         if (res.body.approval?.state !== 'executed') throw new Error(`approval not executed: ${res.text}`);
@@ -68,19 +68,6 @@ async function main(): Promise<void> {
   );
   await h.close();
   await db.drop();
-}
-
-/** The statements the server logged for this database while `work` ran. */
-async function counted(log: string, database: string, work: () => Promise<void>): Promise<string[]> {
-  const from = statSync(log).size;
-  await work();
-  await new Promise((r) => setTimeout(r, 500));
-  return readFileSync(log)
-    .subarray(from)
-    .toString('utf8')
-    .split('\n')
-    .filter((l) => l.includes(database) || /LOG: {2}(statement|execute)/.test(l))
-    .filter((l) => /LOG: {2}(statement|execute [^:]*):/.test(l));
 }
 
 function report(what: string, n: number, statements: string[]): void {

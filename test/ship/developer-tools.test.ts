@@ -65,6 +65,7 @@ describe('GET /v1/policy/explain', () => {
       allowed: true,
       reason: 'role_grants_permission',
       granted_by: 'editor',
+      granted_by_name_only: false,
       scope: 'team',
       reaches: "applications owned by the caller's teams",
       unknown_roles: [],

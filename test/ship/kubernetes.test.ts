@@ -6,7 +6,7 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { loadConfig } from '../../src/config/load';
+import { ConfigError, loadConfig } from '../../src/config/load';
 
 const DIR = join(__dirname, '..', '..', 'deploy', 'kubernetes');
 
@@ -102,7 +102,10 @@ test("when the Service, the PodDisruptionBudget and the NetworkPolicy select pod
   for (const p of service) expect(ports).toContain(p.targetPort);
 });
 
-test('when the ConfigMap is loaded as the gateway loads its environment, then it is a production configuration', () => {
+/** The ConfigMap's placeholders for this deployment's own hosts: the gateway refuses to start with them unedited. */
+const DEPLOYMENT_OWN = ['JWT_JWKS_URL', 'JWT_ISSUER', 'AUDIT_LOG_ORIGIN', 'OIDC_ISSUER', 'OIDC_REDIRECT_URI'];
+
+test('when the ConfigMap is loaded as the gateway loads its environment, then unedited it is refused naming each placeholder, and edited it is a production configuration', () => {
   const data = one<{ data: Record<string, string> }>('ConfigMap').data;
   const withoutFiles = Object.fromEntries(Object.entries(data).filter(([k]) => !k.endsWith('_FILE')));
   const files = Object.fromEntries(
@@ -111,11 +114,28 @@ test('when the ConfigMap is loaded as the gateway loads its environment, then it
       .map(([k]) => [k.slice(0, -'_FILE'.length), 'x'.repeat(40)]),
   );
   // The secret files stand in as values of the right shape.
-  const config = loadConfig({
-    ...withoutFiles,
-    ...files,
-    DATABASE_URL: 'postgres://gateway@db.internal:5432/gateway',
-    AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  const load = (edits: Record<string, string>) =>
+    loadConfig({
+      ...withoutFiles,
+      ...files,
+      DATABASE_URL: 'postgres://gateway@db.internal:5432/gateway',
+      AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      ...edits,
+    });
+  let refused: unknown;
+  try {
+    load({});
+  } catch (err) {
+    refused = err;
+  }
+  expect(refused).toBeInstanceOf(ConfigError);
+  for (const name of DEPLOYMENT_OWN) expect(String((refused as ConfigError).problems)).toContain(name);
+  const config = load({
+    JWT_JWKS_URL: 'https://sso.corp.internal/.well-known/jwks.json',
+    JWT_ISSUER: 'https://sso.corp.internal/',
+    AUDIT_LOG_ORIGIN: 'gateway.corp.internal/audit',
+    OIDC_ISSUER: 'https://sso.corp.internal/',
+    OIDC_REDIRECT_URI: 'https://gateway.corp.internal/auth/callback',
   });
   expect(config.env).toBe('production');
   expect(config.workers).toBe(1);
