@@ -76,6 +76,7 @@ describe('GET /v1/policy/explain', () => {
       allowed: false,
       reason: 'no_role_grants_permission',
       granted_by: null,
+      granted_by_name_only: false,
       scope: null,
       reaches: null,
       unknown_roles: ['ghost'],
