@@ -27,7 +27,8 @@ export interface ExecutionDeps {
 export interface Execution {
   /** The upstream's answer, as it came (API key values in full: the caller decides whether to mask). */
   response?: UpstreamResponse;
-  error?: GatewayError;
+  /** Why it did not succeed, as data: an error code and its reason (the web layer answers with them). */
+  error?: { code: string; reason: string | null };
   /** How the request ended, as stored. */
   state: 'executed' | 'failed';
   result: Approval['result'];
@@ -35,8 +36,9 @@ export interface Execution {
 
 /** An execution that did not start: the request went back to pending (the upstream budget, the trail). */
 export class ExecutionDeferred extends Error {
-  constructor(readonly refusal: GatewayError) {
-    super(refusal.message);
+  /** `cause`: what stopped it (the budget's refusal, the trail's AuditUnavailable), answered as it would be directly. */
+  constructor(override readonly cause: unknown) {
+    super((cause as Error)?.message ?? 'the execution did not start');
     this.name = 'ExecutionDeferred';
   }
 }
@@ -102,17 +104,14 @@ export async function executeApproved(
         reason: refusal.reason,
         details: { approval_id: approval.id, refused: refusal.who },
       },
-      new GatewayError('forbidden', undefined, [{ reason: refusal.reason }]),
+      { code: 'forbidden', details: [{ reason: refusal.reason }] },
     );
     const result = { status: null, body: null, error: 'no_longer_allowed' };
     await deps.store.finish(approval.id, 'failed', result, deps.clock());
-    const error = new GatewayError('forbidden', 'The request is no longer allowed as things stand now.', [
-      { reason: refusal.reason },
-    ]);
-    return { error, state: 'failed', result };
+    return { error: { code: 'forbidden', reason: refusal.reason }, state: 'failed', result };
   }
   let response: UpstreamResponse | undefined;
-  let error: GatewayError | undefined;
+  let error: Execution['error'];
   try {
     ({ response } = await perform(deps.perform, {
       operation,
@@ -135,15 +134,13 @@ export async function executeApproved(
     const gatewayError = err instanceof GatewayError ? err : undefined;
     // Refused before anything was sent: back to pending; approving again runs it. A spent budget keeps the vote
     // (its entry is committed on its own); a request entry the trail could not take took the vote's with it.
-    if (gatewayError && (BUDGET_REFUSALS.has(gatewayError.code) || gatewayError.code === 'audit_unavailable')) {
-      await stopBeforeStarting(deps, approval, lastVote, BUDGET_REFUSALS.has(gatewayError.code));
-      throw new ExecutionDeferred(gatewayError);
+    const budget = gatewayError !== undefined && BUDGET_REFUSALS.has(gatewayError.code);
+    if (budget || err instanceof AuditUnavailable || gatewayError?.code === 'audit_unavailable') {
+      await stopBeforeStarting(deps, approval, lastVote, budget);
+      throw new ExecutionDeferred(err);
     }
-    if (err instanceof AuditUnavailable) {
-      await stopBeforeStarting(deps, approval, lastVote, false);
-      throw new ExecutionDeferred(new GatewayError('audit_unavailable', undefined, [{ reason: err.reason }]));
-    }
-    error = gatewayError ?? new GatewayError('upstream_unavailable');
+    const reason = gatewayError?.details[0]?.reason;
+    error = { code: gatewayError?.code ?? 'upstream_unavailable', reason: typeof reason === 'string' ? reason : null };
   }
   // The stored result never holds an API key in full: it is kept for the requester to read later.
   const storedBody =

@@ -91,7 +91,7 @@ export function approvalHandlers(deps: ApprovalRoutesDeps, policy: () => Policy)
             ? await deps.approvals.approve(originOf(req, res), me, approval, owner, reason ?? null)
             : { approval, counted: false, execution: undefined };
       } catch (err) {
-        throw err instanceof ExecutionDeferred ? err.refusal : err;
+        throw err instanceof ExecutionDeferred ? err.cause : err;
       }
       const { approval: after, counted, execution } = outcome;
       if (!counted && !voted) {
@@ -105,7 +105,7 @@ export function approvalHandlers(deps: ApprovalRoutesDeps, policy: () => Policy)
             body: parseBody(reveal ? execution.response.body : maskApiKeys(execution.response.body)),
           }
         : execution?.error
-          ? { status: null, error: execution.error.code, reason: execution.error.details[0]?.reason ?? null }
+          ? { status: null, error: execution.error.code, reason: execution.error.reason }
           : undefined;
       res
         .set('Cache-Control', 'no-store')
