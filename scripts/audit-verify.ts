@@ -4,7 +4,9 @@
  *
  *   checkpoint   --key K --checkpoint FILE [--witness-key W]… [--min-cosignatures N]
  *   inclusion    --key K --checkpoint FILE --proof FILE (--entry FILE | --entries FILE --sequence N)
- *   consistency  --key K --old FILE --checkpoint FILE --proof FILE
+ *   consistency  --key K --old FILE --checkpoint FILE --proof FILE [--old-key K0]
+ *                (--old-key: the kept checkpoint was signed before a rotation of the log's key, by K0; both keys are
+ *                 listed by GET /v1/audit/public-key `keys`)
  *   rebuild      --key K --checkpoint FILE --entries FILE
  *
  * K and W: a verifier key string (`name+hex+base64`), or a file holding one or the JSON of GET /v1/audit/public-key.
@@ -46,6 +48,7 @@ async function main(argv: string[]): Promise<string> {
     allowPositionals: true,
     options: {
       key: { type: 'string' },
+      'old-key': { type: 'string' },
       checkpoint: { type: 'string' },
       old: { type: 'string' },
       proof: { type: 'string' },
@@ -78,8 +81,9 @@ async function main(argv: string[]): Promise<string> {
     }
     case 'consistency': {
       if (!values.old || !values.proof) throw new UsageError(USAGE);
-      const old = checkCheckpoint(readFileSync(values.old, 'utf8'), { ...policy, minCosignatures: 0 });
-      checkConsistency(old, checkpoint, proofOf(values.proof));
+      const oldKey = values['old-key'] ? verifierKey(values['old-key']) : policy.log;
+      const old = checkCheckpoint(readFileSync(values.old, 'utf8'), { ...policy, log: oldKey, minCosignatures: 0 });
+      checkConsistency(old, checkpoint, proofOf(values.proof), oldKey !== policy.log);
       return `${head}\nthe log only grew since the kept checkpoint of ${old.size} entries`;
     }
     case 'rebuild': {

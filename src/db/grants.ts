@@ -10,6 +10,8 @@ export const RUNTIME_TABLE_PRIVILEGES: Record<string, readonly string[]> = {
   audit_tree_node: ['SELECT', 'INSERT'],
   audit_checkpoint: ['SELECT', 'INSERT'],
   audit_cosignature: ['SELECT', 'INSERT'],
+  // Issue 28: the log's signing keys and their periods; a key's last checkpoint moves forward (a trigger holds the rest).
+  audit_signing_key: ['SELECT', 'INSERT', 'UPDATE'],
   audit_log_state: ['SELECT', 'INSERT', 'UPDATE'],
   audit_recovery_state: ['SELECT', 'INSERT', 'UPDATE'],
   application_owner: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],

@@ -290,7 +290,7 @@ export const LOG_SCHEMAS: Record<string, JsonSchema> = {
   ConsistencyProof: proof({ from: { type: 'integer' }, to: { type: 'integer' } }, ['from', 'to']),
   LogPublicKey: {
     type: 'object',
-    required: ['origin', 'algorithm', 'public_key', 'verifier_key'],
+    required: ['origin', 'algorithm', 'public_key', 'verifier_key', 'keys'],
     properties: {
       origin: { type: 'string', description: "The checkpoints' origin line and the key's name." },
       algorithm: { const: 'Ed25519' },
@@ -299,6 +299,28 @@ export const LOG_SCHEMAS: Record<string, JsonSchema> = {
         type: 'string',
         description: 'The signed-note verifier key: `<name>+<hex key id>+<base64(0x01 ‖ key)>`.',
       },
+      keys: {
+        type: 'array',
+        description:
+          'Every key the log has signed checkpoints with, the current one first (even before it has signed one), each with its first and last checkpoint: a checkpoint kept from before a rotation of AUDIT_SIGNING_KEY finds the key that verifies it.',
+        items: {
+          type: 'object',
+          required: ['verifier_key', 'origin', 'public_key', 'current', 'first_checkpoint', 'last_checkpoint'],
+          properties: {
+            verifier_key: { type: 'string' },
+            origin: { type: 'string' },
+            public_key: { type: 'string', description: 'PEM (SPKI).' },
+            current: { type: 'boolean' },
+            first_checkpoint: { oneOf: [ref('schemas', 'SignedPeriodEnd'), { type: 'null' }] },
+            last_checkpoint: { oneOf: [ref('schemas', 'SignedPeriodEnd'), { type: 'null' }] },
+          },
+        },
+      },
     },
+  },
+  SignedPeriodEnd: {
+    type: 'object',
+    required: ['tree_size', 'signed_at'],
+    properties: { tree_size: { type: 'integer' }, signed_at: { type: 'string', format: 'date-time' } },
   },
 };

@@ -5,6 +5,7 @@ import { signCheckpoint } from '../audit/checkpoint';
 import { nowMicros } from '../audit/entry';
 import { leafRecord, leafText } from '../audit/log/leaf';
 import { LogRangeError, servedNote } from '../audit/log/log';
+import type { SigningKeyPeriod } from '../audit/log/tree-store';
 import { GatewayError } from '../errors/codes';
 import type { AuditDeps } from './audit';
 import { readerTeams } from './audit-events';
@@ -84,6 +85,12 @@ export function logHandlers(audit: AuditDeps): ActionHandlers {
         algorithm: 'Ed25519',
         public_key: log.identity.publicKeyPem,
         verifier_key: log.identity.signer.vkey,
+        keys: signingKeyHistory(
+          log.identity.signer.vkey,
+          log.origin,
+          log.identity.publicKeyPem,
+          await log.tree.signingKeys(),
+        ),
       });
     },
 
@@ -143,4 +150,33 @@ export function logHandlers(audit: AuditDeps): ActionHandlers {
 function wantsLegacyJson(req: Request): boolean {
   const accept = req.get('accept') ?? '';
   return accept.includes('application/json') && !accept.includes('text/plain');
+}
+
+const period = (p: { treeSize: number; signedAt: string }) => ({ tree_size: p.treeSize, signed_at: p.signedAt });
+
+/**
+ * Every key the log has signed checkpoints with, the current one first (listed even before it has signed one), each
+ * with its first and last checkpoint: a checkpoint kept from before a rotation finds the key that verifies it.
+ */
+function signingKeyHistory(currentVkey: string, origin: string, publicKeyPem: string, known: SigningKeyPeriod[]) {
+  const current = known.find((k) => k.verifierKey === currentVkey);
+  const earlier = known.filter((k) => k.verifierKey !== currentVkey);
+  return [
+    {
+      verifier_key: currentVkey,
+      origin,
+      public_key: publicKeyPem,
+      current: true,
+      first_checkpoint: current ? period(current.first) : null,
+      last_checkpoint: current ? period(current.last) : null,
+    },
+    ...earlier.map((k) => ({
+      verifier_key: k.verifierKey,
+      origin: k.origin,
+      public_key: k.publicKeyPem,
+      current: false,
+      first_checkpoint: period(k.first),
+      last_checkpoint: period(k.last),
+    })),
+  ];
 }

@@ -165,7 +165,11 @@ export function createTransparencyLog(o: TransparencyLogOptions): TransparencyLo
     if (latest && latest.treeSize >= size) return latest;
     const root = await rootAt(size);
     const note = signNote(checkpointBody({ origin, size, root }), o.identity.signer);
-    await tree.saveCheckpoint(size, root, note);
+    await tree.saveCheckpoint(size, root, note, {
+      verifierKey: o.identity.signer.vkey,
+      origin,
+      publicKeyPem: o.identity.publicKeyPem,
+    });
     const stored = (await tree.checkpointAt(size)) as StoredCheckpoint;
     pushes = await Promise.all(o.witnesses.map((w) => pushCheckpoint(pushDeps, w, size, stored.note)));
     return tree.checkpointAt(size);

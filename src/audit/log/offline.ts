@@ -75,9 +75,14 @@ export function checkInclusion(checkpoint: Checkpoint, line: string, proof: stri
   return { sequence };
 }
 
-/** (c) The tree of the old checkpoint is a prefix of the new one's: the log only grew. */
-export function checkConsistency(old: Checkpoint, now: Checkpoint, proof: string[]): void {
-  if (old.origin !== now.origin) throw new VerifyFailure('the two checkpoints are of different logs');
+/**
+ * (c) The tree of the old checkpoint is a prefix of the new one's: the log only grew. Across a rotation of the log's
+ * signing key (`acrossRotation`: the verifier trusts the old checkpoint's key as this log's earlier key, as
+ * `GET /v1/audit/public-key` lists it) the origin may have changed with the key; the trees must still extend.
+ */
+export function checkConsistency(old: Checkpoint, now: Checkpoint, proof: string[], acrossRotation = false): void {
+  if (old.origin !== now.origin && !acrossRotation)
+    throw new VerifyFailure('the two checkpoints are of different logs');
   if (old.size > now.size) throw new VerifyFailure(`the log shrank from ${old.size} to ${now.size} entries`);
   // The empty tree is a prefix of every tree (RFC 9162 proves nothing from size 0): its root is all there is to check.
   if (old.size === 0) {

@@ -23,6 +23,20 @@ export interface StoredCheckpoint {
   cosignatures: { witness: string; line: string }[];
 }
 
+/** A key of the log as a verifier knows it. */
+export interface SigningKeyIdentity {
+  /** The C2SP verifier key, `origin+keyid+base64(type ‖ key)`. */
+  verifierKey: string;
+  origin: string;
+  publicKeyPem: string;
+}
+
+/** A signing key and the checkpoints it signed: the first and last, by tree size and time. */
+export interface SigningKeyPeriod extends SigningKeyIdentity {
+  first: { treeSize: number; signedAt: string };
+  last: { treeSize: number; signedAt: string };
+}
+
 /** What one proof needs, read in one round trip (TreeStore.proofRead). */
 export interface ProofRead {
   /** The log state's tree size: a proof for a larger tree is out of range. */
@@ -51,7 +65,10 @@ export interface TreeStore {
   exclusively<T>(work: (tx: Client) => Promise<T>, timeoutMs: number): Promise<T | undefined>;
   appendNodes(tx: Client, nodes: { level: number; index: number; hash: Buffer }[], newSize: number): Promise<void>;
   setVerified(size: number, root: Buffer, hash: Buffer | null): Promise<void>;
-  saveCheckpoint(treeSize: number, root: Buffer, note: string): Promise<void>;
+  /** Stores a checkpoint the log signed with `key` and extends that key's period to it. */
+  saveCheckpoint(treeSize: number, root: Buffer, note: string, key: SigningKeyIdentity): Promise<void>;
+  /** Every key that has signed a checkpoint, with its first and last checkpoint; the newest key first. */
+  signingKeys(): Promise<SigningKeyPeriod[]>;
   latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
   checkpointAt(treeSize: number): Promise<StoredCheckpoint | undefined>;
   saveCosignature(treeSize: number, witness: string, line: string): Promise<void>;
@@ -182,10 +199,43 @@ export function createTreeStore(prisma: PrismaClient): TreeStore {
         UPDATE audit_log_state SET verified_size = ${size}::bigint, verified_root = ${root}, verified_hash = ${hash}
         WHERE id = 1 AND verified_size <= ${size}::bigint`;
     },
-    async saveCheckpoint(treeSize, root, note) {
+    // The checkpoint and its key's period in one statement: a key's record covers every checkpoint it signed.
+    async saveCheckpoint(treeSize, root, note, key) {
       await prisma.$executeRaw`
-        INSERT INTO audit_checkpoint (tree_size, root, note, signed_at) VALUES (${treeSize}::bigint, ${root}, ${note}, now())
-        ON CONFLICT (tree_size) DO NOTHING`;
+        WITH saved AS (
+          INSERT INTO audit_checkpoint (tree_size, root, note, signed_at) VALUES (${treeSize}::bigint, ${root}, ${note}, now())
+          ON CONFLICT (tree_size) DO NOTHING
+          RETURNING tree_size, signed_at)
+        INSERT INTO audit_signing_key
+          (verifier_key, origin, public_key, first_tree_size, first_signed_at, last_tree_size, last_signed_at)
+        SELECT ${key.verifierKey}, ${key.origin}, ${key.publicKeyPem}, tree_size, signed_at, tree_size, signed_at FROM saved
+        ON CONFLICT (verifier_key) DO UPDATE
+          SET last_tree_size = GREATEST(audit_signing_key.last_tree_size, EXCLUDED.last_tree_size),
+              last_signed_at = GREATEST(audit_signing_key.last_signed_at, EXCLUDED.last_signed_at)`;
+    },
+    async signingKeys() {
+      const rows = await prisma.$queryRaw<
+        {
+          verifier_key: string;
+          origin: string;
+          public_key: string;
+          first_tree_size: bigint;
+          first_signed_at: string;
+          last_tree_size: bigint;
+          last_signed_at: string;
+        }[]
+      >`
+        SELECT verifier_key, origin, public_key, first_tree_size, last_tree_size,
+               to_char(first_signed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS first_signed_at,
+               to_char(last_signed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS last_signed_at
+        FROM audit_signing_key ORDER BY first_tree_size DESC, first_signed_at DESC`;
+      return rows.map((r) => ({
+        verifierKey: r.verifier_key,
+        origin: r.origin,
+        publicKeyPem: r.public_key,
+        first: { treeSize: Number(r.first_tree_size), signedAt: r.first_signed_at },
+        last: { treeSize: Number(r.last_tree_size), signedAt: r.last_signed_at },
+      }));
     },
     latestCheckpoint: () => checkpointWhere(Prisma.empty),
     checkpointAt: (treeSize) => checkpointWhere(Prisma.sql`WHERE c.tree_size = ${treeSize}::bigint`),

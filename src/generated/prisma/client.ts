@@ -95,6 +95,13 @@ export type AuditLogState = Prisma.AuditLogStateModel
  */
 export type AuditCheckpoint = Prisma.AuditCheckpointModel
 /**
+ * Model AuditSigningKey
+ * Each key that has signed checkpoints of the log, with the first and last checkpoint it signed (issue 28): after a
+ * rotation of AUDIT_SIGNING_KEY, GET /v1/audit/public-key lists earlier keys and their periods, so a checkpoint kept
+ * from before still finds the key that verifies it. Written in the statement that stores a checkpoint.
+ */
+export type AuditSigningKey = Prisma.AuditSigningKeyModel
+/**
  * Model AuditCosignature
  * A witness's cosignature line (C2SP tlog-cosignature) on a checkpoint, as the witness returned it.
  */

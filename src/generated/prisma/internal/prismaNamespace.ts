@@ -406,6 +406,7 @@ export const ModelName = {
   AuditTreeNode: 'AuditTreeNode',
   AuditLogState: 'AuditLogState',
   AuditCheckpoint: 'AuditCheckpoint',
+  AuditSigningKey: 'AuditSigningKey',
   AuditCosignature: 'AuditCosignature',
   AuditSinkCursor: 'AuditSinkCursor',
   AuditFullVerification: 'AuditFullVerification'
@@ -424,7 +425,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "auditEntry" | "auditRecoveryState" | "applicationOwner" | "approvalRequest" | "approvalVote" | "browserSession" | "auditTreeNode" | "auditLogState" | "auditCheckpoint" | "auditCosignature" | "auditSinkCursor" | "auditFullVerification"
+    modelProps: "auditEntry" | "auditRecoveryState" | "applicationOwner" | "approvalRequest" | "approvalVote" | "browserSession" | "auditTreeNode" | "auditLogState" | "auditCheckpoint" | "auditSigningKey" | "auditCosignature" | "auditSinkCursor" | "auditFullVerification"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -1094,6 +1095,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    AuditSigningKey: {
+      payload: Prisma.$AuditSigningKeyPayload<ExtArgs>
+      fields: Prisma.AuditSigningKeyFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AuditSigningKeyFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSigningKeyPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AuditSigningKeyFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSigningKeyPayload>
+        }
+        findFirst: {
+          args: Prisma.AuditSigningKeyFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSigningKeyPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AuditSigningKeyFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSigningKeyPayload>
+        }
+        findMany: {
+          args: Prisma.AuditSigningKeyFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSigningKeyPayload>[]
+        }
+        create: {
+          args: Prisma.AuditSigningKeyCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSigningKeyPayload>
+        }
+        createMany: {
+          args: Prisma.AuditSigningKeyCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AuditSigningKeyCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSigningKeyPayload>[]
+        }
+        delete: {
+          args: Prisma.AuditSigningKeyDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSigningKeyPayload>
+        }
+        update: {
+          args: Prisma.AuditSigningKeyUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSigningKeyPayload>
+        }
+        deleteMany: {
+          args: Prisma.AuditSigningKeyDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AuditSigningKeyUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AuditSigningKeyUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSigningKeyPayload>[]
+        }
+        upsert: {
+          args: Prisma.AuditSigningKeyUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditSigningKeyPayload>
+        }
+        aggregate: {
+          args: Prisma.AuditSigningKeyAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAuditSigningKey>
+        }
+        groupBy: {
+          args: Prisma.AuditSigningKeyGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditSigningKeyGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AuditSigningKeyCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditSigningKeyCountAggregateOutputType> | number
+        }
+      }
+    }
     AuditCosignature: {
       payload: Prisma.$AuditCosignaturePayload<ExtArgs>
       fields: Prisma.AuditCosignatureFieldRefs
@@ -1510,6 +1585,19 @@ export const AuditCheckpointScalarFieldEnum = {
 export type AuditCheckpointScalarFieldEnum = (typeof AuditCheckpointScalarFieldEnum)[keyof typeof AuditCheckpointScalarFieldEnum]
 
 
+export const AuditSigningKeyScalarFieldEnum = {
+  verifierKey: 'verifierKey',
+  origin: 'origin',
+  publicKey: 'publicKey',
+  firstTreeSize: 'firstTreeSize',
+  firstSignedAt: 'firstSignedAt',
+  lastTreeSize: 'lastTreeSize',
+  lastSignedAt: 'lastSignedAt'
+} as const
+
+export type AuditSigningKeyScalarFieldEnum = (typeof AuditSigningKeyScalarFieldEnum)[keyof typeof AuditSigningKeyScalarFieldEnum]
+
+
 export const AuditCosignatureScalarFieldEnum = {
   treeSize: 'treeSize',
   witness: 'witness',
@@ -1867,6 +1955,7 @@ export type GlobalOmitConfig = {
   auditTreeNode?: Prisma.AuditTreeNodeOmit
   auditLogState?: Prisma.AuditLogStateOmit
   auditCheckpoint?: Prisma.AuditCheckpointOmit
+  auditSigningKey?: Prisma.AuditSigningKeyOmit
   auditCosignature?: Prisma.AuditCosignatureOmit
   auditSinkCursor?: Prisma.AuditSinkCursorOmit
   auditFullVerification?: Prisma.AuditFullVerificationOmit

@@ -60,6 +60,7 @@ export const ModelName = {
   AuditTreeNode: 'AuditTreeNode',
   AuditLogState: 'AuditLogState',
   AuditCheckpoint: 'AuditCheckpoint',
+  AuditSigningKey: 'AuditSigningKey',
   AuditCosignature: 'AuditCosignature',
   AuditSinkCursor: 'AuditSinkCursor',
   AuditFullVerification: 'AuditFullVerification'
@@ -234,6 +235,19 @@ export const AuditCheckpointScalarFieldEnum = {
 } as const
 
 export type AuditCheckpointScalarFieldEnum = (typeof AuditCheckpointScalarFieldEnum)[keyof typeof AuditCheckpointScalarFieldEnum]
+
+
+export const AuditSigningKeyScalarFieldEnum = {
+  verifierKey: 'verifierKey',
+  origin: 'origin',
+  publicKey: 'publicKey',
+  firstTreeSize: 'firstTreeSize',
+  firstSignedAt: 'firstSignedAt',
+  lastTreeSize: 'lastTreeSize',
+  lastSignedAt: 'lastSignedAt'
+} as const
+
+export type AuditSigningKeyScalarFieldEnum = (typeof AuditSigningKeyScalarFieldEnum)[keyof typeof AuditSigningKeyScalarFieldEnum]
 
 
 export const AuditCosignatureScalarFieldEnum = {
