@@ -9,37 +9,71 @@ const FAMILIES: Record<string, string[]> = {
 };
 const EC_CURVE_ALGORITHM: Record<string, string> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
 
-export type StaticKey = { key: KeyObject; algorithms: string[] };
+/** The configured keys: the current one first, then those kept during a rotation; tokens may name any of them. */
+export type StaticKeys = { keys: KeyObject[]; algorithms: string[] };
 
 /**
- * Loads the configured verification key once as a KeyObject (jsonwebtoken 9 re-parses string keys on
- * every call) and fixes the algorithm allowlist. An allowlist that does not fit the key's type is a
- * start-up error, which is what rules out HS/RS key confusion.
+ * Loads the configured verification keys once as KeyObjects (jsonwebtoken 9 re-parses string keys on every call)
+ * and fixes the algorithm allowlist. An allowlist that does not fit the keys' type is a start-up error, which is
+ * what rules out HS/RS key confusion: a secret and a public key are never configured together, and every key
+ * kept from before a rotation (JWT_SECRETS_PREVIOUS, JWT_PUBLIC_KEYS_PREVIOUS) must fit the allowlist too.
  */
-export function loadStaticKey(jwt: Config['jwt']): StaticKey | undefined {
-  if (jwt.secret)
-    return withAlgorithms(createSecretKey(Buffer.from(jwt.secret, 'utf8')), 'secret', ['HS256'], jwt.algorithms);
+export function loadStaticKeys(jwt: Config['jwt']): StaticKeys | undefined {
+  if (jwt.secret) {
+    const keys = [jwt.secret, ...jwt.previousSecrets].map((s) => createSecretKey(Buffer.from(s, 'utf8')));
+    return { keys, algorithms: algorithmsFor(['secret'], ['HS256'], jwt.algorithms) };
+  }
   if (!jwt.publicKey) return undefined;
-  let key: KeyObject;
-  try {
-    key = createPublicKey(jwt.publicKey.replace(/\\n/g, '\n'));
-  } catch {
-    throw new ConfigError(['JWT_PUBLIC_KEY: not a PEM public key']);
+  const current = publicKey(jwt.publicKey, 'JWT_PUBLIC_KEY');
+  const previous = pemBlocks(jwt.previousPublicKeys ?? '').map((pem, i) =>
+    publicKey(pem, `JWT_PUBLIC_KEYS_PREVIOUS (key ${i + 1})`),
+  );
+  const all = [current, ...previous];
+  const algorithms = algorithmsFor(
+    [...new Set(all.map((k) => k.family))],
+    [...new Set(all.flatMap((k) => k.defaults))],
+    jwt.algorithms,
+  );
+  for (const [i, k] of previous.entries()) {
+    if (!algorithms.some((a) => FAMILIES[k.family]?.includes(a)))
+      throw new ConfigError([
+        `JWT_PUBLIC_KEYS_PREVIOUS (key ${i + 1}): a ${k.family} key fits none of the allowed algorithms (${algorithms.join(', ')}); add its algorithm to JWT_ALGORITHMS`,
+      ]);
   }
-  const type = key.asymmetricKeyType ?? '';
-  if (type === 'rsa') return withAlgorithms(key, 'rsa', ['RS256'], jwt.algorithms);
-  if (type === 'ec') {
-    const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
-    return withAlgorithms(key, 'ec', [EC_CURVE_ALGORITHM[curve] ?? 'ES256'], jwt.algorithms);
-  }
-  if (type === 'ed25519') return withAlgorithms(key, 'okp', ['EdDSA'], jwt.algorithms);
-  throw new ConfigError([`JWT_PUBLIC_KEY: ${type} keys are not supported (RSA, EC or Ed25519)`]);
+  return { keys: [current.key, ...previous.map((k) => k.key)], algorithms };
 }
 
-function withAlgorithms(key: KeyObject, family: string, defaults: string[], configured: string[]): StaticKey {
+type Family = 'secret' | 'rsa' | 'ec' | 'okp';
+
+function publicKey(pem: string, setting: string): { key: KeyObject; family: Family; defaults: string[] } {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem.replace(/\\n/g, '\n'));
+  } catch {
+    throw new ConfigError([`${setting}: not a PEM public key`]);
+  }
+  const type = key.asymmetricKeyType ?? '';
+  if (type === 'rsa') return { key, family: 'rsa', defaults: ['RS256'] };
+  if (type === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
+    return { key, family: 'ec', defaults: [EC_CURVE_ALGORITHM[curve] ?? 'ES256'] };
+  }
+  if (type === 'ed25519') return { key, family: 'okp', defaults: ['EdDSA'] };
+  throw new ConfigError([`${setting}: ${type} keys are not supported (RSA, EC or Ed25519)`]);
+}
+
+/** Each PEM block of a bundle (one after the other, as `cat old.pem older.pem` writes them). */
+function pemBlocks(text: string): string[] {
+  return text.replace(/\\n/g, '\n').match(/-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----/g) ?? [];
+}
+
+function algorithmsFor(families: Family[], defaults: string[], configured: string[]): string[] {
   const algorithms = configured.length > 0 ? configured : defaults;
-  assertAlgorithmsFit(algorithms, FAMILIES[family] ?? []);
-  return { key, algorithms };
+  assertAlgorithmsFit(
+    algorithms,
+    families.flatMap((f) => FAMILIES[f] ?? []),
+  );
+  return algorithms;
 }
 
 /** JWKS keys are RSA, EC or Ed25519, never shared secrets; each token's key must still fit its algorithm. */

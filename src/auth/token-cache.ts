@@ -31,11 +31,11 @@ export class TokenCache<T> {
     return this.entries.size;
   }
 
-  /** The value verified for `token`, if it is still good: before its `exp`, and `currentKey(kid)` is the key that verified it. */
-  get(token: string, currentKey: (kid: string | undefined) => KeyObject | undefined): T | undefined {
+  /** The value verified for `token`, if it is still good: before its `exp`, and the verifier still holds the key that verified it. */
+  get(token: string, stillHeld: (key: KeyObject, kid: string | undefined) => boolean): T | undefined {
     const entry = this.entries.get(token);
     if (!entry) return undefined;
-    if (this.now() >= entry.expiresAtMs || currentKey(entry.kid) !== entry.key) {
+    if (this.now() >= entry.expiresAtMs || !stillHeld(entry.key, entry.kid)) {
       this.entries.delete(token);
       return undefined;
     }

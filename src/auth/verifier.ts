@@ -4,7 +4,7 @@ import type { Config } from '../config/load';
 import { GatewayError } from '../errors/codes';
 import { createJwksResolver, UnknownKey, type KeyResolver } from './jwks';
 import { SignatureRefused, verifiedClaims } from './signature';
-import { algorithmFamily, jwksAlgorithms, loadStaticKey } from './keys';
+import { algorithmFamily, jwksAlgorithms, loadStaticKeys } from './keys';
 import { teamsFromClaims } from '../ownership/teams';
 import { IDENTITY_CLAIMS, principalFromClaims, type Principal } from './principal';
 import { uncleanClaim } from './claim-text';
@@ -60,18 +60,23 @@ export function createTokenVerifier(
   now: () => number = Date.now,
   options: VerifierOptions = {},
 ): TokenVerifier {
-  const staticKey = loadStaticKey(jwtConfig);
+  const staticKeys = loadStaticKeys(jwtConfig);
   const resolver: KeyResolver | undefined = jwtConfig.jwksUrl
     ? createJwksResolver({ url: jwtConfig.jwksUrl, cacheTtlS: jwtConfig.jwksCacheTtlS, now })
     : undefined;
-  const algorithms = staticKey?.algorithms ?? jwksAlgorithms(jwtConfig.algorithms);
-  if (!staticKey && !resolver) throw new Error('no JWT verification key configured');
+  const algorithms = staticKeys?.algorithms ?? jwksAlgorithms(jwtConfig.algorithms);
+  if (!staticKeys && !resolver) throw new Error('no JWT verification key configured');
   const cache = new TokenCache<Principal>(options.cacheSize ?? TOKEN_CACHE_SIZE, now);
-  const currentKey = (kid: string | undefined) => (staticKey ? staticKey.key : (resolver as KeyResolver).current(kid));
+  // Configured keys never change while the verifier lives; a JWKS entry holds while the set still maps its kid to it.
+  const stillHeld = (key: KeyObject, kid: string | undefined) =>
+    staticKeys ? staticKeys.keys.includes(key) : (resolver as KeyResolver).current(kid) === key;
 
-  /** The keys to try: the one the kid names, or (no kid) every key of the set whose type fits the algorithm. */
+  /**
+   * The keys to try: the configured ones whose type fits the algorithm (the current key, then those kept during a
+   * rotation), or from a JWKS the one the kid names, or (no kid) every key of the set whose type fits the algorithm.
+   */
   async function keysFor(header: JwtHeader): Promise<KeyObject[]> {
-    if (staticKey) return [staticKey.key];
+    if (staticKeys) return staticKeys.keys.filter((k) => keyFitsAlgorithm(k, header.alg));
     try {
       if (header.kid === undefined)
         return await (resolver as KeyResolver).keysFitting((k) => keyFitsAlgorithm(k, header.alg));
@@ -85,7 +90,7 @@ export function createTokenVerifier(
 
   return {
     async verify(token) {
-      const cached = cache.get(token, currentKey);
+      const cached = cache.get(token, stillHeld);
       if (cached) return cached;
       const header = decodeHeader(token);
       // The token's own `alg` is never trusted to pick the check: it must be on the server's list.
@@ -99,7 +104,7 @@ export function createTokenVerifier(
         );
       const candidates = await keysFor(header);
       // A JWKS may hold RSA, EC and Ed25519 keys: the kid's key must be of the algorithm's family (and curve).
-      if (!candidates.every((k) => keyFitsAlgorithm(k, header.alg)))
+      if (candidates.length === 0 || !candidates.every((k) => keyFitsAlgorithm(k, header.alg)))
         throw tokenRejected('algorithm_not_allowed', 'The token algorithm does not fit the key.');
       const { claims, key } = await firstVerifying(token, header.alg, candidates);
       assertTimes(claims, jwtConfig.clockToleranceS, now());

@@ -29,7 +29,11 @@ export interface Config {
   };
   jwt: {
     secret?: string;
+    /** JWT_SECRETS_PREVIOUS: secrets still accepted during a rotation (never used alone). */
+    previousSecrets: string[];
     publicKey?: string;
+    /** JWT_PUBLIC_KEYS_PREVIOUS: PEM public keys still accepted during a rotation, one block after another. */
+    previousPublicKeys?: string;
     jwksUrl?: string;
     jwksCacheTtlS: number;
     algorithms: string[];
@@ -209,7 +213,9 @@ function toConfig(p: Parsed, problems: string[]): Config {
     },
     jwt: {
       secret: p.JWT_SECRET,
+      previousSecrets: p.JWT_SECRETS_PREVIOUS,
       publicKey: p.JWT_PUBLIC_KEY,
+      previousPublicKeys: p.JWT_PUBLIC_KEYS_PREVIOUS,
       jwksUrl: p.JWT_JWKS_URL,
       jwksCacheTtlS: p.JWT_JWKS_CACHE_TTL_S,
       algorithms: p.JWT_ALGORITHMS,
@@ -322,6 +328,10 @@ function consistencyProblems(c: Config): string[] {
   const problems: string[] = [];
   const keySources = [c.jwt.secret, c.jwt.publicKey, c.jwt.jwksUrl].filter(Boolean).length;
   if (keySources > 1) problems.push('set only one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL');
+  if (c.jwt.previousSecrets.length > 0 && !c.jwt.secret)
+    problems.push('JWT_SECRETS_PREVIOUS is kept beside a current JWT_SECRET: set JWT_SECRET too');
+  if (c.jwt.previousPublicKeys && !c.jwt.publicKey)
+    problems.push('JWT_PUBLIC_KEYS_PREVIOUS is kept beside a current JWT_PUBLIC_KEY: set JWT_PUBLIC_KEY too');
   problems.push(...oidcProblems(c));
   const signingKey = c.audit.signingKey === undefined ? undefined : parseSigningKey(c.audit.signingKey);
   if (typeof signingKey === 'string') problems.push(`AUDIT_SIGNING_KEY ${signingKey}`);
@@ -404,6 +414,8 @@ function productionProblems(c: Config): string[] {
   if (keySources === 0) problems.push('one of JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL is required in production');
   if (c.jwt.secret && Buffer.byteLength(c.jwt.secret) < 32)
     problems.push('JWT_SECRET must be at least 32 bytes in production');
+  if (c.jwt.previousSecrets.some((s) => Buffer.byteLength(s) < 32))
+    problems.push('each of JWT_SECRETS_PREVIOUS must be at least 32 bytes in production');
   if (c.jwt.jwksUrl && !c.jwt.jwksUrl.startsWith('https://')) problems.push('JWT_JWKS_URL must be https in production');
   if (c.jwt.issuers.length === 0) problems.push('JWT_ISSUER is required in production');
   if (c.jwt.audiences.length === 0) problems.push('JWT_AUDIENCE is required in production');

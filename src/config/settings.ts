@@ -77,8 +77,21 @@ export const SETTINGS = {
     schema: optionalString,
     secret: true,
   },
+  JWT_SECRETS_PREVIOUS: {
+    doc: 'Earlier JWT_SECRETs (comma list), still accepted during a rotation: tokens signed with either verify until the identity provider has switched and the old tokens have expired. Remove them then.',
+    example: 'the-previous-jwt-secret-of-at-least-32-bytes',
+    placeholder: true,
+    schema: list,
+    secret: true,
+  },
   JWT_PUBLIC_KEY: {
     doc: 'PEM public key (RSA, EC or Ed25519) for RS256, ES256/384/512 (by curve) or EdDSA tokens.',
+    example: '',
+    schema: optionalString,
+    secret: true,
+  },
+  JWT_PUBLIC_KEYS_PREVIOUS: {
+    doc: 'Earlier JWT_PUBLIC_KEYs (PEM blocks one after another), still accepted during a rotation; each must fit JWT_ALGORITHMS. Remove them once tokens signed with them have expired.',
     example: '',
     schema: optionalString,
     secret: true,

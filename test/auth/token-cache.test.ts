@@ -18,7 +18,7 @@ describe('TokenCache', () => {
   test('holds at most `max` entries, dropping the least recently used', () => {
     const clock = { ms: 0 };
     const cache = new TokenCache<string>(2, () => clock.ms);
-    const current = () => key;
+    const current = (k: unknown) => k === key;
     cache.set('a', 'A', 100, key, undefined);
     cache.set('b', 'B', 100, key, undefined);
     expect(cache.get('a', current)).toBe('A'); // a is now the most recently used
@@ -33,12 +33,12 @@ describe('TokenCache', () => {
     const clock = { ms: 99_999 };
     const cache = new TokenCache<string>(10, () => clock.ms);
     cache.set('t', 'T', 100, key, undefined);
-    expect(cache.get('t', () => key)).toBe('T');
+    expect(cache.get('t', (k) => k === key)).toBe('T');
     clock.ms = 100_000;
-    expect(cache.get('t', () => key)).toBeUndefined();
+    expect(cache.get('t', (k) => k === key)).toBeUndefined();
     expect(cache.size).toBe(0);
     clock.ms = 0; // a clock stepped back does not revive it
-    expect(cache.get('t', () => key)).toBeUndefined();
+    expect(cache.get('t', (k) => k === key)).toBeUndefined();
   });
 
   test('keeps nothing that is already expired, nothing with a cache of size 0, and no oversized token', () => {
@@ -58,9 +58,9 @@ describe('TokenCache', () => {
     const cache = new TokenCache<string>(10, () => 0);
     const same = createSecretKey(Buffer.from('k'.repeat(32))); // equal bytes, another KeyObject: a refetched set
     cache.set('t', 'T', 100, key, 'k1');
-    expect(cache.get('t', (kid) => (kid === 'k1' ? key : undefined))).toBe('T');
-    expect(cache.get('t', () => same)).toBeUndefined();
-    expect(cache.get('t', () => key)).toBeUndefined(); // dropped, not merely skipped
+    expect(cache.get('t', (k, kid) => kid === 'k1' && k === key)).toBe('T');
+    expect(cache.get('t', (k) => k === same)).toBeUndefined();
+    expect(cache.get('t', (k) => k === key)).toBeUndefined(); // dropped, not merely skipped
   });
 });
 
