@@ -143,10 +143,22 @@ function classify(err: unknown, lib: typeof OpenIdClient): GatewayError {
     return signInFailed('identity_provider_refused', `The identity provider answered ${err.error}.`);
   if (err instanceof lib.ResponseBodyError)
     return signInFailed('token_request_refused', `The identity provider refused the code exchange (${err.error}).`);
+  // A 401 with a challenge: the IdP did not accept the gateway's own client credentials (a rotated or wrong
+  // OIDC_CLIENT_SECRET). An answer, not an outage: telling it apart sends the operator to the right runbook.
+  if (err instanceof lib.WWWAuthenticateChallengeError)
+    return signInFailed(
+      'token_request_refused',
+      `The identity provider refused the gateway's client credentials (${challengeError(err)}).`,
+    );
   // Every check openid-client makes on an answer (state, nonce, PKCE, issuer, signature, claims) is one reason; its own
   // error code says which check failed.
   if (err instanceof lib.ClientError) return signInFailed('invalid_response', undefined, { check: checkOf(err.code) });
   return unavailable();
+}
+
+function challengeError(err: InstanceType<typeof OpenIdClient.WWWAuthenticateChallengeError>): string {
+  const error = err.cause.find((c) => typeof c.parameters.error === 'string')?.parameters.error;
+  return error ?? `HTTP ${err.status}`;
 }
 
 function checkOf(code: string | undefined): string {
