@@ -9,13 +9,15 @@ WORKDIR /app
 
 # Manifests first, so the dependency layer is rebuilt only when they change.
 COPY package.json package-lock.json ./
-# --ignore-scripts: the only install scripts in the tree are the Prisma CLI's (a dev tool), whose
-# postinstall downloads a native engine the gateway never uses; the generated client is committed.
+# --ignore-scripts: the dependencies' install scripts (the Prisma CLI's downloads a native engine the gateway never
+# uses) and our own postinstall, which needs prisma/: the client is generated below, once the schema is copied.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY prisma ./prisma
+# The Prisma client (src/generated/prisma, not committed), from prisma/schema.prisma; offline, no engine download.
+RUN npm run db:generate
 RUN npm run build
 # --omit=optional too: the Prisma CLI and TypeScript are optional peers of @prisma/client, so --omit=dev
 # alone keeps them (~250 MB). The one real optional dependency, pg-cloudflare, is for Cloudflare Workers.
