@@ -2,7 +2,7 @@ import type { Reason } from './reasons';
 
 /**
  * Every refusal the gateway itself can answer with. The codes are a public contract:
- * the README's error table is checked against this one by test/http/error-codes.test.ts.
+ * the README's error table is checked against this one by test/http/docs-in-step.test.ts.
  */
 export const ERROR_CODES = {
   unauthenticated: { status: 401, message: 'A bearer token is required.' },

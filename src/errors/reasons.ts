@@ -98,7 +98,7 @@ export const ERROR_REASONS = {
     codes: ['sign_in_unavailable'],
     meaning: 'The identity provider could not be reached.',
   },
-  // Request bodies and targets (src/http/json-body.ts, src/http/error-handler.ts, src/pipeline/resolve-operation.ts).
+  // Request bodies and targets (src/http/json-body.ts, src/http/error-handler.ts, src/pipeline/resolve-action.ts).
   body_too_large: { codes: ['payload_too_large'], meaning: 'The body is larger than BODY_LIMIT.' },
   invalid_json: { codes: ['invalid_json'], meaning: 'The body does not parse as JSON.' },
   invalid_utf8: { codes: ['validation_failed'], meaning: 'The body is not valid UTF-8.' },
