@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import {
   completeNodes,
   consistencyRanges,
@@ -90,52 +91,96 @@ function naive(leaves: Buffer[]) {
   };
 }
 
-describe('proofs from stored subtrees, every tree size 1..300 against a naive recomputation', () => {
-  const leaves = Array.from({ length: 300 }, (_, i) => leafHash(createHash('sha256').update(`entry ${i}`).digest()));
+/**
+ * Exhaustive over every tree of up to 64 leaves (every shape of a small tree: full, one past full, each split), then
+ * properties over random leaves and sizes of up to 1,100, with powers of two and their neighbours weighted in.
+ */
+describe('proofs from stored subtrees, against a naive recomputation', () => {
+  const MAX = 1100;
+  const SMALL = 64;
+  const leaves = Array.from({ length: MAX }, (_, i) => leafHash(createHash('sha256').update(`entry ${i}`).digest()));
   const stored = completeNodes(leaves);
   const hashOf = (id: NodeId) => stored.get(nodeKey(id)) as Buffer;
   const ref = naive(leaves);
   const bound = (n: number) => Math.ceil(Math.log2(n)) + 1;
+  const rootOf = (n: number) => planRanges([{ start: 0, end: n }]).assemble(hashOf)[0] as Buffer;
 
-  // Mismatches are collected and compared once: jest's deep equality over 90,000 Buffers takes minutes.
+  // Mismatches are collected and compared once: jest's deep equality over thousands of Buffers is slow.
   const hexes = (hs: Buffer[]) => hs.map((h) => h.toString('hex')).join(',');
 
-  test('when every leaf of every tree size is proven, then each proof equals the naive one, is short and verifies', () => {
+  /** What is wrong with the inclusion proof of leaf i in the tree of n leaves (empty: nothing). */
+  function inclusionProblems(i: number, n: number): string[] {
     const wrong: string[] = [];
-    for (let n = 1; n <= 300; n++) {
-      const root = planRanges([{ start: 0, end: n }]).assemble(hashOf)[0] as Buffer;
-      if (!root.equals(ref.root(n)) || !root.equals(naiveRoot(leaves.slice(0, n)))) wrong.push(`root ${n}`);
-      for (let i = 0; i < n; i++) {
-        const proof = planRanges(inclusionRanges(i, n)).assemble(hashOf);
-        if (hexes(proof) !== hexes(ref.path(i, n))) wrong.push(`path ${i} of ${n}`);
-        if (proof.length > bound(n)) wrong.push(`long path ${i} of ${n}`);
-        if (!verifyInclusion(i, n, leaves[i] as Buffer, proof, root)) wrong.push(`refused ${i} of ${n}`);
-        if (n > 1 && verifyInclusion(i, n, leaves[(i + 1) % n] as Buffer, proof, root))
-          wrong.push(`accepted another leaf at ${i} of ${n}`);
-      }
+    const root = rootOf(n);
+    const proof = planRanges(inclusionRanges(i, n)).assemble(hashOf);
+    if (hexes(proof) !== hexes(ref.path(i, n))) wrong.push(`path ${i} of ${n}`);
+    if (proof.length > bound(n)) wrong.push(`long path ${i} of ${n}`);
+    if (!verifyInclusion(i, n, leaves[i] as Buffer, proof, root)) wrong.push(`refused ${i} of ${n}`);
+    if (n > 1 && verifyInclusion(i, n, leaves[(i + 1) % n] as Buffer, proof, root))
+      wrong.push(`accepted another leaf at ${i} of ${n}`);
+    return wrong;
+  }
+
+  /** What is wrong with the consistency proof from the tree of m leaves to the tree of n. */
+  function consistencyProblems(m: number, n: number): string[] {
+    const wrong: string[] = [];
+    const proof = planRanges(consistencyRanges(m, n)).assemble(hashOf);
+    if (hexes(proof) !== hexes(ref.consistency(m, n))) wrong.push(`proof ${m} to ${n}`);
+    if (proof.length > bound(n)) wrong.push(`long proof ${m} to ${n}`);
+    if (!verifyConsistency(m, n, proof, ref.root(m), ref.root(n))) wrong.push(`refused ${m} to ${n}`);
+    if (m < n && verifyConsistency(m, n, proof, ref.root(m), nodeHash(ref.root(n), ref.root(m))))
+      wrong.push(`accepted a wrong root ${m} to ${n}`);
+    if (m < n && m > 1 && verifyConsistency(m, n, proof, ref.root(m - 1), ref.root(n)))
+      wrong.push(`accepted a wrong old root ${m} to ${n}`);
+    return wrong;
+  }
+
+  test('when every leaf of every tree of up to 64 leaves is proven, then each proof equals the naive one, is short and verifies', () => {
+    const wrong: string[] = [];
+    for (let n = 1; n <= SMALL; n++) {
+      if (!rootOf(n).equals(ref.root(n)) || !rootOf(n).equals(naiveRoot(leaves.slice(0, n)))) wrong.push(`root ${n}`);
+      for (let i = 0; i < n; i++) wrong.push(...inclusionProblems(i, n));
     }
     expect(wrong).toEqual([]);
   });
 
-  test('when every pair of tree sizes is proven consistent, then each proof equals the naive one, is short and verifies', () => {
+  test('when every pair of trees of up to 64 leaves is proven consistent, then each proof equals the naive one, is short and verifies', () => {
     const wrong: string[] = [];
-    for (let n = 1; n <= 300; n++) {
-      for (let m = 1; m <= n; m++) {
-        const proof = planRanges(consistencyRanges(m, n)).assemble(hashOf);
-        if (hexes(proof) !== hexes(ref.consistency(m, n))) wrong.push(`proof ${m} to ${n}`);
-        if (proof.length > bound(n)) wrong.push(`long proof ${m} to ${n}`);
-        if (!verifyConsistency(m, n, proof, ref.root(m), ref.root(n))) wrong.push(`refused ${m} to ${n}`);
-        if (m < n && verifyConsistency(m, n, proof, ref.root(m), nodeHash(ref.root(n), ref.root(m))))
-          wrong.push(`accepted a wrong root ${m} to ${n}`);
-        if (m < n && m > 1 && verifyConsistency(m, n, proof, ref.root(m - 1), ref.root(n)))
-          wrong.push(`accepted a wrong old root ${m} to ${n}`);
-      }
-    }
+    for (let n = 1; n <= SMALL; n++) for (let m = 1; m <= n; m++) wrong.push(...consistencyProblems(m, n));
     expect(wrong).toEqual([]);
+  });
+
+  // Sizes near powers of two are where the tree's shape changes: drawn as often as any other size.
+  const edgy = fc.oneof(
+    fc.integer({ min: 1, max: MAX }),
+    fc
+      .tuple(fc.integer({ min: 1, max: 10 }), fc.integer({ min: -1, max: 1 }))
+      .map(([p, d]) => Math.min(MAX, Math.max(1, 2 ** p + d))),
+  );
+
+  test('for any leaf of any larger tree, the proof equals the naive one, is short and verifies', () => {
+    fc.assert(
+      fc.property(
+        edgy.chain((n) => fc.tuple(fc.integer({ min: 0, max: n - 1 }), fc.constant(n))),
+        ([i, n]) => expect(inclusionProblems(i, n)).toEqual([]),
+      ),
+      { numRuns: 400 },
+    );
+    expect(rootOf(MAX).equals(naiveRoot(leaves))).toBe(true);
+  });
+
+  test('for any two larger trees, the consistency proof equals the naive one, is short and verifies', () => {
+    fc.assert(
+      fc.property(
+        edgy.chain((n) => fc.tuple(fc.integer({ min: 1, max: n }), fc.constant(n))),
+        ([m, n]) => expect(consistencyProblems(m, n)).toEqual([]),
+      ),
+      { numRuns: 400 },
+    );
   });
 
   test('when a proof needs stored nodes, then it reads at most 2·log2(n) of them', () => {
-    for (const n of [1, 2, 3, 7, 8, 255, 256, 257, 300]) {
+    for (const n of [1, 2, 3, 7, 8, 255, 256, 257, 300, 1024, 1025, MAX]) {
       for (let i = 0; i < n; i += 17)
         expect(planRanges(inclusionRanges(i, n)).nodes.length).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(n)) + 1);
     }
