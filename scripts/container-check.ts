@@ -34,7 +34,6 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, resolve } from 'node:path';
 import { parseDockerfile, type Plan, type Stage, type Step } from './dockerfile';
 
-
 const ROOT = resolve(__dirname, '..');
 
 // ---------------------------------------------------------------- the build context
