@@ -10,7 +10,7 @@ import { createAuditReader } from './audit/reader';
 import { createVerifyWalks } from './audit/verify-walk';
 import { createTransparencyLog } from './audit/log/log';
 import { parseVkey } from './audit/log/note';
-import { localSigningKeyPem, logIdentity } from './audit/log/signing-key';
+import { logIdentity } from './audit/log/signing-key';
 import { createTokenVerifier } from './auth/verifier';
 import { ConfigError, type Config } from './config/load';
 import { openDatabase, type Database } from './db/client';
@@ -52,9 +52,11 @@ export interface Seams {
 export async function composeGateway(config: Config, logger: Logger, seams: Seams = {}): Promise<Gateway> {
   const clock = seams.clock ?? (() => new Date());
   const developerKey = config.upstream.developerKey;
-  const hmacKey = config.audit.hmacKey;
-  if (!developerKey || !hmacKey)
-    throw new Error('composeGateway needs a DeveloperKey and an AUDIT_HMAC_KEY (the local default provides them)');
+  const { hmacKey, signingKey } = config.audit;
+  if (!developerKey || !hmacKey || !signingKey)
+    throw new Error(
+      'composeGateway needs a DeveloperKey, an AUDIT_HMAC_KEY and an AUDIT_SIGNING_KEY (the local default provides them outside production)',
+    );
   // What rotation may replace while the gateway runs; everything reads it through a getter.
   const state = { developerKey, policy: loadPolicy(config.policyFile) };
   for (const warning of state.policy.warnings) logger.warn({ policy: config.policyFile ?? 'built-in' }, warning);
@@ -97,7 +99,7 @@ export async function composeGateway(config: Config, logger: Logger, seams: Seam
     prisma: database.prisma,
     store,
     keys,
-    identity: logIdentity(config.audit.signingKey ?? localSigningKeyPem(config.dataDir), config.audit.logOrigin),
+    identity: logIdentity(signingKey, config.audit.logOrigin),
     logger,
     intervalS: config.audit.checkpointIntervalS,
     // Paired in order; src/config checked there is one valid key per URL.

@@ -2,16 +2,13 @@ import cluster from 'node:cluster';
 import { startTracing } from './tracing/start';
 import pino from 'pino';
 import { buildApp } from './app';
-import { mintToken } from './auth/mint';
 import { composeGateway } from './compose';
 import type { Config } from './config/load';
-import { DEMO_TEAM, ownDemoApplications, startLocalDefault, withLocalAuditKey } from './dev/local-default';
 import { createLogger } from './http/logger';
 import { startWebServer } from './server';
 import { startingApp, switchableApp } from './startup/starting-app';
 import { retryWhileDatabaseUnreachable } from './startup/wait-for-database';
 import { startMetricsServer } from './metrics/server';
-import { devAccountLines, withLocalIdentityProvider, type DevIdentityProvider } from './dev/identity-provider';
 import { announceListening, answerMetricsRequests, joinClusterMetrics } from './cluster/worker';
 
 /**
@@ -27,12 +24,14 @@ export async function serveGateway(config: Config): Promise<void> {
   const logger = worker
     ? createLogger(config.logLevel, pino.destination({ dest: 1, sync: false, maxWrite: PIPE_BUF }))
     : createLogger(config.logLevel);
-  // WORKERS > 1 is refused without a DeveloperKey (loadConfig), so the local default only ever runs in one process.
-  const local = config.upstream.developerKey ? undefined : await startLocalDefault(config);
+  // Outside production, the local default's one overlay (src/dev/local-default.ts), applied before anything is
+  // composed; production never loads dev/. WORKERS > 1 is refused without a DeveloperKey (loadConfig), so the
+  // simulator and the development IdP only ever run in one process.
+  const local =
+    config.env === 'production'
+      ? undefined
+      : await (await import('./dev/local-default')).applyLocalDefault(config, process.env);
   if (local) config = local.config;
-  config = withLocalAuditKey(config);
-  let idp: DevIdentityProvider | undefined;
-  if (local) ({ config, idp } = await withLocalIdentityProvider(config));
 
   const tracing = await startTracing(process.env, logger);
   // The port answers from the start: /healthz 200 and /readyz 503 while the database is awaited, then the gateway.
@@ -42,20 +41,20 @@ export async function serveGateway(config: Config): Promise<void> {
   const gateway = await retryWhileDatabaseUnreachable(() => composeGateway(config, logger), logger);
   const { deps } = gateway;
   if (worker) joinClusterMetrics(gateway.metrics);
-  if (local) await ownDemoApplications(deps, local.simulator);
+  if (local?.simulator) await local.ownDemoApplications(deps);
   serving.switchTo(buildApp(deps));
   // A worker's metrics are served by the primary, summed over every worker.
   const metricsServer = worker
     ? undefined
     : await startMetricsServer(gateway.metrics.registry, config.metrics.host, config.metrics.port);
-  if (local && config.jwt.secret) printLocalBanner(running.url, config.jwt.secret, idp?.issuer);
+  if (local?.simulator) process.stdout.write(local.banner(running.url));
   logger.info(
     {
       url: running.url,
       metrics: metricsServer?.url,
       upstream: config.upstream.baseUrl,
       env: config.env,
-      local_default: Boolean(local),
+      local_default: Boolean(local?.simulator),
       audit_store: gateway.database.kind,
     },
     worker ? 'worker listening' : 'gateway listening',
@@ -82,8 +81,7 @@ export async function serveGateway(config: Config): Promise<void> {
     await running.stop();
     await metricsServer?.stop();
     await gateway.close();
-    await local?.simulator.close();
-    await idp?.close();
+    await local?.close();
     await tracing?.shutdown();
     logger.info('stopped');
     process.exit(0);
@@ -94,40 +92,4 @@ export async function serveGateway(config: Config): Promise<void> {
     logger.info('SIGHUP: re-reading the DeveloperKey file and the policy file');
     void gateway.reload('SIGHUP');
   });
-}
-
-function printLocalBanner(url: string, secret: string, idpIssuer: string | undefined): void {
-  const token = mintToken(secret, {
-    sub: 'local-admin',
-    roles: ['admin'],
-    teams: [DEMO_TEAM],
-    ttlS: 12 * 3600,
-    name: 'Local Admin',
-  });
-  process.stdout.write(
-    [
-      '',
-      '==> LOCAL DEFAULT: the gateway fronts the built-in Kloudless simulator, not the real API.',
-      '    Set KLOUDLESS_DEVELOPER_KEY and a JWT key (see README) to run the real gateway.',
-      '',
-      `    Admin token (12 h):  ${token}`,
-      '',
-      '    Try:',
-      `    curl -H "Authorization: Bearer ${token}" ${url}/v1/applications`,
-      '',
-      '    Other roles:    npm run token -- --sub alice --roles editor --teams demo --ttl 1h',
-      '                    (the example applications belong to team "demo"; the admin token reaches every team)',
-      ...(idpIssuer
-        ? [
-            `    Staff UI:       ${url}/app/  (browser sign-in at the development IdP, ${idpIssuer}; sign in as:`,
-            ...devAccountLines(),
-            '                    the session cookie is not Secure here: http on 127.0.0.1 only, never in production)',
-          ]
-        : ['    Staff UI:       browser sign-in needs a fixed PORT (not 0) on 127.0.0.1 in the local default']),
-      `    Audit console:  ${url}/console/  (sign in with an admin or auditor token)`,
-      `    API reference:  ${url}/docs`,
-      '',
-      '',
-    ].join('\n'),
-  );
 }

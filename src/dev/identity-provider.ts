@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { importEsm } from '../auth/oidc/esm';
-import { DEMO_TEAM } from './local-default';
+import { DEMO_TEAM } from './demo-team';
 
 /** A person the development identity provider signs in: log in with the name, any password. */
 export interface DevAccount {
@@ -154,34 +154,6 @@ export async function startDevIdentityProvider(o: DevIdentityProviderOptions): P
         server.close(() => resolve());
       }),
   };
-}
-
-const LOCAL_HOSTS = new Set(['127.0.0.1', '0.0.0.0', 'localhost']);
-
-/**
- * The local default's browser sign-in: with no OIDC_ISSUER configured outside production, a development IdP on
- * its own loopback port, the gateway registered at it as http://127.0.0.1:PORT (the one place a session cookie
- * goes without Secure). Skipped when the gateway's address is not known before it listens (PORT=0) or not local.
- */
-export async function withLocalIdentityProvider<C extends { env: string; host: string; port: number; oidc?: unknown }>(
-  config: C,
-): Promise<{ config: C; idp?: DevIdentityProvider }> {
-  if (config.oidc || config.env === 'production' || config.port === 0 || !LOCAL_HOSTS.has(config.host))
-    return { config };
-  const origin = `http://127.0.0.1:${config.port}`;
-  const idp = await startDevIdentityProvider({
-    env: config.env,
-    redirectUris: [`${origin}/auth/callback`],
-    postLogoutRedirectUris: [`${origin}/app/`],
-  });
-  const oidc = {
-    issuer: idp.issuer,
-    clientId: idp.clientId,
-    clientSecret: idp.clientSecret,
-    redirectUri: `${origin}/auth/callback`,
-    scopes: ['openid', 'profile', 'email'],
-  };
-  return { config: { ...config, oidc }, idp };
 }
 
 /** The banner's lines on signing in as each role and team. */

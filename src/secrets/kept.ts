@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -32,4 +32,11 @@ export function keptSecret(dir: string, name: string, make: () => string): strin
     unlinkSync(draft);
   }
   return readFileSync(file, 'utf8');
+}
+
+/** An Ed25519 private key (PEM, PKCS#8) made once and kept in `dir/name`: the local log key, a witness's own key. */
+export function keptEd25519KeyPem(dir: string, name: string): string {
+  return keptSecret(dir, name, () =>
+    generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  );
 }

@@ -3,7 +3,6 @@ import type { AuditKeys } from '../audit/keys';
 import type { Principal } from '../auth/principal';
 import { createOidcClient, type OidcClient } from '../auth/oidc/client';
 import type { Config } from '../config/load';
-import { localSecret } from '../dev/local-default';
 import type { PrismaClient } from '../generated/prisma/client';
 import { GatewayError } from '../errors/codes';
 import { cookieNames, cookieValues, type CookieNames } from './cookies';
@@ -37,8 +36,10 @@ export function createSessions(
   clock?: () => Date,
 ): Sessions | undefined {
   if (!config.oidc) return undefined;
-  // Production requires SESSION_SECRET (loadConfig); elsewhere one is made once and kept in DATA_DIR.
-  const secret = config.session.secret ?? localSecret(config.dataDir, 'local-session-secret');
+  // Required in production (loadConfig); the local default supplies one kept in DATA_DIR elsewhere.
+  const secret = config.session.secret;
+  if (!secret)
+    throw new Error('browser sign-in needs a SESSION_SECRET (the local default provides one outside production)');
   const names = cookieNames(config.oidc.redirectUri);
   const store = createSessionStore({
     prisma,

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { localSigningKeyPem } from '../audit/log/signing-key';
+import { keptEd25519KeyPem } from '../secrets/kept';
 import { COSIGNATURE_V1, parseVkey, signerFor } from '../audit/log/note';
 import { createWitness } from './server';
 import { fileState } from './state';
@@ -23,7 +23,7 @@ const env = process.env;
 const dataDir = env.WITNESS_DATA_DIR ?? './.witness';
 const pem = env.WITNESS_KEY_FILE
   ? readFileSync(env.WITNESS_KEY_FILE, 'utf8')
-  : localSigningKeyPem(dataDir, 'witness-key.pem');
+  : keptEd25519KeyPem(dataDir, 'witness-key.pem');
 const signer = signerFor(env.WITNESS_NAME ?? `witness.local/${hostname()}`, createPrivateKey(pem), COSIGNATURE_V1);
 const logs = (env.WITNESS_LOG_KEYS ?? '')
   .split(',')

@@ -94,6 +94,19 @@ test('when a module imports another, then the other is in its own layer or a low
   expect(upward).toEqual([]);
 });
 
+test('when production code reaches the local default (dev/), then only by a dynamic import production never takes', () => {
+  const staticImports = edges
+    .filter((e) => e.to === 'dev' && e.from !== 'dev')
+    .filter((e) => !readFileSync(join(SRC, e.file), 'utf8').includes(`import('${e.spec}')`))
+    .map((e) => `${e.file} imports ${e.spec}`);
+  expect(staticImports).toEqual([]);
+  // serve.ts is the one door, and it is guarded by the environment.
+  expect(edges.filter((e) => e.to === 'dev' && e.from !== 'dev').map((e) => e.file)).toEqual(['serve.ts']);
+  expect(readFileSync(join(SRC, 'serve.ts'), 'utf8')).toMatch(
+    /config\.env === 'production'\s*\?\s*undefined\s*:\s*await \(await import\('\.\/dev\/local-default'\)\)/,
+  );
+});
+
 test('when folders import each other, then there is no cycle between them', () => {
   const graph = new Map<string, Set<string>>();
   for (const e of edges) if (e.from !== e.to) graph.set(e.from, (graph.get(e.from) ?? new Set()).add(e.to));

@@ -1,3 +1,4 @@
+import { keptEd25519KeyPem } from '../../src/secrets/kept';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAuditKeys } from '../../src/audit/keys';
@@ -95,6 +96,7 @@ test('when no configured key wrote the newest entry, then the gateway refuses to
     JWT_AUDIENCE: TEST_AUDIENCE,
     AUDIT_HMAC_KEY: STRANGER_KEY,
     AUDIT_HMAC_KEYS: OLD_KEY,
+    AUDIT_SIGNING_KEY: keptEd25519KeyPem(db.dataDir, 'local-audit-signing-key.pem'),
     DATA_DIR: db.dataDir,
     ...(db.url ? { DATABASE_URL: db.url } : {}),
   });

@@ -1,5 +1,10 @@
 import { loadConfig } from '../../src/config/load';
-import { devAccount, startDevIdentityProvider, withLocalIdentityProvider } from '../../src/dev/identity-provider';
+import { devAccount, startDevIdentityProvider } from '../../src/dev/identity-provider';
+import { applyLocalDefault } from '../../src/dev/local-default';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../helpers/sign-in';
 import { PRODUCTION, problemsOf } from '../helpers/config';
 
 const OIDC = {
@@ -80,10 +85,46 @@ test('when the development identity provider is asked for in production, then it
       postLogoutRedirectUris: [],
     }),
   ).rejects.toThrow('never runs in production');
-  const production = { env: 'production', host: '127.0.0.1', port: 8080 };
-  expect(await withLocalIdentityProvider(production)).toEqual({ config: production });
-  const unknownPort = { env: 'development', host: '127.0.0.1', port: 0 };
-  expect(await withLocalIdentityProvider(unknownPort)).toEqual({ config: unknownPort });
+  await expect(applyLocalDefault(loadConfig(PRODUCTION), PRODUCTION)).rejects.toThrow('never runs in production');
+  // Outside production with PORT=0 the redirect URI cannot be known before listening: the simulator, no IdP.
+  const dataDir = mkdtempSync(join(tmpdir(), 'gw-local-'));
+  const env = { NODE_ENV: 'development', HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir };
+  const local = await applyLocalDefault(loadConfig(env), env);
+  try {
+    expect(local.idp).toBeUndefined();
+    expect(local.config.oidc).toBeUndefined();
+    expect(local.simulator).toBeDefined();
+    expect(Object.keys(local.overlay).sort()).toEqual([
+      'AUDIT_HMAC_KEY',
+      'AUDIT_SIGNING_KEY',
+      'JWT_ALGORITHMS',
+      'JWT_SECRET',
+      'KLOUDLESS_API_URL',
+      'KLOUDLESS_DEVELOPER_KEY',
+    ]);
+  } finally {
+    await local.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('when the local default runs on a fixed local port, then its overlay adds the development IdP and a session secret, loaded like any setting', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gw-local-'));
+  const env = { NODE_ENV: 'development', HOST: '127.0.0.1', PORT: String(await freePort()), DATA_DIR: dataDir };
+  const local = await applyLocalDefault(loadConfig(env), env);
+  try {
+    expect(local.idp).toBeDefined();
+    expect(local.config.oidc?.issuer).toBe(local.idp?.issuer);
+    expect(local.config.session.secret).toBe(local.overlay.SESSION_SECRET);
+    // Kept in DATA_DIR: the next start has the same secrets, so sessions and the trail's keys survive a restart.
+    const again = await applyLocalDefault(loadConfig(env), env);
+    await again.close();
+    for (const name of ['AUDIT_HMAC_KEY', 'AUDIT_SIGNING_KEY', 'JWT_SECRET', 'SESSION_SECRET'])
+      expect(again.overlay[name]).toBe(local.overlay[name]);
+  } finally {
+    await local.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 test('when someone signs in at the development IdP, then the login picks the roles and teams', () => {

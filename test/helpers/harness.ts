@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../../src/config/load';
 import { createLogger } from '../../src/http/logger';
 import { startWebServer, type RunningServer } from '../../src/server';
 import { createSimulator, type Simulator } from '../../src/simulator/server';
-import { ownDemoApplications } from '../../src/dev/local-default';
+import { localSecrets, ownDemoApplications } from '../../src/dev/local-default';
 import { createTestDatabase, DEFAULT_BACKEND, type Backend, type TestDatabase } from './database';
 import { LogCapture } from './log-capture';
 import { issuedTokens, TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET } from './tokens';
@@ -47,7 +47,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const simulator = createSimulator({ developerKey: DEVELOPER_KEY, seed: true });
   const upstreamUrl = await simulator.listen(0, '127.0.0.1');
   const database = options.database ?? (await createTestDatabase(options.backend ?? DEFAULT_BACKEND));
-  const config = loadConfig({
+  const env: Record<string, string> = {
     NODE_ENV: 'test',
     KLOUDLESS_API_URL: upstreamUrl,
     KLOUDLESS_DEVELOPER_KEY: DEVELOPER_KEY,
@@ -65,7 +65,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     HOST: '127.0.0.1',
     PORT: '0',
     ...options.env,
-  });
+  };
+  // Secrets a test leaves unset come from DATA_DIR, as the local default makes them (src/dev/local-default.ts).
+  const config = loadConfig({ ...env, ...localSecrets(loadConfig(env)) });
   const logs = new LogCapture();
   const gateway = await composeGateway(config, createLogger('info', logs.stream), options.seams);
   const deps = options.deps ? options.deps(gateway.deps) : gateway.deps;

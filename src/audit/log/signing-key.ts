@@ -1,8 +1,5 @@
-import { createHash, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { keptSecret } from '../../secrets/kept';
+import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import { rawPublicKey, signerFor, type NoteSigner } from './note';
-
-const LOCAL_KEY_FILE = 'local-audit-signing-key.pem';
 
 /** Parses AUDIT_SIGNING_KEY: a PEM (PKCS#8) Ed25519 private key, or a problem to report at start-up. */
 export function parseSigningKey(pem: string): KeyObject | string {
@@ -12,16 +9,6 @@ export function parseSigningKey(pem: string): KeyObject | string {
   } catch {
     return 'is not a PEM private key';
   }
-}
-
-/**
- * Outside production an unset AUDIT_SIGNING_KEY is generated once and kept in DATA_DIR (like the HMAC key),
- * so checkpoints signed by one run verify with the public key of the next.
- */
-export function localSigningKeyPem(dataDir: string, name = LOCAL_KEY_FILE): string {
-  return keptSecret(dataDir, name, () =>
-    generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-  );
 }
 
 /** The default origin: stable for one signing key, so two deployments never share a log identity by accident. */
