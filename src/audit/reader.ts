@@ -54,7 +54,8 @@ function readFailure(err: unknown): ReadFailure {
   return code === '57014' ? 'statement_timeout' : 'database_error';
 }
 
-const guarded = async <T>(work: Promise<T>): Promise<T> => {
+/** A read of the trail (or of the log built on it) that failed in the database is AuditReadUnavailable (a 503). */
+export const guarded = async <T>(work: Promise<T>): Promise<T> => {
   try {
     return await work;
   } catch (err) {

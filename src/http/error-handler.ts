@@ -44,6 +44,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const gatewayError = toGatewayError(err);
     if (gatewayError.code === 'internal_error') {
       logger.error({ err, request_id: res.locals.requestId }, 'unhandled error');
+    } else if (err instanceof AuditReadUnavailable) {
+      // What the database said, for the operator: the answer itself names only the reason.
+      const cause = (err.cause as Error | undefined)?.message;
+      logger.warn({ request_id: res.locals.requestId, reason: err.reason, cause }, 'audit read failed');
     }
     res.locals.errorCode = gatewayError.code;
     const reason = gatewayError.details[0]?.reason;

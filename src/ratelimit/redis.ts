@@ -47,10 +47,19 @@ export function connectRedis(url: string, logger: Logger): SharedCounters {
     async ping() {
       await client.ping();
     },
+    // A connection that never came (Redis down since start-up) is still being retried: waiting for it would hold
+    // shutdown for as long as Redis stays away. Connected: a graceful QUIT, bounded; otherwise the socket is dropped.
     async close() {
-      await connecting;
-      if (client.isOpen) await client.close();
-      else client.destroy();
+      if (client.isReady) {
+        const quit = client.close().then(
+          () => true,
+          () => false,
+        );
+        const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2_000).unref());
+        if (await Promise.race([quit, timeout])) return;
+      }
+      if (client.isOpen) client.destroy();
+      await Promise.race([connecting, new Promise((resolve) => setTimeout(resolve, 100).unref())]);
     },
   };
 }

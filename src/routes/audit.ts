@@ -4,7 +4,7 @@ import type { AuditKeys } from '../audit/keys';
 import { presentEntry } from '../audit/present';
 import type { AuditRecorder } from '../audit/recorder';
 import type { AuditStore } from '../audit/store';
-import type { AuditReader } from '../audit/reader';
+import { guarded, type AuditReader } from '../audit/reader';
 import type { VerifyWalks } from '../audit/verify-walk';
 import type { Verification } from '../audit/verify';
 import type { TransparencyLog } from '../audit/log/log';
@@ -41,7 +41,7 @@ export function auditHandlers(audit: AuditDeps): ActionHandlers {
   const sharedLogCheck = (full: boolean) => {
     let check = logChecks.get(full);
     if (!check) {
-      check = audit.log.verify(full).finally(() => logChecks.delete(full));
+      check = guarded(audit.log.verify(full)).finally(() => logChecks.delete(full));
       logChecks.set(full, check);
     }
     return check;
@@ -74,7 +74,7 @@ export function auditHandlers(audit: AuditDeps): ActionHandlers {
         ...(full ? { full } : {}),
         ok: result.ok,
       });
-      res.set('Cache-Control', 'no-store').json({ ...result, last_full_verification: await lastFull(audit) });
+      res.set('Cache-Control', 'no-store').json({ ...result, last_full_verification: await guarded(lastFull(audit)) });
     },
 
     // POST, so a leaked key being looked up never sits in a URL (proxies and browsers log those).

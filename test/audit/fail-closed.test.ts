@@ -75,6 +75,11 @@ describeWithServer('when the audit store fails, the gateway fails closed', () =>
     expect(ready.body.checks).toContainEqual(
       expect.objectContaining({ name: 'audit_store', ok: false, critical: false }),
     );
+    // Verifying the trail reads it: with the database gone that is the documented 503, not an internal error.
+    const verify = await h.api().get('/v1/audit/verify').set('Authorization', `Bearer ${admin}`);
+    expect(verify.status).toBe(503);
+    expect(verify.body.error).toMatchObject({ code: 'audit_read_unavailable' });
+    expect(verify.headers['retry-after']).toBe('5');
 
     await proxy.start();
     const accepted = await mutate();

@@ -84,3 +84,25 @@ test('when Redis is unreachable at start-up, then the gateway serves degraded (r
     await simulator.close();
   }
 }, 40_000);
+
+test('when Redis is still unreachable at SIGTERM, then the gateway drains and exits 0 (it does not wait for a connection that is not coming)', async () => {
+  const port = await freePort();
+  const gateway = spawnGateway({
+    NODE_ENV: 'test',
+    PORT: '0',
+    KLOUDLESS_API_URL: 'http://127.0.0.1:9/v1',
+    KLOUDLESS_DEVELOPER_KEY: 'dk-redis-down',
+    JWT_SECRET: TEST_SECRET,
+    REDIS_URL: `redis://127.0.0.1:${port}`,
+    DRAIN_PERIOD_MS: '200',
+  });
+  try {
+    await gateway.ready;
+    gateway.child.kill('SIGTERM');
+    const code = await Promise.race([gateway.exited, sleep(10_000).then(() => 'still running')]);
+    expect(code).toBe(0);
+    expect(gateway.stdout()).toMatch(/"msg":"stopped"/);
+  } finally {
+    gateway.child.kill('SIGKILL');
+  }
+}, 30_000);
