@@ -437,8 +437,8 @@ export const SETTINGS = {
     schema: int(1, 1_000_000, 30),
   },
   UPSTREAM_RATE_LIMIT: {
-    doc: 'Most requests per second the gateway sends the Management API, across all users and instances (0: no budget).',
-    example: '20',
+    doc: 'Most requests per second the gateway sends the Management API, across all users and instances (0: no budget). Set it under the rate the Management API allows your key, so a burst is refused here (429) instead of there.',
+    example: '0',
     schema: int(0, 100_000, 0),
   },
   RATE_LIMIT_STORE_FAILURE: {
@@ -461,8 +461,8 @@ export const SETTINGS = {
     schema: z.string().min(1).max(64).default('kgw:'),
   },
   METRICS_HOST: {
-    doc: 'Address of the Prometheus /metrics listener, apart from the API.',
-    example: '0.0.0.0',
+    doc: 'Address of the Prometheus /metrics listener, apart from the API. Keep it off the load balancer: 127.0.0.1, or the pod address your Prometheus scrapes (the container sets 0.0.0.0).',
+    example: '127.0.0.1',
     schema: z.string().min(1).default('127.0.0.1'),
   },
   METRICS_PORT: {

@@ -16,7 +16,13 @@ export const PROCESS_LINE_CODES = {
 } as const;
 export type ProcessLineCode = keyof typeof PROCESS_LINE_CODES;
 
-const LEVELS = { fatal: 60, warn: 40 } as const;
+/** pino's numeric levels, as every line the gateway's processes write carries them (the log schema). */
+export const LEVELS = { fatal: 60, error: 50, warn: 40, info: 30 } as const;
+
+/** One line shaped as pino writes it: level (number), time (ms since the epoch), pid, hostname, the fields, msg. */
+export function pinoShapedLine(level: keyof typeof LEVELS, fields: Record<string, unknown>, msg: string): string {
+  return `${JSON.stringify({ level: LEVELS[level], time: Date.now(), pid: process.pid, hostname: hostname(), ...fields, msg })}\n`;
+}
 
 export interface ProcessLines {
   /** A configuration refusal: every problem, one per entry. */
@@ -31,9 +37,7 @@ export function processLines(
   write: (line: string) => void = (l) => process.stderr.write(l),
 ): ProcessLines {
   const line = (level: keyof typeof LEVELS, code: ProcessLineCode, msg: string, fields: Record<string, unknown>) =>
-    write(
-      `${JSON.stringify({ level: LEVELS[level], time: Date.now(), pid: process.pid, hostname: hostname(), code, ...fields, msg })}\n`,
-    );
+    write(pinoShapedLine(level, { code, ...fields }, msg));
   return {
     refused(problems) {
       if (!json) return write(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);

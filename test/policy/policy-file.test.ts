@@ -73,3 +73,12 @@ test.each([
 test('when the policy file is missing, then start-up fails naming it', () => {
   expect(() => loadPolicy(join(dir, 'absent.yaml'))).toThrow(/cannot read .*absent\.yaml \(ENOENT\)/);
 });
+
+test('when a policy file relies on a wildcard for a gateway permission, then it is warned about by role; the built-in policy, which withholds approvals.bypass on purpose, warns about nothing', () => {
+  const policy = loadPolicy(file('w.yaml', 'roles:\n  ops:\n    allow: ["*", "audit.read"]\n'));
+  expect(policy.warnings).toEqual(
+    expect.arrayContaining([expect.stringMatching(/roles\.ops\.allow: "\*" does not grant approvals\.bypass/)]),
+  );
+  expect(policy.warnings.some((w) => w.includes('does not grant audit.read'))).toBe(false);
+  expect(loadPolicy(undefined).warnings).toEqual([]);
+});
