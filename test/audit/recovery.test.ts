@@ -22,7 +22,11 @@ describe.each(BACKENDS)('recovery of unfinished audit entries on %s', (backend) 
       const old = await first.deps.audit.store.append(
         request(new Date(Date.now() - 60_000).toISOString().replace('Z', '000Z')),
       );
-      const recent = await first.deps.audit.store.append(request(new Date().toISOString().replace('Z', '000Z')));
+      // Another instance's request in flight: stamped ahead, so it is younger than the cutoff however slowly this
+      // machine starts the second instance (the cutoff is the upstream timeout and a margin before the start).
+      const recent = await first.deps.audit.store.append(
+        request(new Date(Date.now() + 600_000).toISOString().replace('Z', '000Z')),
+      );
       await first.close();
 
       const second = await startHarness({ database: db, env: { UPSTREAM_TIMEOUT_MS: '1000' } });
