@@ -7,7 +7,7 @@ import { tokenFor } from '../helpers/tokens';
 
 describe.each(BACKENDS)('recovery of unfinished audit entries on %s', (backend) => {
   test('when a restart finds request entries without an outcome, then old ones are completed as outcome_unknown and recent ones left alone', async () => {
-    const db = await createTestDatabase(backend);
+    const db = await createTestDatabase(backend, { migrated: true });
     try {
       const first = await startHarness({ database: db, env: { UPSTREAM_TIMEOUT_MS: '1000' } });
       const request = (at: string) => ({

@@ -46,7 +46,8 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const simulator = createSimulator({ developerKey: DEVELOPER_KEY, seed: true });
   const upstreamUrl = await simulator.listen(0, '127.0.0.1');
-  const database = options.database ?? (await createTestDatabase(options.backend ?? DEFAULT_BACKEND));
+  const database =
+    options.database ?? (await createTestDatabase(options.backend ?? DEFAULT_BACKEND, { migrated: true }));
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     KLOUDLESS_API_URL: upstreamUrl,
