@@ -1,6 +1,6 @@
 /**
  * `npm run audit:verify -- <check> …`: checks the audit log with its public key alone (issue 15,
- * docs/audit-format.md). Imports only src/audit/log/{offline,note,merkle,leaf,jcs}: no database, no secret.
+ * docs/audit-format.md). Imports only src/audit/log/{offline,note,merkle,leaf} and src/audit/canonical-json: no database, no secret.
  *
  *   checkpoint   --key K --checkpoint FILE [--witness-key W]… [--min-cosignatures N]
  *   inclusion    --key K --checkpoint FILE --proof FILE (--entry FILE | --entries FILE --sequence N)

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../audit/entry';
+import { canonicalJson } from '../audit/canonical-json';
 import { mayBeSamePerson, samePerson, type PersonRef } from '../auth/person';
 import { operationById, type OperationId } from '../catalogue/operations';
 import type { DenialReason } from '../errors/reasons';

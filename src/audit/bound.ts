@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, hashedContent, type EntryContent } from './entry';
+import { canonicalJson } from './canonical-json';
+import { hashedContent, type EntryContent } from './entry';
 
 /**
  * The most an audit entry may take, stored: its content as the chain hashes it (canonical JSON, UTF-8), which is
@@ -108,37 +109,15 @@ function withDropped(details: unknown, dropped: number): unknown {
 export function noteIfLarger(value: unknown, limit: number): unknown {
   if (value === null || value === undefined || typeof value !== 'object') return value ?? null;
   if (isNote(value)) return value;
-  const json = canonical(value);
+  const json = canonicalJson(value);
   if (json.length <= limit / 3 || Buffer.byteLength(json) <= limit) return value; // the usual case: no hashing
   return noteOfJson(json);
 }
 
 /** The note a value is kept as when too large: the size and SHA-256 of its canonical JSON. */
 export function noteOf(value: unknown): BodyNote {
-  return noteOfJson(canonical(value));
+  return noteOfJson(canonicalJson(value));
 }
-
-/**
- * canonicalJson, faster on what hostile bodies are made of: an array of scalars is what JSON.stringify writes
- * (canonicalJson differs only in sorting object keys). 50,000 zeros: 1 ms instead of 6.
- */
-function canonical(value: unknown): string {
-  if (value === null || typeof value !== 'object') return canonicalJson(value);
-  if (Array.isArray(value)) {
-    let scalars = true;
-    for (const v of value) if (v !== null && typeof v === 'object') scalars = false;
-    return scalars ? JSON.stringify(value) : `[${value.map(canonical).join(',')}]`;
-  }
-  const keys = Object.keys(value).sort(byCodeUnit);
-  const parts: string[] = [];
-  for (const k of keys) {
-    const v = (value as Record<string, unknown>)[k];
-    if (v !== undefined) parts.push(`${JSON.stringify(k)}:${canonical(v)}`);
-  }
-  return `{${parts.join(',')}}`;
-}
-
-const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function noteOfJson(json: string): BodyNote {
   return {

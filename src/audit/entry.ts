@@ -1,4 +1,5 @@
 /** What an audit entry is: one row of the chain, as the gateway builds it and as the verifier reads it back. */
+import { byCodeUnit, canonicalJson } from './canonical-json';
 import { CONTENT_COLUMNS } from './columns';
 
 export const ENTRY_KINDS = ['request', 'response', 'decision', 'access', 'system', 'approval'] as const;
@@ -73,25 +74,6 @@ export const LATER_FIELDS: ReadonlySet<keyof EntryContent> = new Set(
   CONTENT_COLUMNS.filter((c) => 'later' in c).map((c) => c.field),
 );
 
-/** Deterministic JSON: object keys sorted, undefined as null. jsonb reorders keys, so the hash must not depend on order. */
-export function canonicalJson(value: unknown): string {
-  if (value === undefined || value === null) return 'null';
-  // An array of scalars is exactly what JSON.stringify writes (same bytes), at native speed: an entry written before
-  // the size bound with 50,000 fingerprints hashes in milliseconds, not a quarter of a second (issue 18).
-  if (Array.isArray(value))
-    return value.every(isScalar) ? JSON.stringify(value) : `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => byCodeUnit(a, b));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-const isScalar = (v: unknown) =>
-  v === null || v === undefined || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'bigint');
-const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** The hashed object's keys in canonical order, with each key's JSON: worked out once, not sorted per entry. */
 const HASHED_KEYS = (['seq', 'keyId', ...CONTENT_FIELDS] as string[])
   .sort(byCodeUnit)

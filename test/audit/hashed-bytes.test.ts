@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { canonicalJson, CONTENT_FIELDS, hashedContent, LATER_FIELDS, type EntryContent } from '../../src/audit/entry';
+import { canonicalJson } from '../../src/audit/canonical-json';
+import { CONTENT_FIELDS, hashedContent, LATER_FIELDS, type EntryContent } from '../../src/audit/entry';
 import { hasUnstorableText, storable } from '../../src/db/text';
 import { systemEntry } from '../../src/audit/recorder';
 

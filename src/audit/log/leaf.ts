@@ -1,6 +1,6 @@
 import { leafMembers } from '../columns';
 import type { StoredEntry } from '../entry';
-import { jcs } from './jcs';
+import { canonicalJson } from '../canonical-json';
 import { leafHash } from './merkle';
 
 /**
@@ -22,7 +22,7 @@ export function withoutNulls(record: Record<string, unknown>): Record<string, un
 
 /** The canonical bytes of a leaf: what one line of the log's NDJSON export holds. */
 export function leafText(record: Record<string, unknown>): string {
-  return jcs(withoutNulls(record));
+  return canonicalJson(withoutNulls(record));
 }
 
 export function leafHashOf(record: Record<string, unknown>): Buffer {

@@ -1,5 +1,5 @@
 import type { StoredEntry } from '../../../src/audit/entry';
-import { jcs } from '../../../src/audit/log/jcs';
+import { canonicalJson as jcs } from '../../../src/audit/canonical-json';
 import { leafHashOf, leafRecord, leafText } from '../../../src/audit/log/leaf';
 import { nodeHash } from '../../../src/audit/log/merkle';
 
