@@ -69,37 +69,34 @@ export async function streamEvents(
   return written;
 }
 
+/**
+ * Where each CSV column is in the event as the API presents it (src/audit/present.ts spells the fields once): a
+ * column is the presented field of its name, or a member of `actor`, `client` or `target`.
+ */
+const NESTED: Partial<Record<(typeof CSV_COLUMNS)[number], [string, string]>> = {
+  actor_sub: ['actor', 'sub'],
+  actor_name: ['actor', 'name'],
+  actor_email: ['actor', 'email'],
+  actor_roles: ['actor', 'roles'],
+  client_ip: ['client', 'ip'],
+  user_agent: ['client', 'user_agent'],
+  application_id: ['target', 'application_id'],
+  webhook_id: ['target', 'webhook_id'],
+  apikey_fingerprint: ['target', 'apikey_fingerprint'],
+};
+
+/** A presented event's value for one CSV column; roles are one cell, space-separated. */
+export function csvValue(presented: Record<string, unknown>, column: (typeof CSV_COLUMNS)[number]): unknown {
+  const path = NESTED[column];
+  const value = path
+    ? (presented[path[0]] as Record<string, unknown> | null | undefined)?.[path[1]]
+    : presented[column];
+  return Array.isArray(value) ? value.join(' ') : value;
+}
+
 function csvRow(e: AuditEvent): string {
-  const values: Record<(typeof CSV_COLUMNS)[number], unknown> = {
-    sequence: e.sequence,
-    time: e.time,
-    completed_at: e.completedAt,
-    kind: e.kind,
-    event_id: e.eventId,
-    request_id: e.requestId,
-    actor_sub: e.actor.sub,
-    actor_name: e.actor.name,
-    actor_email: e.actor.email,
-    actor_roles: e.actor.roles.join(' '),
-    client_ip: e.client.ip,
-    user_agent: e.client.userAgent,
-    operation: e.operation,
-    method: e.method,
-    path: e.path,
-    application_id: e.target.applicationId,
-    webhook_id: e.target.webhookId,
-    apikey_fingerprint: e.target.apikeyFingerprint,
-    decision: e.decision,
-    reason: e.reason,
-    outcome: e.outcome,
-    upstream_status: e.upstreamStatus,
-    error_code: e.errorCode,
-    latency_ms: e.latencyMs,
-    team: e.team,
-    approval_id: e.approvalId,
-    client_request_id: e.clientRequestId,
-  };
-  return `${CSV_COLUMNS.map((c) => csvField(values[c])).join(',')}\r\n`;
+  const presented = presentEvent(e) as Record<string, unknown>;
+  return `${CSV_COLUMNS.map((c) => csvField(csvValue(presented, c))).join(',')}\r\n`;
 }
 
 /**

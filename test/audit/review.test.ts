@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import { CSV_COLUMNS, csvField, csvValue } from '../../src/audit/export';
 import { BACKENDS } from '../helpers/database';
 import { allEntries } from '../helpers/audit';
 import { startHarness, type Harness } from '../helpers/harness';
@@ -128,6 +129,18 @@ describe.each(BACKENDS)('reviewing the audit trail on %s', (backend) => {
       user_agent: `'=HYPERLINK("http://evil")`,
       outcome: 'success',
       upstream_status: '201',
+    });
+    // The same events as JSON: each CSV cell is the presented field of its column (one spelling of an event's fields).
+    const json = (await events('actor=ada&kind=mutation&order=asc')).events as Record<string, unknown>[];
+    json.forEach((event, i) => {
+      for (const column of CSV_COLUMNS) {
+        const value = csvValue(event, column);
+        expect({ column, defined: value !== undefined }).toEqual({ column, defined: true });
+        expect({ column, cell: rows[i]![column] }).toEqual({
+          column,
+          cell: csvField(value).replace(/^"|"$/g, '').replace(/""/g, '"'),
+        });
+      }
     });
   });
 
