@@ -5,7 +5,7 @@
  *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/audit-cost.ts [requests] [concurrency]
  */
 import { randomUUID } from 'node:crypto';
-import type { AuditRecorder } from '../src/audit/recorder';
+import type { AuditRecorder } from '../src/audit/recording/recorder';
 import { startHarness } from '../test/helpers/harness';
 import { tokenFor } from '../test/helpers/tokens';
 import { compareGateways, exitWhenDone, fmt } from './ab';

@@ -18,9 +18,9 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client as PgClient } from 'pg';
 import { Pool } from 'undici';
-import { hashedContent, nowMicros, type EntryContent } from '../src/audit/entry';
-import { MAX_ENTRY_BYTES } from '../src/audit/bound';
-import { systemEntry } from '../src/audit/recorder';
+import { hashedContent, nowMicros, type EntryContent } from '../src/audit/trail/entry';
+import { MAX_ENTRY_BYTES } from '../src/audit/trail/size-bound';
+import { systemEntry } from '../src/audit/recording/recorder';
 import { startHarness } from '../test/helpers/harness';
 import { createTestDatabase } from '../test/helpers/database';
 import { tokenFor } from '../test/helpers/tokens';

@@ -1,5 +1,5 @@
-import type { EntryContent } from '../audit/entry';
-import type { AuditRecorder, Intent, RequestFacts } from '../audit/recorder';
+import type { EntryContent } from '../audit/trail/entry';
+import type { AuditRecorder, Intent, RequestFacts } from '../audit/recording/recorder';
 import { upstreamPath } from '../catalogue/match';
 import type { Operation } from '../catalogue/operations';
 import { GatewayError } from '../errors/codes';

@@ -1,9 +1,9 @@
 import { perform, type PerformDeps } from '../actions/perform';
-import { AuditUnavailable } from '../audit/bounded';
-import type { EntryContent } from '../audit/entry';
-import { entryFromFacts } from '../audit/facts';
-import type { AuditKeys } from '../audit/keys';
-import type { AuditRecorder } from '../audit/recorder';
+import { AuditUnavailable } from '../audit/trail/write-failures';
+import type { EntryContent } from '../audit/trail/entry';
+import { entryFromFacts } from '../audit/recording/facts';
+import type { AuditKeys } from '../audit/trail/keys';
+import type { AuditRecorder } from '../audit/recording/recorder';
 import { upstreamPath } from '../catalogue/match';
 import { operationById, type OperationId } from '../catalogue/operations';
 import { GatewayError } from '../errors/codes';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../audit/canonical-json';
+import { canonicalJson } from '../audit/trail/canonical-json';
 import { mayBeSamePerson, samePerson, type PersonRef } from '../auth/person';
 import { operationById, type OperationId } from '../catalogue/operations';
 import type { DenialReason } from '../errors/reasons';

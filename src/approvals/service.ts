@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { entryFromFacts, type EntryFacts } from '../audit/facts';
+import { entryFromFacts, type EntryFacts } from '../audit/recording/facts';
 import { canonicalEmail, issuerOf } from '../auth/person';
 import type { Principal } from '../auth/principal';
 import type { ApprovalRule } from '../policy/policy';

@@ -1,4 +1,4 @@
-import { AuditTimeout, withTimeout } from '../audit/bounded';
+import { AuditTimeout, withTimeout } from '../audit/trail/write-failures';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import type { ApprovalState } from './states';
 

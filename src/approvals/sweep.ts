@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { describe } from '../audit/bounded';
+import { describe } from '../audit/trail/write-failures';
 import type { Approvals } from './service';
 
 const SWEEP_INTERVAL_MS = 15_000;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OUTCOMES } from '../audit/entry';
+import { OUTCOMES } from '../audit/trail/entry';
 import { APPROVAL_STATES } from './approval-states';
 import { ID_PATTERN, TEAM_PATTERN } from './schemas';
 

@@ -57,7 +57,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     application_name: 'kloudless-gateway',
-    // Audit appends rely on READ COMMITTED (src/audit/store.ts) and on lock waits being bounded. Set for the
+    // Audit appends rely on READ COMMITTED (src/audit/trail/store.ts) and on lock waits being bounded. Set for the
     // session at connect time, they override a database or role default and cost no round trip per transaction.
     options: `-c default_transaction_isolation=read\\ committed -c lock_timeout=${Math.round(options.lockTimeoutMs ?? options.connectTimeoutMs)}`,
   };

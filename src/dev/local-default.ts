@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../config/load';
 import type { Simulator } from '../simulator/server';
-import type { AuditRecorder } from '../audit/recorder';
+import type { AuditRecorder } from '../audit/recording/recorder';
 import type { OwnershipStore } from '../ownership/store';
 import { keptEd25519KeyPem, keptSecret } from '../secrets/kept';
 import { mintToken } from '../auth/mint';

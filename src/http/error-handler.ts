@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { AuditUnavailable } from '../audit/bounded';
-import { AuditReadUnavailable } from '../audit/reader';
+import { AuditUnavailable } from '../audit/trail/write-failures';
+import { AuditReadUnavailable } from '../audit/review/reader';
 import { GatewayError, toEnvelope, type ErrorCode } from '../errors/codes';
 import type { ErrorReason } from '../errors/reasons';
 import { ApprovalsUnavailable } from '../approvals/store';

@@ -1,10 +1,10 @@
-import { ENTRY_KINDS, OUTCOMES } from '../audit/entry';
+import { ENTRY_KINDS, OUTCOMES } from '../audit/trail/entry';
 import { ERROR_CODES } from '../errors/codes';
 
 /**
  * Response schemas written by hand: the Management API's objects from the reference
  * (shared/reference/kloudless-management-api.txt, "Applications", "API Keys", "WebHooks"), the gateway's own
- * answers from the code that builds them (src/audit/present.ts, src/audit/verify.ts, src/routes/*). Response
+ * answers from the code that builds them (src/audit/review/present.ts, src/audit/review/chain-verify.ts, src/routes/*). Response
  * objects stay open (no `additionalProperties: false`): the upstream may add attributes, and they pass through.
  */
 type Schema = Record<string, unknown>;

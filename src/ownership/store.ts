@@ -1,4 +1,4 @@
-import { withTimeout } from '../audit/bounded';
+import { withTimeout } from '../audit/trail/write-failures';
 import type { PrismaClient } from '../generated/prisma/client';
 
 /** The owner of one application as the gateway records it. */

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { RequestFacts } from '../audit/recorder';
+import type { RequestFacts } from '../audit/recording/recorder';
 
 /**
  * The facts the trail records about a request: what the pipeline learned (principal, operation, target, decision,

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { AuditTimeout } from '../audit/bounded';
+import { AuditTimeout } from '../audit/trail/write-failures';
 import type { Principal } from '../auth/principal';
 import { ID_PATTERN } from '../catalogue/schemas';
 import { GatewayError } from '../errors/codes';

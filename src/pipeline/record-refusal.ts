@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
-import type { AuditRecorder } from '../audit/recorder';
+import type { AuditRecorder } from '../audit/recording/recorder';
 import type { Action } from '../catalogue/actions';
 import { matchAction } from '../catalogue/resolve';
 import { ID_PATTERN } from '../catalogue/schemas';

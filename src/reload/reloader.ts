@@ -1,7 +1,7 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
-import type { AuditKeys } from '../audit/keys';
-import type { AuditRecorder } from '../audit/recorder';
+import type { AuditKeys } from '../audit/trail/keys';
+import type { AuditRecorder } from '../audit/recording/recorder';
 import { ConfigError } from '../config/load';
 import type { Metrics } from '../metrics/metrics';
 import { loadPolicy, type Policy } from '../policy/policy';

@@ -1,8 +1,8 @@
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
-import { streamEvents, type ExportFormat } from '../audit/export';
-import { presentEntry, presentEvent } from '../audit/present';
-import type { EventFilter, Order } from '../audit/query';
+import { streamEvents, type ExportFormat } from '../audit/review/export';
+import { presentEntry, presentEvent } from '../audit/review/present';
+import type { EventFilter, Order } from '../audit/trail/event-query';
 import { GatewayError } from '../errors/codes';
 import type { AuditDeps } from './audit';
 import type { ActionHandlers } from '../pipeline/handlers';

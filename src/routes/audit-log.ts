@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
-import { signCheckpoint } from '../audit/checkpoint';
-import { nowMicros } from '../audit/entry';
+import { signCheckpoint } from '../audit/review/json-checkpoint';
+import { nowMicros } from '../audit/trail/entry';
 import { leafRecord, leafText } from '../audit/log/leaf';
 import { LogRangeError, servedNote } from '../audit/log/log';
 import type { SigningKeyPeriod } from '../audit/log/tree-store';

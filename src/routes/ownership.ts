@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
-import { AuditUnavailable } from '../audit/bounded';
-import type { AuditRecorder } from '../audit/recorder';
+import { AuditUnavailable } from '../audit/trail/write-failures';
+import type { AuditRecorder } from '../audit/recording/recorder';
 import type { Principal } from '../auth/principal';
 import { ID_PATTERN } from '../catalogue/schemas';
 import { GatewayError, type ErrorDetail } from '../errors/codes';

@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import type { AuditRecorder } from '../audit/recorder';
+import type { AuditRecorder } from '../audit/recording/recorder';
 import { signInFailed, type SignInTransaction } from '../auth/oidc/client';
 import { IDENTITY_CLAIMS, principalFromClaims, type Principal } from '../auth/principal';
 import { uncleanClaim } from '../auth/claim-text';

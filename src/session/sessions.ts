@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { AuditKeys } from '../audit/keys';
+import type { AuditKeys } from '../audit/trail/keys';
 import type { Principal } from '../auth/principal';
 import { createOidcClient, type OidcClient } from '../auth/oidc/client';
 import type { Config } from '../config/load';

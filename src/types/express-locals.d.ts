@@ -1,5 +1,5 @@
 import type { Span } from '@opentelemetry/api';
-import type { Intent } from '../audit/recorder';
+import type { Intent } from '../audit/recording/recorder';
 import type { Principal } from '../auth/principal';
 import type { Action } from '../catalogue/actions';
 import type { ActionInput } from '../catalogue/validate';

@@ -107,6 +107,27 @@ test('when production code reaches the local default (dev/), then only by a dyna
   );
 });
 
+test('when the audit folder is read, then it holds sub-folders by concern only, importing each other in one direction', () => {
+  const audit = join(SRC, 'audit');
+  expect(readdirSync(audit).filter((f) => f.endsWith('.ts'))).toEqual([]);
+  const ORDER = ['trail', 'recording', 'review', 'log', 'stream', 'watch'];
+  expect(readdirSync(audit).sort()).toEqual([...ORDER].sort());
+  // Each imports only folders before it in ORDER, so there is no circle between them.
+  const backwards: string[] = [];
+  for (const file of sourceFiles(audit)) {
+    const from = relative(audit, file).split('/')[0] as string;
+    for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+      const spec = m[1] ?? m[2] ?? m[3] ?? '';
+      if (!spec.startsWith('.')) continue;
+      const target = relative(audit, resolve(dirname(file), spec));
+      const to = target.split('/')[0] as string;
+      if (target.startsWith('..') || to === from) continue;
+      if (ORDER.indexOf(to) > ORDER.indexOf(from)) backwards.push(`${relative(SRC, file)} imports ${spec}`);
+    }
+  }
+  expect(backwards).toEqual([]);
+});
+
 test('when folders import each other, then there is no cycle between them', () => {
   const graph = new Map<string, Set<string>>();
   for (const e of edges) if (e.from !== e.to) graph.set(e.from, (graph.get(e.from) ?? new Set()).add(e.to));

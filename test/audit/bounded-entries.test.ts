@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../../src/audit/canonical-json';
+import { canonicalJson } from '../../src/audit/trail/canonical-json';
 import { entriesFor, tableAsText } from '../helpers/audit';
 import { startHarness, type Harness } from '../helpers/harness';
 import { rawRequest } from '../helpers/raw-request';

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { canonicalJson } from '../../src/audit/canonical-json';
+import { canonicalJson } from '../../src/audit/trail/canonical-json';
 
 /** RFC 8785's published test data (test/fixtures/rfc8785/SOURCE.md): each input, canonicalized, is its output's bytes. */
 const VECTORS = join(__dirname, '..', 'fixtures', 'rfc8785');

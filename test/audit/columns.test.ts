@@ -1,4 +1,4 @@
-import { ENTRY_COLUMNS, fromRow, SELECT_LIST } from '../../src/audit/columns';
+import { ENTRY_COLUMNS, fromRow, SELECT_LIST } from '../../src/audit/trail/columns';
 import { leafRecord } from '../../src/audit/log/leaf';
 import { BACKENDS } from '../helpers/database';
 import { startHarness, type Harness } from '../helpers/harness';
@@ -13,7 +13,7 @@ describe.each(BACKENDS)('the audit columns table on %s', (backend) => {
   }, 30_000);
   afterAll(async () => h.close());
 
-  test('when the migrated audit_entry table is read, then it has exactly the columns of src/audit/columns.ts, with their types', async () => {
+  test('when the migrated audit_entry table is read, then it has exactly the columns of src/audit/trail/columns.ts, with their types', async () => {
     const rows = await h.gateway.database.prisma.$queryRaw<{ name: string; type: string }[]>`
       SELECT column_name AS name, CASE WHEN data_type = 'ARRAY' THEN replace(udt_name, '_', '') || '[]'
         WHEN data_type LIKE 'timestamp with time zone' THEN 'timestamptz' ELSE data_type END AS type

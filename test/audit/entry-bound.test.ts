@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { boundEntry, entryBytes, MAX_ENTRY_BYTES, MAX_FINGERPRINTS } from '../../src/audit/bound';
-import { type EntryContent } from '../../src/audit/entry';
-import { createAuditKeys } from '../../src/audit/keys';
-import { systemEntry } from '../../src/audit/recorder';
-import { CREDENTIAL_NAME, redactForAudit } from '../../src/audit/redact';
+import { boundEntry, entryBytes, MAX_ENTRY_BYTES, MAX_FINGERPRINTS } from '../../src/audit/trail/size-bound';
+import { type EntryContent } from '../../src/audit/trail/entry';
+import { createAuditKeys } from '../../src/audit/trail/keys';
+import { systemEntry } from '../../src/audit/recording/recorder';
+import { CREDENTIAL_NAME, redactForAudit } from '../../src/audit/recording/redact';
 import { storable } from '../../src/db/text';
 
 /**

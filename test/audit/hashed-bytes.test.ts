@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { canonicalJson } from '../../src/audit/canonical-json';
-import { CONTENT_FIELDS, hashedContent, LATER_FIELDS, type EntryContent } from '../../src/audit/entry';
+import { canonicalJson } from '../../src/audit/trail/canonical-json';
+import { CONTENT_FIELDS, hashedContent, LATER_FIELDS, type EntryContent } from '../../src/audit/trail/entry';
 import { hasUnstorableText, storable } from '../../src/db/text';
-import { systemEntry } from '../../src/audit/recorder';
+import { systemEntry } from '../../src/audit/recording/recorder';
 
 /**
  * What an entry's hash covers must never change: entries written by earlier versions are verified with

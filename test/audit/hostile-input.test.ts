@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { systemEntry } from '../../src/audit/recorder';
+import { systemEntry } from '../../src/audit/recording/recorder';
 import { allEntries, entriesFor, tableAsText } from '../helpers/audit';
 import { startHarness, type Harness } from '../helpers/harness';
 import { rawRequest } from '../helpers/raw-request';

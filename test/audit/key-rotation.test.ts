@@ -1,7 +1,7 @@
 import { keptEd25519KeyPem } from '../../src/secrets/kept';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createAuditKeys } from '../../src/audit/keys';
+import { createAuditKeys } from '../../src/audit/trail/keys';
 import { composeGateway } from '../../src/compose';
 import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/http/logger';

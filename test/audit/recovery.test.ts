@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { systemEntry } from '../../src/audit/recorder';
+import { systemEntry } from '../../src/audit/recording/recorder';
 import { allEntries } from '../helpers/audit';
 import { BACKENDS, createTestDatabase } from '../helpers/database';
 import { startHarness } from '../helpers/harness';

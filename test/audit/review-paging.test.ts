@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { systemEntry } from '../../src/audit/recorder';
+import { systemEntry } from '../../src/audit/recording/recorder';
 import { randomUUID } from 'node:crypto';
 import { startHarness, type Harness } from '../helpers/harness';
 import { tokenFor } from '../helpers/tokens';

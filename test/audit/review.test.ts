@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { CSV_COLUMNS, csvField, csvValue } from '../../src/audit/export';
+import { CSV_COLUMNS, csvField, csvValue } from '../../src/audit/review/export';
 import { BACKENDS } from '../helpers/database';
 import { allEntries } from '../helpers/audit';
 import { startHarness, type Harness } from '../helpers/harness';

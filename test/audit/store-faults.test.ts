@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createAuditKeys } from '../../src/audit/keys';
-import { createAuditRecorder, systemEntry } from '../../src/audit/recorder';
-import { createAuditStore, type AuditStore } from '../../src/audit/store';
-import { verifyChain } from '../../src/audit/verify';
+import { createAuditKeys } from '../../src/audit/trail/keys';
+import { createAuditRecorder, systemEntry } from '../../src/audit/recording/recorder';
+import { createAuditStore, type AuditStore } from '../../src/audit/trail/store';
+import { verifyChain } from '../../src/audit/review/chain-verify';
 import { openDatabase, type Database } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
 import { createLogger } from '../../src/http/logger';
-import { AuditUnavailable } from '../../src/audit/bounded';
+import { AuditUnavailable } from '../../src/audit/trail/write-failures';
 import { sleep } from '../helpers/async';
 import { createTestDatabase, SERVER_URL, type TestDatabase } from '../helpers/database';
 import { AUDIT_HMAC_KEY } from '../helpers/harness';

@@ -1,6 +1,6 @@
-import { signCheckpoint } from '../../src/audit/checkpoint';
-import { nowMicros } from '../../src/audit/entry';
-import { systemEntry } from '../../src/audit/recorder';
+import { signCheckpoint } from '../../src/audit/review/json-checkpoint';
+import { nowMicros } from '../../src/audit/trail/entry';
+import { systemEntry } from '../../src/audit/recording/recorder';
 import { allEntries } from '../helpers/audit';
 import { startHarness, type Harness } from '../helpers/harness';
 import { tokenFor } from '../helpers/tokens';

@@ -9,7 +9,8 @@ import { join, relative } from 'node:path';
 const ROOT = join(__dirname, '..', '..');
 const SCANNED = ['src', 'scripts', 'bench', 'test', 'docs', 'deploy', 'prisma', '.ci'];
 const TOP_FILES = ['README.md', 'Dockerfile', 'package.json', '.env.example', 'jest.config.js'];
-const SKIP = new Set(['node_modules', 'generated', 'fixtures', 'images']);
+// Applied migrations are never edited (their checksum is checked at start-up): what they cite is history.
+const SKIP = new Set(['node_modules', 'generated', 'fixtures', 'images', 'migrations']);
 const TEXT = /\.(ts|js|mjs|md|sh|yaml|yml|sql|prisma|json|toml)$|^run$/;
 // A repository path: a top-level folder, then path segments, then a file name with an extension.
 const CITATION =

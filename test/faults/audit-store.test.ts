@@ -19,7 +19,7 @@ const REFUSAL_BOUND_MS = 2 * WRITE_TIMEOUT_MS + 700;
 const describeWithServer = SERVER_URL ? describe : describe.skip;
 
 const TABLE_LOCK = 'LOCK TABLE audit_entry IN EXCLUSIVE MODE';
-// The chain's advisory lock (CHAIN_LOCK in src/audit/store.ts), which every insert takes.
+// The chain's advisory lock (CHAIN_LOCK in src/audit/trail/store.ts), which every insert takes.
 const CHAIN_LOCK = 'SELECT pg_advisory_xact_lock(7319004212)';
 
 describeWithServer.each([

@@ -1,4 +1,4 @@
-import type { StoredEntry } from '../../src/audit/entry';
+import type { StoredEntry } from '../../src/audit/trail/entry';
 import type { Harness } from './harness';
 
 /** Every entry of the harness's audit trail, oldest first. */

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StoredEntry } from '../../src/audit/entry';
+import type { StoredEntry } from '../../src/audit/trail/entry';
 import { allEntries } from '../helpers/audit';
 import { startHarness, type Harness } from '../helpers/harness';
 import { own, ownedApplication } from '../helpers/ownership';

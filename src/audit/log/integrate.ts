@@ -1,5 +1,5 @@
-import type { StoredEntry } from '../entry';
-import type { AuditStore } from '../store';
+import type { StoredEntry } from '../trail/entry';
+import type { AuditStore } from '../trail/store';
 import { entryLeafHash } from './leaf';
 import { nodeHash, nodeKey, rangeNodes } from './merkle';
 import type { TreeStore } from './tree-store';

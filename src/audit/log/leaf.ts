@@ -1,6 +1,6 @@
-import { leafMembers } from '../columns';
-import type { StoredEntry } from '../entry';
-import { canonicalJson } from '../canonical-json';
+import { leafMembers } from '../trail/columns';
+import type { StoredEntry } from '../trail/entry';
+import { canonicalJson } from '../trail/canonical-json';
 import { leafHash } from './merkle';
 
 /**

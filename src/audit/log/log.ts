@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../../generated/prisma/client';
-import type { AuditKeys } from '../keys';
-import type { AuditStore } from '../store';
+import type { AuditKeys } from '../trail/keys';
+import type { AuditStore } from '../trail/store';
 import { integrateBatch } from './integrate';
 import {
   consistencyRanges,

@@ -1,7 +1,7 @@
-import { hashedContent, type StoredEntry } from '../entry';
-import { sameHash, type AuditKeys } from '../keys';
-import type { AuditStore } from '../store';
-import type { ChainProblem, Verification } from '../verify';
+import { hashedContent, type StoredEntry } from '../trail/entry';
+import { sameHash, type AuditKeys } from '../trail/keys';
+import type { AuditStore } from '../trail/store';
+import type { ChainProblem, Verification } from '../review/chain-verify';
 import { entryLeafHash } from './leaf';
 import { verifyConsistency } from './merkle';
 import type { TreeStore } from './tree-store';

@@ -1,6 +1,6 @@
-import type { StoredEntry } from '../entry';
+import type { StoredEntry } from '../trail/entry';
 import { entryLeafHash } from '../log/leaf';
-import { presentEntry } from '../present';
+import { presentEntry } from '../review/present';
 
 /**
  * An entry as a sink receives it in the native format: exactly as `GET /v1/audit/events/{sequence}` shows it in

@@ -1,4 +1,4 @@
-import type { StoredEntry } from '../entry';
+import type { StoredEntry } from '../trail/entry';
 import { entryLeafHash } from '../log/leaf';
 
 /**

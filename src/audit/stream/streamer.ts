@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { StoredEntry } from '../entry';
+import type { StoredEntry } from '../trail/entry';
 import type { AuditWatchMetrics } from '../../metrics/audit-watch';
 import type { SinkCursors } from './cursor';
 import type { SinkSpec } from './sinks';

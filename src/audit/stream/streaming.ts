@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../../generated/prisma/client';
-import type { StoredEntry } from '../entry';
+import type { StoredEntry } from '../trail/entry';
 import type { AuditWatchMetrics } from '../../metrics/audit-watch';
 import { createSinkCursors } from './cursor';
 import { fileTransport } from './file-transport';

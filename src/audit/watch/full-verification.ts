@@ -2,13 +2,13 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuditWatchMetrics } from '../../metrics/audit-watch';
-import type { Verification } from '../verify';
-import type { VerifyWalks } from '../verify-walk';
+import type { Verification } from '../review/chain-verify';
+import type { VerifyWalks } from '../review/chain-walks';
 import type { FullVerificationStore, LastFullVerification } from './store';
 
 export interface FullVerificationDeps {
   store: FullVerificationStore;
-  /** The instance's one chain walk at a time (src/audit/verify-walk.ts), shared with `?checkpoint=` reviews. */
+  /** The instance's one chain walk at a time (src/audit/review/chain-walks.ts), shared with `?checkpoint=` reviews. */
   walks: Pick<VerifyWalks, 'verify'>;
   recordSystem(action: string, details: Record<string, unknown>): Promise<unknown>;
   logger: Logger;

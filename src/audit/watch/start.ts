@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Database } from '../../db/client';
 import { createAuditWatchMetrics } from '../../metrics/audit-watch';
-import type { AuditReader } from '../reader';
-import type { AuditRecorder } from '../recorder';
+import type { AuditReader } from '../review/reader';
+import type { AuditRecorder } from '../recording/recorder';
 import { PRODUCT } from '../stream/product';
 import type { SinkSpec } from '../stream/sinks';
 import { startStreaming } from '../stream/streaming';
-import type { VerifyWalks } from '../verify-walk';
+import type { VerifyWalks } from '../review/chain-walks';
 import { scheduleFullVerification } from './full-verification';
 import { createFullVerificationStore, type FullVerificationStore } from './store';
 

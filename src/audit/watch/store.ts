@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../../generated/prisma/client';
-import type { Verification } from '../verify';
+import type { Verification } from '../review/chain-verify';
 
 /** The last background full verification, as `GET /v1/audit/verify` shows it in `last_full_verification`. */
 export interface LastFullVerification {

@@ -1,5 +1,5 @@
-import type { StoredEntry } from '../../../src/audit/entry';
-import { canonicalJson as jcs } from '../../../src/audit/canonical-json';
+import type { StoredEntry } from '../../../src/audit/trail/entry';
+import { canonicalJson as jcs } from '../../../src/audit/trail/canonical-json';
 import { leafHashOf, leafRecord, leafText } from '../../../src/audit/log/leaf';
 import { nodeHash } from '../../../src/audit/log/merkle';
 

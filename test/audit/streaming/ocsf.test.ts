@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { StoredEntry } from '../../../src/audit/entry';
+import type { StoredEntry } from '../../../src/audit/trail/entry';
 import { OCSF_VERSION, ocsfEvent } from '../../../src/audit/stream/ocsf';
 import { allEntries } from '../../helpers/audit';
 import { startHarness, type Harness } from '../../helpers/harness';

@@ -1,5 +1,5 @@
-import type { AuditKeys } from './keys';
-import { MAX_FIELD_BYTES, MAX_FINGERPRINTS, noteOf } from './bound';
+import type { AuditKeys } from '../trail/keys';
+import { MAX_FIELD_BYTES, MAX_FINGERPRINTS, noteOf } from '../trail/size-bound';
 
 /**
  * Field and query-parameter names whose values are credentials, wherever they appear (README, "What the trail

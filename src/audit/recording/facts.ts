@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { redactPath } from '../secrets/mask';
-import { nowMicros, type EntryContent, type EntryKind } from './entry';
-import type { AuditKeys } from './keys';
+import { redactPath } from '../../secrets/mask';
+import { nowMicros, type EntryContent, type EntryKind } from '../trail/entry';
+import type { AuditKeys } from '../trail/keys';
 import { redactForAudit } from './redact';
 import { withSessionMark } from './session-mark';
 import { withTraceMark } from './trace-mark';
@@ -14,7 +14,7 @@ export interface Actor {
   roles: string[];
   jti?: string;
   issuer?: string;
-  /** A signed-in browser's session id fingerprint (src/audit/session-mark.ts). */
+  /** A signed-in browser's session id fingerprint (src/audit/recording/session-mark.ts). */
   session?: string;
 }
 

@@ -1,5 +1,5 @@
-import type { AuditEvent } from './query';
-import type { StoredEntry } from './entry';
+import type { AuditEvent } from '../trail/event-query';
+import type { StoredEntry } from '../trail/entry';
 
 /** An entry as the audit API shows it: snake_case, sequence as a string (it is a 64-bit integer), hash in hex. */
 export function presentEntry(e: StoredEntry) {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { UpstreamResponse } from '../upstream/client';
-import { nowMicros, type EntryContent, type Outcome, type StoredEntry } from './entry';
-import { emptyContent } from './columns';
+import type { UpstreamResponse } from '../../upstream/client';
+import { nowMicros, type EntryContent, type Outcome, type StoredEntry } from '../trail/entry';
+import { emptyContent } from '../trail/columns';
 import { entryFromFacts, type EntryFacts } from './facts';
-import type { AuditKeys } from './keys';
-import { AuditUnavailable, describe, withTimeout } from './bounded';
-import type { AuditStore } from './store';
+import type { AuditKeys } from '../trail/keys';
+import { AuditUnavailable, describe, withTimeout } from '../trail/write-failures';
+import type { AuditStore } from '../trail/store';
 import { withSessionMark } from './session-mark';
 import { withTraceMark } from './trace-mark';
 
@@ -56,7 +56,7 @@ export interface AuditRecorder {
    */
   recordOwnershipChange(facts: RequestFacts | undefined, change: OwnershipChange): Promise<void>;
   /**
-   * Commits an entry built from plain facts (src/audit/facts.ts): approvals' lifecycle and executions. Throws
+   * Commits an entry built from plain facts (src/audit/recording/facts.ts): approvals' lifecycle and executions. Throws
    * AuditUnavailable if it is not committed in time (then whatever it records must not happen).
    */
   commit(content: EntryContent): Promise<StoredEntry>;

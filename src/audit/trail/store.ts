@@ -1,12 +1,12 @@
-import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client';
 import type { EntryContent, StoredEntry } from './entry';
 import { hashedContent } from './entry';
-import { storable } from '../db/text';
-import { AuditDropped, AuditGroupAbandoned, AuditQueueFull, withTimeout } from './bounded';
-import { isStatementRefused, isUniqueViolation } from '../db/errors';
-import { boundEntry } from './bound';
+import { storable } from '../../db/text';
+import { AuditDropped, AuditGroupAbandoned, AuditQueueFull, withTimeout } from './write-failures';
+import { isStatementRefused, isUniqueViolation } from '../../db/errors';
+import { boundEntry } from './size-bound';
 import type { AuditKeys } from './keys';
-import { findEventOf, findEvents, type AuditEvent, type EventFilter, type Order } from './query';
+import { findEventOf, findEvents, type AuditEvent, type EventFilter, type Order } from './event-query';
 import { COLUMN_LIST, fromRow, JSON_ROW_SELECT, JSON_ROW_TYPE, SELECT_LIST, toJsonRow } from './columns';
 
 /** Any constant shared by every instance: appends to the chain are serialised under this advisory lock. */

@@ -1,4 +1,4 @@
-import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client';
 
 /** What a reviewer can filter events by; every field narrows the result (AND). */
 export interface EventFilter {

@@ -1,14 +1,14 @@
-import { hashedContent, type StoredEntry } from './entry';
-import { sameHash, type AuditKeys } from './keys';
-import type { AuditStore } from './store';
+import { hashedContent, type StoredEntry } from '../trail/entry';
+import { sameHash, type AuditKeys } from '../trail/keys';
+import type { AuditStore } from '../trail/store';
 
-/** Where the walk reads the chain: the store, or the read pool's byte-bounded pages (src/audit/reader.ts). */
+/** Where the walk reads the chain: the store, or the read pool's byte-bounded pages (src/audit/review/reader.ts). */
 export type ChainSource = Pick<AuditStore, 'readChain'>;
 
 /** How long the walk may hold the event loop before it lets other requests run (issue 18, finding 2). */
 const SLICE_MS = 5;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-import { readCheckpoint, type Checkpoint } from './checkpoint';
+import { readCheckpoint, type Checkpoint } from './json-checkpoint';
 
 export type ChainProblem =
   'modified' | 'inserted' | 'missing' | 'unknown_key' | 'truncated' | 'checkpoint_mismatch' | 'bad_checkpoint';

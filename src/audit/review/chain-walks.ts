@@ -1,7 +1,7 @@
-import type { StoredEntry } from './entry';
-import { sameHash, type AuditKeys } from './keys';
-import { readCheckpoint, type Checkpoint } from './checkpoint';
-import { verifyChain, type ChainSource, type Verification } from './verify';
+import type { StoredEntry } from '../trail/entry';
+import { sameHash, type AuditKeys } from '../trail/keys';
+import { readCheckpoint, type Checkpoint } from './json-checkpoint';
+import { verifyChain, type ChainSource, type Verification } from './chain-verify';
 
 /**
  * At most one walk of the chain per instance (issue 18, finding 2: eight concurrent walks, one per spelling of a

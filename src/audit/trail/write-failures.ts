@@ -1,4 +1,4 @@
-import { isDatabaseTimeout } from '../db/errors';
+import { isDatabaseTimeout } from '../../db/errors';
 
 /** Audit writes are bounded in time: a hung database must never hold a request (Vault's known failure mode). */
 

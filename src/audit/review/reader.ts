@@ -1,8 +1,8 @@
-import { Prisma, type PrismaClient } from '../generated/prisma/client';
-import type { StoredEntry } from './entry';
-import { findEventOf, findEvents, type AuditEvent, type EventFilter, type Order } from './query';
-import { fromRow } from './columns';
-import { SELECT_COLUMNS } from './store';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client';
+import type { StoredEntry } from '../trail/entry';
+import { findEventOf, findEvents, type AuditEvent, type EventFilter, type Order } from '../trail/event-query';
+import { fromRow } from '../trail/columns';
+import { SELECT_COLUMNS } from '../trail/store';
 
 /**
  * Reading the trail for review (query, export, verification, key lookup), on the read pool (src/db/client.ts):

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { presentEvent } from './present';
-import type { AuditEvent, EventFilter, Order } from './query';
+import type { AuditEvent, EventFilter, Order } from '../trail/event-query';
 import type { AuditReader } from './reader';
 
 export type ExportFormat = 'csv' | 'ndjson';
@@ -70,7 +70,7 @@ export async function streamEvents(
 }
 
 /**
- * Where each CSV column is in the event as the API presents it (src/audit/present.ts spells the fields once): a
+ * Where each CSV column is in the event as the API presents it (src/audit/review/present.ts spells the fields once): a
  * column is the presented field of its name, or a member of `actor`, `client` or `target`.
  */
 const NESTED: Partial<Record<(typeof CSV_COLUMNS)[number], [string, string]>> = {

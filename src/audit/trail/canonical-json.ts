@@ -1,8 +1,8 @@
 /**
  * The one canonical JSON of the audit trail: RFC 8785 (JSON Canonicalization Scheme). Object members sorted by
  * their names' UTF-16 code units, no whitespace, strings and numbers exactly as ECMAScript's JSON.stringify writes
- * them (RFC 8785 §3.2.2 defers to it). It is what the chain hashes (src/audit/entry.ts), what the size bound
- * measures (src/audit/bound.ts) and what a leaf of the transparency log is (src/audit/log/leaf.ts, shared with the
+ * them (RFC 8785 §3.2.2 defers to it). It is what the chain hashes (src/audit/trail/entry.ts), what the size bound
+ * measures (src/audit/trail/size-bound.ts) and what a leaf of the transparency log is (src/audit/log/leaf.ts, shared with the
  * offline verifier). Pure; pinned by the RFC's published test data (test/audit/canonical-json.test.ts).
  *
  * For values that are not JSON it does what storing them as JSON does, so a hash matches what is read back:

@@ -1,5 +1,5 @@
-import type { AuditKeys } from './keys';
-import type { StoredEntry } from './entry';
+import type { AuditKeys } from '../trail/keys';
+import type { StoredEntry } from '../trail/entry';
 
 /**
  * A signed statement "the chain had entry N with hash H at time T" (CloudTrail's digest idea). A reviewer

@@ -4,7 +4,7 @@ import type { StoredEntry } from './entry';
  * Every column of `audit_entry`, spelled once. The store's INSERT and SELECT lists, the JSON rows a group commit
  * sends, reading a row back, the HMAC chain's hashed fields, the transparency log's leaf and an empty entry all
  * follow this table. Adding a column: the Prisma schema and a migration, the field in `EntryContent`
- * (src/audit/entry.ts), and one row here; the compiler refuses a field without a row, and the reverse.
+ * (src/audit/trail/entry.ts), and one row here; the compiler refuses a field without a row, and the reverse.
  *
  * - `type`: the column's Postgres type (how a JSON row is typed back, and how a read value is converted).
  * - `later`: added after entries were first written; the chain hashes it only when set (an older entry, read back

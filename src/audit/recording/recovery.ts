@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { nowMicros } from './entry';
-import type { AuditStore } from './store';
+import { nowMicros } from '../trail/entry';
+import type { AuditStore } from '../trail/store';
 
 export interface RecoveryTiming {
   upstreamTimeoutMs: number;

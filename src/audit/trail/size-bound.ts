@@ -42,7 +42,7 @@ export interface BodyNote {
 
 /**
  * The entry as it is stored: within MAX_ENTRY_BYTES whatever its kind, fingerprints distinct and at most
- * MAX_FINGERPRINTS. Every append goes through this (src/audit/store.ts), so no caller can write a larger entry.
+ * MAX_FINGERPRINTS. Every append goes through this (src/audit/trail/store.ts), so no caller can write a larger entry.
  * First fingerprints are capped and an oversized body or details object is replaced by a note; should the entry
  * still be too large (only headers and token claims are left), long strings are cut and the roles list
  * shortened, then more so: the last stage is within the bound whatever the input (a property test holds it).
