@@ -5,6 +5,7 @@ import { createFullVerificationStore } from '../../src/audit/watch/store';
 import { allEntries, tamper } from '../helpers/audit';
 import { startHarness, type Harness } from '../helpers/harness';
 import { tokenFor } from '../helpers/tokens';
+import { waitFor } from '../helpers/async';
 
 const APP = 'wSPk9y5D7p5o87k0ACGKxR';
 
@@ -66,7 +67,14 @@ describe('the trail watched: a background full verification every AUDIT_FULL_VER
     expect(await h.gateway.metrics.registry.getSingleMetricAsString('gateway_audit_full_verification_ok')).toMatch(
       /^gateway_audit_full_verification_ok 0$/m,
     );
-    const system = (await allEntries(h)).filter((e) => e.operation === 'audit.full_verification');
+    // The result is stored first, then its system entry is recorded: wait for the entry, not a moment.
+    const systemEntries = async () => (await allEntries(h)).filter((e) => e.operation === 'audit.full_verification');
+    await waitFor(
+      async () => (await systemEntries()).some((e) => (e.details as { ok: boolean }).ok === false),
+      10_000,
+      'the failed verification recorded as a system entry',
+    );
+    const system = await systemEntries();
     expect(system.map((e) => (e.details as { ok: boolean }).ok)).toEqual(expect.arrayContaining([true, false]));
     expect(system.at(-1)).toMatchObject({ kind: 'system', details: { ok: false, first_bad_sequence: '2' } });
     expect(h.logs.lines.some((l) => /"level":50/.test(l) && l.includes('audit chain verification FAILED'))).toBe(true);
