@@ -1,22 +1,23 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import lockfile from 'proper-lockfile';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Database } from './client';
 
 /**
  * The embedded Postgres (PGlite) for the local default and for tests on a machine without a Postgres
  * server. PGlite does not lock its data directory, and two processes writing one would corrupt it, so a
- * lock file does: a second gateway on the same DATA_DIR refuses to start.
+ * lock does (below): a second gateway on the same DATA_DIR refuses to start.
  */
 export async function openEmbedded(dir: string): Promise<Database> {
-  const releaseLock = dir.startsWith('memory://') ? () => undefined : lockDataDir(dir);
+  const releaseLock = dir.startsWith('memory://') ? async () => undefined : await lockDataDir(dir);
   let pg: PGlite;
   try {
     pg = await PGlite.create(dir);
   } catch (err) {
-    releaseLock();
+    await releaseLock();
     throw err;
   }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pg) });
@@ -34,40 +35,40 @@ export async function openEmbedded(dir: string): Promise<Database> {
     async close() {
       await prisma.$disconnect();
       await pg.close();
-      releaseLock();
+      await releaseLock();
     },
   };
 }
 
-function lockDataDir(dir: string): () => void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const lockFile = join(dir, '..', 'pglite.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockFile, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(lockFile, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number(readFileSync(lockFile, 'utf8'));
-      if (holder && holder !== process.pid && isAlive(holder)) {
-        throw new Error(
-          `the embedded database in ${dir} is in use by process ${holder}; set DATABASE_URL to run several gateways`,
-          { cause: err },
-        );
-      }
-      rmSync(lockFile, { force: true });
-    }
-  }
-  throw new Error(`cannot lock ${lockFile}`);
-}
+/**
+ * A holder refreshes the lock every STALE_MS / 2; a lock not refreshed for STALE_MS is a dead holder's, taken over.
+ * Generous: PGlite runs synchronously in the event loop, and a holder stalled past it would lose its lock.
+ */
+const STALE_MS = 20_000;
 
-function isAlive(pid: number): boolean {
+/**
+ * The data directory's lock (proper-lockfile: a directory made atomically, its mtime refreshed while held). After a
+ * crash the next start waits for the lock to go stale (at most STALE_MS) and takes it over; two starters taking
+ * over one stale lock cannot both win, and a holder whose lock was taken from it (its event loop stalled past
+ * STALE_MS) learns of it and stops rather than share the directory.
+ */
+export async function lockDataDir(
+  dir: string,
+  { staleMs = STALE_MS, waitMs = STALE_MS * 1.2 }: { staleMs?: number; waitMs?: number } = {},
+): Promise<() => Promise<void>> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   try {
-    process.kill(pid, 0);
-    return true;
+    return await lockfile.lock(dir, {
+      lockfilePath: join(dir, '..', 'pglite.lockdir'),
+      realpath: false,
+      stale: staleMs,
+      retries: { retries: Math.ceil(waitMs / 250), factor: 1, minTimeout: 250, maxTimeout: 250 },
+    });
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+    throw new Error(
+      `the embedded database in ${dir} is in use by another process; set DATABASE_URL to run several gateways`,
+      { cause: err },
+    );
   }
 }
