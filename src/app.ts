@@ -37,6 +37,7 @@ import { serveTeamList } from './pipeline/team-list';
 import { requireApproval } from './pipeline/require-approval';
 import type { Approvals } from './approvals/service';
 import type { ApprovalStore } from './approvals/store';
+import { createTargetNames } from './approvals/target-names';
 import type { Sessions } from './session/sessions';
 import { sessionOrBearer } from './session/authenticate';
 import { sessionRoutes } from './session/routes';
@@ -160,6 +161,7 @@ export function buildApp(deps: AppDeps): Express {
               store: deps.approvals.store,
               ownership,
               clock: deps.clock ?? (() => new Date()),
+              names: createTargetNames({ upstream: deps.upstream, budget: limiters.upstream }),
             },
             deps.policy,
           ),

@@ -89,7 +89,8 @@ describeInBrowser("the staff UI's browser test")('the staff UI at /app/', () => 
       .getByRole('status')
       .getByText(/^Deleting Browser-made app is waiting for approval \(request [0-9a-f-]{36}\)\.$/)
       .waitFor();
-    const pending = ada.page.locator('#approvals li', { hasText: `applications.delete /v1/applications/${appId}` });
+    const what = `applications.delete of “Browser-made app” (${appId})`;
+    const pending = ada.page.locator('#approvals li', { hasText: what });
     await pending.getByText('pending', { exact: true }).waitFor();
     await expect(pending.getByRole('button', { name: /^Approve/ }).count()).resolves.toBe(0); // not one's own
     await ada.page.screenshot({ path: screenshotPath('staff-ui-waiting-for-approval.png'), fullPage: true });
@@ -97,17 +98,16 @@ describeInBrowser("the staff UI's browser test")('the staff UI at /app/', () => 
 
     const bo = await newTab();
     await signIn(bo.page, 'admin2');
-    const request = bo.page.locator('#approvals li', { hasText: `applications.delete /v1/applications/${appId}` });
+    // The approver sees who asked, verified (subject at issuer) beside the display name, and the application's name.
+    const request = bo.page.locator('#approvals li', { hasText: what });
     await request.getByText('Replaced by the new billing app').waitFor();
-    await request.getByRole('button', { name: `Approve applications.delete /v1/applications/${appId}` }).click();
+    await request.getByText(`asked by Ada Admin [admin at ${setup.idp.issuer}]`).waitFor();
+    await request.getByRole('button', { name: `Approve ${what}` }).click();
     await bo.page
       .getByRole('status')
       .getByText(/is now executed\.$/)
       .waitFor();
-    await bo.page
-      .locator('#approvals li', { hasText: `/applications/${appId}` })
-      .getByText('executed', { exact: true })
-      .waitFor();
+    await bo.page.locator('#approvals li', { hasText: appId }).getByText('executed', { exact: true }).waitFor();
     await bo.page.screenshot({ path: screenshotPath('staff-ui-approved.png'), fullPage: true });
     expect(setup.gateways[0]!.simulator.store.listApplications().map((a) => a.id)).not.toContain(appId);
 

@@ -6,7 +6,7 @@ import { describeInBrowser, launchChromium, screenshotPath } from '../helpers/br
 import { deleteWithApproval } from '../helpers/approvals';
 import { startHarness, type Harness } from '../helpers/harness';
 import { DEFAULT_POLICY } from '../../src/policy/default-policy';
-import { signToken, tokenFor } from '../helpers/tokens';
+import { signToken, TEST_ISSUER, tokenFor } from '../helpers/tokens';
 
 /** The review console in a real browser against the real gateway with helmet's Content-Security-Policy, a real Postgres and the simulator. */
 const SCREENSHOT = screenshotPath('console.png');
@@ -441,7 +441,7 @@ describeInBrowser("the review console's browser test")('the audit review console
   const openRequest = (page: Page, appId: string) =>
     page
       .locator('#pending')
-      .getByRole('button', { name: `Open the request to applications.delete on /v1/applications/${appId}` })
+      .getByRole('button', { name: new RegExp(`^Open the request to applications\\.delete on .* \\(${appId}\\)$`) })
       .first();
   const approvalOf = async (id: string) =>
     (await h.api().get(`/v1/approvals/${id}`).set('Authorization', `Bearer ${auditor}`)).body.approval;
@@ -509,12 +509,13 @@ describeInBrowser("the review console's browser test")('the audit review console
           [...tr.querySelectorAll('td')].slice(0, 7).map((td) => td.innerText.replace(/\s+/g, ' ').trim()),
         ),
       );
-    const legacyRow = (await pendingCells()).find((cells) => cells[1] === `/v1/applications/${pending.legacy.appId}`);
+    const legacyTarget = `Legacy importer (${pending.legacy.appId})`;
+    const legacyRow = (await pendingCells()).find((cells) => cells[1] === legacyTarget);
     expect(legacyRow).toEqual([
       'applications.delete DELETE',
-      `/v1/applications/${pending.legacy.appId}`,
+      legacyTarget,
       'billing',
-      'Ada Lovelace <ada@example.com> ada',
+      `Ada Lovelace <ada@example.com> ada at ${TEST_ISSUER}`,
       'replaced by Billing v2',
       expect.stringMatching(/^(now|\d+ seconds? ago|1 minute ago) expires in (60|59) minutes$/),
       '0 of 1',
@@ -528,8 +529,9 @@ describeInBrowser("the review console's browser test")('the audit review console
     expect(stored).toMatchObject({
       id: pending.legacy.approvalId,
       operation: 'applications.delete',
-      target: `/v1/applications/${pending.legacy.appId}`,
-      requested_by: { sub: 'ada' },
+      path: `/v1/applications/${pending.legacy.appId}`,
+      target: { application_id: pending.legacy.appId, name: 'Legacy importer', name_status: 'current' },
+      requested_by: { issuer: TEST_ISSUER, subject: 'ada' },
       input_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     await expect(page.locator('#approval-votes').textContent()).resolves.toBe('None yet.');
@@ -546,7 +548,7 @@ describeInBrowser("the review console's browser test")('the audit review console
     const executed = approvalRegion(page, 'Executed');
     await executed.waitFor();
     await expect(page.locator('#approval-votes').textContent()).resolves.toMatch(
-      /^Grace Hopper <grace@example\.com> at \S+: checked with billing: nothing connected$/,
+      /^Grace Hopper <grace@example\.com> \(grace at \S+\) at \S+: checked with billing: nothing connected$/,
     );
     await expect(
       executed
@@ -558,12 +560,12 @@ describeInBrowser("the review console's browser test")('the audit review console
 
     expect(await approvalOf(pending.legacy.approvalId)).toMatchObject({
       state: 'executed',
-      approvals: [{ by: { sub: 'grace' }, reason: 'checked with billing: nothing connected' }],
+      approvals: [{ by: { subject: 'grace' }, reason: 'checked with billing: nothing connected' }],
     });
     expect(
       (await h.api().get(`/v1/applications/${pending.legacy.appId}`).set('Authorization', `Bearer ${ada}`)).status,
     ).toBe(404);
-    expect((await pendingCells()).map((cells) => cells[1])).not.toContain(`/v1/applications/${pending.legacy.appId}`);
+    expect((await pendingCells()).map((cells) => cells[1])).not.toContain(legacyTarget);
     await page.getByRole('tab', { name: 'Approvals (2 pending)' }).waitFor();
 
     await page.getByLabel('State').selectOption('executed');
@@ -577,8 +579,8 @@ describeInBrowser("the review console's browser test")('the audit review console
     );
     expect(history).toContainEqual([
       'applications.delete DELETE',
-      `/v1/applications/${pending.legacy.appId}`,
-      'Ada Lovelace <ada@example.com>',
+      `${pending.legacy.appId} (deleted)`, // its name is read when the history is: the application is gone
+      `Ada Lovelace <ada@example.com> ada at ${TEST_ISSUER}`,
       'Executed',
       'grace',
     ]);
@@ -620,7 +622,7 @@ describeInBrowser("the review console's browser test")('the audit review console
     await detail.getByRole('button', { name: 'Deny' }).click();
     await page
       .getByRole('status')
-      .getByText(`Denied: applications.delete on /v1/applications/${pending.dashboard.appId} will not run.`)
+      .getByText(`Denied: applications.delete on Old dashboard (${pending.dashboard.appId}) will not run.`)
       .waitFor();
     const denied = approvalRegion(page, 'Denied');
     await denied.waitFor();
@@ -666,7 +668,7 @@ describeInBrowser("the review console's browser test")('the audit review console
     await openRequest(page, pending.ledger.appId).waitFor({ state: 'detached' }); // gone from the pending list
     expect(await approvalOf(pending.ledger.approvalId)).toMatchObject({
       state: 'executed',
-      approvals: [{ by: { sub: 'rema' } }],
+      approvals: [{ by: { subject: 'rema' } }],
     });
     expect(tab.requests.filter((r) => r.includes('/v1/audit/'))).toEqual([]);
     await closeConsole(tab);

@@ -286,26 +286,41 @@ function guarded(res, what) {
 
 // ---- approvals ---------------------------------------------------------------------------------------------
 
+/** The application by its name as the Management API has it now (and its id); the path when none is named. */
+function targetLabel(a) {
+  const t = a.target;
+  if (!t.application_id) return a.path;
+  if (t.name) return `“${t.name}” (${t.application_id})`;
+  return `${t.application_id} (${t.name_status === 'not_found' ? 'deleted' : 'name unavailable'})`;
+}
+
+/** A person as verified (subject at issuer, or email) beside the display name their token carries. */
+function personText(p) {
+  const verified = `${p.subject}${p.issuer ? ` at ${p.issuer}` : ''}`;
+  return p.name ? `${p.name} [${verified}]` : verified;
+}
+
+const samePerson = (p, me) => p.subject === me.sub && (p.issuer ?? null) === (me.issuer ?? null);
+
 async function loadApprovals() {
   const { body } = await call('approvals?limit=50');
-  const mine = state.me.sub;
   const list = $('approvals');
   list.replaceChildren(
     ...body.approvals.map((a) => {
-      const who = a.requested_by.name || a.requested_by.sub;
+      const what = `${a.operation} of ${targetLabel(a)}`;
       const line = el(
         'li',
         { id: `approval-${a.id}` },
         el('span', { className: a.state === 'pending' ? 'state-pending' : '', textContent: `${a.state}` }),
-        ` ${a.operation} ${a.target} · asked by ${who}${a.reason ? ` (“${a.reason}”)` : ''} · ${a.approvals.length}/${a.approvals_needed} approvals`,
+        ` ${what} · team ${a.team || 'none'} · asked by ${personText(a.requested_by)}${a.reason ? ` (“${a.reason}”)` : ''} · ${a.approvals.length}/${a.approvals_needed} approvals`,
       );
-      if (a.state === 'pending' && a.requested_by.sub !== mine)
+      const mine = samePerson(a.requested_by, state.me);
+      if (a.state === 'pending' && !mine)
         line.append(
-          button('Approve', `Approve ${a.operation} ${a.target}`, () => decide(a, 'approve'), ''),
-          button('Deny', `Deny ${a.operation} ${a.target}`, () => decide(a, 'deny')),
+          button('Approve', `Approve ${what}`, () => decide(a, 'approve'), ''),
+          button('Deny', `Deny ${what}`, () => decide(a, 'deny')),
         );
-      if (a.state === 'pending' && a.requested_by.sub === mine)
-        line.append(button('Cancel', `Cancel ${a.operation} ${a.target}`, () => decide(a, 'cancel')));
+      if (a.state === 'pending' && mine) line.append(button('Cancel', `Cancel ${what}`, () => decide(a, 'cancel')));
       return line;
     }),
   );

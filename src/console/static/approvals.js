@@ -23,7 +23,7 @@ const $ = (id) => document.getElementById(id);
  */
 export function approvalsView(ui) {
   const { el, sub } = ui;
-  const view = { openId: null, pendingCount: 0 };
+  const view = { openId: null, shown: null, pendingCount: 0 };
 
   async function refresh() {
     const [pending, history] = await Promise.all([list('pending'), list($('h-state').value)]);
@@ -61,14 +61,9 @@ export function approvalsView(ui) {
     tr.dataset.id = a.id;
     tr.append(
       el('td', {}, a.operation, sub(a.method)),
-      el('td', { class: 'mono' }, a.target),
+      el('td', { class: 'mono' }, targetLabel(a)),
       el('td', {}, a.team || '—'),
-      el(
-        'td',
-        {},
-        ui.personLabel(a.requested_by),
-        sub(a.requested_by.sub !== ui.personLabel(a.requested_by) ? a.requested_by.sub : ''),
-      ),
+      el('td', {}, ui.personLabel(a.requested_by), sub(verified(a.requested_by))),
       el('td', { class: 'reason' }, a.reason || '—'),
       el('td', {}, relativeTime(a.created_at), sub(`expires ${relative(a.expires_at)}`)),
       el('td', { class: 'num' }, `${a.approvals.length} of ${a.approvals_needed}`),
@@ -83,11 +78,11 @@ export function approvalsView(ui) {
     tr.append(
       el('td', {}, ui.timeEl(a.created_at)),
       el('td', {}, a.operation, sub(a.method)),
-      el('td', { class: 'mono' }, a.target),
-      el('td', {}, ui.personLabel(a.requested_by)),
+      el('td', { class: 'mono' }, targetLabel(a)),
+      el('td', {}, ui.personLabel(a.requested_by), sub(verified(a.requested_by))),
       el('td', {}, stateBadge(a.state)),
       // Who ended it (denied, cancelled), or who approved what ran.
-      el('td', {}, a.ended_by || a.approvals.map((v) => v.by.sub).join(', ') || '—', sub(a.end_reason || '')),
+      el('td', {}, a.ended_by || a.approvals.map((v) => v.by.subject).join(', ') || '—', sub(a.end_reason || '')),
       el('td', {}, openButton(a)),
     );
     return tr;
@@ -103,14 +98,16 @@ export function approvalsView(ui) {
 
   function show(a, resultBody) {
     view.openId = a.id;
+    view.shown = a;
     $('approval-heading').textContent = `Approval request · ${a.operation} · ${stateText(a.state)}`;
     const votes = `${a.approvals.length} of ${a.approvals_needed}`;
     const rows = [
       ['State', stateBadge(a.state)],
       ['Operation', `${a.operation} (${a.method})`],
-      ['Target', a.target],
+      ['Target', targetLabel(a)],
+      ['Path', a.path],
       ['Team', a.team || 'none'],
-      ['Requested by', `${ui.personLabel(a.requested_by)} · sub ${a.requested_by.sub}`],
+      ['Requested by', `${ui.personLabel(a.requested_by)} · verified: ${verified(a.requested_by)}`],
       ['Reason', a.reason || 'none given'],
       ['Asked', `${a.created_at} (${relative(a.created_at)})`],
       [a.state === 'pending' ? 'Expires' : 'Expiry', `${a.expires_at} (${relative(a.expires_at)})`],
@@ -133,7 +130,9 @@ export function approvalsView(ui) {
     );
     $('approval-votes').replaceChildren(
       ...(a.approvals.length
-        ? a.approvals.map((v) => el('li', {}, `${ui.personLabel(v.by)} at ${v.at}`, v.reason ? `: ${v.reason}` : ''))
+        ? a.approvals.map((v) =>
+            el('li', {}, `${ui.personLabel(v.by)} (${verified(v.by)}) at ${v.at}`, v.reason ? `: ${v.reason}` : ''),
+          )
         : [el('li', { class: 'hint' }, 'None yet.')]),
     );
     // The request as the API shows it (API key values already masked by the gateway).
@@ -141,7 +140,8 @@ export function approvalsView(ui) {
     $('approval-result').hidden = resultBody === null || resultBody === undefined;
     $('approval-result-body').textContent = resultBody == null ? '' : JSON.stringify(resultBody, null, 2);
 
-    const mine = a.requested_by.sub === ui.me().sub;
+    const me = ui.me();
+    const mine = a.requested_by.subject === me.sub && (a.requested_by.issuer ?? null) === (me.issuer ?? null);
     const pending = a.state === 'pending';
     $('approval-actions').hidden = !pending;
     $('approval-own').hidden = !(pending && mine);
@@ -180,6 +180,9 @@ export function approvalsView(ui) {
 
   async function act(action, body) {
     const answer = await ui.getJson(`approvals/${encodeURIComponent(view.openId)}/${action}`, { method: 'POST', body });
+    // Answers to actions do not read the application's name again: the one shown a moment ago stands.
+    if (answer.approval.target.name_status === 'not_read' && view.shown?.id === answer.approval.id)
+      answer.approval.target = view.shown.target;
     // Shown from the answer itself: a team-scoped approver may no longer see the request once the application it
     // deleted has no owner, so reading it again could be a 404.
     show(answer.approval, answer.upstream?.body ?? null);
@@ -189,8 +192,8 @@ export function approvalsView(ui) {
   }
 
   function outcomeMessage(action, answer, a) {
-    if (action === 'deny') return `Denied: ${a.operation} on ${a.target} will not run.`;
-    if (action === 'cancel') return `Cancelled: ${a.operation} on ${a.target} will not run.`;
+    if (action === 'deny') return `Denied: ${a.operation} on ${targetLabel(a)} will not run.`;
+    if (action === 'cancel') return `Cancelled: ${a.operation} on ${targetLabel(a)} will not run.`;
     const upstream = answer.upstream;
     if (a.state === 'executed')
       return `Approved and executed: the Management API answered ${upstream?.status ?? a.result?.status}.`;
@@ -272,7 +275,21 @@ function stateText(state) {
 }
 
 function describe(a) {
-  return `${a.operation} on ${a.target}`;
+  return `${a.operation} on ${targetLabel(a)}`;
+}
+
+/** The application by its name as the Management API has it now, and its id; the path when none is named. */
+function targetLabel(a) {
+  const t = a.target;
+  if (!t.application_id) return a.path;
+  if (t.name) return `${t.name} (${t.application_id})`;
+  const why = t.name_status === 'not_found' ? 'deleted' : 'name unavailable';
+  return `${t.application_id} (${why})`;
+}
+
+/** The verified identity (subject, issuer) beside the display name, which the token's owner chose. */
+function verified(p) {
+  return `${p.subject}${p.issuer ? ` at ${p.issuer}` : ''}`;
 }
 
 const RELATIVE = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
