@@ -80,6 +80,8 @@ export interface Config {
     reads: number;
     writes: number;
     unauthenticated: number;
+    /** OIDC_TOKEN_CALLS_PER_MINUTE. */
+    tokenEndpointPerMinute: number;
     upstreamPerSecond: number;
     onStoreFailure: 'open-reads' | 'open' | 'closed';
     redisUrl?: string;
@@ -264,6 +266,7 @@ function toConfig(p: Parsed, problems: string[]): Config {
       reads: p.RATE_LIMIT_READS,
       writes: p.RATE_LIMIT_WRITES,
       unauthenticated: p.RATE_LIMIT_UNAUTHENTICATED,
+      tokenEndpointPerMinute: p.OIDC_TOKEN_CALLS_PER_MINUTE,
       upstreamPerSecond: p.UPSTREAM_RATE_LIMIT,
       onStoreFailure: p.RATE_LIMIT_STORE_FAILURE,
       redisUrl: p.REDIS_URL,

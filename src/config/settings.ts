@@ -423,6 +423,11 @@ export const SETTINGS = {
     example: '30',
     schema: int(1, 1_000_000, 30),
   },
+  OIDC_TOKEN_CALLS_PER_MINUTE: {
+    doc: "Most calls per minute the gateway makes to the identity provider's token endpoint (sign-in code exchanges), across all instances, so a flood of sign-ins cannot get the gateway's client throttled by the IdP (0: no budget).",
+    example: '60',
+    schema: int(0, 100_000, 60),
+  },
   UPSTREAM_RATE_LIMIT: {
     doc: 'Most requests per second the gateway sends the Management API, across all users and instances (0: no budget).',
     example: '20',

@@ -5,8 +5,18 @@ import { GatewayError } from '../errors/codes';
 import { budgetExhausted, countersUnavailable } from './refusals';
 
 export interface FailedAuthLimiter {
-  /** After authentication: a refusal for want of a valid token counts against the address, and past the budget becomes 429. */
+  /**
+   * After authentication (and after a sign-in step): a refusal for want of a valid token, or a failed sign-in, counts
+   * against the address, and past the budget becomes 429. A failed sign-in it counted is marked
+   * (`res.locals.signInFailureCounted`) for the one refusal recorder: one `decision` entry each, never more than the
+   * budget's worth per address and window.
+   */
   countFailure: ErrorRequestHandler;
+  /**
+   * Before a sign-in step that costs the identity provider a call: 429 when the address has spent its budget of
+   * failures already, without counting this request (issue 24: junk codes cannot drive the IdP's token endpoint).
+   */
+  refuseWhenSpent(req: Request): Promise<void>;
 }
 
 export interface FailedAuthOptions {
@@ -18,7 +28,7 @@ export interface FailedAuthOptions {
   logger: Logger;
 }
 
-const TOKEN_REFUSALS = new Set(['unauthenticated', 'invalid_token']);
+const TOKEN_REFUSALS = new Set(['unauthenticated', 'invalid_token', 'sign_in_failed']);
 
 /**
  * Failed authentications per client address. Only refusals are counted, after they happen, and only refusals are
@@ -42,12 +52,26 @@ export function createFailedAuthLimiter({
     next(passesWhenStoreFails ? refusal : countersUnavailable(logger, 'unauthenticated', err));
 
   return {
-    countFailure: (err, req, _res: Response, next) => {
+    countFailure: (err, req, res: Response, next) => {
       if (!(err instanceof GatewayError) || !TOKEN_REFUSALS.has(err.code)) return next(err);
       Promise.resolve(store.increment(keyOf(req))).then(
-        (hits) => next(hits.totalHits > limit ? budgetExhausted('unauthenticated', hits.resetTime, windowMs) : err),
+        (hits) => {
+          if (hits.totalHits > limit) return next(budgetExhausted('unauthenticated', hits.resetTime, windowMs));
+          if (err.code === 'sign_in_failed') res.locals.signInFailureCounted = true;
+          next(err);
+        },
         (storeErr: unknown) => storeFailed(storeErr, next, err),
       );
+    },
+    async refuseWhenSpent(req) {
+      let hits: { totalHits: number; resetTime: Date | undefined } | undefined;
+      try {
+        hits = await store.get?.(keyOf(req));
+      } catch (storeErr) {
+        if (passesWhenStoreFails) return;
+        throw countersUnavailable(logger, 'unauthenticated', storeErr);
+      }
+      if (hits && hits.totalHits >= limit) throw budgetExhausted('unauthenticated', hits.resetTime, windowMs);
     },
   };
 }

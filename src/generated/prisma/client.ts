@@ -76,6 +76,13 @@ export type ApprovalVote = Prisma.ApprovalVoteModel
  */
 export type BrowserSession = Prisma.BrowserSessionModel
 /**
+ * Model SignInUsed
+ * Sign-in transactions already used (issue 24): the transaction itself travels sealed in the browser's cookie; the
+ * callback records its state's HMAC here before the code exchange, so a copied cookie completes no second sign-in,
+ * on any instance. Rows past the sign-in window are deleted as new ones come.
+ */
+export type SignInUsed = Prisma.SignInUsedModel
+/**
  * Model AuditTreeNode
  * The audit trail as a transparency log (issue 15; src/audit/log/): one complete subtree of the RFC 6962 Merkle
  * tree over the entries, in sequence order. Level 0 holds leaf hashes (entry seq = idx + 1); node (level, idx)

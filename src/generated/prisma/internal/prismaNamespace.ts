@@ -403,6 +403,7 @@ export const ModelName = {
   ApprovalRequest: 'ApprovalRequest',
   ApprovalVote: 'ApprovalVote',
   BrowserSession: 'BrowserSession',
+  SignInUsed: 'SignInUsed',
   AuditTreeNode: 'AuditTreeNode',
   AuditLogState: 'AuditLogState',
   AuditCheckpoint: 'AuditCheckpoint',
@@ -424,7 +425,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "auditEntry" | "auditRecoveryState" | "applicationOwner" | "approvalRequest" | "approvalVote" | "browserSession" | "auditTreeNode" | "auditLogState" | "auditCheckpoint" | "auditCosignature" | "auditSinkCursor" | "auditFullVerification"
+    modelProps: "auditEntry" | "auditRecoveryState" | "applicationOwner" | "approvalRequest" | "approvalVote" | "browserSession" | "signInUsed" | "auditTreeNode" | "auditLogState" | "auditCheckpoint" | "auditCosignature" | "auditSinkCursor" | "auditFullVerification"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -869,6 +870,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         count: {
           args: Prisma.BrowserSessionCountArgs<ExtArgs>
           result: runtime.Types.Utils.Optional<Prisma.BrowserSessionCountAggregateOutputType> | number
+        }
+      }
+    }
+    SignInUsed: {
+      payload: Prisma.$SignInUsedPayload<ExtArgs>
+      fields: Prisma.SignInUsedFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.SignInUsedFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SignInUsedPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.SignInUsedFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SignInUsedPayload>
+        }
+        findFirst: {
+          args: Prisma.SignInUsedFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SignInUsedPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.SignInUsedFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SignInUsedPayload>
+        }
+        findMany: {
+          args: Prisma.SignInUsedFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SignInUsedPayload>[]
+        }
+        create: {
+          args: Prisma.SignInUsedCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SignInUsedPayload>
+        }
+        createMany: {
+          args: Prisma.SignInUsedCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.SignInUsedCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SignInUsedPayload>[]
+        }
+        delete: {
+          args: Prisma.SignInUsedDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SignInUsedPayload>
+        }
+        update: {
+          args: Prisma.SignInUsedUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SignInUsedPayload>
+        }
+        deleteMany: {
+          args: Prisma.SignInUsedDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.SignInUsedUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.SignInUsedUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SignInUsedPayload>[]
+        }
+        upsert: {
+          args: Prisma.SignInUsedUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SignInUsedPayload>
+        }
+        aggregate: {
+          args: Prisma.SignInUsedAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateSignInUsed>
+        }
+        groupBy: {
+          args: Prisma.SignInUsedGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SignInUsedGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.SignInUsedCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SignInUsedCountAggregateOutputType> | number
         }
       }
     }
@@ -1471,13 +1546,20 @@ export const BrowserSessionScalarFieldEnum = {
   idHash: 'idHash',
   sub: 'sub',
   principal: 'principal',
-  idToken: 'idToken',
   createdAt: 'createdAt',
   lastSeenAt: 'lastSeenAt',
   expiresAt: 'expiresAt'
 } as const
 
 export type BrowserSessionScalarFieldEnum = (typeof BrowserSessionScalarFieldEnum)[keyof typeof BrowserSessionScalarFieldEnum]
+
+
+export const SignInUsedScalarFieldEnum = {
+  stateHash: 'stateHash',
+  expiresAt: 'expiresAt'
+} as const
+
+export type SignInUsedScalarFieldEnum = (typeof SignInUsedScalarFieldEnum)[keyof typeof SignInUsedScalarFieldEnum]
 
 
 export const AuditTreeNodeScalarFieldEnum = {
@@ -1864,6 +1946,7 @@ export type GlobalOmitConfig = {
   approvalRequest?: Prisma.ApprovalRequestOmit
   approvalVote?: Prisma.ApprovalVoteOmit
   browserSession?: Prisma.BrowserSessionOmit
+  signInUsed?: Prisma.SignInUsedOmit
   auditTreeNode?: Prisma.AuditTreeNodeOmit
   auditLogState?: Prisma.AuditLogStateOmit
   auditCheckpoint?: Prisma.AuditCheckpointOmit

@@ -57,6 +57,7 @@ export const ModelName = {
   ApprovalRequest: 'ApprovalRequest',
   ApprovalVote: 'ApprovalVote',
   BrowserSession: 'BrowserSession',
+  SignInUsed: 'SignInUsed',
   AuditTreeNode: 'AuditTreeNode',
   AuditLogState: 'AuditLogState',
   AuditCheckpoint: 'AuditCheckpoint',
@@ -197,13 +198,20 @@ export const BrowserSessionScalarFieldEnum = {
   idHash: 'idHash',
   sub: 'sub',
   principal: 'principal',
-  idToken: 'idToken',
   createdAt: 'createdAt',
   lastSeenAt: 'lastSeenAt',
   expiresAt: 'expiresAt'
 } as const
 
 export type BrowserSessionScalarFieldEnum = (typeof BrowserSessionScalarFieldEnum)[keyof typeof BrowserSessionScalarFieldEnum]
+
+
+export const SignInUsedScalarFieldEnum = {
+  stateHash: 'stateHash',
+  expiresAt: 'expiresAt'
+} as const
+
+export type SignInUsedScalarFieldEnum = (typeof SignInUsedScalarFieldEnum)[keyof typeof SignInUsedScalarFieldEnum]
 
 
 export const AuditTreeNodeScalarFieldEnum = {

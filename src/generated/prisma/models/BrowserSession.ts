@@ -28,7 +28,6 @@ export type AggregateBrowserSession = {
 export type BrowserSessionMinAggregateOutputType = {
   idHash: string | null
   sub: string | null
-  idToken: string | null
   createdAt: Date | null
   lastSeenAt: Date | null
   expiresAt: Date | null
@@ -37,7 +36,6 @@ export type BrowserSessionMinAggregateOutputType = {
 export type BrowserSessionMaxAggregateOutputType = {
   idHash: string | null
   sub: string | null
-  idToken: string | null
   createdAt: Date | null
   lastSeenAt: Date | null
   expiresAt: Date | null
@@ -47,7 +45,6 @@ export type BrowserSessionCountAggregateOutputType = {
   idHash: number
   sub: number
   principal: number
-  idToken: number
   createdAt: number
   lastSeenAt: number
   expiresAt: number
@@ -58,7 +55,6 @@ export type BrowserSessionCountAggregateOutputType = {
 export type BrowserSessionMinAggregateInputType = {
   idHash?: true
   sub?: true
-  idToken?: true
   createdAt?: true
   lastSeenAt?: true
   expiresAt?: true
@@ -67,7 +63,6 @@ export type BrowserSessionMinAggregateInputType = {
 export type BrowserSessionMaxAggregateInputType = {
   idHash?: true
   sub?: true
-  idToken?: true
   createdAt?: true
   lastSeenAt?: true
   expiresAt?: true
@@ -77,7 +72,6 @@ export type BrowserSessionCountAggregateInputType = {
   idHash?: true
   sub?: true
   principal?: true
-  idToken?: true
   createdAt?: true
   lastSeenAt?: true
   expiresAt?: true
@@ -160,7 +154,6 @@ export type BrowserSessionGroupByOutputType = {
   idHash: string
   sub: string
   principal: runtime.JsonValue
-  idToken: string | null
   createdAt: Date
   lastSeenAt: Date
   expiresAt: Date
@@ -191,7 +184,6 @@ export type BrowserSessionWhereInput = {
   idHash?: Prisma.StringFilter<"BrowserSession"> | string
   sub?: Prisma.StringFilter<"BrowserSession"> | string
   principal?: Prisma.JsonFilter<"BrowserSession">
-  idToken?: Prisma.StringNullableFilter<"BrowserSession"> | string | null
   createdAt?: Prisma.DateTimeFilter<"BrowserSession"> | Date | string
   lastSeenAt?: Prisma.DateTimeFilter<"BrowserSession"> | Date | string
   expiresAt?: Prisma.DateTimeFilter<"BrowserSession"> | Date | string
@@ -201,7 +193,6 @@ export type BrowserSessionOrderByWithRelationInput = {
   idHash?: Prisma.SortOrder
   sub?: Prisma.SortOrder
   principal?: Prisma.SortOrder
-  idToken?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   lastSeenAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
@@ -214,7 +205,6 @@ export type BrowserSessionWhereUniqueInput = Prisma.AtLeast<{
   NOT?: Prisma.BrowserSessionWhereInput | Prisma.BrowserSessionWhereInput[]
   sub?: Prisma.StringFilter<"BrowserSession"> | string
   principal?: Prisma.JsonFilter<"BrowserSession">
-  idToken?: Prisma.StringNullableFilter<"BrowserSession"> | string | null
   createdAt?: Prisma.DateTimeFilter<"BrowserSession"> | Date | string
   lastSeenAt?: Prisma.DateTimeFilter<"BrowserSession"> | Date | string
   expiresAt?: Prisma.DateTimeFilter<"BrowserSession"> | Date | string
@@ -224,7 +214,6 @@ export type BrowserSessionOrderByWithAggregationInput = {
   idHash?: Prisma.SortOrder
   sub?: Prisma.SortOrder
   principal?: Prisma.SortOrder
-  idToken?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   lastSeenAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
@@ -240,7 +229,6 @@ export type BrowserSessionScalarWhereWithAggregatesInput = {
   idHash?: Prisma.StringWithAggregatesFilter<"BrowserSession"> | string
   sub?: Prisma.StringWithAggregatesFilter<"BrowserSession"> | string
   principal?: Prisma.JsonWithAggregatesFilter<"BrowserSession">
-  idToken?: Prisma.StringNullableWithAggregatesFilter<"BrowserSession"> | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"BrowserSession"> | Date | string
   lastSeenAt?: Prisma.DateTimeWithAggregatesFilter<"BrowserSession"> | Date | string
   expiresAt?: Prisma.DateTimeWithAggregatesFilter<"BrowserSession"> | Date | string
@@ -250,7 +238,6 @@ export type BrowserSessionCreateInput = {
   idHash: string
   sub: string
   principal: Prisma.JsonNullValueInput | runtime.InputJsonValue
-  idToken?: string | null
   createdAt: Date | string
   lastSeenAt: Date | string
   expiresAt: Date | string
@@ -260,7 +247,6 @@ export type BrowserSessionUncheckedCreateInput = {
   idHash: string
   sub: string
   principal: Prisma.JsonNullValueInput | runtime.InputJsonValue
-  idToken?: string | null
   createdAt: Date | string
   lastSeenAt: Date | string
   expiresAt: Date | string
@@ -270,7 +256,6 @@ export type BrowserSessionUpdateInput = {
   idHash?: Prisma.StringFieldUpdateOperationsInput | string
   sub?: Prisma.StringFieldUpdateOperationsInput | string
   principal?: Prisma.JsonNullValueInput | runtime.InputJsonValue
-  idToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastSeenAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -280,7 +265,6 @@ export type BrowserSessionUncheckedUpdateInput = {
   idHash?: Prisma.StringFieldUpdateOperationsInput | string
   sub?: Prisma.StringFieldUpdateOperationsInput | string
   principal?: Prisma.JsonNullValueInput | runtime.InputJsonValue
-  idToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastSeenAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -290,7 +274,6 @@ export type BrowserSessionCreateManyInput = {
   idHash: string
   sub: string
   principal: Prisma.JsonNullValueInput | runtime.InputJsonValue
-  idToken?: string | null
   createdAt: Date | string
   lastSeenAt: Date | string
   expiresAt: Date | string
@@ -300,7 +283,6 @@ export type BrowserSessionUpdateManyMutationInput = {
   idHash?: Prisma.StringFieldUpdateOperationsInput | string
   sub?: Prisma.StringFieldUpdateOperationsInput | string
   principal?: Prisma.JsonNullValueInput | runtime.InputJsonValue
-  idToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastSeenAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -310,7 +292,6 @@ export type BrowserSessionUncheckedUpdateManyInput = {
   idHash?: Prisma.StringFieldUpdateOperationsInput | string
   sub?: Prisma.StringFieldUpdateOperationsInput | string
   principal?: Prisma.JsonNullValueInput | runtime.InputJsonValue
-  idToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastSeenAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -320,7 +301,6 @@ export type BrowserSessionCountOrderByAggregateInput = {
   idHash?: Prisma.SortOrder
   sub?: Prisma.SortOrder
   principal?: Prisma.SortOrder
-  idToken?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   lastSeenAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
@@ -329,7 +309,6 @@ export type BrowserSessionCountOrderByAggregateInput = {
 export type BrowserSessionMaxOrderByAggregateInput = {
   idHash?: Prisma.SortOrder
   sub?: Prisma.SortOrder
-  idToken?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   lastSeenAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
@@ -338,7 +317,6 @@ export type BrowserSessionMaxOrderByAggregateInput = {
 export type BrowserSessionMinOrderByAggregateInput = {
   idHash?: Prisma.SortOrder
   sub?: Prisma.SortOrder
-  idToken?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   lastSeenAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
@@ -350,7 +328,6 @@ export type BrowserSessionSelect<ExtArgs extends runtime.Types.Extensions.Intern
   idHash?: boolean
   sub?: boolean
   principal?: boolean
-  idToken?: boolean
   createdAt?: boolean
   lastSeenAt?: boolean
   expiresAt?: boolean
@@ -360,7 +337,6 @@ export type BrowserSessionSelectCreateManyAndReturn<ExtArgs extends runtime.Type
   idHash?: boolean
   sub?: boolean
   principal?: boolean
-  idToken?: boolean
   createdAt?: boolean
   lastSeenAt?: boolean
   expiresAt?: boolean
@@ -370,7 +346,6 @@ export type BrowserSessionSelectUpdateManyAndReturn<ExtArgs extends runtime.Type
   idHash?: boolean
   sub?: boolean
   principal?: boolean
-  idToken?: boolean
   createdAt?: boolean
   lastSeenAt?: boolean
   expiresAt?: boolean
@@ -380,13 +355,12 @@ export type BrowserSessionSelectScalar = {
   idHash?: boolean
   sub?: boolean
   principal?: boolean
-  idToken?: boolean
   createdAt?: boolean
   lastSeenAt?: boolean
   expiresAt?: boolean
 }
 
-export type BrowserSessionOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"idHash" | "sub" | "principal" | "idToken" | "createdAt" | "lastSeenAt" | "expiresAt", ExtArgs["result"]["browserSession"]>
+export type BrowserSessionOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"idHash" | "sub" | "principal" | "createdAt" | "lastSeenAt" | "expiresAt", ExtArgs["result"]["browserSession"]>
 
 export type $BrowserSessionPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "BrowserSession"
@@ -398,10 +372,6 @@ export type $BrowserSessionPayload<ExtArgs extends runtime.Types.Extensions.Inte
      * The Principal established at sign-in: name, email, roles, teams, issuer.
      */
     principal: runtime.JsonValue
-    /**
-     * Kept server-side only, as the hint for RP-initiated logout; never sent to the browser.
-     */
-    idToken: string | null
     createdAt: Date
     lastSeenAt: Date
     /**
@@ -834,7 +804,6 @@ export interface BrowserSessionFieldRefs {
   readonly idHash: Prisma.FieldRef<"BrowserSession", 'String'>
   readonly sub: Prisma.FieldRef<"BrowserSession", 'String'>
   readonly principal: Prisma.FieldRef<"BrowserSession", 'Json'>
-  readonly idToken: Prisma.FieldRef<"BrowserSession", 'String'>
   readonly createdAt: Prisma.FieldRef<"BrowserSession", 'DateTime'>
   readonly lastSeenAt: Prisma.FieldRef<"BrowserSession", 'DateTime'>
   readonly expiresAt: Prisma.FieldRef<"BrowserSession", 'DateTime'>
