@@ -134,7 +134,7 @@ describe('the replay and the Dockerfile run the same commands', () => {
       'tsconfig.build.json',
       'src/index.ts',
       'src/generated/prisma/client.ts',
-      'src/console/static/index.html',
+      'src/app-ui/static/index.html',
       ...migrations,
     ];
     expect(needed.filter((f) => !plan.context.includes(f))).toEqual([]);
