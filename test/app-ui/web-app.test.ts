@@ -1,4 +1,5 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { seriousViolations } from '../helpers/axe';
 import { describeInBrowser, launchChromium, screenshotPath } from '../helpers/browser';
 import { startWithSignIn, type SignInSetup } from '../helpers/sign-in';
 import { allEntries } from '../helpers/audit';
@@ -50,11 +51,17 @@ describeInBrowser("the web app's browser test")('the web app at /app/', () => {
     return { context, page, problems };
   }
 
+  /** Every view: axe-core finds no serious or critical violation, and its picture is taken (docs/images). */
+  async function look(page: Page, view: string, fullPage = true) {
+    expect({ view, violations: await seriousViolations(page) }).toEqual({ view, violations: [] });
+    await page.screenshot({ path: screenshotPath(`app-${view}.png`), fullPage });
+  }
+
   /** Through the IdP's own login page, as a person does it; `path` is a deep link kept across the sign-in. */
   async function signIn(page: Page, login: string, path = '/app/') {
     const response = await page.goto(`${gatewayUrl()}${path}`);
     expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
-    if (login === 'admin') await page.screenshot({ path: screenshotPath('app-sign-in.png') });
+    if (login === 'admin') await look(page, 'sign-in', false);
     await page.getByRole('link', { name: 'Sign in with your company account' }).click();
     await page.waitForURL((url) => url.origin === setup.idp.issuer);
     await page.locator('input[name="login"]').fill(login);
@@ -80,7 +87,7 @@ describeInBrowser("the web app's browser test")('the web app at /app/', () => {
       `verified: admin at ${setup.idp.issuer}`,
     );
     await ada.page.getByRole('link', { name: 'Test App 1' }).waitFor();
-    await ada.page.screenshot({ path: screenshotPath('app-applications.png'), fullPage: true });
+    await look(ada.page, 'applications');
 
     // Search by name, by keyboard.
     await ada.page.getByLabel('Search by name').focus();
@@ -121,25 +128,33 @@ describeInBrowser("the web app's browser test")('the web app at /app/', () => {
       .click();
     await ada.page.locator('#detail-status').getByText(`Deleted the API key ending ${keyEnd}.`).waitFor();
 
-    // The deletion asks for the application's name, typed.
-    await ada.page.getByLabel('Reason (shown to approvers)').fill('Replaced by the new billing app');
-    await ada.page.getByRole('button', { name: 'Request deletion' }).click();
+    // The deletion asks for the application's name, typed. Keyboard only: type the reason, Enter, type the name in
+    // the dialog (focused), Tab to its button, Enter.
+    await ada.page.getByLabel('Reason (shown to approvers)').focus();
+    await ada.page.keyboard.type('Replaced by the new billing app');
+    await ada.page.keyboard.press('Enter');
     const confirmDelete = ada.page.getByRole('dialog', { name: 'Delete Browser-made app?' });
+    const nameField = confirmDelete.getByLabel("Type the application's name, Browser-made app, to confirm");
     const go = confirmDelete.getByRole('button', { name: 'Request deletion' });
+    await nameField.waitFor();
     await expect(go.isDisabled()).resolves.toBe(true);
-    await confirmDelete.getByLabel("Type the application's name, Browser-made app, to confirm").fill('Browser-made');
+    await ada.page.keyboard.type('Browser-made');
+    await ada.page.keyboard.press('Enter'); // the default button is still disabled: nothing happens
     await expect(go.isDisabled()).resolves.toBe(true);
-    await confirmDelete
-      .getByLabel("Type the application's name, Browser-made app, to confirm")
-      .fill('Browser-made app');
-    await ada.page.screenshot({ path: screenshotPath('app-confirm-deletion.png') });
-    await go.click();
+    await expect(nameField.isVisible()).resolves.toBe(true);
+    await ada.page.keyboard.type(' app');
+    await look(ada.page, 'confirm-deletion', false);
+    await ada.page.keyboard.press('Tab');
+    await expect(
+      go.evaluate((b) => b === (b.ownerDocument as unknown as { activeElement: unknown }).activeElement),
+    ).resolves.toBe(true);
+    await ada.page.keyboard.press('Enter');
     await ada.page
       .locator('#detail-status')
       .getByText(/^Deleting Browser-made app is waiting for approval \(request [0-9a-f-]{36}\)\./)
       .waitFor();
     expect(simulator().store.getApplication(appId)).toBeDefined();
-    await ada.page.screenshot({ path: screenshotPath('app-application.png'), fullPage: true });
+    await look(ada.page, 'application');
 
     const bo = await newTab();
     await signIn(bo.page, 'admin2', '/app/#/approvals'); // a deep link survives the sign-in
@@ -148,7 +163,7 @@ describeInBrowser("the web app's browser test")('the web app at /app/', () => {
     await request.getByText('Replaced by the new billing app').waitFor();
     await request.getByText(`Ada Admin (verified: admin at ${setup.idp.issuer}, ada@example.test)`).waitFor();
     await request.getByText('demo', { exact: true }).waitFor();
-    await bo.page.screenshot({ path: screenshotPath('app-approvals.png'), fullPage: true });
+    await look(bo.page, 'approvals');
     // Keyboard only: the Approve button, named after the application, then Enter.
     await request.getByRole('button', { name: `Approve: ${what}` }).focus();
     await bo.page.keyboard.press('Enter');
@@ -245,14 +260,14 @@ describeInBrowser("the web app's browser test")('the web app at /app/', () => {
     const rows = (await auditor.page.locator('#events tbody tr').allTextContents()).join('\n');
     expect(rows).toContain('approval.deny');
     expect(rows).toContain(`Ada Admin (verified: mallory at ${TEST_ISSUER})`);
-    await auditor.page.screenshot({ path: screenshotPath('app-review.png'), fullPage: true });
+    await look(auditor.page, 'review');
 
     const first = auditor.page.locator('#events tbody a').first();
     const sequence = /^Event (\d+)/.exec((await first.getAttribute('aria-label')) as string)![1];
     await first.click();
     expect(new URL(auditor.page.url()).hash).toBe(`#/review/events/${sequence}`);
     await auditor.page.getByRole('heading', { name: new RegExp(`^Event ${sequence}:`) }).waitFor();
-    await auditor.page.screenshot({ path: screenshotPath('app-review-event.png'), fullPage: true });
+    await look(auditor.page, 'review-event');
 
     await auditor.page.getByRole('button', { name: 'Verify the trail' }).click();
     await auditor.page
