@@ -5,7 +5,8 @@
 const API = '../v1/';
 const CSRF = { 'X-Requested-With': 'kloudless-gateway' };
 const PAGE_SIZE = 10;
-const REFRESH_MS = 10_000;
+// Each refresh of the approvals view reads the applications' names upstream (budgeted): not too often.
+const REFRESH_MS = 30_000;
 
 const $ = (id) => document.getElementById(id);
 const state = { me: null, page: 1, total: 0, search: '', app: null, view: null, approvalId: null, cursor: null };
@@ -593,6 +594,7 @@ function reviewQuery(extra = {}) {
     operation: 'f-operation',
     application_id: 'f-application',
     approval_id: 'f-approval',
+    team: 'f-team',
   };
   for (const [name, id] of Object.entries(fields)) if ($(id).value.trim()) q.set(name, $(id).value.trim());
   for (const [k, v] of Object.entries(extra)) q.set(k, v);
