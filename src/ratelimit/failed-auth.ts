@@ -22,6 +22,8 @@ export interface FailedAuthLimiter {
 export interface FailedAuthOptions {
   store: Store;
   limit: number;
+  /** Failed sign-ins marked for the trail per window, across all addresses (0: no cap). */
+  signInFailuresRecorded?: number;
   windowMs: number;
   /** Whether a refused token is still answered 401 when the counters cannot be read (RATE_LIMIT_STORE_FAILURE). */
   passesWhenStoreFails: boolean;
@@ -39,15 +41,27 @@ const TOKEN_REFUSALS = new Set(['unauthenticated', 'invalid_token', 'sign_in_fai
  * skipSuccessfulRequests counted every request and un-counted it on `finish`, which never comes for an aborted
  * one). Uses express-rate-limit's stores, in memory or Redis.
  */
+/** The counter of failed sign-ins recorded, beside the per-address ones (no address is spelled like this). */
+const RECORDED_KEY = 'sign-in-failures-recorded';
+
 export function createFailedAuthLimiter({
   store,
   limit,
+  signInFailuresRecorded = 0,
   windowMs,
   passesWhenStoreFails,
   logger,
 }: FailedAuthOptions): FailedAuthLimiter {
   store.init?.({ windowMs } as never);
   const keyOf = (req: Request) => ipKeyGenerator(req.ip ?? 'unknown', 56);
+  const recordable = async () => {
+    if (signInFailuresRecorded <= 0) return true;
+    try {
+      return (await store.increment(RECORDED_KEY)).totalHits <= signInFailuresRecorded;
+    } catch {
+      return true; // the counters are unreachable: recorded, the per-address count having passed
+    }
+  };
   const storeFailed = (err: unknown, next: NextFunction, refusal: unknown) =>
     next(passesWhenStoreFails ? refusal : countersUnavailable(logger, 'unauthenticated', err));
 
@@ -57,8 +71,12 @@ export function createFailedAuthLimiter({
       Promise.resolve(store.increment(keyOf(req))).then(
         (hits) => {
           if (hits.totalHits > limit) return next(budgetExhausted('unauthenticated', hits.resetTime, windowMs));
-          if (err.code === 'sign_in_failed') res.locals.signInFailureCounted = true;
-          next(err);
+          if (err.code !== 'sign_in_failed') return next(err);
+          // Each address adds at most `limit` entries a window; all of them together at most `signInFailuresRecorded`.
+          recordable().then((yes) => {
+            if (yes) res.locals.signInFailureCounted = true;
+            next(err);
+          }, next);
         },
         (storeErr: unknown) => storeFailed(storeErr, next, err),
       );

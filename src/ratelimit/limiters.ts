@@ -86,6 +86,7 @@ export function createLimiters(config: Config, policy: () => Policy, logger: Log
     unauthenticated: createFailedAuthLimiter({
       store: storeFor('unauthenticated'),
       limit: rl.unauthenticated,
+      signInFailuresRecorded: rl.signInFailuresRecorded,
       windowMs: rl.windowS * 1000,
       passesWhenStoreFails: rl.onStoreFailure !== 'closed',
       logger,

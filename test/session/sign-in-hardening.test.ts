@@ -147,6 +147,26 @@ test("when a person signs out everywhere, then every one of their browser sessio
   expect(entry!.details).toMatchObject({ sessions_ended: 2, credential: 'browser_session' });
 });
 
+test('when failed sign-ins come from many addresses, then the trail records at most RATE_LIMIT_SIGN_IN_FAILURES_RECORDED of them a window, and every one is refused alike', async () => {
+  const capped = await startWithSignIn({
+    env: { RATE_LIMIT_SIGN_IN_FAILURES_RECORDED: '3', RATE_LIMIT_WINDOW_S: '3600', TRUST_PROXY: 'loopback' },
+  });
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${capped.gateways[0]!.gatewayUrl}/auth/callback?code=c&state=s`, {
+        headers: { 'X-Forwarded-For': `198.51.100.${i + 1}` },
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual(Array(6).fill(400));
+    const recorded = (await allEntries(capped.gateways[0]!)).filter((e) => e.operation === 'session.sign_in');
+    expect(recorded.map((e) => e.clientIp)).toEqual(['198.51.100.1', '198.51.100.2', '198.51.100.3']);
+  } finally {
+    await capped.close();
+  }
+});
+
 test("when sign-ins come from many addresses, then the token endpoint's global budget stops them at OIDC_TOKEN_CALLS_PER_MINUTE a minute, before the IdP is called", async () => {
   let refused: Response | undefined;
   for (let i = 0; i < TOKEN_CALLS_PER_MINUTE + 5 && !refused; i++) {
