@@ -238,6 +238,7 @@ describeInBrowser("the web app's browser test")('the web app at /app/', () => {
     await auditor.page.getByRole('article', { name: what }).getByText('denied').waitFor();
     await expect(auditor.page.getByRole('button', { name: /^Approve/ }).count()).resolves.toBe(0);
     await expect(auditor.page.getByRole('button', { name: /^Deny/ }).count()).resolves.toBe(0);
+    expect(await seriousViolations(auditor.page)).toEqual([]); // the same view, as an auditor sees it
 
     // The reviewer's own reads (each search above is one) are hidden unless asked for, and labelled as reads.
     await auditor.page.getByRole('link', { name: 'Review' }).click();
