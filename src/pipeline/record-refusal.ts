@@ -25,12 +25,8 @@ export function recordRefusal(recorder: AuditRecorder, ownership: OwnershipStore
   return async (err, req, res, next) => {
     const error = toGatewayError(err);
     if (failedSignIn(error, res)) {
-      // No person yet: filed as `session.sign_in`, without the callback's query (the code and state stay out).
-      await recorder.recordRefusal(
-        { ...requestFacts(req, res), path: req.baseUrl + req.path },
-        error,
-        'session.sign_in',
-      );
+      // No person yet: filed as `session.sign_in` (paths are recorded without their query: no code, no state).
+      await recorder.recordRefusal(requestFacts(req, res), error, 'session.sign_in');
       return next(err);
     }
     const action = res.locals.action ?? lateAction(req, res);
