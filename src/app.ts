@@ -37,7 +37,9 @@ import { serveTeamList } from './pipeline/team-list';
 import { requireApproval } from './pipeline/require-approval';
 import type { Approvals } from './approvals/service';
 import type { ApprovalStore } from './approvals/store';
+import { createTargetNames } from './approvals/target-names';
 import type { Sessions } from './session/sessions';
+import { sessionActionHandlers } from './session/sign-out-everywhere';
 import { sessionOrBearer } from './session/authenticate';
 import { sessionRoutes } from './session/routes';
 import { staffUiRoutes } from './app-ui/serve';
@@ -115,7 +117,16 @@ export function buildApp(deps: AppDeps): Express {
         }),
         consoleRoutes(),
         docsRoutes(),
-        ...(deps.sessions ? [sessionRoutes(deps.sessions, deps.audit.recorder, deps.clock)] : []),
+        ...(deps.sessions
+          ? [
+              sessionRoutes(
+                deps.sessions,
+                deps.audit.recorder,
+                { failedAuth: deps.limiters.unauthenticated, tokenEndpoint: deps.limiters.tokenEndpoint },
+                deps.clock,
+              ),
+            ]
+          : []),
         staffUiRoutes(),
       ),
     ),
@@ -160,6 +171,7 @@ export function buildApp(deps: AppDeps): Express {
               store: deps.approvals.store,
               ownership,
               clock: deps.clock ?? (() => new Date()),
+              names: createTargetNames({ upstream: deps.upstream, budget: limiters.upstream }),
             },
             deps.policy,
           ),
@@ -168,6 +180,7 @@ export function buildApp(deps: AppDeps): Express {
             deps.policy,
           ),
           ...auditHandlers(deps.audit),
+          ...sessionActionHandlers(deps.sessions, deps.audit.recorder),
         },
       ),
     ),

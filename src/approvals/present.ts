@@ -1,27 +1,40 @@
 import type { Approval } from './store';
+import type { TargetName } from './target-names';
 
-/** An approval request as the API shows it (and notifications summarise it). */
-export function presentApproval(a: Approval) {
+/** A person as the approval resource shows one: who they are (issuer, subject), then how they call themselves. */
+function person(issuer: string, subject: string, email: string | null, name: string | null) {
+  return { issuer: issuer || null, subject, email, name };
+}
+
+/**
+ * An approval request as the API shows it (and notifications summarise it): who asked and what it would change
+ * (issue 24). `name` is the target application's name as the Management API has it when the request is read;
+ * answers to actions pass none (`not_read`).
+ */
+export function presentApproval(a: Approval, name?: TargetName) {
+  const targetName: TargetName =
+    a.applicationId === null ? { name: null, status: 'not_applicable' } : (name ?? { name: null, status: 'not_read' });
   return {
     id: a.id,
     state: a.state,
     operation: a.operation,
     method: a.method,
-    target: a.target,
-    team: a.team,
-    requested_by: {
-      issuer: a.requester.issuer || null,
-      sub: a.requester.sub,
-      name: a.requester.name,
-      email: a.requester.email,
+    path: a.target,
+    target: {
+      application_id: a.applicationId,
+      name: targetName.name,
+      name_status: targetName.status,
+      team: a.team,
     },
+    team: a.team,
+    requested_by: person(a.requester.issuer, a.requester.sub, a.requester.email, a.requester.name),
     reason: a.reason,
     created_at: a.createdAt.toISOString(),
     expires_at: a.expiresAt.toISOString(),
     approvals_needed: a.approvalsNeeded,
     approver_roles: a.approverRoles,
     approvals: a.votes.map((v) => ({
-      by: { issuer: v.approverIssuer || null, sub: v.approverSub, name: v.approverName, email: v.approverEmail },
+      by: person(v.approverIssuer, v.approverSub, v.approverEmail, v.approverName),
       at: v.at.toISOString(),
       reason: v.reason,
     })),

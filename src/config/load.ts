@@ -84,6 +84,10 @@ export interface Config {
     reads: number;
     writes: number;
     unauthenticated: number;
+    /** RATE_LIMIT_SIGN_IN_FAILURES_RECORDED. */
+    signInFailuresRecorded: number;
+    /** OIDC_TOKEN_CALLS_PER_MINUTE. */
+    tokenEndpointPerMinute: number;
     upstreamPerSecond: number;
     onStoreFailure: 'open-reads' | 'open' | 'closed';
     redisUrl?: string;
@@ -270,6 +274,8 @@ function toConfig(p: Parsed, problems: string[]): Config {
       reads: p.RATE_LIMIT_READS,
       writes: p.RATE_LIMIT_WRITES,
       unauthenticated: p.RATE_LIMIT_UNAUTHENTICATED,
+      tokenEndpointPerMinute: p.OIDC_TOKEN_CALLS_PER_MINUTE,
+      signInFailuresRecorded: p.RATE_LIMIT_SIGN_IN_FAILURES_RECORDED,
       upstreamPerSecond: p.UPSTREAM_RATE_LIMIT,
       onStoreFailure: p.RATE_LIMIT_STORE_FAILURE,
       redisUrl: p.REDIS_URL,

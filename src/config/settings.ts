@@ -436,6 +436,16 @@ export const SETTINGS = {
     example: '30',
     schema: int(1, 1_000_000, 30),
   },
+  RATE_LIMIT_SIGN_IN_FAILURES_RECORDED: {
+    doc: 'Failed sign-ins recorded in the audit trail per window, across all addresses (each address adds at most RATE_LIMIT_UNAUTHENTICATED); past it, failures are refused alike and only logged (0: no cap).',
+    example: '300',
+    schema: int(0, 1_000_000, 300),
+  },
+  OIDC_TOKEN_CALLS_PER_MINUTE: {
+    doc: "Most calls per minute the gateway makes to the identity provider's token endpoint (sign-in code exchanges), across all instances, so a flood of sign-ins cannot get the gateway's client throttled by the IdP (0: no budget).",
+    example: '60',
+    schema: int(0, 100_000, 60),
+  },
   UPSTREAM_RATE_LIMIT: {
     doc: 'Most requests per second the gateway sends the Management API, across all users and instances (0: no budget). Set it under the rate the Management API allows your key, so a burst is refused here (429) instead of there.',
     example: '0',

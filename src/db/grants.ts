@@ -18,6 +18,8 @@ export const RUNTIME_TABLE_PRIVILEGES: Record<string, readonly string[]> = {
   approval_request: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   approval_vote: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   browser_sessions: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  // Issue 24: used sign-in transactions (single use), pruned once past the sign-in window.
+  sign_in_used: ['SELECT', 'INSERT', 'DELETE'],
   // Issue 25: each sink's cursor and lease, and the background full verification's lease and last result.
   audit_sink_cursor: ['SELECT', 'INSERT', 'UPDATE'],
   audit_full_verification: ['SELECT', 'INSERT', 'UPDATE'],

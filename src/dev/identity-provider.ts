@@ -41,6 +41,8 @@ export interface DevIdentityProvider {
   issuer: string;
   clientId: string;
   clientSecret: string;
+  /** Calls its token endpoint has answered (code exchanges): what a flood of sign-ins costs the IdP. */
+  tokenRequests(): number;
   close(): Promise<void>;
 }
 
@@ -74,7 +76,11 @@ interface ProviderLike {
 export async function startDevIdentityProvider(o: DevIdentityProviderOptions): Promise<DevIdentityProvider> {
   if (o.env === 'production') throw new Error('the development identity provider never runs in production');
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const server = createServer((req, res) => (handler ? handler(req, res) : res.writeHead(503).end()));
+  let tokenRequests = 0;
+  const server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url?.split('?')[0] === '/token') tokenRequests++;
+    return handler ? handler(req, res) : res.writeHead(503).end();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
@@ -148,6 +154,7 @@ export async function startDevIdentityProvider(o: DevIdentityProviderOptions): P
     issuer,
     clientId,
     clientSecret,
+    tokenRequests: () => tokenRequests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -159,12 +159,12 @@ function banner(url: string, secret: string | undefined, idpIssuer: string | und
     '                    (the example applications belong to team "demo"; the admin token reaches every team)',
     ...(idpIssuer
       ? [
-          `    Staff UI:       ${url}/app/  (browser sign-in at the development IdP, ${idpIssuer}; sign in as:`,
+          `    Web app:        ${url}/app/  (browser sign-in at the development IdP, ${idpIssuer}; sign in as:`,
           ...devAccountLines(),
           '                    the session cookie is not Secure here: http on 127.0.0.1 only, never in production)',
         ]
-      : ['    Staff UI:       browser sign-in needs a fixed PORT (not 0) on 127.0.0.1 in the local default']),
-    `    Audit console:  ${url}/console/  (sign in with an admin or auditor token)`,
+      : ['    Web app:        browser sign-in needs a fixed PORT (not 0) on 127.0.0.1 in the local default']),
+    `    Review:         ${url}/app/#/review  (the web app's review view; sign in as auditor)`,
     `    API reference:  ${url}/docs`,
     '',
     '',

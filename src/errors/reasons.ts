@@ -84,6 +84,10 @@ export const ERROR_REASONS = {
   no_sign_in_in_progress: { codes: [SIGN_IN], meaning: 'No sign-in was started from this browser, or two were.' },
   sign_in_cookie_invalid: { codes: [SIGN_IN], meaning: "The sign-in cookie's signature or content is not valid." },
   sign_in_expired: { codes: [SIGN_IN], meaning: 'The sign-in took longer than its window.' },
+  sign_in_replayed: {
+    codes: [SIGN_IN],
+    meaning: 'This sign-in (its cookie) was used already: each completes at most one sign-in.',
+  },
   no_id_token: { codes: [SIGN_IN], meaning: 'The identity provider answered the code exchange without an ID token.' },
   identity_provider_refused: {
     codes: [SIGN_IN],
@@ -133,6 +137,11 @@ export const ERROR_REASONS = {
   upstream_budget_exhausted: {
     codes: ['rate_limited'],
     meaning: "The gateway's own budget towards the Management API (UPSTREAM_RATE_LIMIT) is spent.",
+  },
+  token_endpoint_budget_exhausted: {
+    codes: ['rate_limited'],
+    meaning:
+      "The gateway's budget of calls to the identity provider's token endpoint (OIDC_TOKEN_CALLS_PER_MINUTE) is spent.",
   },
   unauthenticated_budget_exhausted: {
     codes: ['rate_limited'],

@@ -1,4 +1,5 @@
 import { APPROVAL_STATES } from '../approvals/states';
+import { NAME_STATUSES } from '../approvals/target-names';
 import type { ErrorCode } from '../errors/codes';
 import type { JsonSchema } from './input-schemas';
 import { answer, ref } from './responses';
@@ -18,12 +19,19 @@ const nullable = (type: string, description: string, extra: JsonSchema = {}): Js
 const person = (description: string): JsonSchema => ({
   type: 'object',
   description,
-  required: ['issuer', 'sub', 'name', 'email'],
+  required: ['issuer', 'subject', 'email', 'name'],
   properties: {
-    issuer: { type: ['string', 'null'], description: 'The token’s `iss`: with `sub`, who the person is.' },
-    sub: { type: 'string' },
-    name: { type: ['string', 'null'] },
-    email: { type: ['string', 'null'] },
+    issuer: {
+      type: ['string', 'null'],
+      description: 'The verified token’s `iss`: with `subject`, who the person is (null for a token without one).',
+    },
+    subject: { type: 'string', description: 'The verified token’s `sub`.' },
+    email: { type: ['string', 'null'], description: 'The token’s `email` claim, when it had one.' },
+    name: {
+      type: ['string', 'null'],
+      description:
+        'The token’s `name` claim: a display name the person’s IdP vouches for, not an identity. Show it beside `issuer` and `subject`, never instead.',
+    },
   },
 });
 
@@ -37,10 +45,29 @@ const approvalProperties: Record<string, JsonSchema> = {
   },
   operation: { type: 'string', description: 'The guarded operation id.', example: 'applications.delete' },
   method: { type: 'string', description: 'Its HTTP method.' },
-  target: {
+  path: {
     type: 'string',
     description: 'The path asked for (API key values masked).',
     example: '/v1/applications/wSPk9y5D7p5o87k0ACGKxR',
+  },
+  target: {
+    type: 'object',
+    description: 'What the request would change.',
+    required: ['application_id', 'name', 'name_status', 'team'],
+    properties: {
+      application_id: nullable('string', 'The application; null when the request names none (a create).'),
+      name: nullable(
+        'string',
+        'The application’s name as the Management API has it when the request is read (`GET /v1/approvals`, `GET /v1/approvals/{id}`; each name is one upstream read, metered by the shared budget); null when it could not be read: see `name_status`.',
+      ),
+      name_status: {
+        type: 'string',
+        enum: [...NAME_STATUSES],
+        description:
+          '`current`: read just now; `not_found`: the Management API has no such application (deleted); `unavailable`: it could not be asked (unreachable, the shared budget spent); `not_read`: answers to actions do not read names; `not_applicable`: no application named.',
+      },
+      team: nullable('string', 'The application’s owning team when it was asked for.'),
+    },
   },
   team: nullable('string', 'The application’s owning team when it was asked for; null when none.'),
   requested_by: person('Who asked.'),

@@ -90,7 +90,7 @@ const TAGS = [
 
 const DESCRIPTION = `A gateway in front of the Kloudless Management API. Call it exactly as the Management API — same paths under \`/v1\`, methods, query parameters, JSON bodies and responses — with a bearer token instead of the DeveloperKey, which never leaves the gateway.
 
-**Authentication.** Every \`/v1\` request carries \`Authorization: Bearer <JWT>\` from the company's identity provider. Tokens in query strings or cookies are ignored. A missing token is \`401 unauthenticated\`; a refused one \`401 invalid_token\` with the reason in \`details[0].reason\`.
+**Authentication.** Scripts send \`Authorization: Bearer <JWT>\` from the company's identity provider with every \`/v1\` request. Browsers sign in at \`/auth/login\` (the company's IdP, OpenID Connect code flow with PKCE; the gateway keeps every token) and then carry only the session cookie \`kgw-session\` (\`__Host-kgw-session\` over https: HttpOnly, SameSite=Strict); a request authenticated by that cookie must also carry the CSRF header \`X-Requested-With: kloudless-gateway\` (\`403 csrf_header_missing\` without it), which no cross-site form can send and CORS never allows. A request with an \`Authorization\` header is the bearer token's, whatever cookies it has; tokens in query strings are ignored. A missing token is \`401 unauthenticated\`; a refused one \`401 invalid_token\` with the reason in \`details[0].reason\`; an ended session \`401 unauthenticated\` (\`session_ended\`). \`POST /v1/me/sessions/end\` signs the caller out everywhere. Failed sign-ins count against the address's failed-authentication limit, and the identity provider's token endpoint has a global budget (\`OIDC_TOKEN_CALLS_PER_MINUTE\`).
 
 **Roles and permissions.** Each operation id (\`applications.list\`, …) is a permission; a policy grants permissions to roles (the token's \`roles\` claim), default deny. \`x-permission\` on each operation names the permission it needs; \`GET /v1/me\` lists the caller's. Two permissions are not operations: \`apikeys.reveal\` (see API key values in full) and \`audit.read\` (review the audit trail).
 
@@ -105,6 +105,9 @@ const DESCRIPTION = `A gateway in front of the Kloudless Management API. Call it
 **Rate limits.** Reads and mutations are limited per person (\`RateLimit\` and \`RateLimit-Policy\` headers), failed authentication per client address, and the shared key has a global budget: \`429 rate_limited\` with \`Retry-After\`.
 
 Every response carries \`X-Request-Id\`; send your own (8–128 of \`A-Za-z0-9._:-\`) to correlate.`;
+
+/** Either a bearer token, or a browser session's cookie together with the CSRF header (issue 24). */
+const SECURITY: Record<string, string[]>[] = [{ bearerAuth: [] }, { browserSession: [], csrfHeader: [] }];
 
 /**
  * The OpenAPI 3.1 document: every action of the catalogue under /v1 (src/catalogue/actions.ts: the Management
@@ -130,7 +133,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Open
     openapi: '3.1.0',
     info: { title: 'Kloudless Management Gateway', version: VERSION, description: DESCRIPTION },
     ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
-    security: [{ bearerAuth: [] }],
+    security: SECURITY,
     tags: TAGS,
     paths,
     components: {
@@ -140,6 +143,20 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Open
           scheme: 'bearer',
           bearerFormat: 'JWT',
           description: 'A JWT from the identity provider; roles in its `roles` claim (or the configured one).',
+        },
+        browserSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'kgw-session',
+          description:
+            'A browser session, made by signing in at `/auth/login` (OpenID Connect with the company’s IdP). The cookie is `__Host-kgw-session` (Secure) when the gateway is served over https, `kgw-session` on the local default’s http://127.0.0.1. HttpOnly, SameSite=Strict; it holds a random id, the session lives on the server. Always with `csrfHeader`.',
+        },
+        csrfHeader: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Requested-With',
+          description:
+            'CSRF protection for cookie-authenticated requests: the value `kloudless-gateway`, on every request that carries the session cookie (`403 csrf_header_missing` without it; the refusal of a mutation is recorded in the audit trail). Not needed with a bearer token.',
         },
       },
       headers: HEADERS,

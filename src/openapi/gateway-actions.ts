@@ -73,6 +73,11 @@ export const ACTION_DOCS: Record<string, ActionDoc> = {
       'The caller’s identity, roles, permissions and the operations they may call, so a front-end shows only the buttons that work.',
     success: answer(200, 'The caller.', json('Me')),
   },
+  'me.sign_out_everywhere': {
+    description:
+      'Ends every browser session of the caller — the person, issuer and subject — on every instance at once, this one included (its cookie is cleared): after a lost laptop, or before leaving. With a bearer token it ends the same person’s browser sessions; the token itself stays valid until it expires. Recorded in the audit trail (`session.sign_out_everywhere`, with the count).',
+    success: answer(200, 'Signed out everywhere.', json('SignedOutEverywhere')),
+  },
   'policy.explain': {
     description:
       'Would these roles be allowed this operation, and why. For any signed-in caller: it shows the policy, not anyone’s data. Naming an application reads its owner, so that part needs `ownership.manage` on it (`403 forbidden` without the permission, `404 not_found` for an application its scope does not reach).',

@@ -30,6 +30,17 @@ const ownershipRecord = {
 };
 
 export const GATEWAY_SCHEMAS: Record<string, JsonSchema> = {
+  SignedOutEverywhere: {
+    type: 'object',
+    required: ['sessions_ended'],
+    properties: {
+      sessions_ended: {
+        type: 'integer',
+        minimum: 0,
+        description: 'How many browser sessions of the caller (issuer and subject) ended, this one included.',
+      },
+    },
+  },
   Me: {
     type: 'object',
     required: ['sub', 'issuer', 'name', 'email', 'roles', 'teams', 'permissions', 'scopes', 'operations'],

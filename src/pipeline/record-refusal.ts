@@ -24,6 +24,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function recordRefusal(recorder: AuditRecorder, ownership: OwnershipStore): ErrorRequestHandler {
   return async (err, req, res, next) => {
     const error = toGatewayError(err);
+    if (failedSignIn(error, res)) {
+      // No person yet: filed as `session.sign_in` (paths are recorded without their query: no code, no state).
+      await recorder.recordRefusal(requestFacts(req, res), error, 'session.sign_in');
+      return next(err);
+    }
     const action = res.locals.action ?? lateAction(req, res);
     if (recordable(error, req, res, action)) {
       denyWithReasonOf(error, res);
@@ -36,6 +41,15 @@ export function recordRefusal(recorder: AuditRecorder, ownership: OwnershipStore
     }
     next(err);
   };
+}
+
+/**
+ * A failed sign-in (forged state, a replayed sign-in, an issuer mix-up, …): one `decision` entry each, with its
+ * reason from the table of reasons, for each failure the per-address limit counted, so no address can add more
+ * than RATE_LIMIT_UNAUTHENTICATED of them a window (past it: 429, not recorded, like a read refused by its limit).
+ */
+function failedSignIn(error: GatewayError, res: Response): boolean {
+  return error.code === 'sign_in_failed' && res.locals.signInFailureCounted === true && !res.locals.principal;
 }
 
 function recordable(error: GatewayError, req: Request, res: Response, action: Action | undefined): boolean {

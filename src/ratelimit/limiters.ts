@@ -8,6 +8,7 @@ import type { SharedCounters } from './redis';
 import { redisCounterStore } from './redis-store';
 import { createFailedAuthLimiter, type FailedAuthLimiter } from './failed-auth';
 import { budgetExhausted, countersUnavailable } from './refusals';
+import { createTokenEndpointBudget, type TokenEndpointBudget } from './token-endpoint';
 import { createUpstreamBudget, type BudgetInfo, type UpstreamBudget } from './upstream-budget';
 import { personKey } from '../auth/person';
 
@@ -16,13 +17,15 @@ export interface Limiters {
   unauthenticated: FailedAuthLimiter;
   /** After the operation is known: the caller's own read or write budget, keyed by `sub`. */
   perPrincipal: RequestHandler;
+  /** Before each sign-in code exchange: the identity provider's token endpoint, across everyone and every instance. */
+  tokenEndpoint: TokenEndpointBudget;
   /** Just before forwarding: the shared DeveloperKey's budget, across everyone and every instance. */
   upstream: UpstreamBudget;
   /** The budget's draft-8 headers, on a response the budget was taken for. */
   upstreamHeaders(res: Response, info: BudgetInfo): void;
 }
 
-type Counter = 'reads' | 'writes' | 'unauthenticated' | 'upstream';
+type Counter = 'reads' | 'writes' | 'unauthenticated' | 'upstream' | 'token_endpoint';
 
 /**
  * Counters live in Redis when REDIS_URL is set, so every instance enforces one limit; otherwise in
@@ -83,7 +86,14 @@ export function createLimiters(config: Config, policy: () => Policy, logger: Log
     unauthenticated: createFailedAuthLimiter({
       store: storeFor('unauthenticated'),
       limit: rl.unauthenticated,
+      signInFailuresRecorded: rl.signInFailuresRecorded,
       windowMs: rl.windowS * 1000,
+      passesWhenStoreFails: rl.onStoreFailure !== 'closed',
+      logger,
+    }),
+    tokenEndpoint: createTokenEndpointBudget({
+      store: storeFor('token_endpoint'),
+      perMinute: rl.tokenEndpointPerMinute,
       passesWhenStoreFails: rl.onStoreFailure !== 'closed',
       logger,
     }),

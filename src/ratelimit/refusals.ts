@@ -3,7 +3,7 @@ import { GatewayError } from '../errors/codes';
 
 /** 429 for a spent budget, with Retry-After until the counter's window resets (`fallbackMs` when it is not known). */
 export function budgetExhausted(
-  counter: 'reads' | 'writes' | 'unauthenticated' | 'upstream',
+  counter: 'reads' | 'writes' | 'unauthenticated' | 'upstream' | 'token_endpoint',
   resetTime: Date | undefined,
   fallbackMs: number,
 ): GatewayError {

@@ -6,6 +6,7 @@ import type { Approvals } from '../approvals/service';
 import { ExecutionDeferred } from '../approvals/execute';
 import type { ApprovalState } from '../approvals/states';
 import type { Approval, ApprovalStore, Viewer } from '../approvals/store';
+import type { TargetNames } from '../approvals/target-names';
 import { issuerOf, samePerson } from '../auth/person';
 import type { Principal } from '../auth/principal';
 import { OPERATION_IDS } from '../catalogue/operations';
@@ -24,6 +25,8 @@ export interface ApprovalRoutesDeps {
   ownership: OwnershipStore;
   /** The same clock the approvals service reads (expiry). */
   clock: () => Date;
+  /** The target applications' names, read from the Management API when requests are read (issue 24). */
+  names: TargetNames;
 }
 
 /** Rows read per query while filling a page; the SQL filter already leaves out nearly every invisible one. */
@@ -64,14 +67,19 @@ export function approvalHandlers(deps: ApprovalRoutesDeps, policy: () => Policy)
         }
         if (batch === MAX_BATCHES - 1 && after) next = writeCursor(after);
       }
-      res.set('Cache-Control', 'no-store').json({ approvals: visible.map(presentApproval), next_cursor: next });
+      const names = await deps.names.read(visible.flatMap((a) => (a.applicationId === null ? [] : [a.applicationId])));
+      res.set('Cache-Control', 'no-store').json({
+        approvals: visible.map((a) => presentApproval(a, names.get(a.applicationId ?? ''))),
+        next_cursor: next,
+      });
     },
 
     async 'approvals.get'(req, res) {
       await deps.approvals.expireDue();
       const { approval } = await visibleApproval(deps, policy(), req, res);
+      const names = await deps.names.read(approval.applicationId === null ? [] : [approval.applicationId]);
       res.set('Cache-Control', 'no-store').json({
-        approval: presentApproval(approval),
+        approval: presentApproval(approval, names.get(approval.applicationId ?? '')),
         result_body: approval.result.body === null ? null : parseBody(Buffer.from(approval.result.body)),
       });
     },

@@ -1,5 +1,7 @@
 import { Router, type Request } from 'express';
 import type { AuditRecorder } from '../audit/recording/recorder';
+import type { FailedAuthLimiter } from '../ratelimit/failed-auth';
+import type { TokenEndpointBudget } from '../ratelimit/token-endpoint';
 import { signInFailed, type SignInTransaction } from '../auth/oidc/client';
 import { IDENTITY_CLAIMS, principalFromClaims, type Principal } from '../auth/principal';
 import { uncleanClaim } from '../auth/claim-text';
@@ -27,12 +29,15 @@ interface SealedTransaction extends SignInTransaction {
 export function sessionRoutes(
   sessions: Sessions,
   recorder: AuditRecorder,
+  limits: { failedAuth: FailedAuthLimiter; tokenEndpoint: TokenEndpointBudget },
   clock: () => Date = () => new Date(),
 ): Router {
   const router = Router();
   const { names } = sessions;
 
   router.get('/auth/login', async (req, res) => {
+    // An address that has spent its failed-authentication budget starts no sign-in (issue 24).
+    await limits.failedAuth.refuseWhenSpent(req);
     const requested = typeof req.query.return_to === 'string' ? req.query.return_to : DEFAULT_RETURN_TO;
     const returnTo = RETURN_TO.test(requested) ? requested : DEFAULT_RETURN_TO;
     const { url, transaction } = await sessions.oidc.start();
@@ -49,9 +54,15 @@ export function sessionRoutes(
     res.set('Cache-Control', 'no-store');
     // One use only, whatever happens next.
     clearCookie(res, names, 'login');
+    // Before anything costs the identity provider a call: the address's failures, the transaction used once (on the
+    // server: a copied cookie completes no second sign-in), then the token endpoint's global budget (issue 24).
+    await limits.failedAuth.refuseWhenSpent(req);
     const transaction = openTransaction(req, sessions, clock());
+    if (!(await sessions.store.useSignIn(transaction.state, new Date(transaction.expiresAt))))
+      throw signInFailed('sign_in_replayed', 'This sign-in was completed or tried already; start again.');
+    await limits.tokenEndpoint.take();
     const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
-    const { claims, idToken } = await sessions.oidc.complete(query, transaction);
+    const { claims } = await sessions.oidc.complete(query, transaction);
     const unclean = uncleanClaim(claims, IDENTITY_CLAIMS);
     if (unclean)
       throw signInFailed('invalid_claim_text', `Your ${unclean} holds a control character or invalid Unicode.`);
@@ -60,7 +71,7 @@ export function sessionRoutes(
     const { sub, name, email, roles, issuer } = principalFromClaims(claims, sessions.claims.rolesClaim, teams.teams);
     // Whatever session this browser had ends here: the new one gets an id it has never seen (no fixation).
     for (const old of cookieValues(req, names.session)) await sessions.store.delete(old);
-    const token = await sessions.store.create({ sub, name, email, roles, teams: teams.teams, issuer }, idToken);
+    const token = await sessions.store.create({ sub, name, email, roles, teams: teams.teams, issuer });
     const principal: Principal = {
       sub,
       name,
@@ -112,6 +123,9 @@ export function sessionRoutes(
       idle_expires_at: session.idleExpiresAt.toISOString(),
     });
   });
+  // A failed sign-in counts against the address (a refusal past its budget becomes 429); the one refusal recorder
+  // (src/pipeline/record-refusal.ts) files each counted failure as one decision entry.
+  router.use(['/auth/login', '/auth/callback'], limits.failedAuth.countFailure);
   return router;
 }
 

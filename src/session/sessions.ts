@@ -18,7 +18,7 @@ export interface Sessions {
   names: CookieNames;
   ttlS: number;
   claims: { rolesClaim: string; teamsClaim: string };
-  /** Where the identity provider sends the browser after RP-initiated logout: the staff UI. */
+  /** Where the identity provider sends the browser after RP-initiated logout: the web app. */
   postLogoutRedirectUri: string;
   keys: AuditKeys;
   /** The session the request's cookie names, if any. */

@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { PrismaClient } from '../generated/prisma/client';
 import type { Principal } from '../auth/principal';
 
@@ -7,7 +7,6 @@ export type SessionPrincipal = Pick<Principal, 'sub' | 'name' | 'email' | 'roles
 
 export interface Session {
   principal: SessionPrincipal;
-  idToken: string | null;
   createdAt: Date;
   expiresAt: Date;
   idleExpiresAt: Date;
@@ -15,12 +14,25 @@ export interface Session {
 
 export interface SessionStore {
   /** A new session with a fresh random id (never one the browser offered: no fixation); returns the cookie value. */
-  create(principal: SessionPrincipal, idToken: string | null): Promise<string>;
+  create(principal: SessionPrincipal): Promise<string>;
   /** The live session for a cookie value, its idle clock restarted; undefined when unknown, ended or expired. */
   find(token: string): Promise<Session | undefined>;
   /** Ends the session on every instance at once: the row is gone. */
   delete(token: string): Promise<Session | undefined>;
+  /** Ends every session of one person (issuer and subject), on every instance; returns how many ended. */
+  deleteAllOf(person: { issuer: string; sub: string }): Promise<number>;
+  /**
+   * Records a sign-in transaction (by its state) as used, until `until`; false when it was used already: the
+   * sealed cookie that carries it can be copied, this row cannot (issue 24).
+   */
+  useSignIn(state: string, until: Date): Promise<boolean>;
 }
+
+/**
+ * A used sign-in's state, hashed: unkeyed, so a rotation of SESSION_SECRET cannot make a used one look new (the
+ * state alone signs no one in: it is only good with the sealed cookie it came in).
+ */
+const stateHash = (state: string) => createHash('sha256').update(`sign-in state ${state}`, 'utf8').digest('hex');
 
 /** 32 random bytes, base64url: anything else in the cookie is refused without a database read. */
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -59,22 +71,15 @@ export function createSessionStore(o: SessionStoreOptions): SessionStore {
   // Restarting the idle clock is a write; once a minute (or a tenth of the idle time) is precise enough.
   const touchEveryMs = Math.min(60_000, (o.idleS * 1000) / 10);
 
-  const toSession = (row: {
-    principal: unknown;
-    idToken: string | null;
-    createdAt: Date;
-    lastSeenAt: Date;
-    expiresAt: Date;
-  }): Session => ({
+  const toSession = (row: { principal: unknown; createdAt: Date; lastSeenAt: Date; expiresAt: Date }): Session => ({
     principal: row.principal as SessionPrincipal,
-    idToken: row.idToken,
     createdAt: row.createdAt,
     expiresAt: row.expiresAt,
     idleExpiresAt: new Date(Math.min(row.expiresAt.getTime(), row.lastSeenAt.getTime() + o.idleS * 1000)),
   });
 
   return {
-    async create(principal, idToken) {
+    async create(principal) {
       const now = clock();
       const token = randomBytes(32).toString('base64url');
       await o.prisma.browserSession.deleteMany({ where: { expiresAt: { lt: now } } });
@@ -83,7 +88,6 @@ export function createSessionStore(o: SessionStoreOptions): SessionStore {
           idHash: idHash(token),
           sub: principal.sub,
           principal: principal as object,
-          idToken,
           createdAt: now,
           lastSeenAt: now,
           expiresAt: new Date(now.getTime() + o.ttlS * 1000),
@@ -118,6 +122,21 @@ export function createSessionStore(o: SessionStoreOptions): SessionStore {
       const row = await rowOf(token);
       await o.prisma.browserSession.deleteMany({ where: { idHash: id } });
       return row ? toSession(row) : undefined;
+    },
+
+    async deleteAllOf(person) {
+      // A person is (issuer, subject): the same `sub` from another issuer is someone else (src/auth/person.ts).
+      return o.prisma.$executeRaw`
+        DELETE FROM browser_sessions WHERE sub = ${person.sub} AND coalesce(principal->>'issuer', '') = ${person.issuer}`;
+    },
+
+    async useSignIn(state, until) {
+      const now = clock();
+      await o.prisma.signInUsed.deleteMany({ where: { expiresAt: { lt: now } } });
+      const inserted = await o.prisma.$executeRaw`
+        INSERT INTO sign_in_used (state_hash, expires_at) VALUES (${stateHash(state)}, ${until})
+        ON CONFLICT DO NOTHING`;
+      return inserted === 1;
     },
   };
 }

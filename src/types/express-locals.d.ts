@@ -40,6 +40,8 @@ declare global {
       intent?: Intent;
       /** How the upstream call went, for the metrics. */
       upstream?: { statusClass: string; seconds: number; status?: number };
+      /** A failed sign-in the per-address limit counted (and did not refuse): the one refusal recorder files it. */
+      signInFailureCounted?: boolean;
       errorCode?: string;
       errorReason?: string;
     }

@@ -77,9 +77,10 @@ test('when a guarded delete is asked for, then it is stored, answered 202 with i
   expect(res.body.approval).toMatchObject({
     state: 'pending',
     operation: 'applications.delete',
-    target: `/v1/applications/${app}`,
+    path: `/v1/applications/${app}`,
+    target: { application_id: app, name: null, name_status: 'not_read', team: 'demo' },
     team: 'demo',
-    requested_by: { sub: 'alice' },
+    requested_by: { issuer: TEST_ISSUER, subject: 'alice' },
     approvals_needed: 1,
     approvals: [],
     reason: 'decommissioned, TICKET-42',
@@ -97,6 +98,61 @@ test('when a guarded delete is asked for, then it is stored, answered 202 with i
   expect(again.body.error.details[0]).toMatchObject({ reason: 'approval_pending', approval_id: res.body.approval.id });
 });
 
+test('when a request is read, then it shows who asked and voted (issuer, subject, email, name) and the application by its name as the upstream has it now; unreachable or deleted, the name is null and says why', async () => {
+  const app = await ownedApplication(h, 'demo', 'Payroll Sync');
+  const mallory = signToken({
+    sub: 'mallory',
+    roles: ['admin'],
+    claims: { name: 'Ada Admin', email: 'm@example.com' },
+  });
+  const { id } = (await ask(`/v1/applications/${app}`, mallory, 'TICKET-7')).body.approval;
+  const read = async (token = bob) =>
+    (await h.api().get(`/v1/approvals/${id}`).set('Authorization', `Bearer ${token}`)).body.approval;
+
+  h.simulator.clearRequests();
+  const shown = await read();
+  expect(shown).toMatchObject({
+    requested_by: { issuer: TEST_ISSUER, subject: 'mallory', email: 'm@example.com', name: 'Ada Admin' },
+    target: { application_id: app, name: 'Payroll Sync', name_status: 'current', team: 'demo' },
+    path: `/v1/applications/${app}`,
+  });
+  // Read through the gateway's own upstream client, with the DeveloperKey: one GET of the application.
+  expect(h.simulator.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET /v1/applications/${app}/`]);
+  h.simulator.store.updateApplication(app, { name: 'Payroll Sync (renamed)' });
+  expect((await read()).target.name).toBe('Payroll Sync (renamed)');
+  const listed = await h.api().get('/v1/approvals?state=pending').set('Authorization', `Bearer ${bob}`);
+  expect(listed.body.approvals.find((a: { id: string }) => a.id === id).target).toMatchObject({
+    name: 'Payroll Sync (renamed)',
+    name_status: 'current',
+  });
+
+  h.simulator.setFault({ kind: 'reset' });
+  try {
+    const unreachable = await h.api().get(`/v1/approvals/${id}`).set('Authorization', `Bearer ${bob}`);
+    expect(unreachable.status).toBe(200);
+    expect(unreachable.body.approval.target).toEqual({
+      application_id: app,
+      name: null,
+      name_status: 'unavailable',
+      team: 'demo',
+    });
+  } finally {
+    h.simulator.setFault(null);
+  }
+
+  const approved = await act(
+    id,
+    'approve',
+    signToken({ sub: 'bob', roles: ['admin'], claims: { name: 'Bob B', email: 'bob@example.com' } }),
+  );
+  expect(approved.body.approval).toMatchObject({
+    state: 'executed',
+    approvals: [{ by: { issuer: TEST_ISSUER, subject: 'bob', email: 'bob@example.com', name: 'Bob B' } }],
+    target: { name: null, name_status: 'not_read' },
+  });
+  expect((await read()).target).toMatchObject({ name: null, name_status: 'not_found' });
+});
+
 test("when the requester approves their own request, then 403 self_approval, recorded, and nothing runs; another admin's approval runs it exactly once", async () => {
   const app = await ownedApplication(h, 'demo');
   const { id } = (await ask(`/v1/applications/${app}`)).body.approval;
@@ -111,7 +167,7 @@ test("when the requester approves their own request, then 403 self_approval, rec
   expect(sameEmail.status).toBe(200); // alice's token carries no email: a different sub is a different person
   expect(upstreamDeletes()).toHaveLength(1);
   expect(sameEmail.body).toMatchObject({
-    approval: { state: 'executed', approvals: [{ by: { sub: 'alice-other-account' } }] },
+    approval: { state: 'executed', approvals: [{ by: { issuer: TEST_ISSUER, subject: 'alice-other-account' } }] },
     upstream: { status: 204 },
   });
   const twice = await act(id, 'approve', carol);
@@ -150,11 +206,11 @@ test('when the same person approves twice while more approvals are needed, then 
   ).body.approval;
   expect((await act(id, 'approve', bob)).body.approval).toMatchObject({
     state: 'pending',
-    approvals: [{ by: { sub: 'bob' } }],
+    approvals: [{ by: { subject: 'bob' } }],
   });
   expect((await act(id, 'approve', bob)).body.approval).toMatchObject({
     state: 'pending',
-    approvals: [{ by: { sub: 'bob' } }],
+    approvals: [{ by: { subject: 'bob' } }],
   });
   expect(h.simulator.requests.filter((r) => r.method === 'POST')).toEqual([]);
   // Someone who may not approve it does not see it either.
@@ -163,7 +219,7 @@ test('when the same person approves twice while more approvals are needed, then 
   const second = await act(id, 'approve', tokenFor('security', 'sec'));
   expect(second.body.approval).toMatchObject({
     state: 'executed',
-    approvals: [{ by: { sub: 'bob' } }, { by: { sub: 'sec' } }],
+    approvals: [{ by: { subject: 'bob' } }, { by: { subject: 'sec' } }],
   });
   // `apikeys.*` includes apikeys.reveal: the approver whose approval ran it sees the new key once, in this answer.
   const key = second.body.upstream.body.key as string;

@@ -98,10 +98,14 @@ export class Browser {
     this.jars.set(origin, jar);
   }
 
+  /** Sent with every request to the gateway (an X-Forwarded-For address, behind TRUST_PROXY). */
+  gatewayHeaders: Record<string, string> = {};
+
   async fetch(url: string, init: RequestInit = {}): Promise<Response> {
     const { origin } = new URL(url);
     const jar = this.jars.get(origin);
     const headers = new Headers(init.headers);
+    if (origin === this.gatewayOrigin) for (const [k, v] of Object.entries(this.gatewayHeaders)) headers.set(k, v);
     if (jar && jar.size > 0) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
     const res = await fetch(url, { ...init, headers, redirect: 'manual' });
     for (const line of res.headers.getSetCookie()) {

@@ -243,10 +243,14 @@ describe('the OpenAPI document', () => {
       if (PUBLIC_ENDPOINTS[key]) expect({ key, id: operation.operationId }).toEqual({ key, id: PUBLIC_ENDPOINTS[key] });
       expect({ key, security: operation.security }).toEqual({ key, security: PUBLIC.has(key) ? [] : undefined });
     }
-    expect(document.security).toEqual([{ bearerAuth: [] }]);
+    // A bearer token, or a browser session's cookie together with the CSRF header (issue 24: /docs says both).
+    expect(document.security).toEqual([{ bearerAuth: [] }, { browserSession: [], csrfHeader: [] }]);
     expect(document.components.securitySchemes).toEqual({
       bearerAuth: expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }),
+      browserSession: expect.objectContaining({ type: 'apiKey', in: 'cookie', name: 'kgw-session' }),
+      csrfHeader: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-Requested-With' }),
     });
+    expect(document.info.description).toContain('X-Requested-With: kloudless-gateway');
     const events = documented.find((d) => d.key === 'GET /v1/audit/events')!.operation;
     expect(Object.keys(events.responses['200']!.content as Json)).toEqual([
       'application/json',
@@ -852,8 +856,8 @@ describeInBrowser("the API reference's browser check")('the reference page in a 
       .first()
       .click();
     await page.locator('#auth-bearer-value').fill(tokenFor('viewer', 'reader-in-the-browser'));
-    await page.getByRole('button', { name: 'Apply credentials' }).click();
-    await page.locator('.auth-btn-wrapper').getByRole('button', { name: 'Close' }).click();
+    await page.locator('form', { hasText: 'bearerAuth' }).getByRole('button', { name: 'Apply credentials' }).click();
+    await page.locator('.auth-btn-wrapper').getByRole('button', { name: 'Close' }).first().click();
     // Swagger UI's element ids escape the operation id's dot: found by the id it shows instead.
     const me = page
       .locator('.opblock')

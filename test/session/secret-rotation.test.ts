@@ -16,7 +16,7 @@ describe('rotating SESSION_SECRET with SESSION_SECRETS_PREVIOUS', () => {
     createSessionStore({ prisma: h.gateway.database.prisma, secret, previousSecrets, ttlS: 3600, idleS: 1800 });
 
   test('when the secret changes and the old one is kept as previous, then a session signed in before is found, moved to the new secret, and survives the old one being dropped', async () => {
-    const token = await store(OLD).create(principal as never, null);
+    const token = await store(OLD).create(principal as never);
     expect(await store(NEW).find(token)).toBeUndefined(); // without the overlap: signed out
     const found = await store(NEW, [OLD]).find(token);
     expect(found?.principal).toMatchObject({ sub: 'rotated-person' });
@@ -27,7 +27,7 @@ describe('rotating SESSION_SECRET with SESSION_SECRETS_PREVIOUS', () => {
   });
 
   test('when a session signed in under the old secret signs out after the rotation, then its row is deleted', async () => {
-    const token = await store(OLD).create(principal as never, null);
+    const token = await store(OLD).create(principal as never);
     expect(await store(NEW, [OLD]).delete(token)).toBeDefined();
     expect(await store(NEW, [OLD]).find(token)).toBeUndefined();
   });

@@ -80,18 +80,19 @@ test('when the redirect URI is https, then the cookies are __Host- prefixed and 
   }
 });
 
-test('when a browser signs in, then no response, header or log line it could see holds a JWT-shaped string, the ID token or a refresh token', async () => {
+test('when a browser signs in, then no response, header or log line it could see, and no column of the sessions table, holds a JWT-shaped string, the ID token or a refresh token', async () => {
   const browser = new Browser(gw().gatewayUrl);
   await browser.signIn('admin');
   await browser.fetch(`${gw().gatewayUrl}/auth/session`, { headers: CSRF });
   await browser.fetch(`${gw().gatewayUrl}/v1/me`, { headers: CSRF });
   await browser.fetch(`${gw().gatewayUrl}/v1/applications`, { headers: CSRF });
+  // Every column of every session row, as text (issue 24: the ID token is not kept at rest).
+  const rows = await gw().gateway.database.prisma.$queryRaw<{ row: string }[]>`
+    SELECT to_jsonb(s)::text AS row FROM browser_sessions s`;
+  expect(rows.length).toBeGreaterThan(0);
+  for (const { row } of rows) expect(row).not.toMatch(JWT_SHAPED);
   const logout = await browser.fetch(`${gw().gatewayUrl}/auth/logout`, { method: 'POST', headers: CSRF });
   expect(logout.status).toBe(200);
-  const stored = await gw().gateway.database.prisma.browserSession.findMany({ select: { idToken: true } });
-  const idTokens = stored.map((s) => s.idToken).filter((t): t is string => Boolean(t));
-  expect(idTokens.length).toBeGreaterThan(0);
-  expect(idTokens[0]).toMatch(JWT_SHAPED);
   const seen = [
     ...browser.seen.map((s) => `${s.url} ${s.status} ${JSON.stringify(s.headers)} ${s.body}`),
     ...gw().logs.lines,
@@ -100,7 +101,6 @@ test('when a browser signs in, then no response, header or log line it could see
   for (const text of seen) {
     expect(text).not.toMatch(JWT_SHAPED);
     expect(text).not.toMatch(/refresh_token|access_token|id_token/);
-    for (const idToken of idTokens) expect(text).not.toContain(idToken.split('.')[2]);
   }
   const body = JSON.parse(browser.seen.at(-1)!.body) as { end_session_url: string };
   expect(new URL(body.end_session_url).searchParams.get('id_token_hint')).toBeNull();

@@ -58,7 +58,7 @@ describe('the replay and the Dockerfile run the same commands', () => {
       'tsconfig.build.json',
       'src/index.ts',
       'prisma/schema.prisma',
-      'src/console/static/index.html',
+      'src/app-ui/static/index.html',
       ...migrations,
     ];
     expect(needed.filter((f) => !plan.context.includes(f))).toEqual([]);

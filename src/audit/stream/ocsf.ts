@@ -115,6 +115,8 @@ export function ocsfEvent(entry: StoredEntry, product: { name: string; version: 
 function authenticationActivity(e: StoredEntry): [number, string] | undefined {
   if (e.kind === 'access' && e.operation === 'session.sign_in') return [1, 'Logon'];
   if (e.kind === 'access' && e.operation === 'session.sign_out') return [2, 'Logoff'];
+  if (e.kind === 'access' && e.operation === 'session.sign_out_everywhere') return [2, 'Logoff'];
+  if (e.kind === 'decision' && e.operation === 'session.sign_in') return [1, 'Logon'];
   if (e.kind === 'decision' && e.errorCode !== null && TOKEN_REFUSALS.has(e.errorCode)) return [1, 'Logon'];
   return undefined;
 }

@@ -11,10 +11,12 @@ export interface SignInTransaction {
   verifier: string;
 }
 
-/** The verified outcome of a sign-in: the ID token's claims merged with userinfo's, and the ID token for logout. */
+/**
+ * The verified outcome of a sign-in: the ID token's claims merged with userinfo's. The ID token itself is dropped
+ * here, never kept at rest (issue 24): logout names the client (`client_id`), not the token.
+ */
 export interface SignInResult {
   claims: Record<string, unknown>;
-  idToken: string | null;
 }
 
 export interface OidcClient {
@@ -98,10 +100,7 @@ export function createOidcClient(oidc: NonNullable<Config['oidc']>, env: Config[
           ? ((await lib.fetchUserInfo(config, tokens.access_token, idClaims.sub as string)) as Record<string, unknown>)
           : {};
         // Roles and teams may sit in either (JWT_ROLES_CLAIM, JWT_TEAMS_CLAIM); the ID token's win, its checks having passed.
-        return {
-          claims: { ...userinfo, ...idClaims, ...pick(userinfo, PROFILE_CLAIMS) },
-          idToken: tokens.id_token ?? null,
-        };
+        return { claims: { ...userinfo, ...idClaims, ...pick(userinfo, PROFILE_CLAIMS) } };
       } catch (err) {
         throw classify(err, lib);
       }
