@@ -24,7 +24,7 @@ import { systemEntry } from '../src/audit/recording/recorder';
 import { startHarness } from '../test/helpers/harness';
 import { createTestDatabase } from '../test/helpers/database';
 import { tokenFor } from '../test/helpers/tokens';
-import { exitWhenDone, fmt } from './ab';
+import { exitWhenDone, fmt } from './lab/ab';
 
 const EDITORS = 16;
 const CONCURRENCY = 8;

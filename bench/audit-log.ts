@@ -25,7 +25,7 @@ import { createTestDatabase, SERVER_URL, type TestDatabase } from '../test/helpe
 import { tokenFor } from '../test/helpers/tokens';
 import { checkCheckpoint, checkConsistency, checkInclusion } from '../src/audit/log/offline';
 import { parseVkey } from '../src/audit/log/note';
-import { exitWhenDone, fmt } from './ab';
+import { exitWhenDone, fmt } from './lab/ab';
 
 const APP = 'wSPk9y5D7p5o87k0ACGKxR';
 

@@ -13,7 +13,7 @@ import { startHarness } from '../test/helpers/harness';
 import { createTestDatabase } from '../test/helpers/database';
 import { tokenFor } from '../test/helpers/tokens';
 import { fingerprintOf, seedLargeTrail } from '../test/helpers/large-trail';
-import { exitWhenDone, fmt } from './ab';
+import { exitWhenDone, fmt } from './lab/ab';
 
 export interface ReviewFigures {
   rows: number;

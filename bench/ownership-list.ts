@@ -24,7 +24,7 @@ import { startWebServer } from '../src/server';
 import { DEVELOPER_KEY, startHarness, type Harness } from '../test/helpers/harness';
 import { createTestDatabase } from '../test/helpers/database';
 import { tokenFor } from '../test/helpers/tokens';
-import { exitWhenDone, fmt } from './ab';
+import { exitWhenDone, fmt } from './lab/ab';
 
 export interface ListSeries {
   calls: number;

@@ -4,10 +4,10 @@
  * and the metrics' label objects (built per request vs once per operation). (Writing a forwarded answer straight to
  * Node's response was measured here too: ~1%, within the noise, so it went in issue 27; bench/notes.md keeps it.)
  *
- *   npx tsx bench/micro.ts [rounds=5]
+ *   npx tsx bench/lab/micro.ts [rounds=5]
  */
 import { createHash } from 'node:crypto';
-import { createMetrics } from '../src/metrics/metrics';
+import { createMetrics } from '../../src/metrics/metrics';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

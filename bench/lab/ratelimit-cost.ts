@@ -2,11 +2,11 @@
  * What Redis-backed rate-limit counters cost a request against in-memory ones: GET /v1/applications through
  * two gateways in one run, identical but for REDIS_URL.
  *
- *   TEST_REDIS_URL=redis://127.0.0.1:6379 npx tsx bench/ratelimit-cost.ts [requests] [concurrency]
+ *   TEST_REDIS_URL=redis://127.0.0.1:6379 npx tsx bench/lab/ratelimit-cost.ts [requests] [concurrency]
  */
-import { startHarness } from '../test/helpers/harness';
-import { redisEnv } from '../test/helpers/redis';
-import { tokenFor } from '../test/helpers/tokens';
+import { startHarness } from '../../test/helpers/harness';
+import { redisEnv } from '../../test/helpers/redis';
+import { tokenFor } from '../../test/helpers/tokens';
 import { compareGateways, exitWhenDone, fmt } from './ab';
 
 exitWhenDone(async () => {

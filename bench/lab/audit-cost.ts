@@ -2,12 +2,12 @@
  * What auditing costs a mutation: POST /v1/applications/{id}/webhooks through two gateways in one run, one
  * with the real audit trail, one with audit recording switched off (benchmark only).
  *
- *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/audit-cost.ts [requests] [concurrency]
+ *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/lab/audit-cost.ts [requests] [concurrency]
  */
 import { randomUUID } from 'node:crypto';
-import type { AuditRecorder } from '../src/audit/recording/recorder';
-import { startHarness } from '../test/helpers/harness';
-import { tokenFor } from '../test/helpers/tokens';
+import type { AuditRecorder } from '../../src/audit/recording/recorder';
+import { startHarness } from '../../test/helpers/harness';
+import { tokenFor } from '../../test/helpers/tokens';
 import { compareGateways, exitWhenDone, fmt } from './ab';
 
 const noAudit: AuditRecorder = {

@@ -3,7 +3,7 @@
  * tsx, its own fresh Postgres database), in front of one simulator, and the load alternates between them round by
  * round so both see the same machine at the same moments. The figures to compare are the B/A ratios.
  *
- *   npx tsx bench/ab-refs.ts <refA> [refB] [--shape=reads|mutations] [--rounds=4] [--seconds=6] [--rate=200]
+ *   npx tsx bench/lab/ab-refs.ts <refA> [refB] [--shape=reads|mutations] [--rounds=4] [--seconds=6] [--rate=200]
  *                            [--node-a="--max-semi-space-size=4"] [--node-b=…] [--env-a=K=V,K=V] [--env-b=…]
  *
  * refA / refB: a git commit (extracted with `git archive` into a temporary directory, with its own dependencies when
@@ -15,9 +15,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLoad, warmUp, type BenchRequest } from './lib/load';
-import { adminHeaders, shapeRequests } from './lib/scenarios';
-import { cpuMsOf, createDatabase, freePort, ROOT, spawnService, type Service } from './lib/services';
+import { runLoad, warmUp, type BenchRequest } from '../lib/load';
+import { adminHeaders, shapeRequests } from '../lib/scenarios';
+import { cpuMsOf, createDatabase, freePort, ROOT, spawnService, type Service } from '../lib/services';
 
 const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const refs = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -73,7 +73,7 @@ function modulesFor(ref: string, dir: string): string {
 }
 
 async function main(): Promise<void> {
-  if (refs.length < 1) throw new Error('usage: npx tsx bench/ab-refs.ts <refA> [refB]');
+  if (refs.length < 1) throw new Error('usage: npx tsx bench/lab/ab-refs.ts <refA> [refB]');
   const work = mkdtempSync(join(tmpdir(), 'gateway-ab-'));
   const services: Service[] = [];
   const drops: (() => Promise<void>)[] = [];

@@ -3,17 +3,17 @@
  * (fresh Postgres database), and alternates saturated runs of one request shape between the bare proxy and the
  * gateway, printing rps, p99 and CPU per request of each. About a minute; not the report (`npm run bench` is).
  *
- *   npx tsx bench/hot.ts [reads|mutations] [rounds=3] [seconds=8] [--profile] [--redis] [--rate=200]
- *   HOT_NODE_ARGS="--max-old-space-size=96" npx tsx bench/hot.ts reads      (node flags for the gateway)
+ *   npx tsx bench/lab/hot.ts [reads|mutations] [rounds=3] [seconds=8] [--profile] [--redis] [--rate=200]
+ *   HOT_NODE_ARGS="--max-old-space-size=96" npx tsx bench/lab/hot.ts reads      (node flags for the gateway)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLoad, warmUp, type BenchRequest } from './lib/load';
-import { adminHeaders, shapeRequests } from './lib/scenarios';
-import { buildGateway, cpuMsOf, createDatabase, freePort, ROOT, spawnService, type Service } from './lib/services';
-import { hotSpots } from './profile';
+import { runLoad, warmUp, type BenchRequest } from '../lib/load';
+import { adminHeaders, shapeRequests } from '../lib/scenarios';
+import { buildGateway, cpuMsOf, createDatabase, freePort, ROOT, spawnService, type Service } from '../lib/services';
+import { hotSpots } from '../profile';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const SHAPE = args[0] ?? 'reads';

@@ -4,12 +4,12 @@
  * (the simulator and the client run here too). Each sample is charged to the innermost frame of the gateway's own
  * code (src/) on its stack, so a line is "what this step and everything it calls allocated".
  *
- *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/allocation.ts
+ *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/lab/allocation.ts
  */
 import { Session } from 'node:inspector/promises';
 import { Pool } from 'undici';
-import { startHarness } from '../test/helpers/harness';
-import { tokenFor } from '../test/helpers/tokens';
+import { startHarness } from '../../test/helpers/harness';
+import { tokenFor } from '../../test/helpers/tokens';
 
 interface SampleNode {
   callFrame: { functionName: string; url: string; lineNumber: number };

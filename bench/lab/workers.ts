@@ -10,14 +10,14 @@
  * requests, so N workers need N times the requests of one to reach the same per-request cost (a cold worker costs
  * 2–3× the CPU per read of a warm one; measured while writing this).
  *
- *   npx tsx bench/workers.ts [rounds=3] [seconds=8] [connections=20] [--replicas] [--warm=15]
+ *   npx tsx bench/lab/workers.ts [rounds=3] [seconds=8] [connections=20] [--replicas] [--warm=15]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLoad, type BenchRequest } from './lib/load';
-import { adminHeaders, shapeRequests } from './lib/scenarios';
+import { runLoad, type BenchRequest } from '../lib/load';
+import { adminHeaders, shapeRequests } from '../lib/scenarios';
 import {
   buildGateway,
   cpuMsOf,
@@ -27,7 +27,7 @@ import {
   ROOT,
   spawnService,
   type Service,
-} from './lib/services';
+} from '../lib/services';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const ROUNDS = Number(args[0] ?? 3);

@@ -4,8 +4,8 @@
  * forwarded read and audited mutation (Prisma's query compiler instantiated), then after load. Node flags are the
  * operator's to choose, so run it with and without one to see what the flag changes, e.g.:
  *
- *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/memory.ts [requests=3000]
- *   node --max-semi-space-size=2 --import tsx bench/memory.ts
+ *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/lab/memory.ts [requests=3000]
+ *   node --max-semi-space-size=2 --import tsx bench/lab/memory.ts
  */
 import { getHeapSpaceStatistics } from 'node:v8';
 import { Pool } from 'undici';
@@ -24,8 +24,8 @@ function stage(name: string): void {
 async function main(): Promise<void> {
   const requests = Number(process.argv[2] ?? 3000);
   stage('node started');
-  const { startHarness } = await import('../test/helpers/harness');
-  const { tokenFor } = await import('../test/helpers/tokens');
+  const { startHarness } = await import('../../test/helpers/harness');
+  const { tokenFor } = await import('../../test/helpers/tokens');
   stage('modules loaded');
   const h = await startHarness({ env: { LOG_LEVEL: 'silent' } });
   stage('gateway composed, database open and seeded');

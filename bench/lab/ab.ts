@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import type { Harness } from '../test/helpers/harness';
+import type { Harness } from '../../test/helpers/harness';
 
 export interface Latency {
   n: number;

@@ -3,11 +3,11 @@
  * mutations and refusals through the gateway into a server Postgres, the transparency log brought up to date, then
  * the tables' sizes (heap, indexes and TOAST) divided by the entries written, scaled to a million.
  *
- *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/audit-size.ts [mutations]
+ *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/lab/audit-size.ts [mutations]
  */
 import { Client } from 'pg';
-import { startHarness } from '../test/helpers/harness';
-import { tokenFor } from '../test/helpers/tokens';
+import { startHarness } from '../../test/helpers/harness';
+import { tokenFor } from '../../test/helpers/tokens';
 import { exitWhenDone } from './ab';
 
 const TABLES = ['audit_entry', 'audit_tree_node', 'audit_checkpoint', 'audit_cosignature', 'application_owner'];

@@ -5,12 +5,12 @@
  * that committed late, and the `not_forwarded` entries that complete them). Fewer is better: each is a write the
  * struggling database did for a caller already told no.
  *
- *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/audit-backlog.ts [holdMs] [clients]
+ *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/lab/audit-backlog.ts [holdMs] [clients]
  */
-import { createTestDatabase } from '../test/helpers/database';
-import { startHarness } from '../test/helpers/harness';
-import { TcpProxy } from '../test/helpers/tcp-proxy';
-import { tokenFor } from '../test/helpers/tokens';
+import { createTestDatabase } from '../../test/helpers/database';
+import { startHarness } from '../../test/helpers/harness';
+import { TcpProxy } from '../../test/helpers/tcp-proxy';
+import { tokenFor } from '../../test/helpers/tokens';
 import { exitWhenDone } from './ab';
 
 const WRITE_TIMEOUT_MS = 500;
