@@ -128,7 +128,7 @@ const PARTITION_KEYS_KEPT = 10_000;
  * partition key is base64 of the first 12 hex digits of the SHA-256 of the counter's key. The key is the caller's
  * `sub` (or the one upstream budget), so each is hashed once and remembered (a bounded map, cleared when full).
  * Written here, not by the library, because the upstream budget is a counter of ours that has no express-rate-limit
- * middleware to write them; remembering the key saves ~4.6 µs a read (bench/micro.ts), about 1%: kept because the
+ * middleware to write them; remembering the key saves ~4.6 µs a read (bench/lab/micro.ts), about 1%: kept because the
  * writer is needed anyway and the map is a few lines.
  */
 function draft8Headers(name: string, windowMs: number): (res: Response, info: RateLimitInfo) => void {
