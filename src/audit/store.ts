@@ -85,6 +85,11 @@ export interface AuditStore {
   /** The event any entry belongs to, with all of its raw entries. */
   eventWithEntries(seq: bigint): Promise<{ event: AuditEvent; entries: StoredEntry[] } | undefined>;
   ping(): Promise<void>;
+  /**
+   * Calls `listener` with every group of entries this instance commits, once committed (the in-memory ownership
+   * learns at once what its own commits change: src/ownership/live.ts).
+   */
+  onCommitted(listener: (entries: readonly StoredEntry[]) => void): void;
 }
 
 export interface AuditStoreOptions {
@@ -114,6 +119,10 @@ export function createAuditStore({
   let head: Head | undefined;
   /** Bumped whenever the flush loop stops waiting for a commit: a commit from before may no longer set the hint. */
   let generation = 0;
+  const commitListeners: ((entries: readonly StoredEntry[]) => void)[] = [];
+  const committed = (entries: readonly StoredEntry[]) => {
+    for (const listener of commitListeners) listener(entries);
+  };
 
   async function flush(): Promise<void> {
     if (flushing) return;
@@ -155,6 +164,7 @@ export function createAuditStore({
         const found = await insertAfter(from, stored);
         if (found === 'inserted') {
           if (gen === generation) head = stored.at(-1);
+          committed(stored);
           sending.forEach((p, i) => p.resolve(stored[i] as StoredEntry));
           return;
         }
@@ -252,6 +262,7 @@ export function createAuditStore({
         );
         // The flush loop's own appends leave the head they wrote for the next group; recovery's leave none.
         if (stored.length > 0) head = gen !== undefined && gen === generation ? stored.at(-1) : undefined;
+        if (stored.length > 0) committed(stored);
         return stored;
       } catch (err) {
         if (isUniqueViolation(err) && attempt < MAX_ATTEMPTS) continue;
@@ -351,6 +362,7 @@ export function createAuditStore({
       };
     },
     ping: async () => void (await prisma.$queryRaw`SELECT 1`),
+    onCommitted: (listener) => void commitListeners.push(listener),
   };
 }
 
