@@ -65,6 +65,30 @@ withPostgres('ownership in memory on a server Postgres', () => {
     },
   );
 
+  test('when memory holds an owner that is no longer it, then the mutation decided on it is refused by its own request entry (503 owner_changed) and nothing is sent', async () => {
+    const id = await ownedApplication(a, 'amber');
+    expect((await a.gateway.ownership.ownerOf(id))?.team).toBe('amber');
+    // Changed behind memory's back: announced with an older version than memory holds, so memory keeps 'amber'.
+    await a.gateway.database.prisma.$executeRaw`
+      UPDATE application_owner SET team = 'olive', assigned_seq = 0 WHERE application_id = ${id}`;
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await a.gateway.ownership.ownerOf(id))?.team).toBe('amber');
+    const sent = a.simulator.requests.length;
+    const { seq: before } = (await a.deps.audit.store.latest())!;
+    const res = await a
+      .api()
+      .post(`/v1/applications/${id}/webhooks`)
+      .set('Authorization', `Bearer ${tokenFor('editor', 'editor-amber', ['amber'])}`)
+      .send({ url: 'https://hooks.example.com/stale' });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toMatchObject({ code: 'ownership_unavailable', details: [{ reason: 'owner_changed' }] });
+    expect(res.headers['retry-after']).toBe('1');
+    expect(a.simulator.requests.length).toBe(sent);
+    // No request entry: only the refusal's decision entry.
+    const after = await a.deps.audit.store.readChain(before, 10);
+    expect(after.map((e) => [e.kind, e.errorCode])).toEqual([['decision', 'ownership_unavailable']]);
+  });
+
   // Each instance fronts a simulator of its own: both hold the seeded applications, under the same ids.
   const seeded = (i: number) => a.simulator.store.listApplications()[i]?.id as string;
 
