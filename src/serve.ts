@@ -5,13 +5,12 @@ import { buildApp } from './app';
 import { mintToken } from './auth/mint';
 import { composeGateway } from './compose';
 import type { Config } from './config/load';
-import { DEMO_TEAM, ownDemoApplications, startLocalDefault, withLocalAuditKey } from './dev/local-default';
 import { createLogger } from './http/logger';
 import { startWebServer } from './server';
 import { startingApp, switchableApp } from './startup/starting-app';
 import { retryWhileDatabaseUnreachable } from './startup/wait-for-database';
 import { startMetricsServer } from './metrics/server';
-import { devAccountLines, withLocalIdentityProvider, type DevIdentityProvider } from './dev/identity-provider';
+import type { DevIdentityProvider } from './dev/identity-provider';
 import { announceListening, answerMetricsRequests, joinClusterMetrics } from './cluster/worker';
 
 /**
@@ -27,12 +26,19 @@ export async function serveGateway(config: Config): Promise<void> {
   const logger = worker
     ? createLogger(config.logLevel, pino.destination({ dest: 1, sync: false, maxWrite: PIPE_BUF }))
     : createLogger(config.logLevel);
+  // Development-only parts (src/dev/: the simulator, the development IdP and its provider library, the local keys) are
+  // imported only when used: production never loads them (issue 26; test/process/production-modules.test.ts).
   // WORKERS > 1 is refused without a DeveloperKey (loadConfig), so the local default only ever runs in one process.
-  const local = config.upstream.developerKey ? undefined : await startLocalDefault(config);
+  const dev =
+    !config.upstream.developerKey || (!config.audit.hmacKey && config.env !== 'production')
+      ? await import('./dev/local-default')
+      : undefined;
+  const local = dev && !config.upstream.developerKey ? await dev.startLocalDefault(config) : undefined;
   if (local) config = local.config;
-  config = withLocalAuditKey(config);
+  if (dev) config = dev.withLocalAuditKey(config);
   let idp: DevIdentityProvider | undefined;
-  if (local) ({ config, idp } = await withLocalIdentityProvider(config));
+  const devIdp = local ? await import('./dev/identity-provider') : undefined;
+  if (devIdp) ({ config, idp } = await devIdp.withLocalIdentityProvider(config));
 
   const tracing = await startTracing(process.env, logger);
   // The port answers from the start: /healthz 200 and /readyz 503 while the database is awaited, then the gateway.
@@ -42,13 +48,14 @@ export async function serveGateway(config: Config): Promise<void> {
   const gateway = await retryWhileDatabaseUnreachable(() => composeGateway(config, logger), logger);
   const { deps } = gateway;
   if (worker) joinClusterMetrics(gateway.metrics);
-  if (local) await ownDemoApplications(deps, local.simulator);
+  if (local && dev) await dev.ownDemoApplications(deps, local.simulator);
   serving.switchTo(buildApp(deps));
   // A worker's metrics are served by the primary, summed over every worker.
   const metricsServer = worker
     ? undefined
     : await startMetricsServer(gateway.metrics.registry, config.metrics.host, config.metrics.port);
-  if (local && config.jwt.secret) printLocalBanner(running.url, config.jwt.secret, idp?.issuer);
+  if (local && dev && devIdp && config.jwt.secret)
+    printLocalBanner(running.url, config.jwt.secret, idp?.issuer, dev.DEMO_TEAM, devIdp.devAccountLines());
   logger.info(
     {
       url: running.url,
@@ -99,11 +106,17 @@ export async function serveGateway(config: Config): Promise<void> {
   });
 }
 
-function printLocalBanner(url: string, secret: string, idpIssuer: string | undefined): void {
+function printLocalBanner(
+  url: string,
+  secret: string,
+  idpIssuer: string | undefined,
+  demoTeam: string,
+  devAccounts: string[],
+): void {
   const token = mintToken(secret, {
     sub: 'local-admin',
     roles: ['admin'],
-    teams: [DEMO_TEAM],
+    teams: [demoTeam],
     ttlS: 12 * 3600,
     name: 'Local Admin',
   });
@@ -123,7 +136,7 @@ function printLocalBanner(url: string, secret: string, idpIssuer: string | undef
       ...(idpIssuer
         ? [
             `    Staff UI:       ${url}/app/  (browser sign-in at the development IdP, ${idpIssuer}; sign in as:`,
-            ...devAccountLines(),
+            ...devAccounts,
             '                    the session cookie is not Secure here: http on 127.0.0.1 only, never in production)',
           ]
         : ['    Staff UI:       browser sign-in needs a fixed PORT (not 0) on 127.0.0.1 in the local default']),

@@ -3,7 +3,7 @@ import type { Config } from '../config/load';
 import type { Simulator } from '../simulator/server';
 import type { AuditRecorder } from '../audit/recorder';
 import type { OwnershipStore } from '../ownership/store';
-import { keptSecret } from '../secrets/kept';
+import { localSecret } from '../secrets/kept';
 
 /** The team the local default's example applications belong to: `npm run token -- --teams demo` reaches them. */
 export const DEMO_TEAM = 'demo';
@@ -44,11 +44,6 @@ export async function startLocalDefault(config: Config): Promise<LocalDefault> {
 export function withLocalAuditKey(config: Config): Config {
   if (config.audit.hmacKey || config.env === 'production') return config;
   return { ...config, audit: { ...config.audit, hmacKey: localSecret(config.dataDir, 'local-audit-hmac-key') } };
-}
-
-/** A secret made once and kept in DATA_DIR with owner-only permissions. */
-export function localSecret(dataDir: string, name: string): string {
-  return keptSecret(dataDir, name, () => `${randomBytes(32).toString('base64url')}\n`).trim();
 }
 
 /** Gives the simulator's example applications to the demo team (once: ownership is kept in DATA_DIR), through the trail. */

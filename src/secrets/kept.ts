@@ -33,3 +33,8 @@ export function keptSecret(dir: string, name: string, make: () => string): strin
   }
   return readFileSync(file, 'utf8');
 }
+
+/** A random 32-byte secret kept in DATA_DIR (the local default's keys, made once). */
+export function localSecret(dataDir: string, name: string): string {
+  return keptSecret(dataDir, name, () => `${randomBytes(32).toString('base64url')}\n`).trim();
+}

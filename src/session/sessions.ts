@@ -3,7 +3,7 @@ import type { AuditKeys } from '../audit/keys';
 import type { Principal } from '../auth/principal';
 import { createOidcClient, type OidcClient } from '../auth/oidc/client';
 import type { Config } from '../config/load';
-import { localSecret } from '../dev/local-default';
+import { localSecret } from '../secrets/kept';
 import type { PrismaClient } from '../generated/prisma/client';
 import { GatewayError } from '../errors/codes';
 import { cookieNames, cookieValues, type CookieNames } from './cookies';
