@@ -182,6 +182,7 @@ export async function composeGateway(config: Config, logger: Logger, seams: Seam
       upstream,
       budget: limiters.upstream,
       onApplicationsChanged: () => ownership.directory.invalidate(),
+      onOwnerMoved: (applicationId) => liveOwnership.forget(applicationId),
     },
     ownership: ownership.store,
     policy,

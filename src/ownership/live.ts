@@ -32,6 +32,8 @@ export interface LiveOwnership extends OwnershipStore {
   live(): boolean;
   /** Entries this instance committed (AuditStore.onCommitted): an owner they change is read afresh once. */
   committed(entries: readonly StoredEntry[]): void;
+  /** An owner memory held was found changed (a request entry's check): read afresh by the next read that needs it. */
+  forget(applicationId: string): void;
   /** Resolves once reads are answered from memory (or rejects after `timeoutMs`): for tests and start-up. */
   whenLive(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
@@ -42,6 +44,8 @@ interface Row {
   assignedAt: Date;
   assignedSeq: bigint;
   version: bigint;
+  /** When it was set here (a counter): a fresh read replaces what was set before it began. */
+  tick?: number;
 }
 
 /**
@@ -63,6 +67,7 @@ export function createLiveOwnership(options: LiveOwnershipOptions): LiveOwnershi
   /** Applications whose owner this instance changed and has not read since (the value: when, to tell reads apart). */
   const unsure = new Map<string, number>();
   let marks = 0;
+  let ticks = 0;
   let state: 'down' | 'loading' | 'live' = 'down';
   let epoch = 0;
   let listening: Listening | undefined;
@@ -76,7 +81,7 @@ export function createLiveOwnership(options: LiveOwnershipOptions): LiveOwnershi
     const before = rows.get(applicationId);
     if (before?.team) byTeam.get(before.team)?.delete(applicationId);
     if (!row) return void rows.delete(applicationId);
-    rows.set(applicationId, row);
+    rows.set(applicationId, { ...row, tick: ++ticks });
     if (row.team) {
       let owned = byTeam.get(row.team);
       if (!owned) byTeam.set(row.team, (owned = new Set()));
@@ -165,14 +170,20 @@ export function createLiveOwnership(options: LiveOwnershipOptions): LiveOwnershi
     if (state !== 'live') return false;
     if (applicationIds.length === 0) return true;
     const mine = epoch;
+    const began = ticks;
     const asked = applicationIds.map((id) => [id, unsure.get(id)] as const);
     const fresh = await records(applicationIds);
     if (mine !== epoch || state !== 'live') return false;
     const found = new Set(fresh.map((r) => r.applicationId));
-    for (const record of fresh) apply(record);
+    // What the read found replaces what was held before it began; a notification that arrived meanwhile is newer.
+    for (const record of fresh) {
+      const held = rows.get(record.applicationId);
+      if (!held || (held.tick ?? 0) <= began) set(record.applicationId, record);
+      else apply(record);
+    }
     for (const [id, mark] of asked) {
-      // Still absent: never owned, or deleted by hand (announced, so nothing is held for it either).
-      if (!found.has(id) && rows.get(id) === undefined) set(id, undefined);
+      // Absent from the table (never owned, or deleted by hand): nothing is held unless notified since.
+      if (!found.has(id) && (rows.get(id)?.tick ?? 0) <= began) set(id, undefined);
       if (unsure.get(id) === mark) unsure.delete(id);
     }
     return state === 'live';
@@ -228,6 +239,9 @@ export function createLiveOwnership(options: LiveOwnershipOptions): LiveOwnershi
           CHANGES_OWNERSHIP.has(entry.operation)
         )
           unsure.set(entry.applicationId, ++marks);
+    },
+    forget(applicationId) {
+      if (state !== 'down') unsure.set(applicationId, ++marks);
     },
     whenLive(timeoutMs) {
       if (state === 'live') return Promise.resolve();

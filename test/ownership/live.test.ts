@@ -87,6 +87,15 @@ withPostgres('ownership in memory on a server Postgres', () => {
     // No request entry: only the refusal's decision entry.
     const after = await a.deps.audit.store.readChain(before, 10);
     expect(after.map((e) => [e.kind, e.errorCode])).toEqual([['decision', 'ownership_unavailable']]);
+    // Memory reads that owner afresh: sent again, the request is decided on 'olive' (another team's: 404).
+    expect((await a.gateway.ownership.ownerOf(id))?.team).toBe('olive');
+    const again = await a
+      .api()
+      .post(`/v1/applications/${id}/webhooks`)
+      .set('Authorization', `Bearer ${tokenFor('editor', 'editor-amber', ['amber'])}`)
+      .send({ url: 'https://hooks.example.com/stale' });
+    expect(again.status).toBe(404);
+    expect(a.simulator.requests.length).toBe(sent);
   });
 
   // Each instance fronts a simulator of its own: both hold the seeded applications, under the same ids.
