@@ -132,7 +132,6 @@ export function buildApp(deps: AppDeps): Express {
     upstream: deps.upstream,
     budget: limiters.upstream,
     onApplicationsChanged: () => deps.ownership.directory.invalidate(),
-    onOwnerMoved: (applicationId: string) => deps.ownership.store.forget?.(applicationId),
   };
   // Every action under /v1, the gateway's own and the 12 Management operations, takes the same steps: one catalogue
   // row (src/catalogue/actions.ts), one meter, one decision, one body reader, one input check, one refusal recorder.

@@ -166,6 +166,8 @@ export async function composeGateway(config: Config, logger: Logger, seams: Seam
     onLive: (live) => metrics.ownershipLive.set(live ? 1 : 0),
   });
   store.onCommitted((entries) => liveOwnership.committed(entries));
+  // A request entry that found its owner changed (OwnerMoved): memory reads that owner afresh.
+  store.onOwnerMoved((applicationId) => liveOwnership.forget(applicationId));
   const ownership = {
     store: liveOwnership,
     directory: createApplicationDirectory({ upstream, maxAgeMs: config.ownershipListMaxAgeMs }),
@@ -182,7 +184,6 @@ export async function composeGateway(config: Config, logger: Logger, seams: Seam
       upstream,
       budget: limiters.upstream,
       onApplicationsChanged: () => ownership.directory.invalidate(),
-      onOwnerMoved: (applicationId) => liveOwnership.forget(applicationId),
     },
     ownership: ownership.store,
     policy,

@@ -1,6 +1,5 @@
 import type { EntryContent } from '../audit/entry';
 import type { AuditRecorder, Intent, RequestFacts } from '../audit/recorder';
-import { OwnerMoved } from '../audit/store';
 import { upstreamPath } from '../catalogue/match';
 import type { Operation } from '../catalogue/operations';
 import { GatewayError } from '../errors/codes';
@@ -14,8 +13,6 @@ export interface PerformDeps {
   budget: UpstreamBudget;
   /** After a forwarded application create, update or delete (the ownership directory's cache). */
   onApplicationsChanged?: () => void;
-  /** When a request entry found its application's owner changed (OwnerMoved): memory reads that owner afresh. */
-  onOwnerMoved?: (applicationId: string) => void;
 }
 
 /** A decided Management call: what is forwarded, and the facts its entries record. */
@@ -63,10 +60,7 @@ export async function perform(deps: PerformDeps, call: Call, hooks: PerformHooks
   const intent = operation.mutates
     ? await withSpan('gateway.audit.append', () =>
         deps.recorder.recordIntent({ ...call.facts, body: call.body }, call.alongside, owner),
-      ).catch((err: unknown) => {
-        if (err instanceof OwnerMoved) deps.onOwnerMoved?.(err.applicationId);
-        throw err;
-      })
+      )
     : undefined;
   if (intent) hooks.intent?.(intent);
   const started = performance.now();

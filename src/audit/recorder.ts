@@ -53,6 +53,7 @@ export interface AuditRecorder {
    * An ownership change: a request entry (the owner before), then a response entry whose commit applies the change
    * (migration *_application_owner_projection). Throws AuditUnavailable if either is not committed: then the
    * change was not made, unless its response entry commits after the caller stopped waiting (the trail says so).
+   * OwnerMoved when `from` is no longer the owner (nothing written).
    * Without a request (the local default's seeding), the system is the actor.
    */
   recordOwnershipChange(facts: RequestFacts | undefined, change: OwnershipChange): Promise<void>;
@@ -273,7 +274,11 @@ export function createAuditRecorder(
         return AuditUnavailable.from(err);
       };
       const started = performance.now();
-      await append(request).bounded.catch((err: unknown) => Promise.reject(refused('request')(err)));
+      // Decided on `from` as the owner (held in memory, issue 26): checked under the chain lock where the request entry
+      // is appended; a change made meanwhile refuses this one (OwnerMoved), written nowhere.
+      await append(request, { applicationId: change.applicationId, team: change.from }).bounded.catch((err: unknown) =>
+        Promise.reject(err instanceof OwnerMoved ? err : refused('request')(err)),
+      );
       const response: EntryContent = {
         ...request,
         kind: 'response',

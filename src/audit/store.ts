@@ -119,6 +119,8 @@ export interface AuditStore {
    * learns at once what its own commits change: src/ownership/live.ts).
    */
   onCommitted(listener: (entries: readonly StoredEntry[]) => void): void;
+  /** Calls `listener` with the application of each entry refused with OwnerMoved (memory held a stale owner). */
+  onOwnerMoved(listener: (applicationId: string) => void): void;
 }
 
 export interface AuditStoreOptions {
@@ -151,6 +153,11 @@ export function createAuditStore({
   const commitListeners: ((entries: readonly StoredEntry[]) => void)[] = [];
   const committed = (entries: readonly StoredEntry[]) => {
     for (const listener of commitListeners) listener(entries);
+  };
+  const movedListeners: ((applicationId: string) => void)[] = [];
+  const refuseMoved = (p: Pending, now: string | null) => {
+    for (const listener of movedListeners) listener(p.owner!.applicationId);
+    p.reject(new OwnerMoved(p.owner!.applicationId, now));
   };
 
   async function flush(): Promise<void> {
@@ -196,7 +203,7 @@ export function createAuditStore({
           sending = sending.filter((p) => {
             const now = p.owner && found.moved.get(p.owner.applicationId);
             if (now === undefined || p.owner?.team === now) return true;
-            p.reject(new OwnerMoved(p.owner!.applicationId, now));
+            refuseMoved(p, now);
             return false;
           });
           from = found.head;
@@ -224,7 +231,7 @@ export function createAuditStore({
         sending = sending.filter((p) => {
           const now = p.owner && moved.get(p.owner.applicationId);
           if (now === undefined || p.owner?.team === now) return true;
-          p.reject(new OwnerMoved(p.owner!.applicationId, now));
+          refuseMoved(p, now);
           return false;
         });
         return sending.map((p) => p.content);
@@ -432,6 +439,7 @@ export function createAuditStore({
     },
     ping: async () => void (await prisma.$queryRaw`SELECT 1`),
     onCommitted: (listener) => void commitListeners.push(listener),
+    onOwnerMoved: (listener) => void movedListeners.push(listener),
   };
 }
 

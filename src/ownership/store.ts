@@ -25,8 +25,6 @@ export interface OwnershipStore {
   allOwned(): Promise<Map<string, string>>;
   /** Whether any of these teams owns an application now. */
   teamsWithApplications(teams: readonly string[]): Promise<Set<string>>;
-  /** For a store that holds owners in memory (src/ownership/live.ts): this one was found changed, read it afresh. */
-  forget?(applicationId: string): void;
 }
 
 /**

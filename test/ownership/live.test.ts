@@ -98,6 +98,32 @@ withPostgres('ownership in memory on a server Postgres', () => {
     expect(a.simulator.requests.length).toBe(sent);
   });
 
+  test('when memory holds an owner that is no longer it, then an ownership transfer decided on it is refused (503 owner_changed) and the owner stays', async () => {
+    const id = await ownedApplication(a, 'plum');
+    expect((await a.gateway.ownership.ownerOf(id))?.team).toBe('plum'); // its own write, read afresh once
+    await a.gateway.database.prisma.$executeRaw`
+      UPDATE application_owner SET team = 'sage', assigned_seq = 0 WHERE application_id = ${id}`;
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await a.gateway.ownership.ownerOf(id))?.team).toBe('plum');
+    const moved = await a
+      .api()
+      .put(`/v1/ownership/applications/${id}`)
+      .set('Authorization', `Bearer ${tokenFor('admin', 'owner-admin')}`)
+      .send({ team: 'teal', allow_new_team: true });
+    expect(moved.status).toBe(503);
+    expect(moved.body.error.details).toEqual([{ reason: 'owner_changed' }]);
+    const row = await a.gateway.database.prisma.applicationOwner.findUnique({ where: { applicationId: id } });
+    expect(row?.team).toBe('sage');
+    // Memory read it afresh: the same transfer, sent again, is made from the owner as it stands.
+    const again = await a
+      .api()
+      .put(`/v1/ownership/applications/${id}`)
+      .set('Authorization', `Bearer ${tokenFor('admin', 'owner-admin')}`)
+      .send({ team: 'teal', allow_new_team: true });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ team: 'teal', previous_team: 'sage' });
+  });
+
   // Each instance fronts a simulator of its own: both hold the seeded applications, under the same ids.
   const seeded = (i: number) => a.simulator.store.listApplications()[i]?.id as string;
 
