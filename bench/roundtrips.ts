@@ -4,12 +4,14 @@ import { startHarness } from '../test/helpers/harness';
 import { tokenFor } from '../test/helpers/tokens';
 import { own } from '../test/helpers/ownership';
 import { statementsDuring } from '../test/helpers/statements';
+import { HEARTBEAT_SQL } from '../src/db/listen';
 
 /**
- * How many statements a mutation, and an approval, send to Postgres: the database is created with
- * `log_statement = all`, N webhook creates and deletes go through a real gateway, then N guarded deletes are asked
- * for and approved (only the approving calls are counted: vote, execution, entries), and the server's log lines for
- * that database are counted by kind.
+ * How many statements a mutation, a team-scoped read and an approval send to Postgres: the database is created with
+ * `log_statement = all`, N webhook creates and deletes go through a real gateway (as the admin, then as a team-scoped
+ * editor), N reads of the application by a team-scoped viewer, then N guarded deletes are asked for and approved
+ * (only the approving calls are counted: vote, execution, entries), and the server's log lines for that database are
+ * counted by kind. The ownership listener's heartbeat (one per instance every 10 s, no request's) is left out.
  *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres [POSTGRES_LOG=…] npx tsx bench/roundtrips.ts [n=50]
  * test/approvals/statements.test.ts holds the approval's count.
  */
@@ -24,14 +26,17 @@ async function main(): Promise<void> {
   await admin.query(`ALTER DATABASE "${name}" SET log_statement = 'all'`);
   await admin.end();
   const h = await startHarness({ database: db, env: { LOG_LEVEL: 'silent' } });
+  await h.gateway.ownership.whenLive(5_000);
+  await own(h, APP, 'demo');
   const token = tokenFor('admin');
-  const once = async () => {
+  const once = async (as = token) => {
     const created = await h
       .api()
       .post(`/v1/applications/${APP}/webhooks`)
-      .set('Authorization', `Bearer ${token}`)
+      .set('Authorization', `Bearer ${as}`)
       .send({ url: 'https://hooks.example.com/rt' });
-    await h.api().delete(`/v1/applications/${APP}/webhooks/${created.body.id}`).set('Authorization', `Bearer ${token}`);
+    if (created.status !== 201) throw new Error(`webhook create: ${created.status} ${created.text}`);
+    await h.api().delete(`/v1/applications/${APP}/webhooks/${created.body.id}`).set('Authorization', `Bearer ${as}`);
   };
   for (let i = 0; i < 5; i++) await once(); // warm-up
   await new Promise((r) => setTimeout(r, 1500));
@@ -40,6 +45,26 @@ async function main(): Promise<void> {
     2 * N,
     await statementsDuring(name, async () => {
       for (let i = 0; i < N; i++) await once();
+    }),
+  );
+  const editor = tokenFor('editor', 'team-editor', ['demo']);
+  report(
+    'team editor mutation',
+    2 * N,
+    await statementsDuring(name, async () => {
+      for (let i = 0; i < N; i++) await once(editor);
+    }),
+  );
+  const viewer = tokenFor('viewer', 'team-viewer', ['demo']);
+  await h.api().get(`/v1/applications/${APP}`).set('Authorization', `Bearer ${viewer}`); // its own write, read once
+  report(
+    'team viewer read',
+    N,
+    await statementsDuring(name, async () => {
+      for (let i = 0; i < N; i++) {
+        const res = await h.api().get(`/v1/applications/${APP}`).set('Authorization', `Bearer ${viewer}`);
+        if (res.status !== 200) throw new Error(`team read: ${res.status} ${res.text}`);
+      }
     }),
   );
 
@@ -70,7 +95,8 @@ async function main(): Promise<void> {
   await db.drop();
 }
 
-function report(what: string, n: number, statements: string[]): void {
+function report(what: string, n: number, logged: string[]): void {
+  const statements = logged.filter((l) => !l.includes(HEARTBEAT_SQL));
   const kinds = new Map<string, number>();
   for (const l of statements) {
     const sql = l

@@ -69,6 +69,9 @@ const JWT_SECRET = randomBytes(32).toString('hex');
 const AUDIT_HMAC_KEY = randomBytes(32).toString('hex');
 const ISSUER = 'https://idp.bench.invalid/';
 const AUDIENCE = 'kloudless-gateway';
+/** One of the simulator's seeded applications (bench/lib/scenarios.ts changes it), and the team it is given to. */
+const BENCH_APP = 'wSPk9y5D7p5o87k0ACGKxR';
+const BENCH_TEAM = 'bench';
 
 const started = performance.now();
 const progress = (message: string) =>
@@ -168,13 +171,30 @@ async function main(): Promise<void> {
     );
     cleanup.push(() => gw.stop());
 
-    const token = (sub: string, roles: string[]) =>
-      jwt.sign({ sub, roles }, JWT_SECRET, { algorithm: 'HS256', expiresIn: 3600, issuer: ISSUER, audience: AUDIENCE });
+    const token = (sub: string, roles: string[], teams?: string[]) =>
+      jwt.sign({ sub, roles, ...(teams ? { teams } : {}) }, JWT_SECRET, {
+        algorithm: 'HS256',
+        expiresIn: 3600,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+      });
     const bearer = { authorization: `Bearer ${token('bench-load', ['admin'])}` };
+    // Issue 26: the built-in viewer and editor are team-scoped, the common case. The application the load reads and
+    // changes is given to their team through the gateway (an audited ownership change), as an operator would.
+    const assigned = await fetch(`${gw.url}/v1/ownership/applications/${BENCH_APP}`, {
+      method: 'PUT',
+      headers: { ...bearer, 'content-type': 'application/json' },
+      body: JSON.stringify({ team: BENCH_TEAM, allow_new_team: true }),
+    });
+    if (assigned.status !== 200) throw new Error(`ownership assign: ${assigned.status} ${await assigned.text()}`);
+    const viewerBearer = { authorization: `Bearer ${token('bench-viewer', ['viewer'], [BENCH_TEAM])}` };
+    const editorBearer = { authorization: `Bearer ${token('bench-editor', ['editor'], [BENCH_TEAM])}` };
     const direct: Target = { url: sim.url, headers: { authorization: `DeveloperKey ${DEVELOPER_KEY}` }, service: sim };
     const viaBare: Target = { url: bare.url, headers: bearer, service: bare };
     const viaFloor: Target = { url: floor.url, headers: bearer, service: floor };
     const viaGateway: Target = { url: gw.url, headers: bearer, service: gw };
+    const viaGatewayAsViewer: Target = { url: gw.url, headers: viewerBearer, service: gw };
+    const viaGatewayAsEditor: Target = { url: gw.url, headers: editorBearer, service: gw };
 
     const rss: { at: number; mb: number }[] = [];
     const sampler = setInterval(
@@ -221,6 +241,16 @@ async function main(): Promise<void> {
       gateway: await measure('reads, gateway', viaGateway, read, { durationS: SATURATION_S }),
     };
 
+    const readOne: BenchRequest[] = [{ method: 'GET', path: `/v1/applications/${BENCH_APP}` }];
+    progress(`a team-scoped viewer reading its team's application, at saturation (${SATURATION_S} s each)`);
+    const teamReadsSaturated = {
+      floor: await measure('one application, Express floor', viaFloor, readOne, { durationS: SATURATION_S }),
+      admin: await measure('one application, gateway, admin', viaGateway, readOne, { durationS: SATURATION_S }),
+      gateway: await measure('one application, gateway, team viewer', viaGatewayAsViewer, readOne, {
+        durationS: SATURATION_S,
+      }),
+    };
+
     progress(`reads at a fixed ${RATE} rps (${PACED_S} s each)`);
     const readsPaced = {
       direct: await measure(`reads @${RATE} rps, direct`, direct, read, { rate: RATE, durationS: PACED_S }),
@@ -228,19 +258,30 @@ async function main(): Promise<void> {
       floor: await measure(`reads @${RATE} rps, Express floor`, viaFloor, read, { rate: RATE, durationS: PACED_S }),
       gateway: await measure(`reads @${RATE} rps, gateway`, viaGateway, read, { rate: RATE, durationS: PACED_S }),
     };
+    const teamReadsPaced = {
+      floor: await measure(`one application @${RATE} rps, Express floor`, viaFloor, readOne, {
+        rate: RATE,
+        durationS: PACED_S,
+      }),
+      gateway: await measure(`one application @${RATE} rps, team viewer`, viaGatewayAsViewer, readOne, {
+        rate: RATE,
+        durationS: PACED_S,
+      }),
+    };
 
     progress('audited mutations: create + delete a webhook, alternating, real Postgres');
     const audits: Record<string, AuditCheck> = {};
     const mutationRun = async (scenario: string, target: Target, shape: { rate?: number; durationS: number }) => {
       const sent = new Set<string>();
+      const who = target === direct ? 'direct' : target === viaGatewayAsEditor ? 'gateway, team editor' : 'gateway';
       const result = await measure(
-        `mutations${shape.rate ? ` @${shape.rate} rps` : ''}, ${target === direct ? 'direct' : 'gateway'}`,
+        `mutations${shape.rate ? ` @${shape.rate} rps` : ''}, ${who}`,
         target,
         mutations(target, `bench-${scenario}-`, sent),
         shape,
         mutations(target, `bench-warm-${scenario}-`, new Set()),
       );
-      if (target === viaGateway) {
+      if (target !== direct) {
         await sleep(1500); // requests in flight when the run stopped still finish, and are audited
         audits[scenario] = await checkAuditEntries(db.url, `bench-${scenario}-`, sent, gatewayLog);
         const a = audits[scenario];
@@ -253,6 +294,7 @@ async function main(): Promise<void> {
     const mutationsSaturated = {
       direct: await mutationRun('mut-sat-direct', direct, { durationS: SATURATION_S }),
       gateway: await mutationRun('mut-sat', viaGateway, { durationS: SATURATION_S }),
+      team: await mutationRun('mut-sat-team', viaGatewayAsEditor, { durationS: SATURATION_S }),
     };
     const mutationsPaced = {
       direct: await mutationRun('mut-paced-direct', direct, { rate: RATE, durationS: PACED_S }),
@@ -424,6 +466,8 @@ async function main(): Promise<void> {
       },
       readsSaturated,
       readsPaced,
+      teamReadsSaturated,
+      teamReadsPaced,
       readsRedis,
       mutationsSaturated,
       mutationsPaced,

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { mintToken } from '../src/auth/mint';
 import { ConfigError, loadConfig } from '../src/config/load';
-import { localSecret } from '../src/dev/local-default';
+import { localSecret } from '../src/secrets/kept';
 import { TEAM_PATTERN } from '../src/ownership/teams';
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };

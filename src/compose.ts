@@ -20,7 +20,8 @@ import { loadPolicy } from './policy/policy';
 import { createUpstream } from './upstream/client';
 import { upstreamReachable } from './upstream/reachability';
 import { createLimiters } from './ratelimit/limiters';
-import { createOwnershipStore } from './ownership/store';
+import { createOwnerRecordReader, createOwnershipStore } from './ownership/store';
+import { createLiveOwnership, OWNERSHIP_CHANNEL, type LiveOwnership } from './ownership/live';
 import { createApplicationDirectory } from './ownership/directory';
 import { createApprovalStore } from './approvals/store';
 import { createApprovals } from './approvals/service';
@@ -33,6 +34,8 @@ export interface Gateway {
   deps: AppDeps;
   database: Database;
   metrics: Metrics;
+  /** Application ownership, held in memory while its listener is connected (issue 26). */
+  ownership: LiveOwnership;
   /** SIGHUP: re-read the DeveloperKey file and the policy file. */
   reload(trigger: ReloadTrigger): Promise<void>;
   /** Closes the upstream pool and the database. */
@@ -47,6 +50,8 @@ export interface Gateway {
 /** What tests pass in instead of the real thing: the clock approval expiry and execution read. */
 export interface Seams {
   clock?: () => Date;
+  /** How often the ownership listener's connection is asked to answer, and how long it has (10 s and 3 s). */
+  ownershipHeartbeat?: { everyMs: number; timeoutMs: number };
 }
 
 export async function composeGateway(config: Config, logger: Logger, seams: Seams = {}): Promise<Gateway> {
@@ -152,8 +157,21 @@ export async function composeGateway(config: Config, logger: Logger, seams: Seam
     ca: config.upstream.ca,
   });
   const limiters = createLimiters(config, policy, logger, redis);
-  const ownership = {
+  // Issue 26: the projection held in memory while its listener is connected; read from the database otherwise.
+  const liveOwnership = createLiveOwnership({
     store: createOwnershipStore(database.prisma, config.audit.writeTimeoutMs),
+    records: createOwnerRecordReader(database.prisma, config.audit.writeTimeoutMs),
+    listen: (handlers) => database.listen(OWNERSHIP_CHANNEL, handlers),
+    logger,
+    heartbeatMs: seams.ownershipHeartbeat?.everyMs,
+    heartbeatTimeoutMs: seams.ownershipHeartbeat?.timeoutMs,
+    onLive: (live) => metrics.ownershipLive.set(live ? 1 : 0),
+  });
+  store.onCommitted((entries) => liveOwnership.committed(entries));
+  // A request entry that found its owner changed (OwnerMoved): memory reads that owner afresh.
+  store.onOwnerMoved((applicationId) => liveOwnership.forget(applicationId));
+  const ownership = {
+    store: liveOwnership,
     directory: createApplicationDirectory({ upstream, maxAgeMs: config.ownershipListMaxAgeMs }),
   };
   const approvalStore = createApprovalStore(database.prisma, config.audit.writeTimeoutMs);
@@ -226,6 +244,7 @@ export async function composeGateway(config: Config, logger: Logger, seams: Seam
     deps,
     database,
     metrics,
+    ownership: liveOwnership,
     reload: (trigger) => reloader.reload(trigger),
     async close() {
       recovery.stop();
@@ -233,6 +252,7 @@ export async function composeGateway(config: Config, logger: Logger, seams: Seam
       await watch.stop();
       await log.stop();
       await notifier.idle();
+      await liveOwnership.close();
       reloader.stop();
       await upstream.close();
       await redis?.close();

@@ -84,6 +84,9 @@ export async function serveGateway(config: Config): Promise<void> {
     await local?.close();
     await tracing?.shutdown();
     logger.info('stopped');
+    // Request lines go out asynchronously (src/http/logger.ts): what is still buffered is written, and waited for,
+    // before the process exits (test/process/log-lines-at-exit.test.ts). pino's exit hook would write it too.
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

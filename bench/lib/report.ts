@@ -40,8 +40,12 @@ export interface BenchResults {
   /** `floor`: bench/express-floor.ts (issue 16); absent from runs before it. */
   readsSaturated: { direct: Measured; bare: Measured; floor?: Measured; gateway: Measured };
   readsPaced: { direct: Measured; bare: Measured; floor?: Measured; gateway: Measured };
+  /** Issue 26: `GET /v1/applications/:id` through the floor, as the admin and as a team-scoped viewer of its team. */
+  teamReadsSaturated?: { floor: Measured; admin: Measured; gateway: Measured };
+  teamReadsPaced?: { floor: Measured; gateway: Measured };
   readsRedis: Measured;
-  mutationsSaturated: { direct: Measured; gateway: Measured };
+  /** `team`: the same mutations by a team-scoped editor of the application's team (issue 26). */
+  mutationsSaturated: { direct: Measured; gateway: Measured; team?: Measured };
   mutationsPaced: { direct: Measured; gateway: Measured };
   audits: Record<string, AuditCheck>;
   verification: { status: number; ok: boolean; entries: number; seconds: number };
@@ -110,6 +114,16 @@ export function derive(r: BenchResults) {
     bareAddedP50: r.readsPaced.bare.latency.p50 - r.readsPaced.direct.latency.p50,
     bareAddedP99: r.readsPaced.bare.latency.p99 - r.readsPaced.direct.latency.p99,
     mutationsVsReads: r.mutationsSaturated.gateway.rps / r.readsSaturated.gateway.rps,
+    teamReadVsFloor: r.teamReadsSaturated ? r.teamReadsSaturated.gateway.rps / r.teamReadsSaturated.floor.rps : NaN,
+    adminReadOneVsFloor: r.teamReadsSaturated ? r.teamReadsSaturated.admin.rps / r.teamReadsSaturated.floor.rps : NaN,
+    teamAddedP99VsFloor: r.teamReadsPaced
+      ? r.teamReadsPaced.gateway.latency.p99 - r.teamReadsPaced.floor.latency.p99
+      : NaN,
+    teamMutationsVsReads:
+      r.mutationsSaturated.team && r.teamReadsSaturated
+        ? r.mutationsSaturated.team.rps / r.teamReadsSaturated.gateway.rps
+        : NaN,
+    mutationCpuMs: r.mutationsSaturated.gateway.cpuMsPerRequest,
     mutationAddedP50: r.mutationsPaced.gateway.latency.p50 - r.mutationsPaced.direct.latency.p50,
     mutationAddedP99: r.mutationsPaced.gateway.latency.p99 - r.mutationsPaced.direct.latency.p99,
     soakMaxMb: Math.max(...soak),
@@ -144,9 +158,31 @@ export function targets(r: BenchResults): Target[] {
       met: floor(d.addedP99VsFloor <= 2),
     },
     {
+      what: 'a team-scoped viewer reading its application / Express floor on that path (saturation) ≥ 0.8×',
+      measured: Number.isNaN(d.teamReadVsFloor)
+        ? 'not measured'
+        : `${down2(d.teamReadVsFloor)}× (the admin on that path ${down2(d.adminReadOneVsFloor)}×)`,
+      met: Number.isNaN(d.teamReadVsFloor) ? undefined : d.teamReadVsFloor >= 0.8,
+    },
+    {
+      what: `a team-scoped viewer's read, added p99 at ${r.setup.rate} rps vs the Express floor ≤ 2 ms`,
+      measured: Number.isNaN(d.teamAddedP99VsFloor) ? 'not measured' : `${ms(d.teamAddedP99VsFloor)} ms`,
+      met: Number.isNaN(d.teamAddedP99VsFloor) ? undefined : d.teamAddedP99VsFloor <= 2,
+    },
+    {
       what: 'audited mutations / gateway reads (saturation) ≥ 0.6×',
       measured: `${down2(d.mutationsVsReads)}×`,
       met: d.mutationsVsReads >= 0.6,
+    },
+    {
+      what: "a team-scoped editor's audited mutations / its viewer's reads (saturation) ≥ 0.6×",
+      measured: Number.isNaN(d.teamMutationsVsReads) ? 'not measured' : `${down2(d.teamMutationsVsReads)}×`,
+      met: Number.isNaN(d.teamMutationsVsReads) ? undefined : d.teamMutationsVsReads >= 0.6,
+    },
+    {
+      what: 'audited mutation CPU ≤ 2 ms',
+      measured: `${d.mutationCpuMs.toFixed(2)} ms${r.mutationsSaturated.team ? ` (team editor ${r.mutationsSaturated.team.cpuMsPerRequest.toFixed(2)} ms)` : ''}`,
+      met: d.mutationCpuMs <= 2,
     },
     {
       what: `audited mutations, added p99 at ${r.setup.rate} rps vs direct ≤ 8 ms`,
@@ -359,15 +395,37 @@ function markdown(r: BenchResults): string {
     '',
     `${r.readsPaced.floor ? `Gateway minus Express floor: p50 **${ms(d.addedP50VsFloor)} ms**, p99 **${ms(d.addedP99VsFloor)} ms**. ` : ''}Gateway minus direct: p50 ${ms(d.addedP50)} ms, p99 ${ms(d.addedP99)} ms (the bare proxy adds ${ms(d.bareAddedP50)} / ${ms(d.bareAddedP99)} ms${r.readsPaced.floor ? `, the Express floor ${ms(d.floorAddedP50)} / ${ms(d.floorAddedP99)} ms` : ''}).`,
     '',
+    ...(r.teamReadsSaturated
+      ? [
+          "## A team-scoped viewer reading its team's application (`GET /v1/applications/:id`)",
+          '',
+          "The built-in viewer and editor roles are team-scoped: each read is decided on the application's owner, held in memory and kept current by Postgres `LISTEN/NOTIFY` (issue 26; docs/performance.md). The application is given to the viewer's team through the gateway before the runs.",
+          '',
+          TABLE_HEAD,
+          row('saturation, Express floor', r.teamReadsSaturated.floor),
+          row('saturation, gateway, admin (any scope)', r.teamReadsSaturated.admin),
+          row('saturation, gateway, team viewer', r.teamReadsSaturated.gateway),
+          ...(r.teamReadsPaced
+            ? [
+                row(`${r.setup.rate} rps, Express floor`, r.teamReadsPaced.floor),
+                row(`${r.setup.rate} rps, gateway, team viewer`, r.teamReadsPaced.gateway),
+              ]
+            : []),
+          '',
+          `Team viewer / Express floor: **${down2(d.teamReadVsFloor)}×** (the admin on the same path ${down2(d.adminReadOneVsFloor)}×); added p99 at ${r.setup.rate} rps: **${ms(d.teamAddedP99VsFloor)} ms**.`,
+          '',
+        ]
+      : []),
     '## Audited mutations (create + delete a webhook, alternating, real Postgres)',
     '',
     TABLE_HEAD,
     row('saturation, direct', r.mutationsSaturated.direct),
     row('saturation, gateway', r.mutationsSaturated.gateway),
+    ...(r.mutationsSaturated.team ? [row('saturation, gateway, team editor', r.mutationsSaturated.team)] : []),
     row(`${r.setup.rate} rps, direct`, r.mutationsPaced.direct),
     row(`${r.setup.rate} rps, gateway`, r.mutationsPaced.gateway),
     '',
-    `Gateway mutations / gateway reads: **${down2(d.mutationsVsReads)}×**. Added at ${r.setup.rate} rps: p50 ${ms(d.mutationAddedP50)} ms, p99 **${ms(d.mutationAddedP99)} ms** (two audit entries committed per mutation, one before forwarding and one after).`,
+    `Gateway mutations / gateway reads: **${down2(d.mutationsVsReads)}×**${Number.isNaN(d.teamMutationsVsReads) ? '' : `; the team editor's / the team viewer's reads: **${down2(d.teamMutationsVsReads)}×**`}. Added at ${r.setup.rate} rps: p50 ${ms(d.mutationAddedP50)} ms, p99 **${ms(d.mutationAddedP99)} ms** (two audit entries committed per mutation, one before forwarding and one after).`,
     '',
     '| run | mutations sent | never reached the gateway ² | request entries | response entries | decision entries (refused: code × n) | incomplete | not sent by the run | |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',

@@ -48,9 +48,13 @@ export function buildGateway(): { args: string[]; how: string } {
     cpSync(join(ROOT, 'src/app-ui/static'), join(BUILD_DIR, 'app-ui/static'), { recursive: true });
     cpSync(join(ROOT, 'prisma/migrations'), join(BUILD_ROOT, 'prisma/migrations'), { recursive: true });
     cpSync(join(ROOT, 'package.json'), join(BUILD_ROOT, 'package.json'));
+    // `npm start`'s own flags (the V8 memory settings among them: issue 26), so the bench runs the default start command.
+    const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } })
+      .scripts.start;
+    const flags = start.split(' ').filter((a) => a.startsWith('--'));
     return {
-      args: ['--enable-source-maps', join(BUILD_DIR, 'index.js')],
-      how: 'compiled with tsconfig.build.json, run as `node --enable-source-maps index.js` (as `npm start`)',
+      args: [...flags, join(BUILD_DIR, 'index.js')],
+      how: `compiled with tsconfig.build.json, run as \`node ${flags.join(' ')} index.js\` (as \`npm start\`)`,
     };
   }
   process.stdout.write(`  build failed, running the sources with tsx instead:\n${tsc.stdout}${tsc.stderr}\n`);

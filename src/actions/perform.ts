@@ -49,9 +49,17 @@ export async function perform(deps: PerformDeps, call: Call, hooks: PerformHooks
   const { operation } = call;
   const budget = await deps.budget.take(operation.mutates);
   if (call.alongside?.length && !operation.mutates) throw new Error('entries go alongside a mutation only');
+  // The owner the call was decided on is checked where its request entry is appended, in the same statement (issue 26):
+  // ownership is held in memory, and a change another instance just made must not let a stale decision through. An
+  // approval's execution read its owner in the approving call's own statement, and its entries go with the last vote.
+  const applicationId = call.params.application_id;
+  const owner =
+    applicationId !== undefined && !call.alongside?.length
+      ? { applicationId, team: call.facts.team ?? null }
+      : undefined;
   const intent = operation.mutates
     ? await withSpan('gateway.audit.append', () =>
-        deps.recorder.recordIntent({ ...call.facts, body: call.body }, call.alongside),
+        deps.recorder.recordIntent({ ...call.facts, body: call.body }, call.alongside, owner),
       )
     : undefined;
   if (intent) hooks.intent?.(intent);

@@ -4,6 +4,7 @@ import type { EntryContent } from '../audit/trail/entry';
 import { entryFromFacts } from '../audit/recording/facts';
 import type { AuditKeys } from '../audit/trail/keys';
 import type { AuditRecorder } from '../audit/recording/recorder';
+import { OwnerMoved } from '../audit/trail/store';
 import { upstreamPath } from '../catalogue/match';
 import { operationById, type OperationId } from '../catalogue/operations';
 import { GatewayError } from '../errors/codes';
@@ -135,7 +136,13 @@ export async function executeApproved(
     // Refused before anything was sent: back to pending; approving again runs it. A spent budget keeps the vote
     // (its entry is committed on its own); a request entry the trail could not take took the vote's with it.
     const budget = gatewayError !== undefined && BUDGET_REFUSALS.has(gatewayError.code);
-    if (budget || err instanceof AuditUnavailable || gatewayError?.code === 'audit_unavailable') {
+    // An owner that changed since it was read (issue 26: its request entry was not written) is decided again next time.
+    if (
+      budget ||
+      err instanceof AuditUnavailable ||
+      err instanceof OwnerMoved ||
+      gatewayError?.code === 'audit_unavailable'
+    ) {
       await stopBeforeStarting(deps, approval, lastVote, budget);
       throw new ExecutionDeferred(err);
     }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client';
+import { listenPostgres, type ListenHandlers, type Listening } from './listen';
 
 export type DatabaseKind = 'postgres' | 'embedded';
 
@@ -21,6 +22,11 @@ export interface Database {
   readPrisma: PrismaClient;
   /** Runs `work` in one transaction on one connection. */
   transactionScript<T>(work: (session: ScriptSession) => Promise<T>): Promise<T>;
+  /**
+   * LISTEN on `channel` (src/db/listen.ts): on Postgres over a connection of its own, which can be lost; on the
+   * embedded database within the process (PGlite delivers its own NOTIFYs; there is no connection to lose).
+   */
+  listen(channel: string, handlers: ListenHandlers): Promise<Listening>;
   close(): Promise<void>;
 }
 
@@ -112,6 +118,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
         await client.end();
       }
     },
+    listen: (channel, handlers) => listenPostgres(url, channel, handlers, options.connectTimeoutMs),
     close: async () => {
       await readPrisma.$disconnect();
       await prisma.$disconnect();

@@ -5,6 +5,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import lockfile from 'proper-lockfile';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Database } from './client';
+import { CHANNEL_PATTERN } from './listen';
 
 /**
  * The embedded Postgres (PGlite) for the local default and for tests on a machine without a Postgres
@@ -32,6 +33,12 @@ export async function openEmbedded(dir: string): Promise<Database> {
           exec: async (script: string) => void (await tx.exec(script)),
         }),
       ),
+    async listen(channel, handlers) {
+      if (!CHANNEL_PATTERN.test(channel)) throw new Error(`not a channel name: ${channel}`);
+      // One process, one database: a NOTIFY committed through Prisma reaches this callback once the commit returns.
+      const unlisten = await pg.listen(channel, (payload) => handlers.notify(payload));
+      return { heartbeat: async () => undefined, close: () => unlisten() };
+    },
     async close() {
       await prisma.$disconnect();
       await pg.close();

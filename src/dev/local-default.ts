@@ -3,7 +3,7 @@ import { loadConfig, type Config } from '../config/load';
 import type { Simulator } from '../simulator/server';
 import type { AuditRecorder } from '../audit/recording/recorder';
 import type { OwnershipStore } from '../ownership/store';
-import { keptEd25519KeyPem, keptSecret } from '../secrets/kept';
+import { keptEd25519KeyPem, localSecret } from '../secrets/kept';
 import { mintToken } from '../auth/mint';
 import { devAccountLines, startDevIdentityProvider, type DevIdentityProvider } from './identity-provider';
 
@@ -106,11 +106,6 @@ export function localSecrets(config: Config, signIn = Boolean(config.oidc)): Ove
     overlay.AUDIT_SIGNING_KEY = keptEd25519KeyPem(config.dataDir, 'local-audit-signing-key.pem');
   if (signIn && !config.session.secret) overlay.SESSION_SECRET = localSecret(config.dataDir, 'local-session-secret');
   return overlay;
-}
-
-/** A secret made once and kept in DATA_DIR with owner-only permissions. */
-export function localSecret(dataDir: string, name: string): string {
-  return keptSecret(dataDir, name, () => `${randomBytes(32).toString('base64url')}\n`).trim();
 }
 
 /** Gives the simulator's example applications to the demo team (once: ownership is kept in DATA_DIR), through the trail. */

@@ -221,6 +221,10 @@ export const ERROR_REASONS = {
     meaning: "The application's owner could not be read in time.",
   },
   ownership_read_failed: { codes: ['ownership_unavailable'], meaning: "The database failed the owner's read." },
+  owner_changed: {
+    codes: ['ownership_unavailable'],
+    meaning: 'The application changed hands between the decision and its request entry: nothing was sent.',
+  },
   approvals_store_timeout: {
     codes: ['approvals_unavailable'],
     meaning: 'The approval requests could not be read or changed in time.',

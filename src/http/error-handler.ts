@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AuditUnavailable } from '../audit/trail/write-failures';
 import { AuditReadUnavailable } from '../audit/review/reader';
+import { OwnerMoved } from '../audit/trail/store';
 import { GatewayError, toEnvelope, type ErrorCode } from '../errors/codes';
 import type { ErrorReason } from '../errors/reasons';
 import { ApprovalsUnavailable } from '../approvals/store';
@@ -30,6 +31,14 @@ export function toGatewayError(err: unknown): GatewayError {
   }
   if (err instanceof AuditUnavailable)
     return new GatewayError('audit_unavailable', undefined, [{ reason: err.reason }], { retryAfterS: 5 });
+  // Issue 26: decided on an owner that changed a moment before (another instance's transfer): nothing was sent.
+  if (err instanceof OwnerMoved)
+    return new GatewayError(
+      'ownership_unavailable',
+      'The application changed hands while this request was decided: nothing was sent. Send it again.',
+      [{ reason: 'owner_changed' }],
+      { retryAfterS: 1 },
+    );
   if (err instanceof AuditReadUnavailable)
     return new GatewayError('audit_read_unavailable', undefined, [{ reason: err.reason }], { retryAfterS: 5 });
   const type = (err as { type?: string } | undefined)?.type;

@@ -16,6 +16,8 @@ export interface Metrics {
   upstreamUnauthorized: Counter;
   /** Set by each /readyz answer: load balancers see readiness, alerts see it here (deploy/prometheus/alerts.yaml). */
   readiness: Gauge<'check'>;
+  /** 1 while ownership is answered from memory (its listener connected), 0 while every read goes to the database. */
+  ownershipLive: Gauge;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -88,6 +90,13 @@ export function createMetrics(): Metrics {
       help: 'What the last /readyz found, by check (1 passed, 0 failed; check="ready" is the answer itself, 0 while draining).',
       labelNames: ['check'],
       // Across workers (WORKERS > 1) the least ready one: one worker failing a check is a failing check.
+      aggregator: 'min',
+    }),
+    ownershipLive: new Gauge({
+      ...r,
+      name: 'gateway_ownership_live',
+      help: 'Whether application ownership is answered from memory (1: its LISTEN connection is up and the projection read) or read from the database on every request (0).',
+      // Across workers (WORKERS > 1) the least live one.
       aggregator: 'min',
     }),
     auditWitnessRefusals: new Counter({

@@ -27,12 +27,51 @@ export interface OwnershipStore {
   teamsWithApplications(teams: readonly string[]): Promise<Set<string>>;
 }
 
+/**
+ * A row of the projection as it stands, retired or not: what the in-memory copy (src/ownership/live.ts) is made of.
+ * `version` is the sequence of the audit entry that last changed it, so an older notification never undoes it.
+ */
+export interface OwnerRecord {
+  applicationId: string;
+  /** undefined once retired (the application was deleted through the gateway). */
+  team: string | undefined;
+  assignedAt: Date;
+  assignedSeq: bigint;
+  version: bigint;
+}
+
+/** Reads projection rows as they stand: these applications', or every one. */
+export type OwnerRecordReader = (applicationIds?: readonly string[]) => Promise<OwnerRecord[]>;
+
 /** Ownership could not be read: the request is refused, never let through unchecked. */
 export class OwnershipUnavailable extends Error {
   constructor(override readonly cause: unknown) {
     super('application ownership could not be read');
     this.name = 'OwnershipUnavailable';
   }
+}
+
+/** `timeoutMs` bounds the read (a full read at start-up or after a reconnection may take longer: `timeoutMs`). */
+export function createOwnerRecordReader(prisma: PrismaClient, timeoutMs: number): OwnerRecordReader {
+  return async (applicationIds) => {
+    try {
+      const rows = await withTimeout(
+        prisma.applicationOwner.findMany(
+          applicationIds ? { where: { applicationId: { in: [...applicationIds] } } } : undefined,
+        ),
+        timeoutMs,
+      );
+      return rows.map((row) => ({
+        applicationId: row.applicationId,
+        team: row.retiredAt === null ? row.team : undefined,
+        assignedAt: row.assignedAt,
+        assignedSeq: row.assignedSeq,
+        version: row.retiredSeq ?? row.assignedSeq,
+      }));
+    } catch (err) {
+      throw new OwnershipUnavailable(err);
+    }
+  };
 }
 
 /** `timeoutMs` bounds every read: a hung database refuses requests quickly instead of holding them. */

@@ -40,3 +40,8 @@ export function keptEd25519KeyPem(dir: string, name: string): string {
     generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   );
 }
+
+/** A random 32-byte secret kept in DATA_DIR (the local default's keys, made once). */
+export function localSecret(dataDir: string, name: string): string {
+  return keptSecret(dataDir, name, () => `${randomBytes(32).toString('base64url')}\n`).trim();
+}

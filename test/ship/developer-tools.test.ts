@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import jwt from 'jsonwebtoken';
-import { localSecret } from '../../src/dev/local-default';
+import { localSecret } from '../../src/secrets/kept';
 import { ROOT } from '../helpers/process';
 import { startHarness, type Harness } from '../helpers/harness';
 import { tokenFor } from '../helpers/tokens';

@@ -131,7 +131,11 @@ describe('Dockerfile hygiene', () => {
   });
 
   test('when the container starts, then node itself runs the compiled gateway (exec form, so SIGTERM reaches it; migrations apply at start-up)', () => {
-    expect(runtime.cmd).toEqual(['node', '--enable-source-maps', 'dist/index.js']);
+    // The gateway's own start command, with its V8 flags, is `npm start`'s (issue 26).
+    const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } })
+      .scripts.start;
+    expect(runtime.cmd).toEqual(start.split(' '));
+    expect(runtime.cmd).toContain('--max-semi-space-size=4');
     // src/db/migrate.ts reads dist/db/../../prisma/migrations.
     expect(
       copies(runtime)

@@ -6,7 +6,7 @@ import { emptyContent } from '../trail/columns';
 import { entryFromFacts, type EntryFacts } from './facts';
 import type { AuditKeys } from '../trail/keys';
 import { AuditUnavailable, describe, withTimeout } from '../trail/write-failures';
-import type { AuditStore } from '../trail/store';
+import { OwnerMoved, type AuditStore, type OwnerExpectation } from '../trail/store';
 import { withSessionMark } from './session-mark';
 import { withTraceMark } from './trace-mark';
 
@@ -36,8 +36,9 @@ export interface AuditRecorder {
   /**
    * Commits the request entry of a mutation (its body from `facts.body`), or throws AuditUnavailable: then it must
    * not be forwarded. `alongside` entries (an approval's vote) are committed with it, in one group, before it.
+   * With `owner`, it commits only if that is still the application's owner (else OwnerMoved: nothing was written).
    */
-  recordIntent(facts: RequestFacts, alongside?: EntryContent[]): Promise<Intent>;
+  recordIntent(facts: RequestFacts, alongside?: EntryContent[], owner?: OwnerExpectation): Promise<Intent>;
   /** Appends the response entry; a failure is logged (the request entry still proves the attempt). */
   recordOutcome(
     intent: Intent,
@@ -52,6 +53,7 @@ export interface AuditRecorder {
    * An ownership change: a request entry (the owner before), then a response entry whose commit applies the change
    * (migration *_application_owner_projection). Throws AuditUnavailable if either is not committed: then the
    * change was not made, unless its response entry commits after the caller stopped waiting (the trail says so).
+   * OwnerMoved when `from` is no longer the owner (nothing written).
    * Without a request (the local default's seeding), the system is the actor.
    */
   recordOwnershipChange(facts: RequestFacts | undefined, change: OwnershipChange): Promise<void>;
@@ -92,10 +94,13 @@ export function createAuditRecorder(
    * Every write goes through here: bounded in time, and measured. When the wait ends without a commit the store is
    * told, and drops the entry unless its group commit has already sent it (`pending` then says what became of it).
    */
-  function append(content: EntryContent): { pending: Promise<StoredEntry>; bounded: Promise<StoredEntry> } {
+  function append(
+    content: EntryContent,
+    owner?: OwnerExpectation,
+  ): { pending: Promise<StoredEntry>; bounded: Promise<StoredEntry> } {
     const started = performance.now();
     const caller = new AbortController();
-    const pending = store.append(content, { signal: caller.signal });
+    const pending = store.append(content, { signal: caller.signal, owner });
     pending.then(
       () => observer?.committed(content.kind, (performance.now() - started) / 1000),
       () => undefined,
@@ -151,14 +156,18 @@ export function createAuditRecorder(
   }
 
   return {
-    async recordIntent(facts, alongside = []) {
+    async recordIntent(facts, alongside = [], owner) {
       const eventId = randomUUID();
       const content = base(facts, 'request', eventId);
-      const { pending, bounded } = alongside.length > 0 ? appendTogether([...alongside, content]) : append(content);
+      if (owner && alongside.length > 0) throw new Error('an owner is checked for a request entry on its own');
+      const { pending, bounded } =
+        alongside.length > 0 ? appendTogether([...alongside, content]) : append(content, owner);
       try {
         const entry = await bounded;
         return { eventId, entry, startedAt: performance.now() };
       } catch (err) {
+        // Not written, and never will be: the caller decides again (or refuses) on the owner now.
+        if (err instanceof OwnerMoved) throw err;
         logger.error(
           { err: describe(err), request_id: facts.requestId },
           'audit request entry not committed: mutation refused',
@@ -265,7 +274,11 @@ export function createAuditRecorder(
         return AuditUnavailable.from(err);
       };
       const started = performance.now();
-      await append(request).bounded.catch((err: unknown) => Promise.reject(refused('request')(err)));
+      // Decided on `from` as the owner (held in memory, issue 26): checked under the chain lock where the request entry
+      // is appended; a change made meanwhile refuses this one (OwnerMoved), written nowhere.
+      await append(request, { applicationId: change.applicationId, team: change.from }).bounded.catch((err: unknown) =>
+        Promise.reject(err instanceof OwnerMoved ? err : refused('request')(err)),
+      );
       const response: EntryContent = {
         ...request,
         kind: 'response',

@@ -34,10 +34,34 @@ interface AppendRow {
   inserted: bigint | number;
   seq: bigint | null;
   hash: Uint8Array | null;
+  /** The applications whose owner is no longer the one their entry was decided on, with the owner now. */
+  moved?: { application_id: string; team: string | null }[] | null;
+}
+
+/** The owner an entry was decided on: it commits only if this is still the application's owner (issue 26). */
+export interface OwnerExpectation {
+  applicationId: string;
+  /** null: no team owns it. */
+  team: string | null;
+}
+
+/**
+ * The application's owner changed between the decision and the request entry: the entry was not written (nothing is
+ * forwarded); `team` is the owner found under the chain lock.
+ */
+export class OwnerMoved extends Error {
+  constructor(
+    readonly applicationId: string,
+    readonly team: string | null,
+  ) {
+    super(`application ${applicationId} changed hands while the request was decided`);
+    this.name = 'OwnerMoved';
+  }
 }
 
 interface Pending {
   content: EntryContent;
+  owner?: OwnerExpectation;
   signal?: AbortSignal;
   resolve(entry: StoredEntry): void;
   reject(err: unknown): void;
@@ -52,6 +76,11 @@ export interface AppendOptions {
   signal?: AbortSignal;
   /** Queued even when AUDIT_QUEUE_LIMIT entries wait: for an entry that completes one already committed. */
   beyondLimit?: boolean;
+  /**
+   * Committed only if this is still the application's owner, read in the same statement under the chain lock (every
+   * ownership change commits under it): otherwise rejected with OwnerMoved and never written.
+   */
+  owner?: OwnerExpectation;
 }
 
 export interface AuditStore {
@@ -85,6 +114,13 @@ export interface AuditStore {
   /** The event any entry belongs to, with all of its raw entries. */
   eventWithEntries(seq: bigint): Promise<{ event: AuditEvent; entries: StoredEntry[] } | undefined>;
   ping(): Promise<void>;
+  /**
+   * Calls `listener` with every group of entries this instance commits, once committed (the in-memory ownership
+   * learns at once what its own commits change: src/ownership/live.ts).
+   */
+  onCommitted(listener: (entries: readonly StoredEntry[]) => void): void;
+  /** Calls `listener` with the application of each entry refused with OwnerMoved (memory held a stale owner). */
+  onOwnerMoved(listener: (applicationId: string) => void): void;
 }
 
 export interface AuditStoreOptions {
@@ -114,6 +150,15 @@ export function createAuditStore({
   let head: Head | undefined;
   /** Bumped whenever the flush loop stops waiting for a commit: a commit from before may no longer set the hint. */
   let generation = 0;
+  const commitListeners: ((entries: readonly StoredEntry[]) => void)[] = [];
+  const committed = (entries: readonly StoredEntry[]) => {
+    for (const listener of commitListeners) listener(entries);
+  };
+  const movedListeners: ((applicationId: string) => void)[] = [];
+  const refuseMoved = (p: Pending, now: string | null) => {
+    for (const listener of movedListeners) listener(p.owner!.applicationId);
+    p.reject(new OwnerMoved(p.owner!.applicationId, now));
+  };
 
   async function flush(): Promise<void> {
     if (flushing) return;
@@ -152,9 +197,22 @@ export function createAuditStore({
           from,
           sending.map((p) => p.content),
         );
-        const found = await insertAfter(from, stored);
+        const found = await insertAfter(from, stored, sending);
+        if (found !== 'inserted' && found && 'moved' in found) {
+          // Nothing was inserted: the entries decided on an owner that is no longer it are refused, the rest sent again.
+          sending = sending.filter((p) => {
+            const now = p.owner && found.moved.get(p.owner.applicationId);
+            if (now === undefined || p.owner?.team === now) return true;
+            refuseMoved(p, now);
+            return false;
+          });
+          from = found.head;
+          if (gen === generation) head = found.head;
+          continue;
+        }
         if (found === 'inserted') {
           if (gen === generation) head = stored.at(-1);
+          committed(stored);
           sending.forEach((p, i) => p.resolve(stored[i] as StoredEntry));
           return;
         }
@@ -168,8 +226,16 @@ export function createAuditStore({
       sending = stillWanted(sending, gen);
       if (sending.length === 0) return;
       head = undefined;
-      const contents = sending.map((p) => p.content);
-      const locked = await appendUnderLock(async () => contents, gen);
+      const locked = await appendUnderLock(async (tx) => {
+        const moved = await movedOwners(tx, sending);
+        sending = sending.filter((p) => {
+          const now = p.owner && moved.get(p.owner.applicationId);
+          if (now === undefined || p.owner?.team === now) return true;
+          refuseMoved(p, now);
+          return false;
+        });
+        return sending.map((p) => p.content);
+      }, gen);
       sending.forEach((p, i) => p.resolve(locked[i] as StoredEntry));
     } catch (err) {
       // One entry the database refuses must not fail the others committed with it: retry them one by one. Only then:
@@ -197,16 +263,30 @@ export function createAuditStore({
    * *_audit_chain_head) and inserts the entries only if that head is `from`, the entry they are chained to.
    * 'inserted', or the head found instead (undefined: the trail is empty).
    */
-  async function insertAfter(from: Head | undefined, entries: StoredEntry[]): Promise<'inserted' | Head | undefined> {
+  async function insertAfter(
+    from: Head | undefined,
+    entries: StoredEntry[],
+    pending: Pending[],
+  ): Promise<'inserted' | Head | undefined | { moved: Map<string, string | null>; head: Head | undefined }> {
     const matches = from
       ? Prisma.sql`EXISTS (SELECT 1 FROM head WHERE head.seq = ${from.seq}::bigint AND head.hash = ${from.hash}::bytea)`
       : Prisma.sql`NOT EXISTS (SELECT 1 FROM head)`;
+    // The owners the entries were decided on, read under the chain lock in this statement (issue 26): a request entry
+    // and its owner's read in one round trip. application_owner_moved() answers only those that are no longer it.
+    const expected = expectations(pending);
+    const moved = expected
+      ? Prisma.sql`, moved AS MATERIALIZED (SELECT application_id, team FROM application_owner_moved(${expected}::jsonb))`
+      : Prisma.empty;
+    const unmoved = expected ? Prisma.sql`AND NOT EXISTS (SELECT 1 FROM moved)` : Prisma.empty;
+    const movedColumn = expected
+      ? Prisma.sql`, (SELECT json_agg(json_build_object('application_id', application_id, 'team', team)) FROM moved) AS moved`
+      : Prisma.empty;
     let row: AppendRow | undefined;
     try {
       [row] = await prisma.$queryRaw<AppendRow[]>`
-      WITH head AS MATERIALIZED (SELECT seq, hash FROM audit_chain_head()),
-        ins AS (INSERT INTO audit_entry (${COLUMNS}) ${selectRows(entries)} WHERE ${matches} RETURNING 1)
-      SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT seq FROM head) AS seq, (SELECT hash FROM head) AS hash`;
+      WITH head AS MATERIALIZED (SELECT seq, hash FROM audit_chain_head())${moved},
+        ins AS (INSERT INTO audit_entry (${COLUMNS}) ${selectRows(entries)} WHERE ${matches} ${unmoved} RETURNING 1)
+      SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT seq FROM head) AS seq, (SELECT hash FROM head) AS hash${movedColumn}`;
     } catch (err) {
       // Only a writer that inserts without the chain lock can take the seq between the head read and the insert;
       // the primary key refuses the duplicate, and the head is read again.
@@ -214,7 +294,10 @@ export function createAuditStore({
       throw err;
     }
     if (Number(row?.inserted) === entries.length) return 'inserted';
-    return row?.seq == null || row.hash == null ? undefined : { seq: BigInt(row.seq), hash: Buffer.from(row.hash) };
+    const found =
+      row?.seq == null || row.hash == null ? undefined : { seq: BigInt(row.seq), hash: Buffer.from(row.hash) };
+    if (row?.moved?.length) return { moved: new Map(row.moved.map((m) => [m.application_id, m.team])), head: found };
+    return found;
   }
 
   function chain(from: Head | undefined, contents: EntryContent[]): StoredEntry[] {
@@ -252,6 +335,7 @@ export function createAuditStore({
         );
         // The flush loop's own appends leave the head they wrote for the next group; recovery's leave none.
         if (stored.length > 0) head = gen !== undefined && gen === generation ? stored.at(-1) : undefined;
+        if (stored.length > 0) committed(stored);
         return stored;
       } catch (err) {
         if (isUniqueViolation(err) && attempt < MAX_ATTEMPTS) continue;
@@ -261,13 +345,16 @@ export function createAuditStore({
   }
 
   /** Queues an entry for the next group commit (the caller starts the flush). */
-  function enqueue(content: EntryContent, { signal, beyondLimit = false }: AppendOptions = {}): Promise<StoredEntry> {
+  function enqueue(
+    content: EntryContent,
+    { signal, beyondLimit = false, owner }: AppendOptions = {},
+  ): Promise<StoredEntry> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted)
         return reject(new AuditDropped('the caller stopped waiting before the audit write was queued'));
       if (!beyondLimit && queue.length >= queueLimit)
         return reject(new AuditQueueFull(`${queue.length} audit entries are already waiting`));
-      const pending: Pending = { content: boundEntry(storable(content)), signal, resolve, reject };
+      const pending: Pending = { content: boundEntry(storable(content)), owner, signal, resolve, reject };
       queue.push(pending);
       // Leaves the queue as soon as its caller gives up, making room at once.
       signal?.addEventListener(
@@ -351,7 +438,26 @@ export function createAuditStore({
       };
     },
     ping: async () => void (await prisma.$queryRaw`SELECT 1`),
+    onCommitted: (listener) => void commitListeners.push(listener),
+    onOwnerMoved: (listener) => void movedListeners.push(listener),
   };
+}
+
+/** The owners a group's entries were decided on, as one JSON parameter; undefined when none was. */
+function expectations(pending: Pending[]): string | undefined {
+  const owners = pending.flatMap((p) =>
+    p.owner ? [{ application_id: p.owner.applicationId, team: p.owner.team }] : [],
+  );
+  return owners.length > 0 ? JSON.stringify(owners) : undefined;
+}
+
+/** The same check in the locked transaction (after the chain lock): the owners that are no longer the expected ones. */
+async function movedOwners(client: Tx, pending: Pending[]): Promise<Map<string, string | null>> {
+  const expected = expectations(pending);
+  if (!expected) return new Map();
+  const rows = await client.$queryRaw<{ application_id: string; team: string | null }[]>`
+    SELECT application_id, team FROM application_owner_moved(${expected}::jsonb)`;
+  return new Map(rows.map((r) => [r.application_id, r.team]));
 }
 
 async function insert(client: Tx, entries: StoredEntry[]): Promise<void> {
