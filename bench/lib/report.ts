@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { reviewFilterLines, type ReviewFigures } from '../audit-review';
 import { describeHostile, type HostileFigures } from '../audit-hostile';
@@ -332,8 +332,6 @@ const TABLE_HEAD =
 function markdown(r: BenchResults): string {
   const d = derive(r);
   const m = r.machine;
-  const notes = join(ROOT, 'bench/notes.md');
-  const before = join(ROOT, 'bench/baseline-before-fixes.json');
   const lines = [
     '# Benchmarks',
     '',
@@ -465,8 +463,10 @@ function markdown(r: BenchResults): string {
     ...teamListSection(r.ownershipList),
     ...hostileSection(r.hostile),
     ...profileSection(r.profile),
-    ...beforeAfter(r, before),
-    ...(existsSync(notes) ? [readFileSync(notes, 'utf8').trim(), ''] : []),
+    '## How these figures came to be',
+    '',
+    "This page is the last run on today's code and nothing else; how each figure moved, what was cut and what was tried and left, machine by machine, is the dated record in `bench/notes.md` (its one-off measurements are in `bench/lab/`), and earlier versions of this page are in git.",
+    '',
     ...readmeSection(r),
   ];
   return `${lines.join('\n')}\n`;
@@ -603,58 +603,6 @@ function profileSection(p?: BenchResults['profile']): string[] {
     ...p.spots
       .slice(0, 20)
       .map((s) => `| ${(s.share * 100).toFixed(1)}% | ${s.selfMs.toFixed(0)} | \`${s.fn}\` | ${s.where} |`),
-    '',
-  ];
-}
-
-function beforeAfter(r: BenchResults, file: string): string[] {
-  if (!existsSync(file)) return [];
-  const b = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
-  const [db, dn] = [derive(b), derive(r)];
-  const line = (what: string, x: string, y: string) => `| ${what} | ${x} | ${y} |`;
-  return [
-    '## Before and after the fixes',
-    '',
-    `Before: \`bench/baseline-before-fixes.json\`, the same benchmark on ${b.date.slice(0, 16).replace('T', ' ')} UTC, before the changes listed below. Now: this run.`,
-    'Both are single runs on a shared machine: CPU per request is the steady comparison; throughput and latency tails moved by up to 2× (reads) and 5× (mutation p99) between runs of the same code.',
-    '',
-    '| figure | before | now |',
-    '| --- | ---: | ---: |',
-    line('gateway reads at saturation, rps', n0(b.readsSaturated.gateway.rps), n0(r.readsSaturated.gateway.rps)),
-    line(
-      'gateway CPU per read, ms',
-      b.readsSaturated.gateway.cpuMsPerRequest.toFixed(3),
-      r.readsSaturated.gateway.cpuMsPerRequest.toFixed(3),
-    ),
-    line('gateway / bare proxy, reads', `${down2(db.readVsBare)}×`, `${down2(dn.readVsBare)}×`),
-    line(
-      `added p50 / p99 at ${r.setup.rate} rps, ms`,
-      `${ms(db.addedP50)} / ${ms(db.addedP99)}`,
-      `${ms(dn.addedP50)} / ${ms(dn.addedP99)}`,
-    ),
-    line(
-      'gateway mutations at saturation, rps',
-      n0(b.mutationsSaturated.gateway.rps),
-      n0(r.mutationsSaturated.gateway.rps),
-    ),
-    line(
-      'gateway CPU per mutation, ms',
-      b.mutationsSaturated.gateway.cpuMsPerRequest.toFixed(3),
-      r.mutationsSaturated.gateway.cpuMsPerRequest.toFixed(3),
-    ),
-    line('mutations / reads', `${down2(db.mutationsVsReads)}×`, `${down2(dn.mutationsVsReads)}×`),
-    line(`mutation added p99 at ${r.setup.rate} rps, ms`, ms(db.mutationAddedP99), ms(dn.mutationAddedP99)),
-    line('Redis-limited reads, rps', n0(b.readsRedis.rps), n0(r.readsRedis.rps)),
-    line(
-      'gateway CPU per read with Redis limits, ms',
-      b.readsRedis.cpuMsPerRequest.toFixed(3),
-      r.readsRedis.cpuMsPerRequest.toFixed(3),
-    ),
-    line(
-      'RSS idle / soak max, MB',
-      `${b.memory.idleMb.toFixed(0)} / ${db.soakMaxMb.toFixed(0)}`,
-      `${r.memory.idleMb.toFixed(0)} / ${dn.soakMaxMb.toFixed(0)}`,
-    ),
     '',
   ];
 }
