@@ -44,7 +44,6 @@ export function buildGateway(): { args: string[]; how: string } {
     { cwd: ROOT, encoding: 'utf8' },
   );
   if (tsc.status === 0) {
-    cpSync(join(ROOT, 'src/console/static'), join(BUILD_DIR, 'console/static'), { recursive: true });
     cpSync(join(ROOT, 'src/app-ui/static'), join(BUILD_DIR, 'app-ui/static'), { recursive: true });
     cpSync(join(ROOT, 'prisma/migrations'), join(BUILD_ROOT, 'prisma/migrations'), { recursive: true });
     cpSync(join(ROOT, 'package.json'), join(BUILD_ROOT, 'package.json'));
