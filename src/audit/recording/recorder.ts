@@ -129,6 +129,25 @@ export function createAuditRecorder(
    * The `response` entry of a request entry that committed after its caller was refused. Never dropped nor refused
    * for a full queue (there is one per late commit at most), so the trail never claims an attempt that did not happen.
    */
+  /**
+   * A request entry whose caller gave up may still commit (its group commit was sent first): once it does, the trail
+   * says the attempt was never forwarded. An entry dropped before it was sent never appears.
+   */
+  function notForwardedIfCommitted(pending: Promise<unknown>, request: EntryContent): void {
+    pending.then(
+      () =>
+        completeLateCommit({
+          ...request,
+          kind: 'response',
+          at: nowMicros(),
+          outcome: 'not_forwarded',
+          errorCode: 'audit_unavailable',
+          requestBody: null,
+        }),
+      () => undefined,
+    );
+  }
+
   function completeLateCommit(content: EntryContent): void {
     store.append(content, { beyondLimit: true }).then(
       () => undefined,
@@ -172,20 +191,7 @@ export function createAuditRecorder(
           { err: describe(err), request_id: facts.requestId },
           'audit request entry not committed: mutation refused',
         );
-        // If the entry commits after all (its group commit was sent before the caller gave up), say in the trail that
-        // this attempt was never forwarded. An entry dropped before it was sent never appears.
-        pending.then(
-          () =>
-            completeLateCommit({
-              ...content,
-              kind: 'response',
-              at: nowMicros(),
-              outcome: 'not_forwarded',
-              errorCode: 'audit_unavailable',
-              requestBody: null,
-            }),
-          () => undefined,
-        );
+        notForwardedIfCommitted(pending, content);
         throw AuditUnavailable.from(err);
       }
     },
@@ -299,21 +305,8 @@ export function createAuditRecorder(
           { err: describe(err), event_id: content.eventId, operation: content.operation },
           'audit entry not committed: refused',
         );
-        // A request entry (an approved execution's) that commits after all: say it was never forwarded, as for mutations.
-        if (content.kind === 'request') {
-          pending.then(
-            () =>
-              completeLateCommit({
-                ...content,
-                kind: 'response',
-                at: nowMicros(),
-                outcome: 'not_forwarded',
-                errorCode: 'audit_unavailable',
-                requestBody: null,
-              }),
-            () => undefined,
-          );
-        }
+        // A request entry (an approved execution's) that commits after all: never forwarded, as for mutations.
+        if (content.kind === 'request') notForwardedIfCommitted(pending, content);
         throw AuditUnavailable.from(err);
       }
     },
