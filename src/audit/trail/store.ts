@@ -59,6 +59,11 @@ export class OwnerMoved extends Error {
   }
 }
 
+/** The entries application_owner's projection trigger applies (migration *_application_owner_projection). */
+const OWNER_MOVING = new Set(['applications.create', 'applications.delete', 'ownership.assign']);
+export const movesOwner = (e: EntryContent): boolean =>
+  e.kind === 'response' && e.outcome === 'success' && e.applicationId != null && OWNER_MOVING.has(e.operation ?? '');
+
 interface Pending {
   content: EntryContent;
   owner?: OwnerExpectation;
@@ -160,12 +165,24 @@ export function createAuditStore({
     p.reject(new OwnerMoved(p.owner!.applicationId, now));
   };
 
+  /**
+   * How many queued entries go in the next group: at most MAX_BATCH, and never past an entry that moves an owner (the
+   * projection's trigger changes application_owner as that entry is inserted): an owner check made by the group's
+   * statement reads the table before its rows go in, so an entry decided on the owner it replaces must be checked
+   * by the next statement, not this one.
+   */
+  function groupLength(pending: Pending[]): number {
+    const limit = Math.min(MAX_BATCH, pending.length);
+    for (let i = 0; i < limit; i++) if (movesOwner(pending[i]!.content)) return i + 1;
+    return limit;
+  }
+
   async function flush(): Promise<void> {
     if (flushing) return;
     flushing = true;
     try {
       while (queue.length > 0) {
-        const batch = queue.slice(0, MAX_BATCH);
+        const batch = queue.slice(0, groupLength(queue));
         queue = queue.slice(batch.length);
         const settled = commitGroup(batch, generation);
         // A hung commit must not hold every later one: past the bound the loop goes on without it (its
