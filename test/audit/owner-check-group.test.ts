@@ -3,6 +3,7 @@ import { systemEntry } from '../../src/audit/recording/recorder';
 import { OwnerMoved } from '../../src/audit/trail/store';
 import type { EntryContent } from '../../src/audit/trail/entry';
 import { startHarness, type Harness } from '../helpers/harness';
+import { allEntries } from '../helpers/audit';
 
 /**
  * A request entry carries the owner it was decided on, checked where it is appended (issue 26). The check reads
@@ -63,5 +64,27 @@ describe('the owner check and a change of owner in the same group commit', () =>
     const fresh = store.append(request(app, 'olive'), { owner: { applicationId: app, team: 'olive' } });
     await Promise.all([warmUp, moved]);
     await expect(fresh).resolves.toMatchObject({ operation: 'applications.update', team: 'olive' });
+  });
+
+  test('when two changes of owner were decided on the same owner, then only the first moves it; the other is refused and answered in the trail', async () => {
+    const recorder = h.deps.audit.recorder;
+    const app = `app${randomUUID().replace(/-/g, '').slice(0, 18)}`;
+    await recorder.recordOwnershipChange(undefined, { applicationId: app, from: null, to: 'amber', via: 'assign' });
+    const results = await Promise.allSettled([
+      recorder.recordOwnershipChange(undefined, { applicationId: app, from: 'amber', to: 'olive', via: 'assign' }),
+      recorder.recordOwnershipChange(undefined, { applicationId: app, from: 'amber', to: 'plum', via: 'assign' }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(lost.reason).toBeInstanceOf(OwnerMoved);
+    const winner = results[0]!.status === 'fulfilled' ? 'olive' : 'plum';
+    expect((await h.gateway.ownership.ownerOf(app))?.team).toBe(winner);
+    const entries = (await allEntries(h)).filter((e) => e.applicationId === app && e.operation === 'ownership.assign');
+    expect(
+      entries
+        .filter((e) => e.kind === 'response')
+        .map((e) => e.outcome)
+        .sort(),
+    ).toEqual(['not_forwarded', 'success', 'success']);
   });
 });

@@ -293,7 +293,20 @@ export function createAuditRecorder(
         outcome: 'success',
         latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
       };
-      await append(response).bounded.catch((err: unknown) => Promise.reject(refused('response')(err)));
+      // The entry that moves the owner is checked too: two changes decided on the same owner may both have had their
+      // request entries committed; only the first to commit its response moves it (the store checks an entry after a
+      // move in the next statement). The other is answered in the trail, and changes nothing.
+      const expected = { applicationId: change.applicationId, team: change.from };
+      await append(response, expected).bounded.catch(async (err: unknown) => {
+        if (!(err instanceof OwnerMoved)) return Promise.reject(refused('response')(err));
+        await append({
+          ...response,
+          team: change.from,
+          outcome: 'not_forwarded',
+          errorCode: 'ownership_unavailable',
+        }).bounded.catch(() => undefined); // the request entry without an outcome is completed by recovery
+        return Promise.reject(err);
+      });
     },
 
     async commit(content) {

@@ -166,14 +166,19 @@ export function createAuditStore({
   };
 
   /**
-   * How many queued entries go in the next group: at most MAX_BATCH, and never past an entry that moves an owner (the
-   * projection's trigger changes application_owner as that entry is inserted): an owner check made by the group's
-   * statement reads the table before its rows go in, so an entry decided on the owner it replaces must be checked
-   * by the next statement, not this one.
+   * How many queued entries go in the next group: at most MAX_BATCH, and never an entry whose owner expectation names
+   * an application an earlier entry of the group moves (the projection's trigger changes application_owner as that
+   * entry is inserted, and the group's owner check reads the table before its rows go in): such an entry starts the
+   * next group, whose statement checks it against the owner as moved. Moves of other applications stay together.
    */
   function groupLength(pending: Pending[]): number {
     const limit = Math.min(MAX_BATCH, pending.length);
-    for (let i = 0; i < limit; i++) if (movesOwner(pending[i]!.content)) return i + 1;
+    const moved = new Set<string>();
+    for (let i = 0; i < limit; i++) {
+      const p = pending[i]!;
+      if (p.owner && moved.has(p.owner.applicationId)) return i;
+      if (movesOwner(p.content)) moved.add(p.content.applicationId as string);
+    }
     return limit;
   }
 
