@@ -8,7 +8,8 @@ export interface ListenHandlers {
 export interface Listening {
   /**
    * One round trip on the listening connection, bounded by `timeoutMs`: a connection that died without a word (a
-   * network cut) answers nothing, and the caller stops trusting it. Rejects when it does not answer in time.
+   * network cut) answers nothing, and one whose session no longer listens (a pooler between) answers false; either
+   * way the caller stops trusting it. Rejects when it does not answer in time, or answers that it is not listening.
    */
   heartbeat(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
@@ -21,7 +22,8 @@ export const CHANNEL_PATTERN = /^[a-z_]{1,63}$/;
  * The statement a heartbeat sends. It says what it is, so a count of the statements a request costs (Postgres's
  * statement log, test/helpers/statements.ts) can leave out the listener's own, which no request sends.
  */
-export const HEARTBEAT_SQL = 'SELECT 1 /* ownership listener heartbeat */';
+export const HEARTBEAT_SQL =
+  'SELECT EXISTS (SELECT 1 FROM pg_listening_channels() AS c WHERE c = $1::text) AS listening /* ownership listener heartbeat */';
 
 /** LISTEN on a dedicated connection to the Postgres server at `url` (not one of the pool's: it stays open). */
 export async function listenPostgres(
@@ -68,7 +70,11 @@ export async function listenPostgres(
         );
       });
       try {
-        await Promise.race([client.query(HEARTBEAT_SQL), late]);
+        // Answering is not enough: the session answering must be the one listening. Through a transaction pooler the
+        // heartbeat lands on another server session, which listens to nothing, and no notification would ever come.
+        const result = await Promise.race([client.query<{ listening: boolean }>(HEARTBEAT_SQL, [channel]), late]);
+        if (result.rows[0]?.listening !== true)
+          throw new Error(`the session answering is not listening on ${channel} (a transaction pooler?)`);
       } catch (err) {
         lost(err);
         throw err;

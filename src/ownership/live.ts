@@ -39,6 +39,10 @@ export interface LiveOwnership extends OwnershipStore {
   close(): Promise<void>;
 }
 
+/** What a deletion notification leaves: no owner, newer than any read of the row from before the delete. */
+const DELETED: OwnerRecordLike = { team: undefined, assignedAt: new Date(0), assignedSeq: 0n, version: 2n ** 63n - 1n };
+type OwnerRecordLike = Omit<Row, 'tick'>;
+
 interface Row {
   team: string | undefined;
   assignedAt: Date;
@@ -106,7 +110,10 @@ export function createLiveOwnership(options: LiveOwnershipOptions): LiveOwnershi
         logger.error({ payload: payload.slice(0, 200) }, 'ownership notification not understood');
       return lose(new Error('the ownership projection was reset'));
     }
-    if ('deleted' in change) return set(change.applicationId, undefined);
+    // A deleted row is kept as a tombstone, not forgotten: a fresh read begun before the delete and answered after it
+    // must not bring the row back (a read replaces only what was set before it began, or what is older).
+    if ('deleted' in change) return set(change.applicationId, DELETED);
+    if (rows.get(change.applicationId)?.version === DELETED.version) return set(change.applicationId, change);
     apply(change);
   }
 

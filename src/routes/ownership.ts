@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { AuditUnavailable } from '../audit/trail/write-failures';
 import type { AuditRecorder } from '../audit/recording/recorder';
+import { OwnerMoved } from '../audit/trail/store';
 import type { Principal } from '../auth/principal';
 import { ID_PATTERN } from '../catalogue/schemas';
 import { GatewayError, type ErrorDetail } from '../errors/codes';
@@ -194,6 +195,8 @@ async function applyChange(
     return change;
   } catch (err) {
     if (err instanceof AuditUnavailable) return { ...change, status: 'failed', error: 'audit_unavailable' };
+    // Another change of this application committed first: this pair failed, the others of the import stand.
+    if (err instanceof OwnerMoved) return { ...change, status: 'failed', error: 'ownership_unavailable' };
     throw err;
   }
 }
