@@ -25,13 +25,17 @@ export interface TargetNames {
 
 /** Names read at once: a page of approvals names few applications, and each is one budgeted upstream call. */
 const PARALLEL = 4;
-/** Applications looked up for one answer at most; the rest answer `unavailable` (a page is at most 100 requests). */
-const MAX_LOOKUPS = 100;
+/**
+ * Applications looked up for one answer at most (a screen's worth); the rest answer `unavailable`. One caller's page
+ * of approvals costs at most this many upstream reads of the DeveloperKey's budget, however many it names.
+ */
+const MAX_LOOKUPS = 20;
 
 const GET = operationById('applications.get');
 
 export function createTargetNames(deps: { upstream: Upstream; budget: UpstreamBudget }): TargetNames {
-  async function one(id: string): Promise<TargetName> {
+  async function one(id: string, stop: { now: boolean }): Promise<TargetName> {
+    if (stop.now) return { name: null, status: 'unavailable' };
     try {
       // A read like any forwarded read: it takes the DeveloperKey's shared budget, and fails soft when spent.
       await deps.budget.take(false);
@@ -45,7 +49,9 @@ export function createTargetNames(deps: { upstream: Upstream; budget: UpstreamBu
       const name = response.status === 200 ? nameIn(response.body) : undefined;
       return name === undefined ? { name: null, status: 'unavailable' } : { name, status: 'current' };
     } catch {
-      // Unreachable, timed out, or the budget refused: the approval is still shown, its target's name as unknown.
+      // Unreachable, timed out, or the budget refused: the approval is still shown, its target's name as unknown, and
+      // no further name is asked for in this answer (a hung upstream costs one timeout, not one per batch).
+      stop.now = true;
       return { name: null, status: 'unavailable' };
     }
   }
@@ -54,9 +60,10 @@ export function createTargetNames(deps: { upstream: Upstream; budget: UpstreamBu
       const unique = [...new Set(ids)];
       const names = new Map<string, TargetName>();
       const asked = unique.slice(0, MAX_LOOKUPS);
+      const stop = { now: false };
       for (let i = 0; i < asked.length; i += PARALLEL) {
         const batch = asked.slice(i, i + PARALLEL);
-        const found = await Promise.all(batch.map(one));
+        const found = await Promise.all(batch.map((id) => one(id, stop)));
         batch.forEach((id, k) => names.set(id, found[k]!));
       }
       for (const id of unique.slice(MAX_LOOKUPS)) names.set(id, { name: null, status: 'unavailable' });
