@@ -51,12 +51,10 @@ export async function perform(deps: PerformDeps, call: Call, hooks: PerformHooks
   if (call.alongside?.length && !operation.mutates) throw new Error('entries go alongside a mutation only');
   // The owner the call was decided on is checked where its request entry is appended, in the same statement (issue 26):
   // ownership is held in memory, and a change another instance just made must not let a stale decision through. An
-  // approval's execution read its owner in the approving call's own statement, and its entries go with the last vote.
+  // approval's execution was decided on the owner its approving call read; it is checked the same way, with the
+  // entries that go with the last vote (none of them is written if it moved).
   const applicationId = call.params.application_id;
-  const owner =
-    applicationId !== undefined && !call.alongside?.length
-      ? { applicationId, team: call.facts.team ?? null }
-      : undefined;
+  const owner = applicationId !== undefined ? { applicationId, team: call.facts.team ?? null } : undefined;
   const intent = operation.mutates
     ? await withSpan('gateway.audit.append', () =>
         deps.recorder.recordIntent({ ...call.facts, body: call.body }, call.alongside, owner),

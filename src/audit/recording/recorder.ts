@@ -111,10 +111,13 @@ export function createAuditRecorder(
   }
 
   /** Several entries in one group commit; `pending` and `bounded` follow the last (the ones before it go with it). */
-  function appendTogether(contents: EntryContent[]): { pending: Promise<StoredEntry>; bounded: Promise<StoredEntry> } {
+  function appendTogether(
+    contents: EntryContent[],
+    owner?: OwnerExpectation,
+  ): { pending: Promise<StoredEntry>; bounded: Promise<StoredEntry> } {
     const started = performance.now();
     const caller = new AbortController();
-    const all = store.appendAll(contents, { signal: caller.signal });
+    const all = store.appendAll(contents, { signal: caller.signal, owner });
     const pending = Promise.all(all).then((stored) => stored.at(-1) as StoredEntry);
     pending.then(
       () => contents.forEach((c) => observer?.committed(c.kind, (performance.now() - started) / 1000)),
@@ -125,10 +128,6 @@ export function createAuditRecorder(
     return { pending, bounded };
   }
 
-  /**
-   * The `response` entry of a request entry that committed after its caller was refused. Never dropped nor refused
-   * for a full queue (there is one per late commit at most), so the trail never claims an attempt that did not happen.
-   */
   /**
    * A request entry whose caller gave up may still commit (its group commit was sent first): once it does, the trail
    * says the attempt was never forwarded. An entry dropped before it was sent never appears.
@@ -148,6 +147,10 @@ export function createAuditRecorder(
     );
   }
 
+  /**
+   * The `response` entry of a request entry that committed after its caller was refused. Never dropped nor refused
+   * for a full queue (there is one per late commit at most), so the trail never claims an attempt that did not happen.
+   */
   function completeLateCommit(content: EntryContent): void {
     store.append(content, { beyondLimit: true }).then(
       () => undefined,
@@ -178,9 +181,10 @@ export function createAuditRecorder(
     async recordIntent(facts, alongside = [], owner) {
       const eventId = randomUUID();
       const content = base(facts, 'request', eventId);
-      if (owner && alongside.length > 0) throw new Error('an owner is checked for a request entry on its own');
+      // With entries alongside (an approval's last vote and its execution), each carries the owner expectation: if
+      // the owner moved, none of them is written.
       const { pending, bounded } =
-        alongside.length > 0 ? appendTogether([...alongside, content]) : append(content, owner);
+        alongside.length > 0 ? appendTogether([...alongside, content], owner) : append(content, owner);
       try {
         const entry = await bounded;
         return { eventId, entry, startedAt: performance.now() };
