@@ -45,7 +45,16 @@ import {
   type Measured,
   type MemoryFigures,
 } from './lib/report';
-import { buildGateway, cpuMsOf, createDatabase, dropRedisKeys, freePort, ROOT, spawnService } from './lib/services';
+import {
+  buildGateway,
+  cpuMsOf,
+  createDatabase,
+  dropRedisKeys,
+  freePort,
+  ROOT,
+  spawnService,
+  spawnSimulator,
+} from './lib/services';
 import { hotSpots } from './profile';
 
 const SERVER_DB =
@@ -98,15 +107,7 @@ async function main(): Promise<void> {
     const db = await createDatabase(SERVER_DB);
     cleanup.push(() => db.drop());
 
-    const sim = await spawnService({
-      name: 'simulator',
-      nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/simulator-process.ts')],
-      env: { SIMULATOR_DEVELOPER_KEY: DEVELOPER_KEY },
-      port: await freePort(),
-      readyPath: '/v1/applications',
-      readyHeaders: { authorization: `DeveloperKey ${DEVELOPER_KEY}` },
-      logFile: join(work, 'simulator.log'),
-    });
+    const sim = await spawnSimulator(DEVELOPER_KEY, join(work, 'simulator.log'));
     cleanup.push(() => sim.stop());
     const bare = await spawnService({
       name: 'bare proxy',

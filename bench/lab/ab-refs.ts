@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad, warmUp, type BenchRequest } from '../lib/load';
 import { adminHeaders, shapeRequests } from '../lib/scenarios';
-import { cpuMsOf, createDatabase, freePort, ROOT, spawnService, type Service } from '../lib/services';
+import { cpuMsOf, createDatabase, freePort, ROOT, spawnService, type Service, spawnSimulator } from '../lib/services';
 
 const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const refs = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -79,15 +79,7 @@ async function main(): Promise<void> {
   const drops: (() => Promise<void>)[] = [];
   try {
     const trees = [treeOf(refs[0]!, work, 'a'), treeOf(refs[1] ?? '.', work, 'b')];
-    const sim = await spawnService({
-      name: 'simulator',
-      nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/simulator-process.ts')],
-      env: { SIMULATOR_DEVELOPER_KEY: KEY },
-      port: await freePort(),
-      readyPath: '/v1/applications',
-      readyHeaders: { authorization: `DeveloperKey ${KEY}` },
-      logFile: join(work, 'sim.log'),
-    });
+    const sim = await spawnSimulator(KEY, join(work, 'sim.log'));
     services.push(sim);
     const gateways: Service[] = [];
     for (const [i, tree] of trees.entries()) {

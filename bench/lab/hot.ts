@@ -12,7 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad, warmUp, type BenchRequest } from '../lib/load';
 import { adminHeaders, shapeRequests } from '../lib/scenarios';
-import { buildGateway, cpuMsOf, createDatabase, freePort, ROOT, spawnService, type Service } from '../lib/services';
+import {
+  buildGateway,
+  cpuMsOf,
+  createDatabase,
+  freePort,
+  ROOT,
+  spawnService,
+  type Service,
+  spawnSimulator,
+} from '../lib/services';
 import { hotSpots } from '../profile';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -35,15 +44,7 @@ async function main(): Promise<void> {
   const db = await createDatabase(SERVER_DB);
   const services: Service[] = [];
   try {
-    const sim = await spawnService({
-      name: 'simulator',
-      nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/simulator-process.ts')],
-      env: { SIMULATOR_DEVELOPER_KEY: KEY },
-      port: await freePort(),
-      readyPath: '/v1/applications',
-      readyHeaders: { authorization: `DeveloperKey ${KEY}` },
-      logFile: join(work, 'sim.log'),
-    });
+    const sim = await spawnSimulator(KEY, join(work, 'sim.log'));
     services.push(sim);
     const bare = await spawnService({
       name: 'bare',

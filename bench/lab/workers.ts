@@ -24,9 +24,9 @@ import {
   createDatabase,
   dropRedisKeys,
   freePort,
-  ROOT,
   spawnService,
   type Service,
+  spawnSimulator,
 } from '../lib/services';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -79,15 +79,7 @@ async function main(): Promise<void> {
     `${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(2)} at the start; ${build.how}\n`,
   );
   try {
-    const sim = await spawnService({
-      name: 'simulator',
-      nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/simulator-process.ts')],
-      env: { SIMULATOR_DEVELOPER_KEY: KEY },
-      port: await freePort(),
-      readyPath: '/v1/applications',
-      readyHeaders: { authorization: `DeveloperKey ${KEY}` },
-      logFile: join(work, 'sim.log'),
-    });
+    const sim = await spawnSimulator(KEY, join(work, 'sim.log'));
     services.push(sim);
     const gateway = async (name: string, workers: number, db: { url: string }, prefix: string) =>
       spawnService({

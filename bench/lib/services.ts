@@ -176,3 +176,16 @@ export function cpuMsOf(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
+
+/** The simulator as the bench's upstream, in a process of its own, answering once it serves with `developerKey`. */
+export async function spawnSimulator(developerKey: string, logFile: string): Promise<Service> {
+  return spawnService({
+    name: 'simulator',
+    nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/simulator-process.ts')],
+    env: { SIMULATOR_DEVELOPER_KEY: developerKey },
+    port: await freePort(),
+    readyPath: '/v1/applications',
+    readyHeaders: { authorization: `DeveloperKey ${developerKey}` },
+    logFile,
+  });
+}
